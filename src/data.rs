@@ -1,0 +1,175 @@
+//! The traits that make a Rust type a task's data, and the generic decoding
+//! helpers built on them.
+//!
+//! `#[derive(TaskData)]` implements these; hand-written impls are possible but
+//! rarely needed.
+
+use serde::{Deserializer, Serializer};
+
+use crate::error::{Error, Result};
+
+/// A value that can be stored as a task's data: it knows its type name and
+/// serializes its attributes as a map.
+///
+/// Implemented by `#[derive(TaskData)]` for structs and for enums of task
+/// types, and by [`DynTaskData`](crate::DynTaskData) for tasks decoded through
+/// a [`TaskRegistry`](crate::TaskRegistry).
+///
+/// ```
+/// use taskrec::TaskData;
+/// #[derive(Debug, TaskData)]
+/// #[task(type_name = "Task::Tasks::CompositeTask")]
+/// struct Composite { child_task_list: String }
+///
+/// let c = Composite { child_task_list: "children".into() };
+/// assert_eq!(c.type_name(), "Task::Tasks::CompositeTask");
+/// ```
+pub trait TaskData: Send + Sync + 'static {
+    /// The stable name of this value's type in storage and on the wire.
+    fn type_name(&self) -> &str;
+
+    /// Serializes the task's attributes (a map: JSON object) with any serde
+    /// serializer.
+    fn serialize_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+/// Task data that can be decoded from a type name and its attributes without
+/// outside help: a single task type, or an enum of task types.
+///
+/// ```
+/// use taskrec::{TaskData, TaskDecode};
+/// #[derive(Debug, TaskData)] struct FetchFile { filename: String }
+/// #[derive(Debug, TaskData)] struct DeleteFile { filename: String }
+/// #[derive(Debug, TaskData)]
+/// enum FileJob { Fetch(FetchFile), Delete(DeleteFile) }
+///
+/// assert_eq!(FileJob::TYPE_NAMES, &["FetchFile", "DeleteFile"]);
+/// ```
+pub trait TaskDecode: TaskData + Sized {
+    /// Every type name this type decodes, in declaration order.
+    const TYPE_NAMES: &'static [&'static str];
+
+    /// Decodes attributes stored under `type_name`, or answers `None` when
+    /// this type does not know `type_name` (the deserializer is then unused).
+    fn deserialize_data<'de, D: Deserializer<'de>>(
+        type_name: &str,
+        deserializer: D,
+    ) -> Option<Result<Self, D::Error>>;
+}
+
+/// A single task type: one Rust struct under one type name.
+///
+/// ```
+/// use taskrec::TaskType;
+/// #[derive(Debug, taskrec::TaskData)]
+/// struct FetchFile { filename: String }
+/// assert_eq!(FetchFile::TYPE_NAME, "FetchFile");
+/// ```
+pub trait TaskType: TaskDecode {
+    /// The stable name of this type in storage and on the wire.
+    const TYPE_NAME: &'static str;
+}
+
+/// Serializes a task's data through [`TaskData::serialize_data`], so that
+/// task data can be handed to any serde serializer.
+///
+/// ```
+/// #[derive(Debug, taskrec::TaskData)]
+/// struct FetchFile { filename: String }
+/// let file = FetchFile { filename: "a.txt".into() };
+/// let json = serde_json::to_string(&taskrec::DataRef(&file)).unwrap();
+/// assert_eq!(json, r#"{"filename":"a.txt"}"#);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct DataRef<'a, T: ?Sized>(pub &'a T);
+
+impl<T: TaskData + ?Sized> serde::Serialize for DataRef<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_data(serializer)
+    }
+}
+
+/// Encodes task data as JSON object text.
+pub(crate) fn to_json<T: TaskData + ?Sized>(data: &T) -> Result<String> {
+    serde_json::to_string(&DataRef(data)).map_err(|e| Error::InvalidData {
+        type_name: data.type_name().to_owned(),
+        path: ".".to_owned(),
+        message: e.to_string(),
+        task: None,
+    })
+}
+
+/// The error for a type name that `T` does not decode.
+pub(crate) fn unknown_type<T: TaskDecode>(found: &str) -> Error {
+    if let [expected] = T::TYPE_NAMES {
+        Error::TypeMismatch {
+            expected: (*expected).to_owned(),
+            found: found.to_owned(),
+            task: None,
+        }
+    } else {
+        let mut known: Vec<String> = T::TYPE_NAMES.iter().map(|n| (*n).to_owned()).collect();
+        known.sort();
+        Error::UnknownType {
+            type_name: found.to_owned(),
+            known,
+            task: None,
+        }
+    }
+}
+
+/// Decodes JSON text stored under `type_name` into `T`.
+///
+/// The fast path decodes straight from the text into the struct. Only when
+/// that fails is the text decoded a second time with path tracking, so the
+/// error can name the offending field without taxing every successful decode.
+pub(crate) fn from_json<T: TaskDecode>(type_name: &str, json: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let decoded = match T::deserialize_data(type_name, &mut de) {
+        None => return Err(unknown_type::<T>(type_name)),
+        Some(decoded) => decoded.and_then(|value| de.end().map(|()| value)),
+    };
+    decoded.map_err(|_| json_error_with_path::<T>(type_name, json))
+}
+
+fn json_error_with_path<T: TaskDecode>(type_name: &str, json: &str) -> Error {
+    let mut track = serde_path_to_error::Track::new();
+    let mut de = serde_json::Deserializer::from_str(json);
+    let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);
+    let message = match T::deserialize_data(type_name, tracked) {
+        Some(Err(e)) => e.to_string(),
+        Some(Ok(_)) => match de.end() {
+            Err(e) => e.to_string(),
+            Ok(()) => "the data decoded on a second try".to_owned(),
+        },
+        None => return unknown_type::<T>(type_name),
+    };
+    Error::InvalidData {
+        type_name: type_name.to_owned(),
+        path: track.path().to_string(),
+        message,
+        task: None,
+    }
+}
+
+/// Decodes attributes from any self-describing deserializer (a
+/// `serde_json::Value`, a CBOR value, ...) into `T`, naming the bad field's
+/// path on failure.
+pub(crate) fn from_deserializer<'de, T, D>(type_name: &str, deserializer: D) -> Result<T>
+where
+    T: TaskDecode,
+    D: Deserializer<'de>,
+{
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(deserializer, &mut track);
+    match T::deserialize_data(type_name, tracked) {
+        None => Err(unknown_type::<T>(type_name)),
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => Err(Error::InvalidData {
+            type_name: type_name.to_owned(),
+            path: track.path().to_string(),
+            message: e.to_string(),
+            task: None,
+        }),
+    }
+}

@@ -1,0 +1,209 @@
+//! The one error type every fallible taskrec operation returns.
+
+use std::fmt;
+
+/// A boxed error from a storage driver or a task's own code, kept as the
+/// [`source`](std::error::Error::source) of the error that wraps it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result<T, taskrec::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in storage a record came from, attached to decoding errors so that a
+/// bad record found in a long listing can be located and repaired.
+///
+/// ```
+/// let key = taskrec::TaskKey::new("datto.com", "file1");
+/// assert_eq!(key.to_string(), "datto.com/file1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskKey {
+    /// The task list the record belongs to.
+    pub task_list: String,
+    /// The record's id within its list.
+    pub id: String,
+}
+
+impl TaskKey {
+    /// A key from a task list and an id (not validated: this is a label).
+    pub fn new(task_list: impl Into<String>, id: impl Into<String>) -> Self {
+        TaskKey {
+            task_list: task_list.into(),
+            id: id.into(),
+        }
+    }
+}
+
+impl fmt::Display for TaskKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.task_list, self.id)
+    }
+}
+
+/// Why a task list or an id was refused.
+///
+/// ```
+/// use taskrec::{Error, KeyError, Task};
+/// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+/// let err = Task::build("", Ping {}).unwrap_err();
+/// assert!(matches!(err, Error::InvalidTaskList { reason: KeyError::Empty }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The value is the empty string.
+    #[error("it is empty")]
+    Empty,
+    /// The value is longer than [`MAX_KEY_BYTES`](crate::MAX_KEY_BYTES) bytes of UTF-8.
+    #[error("it is {len} bytes long, over the limit of {max} bytes")]
+    TooLong {
+        /// The value's length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+}
+
+/// Everything that can go wrong in taskrec, as variants a caller can match on.
+///
+/// A task that is not there is not an error: lookups answer `Ok(None)`.
+///
+/// ```
+/// use taskrec::{Error, Task, TaskHash};
+/// # #[derive(Debug, taskrec::TaskData)] struct FetchFile {}
+/// let hash: TaskHash = serde_json::from_str(
+///     r#"{"task_list":"a","id":"1","type":"DeleteFile","data":{}}"#,
+/// ).unwrap();
+/// match Task::<FetchFile>::from_hash(hash) {
+///     Err(Error::TypeMismatch { expected, found, .. }) => {
+///         assert_eq!((expected.as_str(), found.as_str()), ("FetchFile", "DeleteFile"));
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A record or hash names a type that the decoding type (an enum of task
+    /// types or a [`TaskRegistry`](crate::TaskRegistry)) does not know.
+    #[error("unknown task type `{type_name}`{}; known types: {}", at(task), list(known))]
+    UnknownType {
+        /// The type name found.
+        type_name: String,
+        /// The type names the decoder knows, sorted.
+        known: Vec<String>,
+        /// The record it was found in, when it came from storage.
+        task: Option<TaskKey>,
+    },
+    /// A record or hash holds a different type than the single type asked for.
+    #[error("task type mismatch{}: expected `{expected}`, found `{found}`", at(task))]
+    TypeMismatch {
+        /// The type name the caller asked for.
+        expected: String,
+        /// The type name found.
+        found: String,
+        /// The record it was found in, when it came from storage.
+        task: Option<TaskKey>,
+    },
+    /// A task's data does not fit its type (or is not JSON at all).
+    #[error("invalid data for task type `{type_name}`{} at `{path}`: {message}", at(task))]
+    InvalidData {
+        /// The type the data was decoded as.
+        type_name: String,
+        /// The JSON path of the offending value, such as `.files[2].name`;
+        /// `.` for the data object itself.
+        path: String,
+        /// What serde said.
+        message: String,
+        /// The record it was found in, when it came from storage.
+        task: Option<TaskKey>,
+    },
+    /// A hash is not of the task hash shape (`task_list`, `id`, `type`, `data`).
+    #[error("invalid task hash: {reason}")]
+    InvalidHash {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A task list was refused.
+    #[error("invalid task list: {reason}")]
+    InvalidTaskList {
+        /// Why.
+        reason: KeyError,
+    },
+    /// A task id was refused.
+    #[error("invalid task id: {reason}")]
+    InvalidId {
+        /// Why.
+        reason: KeyError,
+    },
+    /// A type name was registered twice in one [`TaskRegistry`](crate::TaskRegistry).
+    #[error("task type `{type_name}` is already registered")]
+    DuplicateType {
+        /// The name registered twice.
+        type_name: String,
+    },
+    /// A page token was not one the adapter handed out.
+    #[error("invalid page token: {reason}")]
+    InvalidPageToken {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The storage behind an adapter failed; the driver's error is the source.
+    #[error("storage error in the {adapter} adapter: {source}")]
+    Storage {
+        /// The adapter's name, such as `"memory"` or `"cassandra"`.
+        adapter: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// A [`Error::Storage`] from an adapter's name and its driver's error.
+    ///
+    /// ```
+    /// let io = std::io::Error::other("disk full");
+    /// let err = taskrec::Error::storage("json-dir", io);
+    /// assert_eq!(err.to_string(), "storage error in the json-dir adapter: disk full");
+    /// ```
+    pub fn storage(adapter: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Storage {
+            adapter,
+            source: source.into(),
+        }
+    }
+
+    /// Attaches the record a decoding error came from, where it has none yet.
+    pub(crate) fn at_task(mut self, key: impl FnOnce() -> TaskKey) -> Self {
+        match &mut self {
+            Error::UnknownType { task, .. }
+            | Error::TypeMismatch { task, .. }
+            | Error::InvalidData { task, .. }
+                if task.is_none() =>
+            {
+                *task = Some(key());
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+fn at(task: &Option<TaskKey>) -> String {
+    match task {
+        Some(key) => format!(" in task `{key}`"),
+        None => String::new(),
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
