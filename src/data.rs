@@ -124,6 +124,17 @@ pub(crate) fn unknown_type<T: TaskDecode>(found: &str) -> Error {
 /// that fails is the text decoded a second time with path tracking, so the
 /// error can name the offending field without taxing every successful decode.
 pub(crate) fn from_json<T: TaskDecode>(type_name: &str, json: &str) -> Result<T> {
+    if !is_object_text(json) {
+        if !T::TYPE_NAMES.contains(&type_name) {
+            return Err(unknown_type::<T>(type_name));
+        }
+        return Err(Error::InvalidData {
+            type_name: type_name.to_owned(),
+            path: ".".to_owned(),
+            message: "the data is not a JSON object".to_owned(),
+            task: None,
+        });
+    }
     let mut de = serde_json::Deserializer::from_str(json);
     let decoded = match T::deserialize_data(type_name, &mut de) {
         None => return Err(unknown_type::<T>(type_name)),
@@ -172,4 +183,10 @@ where
             task: None,
         }),
     }
+}
+
+/// Whether JSON text starts as an object. serde would also fill a struct from
+/// a JSON array, which a task's data never is.
+pub(crate) fn is_object_text(json: &str) -> bool {
+    json.trim_start().starts_with('{')
 }

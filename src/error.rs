@@ -86,7 +86,11 @@ pub enum KeyError {
 pub enum Error {
     /// A record or hash names a type that the decoding type (an enum of task
     /// types or a [`TaskRegistry`](crate::TaskRegistry)) does not know.
-    #[error("unknown task type `{type_name}`{}; known types: {}", at(task), list(known))]
+    #[error(
+        "unknown task type `{type_name}`{}; known types: {}",
+        at(task),
+        list(known)
+    )]
     UnknownType {
         /// The type name found.
         type_name: String,
@@ -96,7 +100,10 @@ pub enum Error {
         task: Option<TaskKey>,
     },
     /// A record or hash holds a different type than the single type asked for.
-    #[error("task type mismatch{}: expected `{expected}`, found `{found}`", at(task))]
+    #[error(
+        "task type mismatch{}: expected `{expected}`, found `{found}`",
+        at(task)
+    )]
     TypeMismatch {
         /// The type name the caller asked for.
         expected: String,
@@ -106,7 +113,10 @@ pub enum Error {
         task: Option<TaskKey>,
     },
     /// A task's data does not fit its type (or is not JSON at all).
-    #[error("invalid data for task type `{type_name}`{} at `{path}`: {message}", at(task))]
+    #[error(
+        "invalid data for task type `{type_name}`{} at `{path}`: {message}",
+        at(task)
+    )]
     InvalidData {
         /// The type the data was decoded as.
         type_name: String,

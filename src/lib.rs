@@ -1,16 +1,179 @@
-//! taskrec: typed task records for at-least-once execution.
+//! Typed task records for at-least-once execution.
 //!
-//! (The user guide is being written; see the README.)
+//! A task's record lives from the moment the task is generated until a
+//! worker completes it. A worker that dies leaves the record behind, and a
+//! later run finds it and does the work again. taskrec gives the pieces:
+//! typed task types, durable records grouped into task lists, lazy listings,
+//! and a plain hash form to hand a task to another process, which gets the
+//! concrete type back. It reads and writes the tables and hashes of the Ruby
+//! gem task_rb as they are.
+//!
+//! # Defining task types
+//!
+//! A task type is a struct with `#[derive(TaskData)]`. Its fields are the
+//! task's data, stored as a JSON object; its type name (the struct's name
+//! unless `type_name` says otherwise) tells readers which type to decode.
+//!
+//! ```
+//! use taskrec::{Task, TaskData};
+//!
+//! #[derive(Debug, Clone, PartialEq, TaskData)]
+//! struct FetchFile {
+//!     external_host: String,
+//!     filename: String,
+//!     #[task(default)]          // missing in older records: 0
+//!     retries: u32,
+//!     checksum: Option<String>, // optional; omitted when None
+//! }
+//!
+//! let task = Task::build("datto.com", FetchFile {
+//!     external_host: "datto.com".into(),
+//!     filename: "file1.txt".into(),
+//!     retries: 0,
+//!     checksum: None,
+//! })?
+//! .with_id("file1")?;                        // a random UUID without it
+//! assert_eq!(task.data().filename, "file1.txt");
+//! # Ok::<(), taskrec::Error>(())
+//! ```
+//!
+//! The attributes the derive understands are listed on
+//! [`TaskData`](derive@TaskData).
+//!
+//! # Saving, finding, listing, completing
+//!
+//! A [`TaskStore`] does the typed work over a [`StorageAdapter`]: the
+//! [`MemoryAdapter`] here; Cassandra or your own backend the same way.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+//! use futures::TryStreamExt;
+//! use taskrec::{MemoryAdapter, Task, TaskData, TaskStore};
+//!
+//! #[derive(Debug, Clone, PartialEq, TaskData)]
+//! struct FetchFile { filename: String }
+//!
+//! let store = TaskStore::new(MemoryAdapter::new());
+//! let task = Task::new("datto.com", "file1", FetchFile { filename: "file1.txt".into() })?;
+//! store.save(&task).await?;                                  // overwrites the same id
+//!
+//! let found: Option<Task<FetchFile>> = store.find("datto.com", "file1").await?;
+//! assert_eq!(found.as_ref().map(Task::data), Some(task.data()));
+//! assert!(store.find::<FetchFile>("datto.com", "nope").await?.is_none());
+//!
+//! let open: Vec<Task<FetchFile>> = store.all("datto.com").try_collect().await?; // lazy, paged
+//! assert_eq!(open.len(), 1);
+//!
+//! store.complete(&task).await?;                              // the record is gone
+//! assert_eq!(store.count("datto.com").await?, 0);
+//! # Ok(()) }
+//! ```
+//!
+//! # Handing a task to another process
+//!
+//! [`Task::as_hash`] gives the four keys task_rb's `as_hash` gives
+//! (`task_list`, `id`, `type`, `data`), for any serde format. The other side
+//! restores the typed task, checking the type name.
+//!
+//! ```
+//! use taskrec::{Task, TaskData, TaskHash};
+//!
+//! #[derive(Debug, PartialEq, TaskData)]
+//! #[task(type_name = "Task::Tasks::CompositeTask")]   // a Ruby class name
+//! struct Composite { child_task_list: String }
+//!
+//! let task = Task::new("a", "id", Composite { child_task_list: "kids".into() })?;
+//! let json = serde_json::to_string(&task.as_hash()).unwrap();
+//!
+//! let back: Task<Composite> = Task::from_hash(TaskHash::from_json(&json)?)?;
+//! assert_eq!(back.data(), task.data());
+//! # Ok::<(), taskrec::Error>(())
+//! ```
+//!
+//! # One of several task types
+//!
+//! For a closed set of types, derive `TaskData` on an enum whose variants
+//! wrap task types: it decodes whichever type a record or hash names.
+//!
+//! ```
+//! use taskrec::{Error, Task, TaskData};
+//! #[derive(Debug, TaskData)] struct FetchFile { filename: String }
+//! #[derive(Debug, TaskData)] struct DeleteFile { filename: String }
+//! #[derive(Debug, TaskData)]
+//! enum FileJob { Fetch(FetchFile), Delete(DeleteFile) }
+//!
+//! let task: Task<FileJob> =
+//!     Task::from_json(r#"{"task_list":"l","id":"1","type":"DeleteFile","data":{"filename":"x"}}"#)?;
+//! assert!(matches!(task.data(), FileJob::Delete(_)));
+//!
+//! let err = Task::<FileJob>::from_json(r#"{"task_list":"l","id":"1","type":"Rename","data":{}}"#)
+//!     .unwrap_err();
+//! assert!(matches!(err, Error::UnknownType { .. }));
+//! assert_eq!(
+//!     err.to_string(),
+//!     "unknown task type `Rename`; known types: `DeleteFile`, `FetchFile`",
+//! );
+//! # Ok::<(), taskrec::Error>(())
+//! ```
+//!
+//! For an open set, known only at run time, register types in a
+//! [`TaskRegistry`] and decode into [`DynTaskData`].
+//!
+//! # Generating and executing
+//!
+//! [`TaskGenerator`] appends lazy sources of tasks (what an earlier run left,
+//! then new work); [`execute_list`] runs a list's tasks, completes each one
+//! that succeeds and leaves each failure for the next run; [`CompositeTask`]
+//! is task_rb's task of tasks.
+//!
+//! # Errors
+//!
+//! Every fallible call returns [`Error`], whose variants say what went wrong
+//! and where: the unknown type name and the known ones, the JSON path of a
+//! bad field and the record it is in, the driver's error as source.
+//!
+//! # Writing a storage adapter
+//!
+//! Implement [`StorageAdapter`] (four methods; its docs hold the contract)
+//! and run the [`conformance`] suite in your tests (cargo feature
+//! `conformance`).
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | `conformance` | the [`conformance`] module: the adapter conformance suite |
 
+mod adapter;
 mod data;
 mod error;
+mod execute;
+mod generator;
+mod hash;
 mod key;
+mod memory;
+mod record;
+mod registry;
+mod store;
+mod task;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
+pub use adapter::{walk_pages, Page, PageToken, StorageAdapter, DEFAULT_PAGE_SIZE};
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
 pub use error::{BoxError, Error, KeyError, Result, TaskKey};
+pub use execute::{execute_list, CompositeTask, Execute, Outcome, TaskOutcome};
+pub use generator::{IntoGenerated, TaskGenerator};
+pub use hash::{HashData, TaskHash};
 pub use key::{validate_id, validate_task_list, MAX_KEY_BYTES};
+pub use memory::MemoryAdapter;
+pub use record::TaskRecord;
+pub use registry::{AnyTaskData, DynTaskData, TaskRegistry};
+pub use store::{TaskStore, DEFAULT_CONCURRENCY};
+pub use task::Task;
 pub use taskrec_derive::TaskData;

@@ -1,0 +1,304 @@
+//! The storage adapter trait: the one seam between taskrec and a backend.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+
+use crate::error::{Error, Result};
+use crate::record::TaskRecord;
+
+/// How many records a listing asks for at a time, unless told otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// Where a listing stopped: opaque bytes that only the adapter that made them
+/// understands. Keep it (as bytes or as its hex text) to resume later.
+///
+/// ```
+/// use taskrec::PageToken;
+/// let token = PageToken::from_bytes(vec![0xca, 0xfe]);
+/// let text = token.to_string();
+/// assert_eq!(text, "cafe");
+/// assert_eq!(text.parse::<PageToken>()?, token);
+/// assert!("not hex".parse::<PageToken>().is_err());
+/// # Ok::<(), taskrec::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PageToken(Vec<u8>);
+
+impl PageToken {
+    /// A token from the bytes an adapter chose.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
+        PageToken(bytes.into())
+    }
+
+    /// The token's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The token's bytes, taking the token apart.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl fmt::Display for PageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for PageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PageToken({self})")
+    }
+}
+
+impl FromStr for PageToken {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let invalid = |reason: &str| Error::InvalidPageToken {
+            reason: reason.to_owned(),
+        };
+        if text.len() % 2 != 0 {
+            return Err(invalid("odd number of hex digits"));
+        }
+        text.as_bytes()
+            .chunks(2)
+            .map(|pair| {
+                std::str::from_utf8(pair)
+                    .ok()
+                    .and_then(|digits| u8::from_str_radix(digits, 16).ok())
+                    .ok_or_else(|| invalid("not hexadecimal text"))
+            })
+            .collect::<Result<Vec<u8>>>()
+            .map(PageToken)
+    }
+}
+
+/// One page of a listing: some records and where to continue.
+///
+/// ```
+/// let page = taskrec::Page { records: Vec::new(), next: None };
+/// assert!(page.is_last());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The records of this page, at most the page size asked for.
+    pub records: Vec<TaskRecord>,
+    /// The token for the next page; `None` on the last page.
+    pub next: Option<PageToken>,
+}
+
+impl Page {
+    /// Whether this is the last page of the listing.
+    pub fn is_last(&self) -> bool {
+        self.next.is_none()
+    }
+}
+
+/// A storage backend for task records.
+///
+/// Four methods are required; the listing stream and the count have
+/// defaults built on [`page`](StorageAdapter::page) that a backend may
+/// replace with something faster. Use adapters through
+/// [`TaskStore`](crate::TaskStore), which validates keys and converts between
+/// typed tasks and records.
+///
+/// # Contract
+///
+/// A backend author can hold their code against these rules; the
+/// `conformance` feature's [`conformance`](crate::conformance) module checks
+/// every one of them.
+///
+/// - **Keys.** Callers pass task lists and ids that are non-empty and at most
+///   [`MAX_KEY_BYTES`](crate::MAX_KEY_BYTES) long. Any other text (quotes,
+///   semicolons, NUL, non-ASCII) is data and is stored and returned verbatim.
+/// - **store** inserts the record, or overwrites the record with the same
+///   (task list, id). When it returns `Ok`, every later `find`, `page` and
+///   `all` on this or any other handle to the same storage sees the write.
+///   The record comes back field for field: type name, data text byte for
+///   byte, timestamps to the millisecond.
+/// - **find** returns the last record stored under (task list, id), or
+///   `Ok(None)` when there is none. Absence is never an error.
+/// - **delete** removes the record; deleting an absent record is `Ok(())`.
+/// - **page** lists one task list. Starting from no token and following
+///   `next` until it is `None` yields every record stored in that list
+///   before the walk began and not deleted during it, exactly once, and no
+///   record of another list. A page holds at most `page_size` records (a
+///   `page_size` of 0 counts as 1) and may hold fewer, even none, before the
+///   last. A token stays valid after the walk is interrupted, across handles,
+///   so a caller can resume later; a token the adapter cannot read is
+///   [`Error::InvalidPageToken`].
+/// - **all** yields the same records as a page walk, lazily: memory use is
+///   bounded by a page, not by the list's length.
+/// - **count** equals the number of records `all` yields.
+/// - **Failures** of the backend are [`Error::Storage`] with the adapter's
+///   name and the driver's error as source; nothing panics.
+/// - Every method may be called concurrently from many tasks.
+///
+/// # Implementing
+///
+/// ```
+/// use async_trait::async_trait;
+/// use taskrec::{Page, PageToken, Result, StorageAdapter, TaskRecord};
+///
+/// /// Forwards to an inner adapter, counting writes.
+/// #[derive(Debug, Default)]
+/// struct Counting {
+///     inner: taskrec::MemoryAdapter,
+///     writes: std::sync::atomic::AtomicU64,
+/// }
+///
+/// #[async_trait]
+/// impl StorageAdapter for Counting {
+///     async fn store(&self, record: &TaskRecord) -> Result<()> {
+///         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         self.inner.store(record).await
+///     }
+///     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+///         self.inner.find(task_list, id).await
+///     }
+///     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+///         self.inner.delete(task_list, id).await
+///     }
+///     async fn page(&self, task_list: &str, token: Option<&PageToken>, page_size: usize) -> Result<Page> {
+///         self.inner.page(task_list, token, page_size).await
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait StorageAdapter: fmt::Debug + Send + Sync {
+    /// Inserts or overwrites the record under its (task list, id).
+    async fn store(&self, record: &TaskRecord) -> Result<()>;
+
+    /// The record under (task list, id), or `None`.
+    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>>;
+
+    /// Removes the record under (task list, id); a no-op when absent.
+    async fn delete(&self, task_list: &str, id: &str) -> Result<()>;
+
+    /// One page of a task list's records, from `token` (the start when `None`).
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page>;
+
+    /// Every record of a task list, as a lazy stream walking the pages.
+    fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+        walk_pages(self, task_list, DEFAULT_PAGE_SIZE)
+    }
+
+    /// How many records a task list holds.
+    async fn count(&self, task_list: &str) -> Result<u64> {
+        self.all(task_list)
+            .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+            .await
+    }
+}
+
+/// The records of a task list as a stream that fetches one page at a time:
+/// the default [`StorageAdapter::all`], usable by adapters that override it
+/// only to pick another page size.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use futures::TryStreamExt;
+/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
+/// let adapter = MemoryAdapter::new();
+/// for i in 0..5 {
+///     adapter.store(&TaskRecord::new("l", format!("{i}"), "T", "{}")?).await?;
+/// }
+/// let records: Vec<_> = taskrec::walk_pages(&adapter, "l", 2).try_collect().await?;
+/// assert_eq!(records.len(), 5);
+/// # Ok(()) }
+/// ```
+pub fn walk_pages<'a, A>(
+    adapter: &'a A,
+    task_list: &'a str,
+    page_size: usize,
+) -> BoxStream<'a, Result<TaskRecord>>
+where
+    A: StorageAdapter + ?Sized,
+{
+    enum Walk {
+        Start,
+        From(PageToken),
+        Done,
+    }
+    stream::try_unfold(Walk::Start, move |walk| async move {
+        let token = match walk {
+            Walk::Done => return Ok(None),
+            Walk::Start => None,
+            Walk::From(token) => Some(token),
+        };
+        let page = adapter.page(task_list, token.as_ref(), page_size).await?;
+        let next = match page.next {
+            Some(token) => Walk::From(token),
+            None => Walk::Done,
+        };
+        Ok(Some((page.records, next)))
+    })
+    .map_ok(|records| stream::iter(records.into_iter().map(Ok)))
+    .try_flatten()
+    .boxed()
+}
+
+#[async_trait]
+impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
+    async fn store(&self, record: &TaskRecord) -> Result<()> {
+        (**self).store(record).await
+    }
+    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+        (**self).find(task_list, id).await
+    }
+    async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+        (**self).delete(task_list, id).await
+    }
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page> {
+        (**self).page(task_list, token, page_size).await
+    }
+    fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+        (**self).all(task_list)
+    }
+    async fn count(&self, task_list: &str) -> Result<u64> {
+        (**self).count(task_list).await
+    }
+}
+
+#[async_trait]
+impl<A: StorageAdapter + ?Sized> StorageAdapter for Box<A> {
+    async fn store(&self, record: &TaskRecord) -> Result<()> {
+        (**self).store(record).await
+    }
+    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+        (**self).find(task_list, id).await
+    }
+    async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+        (**self).delete(task_list, id).await
+    }
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page> {
+        (**self).page(task_list, token, page_size).await
+    }
+    fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+        (**self).all(task_list)
+    }
+    async fn count(&self, task_list: &str) -> Result<u64> {
+        (**self).count(task_list).await
+    }
+}

@@ -1,0 +1,409 @@
+//! The adapter conformance suite: plain async functions that check a
+//! [`StorageAdapter`] against every rule of its contract.
+//!
+//! Enabled by the `conformance` cargo feature. A backend's own tests call
+//! [`run_all`] (or the single checks) with a fresh adapter; failures panic
+//! with a message that names the broken rule, as a test assertion does.
+//! Every check works in task lists of its own, named with a random prefix,
+//! so the checks can share one keyspace, directory or server with other data.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let adapter = taskrec::MemoryAdapter::new();
+//! taskrec::conformance::run_all(&adapter).await;
+//! # }
+//! ```
+
+use std::collections::BTreeSet;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::adapter::{PageToken, StorageAdapter};
+use crate::error::Error;
+use crate::key::MAX_KEY_BYTES;
+use crate::record::TaskRecord;
+
+/// Runs every check, one after another.
+pub async fn run_all(adapter: &dyn StorageAdapter) {
+    check_store_and_find(adapter).await;
+    check_find_absent(adapter).await;
+    check_overwrite(adapter).await;
+    check_delete(adapter).await;
+    check_lists_are_separate(adapter).await;
+    check_all(adapter).await;
+    check_count(adapter).await;
+    check_paging(adapter).await;
+    check_resume_from_token(adapter).await;
+    check_invalid_token(adapter).await;
+    check_keys_verbatim(adapter).await;
+    check_data_verbatim(adapter).await;
+    check_timestamps(adapter).await;
+    check_concurrent_writes(adapter).await;
+}
+
+fn unique_list(check: &str) -> String {
+    format!("conformance-{check}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn record(task_list: &str, id: &str, data: &str) -> TaskRecord {
+    TaskRecord::new(task_list, id, "ConformanceTask", data).expect("conformance keys are valid")
+}
+
+async fn store(adapter: &dyn StorageAdapter, record: &TaskRecord) {
+    adapter
+        .store(record)
+        .await
+        .unwrap_or_else(|e| panic!("store {} failed: {e}", record.key()));
+}
+
+async fn find(adapter: &dyn StorageAdapter, task_list: &str, id: &str) -> Option<TaskRecord> {
+    adapter
+        .find(task_list, id)
+        .await
+        .unwrap_or_else(|e| panic!("find {task_list}/{id} failed: {e}"))
+}
+
+async fn ids_of_all(adapter: &dyn StorageAdapter, task_list: &str) -> Vec<String> {
+    adapter
+        .all(task_list)
+        .map_ok(|r| r.id().to_owned())
+        .try_collect()
+        .await
+        .unwrap_or_else(|e| panic!("all({task_list}) failed: {e}"))
+}
+
+async fn store_many(adapter: &dyn StorageAdapter, task_list: &str, n: usize) -> BTreeSet<String> {
+    let ids: BTreeSet<String> = (0..n).map(|i| format!("task-{i:05}")).collect();
+    stream::iter(&ids)
+        .for_each_concurrent(32, |id| async move {
+            store(adapter, &record(task_list, id, r#"{"n":1}"#)).await;
+        })
+        .await;
+    ids
+}
+
+/// A stored record is found with every field as it was stored.
+pub async fn check_store_and_find(adapter: &dyn StorageAdapter) {
+    let list = unique_list("store-find");
+    let stored = record(&list, "a", r#"{"filename":"file1.txt","retries":2}"#);
+    store(adapter, &stored).await;
+    let found = find(adapter, &list, "a").await;
+    assert_eq!(
+        found.as_ref(),
+        Some(&stored),
+        "find returns the record as stored"
+    );
+}
+
+/// Finding what was never stored is `Ok(None)`, in a known and an unknown list.
+pub async fn check_find_absent(adapter: &dyn StorageAdapter) {
+    let list = unique_list("absent");
+    assert_eq!(
+        find(adapter, &list, "nothing").await,
+        None,
+        "absent in an unknown list"
+    );
+    store(adapter, &record(&list, "present", "{}")).await;
+    assert_eq!(
+        find(adapter, &list, "nothing").await,
+        None,
+        "absent in a known list"
+    );
+}
+
+/// Storing under the same key again replaces the record, type included.
+pub async fn check_overwrite(adapter: &dyn StorageAdapter) {
+    let list = unique_list("overwrite");
+    store(adapter, &record(&list, "a", r#"{"v":1}"#)).await;
+    let second = TaskRecord::new(&list, "a", "OtherType", r#"{"v":2}"#).unwrap();
+    store(adapter, &second).await;
+    assert_eq!(
+        find(adapter, &list, "a").await,
+        Some(second),
+        "the second store wins"
+    );
+    assert_eq!(
+        ids_of_all(adapter, &list).await,
+        ["a"],
+        "one record remains"
+    );
+}
+
+/// Delete removes one record, leaves the others, and is a no-op when absent.
+pub async fn check_delete(adapter: &dyn StorageAdapter) {
+    let list = unique_list("delete");
+    store(adapter, &record(&list, "a", "{}")).await;
+    store(adapter, &record(&list, "b", "{}")).await;
+    adapter
+        .delete(&list, "a")
+        .await
+        .expect("delete a present record");
+    assert_eq!(
+        find(adapter, &list, "a").await,
+        None,
+        "deleted record is gone"
+    );
+    assert!(
+        find(adapter, &list, "b").await.is_some(),
+        "other record stays"
+    );
+    adapter
+        .delete(&list, "a")
+        .await
+        .expect("deleting again is a no-op");
+    adapter
+        .delete(&unique_list("delete-unknown"), "x")
+        .await
+        .expect("deleting from an unknown list is a no-op");
+    assert_eq!(ids_of_all(adapter, &list).await, ["b"]);
+}
+
+/// A list's records never show up in another list, even one whose name is a prefix.
+pub async fn check_lists_are_separate(adapter: &dyn StorageAdapter) {
+    let list = unique_list("separate");
+    let longer = format!("{list}x");
+    store(adapter, &record(&list, "same-id", r#"{"in":"list"}"#)).await;
+    store(adapter, &record(&longer, "same-id", r#"{"in":"longer"}"#)).await;
+    store(adapter, &record(&longer, "other", "{}")).await;
+    assert_eq!(ids_of_all(adapter, &list).await, ["same-id"]);
+    assert_eq!(
+        find(adapter, &list, "same-id").await.unwrap().data(),
+        r#"{"in":"list"}"#
+    );
+    assert_eq!(find(adapter, &list, "other").await, None);
+}
+
+/// `all` yields exactly the list's records, each once; nothing for an empty list.
+pub async fn check_all(adapter: &dyn StorageAdapter) {
+    let empty = unique_list("all-empty");
+    assert!(
+        ids_of_all(adapter, &empty).await.is_empty(),
+        "an unknown list is empty"
+    );
+
+    let list = unique_list("all");
+    let ids = store_many(adapter, &list, 2_500).await;
+    let mut seen = ids_of_all(adapter, &list).await;
+    let yielded = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(yielded, seen.len(), "all yields no record twice");
+    assert_eq!(
+        seen.into_iter().collect::<BTreeSet<_>>(),
+        ids,
+        "all yields every record"
+    );
+}
+
+/// `count` matches what was stored and deleted.
+pub async fn check_count(adapter: &dyn StorageAdapter) {
+    let list = unique_list("count");
+    assert_eq!(adapter.count(&list).await.unwrap(), 0);
+    store_many(adapter, &list, 150).await;
+    adapter.delete(&list, "task-00007").await.unwrap();
+    assert_eq!(adapter.count(&list).await.unwrap(), 149);
+}
+
+async fn walk(adapter: &dyn StorageAdapter, list: &str, page_size: usize) -> (Vec<String>, usize) {
+    let (mut ids, mut pages, mut token) = (Vec::new(), 0, None::<PageToken>);
+    loop {
+        let page = adapter
+            .page(list, token.as_ref(), page_size)
+            .await
+            .unwrap_or_else(|e| panic!("page of {list} failed: {e}"));
+        pages += 1;
+        assert!(
+            page.records.len() <= page_size.max(1),
+            "a page holds at most page_size records"
+        );
+        assert!(
+            page.records.iter().all(|r| r.task_list() == list),
+            "a page holds only its list"
+        );
+        ids.extend(page.records.into_iter().map(|r| r.id().to_owned()));
+        match page.next {
+            Some(next) => token = Some(next),
+            None => return (ids, pages),
+        }
+        assert!(pages <= 10_000, "the page walk ends");
+    }
+}
+
+/// Walking pages yields every record exactly once, at most `page_size` at a time.
+pub async fn check_paging(adapter: &dyn StorageAdapter) {
+    let list = unique_list("paging");
+    let ids = store_many(adapter, &list, 257).await;
+    for page_size in [1, 10, 256, 257, 1000] {
+        let (seen, pages) = walk(adapter, &list, page_size).await;
+        assert_eq!(
+            seen.len(),
+            ids.len(),
+            "page size {page_size}: every record once"
+        );
+        assert_eq!(
+            seen.into_iter().collect::<BTreeSet<_>>(),
+            ids,
+            "page size {page_size}"
+        );
+        assert!(
+            pages >= ids.len().div_ceil(page_size),
+            "page size {page_size}: pages are not oversized"
+        );
+    }
+    let (seen, _) = walk(adapter, &list, 0).await;
+    assert_eq!(seen.len(), ids.len(), "page size 0 counts as 1");
+    let (seen, _) = walk(adapter, &unique_list("paging-empty"), 10).await;
+    assert!(seen.is_empty(), "an unknown list has one empty last page");
+}
+
+/// A token kept as text resumes the walk where it stopped, on another call.
+pub async fn check_resume_from_token(adapter: &dyn StorageAdapter) {
+    let list = unique_list("resume");
+    let ids = store_many(adapter, &list, 120).await;
+    let mut seen = Vec::new();
+    let mut saved: Option<String> = None;
+    loop {
+        let token: Option<PageToken> = saved
+            .as_deref()
+            .map(|t| t.parse().expect("a token's text parses"));
+        let page = adapter.page(&list, token.as_ref(), 50).await.expect("page");
+        seen.extend(page.records.into_iter().map(|r| r.id().to_owned()));
+        match page.next {
+            Some(next) => saved = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        ids.len(),
+        "resuming from text tokens yields every record once"
+    );
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), ids);
+}
+
+/// A token that the adapter never handed out is an `InvalidPageToken` error.
+pub async fn check_invalid_token(adapter: &dyn StorageAdapter) {
+    let list = unique_list("bad-token");
+    store_many(adapter, &list, 3).await;
+    let garbage = PageToken::from_bytes(vec![0xff, 0x00, 0xfe, 0x01]);
+    match adapter.page(&list, Some(&garbage), 10).await {
+        Err(Error::InvalidPageToken { .. }) => {}
+        other => panic!("a garbage token must be InvalidPageToken, got {other:?}"),
+    }
+}
+
+/// Keys with quotes, CQL syntax, NUL, right-to-left and other non-ASCII
+/// text, and keys of the maximum length, are stored and found verbatim.
+pub async fn check_keys_verbatim(adapter: &dyn StorageAdapter) {
+    let base = unique_list("keys");
+    let awkward = [
+        "it's \"quoted\"",
+        "'; DROP TABLE tasks; --",
+        "semi;colon",
+        "SELECT * FROM tasks WHERE id = ?",
+        "nul\0byte",
+        "\u{202e}right-to-left\u{202c}",
+        "ünïcödé ключ 鍵 🔑",
+        "slash/and\\backslash",
+        "  spaces  ",
+        ".",
+        "..",
+    ];
+    for (n, text) in awkward.iter().enumerate() {
+        let list = format!("{base}{text}");
+        let id = (*text).to_owned();
+        let rec = record(&list, &id, &format!(r#"{{"n":{n}}}"#));
+        store(adapter, &rec).await;
+        assert_eq!(
+            find(adapter, &list, &id).await.as_ref(),
+            Some(&rec),
+            "key {text:?} round trips"
+        );
+        assert_eq!(
+            ids_of_all(adapter, &list).await,
+            vec![id.clone()],
+            "key {text:?} lists"
+        );
+        adapter.delete(&list, &id).await.unwrap();
+        assert_eq!(
+            find(adapter, &list, &id).await,
+            None,
+            "key {text:?} deletes"
+        );
+    }
+    let long_id = "i".repeat(MAX_KEY_BYTES);
+    let long_list = format!("{base}{}", "l".repeat(MAX_KEY_BYTES - base.len()));
+    let rec = record(&long_list, &long_id, "{}");
+    store(adapter, &rec).await;
+    assert_eq!(
+        find(adapter, &long_list, &long_id).await,
+        Some(rec),
+        "maximum-length keys"
+    );
+}
+
+/// Data text comes back byte for byte: escapes, whitespace, big values.
+pub async fn check_data_verbatim(adapter: &dyn StorageAdapter) {
+    let list = unique_list("data");
+    let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(200_000));
+    let samples = [
+        "{}",
+        r#"{"a":1,"b":[true,null,2.5e-3],"c":{"d":"e"}}"#,
+        "{ \"spaced\" : \"out\" ,\n \"tab\":\t1 }",
+        r#"{"escaped":"quote \" backslash \\ unicode \u00e9 \ud83d\ude00"}"#,
+        r#"{"raw":"é 😀 \u0000"}"#,
+        big.as_str(),
+    ];
+    for (n, data) in samples.iter().enumerate() {
+        let rec = record(&list, &format!("d{n}"), data);
+        store(adapter, &rec).await;
+        let found = find(adapter, &list, &format!("d{n}"))
+            .await
+            .expect("stored");
+        assert_eq!(
+            found.data(),
+            *data,
+            "data sample {n} comes back byte for byte"
+        );
+    }
+}
+
+/// Timestamps come back to the millisecond.
+pub async fn check_timestamps(adapter: &dyn StorageAdapter) {
+    let list = unique_list("time");
+    let created = Utc.timestamp_millis_opt(1_600_000_000_123).unwrap();
+    let updated = created + TimeDelta::milliseconds(86_400_001);
+    let rec = TaskRecord::with_timestamps(&list, "t", "T", "{}", created, updated).unwrap();
+    store(adapter, &rec).await;
+    let found = find(adapter, &list, "t").await.expect("stored");
+    assert_eq!((found.created_at(), found.updated_at()), (created, updated));
+    let listed = adapter.all(&list).try_collect::<Vec<_>>().await.unwrap();
+    assert_eq!(listed, [rec], "all returns the same timestamps");
+}
+
+/// Many concurrent writers and readers on one adapter lose nothing.
+pub async fn check_concurrent_writes(adapter: &dyn StorageAdapter) {
+    let list = unique_list("concurrent");
+    let list = list.as_str();
+    let ids: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+    stream::iter(&ids)
+        .for_each_concurrent(128, |id| async move {
+            store(adapter, &record(list, id, r#"{"first":true}"#)).await;
+            assert!(
+                find(adapter, list, id).await.is_some(),
+                "read your write of {id}"
+            );
+            store(adapter, &record(list, id, r#"{"first":false}"#)).await;
+        })
+        .await;
+    assert_eq!(adapter.count(list).await.unwrap(), 500);
+    for id in &ids {
+        let found = find(adapter, list, id).await.expect("stored");
+        assert_eq!(
+            found.data(),
+            r#"{"first":false}"#,
+            "the later write of {id} wins"
+        );
+    }
+}

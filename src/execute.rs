@@ -1,0 +1,207 @@
+//! Executing tasks: the `Execute` trait, and running a whole list with
+//! at-least-once semantics (task_rb's `CompositeTask`).
+
+use async_trait::async_trait;
+use futures::stream::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::adapter::StorageAdapter;
+use crate::data::{TaskData, TaskDecode, TaskType};
+use crate::error::{BoxError, Error, Result, TaskKey};
+use crate::store::TaskStore;
+use crate::task::Task;
+
+/// Work a task knows how to do.
+///
+/// `C` is whatever the work needs from its caller (an HTTP client, a
+/// connection pool); `()` when nothing. An error leaves the task's record in
+/// place when run through [`execute_list`], so a later run tries again.
+///
+/// ```
+/// use taskrec::{BoxError, Execute, TaskData};
+///
+/// #[derive(Debug, TaskData)]
+/// struct Greet { name: String }
+///
+/// #[async_trait::async_trait]
+/// impl Execute for Greet {
+///     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+///         if self.name.is_empty() {
+///             return Err("nobody to greet".into());
+///         }
+///         println!("hello, {}", self.name);
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Execute<C: ?Sized + Sync = ()>: TaskData {
+    /// Does the task's work.
+    async fn execute(&self, ctx: &C) -> Result<(), BoxError>;
+}
+
+/// What happened to one task of a list run by [`execute_list`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// It ran without error and its record was deleted.
+    Completed,
+    /// It returned this error; its record is left in place to be found again.
+    Failed(BoxError),
+    /// Its record could not be decoded; the record is left in place.
+    Undecodable(Error),
+    /// It ran without error but deleting its record failed, so it will run
+    /// again: the price of at-least-once.
+    NotCompleted(Error),
+}
+
+impl Outcome {
+    /// Whether the task ran and its record is gone.
+    pub fn is_completed(&self) -> bool {
+        matches!(self, Outcome::Completed)
+    }
+}
+
+/// One task's key and [`Outcome`].
+#[derive(Debug)]
+pub struct TaskOutcome {
+    /// Which task.
+    pub key: TaskKey,
+    /// What happened to it.
+    pub outcome: Outcome,
+}
+
+/// Runs every task of a list with up to `concurrency` at once: each one that
+/// succeeds is completed (its record deleted), each failure is left in place
+/// (at-least-once), and every task's outcome is returned.
+///
+/// Fails only when the listing itself fails; the tasks run before that keep
+/// their outcome in storage (completed ones are gone, the rest remain).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{BoxError, Execute, MemoryAdapter, Outcome, Task, TaskData, TaskStore};
+///
+/// #[derive(Debug, TaskData)]
+/// struct Divide { by: u32 }
+///
+/// #[async_trait::async_trait]
+/// impl Execute for Divide {
+///     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+///         100u32.checked_div(self.by).map(drop).ok_or_else(|| "division by zero".into())
+///     }
+/// }
+///
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// store.save(&Task::new("math", "ok", Divide { by: 5 })?).await?;
+/// store.save(&Task::new("math", "bad", Divide { by: 0 })?).await?;
+///
+/// let outcomes = taskrec::execute_list::<Divide, _, _>(&store, "math", &(), 4).await?;
+/// assert_eq!(outcomes.len(), 2);
+/// assert_eq!(store.count("math").await?, 1);            // the failure stays
+/// assert!(store.find::<Divide>("math", "bad").await?.is_some());
+/// # Ok(()) }
+/// ```
+pub async fn execute_list<T, C, A>(
+    store: &TaskStore<A>,
+    task_list: &str,
+    ctx: &C,
+    concurrency: usize,
+) -> Result<Vec<TaskOutcome>>
+where
+    T: TaskDecode + Execute<C>,
+    C: ?Sized + Sync,
+    A: StorageAdapter + ?Sized,
+{
+    store
+        .records(task_list)
+        .map_ok(|record| async move {
+            let key = record.key();
+            let outcome = match Task::<T>::from_record(record) {
+                Err(e) => Outcome::Undecodable(e),
+                Ok(task) => match task.data().execute(ctx).await {
+                    Err(e) => Outcome::Failed(e),
+                    Ok(()) => match store.complete(&task).await {
+                        Ok(()) => Outcome::Completed,
+                        Err(e) => Outcome::NotCompleted(e),
+                    },
+                },
+            };
+            Ok(TaskOutcome { key, outcome })
+        })
+        .try_buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await
+}
+
+/// A task whose work is the tasks of another list: task_rb's
+/// `Task::Tasks::CompositeTask`, stored under that type name with the same
+/// `child_task_list` attribute, so records written by either side run on the
+/// other.
+///
+/// ```
+/// use taskrec::{CompositeTask, Task, TaskType};
+/// assert_eq!(CompositeTask::TYPE_NAME, "Task::Tasks::CompositeTask");
+/// let task = Task::build("parents", CompositeTask::new("children"))?;
+/// assert_eq!(
+///     serde_json::to_value(task.as_hash()).unwrap()["data"],
+///     serde_json::json!({"child_task_list": "children"}),
+/// );
+/// # Ok::<(), taskrec::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompositeTask {
+    /// The list whose tasks this task runs.
+    pub child_task_list: String,
+}
+
+impl CompositeTask {
+    /// A composite task over a child list.
+    pub fn new(child_task_list: impl Into<String>) -> Self {
+        CompositeTask {
+            child_task_list: child_task_list.into(),
+        }
+    }
+
+    /// Runs every task of the child list through [`execute_list`].
+    pub async fn run_children<T, C, A>(
+        &self,
+        store: &TaskStore<A>,
+        ctx: &C,
+        concurrency: usize,
+    ) -> Result<Vec<TaskOutcome>>
+    where
+        T: TaskDecode + Execute<C>,
+        C: ?Sized + Sync,
+        A: StorageAdapter + ?Sized,
+    {
+        execute_list::<T, C, A>(store, &self.child_task_list, ctx, concurrency).await
+    }
+}
+
+// Written by hand rather than derived: the derive macro lives in another
+// crate that refers to this one by its public name.
+impl TaskData for CompositeTask {
+    fn type_name(&self) -> &str {
+        Self::TYPE_NAME
+    }
+
+    fn serialize_data<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Serialize::serialize(self, serializer)
+    }
+}
+
+impl TaskDecode for CompositeTask {
+    const TYPE_NAMES: &'static [&'static str] = &[Self::TYPE_NAME];
+
+    fn deserialize_data<'de, D: serde::Deserializer<'de>>(
+        type_name: &str,
+        deserializer: D,
+    ) -> Option<Result<Self, D::Error>> {
+        (type_name == Self::TYPE_NAME).then(|| Deserialize::deserialize(deserializer))
+    }
+}
+
+impl TaskType for CompositeTask {
+    const TYPE_NAME: &'static str = "Task::Tasks::CompositeTask";
+}

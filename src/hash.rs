@@ -1,0 +1,221 @@
+//! The wire form of a task: a plain map with task_rb's four keys.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::data::{self, TaskDecode};
+use crate::error::{Error, Result};
+use crate::record::TaskRecord;
+
+/// A task as a plain hash: `task_list`, `id`, `type` and `data`, the keys of
+/// task_rb's `as_hash`, to hand a task to another process in any serde format.
+///
+/// `D` is the form of the data:
+/// - [`Task::as_hash`](crate::Task::as_hash) gives a `TaskHash<DataRef<T>>`
+///   that serializes the typed data straight into the output;
+/// - the default, `Box<RawValue>`, keeps the data as JSON text when reading
+///   JSON, so decoding the typed task later parses it exactly once;
+/// - `serde_json::Value` reads the data from any self-describing format
+///   (CBOR, MessagePack, ...).
+///
+/// Any form that implements [`HashData`] goes back into a typed task through
+/// [`Task::from_hash`](crate::Task::from_hash).
+///
+/// ```
+/// use taskrec::{Task, TaskData, TaskHash};
+/// #[derive(Debug, PartialEq, TaskData)]
+/// struct FetchFile { filename: String }
+///
+/// let task = Task::build("datto.com", FetchFile { filename: "a.txt".into() })?.with_id("file1")?;
+/// let json = serde_json::to_string(&task.as_hash()).unwrap();
+/// assert_eq!(json, r#"{"task_list":"datto.com","id":"file1","type":"FetchFile","data":{"filename":"a.txt"}}"#);
+///
+/// let hash = TaskHash::from_json(&json)?;            // in the other process
+/// let back: Task<FetchFile> = Task::from_hash(hash)?;
+/// assert_eq!(back.data(), task.data());
+/// # Ok::<(), taskrec::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskHash<D = Box<RawValue>> {
+    /// The task list.
+    pub task_list: String,
+    /// The id within the list.
+    pub id: String,
+    /// The type name (task_rb: the Ruby class name).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The task's attributes.
+    pub data: D,
+}
+
+impl TaskHash {
+    /// Reads a hash from JSON text, keeping the data as JSON text.
+    ///
+    /// Fails with [`Error::InvalidHash`] when the text is not a JSON object
+    /// with string `task_list`, `id` and `type` and an object `data`.
+    ///
+    /// ```
+    /// let err = taskrec::TaskHash::from_json(r#"{"task_list":"a","id":"1"}"#).unwrap_err();
+    /// assert!(matches!(err, taskrec::Error::InvalidHash { .. }));
+    /// ```
+    pub fn from_json(json: &str) -> Result<Self> {
+        let hash: TaskHash = serde_json::from_str(json).map_err(|e| Error::InvalidHash {
+            reason: e.to_string(),
+        })?;
+        hash.data.check_object()?;
+        Ok(hash)
+    }
+}
+
+impl<D: Serialize> TaskHash<D> {
+    /// Writes the hash as JSON text.
+    ///
+    /// ```
+    /// let hash = taskrec::TaskHash {
+    ///     task_list: "a".to_owned(),
+    ///     id: "1".to_owned(),
+    ///     type_name: "T".to_owned(),
+    ///     data: serde_json::json!({"x": 1}),
+    /// };
+    /// assert_eq!(hash.to_json()?, r#"{"task_list":"a","id":"1","type":"T","data":{"x":1}}"#);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::InvalidData {
+            type_name: self.type_name.clone(),
+            path: ".".to_owned(),
+            message: e.to_string(),
+            task: None,
+        })
+    }
+}
+
+impl<D: HashData> TaskHash<D> {
+    /// The untyped record this hash describes, created and updated now.
+    ///
+    /// ```
+    /// let hash = taskrec::TaskHash::from_json(r#"{"task_list":"a","id":"1","type":"T","data":{"x":1}}"#)?;
+    /// let record = hash.into_record()?;
+    /// assert_eq!(record.data(), r#"{"x":1}"#);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn into_record(self) -> Result<TaskRecord> {
+        self.data.check_object()?;
+        let data = self.data.into_json()?;
+        TaskRecord::new(self.task_list, self.id, self.type_name, data)
+    }
+}
+
+impl TaskRecord {
+    /// The hash of this record, its data kept as JSON text.
+    ///
+    /// Fails with [`Error::InvalidData`] when the stored data is not a JSON object.
+    ///
+    /// ```
+    /// let record = taskrec::TaskRecord::new("a", "1", "T", r#"{"x":1}"#)?;
+    /// let json = record.to_hash()?.to_json()?;
+    /// assert_eq!(json, r#"{"task_list":"a","id":"1","type":"T","data":{"x":1}}"#);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn to_hash(&self) -> Result<TaskHash> {
+        let invalid = |message: String| Error::InvalidData {
+            type_name: self.type_name().to_owned(),
+            path: ".".to_owned(),
+            message,
+            task: Some(self.key()),
+        };
+        let data =
+            RawValue::from_string(self.data().to_owned()).map_err(|e| invalid(e.to_string()))?;
+        if !data::is_object_text(data.get()) {
+            return Err(invalid("the data is not a JSON object".to_owned()));
+        }
+        Ok(TaskHash {
+            task_list: self.task_list().to_owned(),
+            id: self.id().to_owned(),
+            type_name: self.type_name().to_owned(),
+            data,
+        })
+    }
+}
+
+/// A form of a hash's data that a typed task can be decoded from.
+///
+/// Implemented for JSON text kept by serde_json (`Box<RawValue>`,
+/// `&RawValue`) and for `serde_json::Value`, which any self-describing serde
+/// format can produce.
+///
+/// ```
+/// use taskrec::HashData;
+/// #[derive(Debug, taskrec::TaskData)]
+/// struct Ping { n: u32 }
+/// let ping: Ping = serde_json::json!({"n": 3}).decode("Ping")?;
+/// assert_eq!(ping.n, 3);
+/// # Ok::<(), taskrec::Error>(())
+/// ```
+pub trait HashData: Sized {
+    /// Decodes the data stored under `type_name` into `T`.
+    fn decode<T: TaskDecode>(self, type_name: &str) -> Result<T>;
+
+    /// The data as JSON text.
+    fn into_json(self) -> Result<String>;
+
+    /// Fails with [`Error::InvalidHash`] unless the data is a JSON object.
+    fn check_object(&self) -> Result<()>;
+}
+
+fn not_an_object() -> Error {
+    Error::InvalidHash {
+        reason: "`data` is not an object".to_owned(),
+    }
+}
+
+impl HashData for Box<RawValue> {
+    fn decode<T: TaskDecode>(self, type_name: &str) -> Result<T> {
+        data::from_json(type_name, self.get())
+    }
+
+    fn into_json(self) -> Result<String> {
+        Ok(Box::<str>::from(self).into_string())
+    }
+
+    fn check_object(&self) -> Result<()> {
+        (&**self).check_object()
+    }
+}
+
+impl HashData for &RawValue {
+    fn decode<T: TaskDecode>(self, type_name: &str) -> Result<T> {
+        data::from_json(type_name, self.get())
+    }
+
+    fn into_json(self) -> Result<String> {
+        Ok(self.get().to_owned())
+    }
+
+    fn check_object(&self) -> Result<()> {
+        if data::is_object_text(self.get()) {
+            Ok(())
+        } else {
+            Err(not_an_object())
+        }
+    }
+}
+
+impl HashData for serde_json::Value {
+    fn decode<T: TaskDecode>(self, type_name: &str) -> Result<T> {
+        self.check_object()?;
+        data::from_deserializer(type_name, self)
+    }
+
+    fn into_json(self) -> Result<String> {
+        Ok(self.to_string())
+    }
+
+    fn check_object(&self) -> Result<()> {
+        if self.is_object() {
+            Ok(())
+        } else {
+            Err(not_an_object())
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The in-memory adapter: the reference implementation of the adapter
+//! contract, for tests and single processes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use async_trait::async_trait;
+
+use crate::adapter::{Page, PageToken, StorageAdapter};
+use crate::error::{Error, Result};
+use crate::record::TaskRecord;
+
+/// Task lists by name, each a map of ids to records ordered by id so that a
+/// page token can simply be the last id returned.
+type Lists = HashMap<String, BTreeMap<String, TaskRecord>>;
+
+/// Keeps task records in process memory. Clones share the same storage, so
+/// one adapter can be handed to many tasks and threads.
+///
+/// Nothing survives the process: use it for tests, for single-process tools,
+/// or as the model for a backend of your own.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
+/// let adapter = MemoryAdapter::new();
+/// adapter.store(&TaskRecord::new("l", "1", "T", "{}")?).await?;
+/// assert_eq!(adapter.count("l").await?, 1);
+/// assert!(adapter.find("l", "2").await?.is_none());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryAdapter {
+    lists: Arc<RwLock<Lists>>,
+}
+
+impl MemoryAdapter {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // No lock is held across an await, and no code under the lock panics, so
+    // a poisoned lock still guards consistent data: take it over.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Lists> {
+        self.lists.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Lists> {
+        self.lists.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl StorageAdapter for MemoryAdapter {
+    async fn store(&self, record: &TaskRecord) -> Result<()> {
+        let record = record.clone();
+        let mut lists = self.write();
+        let list = match lists.get_mut(record.task_list()) {
+            Some(list) => list,
+            None => lists.entry(record.task_list().to_owned()).or_default(),
+        };
+        list.insert(record.id().to_owned(), record);
+        Ok(())
+    }
+
+    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+        Ok(self
+            .read()
+            .get(task_list)
+            .and_then(|list| list.get(id))
+            .cloned())
+    }
+
+    async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+        let mut lists = self.write();
+        if let Some(list) = lists.get_mut(task_list) {
+            list.remove(id);
+            if list.is_empty() {
+                lists.remove(task_list);
+            }
+        }
+        Ok(())
+    }
+
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page> {
+        let after = match token {
+            None => Bound::Unbounded,
+            Some(token) => {
+                Bound::Excluded(std::str::from_utf8(token.as_bytes()).map_err(|_| {
+                    Error::InvalidPageToken {
+                        reason: "not a memory adapter token".to_owned(),
+                    }
+                })?)
+            }
+        };
+        let page_size = page_size.max(1);
+        let lists = self.read();
+        let Some(list) = lists.get(task_list) else {
+            return Ok(Page {
+                records: Vec::new(),
+                next: None,
+            });
+        };
+        let mut rest = list.range::<str, _>((after, Bound::Unbounded));
+        let records: Vec<TaskRecord> = rest
+            .by_ref()
+            .take(page_size)
+            .map(|(_, r)| r.clone())
+            .collect();
+        let next = match (rest.next(), records.last()) {
+            (Some(_), Some(last)) => Some(PageToken::from_bytes(last.id().as_bytes())),
+            _ => None,
+        };
+        Ok(Page { records, next })
+    }
+
+    async fn count(&self, task_list: &str) -> Result<u64> {
+        Ok(self
+            .read()
+            .get(task_list)
+            .map_or(0, |list| list.len() as u64))
+    }
+}

@@ -1,0 +1,150 @@
+//! The untyped stored form of a task: what storage adapters read and write.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+
+use crate::error::{Result, TaskKey};
+use crate::key::validate_key;
+
+/// One task as storage sees it: its key, its type name, its data as JSON
+/// object text, and when it was created and last written.
+///
+/// Adapters store and return records; [`Task`](crate::Task) converts between
+/// records and typed tasks. The data is JSON text from end to end, so a typed
+/// task is encoded once and decoded once, never through a `serde_json::Value`.
+/// It is not parsed when a record is built: decoding a task from a record is
+/// where bad data is found, and is reported as
+/// [`Error::InvalidData`](crate::Error::InvalidData) naming the record.
+///
+/// Timestamps are kept to the millisecond, the precision Cassandra's
+/// `timestamp` type stores, so every adapter gives back what it was given.
+///
+/// ```
+/// use taskrec::TaskRecord;
+/// let record = TaskRecord::new("datto.com", "file1", "FetchFile", r#"{"filename":"a.txt"}"#)?;
+/// assert_eq!(record.task_list(), "datto.com");
+/// assert_eq!(record.data(), r#"{"filename":"a.txt"}"#);
+/// # Ok::<(), taskrec::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    task_list: String,
+    id: String,
+    type_name: String,
+    data: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TaskRecord {
+    /// A record created and updated now.
+    ///
+    /// Fails with [`Error::InvalidTaskList`](crate::Error::InvalidTaskList) or
+    /// [`Error::InvalidId`](crate::Error::InvalidId) for a bad key.
+    pub fn new(
+        task_list: impl Into<String>,
+        id: impl Into<String>,
+        type_name: impl Into<String>,
+        data: impl Into<String>,
+    ) -> Result<Self> {
+        let now = now();
+        Self::with_timestamps(task_list, id, type_name, data, now, now)
+    }
+
+    /// A record with the given timestamps (truncated to milliseconds): what
+    /// an adapter builds from a stored row.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// let at = Utc.timestamp_millis_opt(1_700_000_000_123).unwrap();
+    /// let record = taskrec::TaskRecord::with_timestamps("l", "i", "T", "{}", at, at)?;
+    /// assert_eq!(record.created_at(), at);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn with_timestamps(
+        task_list: impl Into<String>,
+        id: impl Into<String>,
+        type_name: impl Into<String>,
+        data: impl Into<String>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<Self> {
+        let (task_list, id) = (task_list.into(), id.into());
+        validate_key(&task_list, &id)?;
+        Ok(TaskRecord {
+            task_list,
+            id,
+            type_name: type_name.into(),
+            data: data.into(),
+            created_at: truncate_millis(created_at),
+            updated_at: truncate_millis(updated_at),
+        })
+    }
+
+    /// The task list (the Cassandra partition key).
+    pub fn task_list(&self) -> &str {
+        &self.task_list
+    }
+
+    /// The id, unique within the task list.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The type name the data was written under.
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    /// The data: JSON object text, as stored.
+    pub fn data(&self) -> &str {
+        &self.data
+    }
+
+    /// When the task was built.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    /// When the record was last written.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+
+    /// The record's key, for error messages and logs.
+    ///
+    /// ```
+    /// let record = taskrec::TaskRecord::new("l", "i", "T", "{}")?;
+    /// assert_eq!(record.key().to_string(), "l/i");
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn key(&self) -> TaskKey {
+        TaskKey::new(self.task_list.clone(), self.id.clone())
+    }
+
+    /// Sets the time of the last write (truncated to milliseconds).
+    pub fn set_updated_at(&mut self, at: DateTime<Utc>) {
+        self.updated_at = truncate_millis(at);
+    }
+
+    /// Takes the record apart: `(task_list, id, type_name, data)`.
+    ///
+    /// ```
+    /// let record = taskrec::TaskRecord::new("l", "i", "T", "{}")?;
+    /// let (list, id, type_name, data) = record.into_parts();
+    /// assert_eq!((list.as_str(), id.as_str(), type_name.as_str(), data.as_str()), ("l", "i", "T", "{}"));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn into_parts(self) -> (String, String, String, String) {
+        (self.task_list, self.id, self.type_name, self.data)
+    }
+}
+
+/// The current time at the millisecond precision records keep.
+pub(crate) fn now() -> DateTime<Utc> {
+    truncate_millis(Utc::now())
+}
+
+fn truncate_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    // Truncation only fails for dates beyond ±262,000 years; keep those as given.
+    at.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(at)
+}

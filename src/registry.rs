@@ -1,0 +1,225 @@
+//! Open-set polymorphism: a registry of type names to decoders, for task
+//! types the decoding code does not know at compile time.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serializer;
+
+use crate::data::{self, DataRef, TaskData, TaskType};
+use crate::error::{Error, Result};
+use crate::hash::{HashData, TaskHash};
+use crate::key::validate_key;
+use crate::record::TaskRecord;
+use crate::task::Task;
+
+/// Task data whose concrete type is known only at run time: what a
+/// [`TaskRegistry`] decodes into. Every `#[derive(TaskData)]` type with a
+/// `Debug` impl is one.
+///
+/// ```
+/// use taskrec::{AnyTaskData, DynTaskData};
+/// #[derive(Debug, PartialEq, taskrec::TaskData)]
+/// struct Ping { n: u8 }
+/// let data: DynTaskData = Box::new(Ping { n: 1 });
+/// assert_eq!(data.dyn_type_name(), "Ping");
+/// assert_eq!(data.downcast_ref::<Ping>(), Some(&Ping { n: 1 }));
+/// ```
+pub trait AnyTaskData: Any + fmt::Debug + Send + Sync {
+    /// The stable name of the value's type.
+    fn dyn_type_name(&self) -> &str;
+
+    /// The value as a type-erased serializable, for [`TaskData::serialize_data`].
+    fn erased_data(&self) -> Box<dyn erased_serde::Serialize + '_>;
+
+    /// The value as [`Any`], to downcast.
+    fn as_any(&self) -> &dyn Any;
+
+    /// The boxed value as [`Any`], to downcast by value.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<T: TaskData + fmt::Debug> AnyTaskData for T {
+    fn dyn_type_name(&self) -> &str {
+        self.type_name()
+    }
+
+    fn erased_data(&self) -> Box<dyn erased_serde::Serialize + '_> {
+        Box::new(DataRef(self))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Boxed task data of a type known at run time.
+pub type DynTaskData = Box<dyn AnyTaskData>;
+
+impl dyn AnyTaskData {
+    /// The value as a `T`, if it is one.
+    pub fn downcast_ref<T: AnyTaskData>(&self) -> Option<&T> {
+        self.as_any().downcast_ref()
+    }
+
+    /// Whether the value is a `T`.
+    pub fn is<T: AnyTaskData>(&self) -> bool {
+        self.as_any().is::<T>()
+    }
+}
+
+impl TaskData for DynTaskData {
+    fn type_name(&self) -> &str {
+        (**self).dyn_type_name()
+    }
+
+    fn serialize_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        erased_serde::serialize(&*(**self).erased_data(), serializer)
+    }
+}
+
+impl Task<DynTaskData> {
+    /// The task with its data as the concrete type `T`, or the task unchanged
+    /// when it holds another type.
+    ///
+    /// ```
+    /// # use taskrec::{Task, TaskRegistry, TaskRecord};
+    /// #[derive(Debug, taskrec::TaskData)] struct Ping { n: u8 }
+    /// let mut registry = TaskRegistry::new();
+    /// registry.register::<Ping>()?;
+    /// let task = registry.decode_record(TaskRecord::new("l", "i", "Ping", r#"{"n":4}"#)?)?;
+    /// let ping: Task<Ping> = task.downcast().unwrap();
+    /// assert_eq!(ping.data().n, 4);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn downcast<T: AnyTaskData>(self) -> Result<Task<T>, Self> {
+        if !self.data().is::<T>() {
+            return Err(self);
+        }
+        Ok(self.map_data(|data| match data.into_any().downcast::<T>() {
+            Ok(value) => *value,
+            Err(_) => unreachable!("the type was checked just above"),
+        }))
+    }
+}
+
+type DecodeFn = fn(&str, &str) -> Result<DynTaskData>;
+
+fn decode_as<T: TaskType + fmt::Debug>(type_name: &str, json: &str) -> Result<DynTaskData> {
+    data::from_json::<T>(type_name, json).map(|value| Box::new(value) as DynTaskData)
+}
+
+/// A map from type names to decoders, built at run time: tasks of any
+/// registered type decode into [`Task<DynTaskData>`](DynTaskData).
+///
+/// Use it where the set of task types is open (plugins, types from crates
+/// the decoding code does not depend on); for a closed set an enum with
+/// `#[derive(TaskData)]` is simpler and faster.
+///
+/// ```
+/// use taskrec::{Error, TaskHash, TaskRegistry};
+/// #[derive(Debug, taskrec::TaskData)] struct FetchFile { filename: String }
+/// #[derive(Debug, taskrec::TaskData)] struct DeleteFile { filename: String }
+///
+/// let mut registry = TaskRegistry::new();
+/// registry.register::<FetchFile>()?.register::<DeleteFile>()?;
+///
+/// let hash = TaskHash::from_json(r#"{"task_list":"l","id":"1","type":"DeleteFile","data":{"filename":"x"}}"#)?;
+/// let task = registry.from_hash(hash)?;
+/// assert_eq!(task.type_name(), "DeleteFile");
+///
+/// assert!(matches!(registry.register::<FetchFile>(), Err(Error::DuplicateType { .. })));
+/// # Ok::<(), taskrec::Error>(())
+/// ```
+#[derive(Default, Clone)]
+pub struct TaskRegistry {
+    decoders: BTreeMap<&'static str, DecodeFn>,
+}
+
+impl fmt::Debug for TaskRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRegistry")
+            .field("type_names", &self.type_names())
+            .finish()
+    }
+}
+
+impl TaskRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `T` under its type name.
+    ///
+    /// Fails with [`Error::DuplicateType`] when the name is taken: a second
+    /// registration never silently replaces the first.
+    pub fn register<T: TaskType + fmt::Debug>(&mut self) -> Result<&mut Self> {
+        use std::collections::btree_map::Entry;
+        match self.decoders.entry(T::TYPE_NAME) {
+            Entry::Occupied(_) => Err(Error::DuplicateType {
+                type_name: T::TYPE_NAME.to_owned(),
+            }),
+            Entry::Vacant(slot) => {
+                slot.insert(decode_as::<T>);
+                Ok(self)
+            }
+        }
+    }
+
+    /// The registered type names, sorted.
+    ///
+    /// ```
+    /// #[derive(Debug, taskrec::TaskData)] struct B {}
+    /// #[derive(Debug, taskrec::TaskData)] struct A {}
+    /// let mut registry = taskrec::TaskRegistry::new();
+    /// registry.register::<B>()?.register::<A>()?;
+    /// assert_eq!(registry.type_names(), ["A", "B"]);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn type_names(&self) -> Vec<&'static str> {
+        self.decoders.keys().copied().collect()
+    }
+
+    /// Whether a type name is registered.
+    pub fn contains(&self, type_name: &str) -> bool {
+        self.decoders.contains_key(type_name)
+    }
+
+    /// Decodes JSON object text stored under `type_name`.
+    ///
+    /// Fails with [`Error::UnknownType`] listing the registered names, or
+    /// [`Error::InvalidData`] naming the bad field.
+    pub fn decode_json(&self, type_name: &str, json: &str) -> Result<DynTaskData> {
+        match self.decoders.get(type_name) {
+            Some(decode) => decode(type_name, json),
+            None => Err(Error::UnknownType {
+                type_name: type_name.to_owned(),
+                known: self.type_names().into_iter().map(str::to_owned).collect(),
+                task: None,
+            }),
+        }
+    }
+
+    /// Decodes a stored record, keeping its timestamps; errors name the record.
+    pub fn decode_record(&self, record: TaskRecord) -> Result<Task<DynTaskData>> {
+        match self.decode_json(record.type_name(), record.data()) {
+            Ok(data) => Ok(Task::from_parts(record, data)),
+            Err(e) => Err(e.at_task(|| record.key())),
+        }
+    }
+
+    /// Restores a task of any registered type from its hash.
+    pub fn from_hash<D: HashData>(&self, hash: TaskHash<D>) -> Result<Task<DynTaskData>> {
+        validate_key(&hash.task_list, &hash.id)?;
+        hash.data.check_object()?;
+        let json = hash.data.into_json()?;
+        let data = self.decode_json(&hash.type_name, &json)?;
+        Task::new(hash.task_list, hash.id, data)
+    }
+}

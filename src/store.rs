@@ -1,0 +1,269 @@
+//! The store: the typed facade over any storage adapter.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+
+use crate::adapter::{PageToken, StorageAdapter};
+use crate::data::{TaskData, TaskDecode};
+use crate::error::Result;
+use crate::key::{validate_key, validate_task_list};
+use crate::record::{self, TaskRecord};
+use crate::registry::{DynTaskData, TaskRegistry};
+use crate::task::Task;
+
+/// How many saves or deletes [`TaskStore::save_all`] keeps in flight unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// Saves, finds, lists and completes typed tasks through a storage adapter.
+///
+/// Cheap to clone: clones share the adapter. `A` is the adapter's type, or
+/// `dyn StorageAdapter` (the default) to choose the backend at run time.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use futures::TryStreamExt;
+/// use taskrec::{MemoryAdapter, Task, TaskData, TaskStore};
+///
+/// #[derive(Debug, Clone, PartialEq, TaskData)]
+/// struct FetchFile { external_host: String, filename: String }
+///
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// let task = Task::build("datto.com", FetchFile {
+///     external_host: "datto.com".into(),
+///     filename: "file1.txt".into(),
+/// })?
+/// .with_id("file1")?;
+/// store.save(&task).await?;
+///
+/// let found: Option<Task<FetchFile>> = store.find("datto.com", "file1").await?;
+/// assert_eq!(found.unwrap().data(), task.data());
+///
+/// let open: Vec<Task<FetchFile>> = store.all("datto.com").try_collect().await?;
+/// assert_eq!(open.len(), 1);
+///
+/// store.complete(&task).await?;
+/// assert_eq!(store.count("datto.com").await?, 0);
+/// # Ok(()) }
+/// ```
+pub struct TaskStore<A: ?Sized = dyn StorageAdapter> {
+    adapter: Arc<A>,
+}
+
+impl<A: ?Sized> Clone for TaskStore<A> {
+    fn clone(&self) -> Self {
+        TaskStore {
+            adapter: Arc::clone(&self.adapter),
+        }
+    }
+}
+
+impl<A: fmt::Debug + ?Sized> fmt::Debug for TaskStore<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskStore")
+            .field("adapter", &self.adapter)
+            .finish()
+    }
+}
+
+impl<A: StorageAdapter> TaskStore<A> {
+    /// A store over an adapter.
+    pub fn new(adapter: A) -> Self {
+        TaskStore {
+            adapter: Arc::new(adapter),
+        }
+    }
+}
+
+impl TaskStore {
+    /// A store over an adapter chosen at run time.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskStore};
+    /// let adapter: Arc<dyn StorageAdapter> = Arc::new(MemoryAdapter::new());
+    /// let store: TaskStore = TaskStore::from_dyn(adapter);
+    /// ```
+    pub fn from_dyn(adapter: Arc<dyn StorageAdapter>) -> Self {
+        TaskStore { adapter }
+    }
+}
+
+impl<A: StorageAdapter + ?Sized> TaskStore<A> {
+    /// A store over an adapter that is already shared.
+    pub fn from_arc(adapter: Arc<A>) -> Self {
+        TaskStore { adapter }
+    }
+
+    /// The adapter, for what the store does not cover.
+    pub fn adapter(&self) -> &A {
+        &self.adapter
+    }
+
+    /// Saves a task: inserts it, or overwrites the task with the same list
+    /// and id. The stored record's `updated_at` is the time of saving.
+    pub async fn save<T: TaskData>(&self, task: &Task<T>) -> Result<()> {
+        let mut record = task.to_record()?;
+        record.set_updated_at(record::now());
+        self.adapter.store(&record).await
+    }
+
+    /// Saves many tasks with up to `concurrency` saves in flight.
+    ///
+    /// Returns how many were saved, or the first error. After an error some
+    /// of the other tasks may be saved and some not; saving is idempotent, so
+    /// saving them all again is safe.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// let tasks: Vec<_> = (0..100)
+    ///     .map(|n| taskrec::Task::build("pings", Ping { n }))
+    ///     .collect::<taskrec::Result<_>>()?;
+    /// assert_eq!(store.save_all(&tasks, 16).await?, 100);
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_all<'t, T, I>(&self, tasks: I, concurrency: usize) -> Result<u64>
+    where
+        T: TaskData,
+        I: IntoIterator<Item = &'t Task<T>>,
+    {
+        stream::iter(tasks)
+            .map(|task| self.save(task))
+            .buffer_unordered(concurrency.max(1))
+            .try_fold(0u64, |n, ()| async move { Ok(n + 1) })
+            .await
+    }
+
+    /// Builds a task with a random id and saves it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// let task = store.create("pings", Ping {}).await?;
+    /// assert!(store.find::<Ping>("pings", task.id()).await?.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn create<T: TaskData>(
+        &self,
+        task_list: impl Into<String>,
+        data: T,
+    ) -> Result<Task<T>> {
+        let task = Task::build(task_list, data)?;
+        self.save(&task).await?;
+        Ok(task)
+    }
+
+    /// The task under (task list, id) as a `T`, or `None` when there is none.
+    ///
+    /// `T` is a task type or an enum of task types; a stored type that `T`
+    /// does not decode is an error ([`Error::TypeMismatch`](crate::Error::TypeMismatch)
+    /// or [`Error::UnknownType`](crate::Error::UnknownType)), not `None`.
+    pub async fn find<T: TaskDecode>(&self, task_list: &str, id: &str) -> Result<Option<Task<T>>> {
+        self.find_record(task_list, id)
+            .await?
+            .map(Task::from_record)
+            .transpose()
+    }
+
+    /// The task under (task list, id), decoded through a registry.
+    pub async fn find_any(
+        &self,
+        registry: &TaskRegistry,
+        task_list: &str,
+        id: &str,
+    ) -> Result<Option<Task<DynTaskData>>> {
+        self.find_record(task_list, id)
+            .await?
+            .map(|record| registry.decode_record(record))
+            .transpose()
+    }
+
+    /// The stored record under (task list, id), undecoded.
+    pub async fn find_record(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+        validate_key(task_list, id)?;
+        self.adapter.find(task_list, id).await
+    }
+
+    /// Every task of a list as a `T`, lazily, a page at a time.
+    ///
+    /// A record that does not decode is an error item naming it; the stream
+    /// goes on after it, so one bad record does not hide the rest.
+    pub fn all<'a, T: TaskDecode>(
+        &'a self,
+        task_list: &'a str,
+    ) -> impl Stream<Item = Result<Task<T>>> + Send + 'a {
+        self.records(task_list)
+            .map(|record| record.and_then(Task::from_record))
+    }
+
+    /// Every task of a list, decoded through a registry, lazily.
+    pub fn all_any<'a>(
+        &'a self,
+        registry: &'a TaskRegistry,
+        task_list: &'a str,
+    ) -> impl Stream<Item = Result<Task<DynTaskData>>> + Send + 'a {
+        self.records(task_list)
+            .map(move |record| record.and_then(|r| registry.decode_record(r)))
+    }
+
+    /// Every record of a list, undecoded, lazily.
+    pub fn records<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+        match validate_task_list(task_list) {
+            Ok(()) => self.adapter.all(task_list),
+            Err(e) => stream::once(async move { Err(e) }).boxed(),
+        }
+    }
+
+    /// One page of a list's tasks and the token to continue from, for
+    /// walking a long list across requests or restarts.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// for n in 0..5 { store.create("pings", Ping { n }).await?; }
+    /// let (first, token) = store.page::<Ping>("pings", None, 3).await?;
+    /// assert_eq!(first.len(), 3);
+    /// let saved = token.unwrap().to_string();          // keep it anywhere
+    /// let (rest, token) = store.page::<Ping>("pings", Some(&saved.parse()?), 3).await?;
+    /// assert_eq!((rest.len(), token), (2, None));
+    /// # Ok(()) }
+    /// ```
+    pub async fn page<T: TaskDecode>(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<(Vec<Task<T>>, Option<PageToken>)> {
+        validate_task_list(task_list)?;
+        let page = self.adapter.page(task_list, token, page_size).await?;
+        let tasks = page
+            .records
+            .into_iter()
+            .map(Task::from_record)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((tasks, page.next))
+    }
+
+    /// Completes a task: its record is deleted, so no later run finds it.
+    /// Completing a task that is already gone is not an error.
+    pub async fn complete<T>(&self, task: &Task<T>) -> Result<()> {
+        self.delete(task.task_list(), task.id()).await
+    }
+
+    /// Deletes the record under (task list, id); a no-op when absent.
+    pub async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+        validate_key(task_list, id)?;
+        self.adapter.delete(task_list, id).await
+    }
+
+    /// How many tasks a list holds.
+    pub async fn count(&self, task_list: &str) -> Result<u64> {
+        validate_task_list(task_list)?;
+        self.adapter.count(task_list).await
+    }
+}
