@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -189,6 +190,17 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         page_size: usize,
     ) -> Result<Page>;
 
+    /// Stores the record so that it expires by itself after `ttl`.
+    ///
+    /// Optional: the default answers [`Error::Unsupported`].
+    async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
+        let _ = (record, ttl);
+        Err(Error::Unsupported {
+            adapter: std::any::type_name::<Self>(),
+            operation: "a time-to-live",
+        })
+    }
+
     /// Every record of a task list, as a lazy stream walking the pages.
     fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
         walk_pages(self, task_list, DEFAULT_PAGE_SIZE)
@@ -254,6 +266,9 @@ impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         (**self).store(record).await
     }
+    async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
+        (**self).store_with_ttl(record, ttl).await
+    }
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         (**self).find(task_list, id).await
     }
@@ -280,6 +295,9 @@ impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
 impl<A: StorageAdapter + ?Sized> StorageAdapter for Box<A> {
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         (**self).store(record).await
+    }
+    async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
+        (**self).store_with_ttl(record, ttl).await
     }
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         (**self).find(task_list, id).await

@@ -158,6 +158,23 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// An adapter was configured wrongly (a bad keyspace name, a table that
+    /// does not exist, a bucket count that contradicts the table's own).
+    #[error("invalid {adapter} adapter configuration: {reason}")]
+    InvalidConfig {
+        /// The adapter's name.
+        adapter: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The adapter does not support an operation (such as a time-to-live).
+    #[error("the {adapter} adapter does not support {operation}")]
+    Unsupported {
+        /// The adapter's name.
+        adapter: &'static str,
+        /// The operation asked for.
+        operation: &'static str,
+    },
     /// The storage behind an adapter failed; the driver's error is the source.
     #[error("storage error in the {adapter} adapter: {source}")]
     Storage {

@@ -142,6 +142,8 @@
 //!
 //! | feature | what it adds |
 //! | --- | --- |
+//! | `cassandra` | the [`cassandra`] module: the Cassandra / ScyllaDB adapter on the `scylla` driver |
+//! | `cassandra-tls` | TLS for the Cassandra adapter, through OpenSSL |
 //! | `conformance` | the [`conformance`] module: the adapter conformance suite |
 
 mod adapter;
@@ -157,6 +159,8 @@ mod registry;
 mod store;
 mod task;
 
+#[cfg(feature = "cassandra")]
+pub mod cassandra;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 

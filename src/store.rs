@@ -109,6 +109,20 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         self.adapter.store(&record).await
     }
 
+    /// Saves a task that expires by itself after `ttl`, where the adapter
+    /// supports it (Cassandra: `USING TTL`); [`Error::Unsupported`](crate::Error::Unsupported)
+    /// elsewhere. An expired task is gone as if completed: use it for work
+    /// that is worthless after a deadline, never for work that must happen.
+    pub async fn save_with_ttl<T: TaskData>(
+        &self,
+        task: &Task<T>,
+        ttl: std::time::Duration,
+    ) -> Result<()> {
+        let mut record = task.to_record()?;
+        record.set_updated_at(record::now());
+        self.adapter.store_with_ttl(&record, ttl).await
+    }
+
     /// Saves many tasks with up to `concurrency` saves in flight.
     ///
     /// Returns how many were saved, or the first error. After an error some

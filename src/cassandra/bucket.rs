@@ -1,0 +1,132 @@
+//! The bucket hash of taskrec's table layout, and the page tokens of both
+//! layouts.
+
+use crate::adapter::PageToken;
+use crate::error::{Error, Result};
+
+/// The bucket of an id in a table of `buckets` buckets.
+///
+/// The hash is 64-bit FNV-1a over the id's UTF-8 bytes (offset basis
+/// `0xcbf29ce484222325`, prime `0x100000001b3`), and the bucket is its upper
+/// 32 bits modulo the bucket count. The upper bits are used because FNV's
+/// low bits depend only on the low bits of each byte. The formula is part of
+/// the stored format: any program that writes the table must use it.
+///
+/// ```
+/// assert_eq!(taskrec::cassandra::bucket_of("file1", 16), 6);
+/// ```
+pub fn bucket_of(id: &str, buckets: u32) -> i32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // The result is below `buckets` (at most MAX_BUCKETS), so it fits an i32.
+    ((hash >> 32) % u64::from(buckets.max(1))) as i32
+}
+
+/// The first byte of every token, so a token from another adapter, layout
+/// or version is refused instead of being sent to the server.
+const TOKEN_MAGIC: u8 = 0x7a;
+
+/// Where a listing stopped: the bucket (0 for task_rb's table) and the
+/// driver's paging state within it (empty: the bucket's start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Position {
+    pub bucket: u32,
+    pub paging_state: Vec<u8>,
+}
+
+impl Position {
+    pub fn start() -> Self {
+        Position {
+            bucket: 0,
+            paging_state: Vec::new(),
+        }
+    }
+
+    pub fn encode(&self) -> PageToken {
+        let mut bytes = Vec::with_capacity(5 + self.paging_state.len());
+        bytes.push(TOKEN_MAGIC);
+        bytes.extend_from_slice(&self.bucket.to_be_bytes());
+        bytes.extend_from_slice(&self.paging_state);
+        PageToken::from_bytes(bytes)
+    }
+
+    pub fn decode(token: &PageToken, buckets: u32) -> Result<Self> {
+        let invalid = |reason: &str| Error::InvalidPageToken {
+            reason: reason.to_owned(),
+        };
+        let bytes = token.as_bytes();
+        if bytes.first() != Some(&TOKEN_MAGIC) || bytes.len() < 5 {
+            return Err(invalid("not a cassandra adapter token"));
+        }
+        let bucket = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+        if bucket >= buckets {
+            return Err(invalid("its bucket is beyond this table's bucket count"));
+        }
+        Ok(Position {
+            bucket,
+            paging_state: bytes[5..].to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_reference_values() {
+        // FNV-1a 64 of "" is the offset basis; of "a" it is 0xaf63dc4c8601ec8c.
+        assert_eq!(
+            bucket_of("", u32::MAX),
+            (0xcbf2_9ce4u64 % u64::from(u32::MAX)) as i32
+        );
+        assert_eq!(bucket_of("a", 1 << 16), (0xaf63_dc4cu64 % (1 << 16)) as i32);
+    }
+
+    #[test]
+    fn ids_spread_evenly() {
+        for ids in [
+            (0..10_000)
+                .map(|i| format!("task-{i:05}"))
+                .collect::<Vec<_>>(),
+            (0..10_000).map(|i| format!("{i}")).collect(),
+        ] {
+            let mut counts = [0u32; 16];
+            for id in &ids {
+                counts[bucket_of(id, 16) as usize] += 1;
+            }
+            let share = 10_000 / 16;
+            assert!(
+                counts.iter().all(|&c| c <= 2 * share && c >= share / 2),
+                "{counts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_foreign_tokens_are_refused() {
+        let at = Position {
+            bucket: 3,
+            paging_state: vec![1, 2, 3],
+        };
+        assert_eq!(Position::decode(&at.encode(), 16).unwrap(), at);
+        for bad in [vec![], vec![0xff, 0, 0, 0, 0], vec![TOKEN_MAGIC, 0, 0]] {
+            assert!(matches!(
+                Position::decode(&PageToken::from_bytes(bad), 16),
+                Err(Error::InvalidPageToken { .. })
+            ));
+        }
+        assert!(Position::decode(
+            &Position {
+                bucket: 16,
+                paging_state: vec![]
+            }
+            .encode(),
+            16
+        )
+        .is_err());
+    }
+}

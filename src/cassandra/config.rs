@@ -1,0 +1,377 @@
+//! How a [`CassandraAdapter`](super::CassandraAdapter) connects and which
+//! table it uses.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scylla::policies::retry::{
+    DefaultRetryPolicy, DowngradingConsistencyRetryPolicy, FallthroughRetryPolicy, RetryPolicy,
+};
+pub use scylla::statement::Consistency;
+
+use crate::error::{Error, Result};
+
+use super::ADAPTER;
+
+/// The longest keyspace or table name Cassandra accepts.
+const MAX_IDENTIFIER_LEN: usize = 48;
+
+/// The table layout an adapter reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableLayout {
+    /// taskrec's own table, `PRIMARY KEY ((task_list, bucket), id)` with
+    /// `type`, `data`, `created_at` and `updated_at`: a list is spread over
+    /// the table's buckets, so a list of millions of tasks is not one huge
+    /// partition. `buckets` is used when creating the table; an existing
+    /// table's own count (kept in its comment) always wins, and a different
+    /// explicit count is an error.
+    Bucketed {
+        /// Partitions per task list when creating the table (`None`: 16, or
+        /// whatever the existing table records).
+        buckets: Option<u32>,
+    },
+    /// task_rb's table as that gem creates it,
+    /// `PRIMARY KEY ((task_list), id, type)` with a `data` text column. It
+    /// has no timestamp columns: a record's `created_at` and `updated_at`
+    /// are both the write time of its `data` cell.
+    TaskRb,
+}
+
+/// The bucket count of a new bucketed table when none is given.
+pub const DEFAULT_BUCKETS: u32 = 16;
+
+/// The largest bucket count accepted.
+pub const MAX_BUCKETS: u32 = 1024;
+
+/// What the driver does when a request fails.
+#[derive(Clone)]
+pub enum Retry {
+    /// The driver's default: retry where it is safe (idempotent statements,
+    /// timeouts and unavailable replicas on another node).
+    Default,
+    /// Never retry; every failure reaches the caller.
+    Never,
+    /// Retry at a lower consistency when too few replicas answer. Weakens
+    /// the guarantee the configured consistency gives: only for clusters
+    /// where availability matters more.
+    DowngradingConsistency,
+    /// A policy of your own.
+    Custom(Arc<dyn RetryPolicy>),
+}
+
+impl fmt::Debug for Retry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Retry::Default => "Default",
+            Retry::Never => "Never",
+            Retry::DowngradingConsistency => "DowngradingConsistency",
+            Retry::Custom(_) => "Custom(..)",
+        })
+    }
+}
+
+impl Retry {
+    pub(super) fn policy(&self) -> Arc<dyn RetryPolicy> {
+        match self {
+            Retry::Default => Arc::new(DefaultRetryPolicy::new()),
+            Retry::Never => Arc::new(FallthroughRetryPolicy::new()),
+            Retry::DowngradingConsistency => Arc::new(DowngradingConsistencyRetryPolicy::new()),
+            Retry::Custom(policy) => Arc::clone(policy),
+        }
+    }
+}
+
+/// The replication of a keyspace that [`create_schema`](CassandraConfig::create_schema) creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replication {
+    /// `SimpleStrategy` with this many replicas: single data centre clusters.
+    Simple(u32),
+    /// `NetworkTopologyStrategy` with a replica count per data centre.
+    NetworkTopology(Vec<(String, u32)>),
+}
+
+impl Replication {
+    /// The CQL map literal, data centre names quoted as string literals.
+    pub(super) fn to_cql(&self) -> Result<String> {
+        match self {
+            Replication::Simple(factor) => Ok(format!(
+                "{{'class': 'SimpleStrategy', 'replication_factor': {factor}}}"
+            )),
+            Replication::NetworkTopology(dcs) => {
+                let mut cql = String::from("{'class': 'NetworkTopologyStrategy'");
+                for (dc, factor) in dcs {
+                    if dc.is_empty()
+                        || !dc
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                    {
+                        return Err(invalid(format!(
+                            "data centre name {dc:?} must be ASCII letters, digits, `_`, `-` or `.`"
+                        )));
+                    }
+                    cql.push_str(&format!(", '{dc}': {factor}"));
+                }
+                cql.push('}');
+                Ok(cql)
+            }
+        }
+    }
+}
+
+/// Everything a [`CassandraAdapter`](super::CassandraAdapter) needs: where
+/// the cluster is, how to talk to it, and which table to use.
+///
+/// ```
+/// use std::time::Duration;
+/// use taskrec::cassandra::{CassandraConfig, Consistency, TableLayout};
+///
+/// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")
+///     .table("tasks")
+///     .layout(TableLayout::Bucketed { buckets: Some(32) })
+///     .write_consistency(Consistency::Quorum)
+///     .read_consistency(Consistency::Quorum)
+///     .request_timeout(Duration::from_secs(5))
+///     .create_schema(true);
+/// assert_eq!(config.keyspace_name(), "my_tasks");
+/// ```
+#[derive(Debug, Clone)]
+pub struct CassandraConfig {
+    pub(super) contact_points: Vec<String>,
+    pub(super) keyspace: String,
+    pub(super) table: String,
+    pub(super) layout: TableLayout,
+    pub(super) read_consistency: Consistency,
+    pub(super) write_consistency: Consistency,
+    pub(super) request_timeout: Option<Duration>,
+    pub(super) connect_timeout: Duration,
+    pub(super) retry: Retry,
+    pub(super) credentials: Option<(String, String)>,
+    pub(super) page_size: u32,
+    pub(super) list_concurrency: usize,
+    pub(super) create_schema: bool,
+    pub(super) replication: Replication,
+    #[cfg(feature = "cassandra-tls")]
+    pub(super) tls: Option<super::tls::TlsConfig>,
+}
+
+impl CassandraConfig {
+    /// A configuration for a cluster reached through `contact_points`
+    /// (`"host:port"`), using `keyspace` and, by default, taskrec's bucketed
+    /// table `tasks`, LOCAL_QUORUM reads and writes, a 10 s request timeout
+    /// and the driver's default retry policy.
+    pub fn new<I, S>(contact_points: I, keyspace: impl Into<String>) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        CassandraConfig {
+            contact_points: contact_points.into_iter().map(Into::into).collect(),
+            keyspace: keyspace.into(),
+            table: "tasks".to_owned(),
+            layout: TableLayout::Bucketed { buckets: None },
+            read_consistency: Consistency::LocalQuorum,
+            write_consistency: Consistency::LocalQuorum,
+            request_timeout: Some(Duration::from_secs(10)),
+            connect_timeout: Duration::from_secs(10),
+            retry: Retry::Default,
+            credentials: None,
+            page_size: 1000,
+            list_concurrency: 8,
+            create_schema: false,
+            replication: Replication::Simple(1),
+            #[cfg(feature = "cassandra-tls")]
+            tls: None,
+        }
+    }
+
+    /// The table's name (default `tasks`).
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// The table layout (default: taskrec's bucketed table).
+    pub fn layout(mut self, layout: TableLayout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// The consistency of finds and listings (default LOCAL_QUORUM).
+    pub fn read_consistency(mut self, consistency: Consistency) -> Self {
+        self.read_consistency = consistency;
+        self
+    }
+
+    /// The consistency of saves and deletes (default LOCAL_QUORUM).
+    pub fn write_consistency(mut self, consistency: Consistency) -> Self {
+        self.write_consistency = consistency;
+        self
+    }
+
+    /// How long one request may take before it fails (default 10 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// How long connecting to a node may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// What the driver does when a request fails (default [`Retry::Default`]).
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Username and password for `PasswordAuthenticator`.
+    pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some((username.into(), password.into()));
+        self
+    }
+
+    /// Rows per page when listing (default 1000).
+    pub fn page_size(mut self, rows: u32) -> Self {
+        self.page_size = rows.max(1);
+        self
+    }
+
+    /// How many buckets a listing reads at once (default 8).
+    pub fn list_concurrency(mut self, buckets: usize) -> Self {
+        self.list_concurrency = buckets.max(1);
+        self
+    }
+
+    /// Whether connecting creates the keyspace and table when missing
+    /// (default false: they must exist).
+    pub fn create_schema(mut self, create: bool) -> Self {
+        self.create_schema = create;
+        self
+    }
+
+    /// The replication of a keyspace created by [`create_schema`](Self::create_schema)
+    /// (default `SimpleStrategy` with one replica, for development).
+    pub fn replication(mut self, replication: Replication) -> Self {
+        self.replication = replication;
+        self
+    }
+
+    /// Encrypts connections with TLS (cargo feature `cassandra-tls`).
+    #[cfg(feature = "cassandra-tls")]
+    pub fn tls(mut self, tls: super::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The keyspace's name.
+    pub fn keyspace_name(&self) -> &str {
+        &self.keyspace
+    }
+
+    /// The table's name.
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    /// Checks what can be checked without a cluster.
+    pub(super) fn validate(&self) -> Result<()> {
+        if self.contact_points.is_empty() {
+            return Err(invalid("no contact points".to_owned()));
+        }
+        validate_identifier("keyspace", &self.keyspace)?;
+        validate_identifier("table", &self.table)?;
+        if let TableLayout::Bucketed { buckets: Some(n) } = self.layout {
+            if n == 0 || n > MAX_BUCKETS {
+                return Err(invalid(format!(
+                    "bucket count {n} is not between 1 and {MAX_BUCKETS}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn invalid(reason: String) -> Error {
+    Error::InvalidConfig {
+        adapter: ADAPTER,
+        reason,
+    }
+}
+
+/// Keyspace and table names are spliced into CQL text (CQL cannot bind
+/// them), so only plain lowercase identifiers are accepted: nothing that
+/// could quote, comment or end a statement, and nothing that Cassandra
+/// would silently lowercase into another name.
+fn validate_identifier(what: &str, name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= MAX_IDENTIFIER_LEN;
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "{what} name {name:?} must be a lowercase letter followed by at most {} lowercase letters, digits or `_`",
+            MAX_IDENTIFIER_LEN - 1
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_that_could_change_cql_are_refused() {
+        for bad in [
+            "",
+            "Tasks",
+            "1tasks",
+            "tasks;drop",
+            "t\"x",
+            "a b",
+            "ks.t",
+            &"x".repeat(49),
+        ] {
+            let config = CassandraConfig::new(["127.0.0.1:9042"], bad);
+            assert!(
+                matches!(config.validate(), Err(Error::InvalidConfig { .. })),
+                "keyspace {bad:?} must be refused"
+            );
+        }
+        let config = CassandraConfig::new(["127.0.0.1:9042"], "ok_ks1").table("tasks_v2");
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn bucket_counts_out_of_range_are_refused() {
+        for n in [0, MAX_BUCKETS + 1] {
+            let config = CassandraConfig::new(["h:1"], "ks")
+                .layout(TableLayout::Bucketed { buckets: Some(n) });
+            assert!(matches!(
+                config.validate(),
+                Err(Error::InvalidConfig { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn replication_literals() {
+        assert_eq!(
+            Replication::Simple(3).to_cql().unwrap(),
+            "{'class': 'SimpleStrategy', 'replication_factor': 3}"
+        );
+        assert_eq!(
+            Replication::NetworkTopology(vec![("dc1".into(), 3)])
+                .to_cql()
+                .unwrap(),
+            "{'class': 'NetworkTopologyStrategy', 'dc1': 3}"
+        );
+        assert!(Replication::NetworkTopology(vec![("dc'1".into(), 3)])
+            .to_cql()
+            .is_err());
+    }
+}

@@ -1,0 +1,630 @@
+//! The Apache Cassandra / ScyllaDB adapter, on the `scylla` driver (cargo
+//! feature `cassandra`).
+//!
+//! Every statement is prepared once when the adapter connects, and every
+//! value is bound: task lists, ids and data never become CQL text. Only the
+//! keyspace and table names are part of the statements, and those are
+//! checked to be plain identifiers first.
+//!
+//! Two table layouts sit behind the one adapter ([`TableLayout`]):
+//! taskrec's own, which spreads each list over a fixed number of partitions
+//! ("buckets"), and task_rb's, read and written as that gem does, so a
+//! deployment can move over without a migration.
+//!
+//! ```no_run
+//! # async fn run() -> taskrec::Result<()> {
+//! use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+//! use taskrec::TaskStore;
+//!
+//! let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks").create_schema(true);
+//! let store = TaskStore::new(CassandraAdapter::connect(config).await?);
+//! # Ok(()) }
+//! ```
+//!
+//! # Durability
+//!
+//! A save that returned `Ok` was acknowledged by as many replicas as the
+//! write consistency asks for. Whether an acknowledged write survives a
+//! crash of those replicas depends on the server's `commitlog_sync`: with
+//! `batch` or `group` the write is on disk before the acknowledgement; with
+//! `periodic` (Cassandra's default, every 10 s) a crash can lose the last
+//! seconds of acknowledged writes on that node.
+
+mod bucket;
+mod config;
+mod schema;
+#[cfg(feature = "cassandra-tls")]
+mod tls;
+
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::response::{PagingState, PagingStateResponse};
+use scylla::statement::batch::{Batch, BatchType};
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlTimestamp;
+
+use crate::adapter::{Page, PageToken, StorageAdapter};
+use crate::error::{Error, Result};
+use crate::record::TaskRecord;
+
+pub use bucket::bucket_of;
+use bucket::Position;
+pub use config::{
+    CassandraConfig, Consistency, Replication, Retry, TableLayout, DEFAULT_BUCKETS, MAX_BUCKETS,
+};
+pub use schema::schema_statements;
+#[cfg(feature = "cassandra-tls")]
+pub use tls::TlsConfig;
+
+pub(crate) const ADAPTER: &str = "cassandra";
+
+/// The longest time-to-live Cassandra accepts: 20 years.
+pub const MAX_TTL: Duration = Duration::from_secs(630_720_000);
+
+fn storage(e: impl Into<crate::error::BoxError>) -> Error {
+    Error::storage(ADAPTER, e)
+}
+
+/// The layout with its bucket count settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Bucketed { buckets: u32 },
+    TaskRb,
+}
+
+impl Layout {
+    /// Partitions per list: task_rb's table keeps a list in one.
+    fn buckets(self) -> u32 {
+        match self {
+            Layout::Bucketed { buckets } => buckets,
+            Layout::TaskRb => 1,
+        }
+    }
+}
+
+/// The prepared statements of one layout. Their bind markers are in the
+/// same order for both layouts except where a layout has no bucket.
+struct Statements {
+    /// Bucketed: insert with `USING TTL ?`. task_rb: unused (see `store_batch`).
+    insert: PreparedStatement,
+    /// task_rb: delete every row of the id, then insert, in one batch.
+    store_batch: Option<Batch>,
+    find: PreparedStatement,
+    delete: PreparedStatement,
+    list: PreparedStatement,
+    count: PreparedStatement,
+}
+
+/// Task records in a Cassandra or ScyllaDB table.
+///
+/// Cheap to share: wrap it in a [`TaskStore`](crate::TaskStore) or an `Arc`
+/// and use it from many tasks at once; the driver multiplexes requests over
+/// its connections.
+pub struct CassandraAdapter {
+    session: Arc<Session>,
+    layout: Layout,
+    statements: Statements,
+    list_concurrency: usize,
+    table: String,
+}
+
+impl fmt::Debug for CassandraAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CassandraAdapter")
+            .field("table", &self.table)
+            .field("layout", &self.layout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Microsecond write timestamps that never repeat or go back within this
+/// process. task_rb's table needs explicit timestamps: a save deletes the
+/// id's old rows one microsecond before it inserts the new one.
+fn next_write_timestamp() -> i64 {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 2);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+fn timestamp(value: Option<CqlTimestamp>) -> Result<DateTime<Utc>> {
+    let millis = value.map_or(0, |t| t.0);
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| storage(format!("stored timestamp {millis} ms is out of range")))
+}
+
+fn ttl_seconds(ttl: Option<Duration>) -> Result<i32> {
+    match ttl {
+        None => Ok(0),
+        Some(ttl) if ttl.is_zero() || ttl > MAX_TTL => Err(config::invalid(format!(
+            "time-to-live {ttl:?} is not between 1 s and 20 years"
+        ))),
+        // Below one second rounds up: a TTL of 0 would mean "no expiry".
+        Some(ttl) => Ok(i32::try_from(ttl.as_secs().max(1)).unwrap_or(i32::MAX)),
+    }
+}
+
+/// A bucketed row. Columns that a foreign writer may have left null are
+/// optional: such a record still lists, and fails only when decoded.
+type BucketedRow = (
+    Option<String>,
+    Option<String>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+);
+type BucketedListRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+);
+/// A task_rb row: type, data, and the write time of data in microseconds.
+type TaskRbRow = (String, Option<String>, Option<i64>);
+type TaskRbListRow = (String, String, Option<String>, Option<i64>);
+
+fn bucketed_record(task_list: &str, id: String, row: BucketedRow) -> Result<TaskRecord> {
+    let (type_name, data, created, updated) = row;
+    TaskRecord::with_timestamps(
+        task_list,
+        id,
+        type_name.unwrap_or_default(),
+        data.unwrap_or_default(),
+        timestamp(created)?,
+        timestamp(updated)?,
+    )
+}
+
+fn task_rb_record(task_list: &str, id: String, row: TaskRbRow) -> Result<TaskRecord> {
+    let (type_name, data, written_micros) = row;
+    let written = timestamp(written_micros.map(|us| CqlTimestamp(us.div_euclid(1000))))?;
+    TaskRecord::with_timestamps(
+        task_list,
+        id,
+        type_name,
+        data.unwrap_or_default(),
+        written,
+        written,
+    )
+}
+
+impl CassandraAdapter {
+    /// Connects to the cluster, creates the schema if asked to, checks the
+    /// table and prepares every statement.
+    ///
+    /// Fails with [`Error::InvalidConfig`] for a bad keyspace or table name,
+    /// a missing table, or a bucket count that contradicts the table's, and
+    /// with [`Error::Storage`] when the cluster cannot be reached.
+    pub async fn connect(config: CassandraConfig) -> Result<Self> {
+        config.validate()?;
+        let profile = ExecutionProfile::builder()
+            .consistency(config.read_consistency)
+            .request_timeout(config.request_timeout)
+            .retry_policy(config.retry.policy())
+            .build();
+        let mut builder = SessionBuilder::new()
+            .known_nodes(&config.contact_points)
+            .connection_timeout(config.connect_timeout)
+            .default_execution_profile_handle(profile.into_handle());
+        if let Some((user, password)) = &config.credentials {
+            builder = builder.user(user, password);
+        }
+        #[cfg(feature = "cassandra-tls")]
+        if let Some(tls) = &config.tls {
+            builder = builder.tls_context(Some(tls.ssl_context()?));
+        }
+        let session = builder.build().await.map_err(storage)?;
+        Self::with_session(Arc::new(session), config).await
+    }
+
+    /// Uses a session the caller already has (its execution profile, retry
+    /// policy and timeouts stay as they are; the configured consistencies
+    /// are set on every statement).
+    pub async fn with_session(session: Arc<Session>, config: CassandraConfig) -> Result<Self> {
+        config.validate()?;
+        if config.create_schema {
+            schema::create(&session, &config).await?;
+        }
+        let layout = match config.layout {
+            TableLayout::TaskRb => Layout::TaskRb,
+            TableLayout::Bucketed { buckets } => Layout::Bucketed {
+                buckets: schema::recorded_buckets(&session, &config, buckets).await?,
+            },
+        };
+        let statements = prepare(&session, &config, layout).await?;
+        Ok(CassandraAdapter {
+            session,
+            layout,
+            statements,
+            list_concurrency: config.list_concurrency,
+            table: format!("{}.{}", config.keyspace, config.table),
+        })
+    }
+
+    /// The driver session, for what the adapter does not cover.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    /// Partitions per task list: the table's bucket count, or 1 for task_rb's table.
+    pub fn buckets(&self) -> u32 {
+        self.layout.buckets()
+    }
+
+    /// The bucket of a record in this adapter's table.
+    fn bucket(&self, id: &str) -> i32 {
+        bucket_of(id, self.layout.buckets())
+    }
+
+    async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
+        let ttl = ttl_seconds(ttl)?;
+        let (list, id) = (record.task_list(), record.id());
+        match (self.layout, &self.statements.store_batch) {
+            (Layout::TaskRb, Some(batch)) => {
+                let at = next_write_timestamp();
+                let values = (
+                    (at - 1, list, id),
+                    (list, id, record.type_name(), record.data(), at, ttl),
+                );
+                self.session.batch(batch, values).await.map_err(storage)?;
+            }
+            _ => {
+                let values = (
+                    list,
+                    self.bucket(id),
+                    id,
+                    record.type_name(),
+                    record.data(),
+                    CqlTimestamp(record.created_at().timestamp_millis()),
+                    CqlTimestamp(record.updated_at().timestamp_millis()),
+                    ttl,
+                );
+                self.session
+                    .execute_unpaged(&self.statements.insert, values)
+                    .await
+                    .map_err(storage)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One bucket's records as a stream, through the driver's pager.
+    fn bucket_stream<'a>(
+        &'a self,
+        task_list: &'a str,
+        bucket: u32,
+    ) -> BoxStream<'a, Result<TaskRecord>> {
+        let layout = self.layout;
+        stream::once(async move {
+            let pager = match layout {
+                Layout::Bucketed { .. } => {
+                    let bucket = i32::try_from(bucket).map_err(storage)?;
+                    self.session
+                        .execute_iter(self.statements.list.clone(), (task_list, bucket))
+                        .await
+                }
+                Layout::TaskRb => {
+                    self.session
+                        .execute_iter(self.statements.list.clone(), (task_list,))
+                        .await
+                }
+            }
+            .map_err(storage)?;
+            let rows = match layout {
+                Layout::Bucketed { .. } => pager
+                    .rows_stream::<BucketedListRow>()
+                    .map_err(storage)?
+                    .map(|row| {
+                        let (id, t, d, c, u) = row.map_err(storage)?;
+                        bucketed_record(task_list, id, (t, d, c, u))
+                    })
+                    .boxed(),
+                Layout::TaskRb => pager
+                    .rows_stream::<TaskRbListRow>()
+                    .map_err(storage)?
+                    .map(|row| {
+                        let (id, t, d, w) = row.map_err(storage)?;
+                        task_rb_record(task_list, id, (t, d, w))
+                    })
+                    .boxed(),
+            };
+            Ok::<_, Error>(rows)
+        })
+        .try_flatten()
+        .boxed()
+    }
+}
+
+async fn prepare(
+    session: &Session,
+    config: &CassandraConfig,
+    layout: Layout,
+) -> Result<Statements> {
+    let table = format!("{}.{}", config.keyspace, config.table);
+    let (read, write) = (config.read_consistency, config.write_consistency);
+    let prepare = |cql: String, consistency: Consistency| async move {
+        let mut statement = session.prepare(cql.as_str()).await.map_err(|e| {
+            config::invalid(format!(
+                "preparing `{cql}` failed (does the table exist and have the {layout:?} layout?): {e}"
+            ))
+        })?;
+        statement.set_consistency(consistency);
+        statement.set_is_idempotent(true);
+        Ok::<_, Error>(statement)
+    };
+    let mut list;
+    let statements = match layout {
+        Layout::Bucketed { .. } => {
+            list = prepare(
+                format!("SELECT id, type, data, created_at, updated_at FROM {table} WHERE task_list = ? AND bucket = ?"),
+                read,
+            )
+            .await?;
+            Statements {
+                insert: prepare(
+                    format!(
+                        "INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+                    ),
+                    write,
+                )
+                .await?,
+                store_batch: None,
+                find: prepare(
+                    format!("SELECT type, data, created_at, updated_at FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"),
+                    read,
+                )
+                .await?,
+                delete: prepare(format!("DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"), write).await?,
+                count: prepare(format!("SELECT COUNT(*) FROM {table} WHERE task_list = ? AND bucket = ?"), read).await?,
+                list: list.clone(),
+            }
+        }
+        Layout::TaskRb => {
+            list = prepare(
+                format!("SELECT id, type, data, WRITETIME(data) FROM {table} WHERE task_list = ?"),
+                read,
+            )
+            .await?;
+            let clear = prepare(
+                format!("DELETE FROM {table} USING TIMESTAMP ? WHERE task_list = ? AND id = ?"),
+                write,
+            )
+            .await?;
+            let insert = prepare(
+                format!("INSERT INTO {table} (task_list, id, type, data) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?"),
+                write,
+            )
+            .await?;
+            // One partition: an unlogged batch applies atomically and costs
+            // no batch log. Overwriting an id under another type must not
+            // leave the old (id, type) row behind, so the id's rows are
+            // cleared one microsecond before the insert.
+            let mut batch = Batch::new(BatchType::Unlogged);
+            batch.append_statement(clear.clone());
+            batch.append_statement(insert.clone());
+            batch.set_consistency(write);
+            batch.set_is_idempotent(true);
+            Statements {
+                insert,
+                store_batch: Some(batch),
+                find: prepare(format!("SELECT type, data, WRITETIME(data) FROM {table} WHERE task_list = ? AND id = ?"), read).await?,
+                delete: clear,
+                count: prepare(format!("SELECT COUNT(*) FROM {table} WHERE task_list = ?"), read).await?,
+                list: list.clone(),
+            }
+        }
+    };
+    list.set_page_size(i32::try_from(config.page_size).unwrap_or(i32::MAX));
+    Ok(Statements { list, ..statements })
+}
+
+#[async_trait]
+impl StorageAdapter for CassandraAdapter {
+    async fn store(&self, record: &TaskRecord) -> Result<()> {
+        self.write(record, None).await
+    }
+
+    /// Stores the record with `USING TTL`: Cassandra deletes it by itself
+    /// once `ttl` has passed (rounded up to whole seconds, at most 20
+    /// years). Saving it again without a TTL makes it permanent.
+    async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
+        self.write(record, Some(ttl)).await
+    }
+
+    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+        let result = match self.layout {
+            Layout::Bucketed { .. } => {
+                let values = (task_list, self.bucket(id), id);
+                self.session
+                    .execute_unpaged(&self.statements.find, values)
+                    .await
+            }
+            Layout::TaskRb => {
+                self.session
+                    .execute_unpaged(&self.statements.find, (task_list, id))
+                    .await
+            }
+        }
+        .map_err(storage)?;
+        let rows = result.into_rows_result().map_err(storage)?;
+        match self.layout {
+            Layout::Bucketed { .. } => {
+                match rows.maybe_first_row::<BucketedRow>().map_err(storage)? {
+                    Some(row) => bucketed_record(task_list, id.to_owned(), row).map(Some),
+                    None => Ok(None),
+                }
+            }
+            Layout::TaskRb => {
+                // task_rb itself may have left one row per type under an id;
+                // the newest write is the task.
+                let mut newest: Option<TaskRbRow> = None;
+                for row in rows.rows::<TaskRbRow>().map_err(storage)? {
+                    let row = row.map_err(storage)?;
+                    if newest.as_ref().is_none_or(|n| row.2 > n.2) {
+                        newest = Some(row);
+                    }
+                }
+                newest
+                    .map(|row| task_rb_record(task_list, id.to_owned(), row))
+                    .transpose()
+            }
+        }
+    }
+
+    async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+        match self.layout {
+            Layout::Bucketed { .. } => {
+                let values = (task_list, self.bucket(id), id);
+                self.session
+                    .execute_unpaged(&self.statements.delete, values)
+                    .await
+            }
+            Layout::TaskRb => {
+                let values = (next_write_timestamp(), task_list, id);
+                self.session
+                    .execute_unpaged(&self.statements.delete, values)
+                    .await
+            }
+        }
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page> {
+        let buckets = self.layout.buckets();
+        let mut at = match token {
+            None => Position::start(),
+            Some(token) => Position::decode(token, buckets)?,
+        };
+        let mut statement = self.statements.list.clone();
+        statement.set_page_size(i32::try_from(page_size.max(1)).unwrap_or(i32::MAX));
+        // Empty buckets (and pages emptied by tombstones) are skipped here,
+        // so a caller sees an empty page only at the very end.
+        loop {
+            let paging = if at.paging_state.is_empty() {
+                PagingState::start()
+            } else {
+                PagingState::new_from_raw_bytes(at.paging_state.as_slice())
+            };
+            let (result, more) = match self.layout {
+                Layout::Bucketed { .. } => {
+                    let bucket = i32::try_from(at.bucket).map_err(storage)?;
+                    self.session
+                        .execute_single_page(&statement, (task_list, bucket), paging)
+                        .await
+                }
+                Layout::TaskRb => {
+                    self.session
+                        .execute_single_page(&statement, (task_list,), paging)
+                        .await
+                }
+            }
+            .map_err(storage)?;
+            let rows = result.into_rows_result().map_err(storage)?;
+            let records = match self.layout {
+                Layout::Bucketed { .. } => rows
+                    .rows::<BucketedListRow>()
+                    .map_err(storage)?
+                    .map(|row| {
+                        let (id, t, d, c, u) = row.map_err(storage)?;
+                        bucketed_record(task_list, id, (t, d, c, u))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+                Layout::TaskRb => rows
+                    .rows::<TaskRbListRow>()
+                    .map_err(storage)?
+                    .map(|row| {
+                        let (id, t, d, w) = row.map_err(storage)?;
+                        task_rb_record(task_list, id, (t, d, w))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            };
+            let next = match more {
+                PagingStateResponse::HasMorePages { state } => Some(Position {
+                    bucket: at.bucket,
+                    paging_state: state
+                        .as_bytes_slice()
+                        .map(|b| b.to_vec())
+                        .unwrap_or_default(),
+                }),
+                PagingStateResponse::NoMorePages if at.bucket + 1 < buckets => Some(Position {
+                    bucket: at.bucket + 1,
+                    paging_state: Vec::new(),
+                }),
+                PagingStateResponse::NoMorePages => None,
+            };
+            match next {
+                Some(next) if records.is_empty() => at = next,
+                next => {
+                    return Ok(Page {
+                        records,
+                        next: next.map(|p| p.encode()),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Reads the buckets concurrently (`list_concurrency` at a time), each
+    /// through the driver's paging: memory holds a few pages, never the list.
+    fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+        stream::iter(0..self.layout.buckets())
+            .map(move |bucket| self.bucket_stream(task_list, bucket))
+            .flatten_unordered(self.list_concurrency)
+            .boxed()
+    }
+
+    async fn count(&self, task_list: &str) -> Result<u64> {
+        let count_bucket = |bucket: u32| async move {
+            let result = match self.layout {
+                Layout::Bucketed { .. } => {
+                    let bucket = i32::try_from(bucket).map_err(storage)?;
+                    self.session
+                        .execute_unpaged(&self.statements.count, (task_list, bucket))
+                        .await
+                }
+                Layout::TaskRb => {
+                    self.session
+                        .execute_unpaged(&self.statements.count, (task_list,))
+                        .await
+                }
+            }
+            .map_err(storage)?;
+            let (n,): (i64,) = result
+                .into_rows_result()
+                .map_err(storage)?
+                .single_row()
+                .map_err(storage)?;
+            Ok::<u64, Error>(u64::try_from(n).unwrap_or(0))
+        };
+        stream::iter(0..self.layout.buckets())
+            .map(count_bucket)
+            .buffer_unordered(self.list_concurrency)
+            .try_fold(0u64, |sum, n| async move { Ok(sum + n) })
+            .await
+    }
+}

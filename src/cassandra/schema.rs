@@ -1,0 +1,145 @@
+//! Creating the keyspace and tables from the CQL in `schema/`, and reading
+//! a table's bucket count back from its comment.
+
+use scylla::client::session::Session;
+
+use crate::error::Result;
+
+use super::config::{invalid, CassandraConfig, TableLayout, DEFAULT_BUCKETS, MAX_BUCKETS};
+use super::storage;
+
+const KEYSPACE_CQL: &str = include_str!("../../schema/keyspace.cql");
+const TASKS_CQL: &str = include_str!("../../schema/tasks.cql");
+const TASK_RB_TASKS_CQL: &str = include_str!("../../schema/task_rb_tasks.cql");
+
+/// What precedes the bucket count in a bucketed table's comment.
+const BUCKETS_MARK: &str = "buckets=";
+
+/// The CQL statements that create the configured keyspace and table, the
+/// placeholders of the files in `schema/` filled in.
+///
+/// ```
+/// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
+/// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").layout(TableLayout::TaskRb);
+/// let cql = schema_statements(&config)?;
+/// assert!(cql[0].starts_with("CREATE KEYSPACE IF NOT EXISTS jobs"));
+/// assert!(cql[1].contains("PRIMARY KEY ((task_list), id, type)"));
+/// # Ok::<(), taskrec::Error>(())
+/// ```
+pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
+    config.validate()?;
+    let fill = |template: &str, buckets: u32| -> Result<String> {
+        Ok(strip_comments(template)
+            .replace("{keyspace}", &config.keyspace)
+            .replace("{table}", &config.table)
+            .replace("{buckets}", &buckets.to_string())
+            .replace("{replication}", &config.replication.to_cql()?))
+    };
+    let table = match config.layout {
+        TableLayout::Bucketed { buckets } => fill(TASKS_CQL, buckets.unwrap_or(DEFAULT_BUCKETS))?,
+        TableLayout::TaskRb => fill(TASK_RB_TASKS_CQL, 0)?,
+    };
+    Ok(vec![fill(KEYSPACE_CQL, 0)?, table])
+}
+
+/// The statement without its `--` comment lines and trailing `;`: the driver
+/// takes one statement per request.
+fn strip_comments(template: &str) -> String {
+    template
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .trim_end_matches(';')
+        .to_owned()
+}
+
+/// Creates the keyspace and table when missing, and waits until every node
+/// agrees on the schema.
+pub(super) async fn create(session: &Session, config: &CassandraConfig) -> Result<()> {
+    for cql in schema_statements(config)? {
+        session
+            .query_unpaged(cql.as_str(), ())
+            .await
+            .map_err(storage)?;
+    }
+    session.await_schema_agreement().await.map_err(storage)?;
+    Ok(())
+}
+
+/// The bucket count recorded in the table's comment. An explicitly
+/// configured count must match it: rows written under one count cannot be
+/// found under another.
+pub(super) async fn recorded_buckets(
+    session: &Session,
+    config: &CassandraConfig,
+    configured: Option<u32>,
+) -> Result<u32> {
+    let result = session
+        .query_unpaged(
+            "SELECT comment FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?",
+            (&config.keyspace, &config.table),
+        )
+        .await
+        .map_err(storage)?;
+    let comment = result
+        .into_rows_result()
+        .map_err(storage)?
+        .maybe_first_row::<(Option<String>,)>()
+        .map_err(storage)?;
+    let table = format!("{}.{}", config.keyspace, config.table);
+    let Some((comment,)) = comment else {
+        return Err(invalid(format!(
+            "table {table} does not exist: create it with `create_schema(true)` or schema/tasks.cql"
+        )));
+    };
+    let recorded = parse_buckets(comment.as_deref().unwrap_or_default()).ok_or_else(|| {
+        invalid(format!(
+            "table {table} records no bucket count in its comment (`{BUCKETS_MARK}N`): \
+             is it a taskrec bucketed table? task_rb's table needs `TableLayout::TaskRb`"
+        ))
+    })?;
+    match configured {
+        Some(configured) if configured != recorded => Err(invalid(format!(
+            "{configured} buckets configured, but table {table} was created with {recorded}"
+        ))),
+        _ => Ok(recorded),
+    }
+}
+
+fn parse_buckets(comment: &str) -> Option<u32> {
+    let rest = &comment[comment.find(BUCKETS_MARK)? + BUCKETS_MARK.len()..];
+    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+    digits
+        .parse()
+        .ok()
+        .filter(|n| (1..=MAX_BUCKETS).contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_counts_are_read_from_comments() {
+        assert_eq!(parse_buckets("taskrec tasks table; buckets=16"), Some(16));
+        assert_eq!(parse_buckets("buckets=7 and more"), Some(7));
+        assert_eq!(parse_buckets("no count"), None);
+        assert_eq!(parse_buckets("buckets=0"), None);
+        assert_eq!(parse_buckets("buckets=99999"), None);
+    }
+
+    #[test]
+    fn schema_text_is_the_files_text_filled_in() {
+        let config = CassandraConfig::new(["h:1"], "ks").table("jobs");
+        let cql = schema_statements(&config).unwrap();
+        assert_eq!(
+            cql[0],
+            "CREATE KEYSPACE IF NOT EXISTS ks\n  WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
+        );
+        assert!(cql[1].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs ("));
+        assert!(cql[1].ends_with("WITH comment = 'taskrec tasks table; buckets=16'"));
+        assert!(!cql.iter().any(|s| s.contains('{') && s.contains("{table}")));
+    }
+}

@@ -1,0 +1,61 @@
+//! TLS for the Cassandra adapter, through the system's OpenSSL.
+
+use std::path::PathBuf;
+
+use openssl::ssl::{SslContext, SslContextBuilder, SslFiletype, SslMethod, SslVerifyMode};
+
+use crate::error::Result;
+
+use super::config::invalid;
+
+/// How to encrypt connections to the cluster.
+///
+/// The server's certificate is always verified against `ca_file`; a server
+/// whose certificate that CA did not sign is refused.
+///
+/// ```no_run
+/// use taskrec::cassandra::{CassandraConfig, TlsConfig};
+/// let config = CassandraConfig::new(["127.0.0.1:9142"], "ks")
+///     .tls(TlsConfig::new("certs/ca.pem"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    ca_file: PathBuf,
+    client_cert: Option<(PathBuf, PathBuf)>,
+}
+
+impl TlsConfig {
+    /// Verifies servers against the CA certificate(s) in a PEM file.
+    pub fn new(ca_file: impl Into<PathBuf>) -> Self {
+        TlsConfig {
+            ca_file: ca_file.into(),
+            client_cert: None,
+        }
+    }
+
+    /// Presents a client certificate (PEM certificate and PEM private key)
+    /// to servers that require one.
+    pub fn client_certificate(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.client_cert = Some((cert.into(), key.into()));
+        self
+    }
+
+    pub(super) fn ssl_context(&self) -> Result<SslContext> {
+        let fail = |what: String, e: openssl::error::ErrorStack| invalid(format!("{what}: {e}"));
+        let mut builder: SslContextBuilder = SslContext::builder(SslMethod::tls_client())
+            .map_err(|e| fail("creating a TLS context".into(), e))?;
+        builder
+            .set_ca_file(&self.ca_file)
+            .map_err(|e| fail(format!("reading CA file {}", self.ca_file.display()), e))?;
+        builder.set_verify(SslVerifyMode::PEER);
+        if let Some((cert, key)) = &self.client_cert {
+            builder
+                .set_certificate_chain_file(cert)
+                .map_err(|e| fail(format!("reading client certificate {}", cert.display()), e))?;
+            builder
+                .set_private_key_file(key, SslFiletype::PEM)
+                .map_err(|e| fail(format!("reading client key {}", key.display()), e))?;
+        }
+        Ok(builder.build())
+    }
+}
