@@ -191,16 +191,22 @@ fn enum_variants<'a>(
                 });
                 continue;
             }
-            Fields::Unnamed(fields) => format!("not {} types", fields.unnamed.len()),
-            Fields::Named(_) => "not named fields".to_owned(),
-            Fields::Unit => "not nothing".to_owned(),
+            Fields::Unnamed(fields) if !fields.unnamed.is_empty() => {
+                format!("wraps {} types", fields.unnamed.len())
+            }
+            Fields::Named(_) => "has named fields".to_owned(),
+            Fields::Unnamed(_) | Fields::Unit => "wraps nothing".to_owned(),
+        };
+        let hint = match variant.fields {
+            Fields::Named(_) => " with those fields in the struct `SomeTask`",
+            _ => "",
         };
         let fields = &variant.fields;
         errors.spanned(
             quote!(#ident #fields),
             format!(
-                "each variant of a TaskData enum wraps exactly one task type, like \
-                 `{ident}(SomeTask)`, {wrong}"
+                "variant `{ident}` {wrong}; each variant of a TaskData enum wraps exactly one \
+                 task type, like `{ident}(SomeTask)`{hint}"
             ),
         );
     }

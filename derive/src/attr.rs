@@ -219,14 +219,14 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
             }
             "type_name" | "crate" => {
                 let rest = skip_value(meta)?;
-                let place = if key == "type_name" {
-                    "the struct"
+                let (kind, place) = if key == "type_name" {
+                    ("a struct", "the struct")
                 } else {
-                    "the struct or enum"
+                    ("a container", "the struct or enum")
                 };
                 errors.spanned(
                     quote!(#path #rest),
-                    format!("`{key}` is a container attribute; put it on {place}, not on a field"),
+                    format!("`{key}` is {kind} attribute; put it on {place}, not on a field"),
                 );
             }
             _ => unknown(meta, &key, target, errors)?,

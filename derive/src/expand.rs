@@ -162,13 +162,19 @@ fn expand_enum(input: &Input<'_>, variants: &[Variant<'_>], krate: &Path) -> Tok
     let names = variants
         .iter()
         .map(|variant| type_name_of(variant.ty, krate));
+    // Calls through each variant's type are spanned at that type, so a type
+    // that is not a task type is reported there, not at the derive.
     let type_names = variants.iter().map(|variant| {
-        let name = variant.ident;
-        quote!(#ident::#name(__task) => #krate::TaskData::type_name(__task))
+        let (name, ty) = (variant.ident, variant.ty);
+        let call = quote_spanned!(ty.span()=> <#ty as #krate::TaskData>::type_name(__task));
+        quote!(#ident::#name(__task) => #call)
     });
     let serializes = variants.iter().map(|variant| {
-        let name = variant.ident;
-        quote!(#ident::#name(__task) => #krate::TaskData::serialize_data(__task, __serializer))
+        let (name, ty) = (variant.ident, variant.ty);
+        let call = quote_spanned! {ty.span()=>
+            <#ty as #krate::TaskData>::serialize_data(__task, __serializer)
+        };
+        quote!(#ident::#name(__task) => #call)
     });
     // The deserializer can be used once, so the name is matched before any
     // variant type sees it.

@@ -60,7 +60,7 @@ fn check_one_extra(fields: &[Field<'_>], errors: &mut Errors) {
             errors.spanned(
                 other.attrs.extra.as_ref(),
                 format!(
-                    "only one field can be `extra`, and `{}` already is: unknown keys go to one place",
+                    "only one field can be `extra`; `{}` already holds the unknown keys",
                     first.ident
                 ),
             );
