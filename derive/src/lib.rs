@@ -1,7 +1,8 @@
-//! Implementation detail of the `taskrec` crate: `#[derive(TaskData)]`.
+//! Implementation detail of taskrec: its `#[derive(TaskData)]`.
 //!
-//! Use it through `taskrec::TaskData`, where the attributes are documented
-//! (from `DERIVE_DOCS.md` in this crate's directory).
+//! Use it through `taskrec::TaskData`. The user documentation of the derive
+//! and its attributes is `DERIVE_DOCS.md` in this crate's directory, which
+//! taskrec includes where it re-exports the derive.
 //!
 //! The input goes through four steps, one module each: `ast` gives a typed
 //! view of it, `attr` parses the `#[task(...)]` attributes one by one,
@@ -18,8 +19,8 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// Implements `TaskData` and `TaskDecode` (and `TaskType` for a struct).
-/// See `taskrec::TaskData` for the attributes.
+// No doc comment here: rustdoc would merge it into DERIVE_DOCS.md where
+// taskrec re-exports the derive.
 #[proc_macro_derive(TaskData, attributes(task))]
 pub fn derive_task_data(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
