@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use quote::ToTokens;
+use syn::Type;
 
 use crate::ast::{Data, Field, Input};
 use crate::errors::Errors;
@@ -12,6 +13,7 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
     if let Some(Data::Struct(fields)) = &input.data {
         for field in fields {
             check_field(field, errors);
+            check_owned(field, errors);
         }
         check_one_extra(fields, errors);
         check_keys(fields, errors);
@@ -51,6 +53,32 @@ fn check_field(field: &Field<'_>, errors: &mut Errors) {
             "`rename` has no effect on a field with `skip`: a skipped field is not stored",
         );
     }
+}
+
+/// A stored field is decoded from input that does not outlive the call, so
+/// it cannot borrow (serde's error for this would point at the derive).
+/// Nested borrows such as `Vec<&'static str>` are left to the compiler.
+fn check_owned(field: &Field<'_>, errors: &mut Errors) {
+    if field.attrs.skip.is_some() {
+        return;
+    }
+    let mut ty = field.ty;
+    loop {
+        match ty {
+            Type::Group(group) => ty = &group.elem,
+            Type::Paren(paren) => ty = &paren.elem,
+            Type::Reference(_) => break,
+            _ => return,
+        }
+    }
+    errors.spanned(
+        field.ty,
+        format!(
+            "field `{}` borrows its data, but task data is decoded into owned values; use an \
+             owned type such as `String` or `Vec<T>`, or `skip` the field",
+            field.ident
+        ),
+    );
 }
 
 fn check_one_extra(fields: &[Field<'_>], errors: &mut Errors) {
