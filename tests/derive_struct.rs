@@ -68,13 +68,19 @@ fn encodes_fields_as_a_map_in_declaration_order() {
 #[test]
 fn decodes_what_it_encodes() {
     let json = encode(&fetch());
-    assert_eq!(decode::<FetchFile>("FetchFile", &json).unwrap().unwrap(), fetch());
+    assert_eq!(
+        decode::<FetchFile>("FetchFile", &json).unwrap().unwrap(),
+        fetch()
+    );
 }
 
 #[test]
 fn decoding_ignores_key_order_and_unknown_keys() {
     let json = r#"{"retries":3,"unknown":[1,2],"filename":"a.txt","external_host":"example.com"}"#;
-    assert_eq!(decode::<FetchFile>("FetchFile", json).unwrap().unwrap(), fetch());
+    assert_eq!(
+        decode::<FetchFile>("FetchFile", json).unwrap().unwrap(),
+        fetch()
+    );
 }
 
 #[test]
@@ -106,7 +112,10 @@ fn another_type_name_leaves_the_input_unread() {
 #[test]
 fn a_struct_without_fields_is_an_empty_map() {
     assert_eq!(encode(&Ping {}), "{}");
-    assert_eq!(decode::<Ping>("Ping", r#"{"a":1}"#).unwrap().unwrap(), Ping {});
+    assert_eq!(
+        decode::<Ping>("Ping", r#"{"a":1}"#).unwrap().unwrap(),
+        Ping {}
+    );
 }
 
 /// A user may derive serde for their own purposes next to `TaskData`: the
@@ -148,7 +157,10 @@ struct Raw {
 fn raw_identifiers_are_stored_without_the_prefix() {
     let raw = Raw { r#type: "x".into() };
     assert_eq!(encode(&raw), r#"{"type":"x"}"#);
-    assert_eq!(decode::<Raw>("Raw", r#"{"type":"x"}"#).unwrap().unwrap(), raw);
+    assert_eq!(
+        decode::<Raw>("Raw", r#"{"type":"x"}"#).unwrap().unwrap(),
+        raw
+    );
 }
 
 /// `Self` in a field type means the task type, not the derive's shadow.
