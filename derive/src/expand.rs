@@ -1,0 +1,275 @@
+//! Code generation for an input that passed every check.
+//!
+//! The user's type gets no serde impls of its own (they may derive those for
+//! other purposes): the stored form goes through private shadow structs,
+//! one borrowing each field to serialize and one owning each field to
+//! deserialize, all inside `const _: () = { ... };` so that no name leaks
+//! into the user's module. Every path is absolute, so the output means the
+//! same under `#![no_implicit_prelude]` or next to a user item named `Option`.
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Ident, LitStr, Path, Type};
+
+use crate::ast::{Data, Field, Input, Variant};
+use crate::attr::DefaultValue;
+use crate::errors::Errors;
+use crate::{fallback, valid};
+
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    let mut errors = Errors::default();
+    let parsed = Input::from_syn(input, &mut errors);
+    valid::check(&parsed, &mut errors);
+    let krate = parsed.attrs.crate_path();
+    match (errors.finish(), &parsed.data) {
+        (Ok(()), Some(Data::Struct(fields))) => expand_struct(&parsed, fields, &krate),
+        (Ok(()), Some(Data::Enum(variants))) => expand_enum(&parsed, variants, &krate),
+        (Err(error), _) => fallback::expand(input, &krate, error),
+        (Ok(()), None) => unreachable!("an unsupported shape is always reported as an error"),
+    }
+}
+
+fn expand_struct(input: &Input<'_>, fields: &[Field<'_>], krate: &Path) -> TokenStream {
+    let ident = input.ident;
+    let private = quote!(#krate::__private);
+    // serde takes paths as strings.
+    let serde_path = path_string(&quote!(#private::serde));
+    let is_none = path_string(&quote!(#private::is_none));
+    // serde names the shadow in its messages ("expected struct FetchFile").
+    let struct_name = LitStr::new(&ident.unraw().to_string(), ident.span());
+    let type_name = match &input.attrs.type_name {
+        Some(attr) => attr.value.clone(),
+        None => struct_name.clone(),
+    };
+
+    let stored: Vec<&Field<'_>> = fields.iter().filter(|f| f.attrs.skip.is_none()).collect();
+    let ser_fields = stored.iter().map(|field| {
+        let (name, ty) = (field.ident, shadow_type(field.ty, ident));
+        let attrs = if field.attrs.extra.is_some() {
+            quote!(#[serde(flatten)])
+        } else {
+            let rename = rename_attr(field);
+            let skip_none = field
+                .is_option()
+                .then(|| quote!(#[serde(skip_serializing_if = #is_none)]));
+            quote!(#rename #skip_none)
+        };
+        quote!(#attrs #name: &'__a #ty)
+    });
+    let de_fields = stored.iter().map(|field| {
+        let (name, ty) = (field.ident, shadow_type(field.ty, ident));
+        let attrs = if field.attrs.extra.is_some() {
+            quote!(#[serde(flatten)])
+        } else {
+            let rename = rename_attr(field);
+            let default = field
+                .attrs
+                .default
+                .as_ref()
+                .map(|default| match &default.value {
+                    DefaultValue::Trait => quote!(#[serde(default)]),
+                    DefaultValue::Function(lit, _) => quote!(#[serde(default = #lit)]),
+                });
+            quote!(#rename #default)
+        };
+        quote!(#attrs #name: #ty)
+    });
+    // Without fields the serialize shadow would have an unused lifetime.
+    let lifetime = (!stored.is_empty()).then(|| quote!(<'__a>));
+    let borrows = stored.iter().map(|field| {
+        let name = field.ident;
+        quote!(#name: &self.#name)
+    });
+    let moves = fields.iter().map(|field| {
+        let name = field.ident;
+        let value = match (&field.attrs.skip, &field.attrs.default) {
+            (None, _) => quote!(__shadow.#name),
+            (Some(_), Some(default)) => match &default.value {
+                DefaultValue::Function(_, function) => quote!(#function()),
+                DefaultValue::Trait => quote!(::core::default::Default::default()),
+            },
+            (Some(_), None) => quote!(::core::default::Default::default()),
+        };
+        quote!(#name: #value)
+    });
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::absolute_paths)]
+        const _: () = {
+            #[derive(#private::serde::Serialize)]
+            #[serde(crate = #serde_path, rename = #struct_name)]
+            struct __TaskDataSer #lifetime {
+                #(#ser_fields,)*
+            }
+
+            #[derive(#private::serde::Deserialize)]
+            #[serde(crate = #serde_path, rename = #struct_name)]
+            struct __TaskDataDe {
+                #(#de_fields,)*
+            }
+
+            #[automatically_derived]
+            impl #krate::TaskType for #ident {
+                const TYPE_NAME: &'static str = #type_name;
+            }
+
+            #[automatically_derived]
+            impl #krate::TaskData for #ident {
+                fn type_name(&self) -> &str {
+                    <Self as #krate::TaskType>::TYPE_NAME
+                }
+
+                fn serialize_data<__S: #private::serde::Serializer>(
+                    &self,
+                    __serializer: __S,
+                ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    #private::serde::Serialize::serialize(
+                        &__TaskDataSer { #(#borrows,)* },
+                        __serializer,
+                    )
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::TaskDecode for #ident {
+                const TYPE_NAMES: &'static [&'static str] = &[<Self as #krate::TaskType>::TYPE_NAME];
+
+                fn deserialize_data<'de, __D: #private::serde::Deserializer<'de>>(
+                    __type_name: &str,
+                    __deserializer: __D,
+                ) -> ::core::option::Option<::core::result::Result<Self, __D::Error>> {
+                    if __type_name != <Self as #krate::TaskType>::TYPE_NAME {
+                        return ::core::option::Option::None;
+                    }
+                    let __decoded =
+                        <__TaskDataDe as #private::serde::Deserialize<'de>>::deserialize(__deserializer);
+                    ::core::option::Option::Some(::core::result::Result::map(
+                        __decoded,
+                        |__shadow| Self { #(#moves,)* },
+                    ))
+                }
+            }
+        };
+    }
+}
+
+fn expand_enum(input: &Input<'_>, variants: &[Variant<'_>], krate: &Path) -> TokenStream {
+    let ident = input.ident;
+    let private = quote!(#krate::__private);
+    let names = variants
+        .iter()
+        .map(|variant| type_name_of(variant.ty, krate));
+    // Calls through each variant's type are spanned at that type, so a type
+    // that is not a task type is reported there, not at the derive.
+    let type_names = variants.iter().map(|variant| {
+        let (name, ty) = (variant.ident, variant.ty);
+        let call = quote_spanned!(ty.span()=> <#ty as #krate::TaskData>::type_name(__task));
+        quote!(#ident::#name(__task) => #call)
+    });
+    let serializes = variants.iter().map(|variant| {
+        let (name, ty) = (variant.ident, variant.ty);
+        let call = quote_spanned! {ty.span()=>
+            <#ty as #krate::TaskData>::serialize_data(__task, __serializer)
+        };
+        quote!(#ident::#name(__task) => #call)
+    });
+    // The deserializer can be used once, so the name is matched before any
+    // variant type sees it.
+    let decodes = variants.iter().map(|variant| {
+        let (name, ty) = (variant.ident, variant.ty);
+        let type_name = type_name_of(ty, krate);
+        quote! {
+            if __type_name == #type_name {
+                return ::core::option::Option::map(
+                    <#ty as #krate::TaskDecode>::deserialize_data(__type_name, __deserializer),
+                    |__decoded| ::core::result::Result::map(__decoded, #ident::#name),
+                );
+            }
+        }
+    });
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::absolute_paths)]
+        const _: () = {
+            #[automatically_derived]
+            impl #krate::TaskData for #ident {
+                fn type_name(&self) -> &str {
+                    match self {
+                        #(#type_names,)*
+                    }
+                }
+
+                fn serialize_data<__S: #private::serde::Serializer>(
+                    &self,
+                    __serializer: __S,
+                ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    match self {
+                        #(#serializes,)*
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::TaskDecode for #ident {
+                const TYPE_NAMES: &'static [&'static str] = &[#(#names,)*];
+
+                fn deserialize_data<'de, __D: #private::serde::Deserializer<'de>>(
+                    __type_name: &str,
+                    __deserializer: __D,
+                ) -> ::core::option::Option<::core::result::Result<Self, __D::Error>> {
+                    #(#decodes)*
+                    ::core::option::Option::None
+                }
+            }
+
+            // Two variants under one type name could not be told apart when
+            // decoding: fail the build rather than decode into the first.
+            const _: () = #private::assert_unique_type_names(
+                <#ident as #krate::TaskDecode>::TYPE_NAMES,
+            );
+        };
+    }
+}
+
+/// `<Ty as TaskType>::TYPE_NAME`, spanned at the variant's type so that a
+/// type which is not a task type is reported there.
+fn type_name_of(ty: &Type, krate: &Path) -> TokenStream {
+    quote_spanned!(ty.span()=> <#ty as #krate::TaskType>::TYPE_NAME)
+}
+
+fn rename_attr(field: &Field<'_>) -> Option<TokenStream> {
+    let rename = &field.attrs.rename.as_ref()?.value;
+    Some(quote!(#[serde(rename = #rename)]))
+}
+
+fn path_string(path: &TokenStream) -> LitStr {
+    LitStr::new(&path.to_string().replace(' ', ""), Span::call_site())
+}
+
+/// A field's type as written in the shadow structs: there `Self` would mean
+/// the shadow, so it is replaced by the user's type.
+fn shadow_type(ty: &Type, ident: &Ident) -> TokenStream {
+    fn replace(tokens: TokenStream, ident: &Ident) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|token| match token {
+                TokenTree::Ident(word) if word == "Self" => {
+                    let mut ident = ident.clone();
+                    ident.set_span(word.span());
+                    TokenTree::Ident(ident)
+                }
+                TokenTree::Group(group) => {
+                    let mut new = Group::new(group.delimiter(), replace(group.stream(), ident));
+                    new.set_span(group.span());
+                    TokenTree::Group(new)
+                }
+                other => other,
+            })
+            .collect()
+    }
+    replace(ty.to_token_stream(), ident)
+}

@@ -1,0 +1,185 @@
+//! `#[derive(TaskData)]` on a plain struct: type names, encoding, decoding.
+
+use taskrec::{DataRef, TaskData, TaskDecode, TaskType};
+
+#[derive(Debug, PartialEq, TaskData)]
+struct FetchFile {
+    /// Doc comments and foreign attributes on fields are left alone.
+    external_host: String,
+    filename: String,
+    retries: u32,
+}
+
+#[derive(Debug, PartialEq, TaskData)]
+#[task(type_name = "Task::Tasks::CompositeTask")]
+struct Composite {
+    child_task_list: String,
+}
+
+#[derive(Debug, PartialEq, TaskData)]
+struct Ping {}
+
+fn encode<T: TaskData>(value: &T) -> String {
+    serde_json::to_string(&DataRef(value)).unwrap()
+}
+
+fn decode<T: TaskDecode>(type_name: &str, json: &str) -> Option<Result<T, serde_json::Error>> {
+    T::deserialize_data(type_name, &mut serde_json::Deserializer::from_str(json))
+}
+
+fn fetch() -> FetchFile {
+    FetchFile {
+        external_host: "example.com".into(),
+        filename: "a.txt".into(),
+        retries: 3,
+    }
+}
+
+#[test]
+fn type_name_defaults_to_the_struct_name() {
+    assert_eq!(FetchFile::TYPE_NAME, "FetchFile");
+    assert_eq!(FetchFile::TYPE_NAMES, &["FetchFile"]);
+    assert_eq!(fetch().type_name(), "FetchFile");
+}
+
+#[test]
+fn type_name_can_be_a_ruby_class_name() {
+    let composite = Composite {
+        child_task_list: "children".into(),
+    };
+    assert_eq!(Composite::TYPE_NAME, "Task::Tasks::CompositeTask");
+    assert_eq!(Composite::TYPE_NAMES, &["Task::Tasks::CompositeTask"]);
+    assert_eq!(composite.type_name(), "Task::Tasks::CompositeTask");
+    let json = r#"{"child_task_list":"children"}"#;
+    assert_eq!(encode(&composite), json);
+    let decoded = decode::<Composite>("Task::Tasks::CompositeTask", json);
+    assert_eq!(decoded.unwrap().unwrap(), composite);
+    assert!(decode::<Composite>("Composite", json).is_none());
+}
+
+#[test]
+fn encodes_fields_as_a_map_in_declaration_order() {
+    assert_eq!(
+        encode(&fetch()),
+        r#"{"external_host":"example.com","filename":"a.txt","retries":3}"#
+    );
+}
+
+#[test]
+fn decodes_what_it_encodes() {
+    let json = encode(&fetch());
+    assert_eq!(
+        decode::<FetchFile>("FetchFile", &json).unwrap().unwrap(),
+        fetch()
+    );
+}
+
+#[test]
+fn decoding_ignores_key_order_and_unknown_keys() {
+    let json = r#"{"retries":3,"unknown":[1,2],"filename":"a.txt","external_host":"example.com"}"#;
+    assert_eq!(
+        decode::<FetchFile>("FetchFile", json).unwrap().unwrap(),
+        fetch()
+    );
+}
+
+#[test]
+fn a_missing_field_is_an_error() {
+    let json = r#"{"external_host":"example.com","filename":"a.txt"}"#;
+    assert!(decode::<FetchFile>("FetchFile", json).unwrap().is_err());
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_an_error() {
+    let json = r#"{"external_host":"example.com","filename":"a.txt","retries":"three"}"#;
+    assert!(decode::<FetchFile>("FetchFile", json).unwrap().is_err());
+}
+
+#[test]
+fn another_type_name_is_not_decoded() {
+    let json = encode(&fetch());
+    assert!(decode::<FetchFile>("DeleteFile", &json).is_none());
+    assert!(decode::<FetchFile>("", &json).is_none());
+    assert!(decode::<FetchFile>("fetchfile", &json).is_none());
+}
+
+#[test]
+fn another_type_name_leaves_the_input_unread() {
+    // `None` means the deserializer was not touched: even bad input is fine.
+    assert!(decode::<FetchFile>("DeleteFile", "not json").is_none());
+}
+
+#[test]
+fn a_struct_without_fields_is_an_empty_map() {
+    assert_eq!(encode(&Ping {}), "{}");
+    assert_eq!(
+        decode::<Ping>("Ping", r#"{"a":1}"#).unwrap().unwrap(),
+        Ping {}
+    );
+}
+
+/// A user may derive serde for their own purposes next to `TaskData`: the
+/// derive implements no serde trait on the type, so nothing clashes, and the
+/// user's `#[serde]` attributes do not change the stored form.
+mod with_serde {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, TaskData)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Upload {
+        #[serde(rename = "dest")]
+        #[task(rename = "destination")]
+        pub target_path: String,
+        pub byte_count: u64,
+    }
+
+    #[test]
+    fn serde_attributes_do_not_change_the_stored_form() {
+        let upload = Upload {
+            target_path: "/x".into(),
+            byte_count: 7,
+        };
+        assert_eq!(encode(&upload), r#"{"destination":"/x","byte_count":7}"#);
+        assert_eq!(
+            serde_json::to_string(&upload).unwrap(),
+            r#"{"dest":"/x","byteCount":7}"#
+        );
+    }
+}
+
+/// Raw identifiers are stored without `r#`, like serde does.
+#[derive(Debug, PartialEq, TaskData)]
+struct Raw {
+    r#type: String,
+}
+
+#[test]
+fn raw_identifiers_are_stored_without_the_prefix() {
+    let raw = Raw { r#type: "x".into() };
+    assert_eq!(encode(&raw), r#"{"type":"x"}"#);
+    assert_eq!(
+        decode::<Raw>("Raw", r#"{"type":"x"}"#).unwrap().unwrap(),
+        raw
+    );
+}
+
+/// `Self` in a field type means the task type, not the derive's shadow.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, TaskData)]
+struct Tree {
+    name: String,
+    children: Vec<Self>,
+}
+
+#[test]
+fn self_in_a_field_type_means_the_task_type() {
+    let tree = Tree {
+        name: "root".into(),
+        children: vec![Tree {
+            name: "leaf".into(),
+            children: vec![],
+        }],
+    };
+    let json = r#"{"name":"root","children":[{"name":"leaf","children":[]}]}"#;
+    assert_eq!(encode(&tree), json);
+    assert_eq!(decode::<Tree>("Tree", json).unwrap().unwrap(), tree);
+}

@@ -1,0 +1,9 @@
+use taskrec::TaskData;
+
+#[derive(TaskData)]
+#[task(type_name = "")]
+struct Fetch {
+    filename: String,
+}
+
+fn main() {}
