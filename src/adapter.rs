@@ -64,7 +64,7 @@ impl FromStr for PageToken {
         let invalid = |reason: &str| Error::InvalidPageToken {
             reason: reason.to_owned(),
         };
-        if text.len() % 2 != 0 {
+        if !text.len().is_multiple_of(2) {
             return Err(invalid("odd number of hex digits"));
         }
         text.as_bytes()

@@ -24,6 +24,10 @@ use crate::error::{Error, Result};
 /// let c = Composite { child_task_list: "children".into() };
 /// assert_eq!(c.type_name(), "Task::Tasks::CompositeTask");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not task data",
+    label = "derive `TaskData` on a struct with named fields, or on an enum of task types"
+)]
 pub trait TaskData: Send + Sync + 'static {
     /// The stable name of this value's type in storage and on the wire.
     fn type_name(&self) -> &str;
@@ -65,6 +69,10 @@ pub trait TaskDecode: TaskData + Sized {
 /// struct FetchFile { filename: String }
 /// assert_eq!(FetchFile::TYPE_NAME, "FetchFile");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task type",
+    label = "derive `TaskData` on a struct with named fields to make it one"
+)]
 pub trait TaskType: TaskDecode {
     /// The stable name of this type in storage and on the wire.
     const TYPE_NAME: &'static str;

@@ -180,4 +180,5 @@ pub use record::TaskRecord;
 pub use registry::{AnyTaskData, DynTaskData, TaskRegistry};
 pub use store::{TaskStore, DEFAULT_CONCURRENCY};
 pub use task::Task;
+#[doc = include_str!("../docs/derive.md")]
 pub use taskrec_derive::TaskData;

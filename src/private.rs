@@ -25,13 +25,6 @@ pub const fn assert_unique_type_names(names: &[&str]) {
     }
 }
 
-/// Fails compilation on an empty type name.
-pub const fn assert_type_name(name: &str) {
-    if name.is_empty() {
-        panic!("a task type name must not be empty");
-    }
-}
-
 const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {

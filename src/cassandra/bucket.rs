@@ -7,22 +7,33 @@ use crate::error::{Error, Result};
 /// The bucket of an id in a table of `buckets` buckets.
 ///
 /// The hash is 64-bit FNV-1a over the id's UTF-8 bytes (offset basis
-/// `0xcbf29ce484222325`, prime `0x100000001b3`), and the bucket is its upper
-/// 32 bits modulo the bucket count. The upper bits are used because FNV's
-/// low bits depend only on the low bits of each byte. The formula is part of
-/// the stored format: any program that writes the table must use it.
+/// `0xcbf29ce484222325`, prime `0x100000001b3`), passed through MurmurHash3's
+/// 64-bit finalizer (`fmix64`), and the bucket is that modulo the bucket
+/// count. FNV-1a alone spreads ids that differ in one digit poorly (its low
+/// bits depend only on the low bits of each byte); the finalizer mixes every
+/// bit into every other. The formula is part of the stored format: any
+/// program that writes the table must use it.
 ///
 /// ```
-/// assert_eq!(taskrec::cassandra::bucket_of("file1", 16), 6);
+/// assert_eq!(taskrec::cassandra::bucket_of("file1", 16), 5);
 /// ```
-pub fn bucket_of(id: &str, buckets: u32) -> i32 {
+pub fn bucket_of(id: &str, buckets: u32) -> u32 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in id.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    // The result is below `buckets` (at most MAX_BUCKETS), so it fits an i32.
-    ((hash >> 32) % u64::from(buckets.max(1))) as i32
+    // The remainder is below `buckets`, so it fits a u32.
+    (fmix64(hash) % u64::from(buckets.max(1))) as u32
+}
+
+/// MurmurHash3's 64-bit finalizer.
+fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
 }
 
 /// The first byte of every token, so a token from another adapter, layout
@@ -77,13 +88,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fnv1a_reference_values() {
+    fn reference_values() {
         // FNV-1a 64 of "" is the offset basis; of "a" it is 0xaf63dc4c8601ec8c.
+        let n = 1 << 30;
         assert_eq!(
-            bucket_of("", u32::MAX),
-            (0xcbf2_9ce4u64 % u64::from(u32::MAX)) as i32
+            u64::from(bucket_of("", n)),
+            fmix64(0xcbf2_9ce4_8422_2325) % u64::from(n)
         );
-        assert_eq!(bucket_of("a", 1 << 16), (0xaf63_dc4cu64 % (1 << 16)) as i32);
+        assert_eq!(
+            u64::from(bucket_of("a", n)),
+            fmix64(0xaf63_dc4c_8601_ec8c) % u64::from(n)
+        );
+        assert_eq!(fmix64(0), 0);
     }
 
     #[test]

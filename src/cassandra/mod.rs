@@ -269,9 +269,10 @@ impl CassandraAdapter {
         self.layout.buckets()
     }
 
-    /// The bucket of a record in this adapter's table.
+    /// The bucket of a record in this adapter's table, as the `int` column
+    /// holds it (bucket counts are at most MAX_BUCKETS, so it fits).
     fn bucket(&self, id: &str) -> i32 {
-        bucket_of(id, self.layout.buckets())
+        bucket_of(id, self.layout.buckets()) as i32
     }
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
