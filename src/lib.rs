@@ -164,6 +164,11 @@ pub mod cassandra;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+/// The README's code blocks, compiled and run as doctests so they stay true.
+#[cfg(all(doctest, feature = "cassandra"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

@@ -1,0 +1,230 @@
+//! task_rb's table read and written as task_rb does, and the adapter's own
+//! checks of keyspace, table and bucket count.
+
+use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
+use taskrec::{CompositeTask, Error, Task, TaskData, TaskStore};
+
+use crate::utils::{adapter, address, config, keyspace, raw_session, run, task_rb, unique_list};
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+#[task(type_name = "Tasks::FetchFile")]
+struct FetchFile {
+    external_host: String,
+    filename: String,
+}
+
+#[test]
+fn rows_written_the_way_task_rb_writes_them_are_read() {
+    run(async {
+        let store = TaskStore::new(task_rb().await);
+        let session = raw_session().await;
+        let list = unique_list("from-ruby");
+        // What task_rb's Cassandra writer sends: the four columns, data as
+        // JSON with string keys, type the Ruby class name.
+        let cql = format!(
+            "INSERT INTO {}.task_rb_tasks (task_list, id, type, data) VALUES (?, ?, ?, ?)",
+            keyspace()
+        );
+        session
+            .query_unpaged(
+                cql.as_str(),
+                (
+                    &list,
+                    "c1",
+                    "Task::Tasks::CompositeTask",
+                    r#"{"child_task_list":"kids"}"#,
+                ),
+            )
+            .await
+            .unwrap();
+        session
+            .query_unpaged(
+                cql.as_str(),
+                (
+                    &list,
+                    "f1",
+                    "Tasks::FetchFile",
+                    r#"{"external_host":"datto.com","filename":"file1.txt"}"#,
+                ),
+            )
+            .await
+            .unwrap();
+
+        let composite = store
+            .find::<CompositeTask>(&list, "c1")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(composite.data(), &CompositeTask::new("kids"));
+        let fetch = store
+            .find::<FetchFile>(&list, "f1")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(fetch.data().filename, "file1.txt");
+        assert_eq!(
+            fetch.created_at(),
+            fetch.updated_at(),
+            "both are the cell's write time"
+        );
+        assert_eq!(store.count(&list).await.unwrap(), 2);
+        // The wrong type for a row is an error that names both, not a silent None.
+        let err = store.find::<FetchFile>(&list, "c1").await.unwrap_err();
+        assert!(
+            matches!(err, Error::TypeMismatch { ref found, .. } if found == "Task::Tasks::CompositeTask"),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn rows_taskrec_writes_are_what_task_rb_reads() {
+    run(async {
+        let store = TaskStore::new(task_rb().await);
+        let list = unique_list("to-ruby");
+        let task = Task::new(
+            &list,
+            "f1",
+            FetchFile {
+                external_host: "datto.com".into(),
+                filename: "a.txt".into(),
+            },
+        )
+        .unwrap();
+        store.save(&task).await.unwrap();
+
+        let cql = format!(
+            "SELECT task_list, id, type, data FROM {}.task_rb_tasks WHERE task_list = ?",
+            keyspace()
+        );
+        let rows: Vec<(String, String, String, String)> = raw_session()
+            .await
+            .query_unpaged(cql.as_str(), (&list,))
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap()
+            .rows()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [(
+                list.clone(),
+                "f1".to_owned(),
+                "Tasks::FetchFile".to_owned(),
+                r#"{"external_host":"datto.com","filename":"a.txt"}"#.to_owned()
+            )]
+        );
+    });
+}
+
+#[test]
+fn saving_an_id_under_another_type_leaves_one_row() {
+    run(async {
+        let store = TaskStore::new(task_rb().await);
+        let list = unique_list("retype");
+        store
+            .save(&Task::new(&list, "x", CompositeTask::new("kids")).unwrap())
+            .await
+            .unwrap();
+        let fetch = Task::new(
+            &list,
+            "x",
+            FetchFile {
+                external_host: "h".into(),
+                filename: "f".into(),
+            },
+        )
+        .unwrap();
+        store.save(&fetch).await.unwrap();
+
+        let cql = format!(
+            "SELECT type FROM {}.task_rb_tasks WHERE task_list = ?",
+            keyspace()
+        );
+        let types: Vec<(String,)> = raw_session()
+            .await
+            .query_unpaged(cql.as_str(), (&list,))
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap()
+            .rows()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            types,
+            [("Tasks::FetchFile".to_owned(),)],
+            "the old (id, type) row is gone"
+        );
+        assert_eq!(
+            store
+                .find::<FetchFile>(&list, "x")
+                .await
+                .unwrap()
+                .map(Task::into_data),
+            Some(fetch.into_data())
+        );
+    });
+}
+
+#[test]
+fn cql_in_keys_is_data_and_the_table_survives() {
+    run(async {
+        for store in [
+            TaskStore::new(crate::utils::bucketed().await),
+            TaskStore::new(task_rb().await),
+        ] {
+            let list = format!("{}'; DROP TABLE tasks; --", unique_list("inject"));
+            let id = "x'); DELETE FROM tasks; --";
+            let task = Task::new(&list, id, CompositeTask::new("'; TRUNCATE tasks; --")).unwrap();
+            store.save(&task).await.unwrap();
+            let found = store
+                .find::<CompositeTask>(&list, id)
+                .await
+                .unwrap()
+                .expect("stored verbatim");
+            assert_eq!((found.task_list(), found.id()), (list.as_str(), id));
+            assert_eq!(found.data().child_task_list, "'; TRUNCATE tasks; --");
+        }
+        // The tables still answer.
+        crate::utils::bucketed().await;
+        task_rb().await;
+    });
+}
+
+#[test]
+fn a_missing_table_and_a_contradicting_bucket_count_are_config_errors() {
+    run(async {
+        let missing = CassandraConfig::new([address()], keyspace()).table("no_such_table");
+        let err = CassandraAdapter::connect(missing).await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidConfig { ref reason, .. } if reason.contains("does not exist")),
+            "{err}"
+        );
+
+        // The table was made with 16 buckets (recorded in its comment).
+        let unspecified = adapter(config("tasks", TableLayout::Bucketed { buckets: None })).await;
+        assert_eq!(
+            unspecified.buckets(),
+            16,
+            "read from the table, not assumed"
+        );
+        let wrong =
+            config("tasks", TableLayout::Bucketed { buckets: Some(8) }).create_schema(false);
+        let err = CassandraAdapter::connect(wrong).await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidConfig { ref reason, .. } if reason.contains("16")),
+            "{err}"
+        );
+
+        let bad_name = CassandraConfig::new([address()], "Bad-Keyspace");
+        assert!(matches!(
+            CassandraAdapter::connect(bad_name).await.unwrap_err(),
+            Error::InvalidConfig { .. }
+        ));
+    });
+}

@@ -1,0 +1,12 @@
+//! Integration tests against a real Apache Cassandra 5.0, which
+//! `scripts/test` installs and starts (address in `TASKREC_CASSANDRA`,
+//! default 127.0.0.1:9042). They fail, never skip, when it does not answer.
+//!
+//! One keyspace per run, named at random, so runs never share state; each
+//! test works in task lists of its own.
+
+mod compat;
+mod consistency;
+mod contract;
+mod paging;
+mod utils;

@@ -1,0 +1,89 @@
+//! Shared set-up: one tokio runtime for the whole binary (a driver session
+//! lives on the runtime that made it), one keyspace per run, and adapters.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
+
+pub fn address() -> String {
+    std::env::var("TASKREC_CASSANDRA").unwrap_or_else(|_| "127.0.0.1:9042".to_owned())
+}
+
+/// Runs a test body on the shared runtime.
+pub fn run<F: Future>(body: F) -> F::Output {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime")
+        })
+        .block_on(body)
+}
+
+/// This run's keyspace: fresh, so no earlier run's rows are seen.
+pub fn keyspace() -> &'static str {
+    static KEYSPACE: OnceLock<String> = OnceLock::new();
+    KEYSPACE.get_or_init(|| {
+        format!(
+            "taskrec_it_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        )
+    })
+}
+
+/// A plain driver session, for looking at rows behind the adapter's back.
+pub async fn raw_session() -> Arc<Session> {
+    static SESSION: tokio::sync::OnceCell<Arc<Session>> = tokio::sync::OnceCell::const_new();
+    SESSION
+        .get_or_init(|| async {
+            let session = SessionBuilder::new()
+                .known_node(address())
+                .build()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "Cassandra does not answer at {} ({e}); start it with scripts/cassandra-start \
+                         or run every test with scripts/test",
+                        address()
+                    )
+                });
+            Arc::new(session)
+        })
+        .await
+        .clone()
+}
+
+pub fn config(table: &str, layout: TableLayout) -> CassandraConfig {
+    CassandraConfig::new([address()], keyspace())
+        .table(table)
+        .layout(layout)
+        .create_schema(true)
+}
+
+/// An adapter over `table`, created when missing. Schema changes are made
+/// one at a time: concurrent DDL on one table can disagree.
+pub async fn adapter(config: CassandraConfig) -> CassandraAdapter {
+    static SCHEMA: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = SCHEMA.lock().await;
+    CassandraAdapter::connect(config)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to Cassandra at {}: {e}", address()))
+}
+
+pub async fn bucketed() -> CassandraAdapter {
+    adapter(config("tasks", TableLayout::Bucketed { buckets: Some(16) }).page_size(100)).await
+}
+
+pub async fn task_rb() -> CassandraAdapter {
+    adapter(config("task_rb_tasks", TableLayout::TaskRb).page_size(100)).await
+}
+
+pub fn unique_list(name: &str) -> String {
+    format!("{name}-{}", uuid::Uuid::new_v4().simple())
+}
