@@ -67,15 +67,27 @@ load_cluster_env() {
 # --- CQL readiness probe ----------------------------------------------------
 # Speaks the CQL native protocol (v4, the version the scylla driver uses) over
 # bash's /dev/tcp, so no driver or python is needed:
-#   OPTIONS -> SUPPORTED, then STARTUP -> READY (or AUTHENTICATE when password
-#   auth is on), then QUERY "SELECT release_version FROM system.local" -> RESULT.
+#   OPTIONS -> SUPPORTED; STARTUP -> READY, or AUTHENTICATE when password auth is
+#   on, then AUTH_RESPONSE (SASL PLAIN, $CASSANDRA_USER/$CASSANDRA_PASSWORD,
+#   default cassandra/cassandra) -> AUTH_SUCCESS; then
+#   QUERY "SELECT release_version FROM system.local" -> RESULT.
 # A frame header is 9 bytes: version, flags, stream (2), opcode, body length (4).
-# Prints what it learnt (e.g. "release_version=5.0.9") and returns 0 only if the
-# node answered CQL.
+# Prints what it learnt (e.g. "release_version=5.0.9"). Returns 0 if the node
+# served the query, 2 if it answered CQL but refused the login (with auth on,
+# the default superuser appears only shortly after startup), 1 otherwise.
 
-_cql_frame() { # _cql_frame OPCODE BODY_ESCAPED BODY_LEN: writes one v4 request frame to fd 3
-    local op=$1 body=$2 len=$3
-    printf "\\x04\\x00\\x00\\x01\\x$(printf %02x "$op")\\x$(printf %02x $((len >> 24 & 255)))\\x$(printf %02x $((len >> 16 & 255)))\\x$(printf %02x $((len >> 8 & 255)))\\x$(printf %02x $((len & 255)))$body" >&3
+_cql_esc() { # _cql_esc STRING: the string as \xHH escapes for printf (safe for any byte)
+    printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | sed 's/../\\x&/g'
+}
+_cql_int() { # _cql_int N: a 4-byte big-endian int as \xHH escapes
+    printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255))
+}
+_cql_short() { # _cql_short N: a 2-byte big-endian int as \xHH escapes
+    printf '\\x%02x\\x%02x' $(($1 >> 8 & 255)) $(($1 & 255))
+}
+
+_cql_frame() { # _cql_frame OPCODE_HEX BODY_ESCAPED BODY_LEN: writes one v4 request frame to fd 3
+    printf "\\x04\\x00\\x00\\x01\\x$1$(_cql_int "$3")$2" >&3
 }
 
 _cql_read() { # reads one response frame from fd 3; sets OPCODE (hex) and BODY (printable runs, one a line)
@@ -89,34 +101,50 @@ _cql_read() { # reads one response frame from fd 3; sets OPCODE (hex) and BODY (
 }
 
 _cql_probe_inner() { # runs in its own bash under `timeout`
-    local host=$1 port=$2 q startup
+    local host=$1 port=$2 user=${CASSANDRA_USER:-cassandra} pass=${CASSANDRA_PASSWORD:-cassandra} q token note=""
     exec 3<>"/dev/tcp/$host/$port" || return 1
-    _cql_frame 5 "" 0                                   # OPTIONS
+    _cql_frame 05 "" 0                                  # OPTIONS
     _cql_read && [[ $OPCODE == 06 ]] || return 1        # SUPPORTED
     # STARTUP body: string map {CQL_VERSION: 3.0.0} = n(2) key(2+11) value(2+5)
-    startup='\x00\x01\x00\x0bCQL_VERSION\x00\x053.0.0'
-    _cql_frame 1 "$startup" 22
+    _cql_frame 01 "$(_cql_short 1)$(_cql_short 11)$(_cql_esc CQL_VERSION)$(_cql_short 5)$(_cql_esc 3.0.0)" 22
     _cql_read || return 1
     case $OPCODE in
         02) ;;                                          # READY
-        03) echo "answers CQL (password authentication required)"; return 0 ;;
+        03)                                             # AUTHENTICATE
+            # AUTH_RESPONSE body: [bytes] SASL PLAIN token "\0user\0password"
+            token="\\x00$(_cql_esc "$user")\\x00$(_cql_esc "$pass")"
+            q=$(( 2 + $(printf '%s' "$user" | wc -c) + $(printf '%s' "$pass" | wc -c) ))
+            _cql_frame 0f "$(_cql_int "$q")$token" $(( 4 + q ))
+            _cql_read || return 1
+            if [[ $OPCODE != 10 ]]; then                # not AUTH_SUCCESS
+                echo "password auth on; login as $user refused"
+                return 2
+            fi
+            note=", logged in as $user" ;;
         *) return 1 ;;
     esac
     q="SELECT release_version FROM system.local"
     # QUERY body: long string (4-byte length + text), consistency ONE (0x0001), flags 0
-    _cql_frame 7 "\\x00\\x00\\x00\\x$(printf %02x ${#q})$q\\x00\\x01\\x00" $((4 + ${#q} + 3))
-    _cql_read && [[ $OPCODE == 08 ]] || { echo "answers CQL (query failed)"; return 0; }
-    echo "release_version=$(grep -E '^[0-9]+\.[0-9]+' <<<"$BODY" | tail -n 1)"
+    _cql_frame 07 "$(_cql_int ${#q})$(_cql_esc "$q")$(_cql_short 1)\\x00" $(( 4 + ${#q} + 3 ))
+    _cql_read && [[ $OPCODE == 08 ]] || return 1        # RESULT
+    echo "release_version=$(grep -E '^[0-9]+\.[0-9]+' <<<"$BODY" | tail -n 1)$note"
 }
 
 cql_probe() { # cql_probe HOST [PORT] [TIMEOUT_S]
     local host=$1 port=${2:-$CQL_PORT} t=${3:-5}
-    if [[ -n "${CASSANDRA_TLS_DIR:-}" ]]; then
-        # With client TLS on, plain frames are refused (unless optional); the probe
-        # only checks the port accepts connections. TLS probing comes with the
-        # certificate task.
-        timeout "$t" bash -c ': <>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null && echo "port open (TLS: not probed)"
+    timeout "$t" bash -c "$(declare -f _cql_esc _cql_int _cql_short _cql_frame _cql_read _cql_probe_inner); _cql_probe_inner \"\$1\" \"\$2\"" _ "$host" "$port" 2>/dev/null
+}
+
+# node_probe K [TIMEOUT_S]: cql_probe for node K. A node started with client TLS
+# required (cassandra-start leaves conf/tls-required then) refuses plain frames,
+# so for it the probe only checks that the port accepts connections; probing
+# over TLS comes with the certificate task.
+node_probe() {
+    local k=$1 t=${2:-5}
+    if [[ -f "$(node_dir "$k")/conf/tls-required" ]]; then
+        timeout "$t" bash -c ': <>"/dev/tcp/$1/$2"' _ "$(node_ip "$k")" "$CQL_PORT" 2>/dev/null &&
+            echo "port open; TLS required, CQL not probed"
         return
     fi
-    timeout "$t" bash -c "$(declare -f _cql_frame _cql_read _cql_probe_inner); _cql_probe_inner \"\$1\" \"\$2\"" _ "$host" "$port" 2>/dev/null
+    cql_probe "$(node_ip "$k")" "$CQL_PORT" "$t"
 }
