@@ -42,6 +42,16 @@ pid_is_node() { # pid_is_node PID K
     [[ -n "$1" && -r "/proc/$1/cmdline" ]] && grep -qzxF -- "$(node_tag "$2")" "/proc/$1/cmdline" 2>/dev/null
 }
 
+# pid_gone PID: true once the process has fully exited. Its command line reads
+# empty a moment before its sockets are closed (the kernel frees memory before
+# files), so "tag no longer matches" is too early to call a node stopped.
+pid_gone() {
+    local state
+    [[ -r "/proc/$1/stat" ]] || return 0
+    state=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 0
+    [[ -z "$state" || "$state" == Z || "$state" == X ]]
+}
+
 # Prints the pid of node K if it is running (from its pid file, or failing that
 # from the process tag), nothing otherwise.
 node_pid() {
