@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # variables used by the scripts that source this
 # Shared by scripts/cassandra-*: paths, the pinned version, node bookkeeping and
 # the CQL readiness probe. Sourced, not run.
 
@@ -97,6 +97,7 @@ _cql_short() { # _cql_short N: a 2-byte big-endian int as \xHH escapes
 }
 
 _cql_frame() { # _cql_frame OPCODE_HEX BODY_ESCAPED BODY_LEN: writes one v4 request frame to fd 3
+    # shellcheck disable=SC2059 # the format carries the \xHH escapes on purpose
     printf "\\x04\\x00\\x00\\x01\\x$1$(_cql_int "$3")$2" >&3
 }
 
@@ -152,6 +153,7 @@ cql_probe() { # cql_probe HOST [PORT] [TIMEOUT_S]
 node_probe() {
     local k=$1 t=${2:-5}
     if [[ -f "$(node_dir "$k")/conf/tls-required" ]]; then
+        # shellcheck disable=SC2016 # expanded by the inner bash
         timeout "$t" bash -c ': <>"/dev/tcp/$1/$2"' _ "$(node_ip "$k")" "$CQL_PORT" 2>/dev/null &&
             echo "port open; TLS required, CQL not probed"
         return
