@@ -80,6 +80,60 @@ impl FromStr for PageToken {
     }
 }
 
+/// What an adapter can do beyond the required contract. The conformance
+/// suite checks each capability an adapter claims, and checks that it
+/// refuses cleanly what it does not claim.
+///
+/// ```
+/// let caps = taskrec::Capabilities::new().with_time_to_live(true);
+/// assert!(caps.keeps_timestamps() && caps.time_to_live());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    keeps_timestamps: bool,
+    time_to_live: bool,
+}
+
+impl Capabilities {
+    /// What a plain adapter has: timestamps kept, no time-to-live.
+    pub const fn new() -> Self {
+        Capabilities {
+            keeps_timestamps: true,
+            time_to_live: false,
+        }
+    }
+
+    /// Whether `created_at` and `updated_at` come back as stored. Without it,
+    /// both come back as the time the record was last written.
+    pub const fn keeps_timestamps(&self) -> bool {
+        self.keeps_timestamps
+    }
+
+    /// Whether [`StorageAdapter::store_with_ttl`] is supported.
+    pub const fn time_to_live(&self) -> bool {
+        self.time_to_live
+    }
+
+    /// Sets [`keeps_timestamps`](Self::keeps_timestamps).
+    pub const fn with_keeps_timestamps(mut self, yes: bool) -> Self {
+        self.keeps_timestamps = yes;
+        self
+    }
+
+    /// Sets [`time_to_live`](Self::time_to_live).
+    pub const fn with_time_to_live(mut self, yes: bool) -> Self {
+        self.time_to_live = yes;
+        self
+    }
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// One page of a listing: some records and where to continue.
 ///
 /// ```
@@ -140,6 +194,10 @@ impl Page {
 /// - **Failures** of the backend are [`Error::Storage`] with the adapter's
 ///   name and the driver's error as source; nothing panics.
 /// - Every method may be called concurrently from many tasks.
+/// - **Capabilities** ([`capabilities`](StorageAdapter::capabilities)): an
+///   adapter that cannot keep the timestamps returns both as the time of the
+///   last write; one without a time-to-live answers
+///   [`Error::Unsupported`] to [`store_with_ttl`](StorageAdapter::store_with_ttl).
 ///
 /// # Implementing
 ///
@@ -173,6 +231,11 @@ impl Page {
 /// ```
 #[async_trait]
 pub trait StorageAdapter: fmt::Debug + Send + Sync {
+    /// What this adapter can do beyond the required contract.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+    }
+
     /// Inserts or overwrites the record under its (task list, id).
     async fn store(&self, record: &TaskRecord) -> Result<()>;
 
@@ -263,6 +326,9 @@ where
 
 #[async_trait]
 impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         (**self).store(record).await
     }
@@ -293,6 +359,9 @@ impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
 
 #[async_trait]
 impl<A: StorageAdapter + ?Sized> StorageAdapter for Box<A> {
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         (**self).store(record).await
     }

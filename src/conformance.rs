@@ -39,6 +39,7 @@ pub async fn run_all(adapter: &dyn StorageAdapter) {
     check_keys_verbatim(adapter).await;
     check_data_verbatim(adapter).await;
     check_timestamps(adapter).await;
+    check_time_to_live(adapter).await;
     check_concurrent_writes(adapter).await;
 }
 
@@ -62,6 +63,30 @@ async fn find(adapter: &dyn StorageAdapter, task_list: &str, id: &str) -> Option
         .find(task_list, id)
         .await
         .unwrap_or_else(|e| panic!("find {task_list}/{id} failed: {e}"))
+}
+
+/// Finds `expected`'s key and checks every field came back as stored (the
+/// timestamps only where the adapter keeps them).
+async fn assert_found_as_stored(adapter: &dyn StorageAdapter, expected: &TaskRecord, what: &str) {
+    let found = find(adapter, expected.task_list(), expected.id())
+        .await
+        .unwrap_or_else(|| panic!("{what}: {} not found", expected.key()));
+    let fields = |r: &TaskRecord| {
+        (
+            r.task_list().to_owned(),
+            r.id().to_owned(),
+            r.type_name().to_owned(),
+            r.data().to_owned(),
+        )
+    };
+    assert_eq!(fields(&found), fields(expected), "{what}");
+    if adapter.capabilities().keeps_timestamps() {
+        assert_eq!(
+            (found.created_at(), found.updated_at()),
+            (expected.created_at(), expected.updated_at()),
+            "{what}: timestamps"
+        );
+    }
 }
 
 async fn ids_of_all(adapter: &dyn StorageAdapter, task_list: &str) -> Vec<String> {
@@ -88,12 +113,7 @@ pub async fn check_store_and_find(adapter: &dyn StorageAdapter) {
     let list = unique_list("store-find");
     let stored = record(&list, "a", r#"{"filename":"file1.txt","retries":2}"#);
     store(adapter, &stored).await;
-    let found = find(adapter, &list, "a").await;
-    assert_eq!(
-        found.as_ref(),
-        Some(&stored),
-        "find returns the record as stored"
-    );
+    assert_found_as_stored(adapter, &stored, "find returns the record as stored").await;
 }
 
 /// Finding what was never stored is `Ok(None)`, in a known and an unknown list.
@@ -118,11 +138,7 @@ pub async fn check_overwrite(adapter: &dyn StorageAdapter) {
     store(adapter, &record(&list, "a", r#"{"v":1}"#)).await;
     let second = TaskRecord::new(&list, "a", "OtherType", r#"{"v":2}"#).unwrap();
     store(adapter, &second).await;
-    assert_eq!(
-        find(adapter, &list, "a").await,
-        Some(second),
-        "the second store wins"
-    );
+    assert_found_as_stored(adapter, &second, "the second store wins").await;
     assert_eq!(
         ids_of_all(adapter, &list).await,
         ["a"],
@@ -315,11 +331,7 @@ pub async fn check_keys_verbatim(adapter: &dyn StorageAdapter) {
         let id = (*text).to_owned();
         let rec = record(&list, &id, &format!(r#"{{"n":{n}}}"#));
         store(adapter, &rec).await;
-        assert_eq!(
-            find(adapter, &list, &id).await.as_ref(),
-            Some(&rec),
-            "key {text:?} round trips"
-        );
+        assert_found_as_stored(adapter, &rec, &format!("key {text:?} round trips")).await;
         assert_eq!(
             ids_of_all(adapter, &list).await,
             vec![id.clone()],
@@ -336,11 +348,7 @@ pub async fn check_keys_verbatim(adapter: &dyn StorageAdapter) {
     let long_list = format!("{base}{}", "l".repeat(MAX_KEY_BYTES - base.len()));
     let rec = record(&long_list, &long_id, "{}");
     store(adapter, &rec).await;
-    assert_eq!(
-        find(adapter, &long_list, &long_id).await,
-        Some(rec),
-        "maximum-length keys"
-    );
+    assert_found_as_stored(adapter, &rec, "maximum-length keys").await;
 }
 
 /// Data text comes back byte for byte: escapes, whitespace, big values.
@@ -369,17 +377,61 @@ pub async fn check_data_verbatim(adapter: &dyn StorageAdapter) {
     }
 }
 
-/// Timestamps come back to the millisecond.
+/// Timestamps come back to the millisecond; an adapter that cannot keep
+/// them returns both as the time of the write.
 pub async fn check_timestamps(adapter: &dyn StorageAdapter) {
     let list = unique_list("time");
     let created = Utc.timestamp_millis_opt(1_600_000_000_123).unwrap();
     let updated = created + TimeDelta::milliseconds(86_400_001);
     let rec = TaskRecord::with_timestamps(&list, "t", "T", "{}", created, updated).unwrap();
+    let before = Utc::now() - TimeDelta::seconds(1);
     store(adapter, &rec).await;
+    let after = Utc::now() + TimeDelta::seconds(1);
     let found = find(adapter, &list, "t").await.expect("stored");
-    assert_eq!((found.created_at(), found.updated_at()), (created, updated));
     let listed = adapter.all(&list).try_collect::<Vec<_>>().await.unwrap();
-    assert_eq!(listed, [rec], "all returns the same timestamps");
+    assert_eq!(listed, [found.clone()], "all returns what find returns");
+    if adapter.capabilities().keeps_timestamps() {
+        assert_eq!((found.created_at(), found.updated_at()), (created, updated));
+    } else {
+        assert_eq!(
+            found.created_at(),
+            found.updated_at(),
+            "both are the write time"
+        );
+        assert!(
+            (before..=after).contains(&found.updated_at()),
+            "the write time {} lies around the store ({before} to {after})",
+            found.updated_at()
+        );
+    }
+}
+
+/// With a time-to-live capability, a record stored with a TTL is there until
+/// it expires (an hour here); without it, `store_with_ttl` is `Unsupported`
+/// and stores nothing.
+pub async fn check_time_to_live(adapter: &dyn StorageAdapter) {
+    let list = unique_list("ttl");
+    let rec = record(&list, "t", r#"{"ttl":true}"#);
+    let outcome = adapter
+        .store_with_ttl(&rec, std::time::Duration::from_secs(3600))
+        .await;
+    if adapter.capabilities().time_to_live() {
+        outcome.unwrap_or_else(|e| panic!("store_with_ttl failed: {e}"));
+        assert_eq!(
+            find(adapter, &list, "t").await.map(|r| r.data().to_owned()),
+            Some(rec.data().to_owned())
+        );
+    } else {
+        assert!(
+            matches!(outcome, Err(Error::Unsupported { .. })),
+            "got {outcome:?}"
+        );
+        assert_eq!(
+            find(adapter, &list, "t").await,
+            None,
+            "an unsupported TTL stores nothing"
+        );
+    }
 }
 
 /// Many concurrent writers and readers on one adapter lose nothing.

@@ -173,7 +173,7 @@ pub struct ReadmeDoctests;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use adapter::{walk_pages, Page, PageToken, StorageAdapter, DEFAULT_PAGE_SIZE};
+pub use adapter::{walk_pages, Capabilities, Page, PageToken, StorageAdapter, DEFAULT_PAGE_SIZE};
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
 pub use error::{BoxError, Error, KeyError, Result, TaskKey};
 pub use execute::{execute_list, CompositeTask, Execute, Outcome, TaskOutcome};

@@ -52,7 +52,7 @@ use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
-use crate::adapter::{Page, PageToken, StorageAdapter};
+use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
 use crate::record::TaskRecord;
 
@@ -440,6 +440,14 @@ async fn prepare(
 
 #[async_trait]
 impl StorageAdapter for CassandraAdapter {
+    /// Time-to-live always; timestamps on taskrec's table only (task_rb's
+    /// has no columns for them: both read as the data cell's write time).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_time_to_live(true)
+            .with_keeps_timestamps(self.layout != Layout::TaskRb)
+    }
+
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         self.write(record, None).await
     }

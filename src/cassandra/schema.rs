@@ -2,6 +2,7 @@
 //! a table's bucket count back from its comment.
 
 use scylla::client::session::Session;
+use scylla::statement::{Consistency, Statement};
 
 use crate::error::Result;
 
@@ -76,11 +77,14 @@ pub(super) async fn recorded_buckets(
     config: &CassandraConfig,
     configured: Option<u32>,
 ) -> Result<u32> {
+    // The schema tables are local to every node: ONE, whatever the
+    // configured read consistency asks of task reads.
+    let mut query = Statement::new(
+        "SELECT comment FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?",
+    );
+    query.set_consistency(Consistency::One);
     let result = session
-        .query_unpaged(
-            "SELECT comment FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?",
-            (&config.keyspace, &config.table),
-        )
+        .query_unpaged(query, (&config.keyspace, &config.table))
         .await
         .map_err(storage)?;
     let comment = result
