@@ -28,7 +28,10 @@ die() { echo "${PROG:-cassandra}: $*" >&2; exit 1; }
 # yaml, the pid files and the process tag are stable.
 abs_dir() { mkdir -p "$1" && (cd "$1" && pwd -P); }
 
-node_ip()  { echo "127.0.0.$1"; }
+# Node K listens on 127.0.0.(K + CASSANDRA_IP_OFFSET): a second cluster (a benchmark's,
+# a reliability test's) can run beside the test cluster with its own --dir and an offset.
+# The offset must be the same for start, stop and status of one cluster.
+node_ip()  { echo "127.0.0.$(( $1 + ${CASSANDRA_IP_OFFSET:-0} ))"; }
 node_dir() { echo "$RUN_DIR/node$1"; }
 node_log() { echo "$RUN_DIR/node$1/logs/system.log"; }
 node_pid_file() { echo "$RUN_DIR/node$1/cassandra.pid"; }
