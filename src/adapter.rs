@@ -9,6 +9,7 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::record::TaskRecord;
+use crate::state::{StateToken, StoredState};
 
 /// How many records a listing asks for at a time, unless told otherwise.
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
@@ -93,6 +94,7 @@ impl FromStr for PageToken {
 pub struct Capabilities {
     keeps_timestamps: bool,
     time_to_live: bool,
+    conditional_writes: bool,
 }
 
 impl Capabilities {
@@ -101,6 +103,7 @@ impl Capabilities {
         Capabilities {
             keeps_timestamps: true,
             time_to_live: false,
+            conditional_writes: false,
         }
     }
 
@@ -113,6 +116,19 @@ impl Capabilities {
     /// Whether [`StorageAdapter::store_with_ttl`] is supported.
     pub const fn time_to_live(&self) -> bool {
         self.time_to_live
+    }
+
+    /// Whether the adapter keeps a task's [state](crate::TaskState) and
+    /// changes it only conditionally ([`StorageAdapter::load_state`],
+    /// [`StorageAdapter::swap_state`]): what claims and workers need.
+    pub const fn conditional_writes(&self) -> bool {
+        self.conditional_writes
+    }
+
+    /// Sets [`conditional_writes`](Self::conditional_writes).
+    pub const fn with_conditional_writes(mut self, yes: bool) -> Self {
+        self.conditional_writes = yes;
+        self
     }
 
     /// Sets [`keeps_timestamps`](Self::keeps_timestamps).
@@ -198,6 +214,16 @@ impl Page {
 ///   adapter that cannot keep the timestamps returns both as the time of the
 ///   last write; one without a time-to-live answers
 ///   [`Error::Unsupported`] to [`store_with_ttl`](StorageAdapter::store_with_ttl).
+/// - **State** (with [`conditional_writes`](Capabilities::conditional_writes)):
+///   every `store` also sets the record's state to
+///   [`INITIAL_STATE_JSON`](crate::INITIAL_STATE_JSON) under a fresh
+///   [`StateToken`]; `load_state` returns the state and token, `None` when
+///   the record is absent; `swap_state` replaces the state (or, given `None`,
+///   deletes the record) only if the token is still the current one, as one
+///   atomic step, and answers the new token, or `None` when the token was
+///   stale or the record absent. Of many concurrent swaps from one token,
+///   exactly one succeeds. Without the capability both answer
+///   [`Error::Unsupported`].
 ///
 /// # Implementing
 ///
@@ -261,6 +287,33 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         Err(Error::Unsupported {
             adapter: std::any::type_name::<Self>(),
             operation: "a time-to-live",
+        })
+    }
+
+    /// The record's processing state and its token, or `None` when the
+    /// record is absent. Optional: see [`Capabilities::conditional_writes`].
+    async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
+        let _ = (task_list, id);
+        Err(Error::Unsupported {
+            adapter: std::any::type_name::<Self>(),
+            operation: "task state",
+        })
+    }
+
+    /// Replaces the record's state with `new` (or deletes the record when
+    /// `new` is `None`) if its token is still `expected`, atomically.
+    /// Answers the new token, or `None` when nothing was written.
+    async fn swap_state(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+        new: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        let _ = (task_list, id, expected, new);
+        Err(Error::Unsupported {
+            adapter: std::any::type_name::<Self>(),
+            operation: "conditional writes",
         })
     }
 
@@ -335,6 +388,18 @@ impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
     async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
         (**self).store_with_ttl(record, ttl).await
     }
+    async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
+        (**self).load_state(task_list, id).await
+    }
+    async fn swap_state(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+        new: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        (**self).swap_state(task_list, id, expected, new).await
+    }
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         (**self).find(task_list, id).await
     }
@@ -367,6 +432,18 @@ impl<A: StorageAdapter + ?Sized> StorageAdapter for Box<A> {
     }
     async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
         (**self).store_with_ttl(record, ttl).await
+    }
+    async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
+        (**self).load_state(task_list, id).await
+    }
+    async fn swap_state(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+        new: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        (**self).swap_state(task_list, id, expected, new).await
     }
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         (**self).find(task_list, id).await

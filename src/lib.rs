@@ -147,6 +147,7 @@
 //! | `conformance` | the [`conformance`] module: the adapter conformance suite |
 
 mod adapter;
+mod claim;
 mod data;
 mod error;
 mod execute;
@@ -156,6 +157,7 @@ mod key;
 mod memory;
 mod record;
 mod registry;
+mod state;
 mod store;
 mod task;
 
@@ -174,6 +176,7 @@ pub struct ReadmeDoctests;
 pub mod __private;
 
 pub use adapter::{walk_pages, Capabilities, Page, PageToken, StorageAdapter, DEFAULT_PAGE_SIZE};
+pub use claim::{Claim, StateChange};
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
 pub use error::{BoxError, Error, KeyError, Result, TaskKey};
 pub use execute::{execute_list, CompositeTask, Execute, Outcome, TaskOutcome};
@@ -183,6 +186,7 @@ pub use key::{validate_id, validate_task_list, MAX_KEY_BYTES};
 pub use memory::MemoryAdapter;
 pub use record::TaskRecord;
 pub use registry::{AnyTaskData, DynTaskData, TaskRegistry};
+pub use state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
 pub use store::{TaskStore, DEFAULT_CONCURRENCY};
 pub use task::Task;
 #[doc = include_str!("../docs/derive.md")]

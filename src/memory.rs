@@ -3,17 +3,40 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 
-use crate::adapter::{Page, PageToken, StorageAdapter};
+use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
 use crate::record::TaskRecord;
+use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
 
-/// Task lists by name, each a map of ids to records ordered by id so that a
+/// A record with its processing state.
+#[derive(Debug, Clone)]
+struct Entry {
+    record: TaskRecord,
+    /// `None`: the initial state, not yet changed (saves a copy per store).
+    state: Option<String>,
+    token: StateToken,
+}
+
+/// Task lists by name, each a map of ids to entries ordered by id so that a
 /// page token can simply be the last id returned.
-type Lists = HashMap<String, BTreeMap<String, TaskRecord>>;
+type Lists = HashMap<String, BTreeMap<String, Entry>>;
+
+/// A token unique within this process, without the cost of a random UUID
+/// per store: a random prefix chosen once and a counter.
+fn next_token() -> StateToken {
+    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    StateToken::from_uuid(uuid::Uuid::from_u64_pair(
+        prefix,
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+    ))
+}
 
 /// Keeps task records in process memory. Clones share the same storage, so
 /// one adapter can be handed to many tasks and threads.
@@ -54,15 +77,67 @@ impl MemoryAdapter {
 
 #[async_trait]
 impl StorageAdapter for MemoryAdapter {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new().with_conditional_writes(true)
+    }
+
     async fn store(&self, record: &TaskRecord) -> Result<()> {
-        let record = record.clone();
+        let entry = Entry {
+            record: record.clone(),
+            state: None,
+            token: next_token(),
+        };
         let mut lists = self.write();
         let list = match lists.get_mut(record.task_list()) {
             Some(list) => list,
             None => lists.entry(record.task_list().to_owned()).or_default(),
         };
-        list.insert(record.id().to_owned(), record);
+        list.insert(record.id().to_owned(), entry);
         Ok(())
+    }
+
+    async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
+        Ok(self
+            .read()
+            .get(task_list)
+            .and_then(|list| list.get(id))
+            .map(|entry| StoredState {
+                json: entry
+                    .state
+                    .clone()
+                    .unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
+                token: entry.token,
+            }))
+    }
+
+    async fn swap_state(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+        new: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        let mut lists = self.write();
+        let Some(list) = lists.get_mut(task_list) else {
+            return Ok(None);
+        };
+        match list.get_mut(id) {
+            Some(entry) if entry.token == *expected => match new {
+                Some(state) => {
+                    entry.state = Some(state.to_owned());
+                    entry.token = next_token();
+                    Ok(Some(entry.token))
+                }
+                None => {
+                    list.remove(id);
+                    if list.is_empty() {
+                        lists.remove(task_list);
+                    }
+                    Ok(Some(*expected))
+                }
+            },
+            _ => Ok(None),
+        }
     }
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
@@ -70,7 +145,7 @@ impl StorageAdapter for MemoryAdapter {
             .read()
             .get(task_list)
             .and_then(|list| list.get(id))
-            .cloned())
+            .map(|entry| entry.record.clone()))
     }
 
     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
@@ -112,7 +187,7 @@ impl StorageAdapter for MemoryAdapter {
         let records: Vec<TaskRecord> = rest
             .by_ref()
             .take(page_size)
-            .map(|(_, r)| r.clone())
+            .map(|(_, entry)| entry.record.clone())
             .collect();
         let next = match (rest.next(), records.last()) {
             (Some(_), Some(last)) => Some(PageToken::from_bytes(last.id().as_bytes())),

@@ -48,12 +48,23 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 /// # Ok(()) }
 /// ```
 pub struct TaskStore<A: ?Sized = dyn StorageAdapter> {
+    history: History,
     adapter: Arc<A>,
+}
+
+/// Which task lists keep a history of state changes.
+#[derive(Debug, Clone, Default)]
+enum History {
+    #[default]
+    None,
+    All,
+    Lists(Arc<std::collections::BTreeSet<String>>),
 }
 
 impl<A: ?Sized> Clone for TaskStore<A> {
     fn clone(&self) -> Self {
         TaskStore {
+            history: self.history.clone(),
             adapter: Arc::clone(&self.adapter),
         }
     }
@@ -71,6 +82,7 @@ impl<A: StorageAdapter> TaskStore<A> {
     /// A store over an adapter.
     pub fn new(adapter: A) -> Self {
         TaskStore {
+            history: History::None,
             adapter: Arc::new(adapter),
         }
     }
@@ -86,14 +98,61 @@ impl TaskStore {
     /// let store: TaskStore = TaskStore::from_dyn(adapter);
     /// ```
     pub fn from_dyn(adapter: Arc<dyn StorageAdapter>) -> Self {
-        TaskStore { adapter }
+        TaskStore {
+            history: History::None,
+            adapter,
+        }
     }
 }
 
 impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// A store over an adapter that is already shared.
     pub fn from_arc(adapter: Arc<A>) -> Self {
-        TaskStore { adapter }
+        TaskStore {
+            history: History::None,
+            adapter,
+        }
+    }
+
+    /// The same store, keeping every state change of the tasks in
+    /// `task_lists` (all lists when empty), readable in order with
+    /// [`history`](Self::history). Each change is one more write.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::time::Duration;
+    /// use taskrec::{MemoryAdapter, Task, TaskStatus, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new()).with_history(["pings"]);
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    /// let claim = store.claim("pings", "p1", "w", Duration::from_secs(30)).await?.unwrap();
+    /// store.fail(claim, "broken").await?;
+    /// let steps: Vec<TaskStatus> = store.history("pings", "p1").await?.iter().map(|c| c.state.status).collect();
+    /// assert_eq!(steps, [TaskStatus::Pending, TaskStatus::Claimed, TaskStatus::Failed]);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_history<I, S>(mut self, task_lists: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let lists: std::collections::BTreeSet<String> =
+            task_lists.into_iter().map(Into::into).collect();
+        self.history = if lists.is_empty() {
+            History::All
+        } else {
+            History::Lists(Arc::new(lists))
+        };
+        self
+    }
+
+    /// Whether state changes in `task_list` are recorded.
+    pub(crate) fn keeps_history(&self, task_list: &str) -> bool {
+        match &self.history {
+            History::None => false,
+            History::All => !task_list.starts_with("taskrec-history-"),
+            History::Lists(lists) => lists.contains(task_list),
+        }
     }
 
     /// The adapter, for what the store does not cover.
@@ -106,7 +165,14 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     pub async fn save<T: TaskData>(&self, task: &Task<T>) -> Result<()> {
         let mut record = task.to_record()?;
         record.set_updated_at(record::now());
-        self.adapter.store(&record).await
+        self.adapter.store(&record).await?;
+        if self.keeps_history(task.task_list()) {
+            let mut state = crate::state::TaskState::pending();
+            state.changed_at = Some(record.updated_at());
+            self.record_history(task.task_list(), task.id(), &state)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Saves a task that expires by itself after `ttl`, where the adapter

@@ -55,6 +55,7 @@ use scylla::value::CqlTimestamp;
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
 use crate::record::TaskRecord;
+use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
 
 pub use bucket::bucket_of;
 use bucket::Position;
@@ -102,6 +103,14 @@ struct Statements {
     delete: PreparedStatement,
     list: PreparedStatement,
     count: PreparedStatement,
+    /// Bucketed only: the state and its token, and the two conditional writes.
+    state: Option<StateStatements>,
+}
+
+struct StateStatements {
+    load: PreparedStatement,
+    swap: PreparedStatement,
+    delete_if: PreparedStatement,
 }
 
 /// Task records in a Cassandra or ScyllaDB table.
@@ -269,6 +278,13 @@ impl CassandraAdapter {
         self.layout.buckets()
     }
 
+    fn state_statements(&self) -> Result<&StateStatements> {
+        self.statements.state.as_ref().ok_or(Error::Unsupported {
+            adapter: ADAPTER,
+            operation: "task state on task_rb's table (it has no state columns)",
+        })
+    }
+
     /// The bucket of a record in this adapter's table, as the `int` column
     /// holds it (bucket counts are at most MAX_BUCKETS, so it fits).
     fn bucket(&self, id: &str) -> i32 {
@@ -296,6 +312,8 @@ impl CassandraAdapter {
                     record.data(),
                     CqlTimestamp(record.created_at().timestamp_millis()),
                     CqlTimestamp(record.updated_at().timestamp_millis()),
+                    INITIAL_STATE_JSON,
+                    uuid::Uuid::new_v4(),
                     ttl,
                 );
                 self.session
@@ -354,6 +372,13 @@ impl CassandraAdapter {
     }
 }
 
+/// A lightweight transaction: not idempotent, since a retry after an
+/// unknown outcome would see its own write and report a conflict.
+fn lwt(mut statement: PreparedStatement) -> PreparedStatement {
+    statement.set_is_idempotent(false);
+    statement
+}
+
 async fn prepare(
     session: &Session,
     config: &CassandraConfig,
@@ -382,8 +407,8 @@ async fn prepare(
             Statements {
                 insert: prepare(
                     format!(
-                        "INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+                        "INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at, state, state_token) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
                     ),
                     write,
                 )
@@ -397,6 +422,26 @@ async fn prepare(
                 delete: prepare(format!("DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"), write).await?,
                 count: prepare(format!("SELECT COUNT(*) FROM {table} WHERE task_list = ? AND bucket = ?"), read).await?,
                 list: list.clone(),
+                state: Some(StateStatements {
+                    load: prepare(
+                        format!("SELECT state, state_token FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"),
+                        read,
+                    )
+                    .await?,
+                    swap: lwt(prepare(
+                        format!(
+                            "UPDATE {table} SET state = ?, state_token = ? \
+                             WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = ?"
+                        ),
+                        write,
+                    )
+                    .await?),
+                    delete_if: lwt(prepare(
+                        format!("DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = ?"),
+                        write,
+                    )
+                    .await?),
+                }),
             }
         }
         Layout::TaskRb => {
@@ -431,6 +476,7 @@ async fn prepare(
                 delete: clear,
                 count: prepare(format!("SELECT COUNT(*) FROM {table} WHERE task_list = ?"), read).await?,
                 list: list.clone(),
+                state: None,
             }
         }
     };
@@ -446,6 +492,68 @@ impl StorageAdapter for CassandraAdapter {
         Capabilities::new()
             .with_time_to_live(true)
             .with_keeps_timestamps(self.layout != Layout::TaskRb)
+            .with_conditional_writes(self.statements.state.is_some())
+    }
+
+    async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
+        let statements = self.state_statements()?;
+        let row = self
+            .session
+            .execute_unpaged(&statements.load, (task_list, self.bucket(id), id))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<(Option<String>, Option<uuid::Uuid>)>()
+            .map_err(storage)?;
+        Ok(row.map(|(state, token)| StoredState {
+            json: state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
+            // A row without a token (written by hand) is swapped with
+            // `IF state_token = null`: the nil UUID stands for that.
+            token: StateToken::from_uuid(token.unwrap_or_else(uuid::Uuid::nil)),
+        }))
+    }
+
+    async fn swap_state(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+        new: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        let statements = self.state_statements()?;
+        let expected_uuid = Some(expected.as_uuid()).filter(|u| !u.is_nil());
+        let bucket = self.bucket(id);
+        let (result, token) = match new {
+            Some(state) => {
+                let token = uuid::Uuid::new_v4();
+                let values = (state, token, task_list, bucket, id, expected_uuid);
+                (
+                    self.session.execute_unpaged(&statements.swap, values).await,
+                    StateToken::from_uuid(token),
+                )
+            }
+            None => {
+                let values = (task_list, bucket, id, expected_uuid);
+                (
+                    self.session
+                        .execute_unpaged(&statements.delete_if, values)
+                        .await,
+                    *expected,
+                )
+            }
+        };
+        let row = result
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<scylla::value::Row>()
+            .map_err(storage)?;
+        let applied = matches!(
+            row.as_ref().and_then(|r| r.columns.first()),
+            Some(Some(scylla::value::CqlValue::Boolean(true)))
+        );
+        Ok(applied.then_some(token))
     }
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {

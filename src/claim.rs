@@ -1,0 +1,356 @@
+//! Claims with leases: a worker takes a task for a while, renews its hold,
+//! and gives it back, succeeds or fails it, each step a compare-and-set of
+//! the task's [state](crate::TaskState) so two workers never hold one task.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::adapter::StorageAdapter;
+use crate::error::{Error, Result};
+use crate::key::validate_key;
+use crate::record::{self, TaskRecord};
+use crate::state::{StateToken, TaskState, TaskStatus};
+use crate::store::TaskStore;
+
+/// A worker's hold on one task, until its lease runs out.
+///
+/// Only the holder of the current claim can renew, release, succeed or fail
+/// the task: every such step is conditional on the state being unchanged
+/// since the claim (or the last renewal).
+#[derive(Debug, Clone)]
+pub struct Claim {
+    task_list: String,
+    id: String,
+    token: StateToken,
+    state: TaskState,
+}
+
+impl Claim {
+    /// The claimed task's list.
+    pub fn task_list(&self) -> &str {
+        &self.task_list
+    }
+
+    /// The claimed task's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The state as this claim wrote it: owner, lease, attempts (this one included).
+    pub fn state(&self) -> &TaskState {
+        &self.state
+    }
+
+    /// When the lease runs out unless renewed.
+    pub fn lease_until(&self) -> Option<DateTime<Utc>> {
+        self.state.lease_until
+    }
+}
+
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX)
+}
+
+/// One recorded state change of a task (see [`TaskStore::with_history`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateChange {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The state after the change.
+    pub state: TaskState,
+}
+
+/// The history of one task is a task list of its own, named from a hash
+/// of the task's key so any key length fits.
+fn history_list(task_list: &str, id: &str) -> String {
+    let mut name = Vec::with_capacity(task_list.len() + id.len() + 1);
+    name.extend_from_slice(task_list.as_bytes());
+    name.push(0);
+    name.extend_from_slice(id.as_bytes());
+    format!(
+        "taskrec-history-{}",
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &name).simple()
+    )
+}
+
+const HISTORY_TYPE: &str = "taskrec::StateChange";
+
+impl<A: StorageAdapter + ?Sized> TaskStore<A> {
+    /// The processing state of a task, or `None` when there is no such task.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use taskrec::{MemoryAdapter, Task, TaskStatus, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    /// assert_eq!(store.state("pings", "p1").await?.unwrap().status, TaskStatus::Pending);
+    /// assert!(store.state("pings", "nope").await?.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn state(&self, task_list: &str, id: &str) -> Result<Option<TaskState>> {
+        validate_key(task_list, id)?;
+        match self.adapter().load_state(task_list, id).await? {
+            Some(stored) => TaskState::from_json(&stored.json)
+                .map(Some)
+                .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id))),
+            None => Ok(None),
+        }
+    }
+
+    /// Claims a task for `owner` until `lease` has passed, counting an
+    /// attempt. `None` when the task is absent, finished, held under a live
+    /// lease, waiting out a retry backoff, or claimed by someone else first.
+    ///
+    /// Needs an adapter with [`conditional_writes`](crate::Capabilities::conditional_writes);
+    /// others answer [`Error::Unsupported`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::time::Duration;
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    ///
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert_eq!(claim.state().attempts, 1);
+    /// // Held: nobody else gets it until the lease runs out or it is released.
+    /// assert!(store.claim("pings", "p1", "worker-b", Duration::from_secs(30)).await?.is_none());
+    /// store.release(claim).await?;
+    /// assert!(store.claim("pings", "p1", "worker-b", Duration::from_secs(30)).await?.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn claim(
+        &self,
+        task_list: &str,
+        id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<Claim>> {
+        validate_key(task_list, id)?;
+        let Some(stored) = self.adapter().load_state(task_list, id).await? else {
+            return Ok(None);
+        };
+        let current = TaskState::from_json(&stored.json)
+            .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
+        let now = Utc::now();
+        if !current.is_claimable(now) {
+            return Ok(None);
+        }
+        let state = TaskState {
+            status: TaskStatus::Claimed,
+            owner: Some(owner.to_owned()),
+            lease_until: Some(lease_end(now, lease)),
+            not_before: None,
+            attempts: current.attempts.saturating_add(1),
+            changed_at: Some(now),
+            ..current
+        };
+        let claim = Claim {
+            task_list: task_list.to_owned(),
+            id: id.to_owned(),
+            token: stored.token,
+            state,
+        };
+        self.swap(claim).await
+    }
+
+    /// Extends a held claim's lease to `lease` from now. `false` when the
+    /// claim was lost (its lease ran out and another worker took the task,
+    /// or the task was saved again or deleted): stop working on it.
+    pub async fn renew(&self, claim: &mut Claim, lease: Duration) -> Result<bool> {
+        let mut renewed = claim.clone();
+        renewed.state.lease_until = Some(lease_end(Utc::now(), lease));
+        match self.swap_quiet(renewed).await? {
+            Some(renewed) => {
+                *claim = renewed;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Gives a claimed task back unworked: pending again at once, and the
+    /// attempt does not count. `false` when the claim was already lost.
+    pub async fn release(&self, claim: Claim) -> Result<bool> {
+        let mut state = claim.state.clone();
+        state.status = TaskStatus::Pending;
+        state.owner = None;
+        state.lease_until = None;
+        state.attempts = state.attempts.saturating_sub(1);
+        state.changed_at = Some(Utc::now());
+        self.change(claim, Some(state)).await
+    }
+
+    /// Records a failed attempt: pending again, not claimable before
+    /// `not_before`, with the error kept. `false` when the claim was lost.
+    pub async fn retry_later(
+        &self,
+        claim: Claim,
+        error: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut state = claim.state.clone();
+        state.status = TaskStatus::Pending;
+        state.owner = None;
+        state.lease_until = None;
+        state.not_before = Some(not_before);
+        state.last_error = Some(error.to_owned());
+        state.changed_at = Some(Utc::now());
+        self.change(claim, Some(state)).await
+    }
+
+    /// Records a final failure: the task stays, failed, with its error, and
+    /// no worker claims it again (until [`reset`](Self::reset)).
+    pub async fn fail(&self, claim: Claim, error: &str) -> Result<bool> {
+        let mut state = claim.state.clone();
+        state.status = TaskStatus::Failed;
+        state.owner = None;
+        state.lease_until = None;
+        state.last_error = Some(error.to_owned());
+        state.changed_at = Some(Utc::now());
+        self.change(claim, Some(state)).await
+    }
+
+    /// Records success. With `keep`, the task stays, succeeded, with its
+    /// result, readable by (list, id); otherwise it is completed (deleted),
+    /// as [`complete`](Self::complete) does, but only while the claim holds.
+    pub async fn succeed(
+        &self,
+        claim: Claim,
+        result: Option<serde_json::Value>,
+        keep: bool,
+    ) -> Result<bool> {
+        let mut state = claim.state.clone();
+        state.status = TaskStatus::Succeeded;
+        state.owner = None;
+        state.lease_until = None;
+        state.result = result;
+        state.changed_at = Some(Utc::now());
+        if keep {
+            self.change(claim, Some(state)).await
+        } else {
+            self.record_history(claim.task_list(), claim.id(), &state)
+                .await?;
+            Ok(self
+                .adapter()
+                .swap_state(&claim.task_list, &claim.id, &claim.token, None)
+                .await?
+                .is_some())
+        }
+    }
+
+    /// Makes a failed (or succeeded) task pending again, attempts reset,
+    /// for an operator who fixed the cause. `false` when the task is absent
+    /// or changed meanwhile.
+    pub async fn reset(&self, task_list: &str, id: &str) -> Result<bool> {
+        validate_key(task_list, id)?;
+        let Some(stored) = self.adapter().load_state(task_list, id).await? else {
+            return Ok(false);
+        };
+        let mut state = TaskState::pending();
+        state.changed_at = Some(Utc::now());
+        let claim = Claim {
+            task_list: task_list.to_owned(),
+            id: id.to_owned(),
+            token: stored.token,
+            state: state.clone(),
+        };
+        self.change(claim, Some(state)).await
+    }
+
+    /// The recorded state changes of a task, oldest first (empty unless
+    /// the store keeps history for its list).
+    pub async fn history(&self, task_list: &str, id: &str) -> Result<Vec<StateChange>> {
+        use futures::TryStreamExt;
+        validate_key(task_list, id)?;
+        let list = history_list(task_list, id);
+        let mut records: Vec<TaskRecord> = self.adapter().all(&list).try_collect().await?;
+        records.sort_by(|a, b| a.id().cmp(b.id()));
+        records
+            .iter()
+            .map(|r| {
+                serde_json::from_str(r.data()).map_err(|e| Error::InvalidData {
+                    type_name: HISTORY_TYPE.to_owned(),
+                    path: ".".to_owned(),
+                    message: e.to_string(),
+                    task: Some(r.key()),
+                })
+            })
+            .collect()
+    }
+
+    /// Writes `claim.state` conditionally, recording history; the claim as
+    /// written, or `None` when its token was stale.
+    async fn swap(&self, claim: Claim) -> Result<Option<Claim>> {
+        let swapped = self.swap_quiet(claim).await?;
+        if let Some(claim) = &swapped {
+            self.record_history(claim.task_list(), claim.id(), &claim.state)
+                .await?;
+        }
+        Ok(swapped)
+    }
+
+    async fn swap_quiet(&self, mut claim: Claim) -> Result<Option<Claim>> {
+        let json = claim.state.to_json()?;
+        match self
+            .adapter()
+            .swap_state(&claim.task_list, &claim.id, &claim.token, Some(&json))
+            .await?
+        {
+            Some(token) => {
+                claim.token = token;
+                Ok(Some(claim))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn change(&self, mut claim: Claim, state: Option<TaskState>) -> Result<bool> {
+        if let Some(state) = state {
+            claim.state = state;
+        }
+        Ok(self.swap(claim).await?.is_some())
+    }
+
+    pub(crate) async fn record_history(
+        &self,
+        task_list: &str,
+        id: &str,
+        state: &TaskState,
+    ) -> Result<()> {
+        if !self.keeps_history(task_list) {
+            return Ok(());
+        }
+        let at = state.changed_at.unwrap_or_else(Utc::now);
+        let change = StateChange {
+            at,
+            state: state.clone(),
+        };
+        let data = serde_json::to_string(&change).map_err(|e| Error::InvalidData {
+            type_name: HISTORY_TYPE.to_owned(),
+            path: ".".to_owned(),
+            message: e.to_string(),
+            task: None,
+        })?;
+        // Ids sort by time; the random tail keeps two changes in one
+        // microsecond apart.
+        let entry_id = format!(
+            "{:020}-{}",
+            at.timestamp_micros(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let record = TaskRecord::with_timestamps(
+            history_list(task_list, id),
+            entry_id,
+            HISTORY_TYPE,
+            data,
+            at,
+            record::now(),
+        )?;
+        self.adapter().store(&record).await
+    }
+}

@@ -1,0 +1,165 @@
+//! A task's processing state: pending, claimed by a worker until a lease
+//! runs out, succeeded or failed, with its attempts, last error and result.
+//!
+//! The state lives beside the record in adapters that can write
+//! conditionally ([`Capabilities::conditional_writes`](crate::Capabilities::conditional_writes)).
+//! Adapters keep it as opaque JSON text with a [`StateToken`] that changes on
+//! every write, and change it only when the caller presents the current
+//! token: a compare-and-set on which claims, renewals and releases are built
+//! ([`TaskStore::claim`](crate::TaskStore::claim)).
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Waiting for a worker (also after a failed attempt that will be retried).
+    Pending,
+    /// Held by a worker until its lease runs out.
+    Claimed,
+    /// Done, and kept because the worker was asked to keep finished tasks.
+    Succeeded,
+    /// Failed as many times as allowed; kept for a person to look at.
+    Failed,
+}
+
+/// A task's processing state.
+///
+/// ```
+/// use taskrec::{TaskState, TaskStatus};
+/// let state = TaskState::pending();
+/// assert_eq!(state.status, TaskStatus::Pending);
+/// assert_eq!(state.attempts, 0);
+/// assert!(state.is_claimable(chrono::Utc::now()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskState {
+    /// Where the task is.
+    pub status: TaskStatus,
+    /// The worker holding the claim, while claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// When the claim runs out, while claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// A pending task is not claimed before this time (retry backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+    /// How many times a worker has claimed the task.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The error of the last failed attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// What a succeeded task produced, when it produced something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    /// When the state last changed (absent in the initial state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+/// The state every adapter writes with a record when it stores it: a task
+/// that is saved (again) is pending and has not been tried.
+pub const INITIAL_STATE_JSON: &str = r#"{"status":"pending"}"#;
+
+impl TaskState {
+    /// The state of a freshly saved task.
+    pub fn pending() -> Self {
+        TaskState {
+            status: TaskStatus::Pending,
+            owner: None,
+            lease_until: None,
+            not_before: None,
+            attempts: 0,
+            last_error: None,
+            result: None,
+            changed_at: None,
+        }
+    }
+
+    /// Whether a worker may claim the task at `now`: pending and past any
+    /// backoff, or claimed under a lease that has run out.
+    pub fn is_claimable(&self, now: DateTime<Utc>) -> bool {
+        match self.status {
+            TaskStatus::Pending => self.not_before.is_none_or(|t| t <= now),
+            TaskStatus::Claimed => self.lease_until.is_none_or(|t| t <= now),
+            TaskStatus::Succeeded | TaskStatus::Failed => false,
+        }
+    }
+
+    /// Whether the task still has work to do (pending or claimed).
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, TaskStatus::Pending | TaskStatus::Claimed)
+    }
+
+    /// The state as the JSON text adapters store.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::InvalidData {
+            type_name: "taskrec::TaskState".to_owned(),
+            path: ".".to_owned(),
+            message: e.to_string(),
+            task: None,
+        })
+    }
+
+    /// The state from the JSON text an adapter stored.
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json).map_err(|e| Error::InvalidData {
+            type_name: "taskrec::TaskState".to_owned(),
+            path: ".".to_owned(),
+            message: e.to_string(),
+            task: None,
+        })
+    }
+}
+
+/// The version of a stored state: a fresh random value on every write, so a
+/// write conditioned on it succeeds only if nothing changed in between (and
+/// a state that was overwritten and written back is still told apart).
+///
+/// ```
+/// let a = taskrec::StateToken::random();
+/// assert_ne!(a, taskrec::StateToken::random());
+/// assert_eq!(a.as_uuid().to_string().len(), 36);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StateToken(uuid::Uuid);
+
+impl StateToken {
+    /// A new token.
+    pub fn random() -> Self {
+        StateToken(uuid::Uuid::new_v4())
+    }
+
+    /// The token from its UUID, as an adapter stored it.
+    pub fn from_uuid(uuid: uuid::Uuid) -> Self {
+        StateToken(uuid)
+    }
+
+    /// The token as a UUID, for storing.
+    pub fn as_uuid(&self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl fmt::Debug for StateToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StateToken({})", self.0)
+    }
+}
+
+/// A stored state as an adapter returns it: the state's JSON text and its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredState {
+    /// The state as JSON text (see [`TaskState::from_json`]).
+    pub json: String,
+    /// Its current version.
+    pub token: StateToken,
+}
