@@ -601,3 +601,31 @@ fn duplicate_hash_keys_are_invalid_hashes() {
         invalid_hash_reason(r#"{"task_list":"a","task_list":"b","id":"1","type":"T","data":{}}"#);
     assert!(reason.contains("`task_list`"), "{reason}");
 }
+
+/// An `extra` map may hold a key that a named field owns. Encoding then
+/// writes the key twice (`{"filename":"a","filename":"b"}`): `as_hash`,
+/// `to_json` and `TaskStore::save` (through `Task::to_record`, src/task.rs)
+/// all accept it, and the result cannot be read back: decoding answers
+/// InvalidData "duplicate field `filename`". The serialize shadow in
+/// derive/src/expand.rs flattens the map without leaving out the named
+/// fields' keys. A task that saves must read back.
+#[test]
+#[ignore = "bug: an extra map holding a named field's key encodes a duplicate JSON key that cannot be decoded"]
+fn extra_map_with_a_named_fields_key_still_round_trips() {
+    let mut rest = Map::new();
+    rest.insert("filename".to_owned(), json!("shadowed"));
+    rest.insert("newer".to_owned(), json!(1));
+    let task = Task::new(
+        "l",
+        "1",
+        Upload {
+            filename: "a.txt".into(),
+            rest,
+        },
+    )
+    .unwrap();
+    let json = task.to_json().unwrap();
+    let back = Task::<Upload>::from_json(&json).expect("what was written reads back");
+    assert_eq!(back.data().filename, "a.txt");
+    assert_eq!(back.data().rest.get("newer"), Some(&json!(1)));
+}
