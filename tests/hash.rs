@@ -629,3 +629,34 @@ fn extra_map_with_a_named_fields_key_still_round_trips() {
     assert_eq!(back.data().filename, "a.txt");
     assert_eq!(back.data().rest.get("newer"), Some(&json!(1)));
 }
+
+#[test]
+fn deeply_nested_data_is_invalid_data_not_a_crash() {
+    let deep = format!(
+        r#"{{"filename":"a","x":{}1{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let record = TaskRecord::new("l", "deep", "Upload", deep.as_str()).unwrap();
+    match Task::<Upload>::from_record(record) {
+        Err(Error::InvalidData {
+            type_name, task, ..
+        }) => {
+            assert_eq!(type_name, "Upload");
+            assert_eq!(task, Some(taskrec::TaskKey::new("l", "deep")));
+        }
+        other => panic!(
+            "expected InvalidData, got {:?}",
+            other.map(|t| t.id().to_owned())
+        ),
+    }
+    let json = format!(r#"{{"task_list":"l","id":"1","type":"Upload","data":{deep}}}"#);
+    // The hash keeps the data as text without decoding it; decoding the
+    // task is where the depth is refused.
+    let hash = TaskHash::from_json(&json).unwrap();
+    assert_eq!(hash.data.get(), deep);
+    assert!(matches!(
+        Task::<Upload>::from_hash(hash),
+        Err(Error::InvalidData { task: None, .. })
+    ));
+}

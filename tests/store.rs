@@ -296,7 +296,7 @@ async fn page_size_zero_counts_as_one_and_empty_lists_have_one_empty_page() {
 
 #[tokio::test]
 async fn bad_page_tokens_are_refused() {
-    for text in ["abc", "zz", "not hex"] {
+    for text in ["abc", "zz", "not hex", "éé", "0x"] {
         assert!(
             matches!(
                 text.parse::<PageToken>(),
