@@ -660,3 +660,13 @@ fn deeply_nested_data_is_invalid_data_not_a_crash() {
         Err(Error::InvalidData { task: None, .. })
     ));
 }
+
+#[test]
+fn borrowed_raw_value_data_decodes_without_copying_the_hash() {
+    let json = r#"{"task_list":"l","id":"1","type":"Upload","data":{"filename":"a","k":2}}"#;
+    let hash: TaskHash<&serde_json::value::RawValue> = serde_json::from_str(json).unwrap();
+    assert_eq!(hash.data.get(), r#"{"filename":"a","k":2}"#);
+    let task: Task<Upload> = Task::from_hash(hash).unwrap();
+    assert_eq!(task.data().filename, "a");
+    assert_eq!(task.data().rest.get("k"), Some(&json!(2)));
+}

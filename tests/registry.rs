@@ -458,3 +458,19 @@ fn dyn_task_data_downcasts_however_it_is_reached() {
         "a re-boxed value does not downcast"
     );
 }
+
+#[test]
+fn dyn_task_travels_as_cbor_and_back_through_the_registry() {
+    let task: Task<DynTaskData> =
+        Task::new("files", "z1", Box::new(Zip { level: 4 }) as DynTaskData).unwrap();
+    let mut cbor = Vec::new();
+    ciborium::into_writer(&task.as_hash(), &mut cbor).unwrap();
+    let hash: TaskHash<Value> = ciborium::from_reader(cbor.as_slice()).unwrap();
+    assert_eq!(hash.type_name, "Archive");
+    let back = registry().from_hash(hash).unwrap();
+    assert_eq!((back.task_list(), back.id()), ("files", "z1"));
+    assert_eq!(
+        back.downcast::<Zip>().unwrap().into_data(),
+        Zip { level: 4 }
+    );
+}
