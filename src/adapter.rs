@@ -69,11 +69,12 @@ impl FromStr for PageToken {
         }
         text.as_bytes()
             .chunks(2)
-            .map(|pair| {
-                std::str::from_utf8(pair)
-                    .ok()
-                    .and_then(|digits| u8::from_str_radix(digits, 16).ok())
-                    .ok_or_else(|| invalid("not hexadecimal text"))
+            .map(|pair| match pair {
+                // from_str_radix alone would also take a sign ("+f").
+                [hi, lo] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                    Ok((hex_value(*hi) << 4) | hex_value(*lo))
+                }
+                _ => Err(invalid("not hexadecimal text")),
             })
             .collect::<Result<Vec<u8>>>()
             .map(PageToken)
@@ -131,6 +132,14 @@ impl Capabilities {
 impl Default for Capabilities {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
     }
 }
 
@@ -231,6 +240,11 @@ impl Page {
 /// ```
 #[async_trait]
 pub trait StorageAdapter: fmt::Debug + Send + Sync {
+    /// A short name for errors and logs, such as `"memory"` or `"cassandra"`.
+    fn name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
     /// What this adapter can do beyond the required contract.
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
@@ -259,7 +273,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
         let _ = (record, ttl);
         Err(Error::Unsupported {
-            adapter: std::any::type_name::<Self>(),
+            adapter: self.name(),
             operation: "a time-to-live",
         })
     }
@@ -326,6 +340,9 @@ where
 
 #[async_trait]
 impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
     }
@@ -359,6 +376,9 @@ impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
 
 #[async_trait]
 impl<A: StorageAdapter + ?Sized> StorageAdapter for Box<A> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
     }

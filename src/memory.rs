@@ -54,6 +54,10 @@ impl MemoryAdapter {
 
 #[async_trait]
 impl StorageAdapter for MemoryAdapter {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         let record = record.clone();
         let mut lists = self.write();

@@ -44,7 +44,7 @@ fn unknown_type_names_the_type_the_record_and_the_known_types() {
     assert!(matches!(err, Error::UnknownType { .. }));
     assert_eq!(
         err.to_string(),
-        "unknown task type `Rename` in task `files/f1`; known types: `Ping`, `Pong`"
+        r#"unknown task type `Rename` in task "files"/"f1"; known types: `Ping`, `Pong`"#
     );
 }
 
@@ -56,7 +56,7 @@ fn type_mismatch_names_both_types_and_the_record() {
     assert!(matches!(err, Error::TypeMismatch { .. }));
     assert!(text.contains("expected `Ping`"), "{text}");
     assert!(text.contains("found `Pong`"), "{text}");
-    assert!(text.contains("in task `files/f1`"), "{text}");
+    assert!(text.contains(r#"in task "files"/"f1""#), "{text}");
 
     // Without a record (from a hash) there is no "in task".
     let err = Task::<Ping>::from_json(r#"{"task_list":"a","id":"1","type":"Pong","data":{}}"#)
@@ -74,10 +74,9 @@ fn invalid_data_names_the_type_the_record_and_the_field() {
     let text = err.to_string();
     assert!(matches!(err, Error::InvalidData { .. }));
     assert!(
-        text.starts_with("invalid data for task type `Ping` in task `files/f1` at `"),
+        text.starts_with(r#"invalid data for task type `Ping` in task "files"/"f1" at `.n`: "#),
         "{text}"
     );
-    assert!(text.contains("n`: "), "{text}");
     assert!(text.contains("invalid type"), "{text}");
 }
 
@@ -182,10 +181,8 @@ fn storage_names_the_adapter_and_shows_the_driver_error() {
             ..
         }
     ));
-    assert_eq!(
-        err.to_string(),
-        "storage error in the json-dir adapter: disk full"
-    );
+    // The driver's error is the source, not repeated in the message.
+    assert_eq!(err.to_string(), "storage error in the json-dir adapter");
 }
 
 // ---- Error::storage keeps the source -------------------------------------
@@ -257,7 +254,6 @@ fn errors_without_a_cause_have_no_source() {
 /// message twice. The doc test of `Error::storage` pins the message as it is,
 /// so fixing this is a choice to make there.
 #[test]
-#[ignore = "rough edge: Error::Storage shows its source in Display and returns it from source(): chained reports repeat it"]
 fn a_chained_report_shows_the_driver_error_once() {
     let err = Error::storage("json-dir", io::Error::other("disk full"));
     let mut report = err.to_string();
@@ -417,7 +413,7 @@ async fn nul_quotes_and_rtl_text_are_keys_verbatim() {
 fn task_key_displays_list_slash_id() {
     assert_eq!(
         TaskKey::new("datto.com", "file1").to_string(),
-        "datto.com/file1"
+        r#""datto.com"/"file1""#
     );
 }
 
@@ -426,7 +422,6 @@ fn task_key_displays_list_slash_id() {
 /// `("a", "b/c")` print the same, so the message alone cannot locate the
 /// record it is meant to locate (the `task` field can).
 #[test]
-#[ignore = "rough edge: TaskKey's Display `list/id` is ambiguous when a key holds `/`"]
 fn task_keys_with_slashes_display_distinctly() {
     assert_ne!(
         TaskKey::new("a/b", "c").to_string(),

@@ -428,8 +428,9 @@ async fn composite_task_runs_its_child_list() {
             .unwrap(),
     );
     assert_eq!(outcomes.len(), 4);
-    let keys: Vec<String> = outcomes.iter().map(|o| o.key.to_string()).collect();
-    assert_eq!(keys, ["kids/w000", "kids/w001", "kids/w002", "kids/w003"]);
+    let keys: Vec<String> = outcomes.iter().map(|o| o.key.id.clone()).collect();
+    assert_eq!(keys, ["w000", "w001", "w002", "w003"]);
+    assert!(outcomes.iter().all(|o| o.key.task_list == "kids"));
     assert_eq!(
         outcomes.iter().filter(|o| o.outcome.is_completed()).count(),
         3

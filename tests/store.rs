@@ -245,7 +245,7 @@ async fn page_walks_the_list_with_tokens() {
     loop {
         let (tasks, next) = store.page::<Ping>("l", token.as_ref(), 3).await.unwrap();
         sizes.push(tasks.len());
-        seen.extend(tasks.into_iter().map(|t| t.data().n));
+        seen.extend(tasks.into_iter().map(|t| t.unwrap().data().n));
         match next {
             None => break,
             Some(next) => token = Some(next),
@@ -272,12 +272,21 @@ async fn page_tokens_survive_a_text_round_trip() {
     assert_eq!(token.to_string(), text);
     let (second, token) = other.page::<Ping>("l", Some(&token), 2).await.unwrap();
     assert_eq!(
-        second.iter().map(|t| t.data().n).collect::<Vec<_>>(),
+        second
+            .iter()
+            .map(|t| t.as_ref().unwrap().data().n)
+            .collect::<Vec<_>>(),
         [2, 3]
     );
     let token = PageToken::from_bytes(token.unwrap().into_bytes());
     let (third, token) = store.page::<Ping>("l", Some(&token), 2).await.unwrap();
-    assert_eq!(third.iter().map(|t| t.data().n).collect::<Vec<_>>(), [4]);
+    assert_eq!(
+        third
+            .iter()
+            .map(|t| t.as_ref().unwrap().data().n)
+            .collect::<Vec<_>>(),
+        [4]
+    );
     assert_eq!(token, None);
 }
 
@@ -527,7 +536,6 @@ async fn all_goes_on_past_corrupt_records() {
 /// record fails the whole page and drops its `next` token, so a caller
 /// walking with `page` can never get past it to the good records after it.
 #[tokio::test]
-#[ignore = "rough edge: TaskStore::page fails the whole page on one corrupt record and loses the token"]
 async fn page_walk_can_get_past_a_corrupt_record() {
     let store = store();
     store.save(&ping("l", "a", 1)).await.unwrap();
@@ -538,7 +546,12 @@ async fn page_walk_can_get_past_a_corrupt_record() {
     let first = store.page::<Ping>("l", None, 2).await;
     let (_, next) = first.expect("a corrupt record should not lose the page's token");
     let (rest, _) = store.page::<Ping>("l", next.as_ref(), 2).await.unwrap();
-    assert_eq!(rest.iter().map(|t| t.data().n).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(
+        rest.iter()
+            .map(|t| t.as_ref().unwrap().data().n)
+            .collect::<Vec<_>>(),
+        [3, 4]
+    );
 }
 
 // ---- TTL ------------------------------------------------------------------
@@ -563,7 +576,6 @@ async fn save_with_ttl_is_unsupported_on_memory() {
 /// private module path, and the message reads "the
 /// taskrec::memory::MemoryAdapter adapter does not support a time-to-live".
 #[tokio::test]
-#[ignore = "rough edge: Unsupported.adapter is the Rust type path `taskrec::memory::MemoryAdapter`, not the adapter's name `memory`"]
 async fn save_with_ttl_names_the_memory_adapter_by_name() {
     let store = store();
     match store
@@ -672,7 +684,6 @@ async fn many_concurrent_saves_from_spawned_tasks_are_all_kept() {
 /// is taken as the token `0f0f`, though it is not hexadecimal text and no
 /// token ever displays that way.
 #[test]
-#[ignore = "bug: PageToken::from_str accepts `+` as a hex digit (\"+f+f\" parses as 0f0f)"]
 fn page_token_text_with_a_plus_sign_is_refused() {
     for text in ["+f+f", "+0", "0+"] {
         assert!(
