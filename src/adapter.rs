@@ -70,11 +70,12 @@ impl FromStr for PageToken {
         }
         text.as_bytes()
             .chunks(2)
-            .map(|pair| {
-                std::str::from_utf8(pair)
-                    .ok()
-                    .and_then(|digits| u8::from_str_radix(digits, 16).ok())
-                    .ok_or_else(|| invalid("not hexadecimal text"))
+            .map(|pair| match pair {
+                // from_str_radix alone would also take a sign ("+f").
+                [hi, lo] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                    Ok((hex_value(*hi) << 4) | hex_value(*lo))
+                }
+                _ => Err(invalid("not hexadecimal text")),
             })
             .collect::<Result<Vec<u8>>>()
             .map(PageToken)
@@ -147,6 +148,14 @@ impl Capabilities {
 impl Default for Capabilities {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
     }
 }
 
@@ -257,6 +266,11 @@ impl Page {
 /// ```
 #[async_trait]
 pub trait StorageAdapter: fmt::Debug + Send + Sync {
+    /// A short name for errors and logs, such as `"memory"` or `"cassandra"`.
+    fn name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
     /// What this adapter can do beyond the required contract.
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
@@ -285,7 +299,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
         let _ = (record, ttl);
         Err(Error::Unsupported {
-            adapter: std::any::type_name::<Self>(),
+            adapter: self.name(),
             operation: "a time-to-live",
         })
     }
@@ -295,7 +309,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         let _ = (task_list, id);
         Err(Error::Unsupported {
-            adapter: std::any::type_name::<Self>(),
+            adapter: self.name(),
             operation: "task state",
         })
     }
@@ -312,7 +326,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     ) -> Result<Option<StateToken>> {
         let _ = (task_list, id, expected, new);
         Err(Error::Unsupported {
-            adapter: std::any::type_name::<Self>(),
+            adapter: self.name(),
             operation: "conditional writes",
         })
     }
@@ -379,6 +393,9 @@ where
 
 #[async_trait]
 impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
     }
@@ -424,6 +441,9 @@ impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
 
 #[async_trait]
 impl<A: StorageAdapter + ?Sized> StorageAdapter for Box<A> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
     }

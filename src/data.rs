@@ -165,7 +165,7 @@ fn json_error_with_path<T: TaskDecode>(type_name: &str, json: &str) -> Error {
     };
     Error::InvalidData {
         type_name: type_name.to_owned(),
-        path: track.path().to_string(),
+        path: dotted(&track.path()),
         message,
         task: None,
     }
@@ -186,7 +186,7 @@ where
         Some(Ok(value)) => Ok(value),
         Some(Err(e)) => Err(Error::InvalidData {
             type_name: type_name.to_owned(),
-            path: track.path().to_string(),
+            path: dotted(&track.path()),
             message: e.to_string(),
             task: None,
         }),
@@ -197,4 +197,14 @@ where
 /// a JSON array, which a task's data never is.
 pub(crate) fn is_object_text(json: &str) -> bool {
     json.trim_start().starts_with('{')
+}
+
+/// A field's path as the docs show it: `.files[2].name`, `.` for the root.
+fn dotted(path: &serde_path_to_error::Path) -> String {
+    let path = path.to_string();
+    if path.starts_with('.') {
+        path
+    } else {
+        format!(".{path}")
+    }
 }

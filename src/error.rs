@@ -14,7 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// ```
 /// let key = taskrec::TaskKey::new("datto.com", "file1");
-/// assert_eq!(key.to_string(), "datto.com/file1");
+/// assert_eq!(key.to_string(), r#""datto.com"/"file1""#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TaskKey {
@@ -36,7 +36,8 @@ impl TaskKey {
 
 impl fmt::Display for TaskKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.task_list, self.id)
+        // Quoted and escaped: keys may hold `/` themselves.
+        write!(f, "{:?}/{:?}", self.task_list, self.id)
     }
 }
 
@@ -176,7 +177,7 @@ pub enum Error {
         operation: &'static str,
     },
     /// The storage behind an adapter failed; the driver's error is the source.
-    #[error("storage error in the {adapter} adapter: {source}")]
+    #[error("storage error in the {adapter} adapter")]
     Storage {
         /// The adapter's name, such as `"memory"` or `"cassandra"`.
         adapter: &'static str,
@@ -192,7 +193,10 @@ impl Error {
     /// ```
     /// let io = std::io::Error::other("disk full");
     /// let err = taskrec::Error::storage("json-dir", io);
-    /// assert_eq!(err.to_string(), "storage error in the json-dir adapter: disk full");
+    /// assert_eq!(err.to_string(), "storage error in the json-dir adapter");
+    /// // The driver's error is the source, for reports that walk the chain:
+    /// let source = std::error::Error::source(&err).unwrap();
+    /// assert_eq!(source.to_string(), "disk full");
     /// ```
     pub fn storage(adapter: &'static str, source: impl Into<BoxError>) -> Self {
         Error::Storage {
@@ -219,7 +223,7 @@ impl Error {
 
 fn at(task: &Option<TaskKey>) -> String {
     match task {
-        Some(key) => format!(" in task `{key}`"),
+        Some(key) => format!(" in task {key}"),
         None => String::new(),
     }
 }

@@ -59,6 +59,12 @@ impl TaskHash {
     /// assert!(matches!(err, taskrec::Error::InvalidHash { .. }));
     /// ```
     pub fn from_json(json: &str) -> Result<Self> {
+        // serde would also fill the struct from a JSON array.
+        if !data::is_object_text(json) {
+            return Err(Error::InvalidHash {
+                reason: "a task hash is a JSON object".to_owned(),
+            });
+        }
         let hash: TaskHash = serde_json::from_str(json).map_err(|e| Error::InvalidHash {
             reason: e.to_string(),
         })?;

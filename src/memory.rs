@@ -77,6 +77,10 @@ impl MemoryAdapter {
 
 #[async_trait]
 impl StorageAdapter for MemoryAdapter {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::new().with_conditional_writes(true)
     }

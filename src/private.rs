@@ -9,6 +9,38 @@ pub fn is_none<T>(value: &&Option<T>) -> bool {
     value.is_none()
 }
 
+/// The serialized form of an `extra` map without the keys that the
+/// struct's named fields own: the named field's value is the one written.
+pub struct WithoutKeys<'a, M> {
+    map: &'a M,
+    skip: &'static [&'static str],
+}
+
+impl<'a, M> WithoutKeys<'a, M> {
+    #[inline]
+    pub fn new(map: &'a M, skip: &'static [&'static str]) -> Self {
+        WithoutKeys { map, skip }
+    }
+}
+
+impl<'a, M, K, V> serde::Serialize for WithoutKeys<'a, M>
+where
+    &'a M: IntoIterator<Item = (&'a K, &'a V)>,
+    K: AsRef<str> + serde::Serialize + 'a,
+    V: serde::Serialize + 'a,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.map {
+            if !self.skip.contains(&key.as_ref()) {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
 /// Fails compilation when two variants of a derived enum carry the same type
 /// name: the enum could not tell them apart when decoding.
 pub const fn assert_unique_type_names(names: &[&str]) {

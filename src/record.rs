@@ -114,7 +114,7 @@ impl TaskRecord {
     ///
     /// ```
     /// let record = taskrec::TaskRecord::new("l", "i", "T", "{}")?;
-    /// assert_eq!(record.key().to_string(), "l/i");
+    /// assert_eq!(record.key().to_string(), r#""l"/"i""#);
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn key(&self) -> TaskKey {

@@ -15,8 +15,8 @@ use crate::record::TaskRecord;
 use crate::task::Task;
 
 /// Task data whose concrete type is known only at run time: what a
-/// [`TaskRegistry`] decodes into. Every `#[derive(TaskData)]` type with a
-/// `Debug` impl is one.
+/// [`TaskRegistry`] decodes into. Every task type (`#[derive(TaskData)]` on
+/// a struct) with a `Debug` impl is one.
 ///
 /// ```
 /// use taskrec::{AnyTaskData, DynTaskData};
@@ -40,7 +40,10 @@ pub trait AnyTaskData: Any + fmt::Debug + Send + Sync {
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
-impl<T: TaskData + fmt::Debug> AnyTaskData for T {
+// Only concrete task types: were `DynTaskData` itself one, a box of a box
+// would compile and never downcast, and `as_any` on a `&DynTaskData` would
+// pick the box instead of the value in it.
+impl<T: TaskType + fmt::Debug> AnyTaskData for T {
     fn dyn_type_name(&self) -> &str {
         self.type_name()
     }

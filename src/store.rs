@@ -299,7 +299,9 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// One page of a list's tasks and the token to continue from, for
-    /// walking a long list across requests or restarts.
+    /// walking a long list across requests or restarts. Each task decodes
+    /// on its own: a record that does not decode is an error in its place,
+    /// and the walk goes on past it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -308,6 +310,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// for n in 0..5 { store.create("pings", Ping { n }).await?; }
     /// let (first, token) = store.page::<Ping>("pings", None, 3).await?;
     /// assert_eq!(first.len(), 3);
+    /// assert!(first.iter().all(|task| task.is_ok()));
     /// let saved = token.unwrap().to_string();          // keep it anywhere
     /// let (rest, token) = store.page::<Ping>("pings", Some(&saved.parse()?), 3).await?;
     /// assert_eq!((rest.len(), token), (2, None));
@@ -318,14 +321,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         task_list: &str,
         token: Option<&PageToken>,
         page_size: usize,
-    ) -> Result<(Vec<Task<T>>, Option<PageToken>)> {
+    ) -> Result<(Vec<Result<Task<T>>>, Option<PageToken>)> {
         validate_task_list(task_list)?;
         let page = self.adapter.page(task_list, token, page_size).await?;
-        let tasks = page
-            .records
-            .into_iter()
-            .map(Task::from_record)
-            .collect::<Result<Vec<_>>>()?;
+        let tasks = page.records.into_iter().map(Task::from_record).collect();
         Ok((tasks, page.next))
     }
 

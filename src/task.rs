@@ -277,6 +277,7 @@ impl<T: TaskDecode> Task<T> {
     /// ```
     pub fn from_hash<D: HashData>(hash: TaskHash<D>) -> Result<Self> {
         validate_key(&hash.task_list, &hash.id)?;
+        hash.data.check_object()?;
         let data = hash.data.decode::<T>(&hash.type_name)?;
         Task::new(hash.task_list, hash.id, data)
     }
@@ -301,7 +302,7 @@ impl<T: TaskDecode> Task<T> {
     /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u8 }
     /// let record = taskrec::TaskRecord::new("l", "i", "Ping", r#"{"n":"x"}"#)?;
     /// let err = taskrec::Task::<Ping>::from_record(record).unwrap_err();
-    /// assert!(err.to_string().contains("in task `l/i` at `n`"), "{err}");
+    /// assert!(err.to_string().contains(r#"in task "l"/"i" at `.n`"#), "{err}");
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn from_record(record: TaskRecord) -> Result<Self> {

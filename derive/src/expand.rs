@@ -45,11 +45,15 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>], krate: &Path) -> Token
     };
 
     let stored: Vec<&Field<'_>> = fields.iter().filter(|f| f.attrs.skip.is_none()).collect();
+    // The keys the named fields own: an `extra` map holding one of them must
+    // not write it a second time (the record could not be read back).
+    let known_keys: Vec<String> = stored.iter().filter_map(|field| field.key()).collect();
     let ser_fields = stored.iter().map(|field| {
         let (name, ty) = (field.ident, shadow_type(field.ty, ident));
-        let attrs = if field.attrs.extra.is_some() {
-            quote!(#[serde(flatten)])
-        } else {
+        if field.attrs.extra.is_some() {
+            return quote!(#[serde(flatten)] #name: #private::WithoutKeys<'__a, #ty>);
+        }
+        let attrs = {
             let rename = rename_attr(field);
             let skip_none = field
                 .is_option()
@@ -80,7 +84,11 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>], krate: &Path) -> Token
     let lifetime = (!stored.is_empty()).then(|| quote!(<'__a>));
     let borrows = stored.iter().map(|field| {
         let name = field.ident;
-        quote!(#name: &self.#name)
+        if field.attrs.extra.is_some() {
+            quote!(#name: #private::WithoutKeys::new(&self.#name, &[#(#known_keys),*]))
+        } else {
+            quote!(#name: &self.#name)
+        }
     });
     let moves = fields.iter().map(|field| {
         let name = field.ident;

@@ -486,6 +486,10 @@ async fn prepare(
 
 #[async_trait]
 impl StorageAdapter for CassandraAdapter {
+    fn name(&self) -> &'static str {
+        ADAPTER
+    }
+
     /// Time-to-live always; timestamps on taskrec's table only (task_rb's
     /// has no columns for them: both read as the data cell's write time).
     fn capabilities(&self) -> Capabilities {

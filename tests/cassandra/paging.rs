@@ -36,7 +36,7 @@ async fn walk_in_pages(
             .unwrap();
         pages += 1;
         assert!(tasks.len() <= size);
-        ids.extend(tasks.iter().map(|t| t.id().to_owned()));
+        ids.extend(tasks.iter().map(|t| t.as_ref().unwrap().id().to_owned()));
         match next {
             Some(next) => token = Some(next),
             None => return (ids, pages),
@@ -92,12 +92,15 @@ fn a_kept_token_resumes_in_another_adapter() {
                 let mut token: Option<PageToken> = Some(kept.parse().unwrap());
                 while let Some(at) = token {
                     let (tasks, next) = second.page::<Item>(&list, Some(&at), 120).await.unwrap();
-                    seen.extend(tasks.iter().map(|t| t.id().to_owned()));
+                    seen.extend(tasks.iter().map(|t| t.as_ref().unwrap().id().to_owned()));
                     token = next;
                 }
                 (seen, ())
             };
-            let mut all: Vec<String> = page1.iter().map(|t| t.id().to_owned()).collect();
+            let mut all: Vec<String> = page1
+                .iter()
+                .map(|t| t.as_ref().unwrap().id().to_owned())
+                .collect();
             all.extend(rest);
             assert_eq!(all.len(), 300, "{layout:?}: no task twice, none missed");
             assert_eq!(all.into_iter().collect::<BTreeSet<_>>(), ids, "{layout:?}");

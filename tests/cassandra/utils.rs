@@ -8,6 +8,18 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
 
+/// An error with every cause in its chain, for test failure messages.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 pub fn address() -> String {
     std::env::var("TASKREC_CASSANDRA").unwrap_or_else(|_| "127.0.0.1:9042".to_owned())
 }
@@ -73,7 +85,7 @@ pub async fn adapter(config: CassandraConfig) -> CassandraAdapter {
     let _one_at_a_time = SCHEMA.lock().await;
     CassandraAdapter::connect(config)
         .await
-        .unwrap_or_else(|e| panic!("connecting to Cassandra at {}: {e}", address()))
+        .unwrap_or_else(|e| panic!("connecting to Cassandra at {}: {}", address(), chain(&e)))
 }
 
 pub async fn bucketed() -> CassandraAdapter {

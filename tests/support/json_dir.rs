@@ -112,6 +112,10 @@ impl JsonDirAdapter {
 
 #[async_trait]
 impl StorageAdapter for JsonDirAdapter {
+    fn name(&self) -> &'static str {
+        ADAPTER
+    }
+
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         let dir = self.list_dir(record.task_list());
         tokio::fs::create_dir_all(&dir).await.map_err(storage)?;
