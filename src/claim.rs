@@ -53,6 +53,15 @@ fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX)
 }
 
+/// The outcome of trying to claim a task.
+pub(crate) enum ClaimAttempt {
+    Claimed(Claim),
+    /// Not claimable now; the state says why (`None`: no such task).
+    NotClaimable(Option<TaskState>),
+    /// Claimable, but another worker changed it first.
+    Lost,
+}
+
 /// One recorded state change of a task (see [`TaskStore::with_history`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateChange {
@@ -130,15 +139,30 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         owner: &str,
         lease: Duration,
     ) -> Result<Option<Claim>> {
+        match self.try_claim(task_list, id, owner, lease).await? {
+            ClaimAttempt::Claimed(claim) => Ok(Some(claim)),
+            ClaimAttempt::NotClaimable(_) | ClaimAttempt::Lost => Ok(None),
+        }
+    }
+
+    /// A claim, or why not: the state that stopped it (`None` when absent),
+    /// or `Lost` when another writer changed the state first.
+    pub(crate) async fn try_claim(
+        &self,
+        task_list: &str,
+        id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<ClaimAttempt> {
         validate_key(task_list, id)?;
         let Some(stored) = self.adapter().load_state(task_list, id).await? else {
-            return Ok(None);
+            return Ok(ClaimAttempt::NotClaimable(None));
         };
         let current = TaskState::from_json(&stored.json)
             .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
         let now = Utc::now();
         if !current.is_claimable(now) {
-            return Ok(None);
+            return Ok(ClaimAttempt::NotClaimable(Some(current)));
         }
         let state = TaskState {
             status: TaskStatus::Claimed,
@@ -155,7 +179,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             token: stored.token,
             state,
         };
-        self.swap(claim).await
+        Ok(match self.swap(claim).await? {
+            Some(claim) => ClaimAttempt::Claimed(claim),
+            None => ClaimAttempt::Lost,
+        })
     }
 
     /// Extends a held claim's lease to `lease` from now. `false` when the

@@ -23,6 +23,7 @@ use crate::adapter::{PageToken, StorageAdapter};
 use crate::error::Error;
 use crate::key::MAX_KEY_BYTES;
 use crate::record::TaskRecord;
+use crate::state::{StateToken, TaskState, TaskStatus, INITIAL_STATE_JSON};
 
 /// Runs every check, one after another.
 pub async fn run_all(adapter: &dyn StorageAdapter) {
@@ -40,6 +41,8 @@ pub async fn run_all(adapter: &dyn StorageAdapter) {
     check_data_verbatim(adapter).await;
     check_timestamps(adapter).await;
     check_time_to_live(adapter).await;
+    check_state(adapter).await;
+    check_state_race(adapter).await;
     check_concurrent_writes(adapter).await;
 }
 
@@ -462,4 +465,148 @@ pub async fn check_concurrent_writes(adapter: &dyn StorageAdapter) {
             "the later write of {id} wins"
         );
     }
+}
+
+fn claimed_state(owner: &str) -> String {
+    let mut state = TaskState::pending();
+    state.status = TaskStatus::Claimed;
+    state.owner = Some(owner.to_owned());
+    state.attempts = 1;
+    state.to_json().expect("a state encodes")
+}
+
+/// With conditional writes: a store sets the initial state under a fresh
+/// token; a swap applies only with the current token and never creates a
+/// record; a swap to `None` deletes. Without: both answer `Unsupported`.
+pub async fn check_state(adapter: &dyn StorageAdapter) {
+    let list = unique_list("state");
+    let rec = record(&list, "s", r#"{"k":1}"#);
+    store(adapter, &rec).await;
+    if !adapter.capabilities().conditional_writes() {
+        let load = adapter.load_state(&list, "s").await;
+        assert!(
+            matches!(load, Err(Error::Unsupported { .. })),
+            "load_state: {load:?}"
+        );
+        let swap = adapter
+            .swap_state(&list, "s", &StateToken::random(), Some("{}"))
+            .await;
+        assert!(
+            matches!(swap, Err(Error::Unsupported { .. })),
+            "swap_state: {swap:?}"
+        );
+        return;
+    }
+    let load = |id: &'static str| {
+        let list = list.clone();
+        async move {
+            adapter
+                .load_state(&list, id)
+                .await
+                .unwrap_or_else(|e| panic!("load_state: {e}"))
+        }
+    };
+    let initial = load("s").await.expect("a stored record has a state");
+    assert_eq!(
+        initial.json, INITIAL_STATE_JSON,
+        "a store writes the initial state"
+    );
+    assert_eq!(load("absent").await, None, "no record, no state");
+
+    let claimed = claimed_state("a");
+    let t1 = adapter
+        .swap_state(&list, "s", &initial.token, Some(&claimed))
+        .await
+        .unwrap()
+        .expect("a swap with the current token applies");
+    assert_ne!(t1, initial.token, "every write makes a new token");
+    assert_eq!(
+        load("s").await.map(|s| (s.json, s.token)),
+        Some((claimed.clone(), t1))
+    );
+
+    let stale = adapter
+        .swap_state(&list, "s", &initial.token, Some(&claimed_state("b")))
+        .await
+        .unwrap();
+    assert_eq!(stale, None, "a stale token changes nothing");
+    assert_eq!(load("s").await.map(|s| s.json), Some(claimed.clone()));
+
+    assert_eq!(
+        adapter
+            .swap_state(&list, "never-stored", &t1, Some(&claimed))
+            .await
+            .unwrap(),
+        None,
+        "a swap never creates a record"
+    );
+    assert_eq!(find(adapter, &list, "never-stored").await, None);
+
+    // Saving again resets the state: a re-saved task is new work.
+    store(adapter, &rec).await;
+    let reset = load("s").await.expect("stored");
+    assert_eq!(reset.json, INITIAL_STATE_JSON);
+    assert_ne!(reset.token, t1);
+    assert_eq!(
+        adapter.swap_state(&list, "s", &t1, None).await.unwrap(),
+        None,
+        "the old token is stale"
+    );
+    assert!(
+        find(adapter, &list, "s").await.is_some(),
+        "a stale delete deletes nothing"
+    );
+
+    assert!(adapter
+        .swap_state(&list, "s", &reset.token, None)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        find(adapter, &list, "s").await,
+        None,
+        "a swap to None deletes"
+    );
+    assert_eq!(load("s").await, None);
+}
+
+/// Of many concurrent swaps from one token, exactly one applies.
+pub async fn check_state_race(adapter: &dyn StorageAdapter) {
+    if !adapter.capabilities().conditional_writes() {
+        return;
+    }
+    let list = unique_list("state-race");
+    let list = list.as_str();
+    store(adapter, &record(list, "r", "{}")).await;
+    let token = adapter
+        .load_state(list, "r")
+        .await
+        .unwrap()
+        .expect("stored")
+        .token;
+    let winners: Vec<usize> = stream::iter(0..32)
+        .map(|n| async move {
+            let state = claimed_state(&format!("worker-{n}"));
+            adapter
+                .swap_state(list, "r", &token, Some(&state))
+                .await
+                .unwrap()
+                .map(|_| n)
+        })
+        .buffer_unordered(32)
+        .filter_map(|won| async move { won })
+        .collect()
+        .await;
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of 32 racing swaps applies: {winners:?}"
+    );
+    let state =
+        TaskState::from_json(&adapter.load_state(list, "r").await.unwrap().unwrap().json).unwrap();
+    assert_eq!(
+        state.owner,
+        Some(format!("worker-{}", winners[0])),
+        "the winner's state is stored"
+    );
 }

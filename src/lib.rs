@@ -160,6 +160,8 @@ mod registry;
 mod state;
 mod store;
 mod task;
+#[cfg(feature = "worker")]
+mod worker;
 
 #[cfg(feature = "cassandra")]
 pub mod cassandra;
@@ -191,3 +193,7 @@ pub use store::{TaskStore, DEFAULT_CONCURRENCY};
 pub use task::Task;
 #[doc = include_str!("../docs/derive.md")]
 pub use taskrec_derive::TaskData;
+#[cfg(feature = "worker")]
+pub use worker::{
+    Backoff, DrainReport, HandlerFuture, HandlerResult, StopHandle, Worker, WorkerConfig,
+};

@@ -1,0 +1,497 @@
+//! The worker loop: drain a task list with bounded concurrency, each task
+//! claimed under a lease before it runs, so two workers never run one task
+//! at once and a dead worker's tasks come back when its leases run out.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::stream::TryStreamExt;
+use tokio::sync::watch;
+
+use crate::adapter::StorageAdapter;
+use crate::claim::{Claim, ClaimAttempt};
+use crate::data::TaskDecode;
+use crate::error::{BoxError, Result};
+use crate::execute::Execute;
+use crate::record::TaskRecord;
+use crate::state::TaskState;
+use crate::store::TaskStore;
+use crate::task::Task;
+
+/// How long a failed task waits before its next attempt: `initial`, then
+/// multiplied by `factor` per attempt, at most `max`.
+///
+/// ```
+/// use std::time::Duration;
+/// let backoff = taskrec::Backoff::default();
+/// assert_eq!(backoff.delay(1), Duration::from_secs(1));
+/// assert_eq!(backoff.delay(3), Duration::from_secs(4));
+/// assert_eq!(backoff.delay(30), Duration::from_secs(300));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The wait after the first failed attempt.
+    pub initial: Duration,
+    /// The growth per further attempt.
+    pub factor: f64,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_secs(1),
+            factor: 2.0,
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after failed attempt number `attempt` (1 for the first).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(64) as i32;
+        let secs = self.initial.as_secs_f64() * self.factor.max(1.0).powi(exponent);
+        Duration::try_from_secs_f64(secs).map_or(self.max, |d| d.min(self.max))
+    }
+}
+
+/// How a [`Worker`] runs tasks.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = taskrec::WorkerConfig::new("worker-1")
+///     .concurrency(16)
+///     .lease(Duration::from_secs(60))
+///     .max_attempts(3)
+///     .timeout(Duration::from_secs(30));
+/// assert_eq!(config.owner(), "worker-1");
+/// ```
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    owner: String,
+    concurrency: usize,
+    lease: Duration,
+    max_attempts: u32,
+    backoff: Backoff,
+    timeout: Option<Duration>,
+    keep_succeeded: bool,
+    idle_poll: Duration,
+}
+
+impl WorkerConfig {
+    /// A worker named `owner` (the name claims carry: make it unique per
+    /// process), running 8 tasks at once under 30 s leases, at most 5
+    /// attempts per task with the default [`Backoff`], no time limit, and
+    /// succeeded tasks completed (deleted).
+    pub fn new(owner: impl Into<String>) -> Self {
+        WorkerConfig {
+            owner: owner.into(),
+            concurrency: 8,
+            lease: Duration::from_secs(30),
+            max_attempts: 5,
+            backoff: Backoff::default(),
+            timeout: None,
+            keep_succeeded: false,
+            idle_poll: Duration::from_secs(1),
+        }
+    }
+
+    /// The worker's name.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// How many tasks run at once (default 8).
+    pub fn concurrency(mut self, tasks: usize) -> Self {
+        self.concurrency = tasks.max(1);
+        self
+    }
+
+    /// How long a claim holds without renewal (default 30 s). The worker
+    /// renews every third of it while a task runs; a worker that dies stops
+    /// renewing, and its tasks are claimable once their lease runs out.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Attempts per task before it is kept as failed (default 5).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The wait between attempts (default [`Backoff::default`]).
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// A hard time limit per attempt: a task still running then is
+    /// cancelled and the attempt counts as failed.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Keep succeeded tasks (status `Succeeded`, with their result) instead
+    /// of completing (deleting) them.
+    pub fn keep_succeeded(mut self, keep: bool) -> Self {
+        self.keep_succeeded = keep;
+        self
+    }
+
+    /// The longest wait between passes while other workers hold tasks or
+    /// tasks wait out a backoff (default 1 s).
+    pub fn idle_poll(mut self, wait: Duration) -> Self {
+        self.idle_poll = wait.max(Duration::from_millis(1));
+        self
+    }
+}
+
+/// What a [`Worker::drain`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Attempts that succeeded.
+    pub succeeded: u64,
+    /// Attempts that failed and will be retried after a backoff.
+    pub retried: u64,
+    /// Tasks kept as failed: out of attempts, or their record does not decode.
+    pub failed: u64,
+    /// Attempts cut short because the claim was lost (the lease ran out and
+    /// another worker took the task): that worker runs it.
+    pub lost: u64,
+    /// Tasks given back unfinished when the worker was stopped.
+    pub released: u64,
+    /// Whether the drain ended because the worker was stopped.
+    pub stopped: bool,
+}
+
+#[derive(Default)]
+struct Counters {
+    succeeded: AtomicU64,
+    retried: AtomicU64,
+    failed: AtomicU64,
+    lost: AtomicU64,
+    released: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Stops a running [`Worker`]: it claims nothing more, gives back the tasks
+/// it holds (pending again, the attempt not counted) and its drain returns.
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<watch::Sender<bool>>);
+
+impl StopHandle {
+    /// Asks the worker to stop.
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// What a handler gives back: an optional JSON result, or an error.
+pub type HandlerResult = std::result::Result<Option<serde_json::Value>, BoxError>;
+
+/// A boxed handler future, as [`Worker::drain_with`] takes them: it owns
+/// its task and may borrow what the handler borrows.
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = HandlerResult> + Send + 'a>>;
+
+/// Drains task lists: claims each task, runs it, completes it on success,
+/// retries it with backoff on failure, keeps it as failed after the last
+/// attempt, all under leases.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+///
+/// #[derive(Debug, TaskData)]
+/// struct Resize { image: u32 }
+///
+/// #[async_trait::async_trait]
+/// impl Execute for Resize {
+///     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+///         Ok(()) // the work
+///     }
+/// }
+///
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// for image in 0..10 {
+///     store.save(&Task::build("resize", Resize { image })?).await?;
+/// }
+/// let worker = Worker::new(store.clone(), WorkerConfig::new("worker-1"));
+/// let report = worker.drain::<Resize, _>("resize", &()).await?;
+/// assert_eq!(report.succeeded, 10);
+/// assert_eq!(store.count("resize").await?, 0);
+/// # Ok(()) }
+/// ```
+pub struct Worker<A: ?Sized = dyn StorageAdapter> {
+    store: TaskStore<A>,
+    config: WorkerConfig,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+impl<A: ?Sized> std::fmt::Debug for Worker<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: StorageAdapter + ?Sized> Worker<A> {
+    /// A worker over a store.
+    pub fn new(store: TaskStore<A>, config: WorkerConfig) -> Self {
+        Worker {
+            store,
+            config,
+            stop: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// A handle that stops this worker, from anywhere.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(Arc::clone(&self.stop))
+    }
+
+    /// Runs every task of `task_list` through [`Execute`] until none is left
+    /// to do: all completed, or kept as failed. While other workers hold
+    /// tasks or tasks wait out a backoff, it waits for them; it returns when
+    /// the list has nothing open, or when stopped.
+    pub async fn drain<T, C>(&self, task_list: &str, ctx: &C) -> Result<DrainReport>
+    where
+        T: TaskDecode + Execute<C>,
+        C: ?Sized + Sync,
+    {
+        self.drain_with::<T, _>(task_list, |task: Task<T>| {
+            Box::pin(async move { task.data().execute(ctx).await.map(|()| None) })
+        })
+        .await
+    }
+
+    /// Like [`drain`](Self::drain), with a handler instead of [`Execute`];
+    /// the handler's JSON result is kept on succeeded tasks when the worker
+    /// keeps them.
+    pub async fn drain_with<'h, T, H>(&self, task_list: &str, handler: H) -> Result<DrainReport>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
+        let counters = Counters::default();
+        let mut stopped = self.stop.subscribe();
+        loop {
+            if *stopped.borrow_and_update() {
+                break;
+            }
+            let pass = self.pass(task_list, &handler, &counters).await?;
+            if pass.claimed > 0 {
+                continue;
+            }
+            let Some(wake) = pass.next_wake else {
+                break; // nothing open: drained
+            };
+            let wait = (wake - Utc::now())
+                .to_std()
+                .unwrap_or_default()
+                .clamp(Duration::from_millis(1), self.config.idle_poll);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Ok(DrainReport {
+            succeeded: read(&counters.succeeded),
+            retried: read(&counters.retried),
+            failed: read(&counters.failed),
+            lost: read(&counters.lost),
+            released: read(&counters.released),
+            stopped: *self.stop.borrow(),
+        })
+    }
+
+    /// One walk over the list: claims and runs what it can; says how many
+    /// it claimed, and when the earliest task it could not claim opens up.
+    async fn pass<'h, T, H>(
+        &self,
+        task_list: &str,
+        handler: &H,
+        counters: &Counters,
+    ) -> Result<Pass>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
+        self.store
+            .records(task_list)
+            .map_ok(|record| self.visit(record, handler, counters))
+            .try_buffer_unordered(self.config.concurrency)
+            .try_fold(Pass::default(), |mut pass, visit| async move {
+                match visit {
+                    Visit::Ran => pass.claimed += 1,
+                    Visit::Open(at) => {
+                        pass.next_wake =
+                            Some(pass.next_wake.map_or(at, |w: DateTime<Utc>| w.min(at)));
+                    }
+                    Visit::Closed => {}
+                }
+                Ok(pass)
+            })
+            .await
+    }
+
+    async fn visit<'h, T, H>(
+        &self,
+        record: TaskRecord,
+        handler: &H,
+        counters: &Counters,
+    ) -> Result<Visit>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
+        if *self.stop.borrow() {
+            return Ok(Visit::Closed);
+        }
+        let (list, id) = (record.task_list().to_owned(), record.id().to_owned());
+        let claim = match self
+            .store
+            .try_claim(&list, &id, &self.config.owner, self.config.lease)
+            .await?
+        {
+            ClaimAttempt::Claimed(claim) => claim,
+            // Someone else got it first: it is theirs to run.
+            ClaimAttempt::Lost => return Ok(Visit::Open(Utc::now() + TimeDelta::milliseconds(10))),
+            ClaimAttempt::NotClaimable(state) => return Ok(open_at(state.as_ref())),
+        };
+        let task = match Task::<T>::from_record(record) {
+            Ok(task) => task,
+            Err(e) => {
+                // A record no code can read will not get better by retrying.
+                if self.store.fail(claim, &e.to_string()).await? {
+                    Counters::add(&counters.failed);
+                }
+                return Ok(Visit::Ran);
+            }
+        };
+        let attempt = claim.state().attempts;
+        match self.run(claim, task, handler).await? {
+            Run::Done(claim, Ok(result)) => {
+                if self
+                    .store
+                    .succeed(claim, result, self.config.keep_succeeded)
+                    .await?
+                {
+                    Counters::add(&counters.succeeded);
+                } else {
+                    Counters::add(&counters.lost);
+                }
+            }
+            Run::Done(claim, Err(error)) => {
+                let error = error.to_string();
+                let recorded = if attempt >= self.config.max_attempts {
+                    let kept = self.store.fail(claim, &error).await?;
+                    kept.then_some(&counters.failed)
+                } else {
+                    let delay = TimeDelta::from_std(self.config.backoff.delay(attempt))
+                        .unwrap_or(TimeDelta::MAX);
+                    let retried = self
+                        .store
+                        .retry_later(claim, &error, Utc::now() + delay)
+                        .await?;
+                    retried.then_some(&counters.retried)
+                };
+                Counters::add(recorded.unwrap_or(&counters.lost));
+            }
+            Run::Lost => Counters::add(&counters.lost),
+            Run::Stopped(claim) => {
+                if self.store.release(claim).await? {
+                    Counters::add(&counters.released);
+                }
+            }
+        }
+        Ok(Visit::Ran)
+    }
+
+    /// Runs one claimed task, renewing its lease every third of it, within
+    /// the time limit, until it ends, the claim is lost, or the worker stops.
+    async fn run<'h, T, H>(&self, mut claim: Claim, task: Task<T>, handler: &H) -> Result<Run>
+    where
+        H: Fn(Task<T>) -> HandlerFuture<'h>,
+    {
+        let limit = self.config.timeout;
+        let work = async move {
+            match limit {
+                Some(limit) => match tokio::time::timeout(limit, handler(task)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!("timed out after {limit:?}").into()),
+                },
+                None => handler(task).await,
+            }
+        };
+        tokio::pin!(work);
+        let mut stopped = self.stop.subscribe();
+        let mut renewals = tokio::time::interval(self.config.lease / 3);
+        renewals.tick().await; // the first tick is immediate
+        loop {
+            tokio::select! {
+                result = &mut work => return Ok(Run::Done(claim, result)),
+                _ = renewals.tick() => {
+                    if !self.store.renew(&mut claim, self.config.lease).await? {
+                        return Ok(Run::Lost); // dropping `work` cancels it
+                    }
+                }
+                // The guard `wait_for` returns is not Send: drop it inside.
+                () = async { drop(stopped.wait_for(|stop| *stop).await) } => {
+                    return Ok(Run::Stopped(claim));
+                }
+            }
+        }
+    }
+}
+
+/// When a task that could not be claimed may open up; `Closed` when it
+/// never will (finished, failed or gone).
+fn open_at(state: Option<&TaskState>) -> Visit {
+    match state {
+        Some(state) if state.is_open() => {
+            let at = state
+                .not_before
+                .or(state.lease_until)
+                .unwrap_or_else(Utc::now);
+            Visit::Open(at)
+        }
+        _ => Visit::Closed,
+    }
+}
+
+enum Visit {
+    /// The worker claimed the task and ran it (or failed it).
+    Ran,
+    /// Held by another worker or waiting out a backoff, until about then.
+    Open(DateTime<Utc>),
+    /// Nothing to do, now or later.
+    Closed,
+}
+
+#[derive(Default)]
+struct Pass {
+    claimed: u64,
+    next_wake: Option<DateTime<Utc>>,
+}
+
+enum Run {
+    Done(Claim, HandlerResult),
+    Lost,
+    Stopped(Claim),
+}
