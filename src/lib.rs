@@ -126,6 +126,17 @@
 //! that succeeds and leaves each failure for the next run; [`CompositeTask`]
 //! is task_rb's task of tasks.
 //!
+//! # Claims, leases and workers
+//!
+//! Adapters with [`conditional_writes`](Capabilities::conditional_writes)
+//! keep a [`TaskState`] beside each record. [`TaskStore::claim`] takes a task
+//! for a lease, [`TaskStore::renew`], [`TaskStore::release`],
+//! [`TaskStore::retry_later`], [`TaskStore::fail`] and
+//! [`TaskStore::succeed`] move it on, each a compare-and-set so two workers
+//! never hold one task. [`Worker`] drains a list with all of it: bounded
+//! concurrency, backoff, a time limit per attempt, graceful stop; and
+//! [`TaskStore::with_history`] keeps every state change.
+//!
 //! # Errors
 //!
 //! Every fallible call returns [`Error`], whose variants say what went wrong
@@ -145,6 +156,7 @@
 //! | `cassandra` | the [`cassandra`] module: the Cassandra / ScyllaDB adapter on the `scylla` driver |
 //! | `cassandra-tls` | TLS for the Cassandra adapter, through OpenSSL |
 //! | `conformance` | the [`conformance`] module: the adapter conformance suite |
+//! | `worker` (default) | [`Worker`]: the worker loop, on tokio timers |
 
 mod adapter;
 mod claim;

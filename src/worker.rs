@@ -82,6 +82,7 @@ pub struct WorkerConfig {
     timeout: Option<Duration>,
     keep_succeeded: bool,
     idle_poll: Duration,
+    error_limit: u32,
 }
 
 impl WorkerConfig {
@@ -99,6 +100,7 @@ impl WorkerConfig {
             timeout: None,
             keep_succeeded: false,
             idle_poll: Duration::from_secs(1),
+            error_limit: 100,
         }
     }
 
@@ -147,6 +149,16 @@ impl WorkerConfig {
         self
     }
 
+    /// How many storage errors in a row, with no task finished in between,
+    /// make a drain give up and return the last one (default 100). Single
+    /// errors (a timed-out claim under contention, a node restarting) are
+    /// counted and the task is tried again in a later pass: its record and
+    /// state are still there.
+    pub fn error_limit(mut self, errors: u32) -> Self {
+        self.error_limit = errors.max(1);
+        self
+    }
+
     /// The longest wait between passes while other workers hold tasks or
     /// tasks wait out a backoff (default 1 s).
     pub fn idle_poll(mut self, wait: Duration) -> Self {
@@ -169,6 +181,8 @@ pub struct DrainReport {
     pub lost: u64,
     /// Tasks given back unfinished when the worker was stopped.
     pub released: u64,
+    /// Storage errors met on the way; each task concerned was tried again.
+    pub errors: u64,
     /// Whether the drain ended because the worker was stopped.
     pub stopped: bool,
 }
@@ -180,11 +194,27 @@ struct Counters {
     failed: AtomicU64,
     lost: AtomicU64,
     released: AtomicU64,
+    errors: AtomicU64,
+    /// Errors since the last task that finished one way or another.
+    errors_in_a_row: AtomicU64,
+    last_error: std::sync::Mutex<Option<crate::error::Error>>,
 }
 
 impl Counters {
     fn add(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn error(&self, error: crate::error::Error) {
+        Self::add(&self.errors);
+        Self::add(&self.errors_in_a_row);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error);
+        }
+    }
+
+    fn progress(&self) {
+        self.errors_in_a_row.store(0, Ordering::Relaxed);
     }
 }
 
@@ -294,6 +324,14 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 break;
             }
             let pass = self.pass(task_list, &handler, &counters).await?;
+            if counters.errors_in_a_row.load(Ordering::Relaxed)
+                >= u64::from(self.config.error_limit)
+            {
+                let last = counters.last_error.lock().ok().and_then(|mut e| e.take());
+                if let Some(error) = last {
+                    return Err(error);
+                }
+            }
             if pass.claimed > 0 {
                 continue;
             }
@@ -316,6 +354,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             failed: read(&counters.failed),
             lost: read(&counters.lost),
             released: read(&counters.released),
+            errors: read(&counters.errors),
             stopped: *self.stop.borrow(),
         })
     }
@@ -332,9 +371,37 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
+        // Workers walking one list in the same order would all try the same
+        // tasks at the same moment; shuffling each window of the walk spreads
+        // them out (on Cassandra, contended claims are slow Paxos rounds).
+        let window = self.config.concurrency * 4;
+        let mut seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
         self.store
             .records(task_list)
-            .map_ok(|record| self.visit(record, handler, counters))
+            .try_chunks(window)
+            .map_err(|e| e.1)
+            .map_ok(move |mut chunk| {
+                shuffle(&mut chunk, &mut seed);
+                futures::stream::iter(chunk.into_iter().map(Ok))
+            })
+            .try_flatten()
+            .map_ok(|record| async move {
+                match self.visit(record, handler, counters).await {
+                    // What the adapter cannot do, it will not do on a retry.
+                    Err(e @ crate::error::Error::Unsupported { .. }) => Err(e),
+                    Err(e) => {
+                        counters.error(e);
+                        // Tried again in the next pass, after a short pause.
+                        Ok(Visit::Open(Utc::now() + TimeDelta::milliseconds(100)))
+                    }
+                    Ok(visit) => {
+                        if matches!(visit, Visit::Ran) {
+                            counters.progress();
+                        }
+                        Ok(visit)
+                    }
+                }
+            })
             .try_buffer_unordered(self.config.concurrency)
             .try_fold(Pass::default(), |mut pass, visit| async move {
                 match visit {
@@ -457,6 +524,18 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 }
             }
         }
+    }
+}
+
+/// Fisher-Yates with xorshift64: no cryptographic quality needed, only a
+/// different order per worker.
+fn shuffle<T>(items: &mut [T], seed: &mut u64) {
+    for i in (1..items.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let j = (*seed % (i as u64 + 1)) as usize;
+        items.swap(i, j);
     }
 }
 

@@ -10,3 +10,4 @@ mod consistency;
 mod contract;
 mod paging;
 mod utils;
+mod worker;

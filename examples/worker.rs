@@ -1,0 +1,184 @@
+//! A worker draining a task list: each task claimed under a lease, run,
+//! completed on success, retried with backoff on failure, kept as failed
+//! after the last attempt. Start several at once: they share the work and
+//! never run one task together; kill one, and the others pick up its tasks
+//! once its leases run out.
+//!
+//! ```sh
+//! cargo run --example worker -- --generate 1000                     # in memory
+//! cargo run --example worker --features cassandra -- --cassandra --list resize --generate 1000
+//! cargo run --example worker --features cassandra -- --cassandra --list resize   # a second worker
+//! ```
+//!
+//! Options: `--list NAME` (default `resize`), `--generate N` (save N new
+//! tasks first), `--concurrency N` (8), `--lease-ms N` (5000), `--work-ms N`
+//! (time each task takes, 10), `--fail-every N` (every Nth task fails its
+//! first attempt, 0: none), `--cassandra` (at `TASKREC_CASSANDRA`, default
+//! 127.0.0.1:9042, keyspace `taskrec_worker`; needs `--features cassandra`).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use taskrec::{
+    BoxError, Execute, MemoryAdapter, StorageAdapter, Task, TaskData, TaskStore, Worker,
+    WorkerConfig,
+};
+
+/// The work: pretend to resize an image.
+#[derive(Debug, Clone, TaskData)]
+struct Resize {
+    image: u32,
+    work_ms: u64,
+    /// Fails its first attempt (to show retries).
+    #[task(default)]
+    flaky: bool,
+}
+
+/// The images this process has tried once: a flaky task fails its first try here.
+type Tried = Mutex<HashSet<u32>>;
+
+#[async_trait::async_trait]
+impl Execute<Tried> for Resize {
+    async fn execute(&self, tried: &Tried) -> Result<(), BoxError> {
+        tokio::time::sleep(Duration::from_millis(self.work_ms)).await;
+        let first_try = tried
+            .lock()
+            .map(|mut t| t.insert(self.image))
+            .unwrap_or(false);
+        if self.flaky && first_try {
+            return Err(format!("image {} was busy", self.image).into());
+        }
+        Ok(())
+    }
+}
+
+struct Options {
+    list: String,
+    generate: u32,
+    concurrency: usize,
+    lease: Duration,
+    work_ms: u64,
+    fail_every: u32,
+    cassandra: bool,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        list: "resize".to_owned(),
+        generate: 0,
+        concurrency: 8,
+        lease: Duration::from_millis(5000),
+        work_ms: 10,
+        fail_every: 0,
+        cassandra: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        let number = |text: String, name: &str| {
+            text.parse::<u64>()
+                .map_err(|_| format!("{name}: not a number: {text}"))
+        };
+        match arg.as_str() {
+            "--list" => options.list = value("--list")?,
+            "--generate" => options.generate = number(value("--generate")?, "--generate")? as u32,
+            "--concurrency" => {
+                options.concurrency = number(value("--concurrency")?, "--concurrency")? as usize
+            }
+            "--lease-ms" => {
+                options.lease = Duration::from_millis(number(value("--lease-ms")?, "--lease-ms")?)
+            }
+            "--work-ms" => options.work_ms = number(value("--work-ms")?, "--work-ms")?,
+            "--fail-every" => {
+                options.fail_every = number(value("--fail-every")?, "--fail-every")? as u32
+            }
+            "--cassandra" => options.cassandra = true,
+            other => {
+                return Err(format!(
+                    "unknown option {other} (see the top of examples/worker.rs)"
+                ))
+            }
+        }
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = options()?;
+    let store = TaskStore::from_dyn(adapter(options.cassandra).await?);
+    let owner = format!("worker-{}", std::process::id());
+
+    if options.generate > 0 {
+        let tasks: Vec<Task<Resize>> = (0..options.generate)
+            .map(|image| {
+                let flaky = options.fail_every > 0 && image % options.fail_every == 0;
+                Task::new(
+                    &options.list,
+                    format!("image-{image:06}"),
+                    Resize {
+                        image,
+                        work_ms: options.work_ms,
+                        flaky,
+                    },
+                )
+            })
+            .collect::<taskrec::Result<_>>()?;
+        store.save_all(&tasks, 64).await?;
+        println!("{owner}: saved {} tasks in `{}`", tasks.len(), options.list);
+    }
+
+    let config = WorkerConfig::new(&owner)
+        .concurrency(options.concurrency)
+        .lease(options.lease)
+        .max_attempts(3);
+    let worker = Worker::new(store.clone(), config);
+    let stop = worker.stop_handle();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping: giving back the tasks in hand");
+            stop.stop();
+        }
+    });
+    println!(
+        "{owner}: draining `{}` ({} at once, {:?} leases)",
+        options.list, options.concurrency, options.lease
+    );
+    let started = std::time::Instant::now();
+    let report = worker
+        .drain::<Resize, _>(&options.list, &Tried::default())
+        .await?;
+    println!(
+        "{owner}: done in {:.1?}: {} succeeded, {} retried, {} failed, {} lost to other workers, {} given back; {} left in the list",
+        started.elapsed(),
+        report.succeeded,
+        report.retried,
+        report.failed,
+        report.lost,
+        report.released,
+        store.count(&options.list).await?,
+    );
+    Ok(())
+}
+
+#[cfg(feature = "cassandra")]
+async fn adapter(cassandra: bool) -> taskrec::Result<Arc<dyn StorageAdapter>> {
+    use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+    if !cassandra {
+        return Ok(Arc::new(MemoryAdapter::new()));
+    }
+    let address =
+        std::env::var("TASKREC_CASSANDRA").unwrap_or_else(|_| "127.0.0.1:9042".to_owned());
+    let config = CassandraConfig::new([address], "taskrec_worker").create_schema(true);
+    Ok(Arc::new(CassandraAdapter::connect(config).await?))
+}
+
+#[cfg(not(feature = "cassandra"))]
+async fn adapter(cassandra: bool) -> taskrec::Result<Arc<dyn StorageAdapter>> {
+    if cassandra {
+        eprintln!("--cassandra needs the `cassandra` feature: cargo run --example worker --features cassandra -- --cassandra");
+        std::process::exit(2);
+    }
+    Ok(Arc::new(MemoryAdapter::new()))
+}

@@ -1,0 +1,202 @@
+//! Claims and the worker loop against the real server: the lightweight
+//! transactions keep two workers off one task, and a worker process killed
+//! with SIGKILL leaves claims that another worker finishes after the lease.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
+use taskrec::{BoxError, Execute, Task, TaskData, TaskStatus, TaskStore, Worker, WorkerConfig};
+
+use crate::utils::{adapter, address, bucketed, run, unique_list};
+
+#[derive(Debug, Clone, TaskData)]
+struct Unit {
+    n: u32,
+}
+
+#[derive(Default)]
+struct Ledger {
+    in_flight: Mutex<HashMap<u32, u32>>,
+    runs: Mutex<HashMap<u32, u32>>,
+    max_in_flight: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Execute<Ledger> for Unit {
+    async fn execute(&self, ledger: &Ledger) -> Result<(), BoxError> {
+        {
+            let mut in_flight = ledger.in_flight.lock().unwrap();
+            let now = in_flight.entry(self.n).or_default();
+            *now += 1;
+            ledger.max_in_flight.fetch_max(*now, Ordering::SeqCst);
+            *ledger.runs.lock().unwrap().entry(self.n).or_default() += 1;
+        }
+        tokio::task::yield_now().await;
+        *ledger.in_flight.lock().unwrap().get_mut(&self.n).unwrap() -= 1;
+        Ok(())
+    }
+}
+
+/// The worker example's task type, as it stores it.
+#[derive(Debug, Clone, TaskData)]
+#[task(type_name = "Resize")]
+struct Resize {
+    image: u32,
+    work_ms: u64,
+}
+
+#[async_trait::async_trait]
+impl Execute for Resize {
+    async fn execute(&self, _: &()) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+async fn fill(store: &TaskStore<CassandraAdapter>, list: &str, n: u32) {
+    let tasks: Vec<Task<Unit>> = (0..n)
+        .map(|n| Task::new(list, format!("unit-{n:05}"), Unit { n }))
+        .collect::<taskrec::Result<_>>()
+        .unwrap();
+    assert_eq!(store.save_all(&tasks, 256).await.unwrap(), u64::from(n));
+}
+
+#[test]
+fn two_workers_racing_over_ten_thousand_tasks_never_run_one_together() {
+    run(async {
+        let store = TaskStore::new(bucketed().await);
+        let list = unique_list("race");
+        fill(&store, &list, 10_000).await;
+        let ledger = Ledger::default();
+        let config = |owner: &str| {
+            WorkerConfig::new(owner)
+                .concurrency(32)
+                .lease(Duration::from_secs(30))
+        };
+        let a = Worker::new(TaskStore::new(bucketed().await), config("a"));
+        let b = Worker::new(TaskStore::new(bucketed().await), config("b"));
+        let (ra, rb) = tokio::join!(
+            a.drain::<Unit, _>(&list, &ledger),
+            b.drain::<Unit, _>(&list, &ledger)
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+
+        let ran = ledger.runs.lock().unwrap().len();
+        assert_eq!(ran, 10_000, "every task ran");
+        assert_eq!(
+            ledger.max_in_flight.load(Ordering::SeqCst),
+            1,
+            "never two at once"
+        );
+        // A claim or completion whose Paxos round timed out has an unknown
+        // outcome: it is counted as an error, and the task runs again or was done.
+        let errors = ra.errors + rb.errors;
+        assert!(
+            ra.succeeded + rb.succeeded + errors >= 10_000,
+            "{ra:?} {rb:?}"
+        );
+        assert!(
+            ra.succeeded > 0 && rb.succeeded > 0,
+            "both took part: {ra:?} {rb:?}"
+        );
+        assert_eq!(store.count(&list).await.unwrap(), 0);
+    });
+}
+
+/// The worker example, built by `cargo test` beside this test binary.
+fn worker_example() -> std::path::PathBuf {
+    let deps = std::env::current_exe().expect("the test binary's path");
+    let exe = deps
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>")
+        .join("examples/worker");
+    assert!(
+        exe.exists(),
+        "{} is missing: run the tests with `cargo test --all-features`",
+        exe.display()
+    );
+    exe
+}
+
+#[test]
+fn a_worker_killed_with_sigkill_is_finished_by_another_after_its_lease() {
+    run(async {
+        // The example's keyspace and table, where the child process works.
+        let config = CassandraConfig::new([address()], "taskrec_worker")
+            .layout(TableLayout::Bucketed { buckets: None })
+            .create_schema(true);
+        let store = TaskStore::new(adapter(config).await);
+        let list = unique_list("killed");
+        let tasks: Vec<Task<Resize>> = (0..2000)
+            .map(|image| {
+                Task::new(
+                    &list,
+                    format!("image-{image:06}"),
+                    Resize { image, work_ms: 20 },
+                )
+            })
+            .collect::<taskrec::Result<_>>()
+            .unwrap();
+        store.save_all(&tasks, 256).await.unwrap();
+
+        let lease = Duration::from_secs(3);
+        let mut child = Command::new(worker_example())
+            .args(["--cassandra", "--list", &list, "--concurrency", "8"])
+            .args(["--lease-ms", &lease.as_millis().to_string()])
+            .env("TASKREC_CASSANDRA", address())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the worker example starts");
+        let started = Instant::now();
+        loop {
+            let left = store.count(&list).await.unwrap();
+            if left <= 1700 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the child made no progress: {left} left"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "the child ended early");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "killed, not finished: {status}");
+
+        let left = store.count(&list).await.unwrap();
+        assert!(left > 0, "the child was killed mid-run");
+        let mut held = 0;
+        for task in &tasks {
+            if let Some(state) = store.state(&list, task.id()).await.unwrap() {
+                held += usize::from(state.status == TaskStatus::Claimed);
+            }
+        }
+        assert!(
+            (1..=8).contains(&held),
+            "the dead worker left its claims ({held}) behind"
+        );
+
+        let survivor = Worker::new(
+            store.clone(),
+            WorkerConfig::new("survivor").concurrency(32).lease(lease),
+        );
+        let report = survivor.drain::<Resize, _>(&list, &()).await.unwrap();
+        // Requests the child sent before it died may still land after the
+        // count above: the survivor finishes at most what was left.
+        assert!(
+            report.succeeded > 0 && report.succeeded <= left,
+            "{report:?}, {left} left"
+        );
+        assert_eq!(report.failed, 0, "{report:?}");
+        assert_eq!(
+            store.count(&list).await.unwrap(),
+            0,
+            "every remaining task finished"
+        );
+    });
+}
