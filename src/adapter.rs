@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -391,98 +392,60 @@ where
     .boxed()
 }
 
-#[async_trait]
-impl<A: StorageAdapter + ?Sized> StorageAdapter for std::sync::Arc<A> {
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
-    fn capabilities(&self) -> Capabilities {
-        (**self).capabilities()
-    }
-    async fn store(&self, record: &TaskRecord) -> Result<()> {
-        (**self).store(record).await
-    }
-    async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
-        (**self).store_with_ttl(record, ttl).await
-    }
-    async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
-        (**self).load_state(task_list, id).await
-    }
-    async fn swap_state(
-        &self,
-        task_list: &str,
-        id: &str,
-        expected: &StateToken,
-        new: Option<&str>,
-    ) -> Result<Option<StateToken>> {
-        (**self).swap_state(task_list, id, expected, new).await
-    }
-    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
-        (**self).find(task_list, id).await
-    }
-    async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
-        (**self).delete(task_list, id).await
-    }
-    async fn page(
-        &self,
-        task_list: &str,
-        token: Option<&PageToken>,
-        page_size: usize,
-    ) -> Result<Page> {
-        (**self).page(task_list, token, page_size).await
-    }
-    fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
-        (**self).all(task_list)
-    }
-    async fn count(&self, task_list: &str) -> Result<u64> {
-        (**self).count(task_list).await
-    }
+/// Adapters behind a pointer (`Arc<dyn StorageAdapter>`, `Box<...>`) are
+/// adapters: every method forwards, provided ones included, so an adapter's
+/// own overrides are kept.
+macro_rules! forward_adapter {
+    ($pointer:ident) => {
+        #[async_trait]
+        impl<A: StorageAdapter + ?Sized> StorageAdapter for $pointer<A> {
+            fn name(&self) -> &'static str {
+                (**self).name()
+            }
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
+            async fn store(&self, record: &TaskRecord) -> Result<()> {
+                (**self).store(record).await
+            }
+            async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
+                (**self).store_with_ttl(record, ttl).await
+            }
+            async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
+                (**self).load_state(task_list, id).await
+            }
+            async fn swap_state(
+                &self,
+                task_list: &str,
+                id: &str,
+                expected: &StateToken,
+                new: Option<&str>,
+            ) -> Result<Option<StateToken>> {
+                (**self).swap_state(task_list, id, expected, new).await
+            }
+            async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+                (**self).find(task_list, id).await
+            }
+            async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+                (**self).delete(task_list, id).await
+            }
+            async fn page(
+                &self,
+                task_list: &str,
+                token: Option<&PageToken>,
+                page_size: usize,
+            ) -> Result<Page> {
+                (**self).page(task_list, token, page_size).await
+            }
+            fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+                (**self).all(task_list)
+            }
+            async fn count(&self, task_list: &str) -> Result<u64> {
+                (**self).count(task_list).await
+            }
+        }
+    };
 }
 
-#[async_trait]
-impl<A: StorageAdapter + ?Sized> StorageAdapter for Box<A> {
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
-    fn capabilities(&self) -> Capabilities {
-        (**self).capabilities()
-    }
-    async fn store(&self, record: &TaskRecord) -> Result<()> {
-        (**self).store(record).await
-    }
-    async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
-        (**self).store_with_ttl(record, ttl).await
-    }
-    async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
-        (**self).load_state(task_list, id).await
-    }
-    async fn swap_state(
-        &self,
-        task_list: &str,
-        id: &str,
-        expected: &StateToken,
-        new: Option<&str>,
-    ) -> Result<Option<StateToken>> {
-        (**self).swap_state(task_list, id, expected, new).await
-    }
-    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
-        (**self).find(task_list, id).await
-    }
-    async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
-        (**self).delete(task_list, id).await
-    }
-    async fn page(
-        &self,
-        task_list: &str,
-        token: Option<&PageToken>,
-        page_size: usize,
-    ) -> Result<Page> {
-        (**self).page(task_list, token, page_size).await
-    }
-    fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
-        (**self).all(task_list)
-    }
-    async fn count(&self, task_list: &str) -> Result<u64> {
-        (**self).count(task_list).await
-    }
-}
+forward_adapter!(Arc);
+forward_adapter!(Box);
