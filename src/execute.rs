@@ -78,6 +78,12 @@ pub struct TaskOutcome {
 /// Fails only when the listing itself fails; the tasks run before that keep
 /// their outcome in storage (completed ones are gone, the rest remain).
 ///
+/// Completion deletes by key, as task_rb's does: if another process saves a
+/// new version of a task while it runs, that version is deleted with it.
+/// Where that matters, or where two processes may run one list at once, use
+/// a [`Worker`](crate::Worker): it claims each task first, and completes it
+/// only while its claim holds.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
 /// use taskrec::{BoxError, Execute, MemoryAdapter, Outcome, Task, TaskData, TaskStore};
