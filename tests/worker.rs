@@ -467,3 +467,36 @@ async fn adapters_without_conditional_writes_refuse_claims() {
         .unwrap_err();
     assert!(matches!(err, taskrec::Error::Unsupported { .. }), "{err}");
 }
+
+/// A task whose run saves a newer version of itself, as another process might.
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct Versioned {
+    version: u32,
+}
+
+#[async_trait::async_trait]
+impl Execute<TaskStore<MemoryAdapter>> for Versioned {
+    async fn execute(&self, store: &TaskStore<MemoryAdapter>) -> Result<(), BoxError> {
+        if self.version == 1 {
+            store
+                .save(&Task::new("v", "t", Versioned { version: 2 })?)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_version_saved_while_a_worker_ran_the_task_survives_and_runs() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    store
+        .save(&Task::new("v", "t", Versioned { version: 1 }).unwrap())
+        .await
+        .unwrap();
+    let worker = Worker::new(store.clone(), fast("w"));
+    let report = worker.drain::<Versioned, _>("v", &store).await.unwrap();
+    // Version 1's completion found a new state token (the save reset it), so
+    // it deleted nothing; version 2 then ran and was completed.
+    assert_eq!((report.lost, report.succeeded), (1, 1), "{report:?}");
+    assert_eq!(store.count("v").await.unwrap(), 0);
+}
