@@ -461,7 +461,9 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// The recorded state changes of a task, oldest first (empty unless
-    /// the store keeps history for its list).
+    /// the store keeps history for its list). Changes are ordered by their
+    /// time to the microsecond; two within the same microsecond come in no
+    /// particular order.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
