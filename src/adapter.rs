@@ -12,7 +12,20 @@ use crate::error::{Error, Result};
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState};
 
-/// How many records a listing asks for at a time, unless told otherwise.
+/// How many records a listing asks for at a time, unless told otherwise:
+/// the page size of the default [`StorageAdapter::all`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord, DEFAULT_PAGE_SIZE};
+/// let adapter = MemoryAdapter::new();
+/// for i in 0..=DEFAULT_PAGE_SIZE {
+///     adapter.store(&TaskRecord::new("l", format!("{i:04}"), "T", "{}")?).await?;
+/// }
+/// let page = adapter.page("l", None, DEFAULT_PAGE_SIZE).await?;
+/// assert_eq!((page.records.len(), page.is_last()), (1000, false));
+/// # Ok(()) }
+/// ```
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 
 /// Where a listing stopped: opaque bytes that only the adapter that made them
@@ -32,16 +45,34 @@ pub struct PageToken(Vec<u8>);
 
 impl PageToken {
     /// A token from the bytes an adapter chose.
+    ///
+    /// ```
+    /// let token = taskrec::PageToken::from_bytes("k42");
+    /// assert_eq!(token.as_bytes(), b"k42");
+    /// assert_eq!(token.to_string(), "6b3432");
+    /// ```
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
         PageToken(bytes.into())
     }
 
     /// The token's bytes.
+    ///
+    /// ```
+    /// let token: taskrec::PageToken = "00ff".parse()?;
+    /// assert_eq!(token.as_bytes(), [0x00, 0xff]);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// The token's bytes, taking the token apart.
+    ///
+    /// ```
+    /// let token = taskrec::PageToken::from_bytes(vec![1, 2, 3]);
+    /// let bytes: Vec<u8> = token.into_bytes();
+    /// assert_eq!(bytes, [1, 2, 3]);
+    /// ```
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }
@@ -100,7 +131,15 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// What a plain adapter has: timestamps kept, no time-to-live.
+    /// What a plain adapter has: timestamps kept, no time-to-live, no
+    /// conditional writes.
+    ///
+    /// ```
+    /// let caps = taskrec::Capabilities::new();
+    /// assert!(caps.keeps_timestamps());
+    /// assert!(!caps.time_to_live() && !caps.conditional_writes());
+    /// assert_eq!(caps, taskrec::Capabilities::default());
+    /// ```
     pub const fn new() -> Self {
         Capabilities {
             keeps_timestamps: true,
@@ -111,11 +150,28 @@ impl Capabilities {
 
     /// Whether `created_at` and `updated_at` come back as stored. Without it,
     /// both come back as the time the record was last written.
+    ///
+    /// ```
+    /// use taskrec::{MemoryAdapter, StorageAdapter};
+    /// assert!(MemoryAdapter::new().capabilities().keeps_timestamps());
+    /// ```
     pub const fn keeps_timestamps(&self) -> bool {
         self.keeps_timestamps
     }
 
     /// Whether [`StorageAdapter::store_with_ttl`] is supported.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use std::time::Duration;
+    /// use taskrec::{Error, MemoryAdapter, StorageAdapter, TaskRecord};
+    /// let adapter = MemoryAdapter::new();
+    /// assert!(!adapter.capabilities().time_to_live());
+    /// let record = TaskRecord::new("l", "i", "T", "{}")?;
+    /// let stored = adapter.store_with_ttl(&record, Duration::from_secs(60)).await;
+    /// assert!(matches!(stored, Err(Error::Unsupported { .. })));
+    /// # Ok(()) }
+    /// ```
     pub const fn time_to_live(&self) -> bool {
         self.time_to_live
     }
@@ -123,23 +179,52 @@ impl Capabilities {
     /// Whether the adapter keeps a task's [state](crate::TaskState) and
     /// changes it only conditionally ([`StorageAdapter::load_state`],
     /// [`StorageAdapter::swap_state`]): what claims and workers need.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord, INITIAL_STATE_JSON};
+    /// let adapter = MemoryAdapter::new();
+    /// assert!(adapter.capabilities().conditional_writes());
+    /// adapter.store(&TaskRecord::new("l", "i", "T", "{}")?).await?;
+    /// assert_eq!(adapter.load_state("l", "i").await?.unwrap().json, INITIAL_STATE_JSON);
+    /// # Ok(()) }
+    /// ```
     pub const fn conditional_writes(&self) -> bool {
         self.conditional_writes
     }
 
     /// Sets [`conditional_writes`](Self::conditional_writes).
+    ///
+    /// ```
+    /// use taskrec::Capabilities;
+    /// const CAPS: Capabilities = Capabilities::new().with_conditional_writes(true);
+    /// assert!(CAPS.conditional_writes());
+    /// assert!(CAPS.keeps_timestamps() && !CAPS.time_to_live()); // the rest as `new`
+    /// ```
     pub const fn with_conditional_writes(mut self, yes: bool) -> Self {
         self.conditional_writes = yes;
         self
     }
 
     /// Sets [`keeps_timestamps`](Self::keeps_timestamps).
+    ///
+    /// ```
+    /// // An adapter whose table has no timestamp columns:
+    /// let caps = taskrec::Capabilities::new().with_keeps_timestamps(false);
+    /// assert!(!caps.keeps_timestamps());
+    /// ```
     pub const fn with_keeps_timestamps(mut self, yes: bool) -> Self {
         self.keeps_timestamps = yes;
         self
     }
 
     /// Sets [`time_to_live`](Self::time_to_live).
+    ///
+    /// ```
+    /// let caps = taskrec::Capabilities::new().with_time_to_live(true);
+    /// assert!(caps.time_to_live());
+    /// assert!(!caps.conditional_writes());
+    /// ```
     pub const fn with_time_to_live(mut self, yes: bool) -> Self {
         self.time_to_live = yes;
         self
@@ -176,6 +261,19 @@ pub struct Page {
 
 impl Page {
     /// Whether this is the last page of the listing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
+    /// let adapter = MemoryAdapter::new();
+    /// for id in ["a", "b", "c"] {
+    ///     adapter.store(&TaskRecord::new("l", id, "T", "{}")?).await?;
+    /// }
+    /// let first = adapter.page("l", None, 2).await?;
+    /// assert!(!first.is_last());
+    /// assert!(adapter.page("l", first.next.as_ref(), 2).await?.is_last());
+    /// # Ok(()) }
+    /// ```
     pub fn is_last(&self) -> bool {
         self.next.is_none()
     }

@@ -19,6 +19,20 @@ use crate::store::TaskStore;
 /// Only the holder of the current claim can renew, release, succeed or fail
 /// the task: every such step is conditional on the state being unchanged
 /// since the claim (or the last renewal).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+/// use std::time::Duration;
+/// use taskrec::{MemoryAdapter, Task, TaskStore};
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// let task = Task::new("pings", "p1", Ping {})?;
+/// store.save(&task).await?;
+/// let mut claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+/// store.save(&task).await?; // saved again: new work, and this claim no longer holds
+/// assert!(!store.renew(&mut claim, Duration::from_secs(30)).await?);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Claim {
     task_list: String,
@@ -29,21 +43,70 @@ pub struct Claim {
 
 impl Claim {
     /// The claimed task's list.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert_eq!(claim.task_list(), "pings");
+    /// # Ok(()) }
+    /// ```
     pub fn task_list(&self) -> &str {
         &self.task_list
     }
 
     /// The claimed task's id.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert_eq!(claim.id(), "p1");
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The state as this claim wrote it: owner, lease, attempts (this one included).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// use taskrec::TaskStatus;
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert_eq!(claim.state().status, TaskStatus::Claimed);
+    /// assert_eq!(claim.state().owner.as_deref(), Some("worker-a"));
+    /// assert_eq!(claim.state().attempts, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn state(&self) -> &TaskState {
         &self.state
     }
 
     /// When the lease runs out unless renewed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// use chrono::{TimeDelta, Utc};
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// let until = claim.lease_until().unwrap();
+    /// assert!(until > Utc::now() + TimeDelta::seconds(25) && until <= Utc::now() + TimeDelta::seconds(30));
+    /// # Ok(()) }
+    /// ```
     pub fn lease_until(&self) -> Option<DateTime<Utc>> {
         self.state.lease_until
     }
@@ -63,6 +126,21 @@ pub(crate) enum ClaimAttempt {
 }
 
 /// One recorded state change of a task (see [`TaskStore::with_history`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+/// use std::time::Duration;
+/// use taskrec::{MemoryAdapter, StateChange, Task, TaskStatus, TaskStore};
+/// let store = TaskStore::new(MemoryAdapter::new()).with_history(["pings"]);
+/// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+/// store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?;
+/// let changes: Vec<StateChange> = store.history("pings", "p1").await?;
+/// let last = changes.last().unwrap();
+/// assert_eq!((last.state.status, last.state.owner.as_deref()), (TaskStatus::Claimed, Some("worker-a")));
+/// assert!(changes[0].at <= last.at);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateChange {
     /// When it happened.
@@ -188,6 +266,19 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// Extends a held claim's lease to `lease` from now. `false` when the
     /// claim was lost (its lease ran out and another worker took the task,
     /// or the task was saved again or deleted): stop working on it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// let mut claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// let before = claim.lease_until();
+    /// assert!(store.renew(&mut claim, Duration::from_secs(600)).await?);
+    /// assert!(claim.lease_until() > before);
+    /// # Ok(()) }
+    /// ```
     pub async fn renew(&self, claim: &mut Claim, lease: Duration) -> Result<bool> {
         let mut renewed = claim.clone();
         renewed.state.lease_until = Some(lease_end(Utc::now(), lease));
@@ -202,6 +293,20 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
 
     /// Gives a claimed task back unworked: pending again at once, and the
     /// attempt does not count. `false` when the claim was already lost.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// use taskrec::TaskStatus;
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert!(store.release(claim).await?);
+    /// let state = store.state("pings", "p1").await?.unwrap();
+    /// assert_eq!((state.status, state.attempts), (TaskStatus::Pending, 0));
+    /// # Ok(()) }
+    /// ```
     pub async fn release(&self, claim: Claim) -> Result<bool> {
         let mut state = claim.state.clone();
         state.status = TaskStatus::Pending;
@@ -214,6 +319,21 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
 
     /// Records a failed attempt: pending again, not claimable before
     /// `not_before`, with the error kept. `false` when the claim was lost.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// use chrono::{TimeDelta, Utc};
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert!(store.retry_later(claim, "timed out", Utc::now() + TimeDelta::minutes(5)).await?);
+    /// assert_eq!(store.state("pings", "p1").await?.unwrap().last_error.as_deref(), Some("timed out"));
+    /// // Backing off: nobody claims it for five minutes.
+    /// assert!(store.claim("pings", "p1", "worker-b", Duration::from_secs(30)).await?.is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn retry_later(
         &self,
         claim: Claim,
@@ -232,6 +352,21 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
 
     /// Records a final failure: the task stays, failed, with its error, and
     /// no worker claims it again (until [`reset`](Self::reset)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// use taskrec::TaskStatus;
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert!(store.fail(claim, "bad input").await?);
+    /// assert_eq!(store.state("pings", "p1").await?.unwrap().status, TaskStatus::Failed);
+    /// assert!(store.claim("pings", "p1", "worker-b", Duration::from_secs(30)).await?.is_none());
+    /// assert_eq!(store.count("pings").await?, 1); // kept for a person to look at
+    /// # Ok(()) }
+    /// ```
     pub async fn fail(&self, claim: Claim, error: &str) -> Result<bool> {
         let mut state = claim.state.clone();
         state.status = TaskStatus::Failed;
@@ -245,6 +380,26 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// Records success. With `keep`, the task stays, succeeded, with its
     /// result, readable by (list, id); otherwise it is completed (deleted),
     /// as [`complete`](Self::complete) does, but only while the claim holds.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// # store.save(&taskrec::Task::new("pings", "p2", Ping {})?).await?;
+    /// use serde_json::json;
+    /// use taskrec::TaskStatus;
+    /// let kept = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert!(store.succeed(kept, Some(json!({"pong": true})), true).await?);
+    /// let state = store.state("pings", "p1").await?.unwrap();
+    /// assert_eq!((state.status, state.result), (TaskStatus::Succeeded, Some(json!({"pong": true}))));
+    ///
+    /// let done = store.claim("pings", "p2", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert!(store.succeed(done, None, false).await?);
+    /// assert!(store.find::<Ping>("pings", "p2").await?.is_none()); // completed
+    /// # Ok(()) }
+    /// ```
     pub async fn succeed(
         &self,
         claim: Claim,
@@ -273,6 +428,22 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// Makes a failed (or succeeded) task pending again, attempts reset,
     /// for an operator who fixed the cause. `false` when the task is absent
     /// or changed meanwhile.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// use taskrec::TaskStatus;
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// store.fail(claim, "bad input").await?;
+    /// assert!(store.reset("pings", "p1").await?); // the input was fixed
+    /// let state = store.state("pings", "p1").await?.unwrap();
+    /// assert_eq!((state.status, state.attempts), (TaskStatus::Pending, 0));
+    /// assert!(!store.reset("pings", "never-saved").await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn reset(&self, task_list: &str, id: &str) -> Result<bool> {
         validate_key(task_list, id)?;
         let Some(stored) = self.adapter().load_state(task_list, id).await? else {
@@ -290,7 +461,23 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// The recorded state changes of a task, oldest first (empty unless
-    /// the store keeps history for its list).
+    /// the store keeps history for its list). Changes are ordered by their
+    /// time to the microsecond; two within the same microsecond come in no
+    /// particular order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::time::Duration;
+    /// use taskrec::{MemoryAdapter, Task, TaskStatus, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new()).with_history(["pings"]);
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    /// let claim = store.claim("pings", "p1", "w", Duration::from_secs(30)).await?.unwrap();
+    /// store.succeed(claim, None, false).await?; // completed: the record is gone, its history stays
+    /// let steps: Vec<TaskStatus> = store.history("pings", "p1").await?.iter().map(|c| c.state.status).collect();
+    /// assert_eq!(steps, [TaskStatus::Pending, TaskStatus::Claimed, TaskStatus::Succeeded]);
+    /// # Ok(()) }
+    /// ```
     pub async fn history(&self, task_list: &str, id: &str) -> Result<Vec<StateChange>> {
         use futures::TryStreamExt;
         validate_key(task_list, id)?;

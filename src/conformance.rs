@@ -4,8 +4,9 @@
 //! Enabled by the `conformance` cargo feature. A backend's own tests call
 //! [`run_all`] (or the single checks) with a fresh adapter; failures panic
 //! with a message that names the broken rule, as a test assertion does.
-//! Every check works in task lists of its own, named with a random prefix,
-//! so the checks can share one keyspace, directory or server with other data.
+//! Every check works in task lists of its own, named `conformance-<check>-`
+//! and a random UUID, so the checks can share one keyspace, directory or
+//! server with other data.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -26,6 +27,13 @@ use crate::record::TaskRecord;
 use crate::state::{StateToken, TaskState, TaskStatus, INITIAL_STATE_JSON};
 
 /// Runs every check, one after another.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::run_all(&adapter).await; // returns only if every rule holds
+/// # }
+/// ```
 pub async fn run_all(adapter: &dyn StorageAdapter) {
     check_store_and_find(adapter).await;
     check_find_absent(adapter).await;
@@ -112,6 +120,13 @@ async fn store_many(adapter: &dyn StorageAdapter, task_list: &str, n: usize) -> 
 }
 
 /// A stored record is found with every field as it was stored.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_store_and_find(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_store_and_find(adapter: &dyn StorageAdapter) {
     let list = unique_list("store-find");
     let stored = record(&list, "a", r#"{"filename":"file1.txt","retries":2}"#);
@@ -120,6 +135,13 @@ pub async fn check_store_and_find(adapter: &dyn StorageAdapter) {
 }
 
 /// Finding what was never stored is `Ok(None)`, in a known and an unknown list.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_find_absent(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_find_absent(adapter: &dyn StorageAdapter) {
     let list = unique_list("absent");
     assert_eq!(
@@ -136,6 +158,13 @@ pub async fn check_find_absent(adapter: &dyn StorageAdapter) {
 }
 
 /// Storing under the same key again replaces the record, type included.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_overwrite(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_overwrite(adapter: &dyn StorageAdapter) {
     let list = unique_list("overwrite");
     store(adapter, &record(&list, "a", r#"{"v":1}"#)).await;
@@ -150,6 +179,13 @@ pub async fn check_overwrite(adapter: &dyn StorageAdapter) {
 }
 
 /// Delete removes one record, leaves the others, and is a no-op when absent.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_delete(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_delete(adapter: &dyn StorageAdapter) {
     let list = unique_list("delete");
     store(adapter, &record(&list, "a", "{}")).await;
@@ -179,6 +215,13 @@ pub async fn check_delete(adapter: &dyn StorageAdapter) {
 }
 
 /// A list's records never show up in another list, even one whose name is a prefix.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_lists_are_separate(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_lists_are_separate(adapter: &dyn StorageAdapter) {
     let list = unique_list("separate");
     let longer = format!("{list}x");
@@ -194,6 +237,13 @@ pub async fn check_lists_are_separate(adapter: &dyn StorageAdapter) {
 }
 
 /// `all` yields exactly the list's records, each once; nothing for an empty list.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_all(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_all(adapter: &dyn StorageAdapter) {
     let empty = unique_list("all-empty");
     assert!(
@@ -216,6 +266,13 @@ pub async fn check_all(adapter: &dyn StorageAdapter) {
 }
 
 /// `count` matches what was stored and deleted.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_count(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_count(adapter: &dyn StorageAdapter) {
     let list = unique_list("count");
     assert_eq!(adapter.count(&list).await.unwrap(), 0);
@@ -250,6 +307,13 @@ async fn walk(adapter: &dyn StorageAdapter, list: &str, page_size: usize) -> (Ve
 }
 
 /// Walking pages yields every record exactly once, at most `page_size` at a time.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_paging(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_paging(adapter: &dyn StorageAdapter) {
     let list = unique_list("paging");
     let ids = store_many(adapter, &list, 257).await;
@@ -277,6 +341,13 @@ pub async fn check_paging(adapter: &dyn StorageAdapter) {
 }
 
 /// A token kept as text resumes the walk where it stopped, on another call.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_resume_from_token(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_resume_from_token(adapter: &dyn StorageAdapter) {
     let list = unique_list("resume");
     let ids = store_many(adapter, &list, 120).await;
@@ -302,6 +373,13 @@ pub async fn check_resume_from_token(adapter: &dyn StorageAdapter) {
 }
 
 /// A token that the adapter never handed out is an `InvalidPageToken` error.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_invalid_token(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_invalid_token(adapter: &dyn StorageAdapter) {
     let list = unique_list("bad-token");
     store_many(adapter, &list, 3).await;
@@ -314,6 +392,13 @@ pub async fn check_invalid_token(adapter: &dyn StorageAdapter) {
 
 /// Keys with quotes, CQL syntax, NUL, right-to-left and other non-ASCII
 /// text, and keys of the maximum length, are stored and found verbatim.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_keys_verbatim(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_keys_verbatim(adapter: &dyn StorageAdapter) {
     let base = unique_list("keys");
     let awkward = [
@@ -355,6 +440,13 @@ pub async fn check_keys_verbatim(adapter: &dyn StorageAdapter) {
 }
 
 /// Data text comes back byte for byte: escapes, whitespace, big values.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_data_verbatim(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_data_verbatim(adapter: &dyn StorageAdapter) {
     let list = unique_list("data");
     let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(200_000));
@@ -382,6 +474,13 @@ pub async fn check_data_verbatim(adapter: &dyn StorageAdapter) {
 
 /// Timestamps come back to the millisecond; an adapter that cannot keep
 /// them returns both as the time of the write.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_timestamps(&adapter).await; // to the millisecond: memory keeps them
+/// # }
+/// ```
 pub async fn check_timestamps(adapter: &dyn StorageAdapter) {
     let list = unique_list("time");
     let created = Utc.timestamp_millis_opt(1_600_000_000_123).unwrap();
@@ -416,6 +515,13 @@ pub async fn check_timestamps(adapter: &dyn StorageAdapter) {
 /// With a time-to-live capability, a record stored with a TTL is there until
 /// it expires (an hour here); without it, `store_with_ttl` is `Unsupported`
 /// and stores nothing.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_time_to_live(&adapter).await; // no TTL in memory: the clean refusal
+/// # }
+/// ```
 pub async fn check_time_to_live(adapter: &dyn StorageAdapter) {
     let list = unique_list("ttl");
     let rec = record(&list, "t", r#"{"ttl":true}"#);
@@ -442,6 +548,13 @@ pub async fn check_time_to_live(adapter: &dyn StorageAdapter) {
 }
 
 /// Many concurrent writers and readers on one adapter lose nothing.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_concurrent_writes(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
 pub async fn check_concurrent_writes(adapter: &dyn StorageAdapter) {
     let list = unique_list("concurrent");
     let list = list.as_str();
@@ -478,6 +591,13 @@ fn claimed_state(owner: &str) -> String {
 /// With conditional writes: a store sets the initial state under a fresh
 /// token; a swap applies only with the current token and never creates a
 /// record; a swap to `None` deletes. Without: both answer `Unsupported`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_state(&adapter).await; // memory writes conditionally: all of it
+/// # }
+/// ```
 pub async fn check_state(adapter: &dyn StorageAdapter) {
     let list = unique_list("state");
     let rec = record(&list, "s", r#"{"k":1}"#);
@@ -571,6 +691,13 @@ pub async fn check_state(adapter: &dyn StorageAdapter) {
 }
 
 /// Of many concurrent swaps from one token, exactly one applies.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_state_race(&adapter).await; // one of 32 racing swaps wins
+/// # }
+/// ```
 pub async fn check_state_race(adapter: &dyn StorageAdapter) {
     if !adapter.capabilities().conditional_writes() {
         return;

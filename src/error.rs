@@ -4,9 +4,28 @@ use std::fmt;
 
 /// A boxed error from a storage driver or a task's own code, kept as the
 /// [`source`](std::error::Error::source) of the error that wraps it.
+///
+/// ```
+/// use taskrec::BoxError;
+/// fn parse(text: &str) -> Result<u32, BoxError> {
+///     Ok(text.parse::<u32>()?)
+/// }
+/// assert_eq!(parse("7").unwrap(), 7);
+/// assert_eq!(parse("x").unwrap_err().to_string(), "invalid digit found in string");
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `Result<T, taskrec::Error>`.
+///
+/// ```
+/// fn key_of(json: &str) -> taskrec::Result<String> {
+///     let hash = taskrec::TaskHash::from_json(json)?;
+///     Ok(format!("{}/{}", hash.task_list, hash.id))
+/// }
+/// assert_eq!(key_of(r#"{"task_list":"a","id":"1","type":"T","data":{}}"#)?, "a/1");
+/// assert!(key_of("[]").is_err());
+/// # Ok::<(), taskrec::Error>(())
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Where in storage a record came from, attached to decoding errors so that a
@@ -26,6 +45,12 @@ pub struct TaskKey {
 
 impl TaskKey {
     /// A key from a task list and an id (not validated: this is a label).
+    ///
+    /// ```
+    /// let key = taskrec::TaskKey::new("", "a/b"); // no validation
+    /// assert_eq!(key.id, "a/b");
+    /// assert_eq!(key.to_string(), r#"""/"a/b""#);
+    /// ```
     pub fn new(task_list: impl Into<String>, id: impl Into<String>) -> Self {
         TaskKey {
             task_list: task_list.into(),

@@ -41,6 +41,30 @@ pub trait Execute<C: ?Sized + Sync = ()>: TaskData {
 }
 
 /// What happened to one task of a list run by [`execute_list`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore};
+/// # #[derive(Debug, TaskData)] struct Divide { by: u32 }
+/// # #[async_trait::async_trait] impl Execute for Divide {
+/// #     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+/// #         100u32.checked_div(self.by).map(drop).ok_or_else(|| "division by zero".into())
+/// #     }
+/// # }
+/// // `Divide` fails on a zero divisor (see `execute_list`).
+/// use taskrec::{Outcome, StorageAdapter, TaskRecord};
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// store.save(&Task::new("math", "bad", Divide { by: 0 })?).await?;
+/// store.adapter().store(&TaskRecord::new("math", "odd", "Divide", r#"{"by":"two"}"#)?).await?;
+/// for done in taskrec::execute_list::<Divide, _, _>(&store, "math", &(), 4).await? {
+///     match (done.key.id.as_str(), done.outcome) {
+///         ("bad", Outcome::Failed(e)) => assert_eq!(e.to_string(), "division by zero"),
+///         ("odd", Outcome::Undecodable(e)) => assert!(e.to_string().contains("at `.by`")),
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -57,12 +81,47 @@ pub enum Outcome {
 
 impl Outcome {
     /// Whether the task ran and its record is gone.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore};
+    /// # #[derive(Debug, TaskData)] struct Divide { by: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Divide {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+    /// #         100u32.checked_div(self.by).map(drop).ok_or_else(|| "division by zero".into())
+    /// #     }
+    /// # }
+    /// // `Divide` fails on a zero divisor (see `execute_list`).
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("math", "ok", Divide { by: 5 })?).await?;
+    /// store.save(&Task::new("math", "bad", Divide { by: 0 })?).await?;
+    /// let outcomes = taskrec::execute_list::<Divide, _, _>(&store, "math", &(), 4).await?;
+    /// assert_eq!(outcomes.iter().filter(|o| o.outcome.is_completed()).count(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn is_completed(&self) -> bool {
         matches!(self, Outcome::Completed)
     }
 }
 
 /// One task's key and [`Outcome`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore};
+/// # #[derive(Debug, TaskData)] struct Divide { by: u32 }
+/// # #[async_trait::async_trait] impl Execute for Divide {
+/// #     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+/// #         100u32.checked_div(self.by).map(drop).ok_or_else(|| "division by zero".into())
+/// #     }
+/// # }
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// store.save(&Task::new("math", "ok", Divide { by: 5 })?).await?;
+/// let outcomes = taskrec::execute_list::<Divide, _, _>(&store, "math", &(), 4).await?;
+/// assert_eq!(outcomes[0].key, taskrec::TaskKey::new("math", "ok"));
+/// assert!(outcomes[0].outcome.is_completed());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct TaskOutcome {
     /// Which task.
@@ -163,6 +222,11 @@ pub struct CompositeTask {
 
 impl CompositeTask {
     /// A composite task over a child list.
+    ///
+    /// ```
+    /// let composite = taskrec::CompositeTask::new("children");
+    /// assert_eq!(composite.child_task_list, "children");
+    /// ```
     pub fn new(child_task_list: impl Into<String>) -> Self {
         CompositeTask {
             child_task_list: child_task_list.into(),
@@ -170,6 +234,26 @@ impl CompositeTask {
     }
 
     /// Runs every task of the child list through [`execute_list`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore};
+    /// # #[derive(Debug, TaskData)] struct Divide { by: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Divide {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+    /// #         100u32.checked_div(self.by).map(drop).ok_or_else(|| "division by zero".into())
+    /// #     }
+    /// # }
+    /// use taskrec::CompositeTask;
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("children", "c1", Divide { by: 2 })?).await?;
+    /// store.save(&Task::new("parents", "p1", CompositeTask::new("children"))?).await?;
+    /// let parent: Task<CompositeTask> = store.find("parents", "p1").await?.unwrap();
+    /// let outcomes = parent.data().run_children::<Divide, _, _>(&store, &(), 4).await?;
+    /// assert!(outcomes.iter().all(|o| o.outcome.is_completed()));
+    /// assert_eq!(store.count("children").await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn run_children<T, C, A>(
         &self,
         store: &TaskStore<A>,

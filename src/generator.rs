@@ -50,6 +50,17 @@ pub struct TaskGenerator<'a, T> {
 
 impl<'a, T: Send + 'a> TaskGenerator<'a, T> {
     /// A generator over any stream of tasks.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::{stream, TryStreamExt};
+    /// use taskrec::{Task, TaskGenerator};
+    /// let tasks = stream::iter((0..3).map(|n| Task::build("pings", Ping { n })));
+    /// let all: Vec<Task<Ping>> = TaskGenerator::new(tasks).try_collect().await?;
+    /// assert_eq!(all.len(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn new(tasks: impl Stream<Item = Result<Task<T>>> + Send + 'a) -> Self {
         TaskGenerator {
             tasks: tasks.boxed(),
@@ -58,6 +69,18 @@ impl<'a, T: Send + 'a> TaskGenerator<'a, T> {
 
     /// A generator over an iterator of tasks (or of `Result`s of tasks, as
     /// [`Task::build`] returns them), pulled one at a time.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::TryStreamExt;
+    /// use taskrec::{Error, Task, TaskGenerator};
+    /// let lists = ["pings", "", "pongs"]; // "" is not a task list
+    /// let mut tasks = TaskGenerator::from_iter(lists.map(|list| Task::build(list, Ping { n: 0 })));
+    /// assert_eq!(tasks.try_next().await?.unwrap().task_list(), "pings");
+    /// assert!(matches!(tasks.try_next().await, Err(Error::InvalidTaskList { .. })));
+    /// # Ok(()) }
+    /// ```
     #[allow(clippy::should_implement_trait)] // it yields Results, unlike FromIterator
     pub fn from_iter<I, R>(tasks: I) -> Self
     where
@@ -71,11 +94,33 @@ impl<'a, T: Send + 'a> TaskGenerator<'a, T> {
     }
 
     /// A generator of nothing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::TryStreamExt;
+    /// use taskrec::{Task, TaskGenerator};
+    /// let nothing: Vec<Task<Ping>> = TaskGenerator::empty().try_collect().await?;
+    /// assert!(nothing.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn empty() -> Self {
         Self::new(stream::empty())
     }
 
     /// The tasks already stored in a list (task_rb's `ExistingTasks`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::TryStreamExt;
+    /// use taskrec::{MemoryAdapter, Task, TaskGenerator, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.create("pings", Ping { n: 1 }).await?;
+    /// let left_over: Vec<Task<Ping>> = TaskGenerator::existing(&store, "pings").try_collect().await?;
+    /// assert_eq!(left_over[0].data().n, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn existing<A>(store: &'a TaskStore<A>, task_list: &'a str) -> Self
     where
         A: StorageAdapter + ?Sized,
@@ -85,12 +130,35 @@ impl<'a, T: Send + 'a> TaskGenerator<'a, T> {
     }
 
     /// This generator's tasks, then `other`'s (task_rb's `append`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::TryStreamExt;
+    /// use taskrec::{Task, TaskGenerator};
+    /// let first = TaskGenerator::from_iter([Task::build("l", Ping { n: 1 })]);
+    /// let then = TaskGenerator::from_iter([Task::build("l", Ping { n: 2 })]);
+    /// let all: Vec<Task<Ping>> = first.append(then).try_collect().await?;
+    /// assert_eq!(all.iter().map(|t| t.data().n).collect::<Vec<_>>(), [1, 2]);
+    /// # Ok(()) }
+    /// ```
     pub fn append(self, other: TaskGenerator<'a, T>) -> Self {
         Self::new(self.tasks.chain(other.tasks))
     }
 
     /// The generators' tasks one generator after another (task_rb's
     /// `CombinedGenerator`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::TryStreamExt;
+    /// use taskrec::{Task, TaskGenerator};
+    /// let parts = (0..3).map(|n| TaskGenerator::from_iter([Task::build("l", Ping { n })]));
+    /// let all: Vec<Task<Ping>> = TaskGenerator::combined(parts).try_collect().await?;
+    /// assert_eq!(all.iter().map(|t| t.data().n).collect::<Vec<_>>(), [0, 1, 2]);
+    /// # Ok(()) }
+    /// ```
     pub fn combined<I>(generators: I) -> Self
     where
         I: IntoIterator<Item = TaskGenerator<'a, T>>,
@@ -102,6 +170,20 @@ impl<'a, T: Send + 'a> TaskGenerator<'a, T> {
     /// Saves each task before handing it out, so that its record exists
     /// from the moment it is generated; a failed save is an error item and
     /// the task is not handed out.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::TryStreamExt;
+    /// use taskrec::{MemoryAdapter, Task, TaskGenerator, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// let mut tasks = TaskGenerator::from_iter((0..3).map(|n| Task::build("pings", Ping { n })))
+    ///     .saving(&store);
+    /// assert_eq!(store.count("pings").await?, 0); // lazy: nothing generated yet
+    /// tasks.try_next().await?;
+    /// assert_eq!(store.count("pings").await?, 1); // saved before it was handed out
+    /// # Ok(()) }
+    /// ```
     pub fn saving<A>(self, store: &'a TaskStore<A>) -> Self
     where
         A: StorageAdapter + ?Sized,
@@ -135,6 +217,16 @@ impl<T> std::fmt::Debug for TaskGenerator<'_, T> {
 
 /// What [`TaskGenerator::from_iter`] accepts as items: tasks, or the
 /// `Result`s of building them.
+///
+/// ```
+/// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+/// use taskrec::{IntoGenerated, Task};
+/// let built: Task<Ping> = Task::new("l", "i", Ping {})?;
+/// assert!(built.into_generated().is_ok());
+/// let failed: taskrec::Result<Task<Ping>> = Task::new("", "i", Ping {});
+/// assert!(failed.into_generated().is_err()); // an error item of the generator
+/// # Ok::<(), taskrec::Error>(())
+/// ```
 pub trait IntoGenerated<T> {
     /// The item as a generator item.
     fn into_generated(self) -> Result<Task<T>>;

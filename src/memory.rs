@@ -60,6 +60,17 @@ pub struct MemoryAdapter {
 
 impl MemoryAdapter {
     /// An empty store.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
+    /// let adapter = MemoryAdapter::new();
+    /// assert_eq!(adapter.count("l").await?, 0);
+    /// let clone = adapter.clone(); // shares the storage
+    /// clone.store(&TaskRecord::new("l", "i", "T", "{}")?).await?;
+    /// assert_eq!(adapter.count("l").await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

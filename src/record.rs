@@ -40,6 +40,14 @@ impl TaskRecord {
     ///
     /// Fails with [`Error::InvalidTaskList`](crate::Error::InvalidTaskList) or
     /// [`Error::InvalidId`](crate::Error::InvalidId) for a bad key.
+    ///
+    /// ```
+    /// use taskrec::TaskRecord;
+    /// let record = TaskRecord::new("l", "i", "T", "not JSON yet")?; // the data is not parsed here
+    /// assert_eq!(record.created_at(), record.updated_at());
+    /// assert!(TaskRecord::new("", "i", "T", "{}").is_err());
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn new(
         task_list: impl Into<String>,
         id: impl Into<String>,
@@ -81,31 +89,72 @@ impl TaskRecord {
     }
 
     /// The task list (the Cassandra partition key).
+    ///
+    /// ```
+    /// let record = taskrec::TaskRecord::new("datto.com", "file1", "FetchFile", "{}")?;
+    /// assert_eq!(record.task_list(), "datto.com");
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn task_list(&self) -> &str {
         &self.task_list
     }
 
     /// The id, unique within the task list.
+    ///
+    /// ```
+    /// let record = taskrec::TaskRecord::new("datto.com", "file1", "FetchFile", "{}")?;
+    /// assert_eq!(record.id(), "file1");
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The type name the data was written under.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct FetchFile { filename: String }
+    /// let task = taskrec::Task::new("l", "i", FetchFile { filename: "a".into() })?;
+    /// assert_eq!(task.to_record()?.type_name(), "FetchFile");
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn type_name(&self) -> &str {
         &self.type_name
     }
 
     /// The data: JSON object text, as stored.
+    ///
+    /// ```
+    /// let record = taskrec::TaskRecord::new("l", "i", "T", r#"{ "n" : 1 }"#)?;
+    /// assert_eq!(record.data(), r#"{ "n" : 1 }"#); // byte for byte, spaces kept
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn data(&self) -> &str {
         &self.data
     }
 
     /// When the task was built.
+    ///
+    /// ```
+    /// let record = taskrec::TaskRecord::new("l", "i", "T", "{}")?;
+    /// assert!(record.created_at() <= chrono::Utc::now());
+    /// assert_eq!(record.created_at().timestamp_subsec_nanos() % 1_000_000, 0); // whole milliseconds
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn created_at(&self) -> DateTime<Utc> {
         self.created_at
     }
 
     /// When the record was last written.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// let created = Utc.timestamp_millis_opt(1_700_000_000_000).unwrap();
+    /// let updated = created + TimeDelta::minutes(5);
+    /// let record = taskrec::TaskRecord::with_timestamps("l", "i", "T", "{}", created, updated)?;
+    /// assert_eq!(record.updated_at() - record.created_at(), TimeDelta::minutes(5));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at
     }
@@ -122,6 +171,14 @@ impl TaskRecord {
     }
 
     /// Sets the time of the last write (truncated to milliseconds).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// let mut record = taskrec::TaskRecord::new("l", "i", "T", "{}")?;
+    /// record.set_updated_at(Utc.timestamp_nanos(1_700_000_000_123_456_789));
+    /// assert_eq!(record.updated_at(), Utc.timestamp_millis_opt(1_700_000_000_123).unwrap());
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn set_updated_at(&mut self, at: DateTime<Utc>) {
         self.updated_at = truncate_millis(at);
     }

@@ -62,15 +62,43 @@ impl<T: TaskType + fmt::Debug> AnyTaskData for T {
 }
 
 /// Boxed task data of a type known at run time.
+///
+/// ```
+/// use taskrec::{DynTaskData, Task};
+/// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u8 }
+/// let data: DynTaskData = Box::new(Ping { n: 1 });
+/// let task = Task::new("l", "i", data)?;           // a task like any other
+/// assert_eq!(task.to_json()?, r#"{"task_list":"l","id":"i","type":"Ping","data":{"n":1}}"#);
+/// # Ok::<(), taskrec::Error>(())
+/// ```
 pub type DynTaskData = Box<dyn AnyTaskData>;
 
 impl dyn AnyTaskData {
     /// The value as a `T`, if it is one.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u8 }
+    /// # #[derive(Debug, taskrec::TaskData)] struct Pong { n: u8 }
+    /// let mut registry = taskrec::TaskRegistry::new();
+    /// registry.register::<Ping>()?;
+    /// let data = registry.decode_json("Ping", r#"{"n":4}"#)?;
+    /// assert_eq!(data.downcast_ref::<Ping>().map(|ping| ping.n), Some(4));
+    /// assert!(data.downcast_ref::<Pong>().is_none());
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn downcast_ref<T: AnyTaskData>(&self) -> Option<&T> {
         self.as_any().downcast_ref()
     }
 
     /// Whether the value is a `T`.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # #[derive(Debug, taskrec::TaskData)] struct Pong {}
+    /// let data: taskrec::DynTaskData = Box::new(Ping {});
+    /// assert!(data.is::<Ping>());
+    /// assert!(!data.is::<Pong>());
+    /// ```
     pub fn is<T: AnyTaskData>(&self) -> bool {
         self.as_any().is::<T>()
     }
@@ -154,6 +182,13 @@ impl fmt::Debug for TaskRegistry {
 
 impl TaskRegistry {
     /// An empty registry.
+    ///
+    /// ```
+    /// let registry = taskrec::TaskRegistry::new();
+    /// assert!(registry.type_names().is_empty());
+    /// let err = registry.decode_json("Ping", "{}").unwrap_err();
+    /// assert_eq!(err.to_string(), "unknown task type `Ping`; known types: none");
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -162,6 +197,17 @@ impl TaskRegistry {
     ///
     /// Fails with [`Error::DuplicateType`] when the name is taken: a second
     /// registration never silently replaces the first.
+    ///
+    /// ```
+    /// use taskrec::{Error, TaskRegistry};
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # #[derive(Debug, taskrec::TaskData)] struct Pong {}
+    /// let mut registry = TaskRegistry::new();
+    /// registry.register::<Ping>()?.register::<Pong>()?;
+    /// let again = registry.register::<Ping>().unwrap_err();
+    /// assert!(matches!(again, Error::DuplicateType { type_name } if type_name == "Ping"));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn register<T: TaskType + fmt::Debug>(&mut self) -> Result<&mut Self> {
         use std::collections::btree_map::Entry;
         match self.decoders.entry(T::TYPE_NAME) {
@@ -190,6 +236,15 @@ impl TaskRegistry {
     }
 
     /// Whether a type name is registered.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// let mut registry = taskrec::TaskRegistry::new();
+    /// registry.register::<Ping>()?;
+    /// assert!(registry.contains("Ping"));
+    /// assert!(!registry.contains("Pong"));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn contains(&self, type_name: &str) -> bool {
         self.decoders.contains_key(type_name)
     }
@@ -198,6 +253,17 @@ impl TaskRegistry {
     ///
     /// Fails with [`Error::UnknownType`] listing the registered names, or
     /// [`Error::InvalidData`] naming the bad field.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u8 }
+    /// # #[derive(Debug, taskrec::TaskData)] struct Pong { n: u8 }
+    /// let mut registry = taskrec::TaskRegistry::new();
+    /// registry.register::<Ping>()?.register::<Pong>()?;
+    /// assert_eq!(registry.decode_json("Pong", r#"{"n":2}"#)?.dyn_type_name(), "Pong");
+    /// let err = registry.decode_json("Pang", "{}").unwrap_err();
+    /// assert_eq!(err.to_string(), "unknown task type `Pang`; known types: `Ping`, `Pong`");
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn decode_json(&self, type_name: &str, json: &str) -> Result<DynTaskData> {
         match self.decoders.get(type_name) {
             Some(decode) => decode(type_name, json),
@@ -210,6 +276,19 @@ impl TaskRegistry {
     }
 
     /// Decodes a stored record, keeping its timestamps; errors name the record.
+    ///
+    /// ```
+    /// use taskrec::{TaskRecord, TaskRegistry};
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u8 }
+    /// let mut registry = TaskRegistry::new();
+    /// registry.register::<Ping>()?;
+    /// let record = TaskRecord::new("l", "i", "Ping", r#"{"n":1}"#)?;
+    /// let task = registry.decode_record(record.clone())?;
+    /// assert_eq!(task.created_at(), record.created_at());
+    /// let bad = TaskRecord::new("l", "j", "Ping", r#"{"n":-1}"#)?;
+    /// assert!(registry.decode_record(bad).unwrap_err().to_string().contains(r#"in task "l"/"j""#));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn decode_record(&self, record: TaskRecord) -> Result<Task<DynTaskData>> {
         match self.decode_json(record.type_name(), record.data()) {
             Ok(data) => Ok(Task::from_parts(record, data)),
@@ -217,7 +296,21 @@ impl TaskRegistry {
         }
     }
 
-    /// Restores a task of any registered type from its hash.
+    /// Restores a task of any registered type from its hash, in any
+    /// [`HashData`] form.
+    ///
+    /// ```
+    /// use taskrec::{Task, TaskHash, TaskRegistry};
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u8 }
+    /// let mut registry = TaskRegistry::new();
+    /// registry.register::<Ping>()?;
+    /// let hash: TaskHash<serde_json::Value> = serde_json::from_value(serde_json::json!(
+    ///     {"task_list": "l", "id": "i", "type": "Ping", "data": {"n": 5}}
+    /// )).unwrap();
+    /// let task: Task<Ping> = registry.from_hash(hash)?.downcast().unwrap();
+    /// assert_eq!(task.data().n, 5);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn from_hash<D: HashData>(&self, hash: TaskHash<D>) -> Result<Task<DynTaskData>> {
         validate_key(&hash.task_list, &hash.id)?;
         hash.data.check_object()?;

@@ -16,6 +16,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Where a task is in its life.
+///
+/// ```
+/// use taskrec::TaskStatus;
+/// // Stored in the state's JSON in snake case:
+/// assert_eq!(serde_json::to_string(&TaskStatus::Claimed).unwrap(), r#""claimed""#);
+/// let status: TaskStatus = serde_json::from_str(r#""failed""#).unwrap();
+/// assert_eq!(status, TaskStatus::Failed);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
@@ -67,10 +75,22 @@ pub struct TaskState {
 
 /// The state every adapter writes with a record when it stores it: a task
 /// that is saved (again) is pending and has not been tried.
+///
+/// ```
+/// use taskrec::{TaskState, INITIAL_STATE_JSON};
+/// assert_eq!(TaskState::from_json(INITIAL_STATE_JSON)?, TaskState::pending());
+/// # Ok::<(), taskrec::Error>(())
+/// ```
 pub const INITIAL_STATE_JSON: &str = r#"{"status":"pending"}"#;
 
 impl TaskState {
     /// The state of a freshly saved task.
+    ///
+    /// ```
+    /// let state = taskrec::TaskState::pending();
+    /// assert!(state.is_open() && state.is_claimable(chrono::Utc::now()));
+    /// assert_eq!((state.attempts, state.owner), (0, None));
+    /// ```
     pub fn pending() -> Self {
         TaskState {
             status: TaskStatus::Pending,
@@ -86,6 +106,18 @@ impl TaskState {
 
     /// Whether a worker may claim the task at `now`: pending and past any
     /// backoff, or claimed under a lease that has run out.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, Utc};
+    /// use taskrec::{TaskState, TaskStatus};
+    /// let now = Utc::now();
+    /// let mut backing_off = TaskState::pending();
+    /// backing_off.not_before = Some(now + TimeDelta::minutes(1));
+    /// assert!(!backing_off.is_claimable(now));
+    /// assert!(backing_off.is_claimable(now + TimeDelta::minutes(2)));
+    /// let expired = TaskState { status: TaskStatus::Claimed, lease_until: Some(now), ..TaskState::pending() };
+    /// assert!(expired.is_claimable(now));
+    /// ```
     pub fn is_claimable(&self, now: DateTime<Utc>) -> bool {
         match self.status {
             TaskStatus::Pending => self.not_before.is_none_or(|t| t <= now),
@@ -95,11 +127,24 @@ impl TaskState {
     }
 
     /// Whether the task still has work to do (pending or claimed).
+    ///
+    /// ```
+    /// use taskrec::{TaskState, TaskStatus};
+    /// let failed = TaskState { status: TaskStatus::Failed, ..TaskState::pending() };
+    /// assert!(!failed.is_open());
+    /// assert!(TaskState::pending().is_open());
+    /// ```
     pub fn is_open(&self) -> bool {
         matches!(self.status, TaskStatus::Pending | TaskStatus::Claimed)
     }
 
     /// The state as the JSON text adapters store.
+    ///
+    /// ```
+    /// let json = taskrec::TaskState::pending().to_json()?;
+    /// assert_eq!(json, r#"{"status":"pending","attempts":0}"#); // unset fields left out
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string(self).map_err(|e| Error::InvalidData {
             type_name: "taskrec::TaskState".to_owned(),
@@ -110,6 +155,14 @@ impl TaskState {
     }
 
     /// The state from the JSON text an adapter stored.
+    ///
+    /// ```
+    /// use taskrec::{Error, TaskState, TaskStatus};
+    /// let state = TaskState::from_json(r#"{"status":"failed","attempts":5,"last_error":"boom"}"#)?;
+    /// assert_eq!((state.status, state.last_error.as_deref()), (TaskStatus::Failed, Some("boom")));
+    /// assert!(matches!(TaskState::from_json("{}"), Err(Error::InvalidData { .. })));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn from_json(json: &str) -> Result<Self> {
         serde_json::from_str(json).map_err(|e| Error::InvalidData {
             type_name: "taskrec::TaskState".to_owned(),
@@ -120,9 +173,10 @@ impl TaskState {
     }
 }
 
-/// The version of a stored state: a fresh random value on every write, so a
-/// write conditioned on it succeeds only if nothing changed in between (and
-/// a state that was overwritten and written back is still told apart).
+/// The version of a stored state: a fresh value on every write, never used
+/// before (random, or from a per-process counter in the memory adapter), so
+/// a write conditioned on it succeeds only if nothing changed in between
+/// (and a state that was overwritten and written back is still told apart).
 ///
 /// ```
 /// let a = taskrec::StateToken::random();
@@ -133,17 +187,35 @@ impl TaskState {
 pub struct StateToken(uuid::Uuid);
 
 impl StateToken {
-    /// A new token.
+    /// A new token: a random (version 4) UUID.
+    ///
+    /// ```
+    /// let token = taskrec::StateToken::random();
+    /// assert_eq!(token.as_uuid().get_version_num(), 4);
+    /// ```
     pub fn random() -> Self {
         StateToken(uuid::Uuid::new_v4())
     }
 
     /// The token from its UUID, as an adapter stored it.
+    ///
+    /// ```
+    /// let stored = uuid::Uuid::parse_str("67e55044-10b1-426f-9247-bb680e5fe0c8").unwrap();
+    /// let token = taskrec::StateToken::from_uuid(stored);
+    /// assert_eq!(token.as_uuid(), stored);
+    /// ```
     pub fn from_uuid(uuid: uuid::Uuid) -> Self {
         StateToken(uuid)
     }
 
     /// The token as a UUID, for storing.
+    ///
+    /// ```
+    /// use taskrec::StateToken;
+    /// let token = StateToken::random();
+    /// let column = token.as_uuid().to_string(); // written and read back
+    /// assert_eq!(StateToken::from_uuid(column.parse().unwrap()), token);
+    /// ```
     pub fn as_uuid(&self) -> uuid::Uuid {
         self.0
     }
@@ -156,6 +228,18 @@ impl fmt::Debug for StateToken {
 }
 
 /// A stored state as an adapter returns it: the state's JSON text and its token.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord, INITIAL_STATE_JSON};
+/// let adapter = MemoryAdapter::new();
+/// adapter.store(&TaskRecord::new("l", "i", "T", "{}")?).await?;
+/// let stored = adapter.load_state("l", "i").await?.unwrap();
+/// assert_eq!(stored.json, INITIAL_STATE_JSON);
+/// let next = adapter.swap_state("l", "i", &stored.token, Some(r#"{"status":"failed"}"#)).await?;
+/// assert!(next.is_some_and(|token| token != stored.token));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredState {
     /// The state as JSON text (see [`TaskState::from_json`]).

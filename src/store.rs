@@ -13,7 +13,19 @@ use crate::record::{self, TaskRecord};
 use crate::registry::{DynTaskData, TaskRegistry};
 use crate::task::Task;
 
-/// How many saves or deletes [`TaskStore::save_all`] keeps in flight unless told otherwise.
+/// A reasonable `concurrency` for [`TaskStore::save_all`]: how many saves to
+/// keep in flight when you have no better number. `save_all` has no default
+/// of its own: pass this, or a number that suits your backend.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+/// use taskrec::{MemoryAdapter, Task, TaskStore, DEFAULT_CONCURRENCY};
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// let tasks = (0..100).map(|n| Task::build("pings", Ping { n })).collect::<taskrec::Result<Vec<_>>>()?;
+/// assert_eq!(store.save_all(&tasks, DEFAULT_CONCURRENCY).await?, 100);
+/// # Ok(()) }
+/// ```
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// Saves, finds, lists and completes typed tasks through a storage adapter.
@@ -80,6 +92,17 @@ impl<A: fmt::Debug + ?Sized> fmt::Debug for TaskStore<A> {
 
 impl<A: StorageAdapter> TaskStore<A> {
     /// A store over an adapter.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use taskrec::{MemoryAdapter, TaskStore};
+    /// let store: TaskStore<MemoryAdapter> = TaskStore::new(MemoryAdapter::new());
+    /// let clone = store.clone(); // shares the adapter
+    /// clone.create("pings", Ping {}).await?;
+    /// assert_eq!(store.count("pings").await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn new(adapter: A) -> Self {
         TaskStore {
             history: History::None,
@@ -107,6 +130,18 @@ impl TaskStore {
 
 impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// A store over an adapter that is already shared.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::sync::Arc;
+    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskStore};
+    /// let adapter = Arc::new(MemoryAdapter::new());
+    /// let store = TaskStore::from_arc(Arc::clone(&adapter));
+    /// store.create("pings", Ping {}).await?;
+    /// assert_eq!(adapter.count("pings").await?, 1); // the same records
+    /// # Ok(()) }
+    /// ```
     pub fn from_arc(adapter: Arc<A>) -> Self {
         TaskStore {
             history: History::None,
@@ -156,12 +191,31 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// The adapter, for what the store does not cover.
+    ///
+    /// ```
+    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// assert_eq!(store.adapter().name(), "memory");
+    /// assert!(store.adapter().capabilities().conditional_writes());
+    /// ```
     pub fn adapter(&self) -> &A {
         &self.adapter
     }
 
     /// Saves a task: inserts it, or overwrites the task with the same list
     /// and id. The stored record's `updated_at` is the time of saving.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("pings", "p1", Ping { n: 1 })?).await?;
+    /// store.save(&Task::new("pings", "p1", Ping { n: 2 })?).await?; // same key: overwritten
+    /// assert_eq!(store.count("pings").await?, 1);
+    /// assert_eq!(store.find::<Ping>("pings", "p1").await?.unwrap().data().n, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn save<T: TaskData>(&self, task: &Task<T>) -> Result<()> {
         let mut record = task.to_record()?;
         record.set_updated_at(record::now());
@@ -179,6 +233,18 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// supports it (Cassandra: `USING TTL`); [`Error::Unsupported`](crate::Error::Unsupported)
     /// elsewhere. An expired task is gone as if completed: use it for work
     /// that is worthless after a deadline, never for work that must happen.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::time::Duration;
+    /// use taskrec::{Error, MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new()); // no time-to-live in memory
+    /// let saved = store.save_with_ttl(&Task::build("pings", Ping {})?, Duration::from_secs(3600)).await;
+    /// assert!(matches!(saved, Err(Error::Unsupported { .. })));
+    /// assert_eq!(store.count("pings").await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn save_with_ttl<T: TaskData>(
         &self,
         task: &Task<T>,
@@ -242,6 +308,20 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// `T` is a task type or an enum of task types; a stored type that `T`
     /// does not decode is an error ([`Error::TypeMismatch`](crate::Error::TypeMismatch)
     /// or [`Error::UnknownType`](crate::Error::UnknownType)), not `None`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # #[derive(Debug, taskrec::TaskData)] struct Pong {}
+    /// use taskrec::{Error, MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("games", "g1", Ping {})?).await?;
+    /// assert!(store.find::<Ping>("games", "g1").await?.is_some());
+    /// assert!(store.find::<Ping>("games", "g2").await?.is_none());
+    /// let wrong = store.find::<Pong>("games", "g1").await;
+    /// assert!(matches!(wrong, Err(Error::TypeMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
     pub async fn find<T: TaskDecode>(&self, task_list: &str, id: &str) -> Result<Option<Task<T>>> {
         self.find_record(task_list, id)
             .await?
@@ -250,6 +330,19 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// The task under (task list, id), decoded through a registry.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use taskrec::{MemoryAdapter, Task, TaskRegistry, TaskStore};
+    /// let mut registry = TaskRegistry::new();
+    /// registry.register::<Ping>()?;
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("games", "g1", Ping {})?).await?;
+    /// let task = store.find_any(&registry, "games", "g1").await?.unwrap();
+    /// assert!(task.data().is::<Ping>());
+    /// # Ok(()) }
+    /// ```
     pub async fn find_any(
         &self,
         registry: &TaskRegistry,
@@ -263,6 +356,17 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// The stored record under (task list, id), undecoded.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("pings", "p1", Ping { n: 1 })?).await?;
+    /// let record = store.find_record("pings", "p1").await?.unwrap();
+    /// assert_eq!((record.type_name(), record.data()), ("Ping", r#"{"n":1}"#));
+    /// # Ok(()) }
+    /// ```
     pub async fn find_record(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         validate_key(task_list, id)?;
         self.adapter.find(task_list, id).await
@@ -272,6 +376,20 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     ///
     /// A record that does not decode is an error item naming it; the stream
     /// goes on after it, so one bad record does not hide the rest.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::StreamExt;
+    /// use taskrec::{MemoryAdapter, StorageAdapter, Task, TaskRecord, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("pings", "a", Ping { n: 1 })?).await?;
+    /// store.adapter().store(&TaskRecord::new("pings", "b", "Ping", r#"{"n":"x"}"#)?).await?;
+    /// store.save(&Task::new("pings", "c", Ping { n: 3 })?).await?;
+    /// let items: Vec<taskrec::Result<Task<Ping>>> = store.all("pings").collect().await;
+    /// assert_eq!(items.iter().filter(|item| item.is_ok()).count(), 2); // the bad one is an Err
+    /// # Ok(()) }
+    /// ```
     pub fn all<'a, T: TaskDecode>(
         &'a self,
         task_list: &'a str,
@@ -281,6 +399,24 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// Every task of a list, decoded through a registry, lazily.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # #[derive(Debug, taskrec::TaskData)] struct Pong {}
+    /// use futures::TryStreamExt;
+    /// use taskrec::{MemoryAdapter, TaskRegistry, TaskStore};
+    /// let mut registry = TaskRegistry::new();
+    /// registry.register::<Ping>()?.register::<Pong>()?;
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.create("games", Ping {}).await?;
+    /// store.create("games", Pong {}).await?;
+    /// let mut names: Vec<String> = store.all_any(&registry, "games")
+    ///     .map_ok(|task| task.type_name().to_owned()).try_collect().await?;
+    /// names.sort();
+    /// assert_eq!(names, ["Ping", "Pong"]);
+    /// # Ok(()) }
+    /// ```
     pub fn all_any<'a>(
         &'a self,
         registry: &'a TaskRegistry,
@@ -291,6 +427,19 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// Every record of a list, undecoded, lazily.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// use futures::TryStreamExt;
+    /// use taskrec::{MemoryAdapter, TaskRecord, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.create("pings", Ping { n: 7 }).await?;
+    /// let records: Vec<TaskRecord> = store.records("pings").try_collect().await?;
+    /// assert_eq!(records[0].data(), r#"{"n":7}"#);
+    /// assert!(store.records("").try_collect::<Vec<_>>().await.is_err()); // not a task list
+    /// # Ok(()) }
+    /// ```
     pub fn records<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
         match validate_task_list(task_list) {
             Ok(()) => self.adapter.all(task_list),
@@ -330,17 +479,51 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
 
     /// Completes a task: its record is deleted, so no later run finds it.
     /// Completing a task that is already gone is not an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// let task = store.create("pings", Ping {}).await?;
+    /// store.complete(&task).await?;
+    /// assert!(store.find::<Ping>("pings", task.id()).await?.is_none());
+    /// store.complete(&task).await?; // already gone: still Ok
+    /// # Ok(()) }
+    /// ```
     pub async fn complete<T>(&self, task: &Task<T>) -> Result<()> {
         self.delete(task.task_list(), task.id()).await
     }
 
     /// Deletes the record under (task list, id); a no-op when absent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    /// store.delete("pings", "p1").await?;
+    /// store.delete("pings", "never-saved").await?;
+    /// assert_eq!(store.count("pings").await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
         validate_key(task_list, id)?;
         self.adapter.delete(task_list, id).await
     }
 
     /// How many tasks a list holds.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// for _ in 0..3 { store.create("pings", Ping {}).await?; }
+    /// assert_eq!(store.count("pings").await?, 3);
+    /// assert_eq!(store.count("pongs").await?, 0); // an unknown list is empty
+    /// assert!(store.count("").await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn count(&self, task_list: &str) -> Result<u64> {
         validate_task_list(task_list)?;
         self.adapter.count(task_list).await

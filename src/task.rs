@@ -110,21 +110,50 @@ impl<T> Task<T> {
     }
 
     /// The task list this task belongs to.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// let task = taskrec::Task::build("pings", Ping {})?;
+    /// assert_eq!(task.task_list(), "pings");
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn task_list(&self) -> &str {
         &self.task_list
     }
 
     /// The id, unique within the task list.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// let task = taskrec::Task::build("pings", Ping {})?;
+    /// assert!(uuid::Uuid::parse_str(task.id()).is_ok()); // `build` chose a UUID
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The task's key, for logs and error messages.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// let task = taskrec::Task::new("pings", "p-1", Ping {})?;
+    /// assert_eq!(task.key(), taskrec::TaskKey::new("pings", "p-1"));
+    /// assert_eq!(task.key().to_string(), r#""pings"/"p-1""#);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn key(&self) -> TaskKey {
         TaskKey::new(self.task_list.clone(), self.id.clone())
     }
 
     /// The typed data.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// let task = taskrec::Task::build("pings", Ping { n: 3 })?;
+    /// assert_eq!(task.data().n, 3);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn data(&self) -> &T {
         &self.data
     }
@@ -143,17 +172,51 @@ impl<T> Task<T> {
     }
 
     /// The typed data, taking the task apart.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// let task = taskrec::Task::build("pings", Ping { n: 3 })?;
+    /// let ping: Ping = task.into_data();
+    /// assert_eq!(ping.n, 3);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn into_data(self) -> T {
         self.data
     }
 
     /// When the task was built (or, for a task read from storage, when the
     /// task that was saved was built).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// let task = Task::new("pings", "p1", Ping {})?;
+    /// store.save(&task).await?;
+    /// let found = store.find::<Ping>("pings", "p1").await?.unwrap();
+    /// assert_eq!(found.created_at(), task.created_at());
+    /// # Ok(()) }
+    /// ```
     pub fn created_at(&self) -> DateTime<Utc> {
         self.created_at
     }
 
-    /// When the task was last written to storage (its build time until then).
+    /// For a task read from storage, when its record was last written; for
+    /// a task built in this process, its build time. Saving does not change
+    /// the task in hand: read it back to see the time of the save.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// let task = taskrec::Task::new("pings", "p1", Ping {})?;
+    /// assert_eq!(task.updated_at(), task.created_at());
+    /// store.save(&task).await?;
+    /// let found = store.find::<Ping>("pings", "p1").await?.unwrap();
+    /// assert!(found.updated_at() >= task.updated_at()); // the time of the save
+    /// # Ok(()) }
+    /// ```
     pub fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at
     }
@@ -166,6 +229,7 @@ impl<T> Task<T> {
     /// # #[derive(Debug, TaskData)] struct Fetch {}
     /// # #[derive(Debug, TaskData)] enum Job { Fetch(Fetch) }
     /// let task: Task<Job> = Task::build("l", Fetch {})?.map_data(Job::Fetch);
+    /// assert_eq!(task.type_name(), "Fetch");
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn map_data<U>(self, f: impl FnOnce(T) -> U) -> Task<U> {
@@ -193,7 +257,17 @@ impl<T> Task<T> {
 }
 
 impl<T: TaskData> Task<T> {
-    /// The stable name of the data's type.
+    /// The stable name of the data's type; for an enum of task types, the
+    /// name of the type its variant holds.
+    ///
+    /// ```
+    /// # use taskrec::{Task, TaskData};
+    /// #[derive(Debug, TaskData)] struct FetchFile {}
+    /// #[derive(Debug, TaskData)] enum Job { Fetch(FetchFile) }
+    /// let task = Task::build("l", Job::Fetch(FetchFile {}))?;
+    /// assert_eq!(task.type_name(), "FetchFile");
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn type_name(&self) -> &str {
         self.data.type_name()
     }
@@ -228,6 +302,13 @@ impl<T: TaskData> Task<T> {
 
     /// The task as JSON hash text: `serde_json::to_string(&task.as_hash())`
     /// with taskrec's error type.
+    ///
+    /// ```
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u8 }
+    /// let task = taskrec::Task::new("l", "i", Ping { n: 1 })?;
+    /// assert_eq!(task.to_json()?, r#"{"task_list":"l","id":"i","type":"Ping","data":{"n":1}}"#);
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn to_json(&self) -> Result<String> {
         self.as_hash().to_json()
     }

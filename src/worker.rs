@@ -54,6 +54,15 @@ impl Default for Backoff {
 
 impl Backoff {
     /// The wait after failed attempt number `attempt` (1 for the first).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ms = Duration::from_millis;
+    /// let backoff = taskrec::Backoff { initial: ms(250), factor: 2.0, max: ms(750) };
+    /// assert_eq!(backoff.delay(1), ms(250));
+    /// assert_eq!(backoff.delay(2), ms(500));
+    /// assert_eq!(backoff.delay(3), ms(750)); // 1 s, capped at `max`
+    /// ```
     pub fn delay(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(64) as i32;
         let secs = self.initial.as_secs_f64() * self.factor.max(1.0).powi(exponent);
@@ -90,6 +99,11 @@ impl WorkerConfig {
     /// process), running 8 tasks at once under 30 s leases, at most 5
     /// attempts per task with the default [`Backoff`], no time limit, and
     /// succeeded tasks completed (deleted).
+    ///
+    /// ```
+    /// let config = taskrec::WorkerConfig::new(format!("resizer-{}", std::process::id()));
+    /// assert!(config.owner().starts_with("resizer-"));
+    /// ```
     pub fn new(owner: impl Into<String>) -> Self {
         WorkerConfig {
             owner: owner.into(),
@@ -104,12 +118,57 @@ impl WorkerConfig {
         }
     }
 
-    /// The worker's name.
+    /// The worker's name, which its claims carry.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// let config = WorkerConfig::new("resizer-1");
+    /// assert_eq!(config.owner(), "resizer-1");
+    /// let (worker, store) = (Worker::new(store.clone(), config), &store);
+    /// worker.drain_with::<Ping, _>("pings", |task| Box::pin(async move {
+    ///     let state = store.state(task.task_list(), task.id()).await?.unwrap();
+    ///     assert_eq!(state.owner.as_deref(), Some("resizer-1")); // while it runs
+    ///     Ok(None)
+    /// })).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn owner(&self) -> &str {
         &self.owner
     }
 
     /// How many tasks run at once (default 8).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    /// for n in 0..20 { store.create("pings", Ping { n }).await?; }
+    /// let (running, most) = (&AtomicUsize::new(0), &AtomicUsize::new(0));
+    /// let worker = Worker::new(store.clone(), WorkerConfig::new("w").concurrency(4));
+    /// worker.drain_with::<Ping, _>("pings", |_task| Box::pin(async move {
+    ///     most.fetch_max(running.fetch_add(1, SeqCst) + 1, SeqCst);
+    ///     tokio::time::sleep(Duration::from_millis(5)).await;
+    ///     running.fetch_sub(1, SeqCst);
+    ///     Ok(None)
+    /// })).await?;
+    /// assert!(most.load(SeqCst) <= 4);
+    /// # Ok(()) }
+    /// ```
     pub fn concurrency(mut self, tasks: usize) -> Self {
         self.concurrency = tasks.max(1);
         self
@@ -118,18 +177,77 @@ impl WorkerConfig {
     /// How long a claim holds without renewal (default 30 s). The worker
     /// renews every third of it while a task runs; a worker that dies stops
     /// renewing, and its tasks are claimable once their lease runs out.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// use chrono::{TimeDelta, Utc};
+    /// let config = WorkerConfig::new("w").lease(Duration::from_secs(120));
+    /// let (worker, store) = (Worker::new(store.clone(), config), &store);
+    /// worker.drain_with::<Ping, _>("pings", |task| Box::pin(async move {
+    ///     let state = store.state(task.task_list(), task.id()).await?.unwrap();
+    ///     assert!(state.lease_until.unwrap() > Utc::now() + TimeDelta::seconds(100));
+    ///     Ok(None)
+    /// })).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::from_millis(10));
         self
     }
 
     /// Attempts per task before it is kept as failed (default 5).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// use taskrec::TaskStatus;
+    /// let worker = Worker::new(store.clone(), WorkerConfig::new("w").max_attempts(1));
+    /// let report = worker.drain_with::<Ping, _>("pings", |_| Box::pin(async { Err("broken".into()) })).await?;
+    /// assert_eq!((report.failed, report.retried), (1, 0)); // no second try
+    /// let state = store.state("pings", "p1").await?.unwrap();
+    /// assert_eq!((state.status, state.last_error.as_deref()), (TaskStatus::Failed, Some("broken")));
+    /// # Ok(()) }
+    /// ```
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
     /// The wait between attempts (default [`Backoff::default`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// use taskrec::Backoff;
+    /// let quick = Backoff { initial: Duration::from_millis(10), factor: 1.0, max: Duration::from_millis(10) };
+    /// let config = WorkerConfig::new("w").backoff(quick).max_attempts(2);
+    /// let worker = Worker::new(store.clone(), config);
+    /// let report = worker.drain_with::<Ping, _>("pings", |_| Box::pin(async { Err("broken".into()) })).await?;
+    /// assert_eq!((report.retried, report.failed), (1, 1)); // retried after 10 ms, then kept as failed
+    /// # Ok(()) }
+    /// ```
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
@@ -137,6 +255,28 @@ impl WorkerConfig {
 
     /// A hard time limit per attempt: a task still running then is
     /// cancelled and the attempt counts as failed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// let config = WorkerConfig::new("w").timeout(Duration::from_millis(10)).max_attempts(1);
+    /// let worker = Worker::new(store.clone(), config);
+    /// let report = worker.drain_with::<Ping, _>("pings", |_| Box::pin(async {
+    ///     tokio::time::sleep(Duration::from_secs(60)).await;
+    ///     Ok(None)
+    /// })).await?;
+    /// assert_eq!(report.failed, 1);
+    /// let error = store.state("pings", "p1").await?.unwrap().last_error.unwrap();
+    /// assert_eq!(error, "timed out after 10ms");
+    /// # Ok(()) }
+    /// ```
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
         self
@@ -144,6 +284,25 @@ impl WorkerConfig {
 
     /// Keep succeeded tasks (status `Succeeded`, with their result) instead
     /// of completing (deleting) them.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// use taskrec::TaskStatus;
+    /// let worker = Worker::new(store.clone(), WorkerConfig::new("w").keep_succeeded(true));
+    /// assert_eq!(worker.drain::<Ping, _>("pings", &()).await?.succeeded, 1);
+    /// assert_eq!(store.state("pings", "p1").await?.unwrap().status, TaskStatus::Succeeded);
+    /// assert_eq!(store.count("pings").await?, 1); // kept
+    /// assert_eq!(worker.drain::<Ping, _>("pings", &()).await?.succeeded, 0); // and not run again
+    /// # Ok(()) }
+    /// ```
     pub fn keep_succeeded(mut self, keep: bool) -> Self {
         self.keep_succeeded = keep;
         self
@@ -154,6 +313,36 @@ impl WorkerConfig {
     /// errors (a timed-out claim under contention, a node restarting) are
     /// counted and the task is tried again in a later pass: its record and
     /// state are still there.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use taskrec::{BoxError, Execute, Page, PageToken, StorageAdapter, StoredState, TaskRecord};
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # #[derive(Debug, Default)] struct Flaky(taskrec::MemoryAdapter);
+    /// # #[async_trait::async_trait] impl StorageAdapter for Flaky {
+    /// #     fn capabilities(&self) -> taskrec::Capabilities { self.0.capabilities() }
+    /// #     async fn store(&self, r: &TaskRecord) -> taskrec::Result<()> { self.0.store(r).await }
+    /// #     async fn find(&self, l: &str, i: &str) -> taskrec::Result<Option<TaskRecord>> { self.0.find(l, i).await }
+    /// #     async fn delete(&self, l: &str, i: &str) -> taskrec::Result<()> { self.0.delete(l, i).await }
+    /// #     async fn page(&self, l: &str, t: Option<&PageToken>, n: usize) -> taskrec::Result<Page> {
+    /// #         self.0.page(l, t, n).await
+    /// #     }
+    /// #     async fn load_state(&self, _: &str, _: &str) -> taskrec::Result<Option<StoredState>> {
+    /// #         Err(taskrec::Error::storage("flaky", "node down"))
+    /// #     }
+    /// # }
+    /// use taskrec::{Error, Task, TaskStore, Worker, WorkerConfig};
+    /// // `Flaky` keeps records, but every claim fails with a storage error.
+    /// let store = TaskStore::new(Flaky::default());
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    /// let worker = Worker::new(store, WorkerConfig::new("w").error_limit(3));
+    /// let err = worker.drain::<Ping, _>("pings", &()).await.unwrap_err();
+    /// assert!(matches!(err, Error::Storage { adapter: "flaky", .. })); // after 3 tries
+    /// # Ok(()) }
+    /// ```
     pub fn error_limit(mut self, errors: u32) -> Self {
         self.error_limit = errors.max(1);
         self
@@ -161,6 +350,29 @@ impl WorkerConfig {
 
     /// The longest wait between passes while other workers hold tasks or
     /// tasks wait out a backoff (default 1 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// let held = store.claim("pings", "p1", "other-worker", Duration::from_secs(60)).await?.unwrap();
+    /// let other = store.clone();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(50)).await;
+    ///     other.release(held).await // given back long before its lease ends
+    /// });
+    /// let config = WorkerConfig::new("w").idle_poll(Duration::from_millis(10));
+    /// let worker = Worker::new(store.clone(), config);
+    /// let report = worker.drain::<Ping, _>("pings", &()).await?; // looks again every 10 ms
+    /// assert_eq!(report.succeeded, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn idle_poll(mut self, wait: Duration) -> Self {
         self.idle_poll = wait.max(Duration::from_millis(1));
         self
@@ -168,6 +380,25 @@ impl WorkerConfig {
 }
 
 /// What a [`Worker::drain`] did.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{BoxError, DrainReport, Execute, MemoryAdapter, TaskData, TaskStore, Worker, WorkerConfig};
+/// #[derive(Debug, TaskData)]
+/// struct Invert { x: i32 }
+/// #[async_trait::async_trait]
+/// impl Execute for Invert {
+///     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+///         1i32.checked_div(self.x).map(drop).ok_or_else(|| "zero".into())
+///     }
+/// }
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// for x in [-1, 0, 1] { store.create("inverts", Invert { x }).await?; }
+/// let worker = Worker::new(store, WorkerConfig::new("w").max_attempts(1));
+/// let report = worker.drain::<Invert, _>("inverts", &()).await?;
+/// assert_eq!(report, DrainReport { succeeded: 2, failed: 1, ..DrainReport::default() });
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DrainReport {
     /// Attempts that succeeded.
@@ -220,21 +451,98 @@ impl Counters {
 
 /// Stops a running [`Worker`]: it claims nothing more, gives back the tasks
 /// it holds (pending again, the attempt not counted) and its drain returns.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// # use std::time::Duration;
+/// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+/// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+/// # #[async_trait::async_trait] impl Execute for Ping {
+/// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+/// # }
+/// # let store = TaskStore::new(MemoryAdapter::new());
+/// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+/// let worker = Worker::new(store.clone(), WorkerConfig::new("w"));
+/// worker.stop_handle().stop();
+/// let report = worker.drain::<Ping, _>("pings", &()).await?;
+/// assert!(report.stopped);
+/// assert_eq!(store.count("pings").await?, 1); // a stopped worker claims nothing
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct StopHandle(Arc<watch::Sender<bool>>);
 
 impl StopHandle {
     /// Asks the worker to stop.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// let worker = Worker::new(store.clone(), WorkerConfig::new("w"));
+    /// let stop = worker.stop_handle();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(20)).await;
+    ///     stop.stop(); // say, on SIGTERM
+    /// });
+    /// let report = worker.drain_with::<Ping, _>("pings", |_| Box::pin(async {
+    ///     tokio::time::sleep(Duration::from_secs(60)).await; // long work, cut short
+    ///     Ok(None)
+    /// })).await?;
+    /// assert_eq!((report.released, report.stopped), (1, true));
+    /// assert_eq!(store.state("pings", "p1").await?.unwrap().attempts, 0); // given back
+    /// # Ok(()) }
+    /// ```
     pub fn stop(&self) {
         self.0.send_replace(true);
     }
 }
 
 /// What a handler gives back: an optional JSON result, or an error.
+///
+/// ```
+/// use serde_json::json;
+/// use taskrec::HandlerResult;
+/// fn check(size: u64) -> HandlerResult {
+///     if size == 0 {
+///         return Err("empty file".into());
+///     }
+///     Ok(Some(json!({ "bytes": size })))
+/// }
+/// assert_eq!(check(42).unwrap(), Some(json!({ "bytes": 42 })));
+/// assert_eq!(check(0).unwrap_err().to_string(), "empty file");
+/// ```
 pub type HandlerResult = std::result::Result<Option<serde_json::Value>, BoxError>;
 
 /// A boxed handler future, as [`Worker::drain_with`] takes them: it owns
 /// its task and may borrow what the handler borrows.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// # use std::time::Duration;
+/// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+/// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+/// # #[async_trait::async_trait] impl Execute for Ping {
+/// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+/// # }
+/// # let store = TaskStore::new(MemoryAdapter::new());
+/// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+/// use taskrec::HandlerFuture;
+/// fn double(task: Task<Ping>) -> HandlerFuture<'static> {
+///     Box::pin(async move { Ok(Some(serde_json::json!(task.data().n * 2))) })
+/// }
+/// let worker = Worker::new(store.clone(), WorkerConfig::new("w").keep_succeeded(true));
+/// worker.drain_with("pings", double).await?;
+/// let state = store.state("pings", "p1").await?.unwrap();
+/// assert_eq!(state.result, Some(serde_json::json!(42))); // Ping { n: 21 }, doubled
+/// # Ok(()) }
+/// ```
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = HandlerResult> + Send + 'a>>;
 
 /// Drains task lists: claims each task, runs it, completes it on success,
@@ -281,6 +589,24 @@ impl<A: ?Sized> std::fmt::Debug for Worker<A> {
 
 impl<A: StorageAdapter + ?Sized> Worker<A> {
     /// A worker over a store.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// use std::sync::Arc;
+    /// let store = TaskStore::from_dyn(Arc::new(MemoryAdapter::new())); // chosen at run time
+    /// store.create("pings", Ping { n: 1 }).await?;
+    /// let worker: Worker = Worker::new(store, WorkerConfig::new("w"));
+    /// assert_eq!(worker.drain::<Ping, _>("pings", &()).await?.succeeded, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn new(store: TaskStore<A>, config: WorkerConfig) -> Self {
         Worker {
             store,
@@ -289,7 +615,31 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         }
     }
 
-    /// A handle that stops this worker, from anywhere.
+    /// A handle that stops this worker, from anywhere: here, from its own
+    /// handler.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// # for n in 0..2 { store.create("pings", Ping { n }).await?; }
+    /// let worker = Worker::new(store.clone(), WorkerConfig::new("w").concurrency(1));
+    /// let stop = worker.stop_handle();
+    /// assert_eq!(store.count("pings").await?, 3);
+    /// let report = worker.drain_with::<Ping, _>("pings", |_| {
+    ///     stop.stop(); // one task is enough for today
+    ///     Box::pin(async { Ok(None) })
+    /// }).await?;
+    /// assert_eq!((report.succeeded, report.stopped), (1, true));
+    /// assert_eq!(store.count("pings").await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle(Arc::clone(&self.stop))
     }
@@ -298,6 +648,33 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     /// to do: all completed, or kept as failed. While other workers hold
     /// tasks or tasks wait out a backoff, it waits for them; it returns when
     /// the list has nothing open, or when stopped.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// #[derive(Debug, TaskData)]
+    /// struct Add { n: u32 }
+    /// #[async_trait::async_trait]
+    /// impl Execute<AtomicU32> for Add {
+    ///     async fn execute(&self, total: &AtomicU32) -> Result<(), BoxError> {
+    ///         total.fetch_add(self.n, Ordering::Relaxed);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// for n in 1..=4 { store.create("sums", Add { n }).await?; }
+    /// let (worker, total) = (Worker::new(store.clone(), WorkerConfig::new("w")), AtomicU32::new(0));
+    /// let report = worker.drain::<Add, _>("sums", &total).await?;  // `&total`: the context
+    /// assert_eq!((report.succeeded, total.into_inner()), (4, 10));
+    /// # Ok(()) }
+    /// ```
     pub async fn drain<T, C>(&self, task_list: &str, ctx: &C) -> Result<DrainReport>
     where
         T: TaskDecode + Execute<C>,
@@ -312,6 +689,30 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     /// Like [`drain`](Self::drain), with a handler instead of [`Execute`];
     /// the handler's JSON result is kept on succeeded tasks when the worker
     /// keeps them.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// # for n in [1, 2] { store.create("pings", Ping { n }).await?; }
+    /// let seen = std::sync::Mutex::new(Vec::new());
+    /// let worker = Worker::new(store.clone(), WorkerConfig::new("w"));
+    /// let report = worker.drain_with::<Ping, _>("pings", |task| {
+    ///     seen.lock().unwrap().push(task.data().n); // the handler may borrow
+    ///     Box::pin(async { Ok(None) })
+    /// }).await?;
+    /// assert_eq!(report.succeeded, 3);
+    /// let mut seen = seen.into_inner().unwrap();
+    /// seen.sort();
+    /// assert_eq!(seen, [1, 2, 21]);
+    /// # Ok(()) }
+    /// ```
     pub async fn drain_with<'h, T, H>(&self, task_list: &str, handler: H) -> Result<DrainReport>
     where
         T: TaskDecode,

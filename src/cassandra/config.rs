@@ -18,6 +18,15 @@ use super::ADAPTER;
 const MAX_IDENTIFIER_LEN: usize = 48;
 
 /// The table layout an adapter reads and writes.
+///
+/// ```
+/// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
+/// let ours = CassandraConfig::new(["127.0.0.1:9042"], "jobs"); // bucketed by default
+/// assert!(schema_statements(&ours)?[1].contains("PRIMARY KEY ((task_list, bucket), id)"));
+/// let theirs = ours.layout(TableLayout::TaskRb);
+/// assert!(schema_statements(&theirs)?[1].contains("PRIMARY KEY ((task_list), id, type)"));
+/// # Ok::<(), taskrec::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableLayout {
     /// taskrec's own table, `PRIMARY KEY ((task_list, bucket), id)` with
@@ -39,12 +48,37 @@ pub enum TableLayout {
 }
 
 /// The bucket count of a new bucketed table when none is given.
+///
+/// ```
+/// use taskrec::cassandra::{schema_statements, CassandraConfig, DEFAULT_BUCKETS};
+/// let table = schema_statements(&CassandraConfig::new(["127.0.0.1:9042"], "jobs"))?.remove(1);
+/// assert!(table.ends_with(&format!("buckets={DEFAULT_BUCKETS}'"))); // recorded in its comment
+/// # Ok::<(), taskrec::Error>(())
+/// ```
 pub const DEFAULT_BUCKETS: u32 = 16;
 
 /// The largest bucket count accepted.
+///
+/// ```
+/// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout, MAX_BUCKETS};
+/// let config = |n| CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+///     .layout(TableLayout::Bucketed { buckets: Some(n) });
+/// assert!(schema_statements(&config(MAX_BUCKETS)).is_ok());
+/// assert!(matches!(schema_statements(&config(MAX_BUCKETS + 1)), Err(taskrec::Error::InvalidConfig { .. })));
+/// ```
 pub const MAX_BUCKETS: u32 = 1024;
 
 /// What the driver does when a request fails.
+///
+/// ```
+/// use std::sync::Arc;
+/// use scylla::policies::retry::DefaultRetryPolicy;
+/// use taskrec::cassandra::{CassandraConfig, Retry};
+/// let policy = Retry::Custom(Arc::new(DefaultRetryPolicy::new())); // any RetryPolicy
+/// assert_eq!(format!("{policy:?}"), "Custom(..)");
+/// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").retry(policy);
+/// assert!(format!("{config:?}").contains("retry: Custom(..)"));
+/// ```
 #[derive(Clone)]
 pub enum Retry {
     /// The driver's default: retry where it is safe (idempotent statements,
@@ -83,6 +117,15 @@ impl Retry {
 }
 
 /// The replication of a keyspace that [`create_schema`](CassandraConfig::create_schema) creates.
+///
+/// ```
+/// use taskrec::cassandra::{schema_statements, CassandraConfig, Replication};
+/// let per_dc = Replication::NetworkTopology(vec![("dc1".into(), 3), ("dc2".into(), 2)]);
+/// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").replication(per_dc);
+/// let keyspace = schema_statements(&config)?.remove(0);
+/// assert!(keyspace.ends_with("{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}"));
+/// # Ok::<(), taskrec::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Replication {
     /// `SimpleStrategy` with this many replicas: single data centre clusters.
@@ -159,7 +202,18 @@ impl CassandraConfig {
     /// A configuration for a cluster reached through `contact_points`
     /// (`"host:port"`), using `keyspace` and, by default, taskrec's bucketed
     /// table `tasks`, LOCAL_QUORUM reads and writes, a 10 s request timeout
-    /// and the driver's default retry policy.
+    /// and the driver's default retry policy. Nothing is checked here:
+    /// [`connect`](super::CassandraAdapter::connect) and
+    /// [`schema_statements`](super::schema_statements) refuse a bad
+    /// configuration.
+    ///
+    /// ```
+    /// use taskrec::cassandra::{schema_statements, CassandraConfig};
+    /// let config = CassandraConfig::new(["10.0.0.1:9042", "10.0.0.2:9042"], "jobs");
+    /// assert_eq!((config.keyspace_name(), config.table_name()), ("jobs", "tasks"));
+    /// let nowhere = CassandraConfig::new(Vec::<String>::new(), "jobs");
+    /// assert!(matches!(schema_statements(&nowhere), Err(taskrec::Error::InvalidConfig { .. })));
+    /// ```
     pub fn new<I, S>(contact_points: I, keyspace: impl Into<String>) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -185,68 +239,145 @@ impl CassandraConfig {
         }
     }
 
-    /// The table's name (default `tasks`).
+    /// The table's name (default `tasks`): a lowercase letter, then lowercase
+    /// letters, digits or `_`, at most 48 in all.
+    ///
+    /// ```
+    /// use taskrec::cassandra::{schema_statements, CassandraConfig};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").table("tasks_v2");
+    /// assert!(schema_statements(&config)?[1].starts_with("CREATE TABLE IF NOT EXISTS jobs.tasks_v2"));
+    /// let quoted = CassandraConfig::new(["127.0.0.1:9042"], "jobs").table("Tasks");
+    /// assert!(schema_statements(&quoted).is_err()); // Cassandra would lowercase it
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
         self
     }
 
     /// The table layout (default: taskrec's bucketed table).
+    ///
+    /// ```
+    /// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .layout(TableLayout::Bucketed { buckets: Some(64) });
+    /// assert!(schema_statements(&config)?[1].ends_with("buckets=64'"));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn layout(mut self, layout: TableLayout) -> Self {
         self.layout = layout;
         self
     }
 
     /// The consistency of finds and listings (default LOCAL_QUORUM).
+    ///
+    /// ```
+    /// use taskrec::cassandra::{CassandraConfig, Consistency};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").read_consistency(Consistency::One);
+    /// assert!(format!("{config:?}").contains("read_consistency: One"));
+    /// ```
     pub fn read_consistency(mut self, consistency: Consistency) -> Self {
         self.read_consistency = consistency;
         self
     }
 
     /// The consistency of saves and deletes (default LOCAL_QUORUM).
+    ///
+    /// ```
+    /// use taskrec::cassandra::{CassandraConfig, Consistency};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").write_consistency(Consistency::EachQuorum);
+    /// assert!(format!("{config:?}").contains("write_consistency: EachQuorum"));
+    /// ```
     pub fn write_consistency(mut self, consistency: Consistency) -> Self {
         self.write_consistency = consistency;
         self
     }
 
     /// How long one request may take before it fails (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .request_timeout(Duration::from_secs(2));
+    /// assert!(format!("{config:?}").contains("request_timeout: Some(2s)"));
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = Some(timeout);
         self
     }
 
     /// How long connecting to a node may take (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .connect_timeout(Duration::from_millis(1500));
+    /// assert!(format!("{config:?}").contains("connect_timeout: 1.5s"));
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// What the driver does when a request fails (default [`Retry::Default`]).
+    ///
+    /// ```
+    /// use taskrec::cassandra::{CassandraConfig, Retry};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").retry(Retry::Never);
+    /// assert!(format!("{config:?}").contains("retry: Never"));
+    /// ```
     pub fn retry(mut self, retry: Retry) -> Self {
         self.retry = retry;
         self
     }
 
     /// Username and password for `PasswordAuthenticator`.
+    ///
+    /// ```
+    /// let password = std::env::var("CASSANDRA_PASSWORD").unwrap_or_default();
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .credentials("tasks_service", password);
+    /// assert!(format!("{config:?}").contains(r#"credentials: Some(("tasks_service""#));
+    /// ```
     pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.credentials = Some((username.into(), password.into()));
         self
     }
 
-    /// Rows per page when listing (default 1000).
+    /// Rows per page when listing (default 1000; 0 counts as 1).
+    ///
+    /// ```
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs").page_size(0);
+    /// assert!(format!("{config:?}").contains("page_size: 1,"));
+    /// ```
     pub fn page_size(mut self, rows: u32) -> Self {
         self.page_size = rows.max(1);
         self
     }
 
-    /// How many buckets a listing reads at once (default 8).
+    /// How many buckets a listing or a count reads at once (default 8; 0
+    /// counts as 1).
+    ///
+    /// ```
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs").list_concurrency(16);
+    /// assert!(format!("{config:?}").contains("list_concurrency: 16"));
+    /// ```
     pub fn list_concurrency(mut self, buckets: usize) -> Self {
         self.list_concurrency = buckets.max(1);
         self
     }
 
     /// Whether connecting creates the keyspace and table when missing
-    /// (default false: they must exist).
+    /// (default false: they must exist). The statements it runs are
+    /// [`schema_statements`](super::schema_statements).
+    ///
+    /// ```
+    /// use taskrec::cassandra::{schema_statements, CassandraConfig};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").create_schema(true);
+    /// assert!(format!("{config:?}").contains("create_schema: true"));
+    /// assert_eq!(schema_statements(&config)?.len(), 2); // the keyspace, then the table
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn create_schema(mut self, create: bool) -> Self {
         self.create_schema = create;
         self
@@ -254,12 +385,25 @@ impl CassandraConfig {
 
     /// The replication of a keyspace created by [`create_schema`](Self::create_schema)
     /// (default `SimpleStrategy` with one replica, for development).
+    ///
+    /// ```
+    /// use taskrec::cassandra::{schema_statements, CassandraConfig, Replication};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").replication(Replication::Simple(3));
+    /// assert!(schema_statements(&config)?[0].contains("'replication_factor': 3"));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
     pub fn replication(mut self, replication: Replication) -> Self {
         self.replication = replication;
         self
     }
 
     /// Encrypts connections with TLS (cargo feature `cassandra-tls`).
+    ///
+    /// ```
+    /// use taskrec::cassandra::{CassandraConfig, TlsConfig};
+    /// let config = CassandraConfig::new(["127.0.0.1:9142"], "jobs").tls(TlsConfig::new("certs/ca.pem"));
+    /// assert!(format!("{config:?}").contains(r#"tls: Some(TlsConfig { ca_file: "certs/ca.pem""#));
+    /// ```
     #[cfg(feature = "cassandra-tls")]
     pub fn tls(mut self, tls: super::tls::TlsConfig) -> Self {
         self.tls = Some(tls);
@@ -267,11 +411,21 @@ impl CassandraConfig {
     }
 
     /// The keyspace's name.
+    ///
+    /// ```
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs");
+    /// assert_eq!(config.keyspace_name(), "jobs");
+    /// ```
     pub fn keyspace_name(&self) -> &str {
         &self.keyspace
     }
 
     /// The table's name.
+    ///
+    /// ```
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs").table("work");
+    /// assert_eq!(config.table_name(), "work");
+    /// ```
     pub fn table_name(&self) -> &str {
         &self.table
     }

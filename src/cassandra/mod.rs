@@ -69,6 +69,12 @@ pub use tls::TlsConfig;
 pub(crate) const ADAPTER: &str = "cassandra";
 
 /// The longest time-to-live Cassandra accepts: 20 years.
+///
+/// ```
+/// use std::time::Duration;
+/// let years = taskrec::cassandra::MAX_TTL.as_secs() / (365 * 24 * 60 * 60);
+/// assert_eq!(years, 20);
+/// ```
 pub const MAX_TTL: Duration = Duration::from_secs(630_720_000);
 
 fn storage(e: impl Into<crate::error::BoxError>) -> Error {
@@ -118,6 +124,18 @@ struct StateStatements {
 /// Cheap to share: wrap it in a [`TaskStore`](crate::TaskStore) or an `Arc`
 /// and use it from many tasks at once; the driver multiplexes requests over
 /// its connections.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use std::sync::Arc;
+/// use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+/// use taskrec::{StorageAdapter, TaskStore};
+/// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks");
+/// let adapter = Arc::new(CassandraAdapter::connect(config).await?);
+/// let (orders, invoices) = (TaskStore::from_arc(Arc::clone(&adapter)), TaskStore::from_arc(adapter));
+/// assert_eq!(orders.adapter().name(), invoices.adapter().name()); // one session, shared
+/// # Ok(()) }
+/// ```
 pub struct CassandraAdapter {
     session: Arc<Session>,
     layout: Layout,
@@ -222,6 +240,16 @@ impl CassandraAdapter {
     /// Fails with [`Error::InvalidConfig`] for a bad keyspace or table name,
     /// a missing table, or a bucket count that contradicts the table's, and
     /// with [`Error::Storage`] when the cluster cannot be reached.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+    /// use taskrec::StorageAdapter;
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks").create_schema(true);
+    /// let adapter = CassandraAdapter::connect(config).await?;
+    /// assert!(adapter.capabilities().conditional_writes()); // taskrec's table keeps task state
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(config: CassandraConfig) -> Result<Self> {
         config.validate()?;
         let profile = ExecutionProfile::builder()
@@ -247,6 +275,20 @@ impl CassandraAdapter {
     /// Uses a session the caller already has (its execution profile, retry
     /// policy and timeouts stay as they are; the configured consistencies
     /// are set on every statement).
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use std::sync::Arc;
+    /// use scylla::client::session_builder::SessionBuilder;
+    /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+    /// let session = SessionBuilder::new().known_node("127.0.0.1:9042").build().await
+    ///     .map_err(|e| taskrec::Error::storage("cassandra", e))?;
+    /// let session = Arc::new(session);
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks");
+    /// let adapter = CassandraAdapter::with_session(Arc::clone(&session), config).await?;
+    /// assert!(Arc::ptr_eq(adapter.session(), &session));
+    /// # Ok(()) }
+    /// ```
     pub async fn with_session(session: Arc<Session>, config: CassandraConfig) -> Result<Self> {
         config.validate()?;
         if config.create_schema {
@@ -269,11 +311,32 @@ impl CassandraAdapter {
     }
 
     /// The driver session, for what the adapter does not cover.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+    /// let adapter = CassandraAdapter::connect(CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")).await?;
+    /// fn storage(e: impl Into<taskrec::BoxError>) -> taskrec::Error { taskrec::Error::storage("cassandra", e) }
+    /// let result = adapter.session()
+    ///     .query_unpaged("SELECT release_version FROM system.local", ()).await.map_err(storage)?;
+    /// assert_eq!(result.into_rows_result().map_err(storage)?.rows_num(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn session(&self) -> &Arc<Session> {
         &self.session
     }
 
     /// Partitions per task list: the table's bucket count, or 1 for task_rb's table.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::cassandra::{bucket_of, CassandraAdapter, CassandraConfig, TableLayout};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")
+    ///     .layout(TableLayout::Bucketed { buckets: None }); // whatever the table records
+    /// let adapter = CassandraAdapter::connect(config).await?;
+    /// assert!(bucket_of("file1", adapter.buckets()) < adapter.buckets()); // where "file1" lives
+    /// # Ok(()) }
+    /// ```
     pub fn buckets(&self) -> u32 {
         self.layout.buckets()
     }

@@ -25,7 +25,18 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
-    /// Verifies servers against the CA certificate(s) in a PEM file.
+    /// Verifies servers against the CA certificate(s) in a PEM file, read
+    /// when the adapter connects.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TlsConfig};
+    /// let config = CassandraConfig::new(["127.0.0.1:9142"], "jobs")
+    ///     .tls(TlsConfig::new("/nonexistent/ca.pem"));
+    /// let err = CassandraAdapter::connect(config).await.unwrap_err(); // before any node is asked
+    /// assert!(err.to_string().contains("reading CA file /nonexistent/ca.pem"), "{err}");
+    /// # }
+    /// ```
     pub fn new(ca_file: impl Into<PathBuf>) -> Self {
         TlsConfig {
             ca_file: ca_file.into(),
@@ -35,6 +46,12 @@ impl TlsConfig {
 
     /// Presents a client certificate (PEM certificate and PEM private key)
     /// to servers that require one.
+    ///
+    /// ```
+    /// use taskrec::cassandra::TlsConfig;
+    /// let tls = TlsConfig::new("certs/ca.pem").client_certificate("certs/client.pem", "certs/client.key");
+    /// assert!(format!("{tls:?}").contains(r#"client_cert: Some(("certs/client.pem", "certs/client.key"))"#));
+    /// ```
     pub fn client_certificate(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.client_cert = Some((cert.into(), key.into()));
         self
