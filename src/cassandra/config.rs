@@ -178,7 +178,7 @@ impl Replication {
 ///     .create_schema(true);
 /// assert_eq!(config.keyspace_name(), "my_tasks");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CassandraConfig {
     pub(super) contact_points: Vec<String>,
     pub(super) keyspace: String,
@@ -196,6 +196,32 @@ pub struct CassandraConfig {
     pub(super) replication: Replication,
     #[cfg(feature = "cassandra-tls")]
     pub(super) tls: Option<super::tls::TlsConfig>,
+}
+
+// Written out so the password never reaches a log line.
+impl fmt::Debug for CassandraConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let credentials = self.credentials.as_ref().map(|(user, _)| (user, "<hidden>"));
+        let mut debug = f.debug_struct("CassandraConfig");
+        debug
+            .field("contact_points", &self.contact_points)
+            .field("keyspace", &self.keyspace)
+            .field("table", &self.table)
+            .field("layout", &self.layout)
+            .field("read_consistency", &self.read_consistency)
+            .field("write_consistency", &self.write_consistency)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("credentials", &credentials)
+            .field("page_size", &self.page_size)
+            .field("list_concurrency", &self.list_concurrency)
+            .field("create_schema", &self.create_schema)
+            .field("replication", &self.replication);
+        #[cfg(feature = "cassandra-tls")]
+        debug.field("tls", &self.tls);
+        debug.finish()
+    }
 }
 
 impl CassandraConfig {
@@ -334,10 +360,11 @@ impl CassandraConfig {
     /// Username and password for `PasswordAuthenticator`.
     ///
     /// ```
-    /// let password = std::env::var("CASSANDRA_PASSWORD").unwrap_or_default();
     /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs")
-    ///     .credentials("tasks_service", password);
-    /// assert!(format!("{config:?}").contains(r#"credentials: Some(("tasks_service""#));
+    ///     .credentials("tasks_service", "s3cret");
+    /// let shown = format!("{config:?}");
+    /// assert!(shown.contains(r#"credentials: Some(("tasks_service", "<hidden>"))"#));
+    /// assert!(!shown.contains("s3cret"), "the password never reaches a log");
     /// ```
     pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.credentials = Some((username.into(), password.into()));
