@@ -39,9 +39,28 @@ pub struct Claim {
     id: String,
     token: StateToken,
     state: TaskState,
+    record: TaskRecord,
 }
 
 impl Claim {
+    /// The record as it was when claimed: the version of the task this
+    /// claim is for. Run this, not a copy listed earlier: a task saved again
+    /// since then is a new version with a new claim.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// store.save(&taskrec::Task::new("pings", "p1", Ping { n: 1 })?).await?;
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
+    /// assert_eq!(claim.record().data(), r#"{"n":1}"#);
+    /// # Ok(()) }
+    /// ```
+    pub fn record(&self) -> &TaskRecord {
+        &self.record
+    }
+
     /// The claimed task's list.
     ///
     /// ```
@@ -112,8 +131,12 @@ impl Claim {
     }
 }
 
-fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
-    now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX)
+/// `now + wait`, saturating instead of overflowing on absurd durations.
+pub(crate) fn lease_end(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(wait)
+        .ok()
+        .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The outcome of trying to claim a task.
@@ -256,6 +279,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             id: id.to_owned(),
             token: stored.token,
             state,
+            record: stored.record,
         };
         Ok(match self.swap(claim).await? {
             Some(claim) => ClaimAttempt::Claimed(claim),
@@ -415,19 +439,23 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         if keep {
             self.change(claim, Some(state)).await
         } else {
-            self.record_history(claim.task_list(), claim.id(), &state)
-                .await?;
-            Ok(self
+            let deleted = self
                 .adapter()
                 .swap_state(&claim.task_list, &claim.id, &claim.token, None)
                 .await?
-                .is_some())
+                .is_some();
+            if deleted {
+                self.record_history_best_effort(claim.task_list(), claim.id(), &state)
+                    .await;
+            }
+            Ok(deleted)
         }
     }
 
-    /// Makes a failed (or succeeded) task pending again, attempts reset,
-    /// for an operator who fixed the cause. `false` when the task is absent
-    /// or changed meanwhile.
+    /// Makes a failed (or succeeded, or waiting) task pending again at
+    /// once, attempts and backoff reset, for an operator who fixed the
+    /// cause. `false` when the task is absent, held under a live claim (a
+    /// running worker keeps it), or changed meanwhile.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -449,13 +477,22 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         let Some(stored) = self.adapter().load_state(task_list, id).await? else {
             return Ok(false);
         };
+        let current = TaskState::from_json(&stored.json)
+            .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
+        let now = Utc::now();
+        // A live claim is left alone: taking the task from a running worker
+        // would let a second one start beside it.
+        if current.status == TaskStatus::Claimed && !current.is_claimable(now) {
+            return Ok(false);
+        }
         let mut state = TaskState::pending();
-        state.changed_at = Some(Utc::now());
+        state.changed_at = Some(now);
         let claim = Claim {
             task_list: task_list.to_owned(),
             id: id.to_owned(),
             token: stored.token,
             state: state.clone(),
+            record: stored.record,
         };
         self.change(claim, Some(state)).await
     }
@@ -502,10 +539,17 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     async fn swap(&self, claim: Claim) -> Result<Option<Claim>> {
         let swapped = self.swap_quiet(claim).await?;
         if let Some(claim) = &swapped {
-            self.record_history(claim.task_list(), claim.id(), &claim.state)
-                .await?;
+            self.record_history_best_effort(claim.task_list(), claim.id(), &claim.state)
+                .await;
         }
         Ok(swapped)
+    }
+
+    /// History is an account of state changes, written after each one: a
+    /// history write that fails must not report the change itself as failed
+    /// (the caller would then give up a claim it holds).
+    async fn record_history_best_effort(&self, task_list: &str, id: &str, state: &TaskState) {
+        let _ = self.record_history(task_list, id, state).await;
     }
 
     async fn swap_quiet(&self, mut claim: Claim) -> Result<Option<Claim>> {

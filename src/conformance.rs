@@ -711,29 +711,36 @@ pub async fn check_state_race(adapter: &dyn StorageAdapter) {
         .unwrap()
         .expect("stored")
         .token;
-    let winners: Vec<usize> = stream::iter(0..32)
+    // A swap that times out (contended Paxos rounds do) has an unknown
+    // outcome: at most one applies, and if none is known to, one may have.
+    let outcomes: Vec<(usize, Option<bool>)> = stream::iter(0..32)
         .map(|n| async move {
             let state = claimed_state(&format!("worker-{n}"));
-            adapter
-                .swap_state(list, "r", &token, Some(&state))
-                .await
-                .unwrap()
-                .map(|_| n)
+            let outcome = adapter.swap_state(list, "r", &token, Some(&state)).await;
+            (n, outcome.ok().map(|applied| applied.is_some()))
         })
         .buffer_unordered(32)
-        .filter_map(|won| async move { won })
         .collect()
         .await;
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one of 32 racing swaps applies: {winners:?}"
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Some(true))
+        .map(|(n, _)| *n)
+        .collect();
+    let unknown = outcomes.iter().filter(|(_, o)| o.is_none()).count();
+    assert!(
+        winners.len() <= 1,
+        "at most one of 32 racing swaps applies: {winners:?}"
     );
+    assert!(winners.len() + unknown >= 1, "one of them applies");
     let state =
         TaskState::from_json(&adapter.load_state(list, "r").await.unwrap().unwrap().json).unwrap();
-    assert_eq!(
-        state.owner,
-        Some(format!("worker-{}", winners[0])),
-        "the winner's state is stored"
-    );
+    if let [winner] = winners[..] {
+        assert_eq!(
+            state.owner,
+            Some(format!("worker-{winner}")),
+            "the winner's state is stored"
+        );
+    }
+    assert_ne!(state.status, TaskStatus::Pending, "some swap applied");
 }

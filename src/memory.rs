@@ -122,6 +122,7 @@ impl StorageAdapter for MemoryAdapter {
                     .clone()
                     .unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
                 token: entry.token,
+                record: entry.record.clone(),
             }))
     }
 

@@ -35,6 +35,10 @@ pub enum TaskStatus {
     Succeeded,
     /// Failed as many times as allowed; kept for a person to look at.
     Failed,
+    /// A status this version of taskrec does not know (written by a newer
+    /// one): never claimed, never counted as open.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A task's processing state.
@@ -122,7 +126,7 @@ impl TaskState {
         match self.status {
             TaskStatus::Pending => self.not_before.is_none_or(|t| t <= now),
             TaskStatus::Claimed => self.lease_until.is_none_or(|t| t <= now),
-            TaskStatus::Succeeded | TaskStatus::Failed => false,
+            TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Unknown => false,
         }
     }
 
@@ -227,18 +231,18 @@ impl fmt::Debug for StateToken {
     }
 }
 
-/// A stored state as an adapter returns it: the state's JSON text and its token.
+/// A stored state as an adapter returns it: the state's JSON text, its
+/// token, and the record as it was in the same read, so that a claim made
+/// with this token is a claim on exactly this version of the task.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord, INITIAL_STATE_JSON};
-/// let adapter = MemoryAdapter::new();
-/// adapter.store(&TaskRecord::new("l", "i", "T", "{}")?).await?;
-/// let stored = adapter.load_state("l", "i").await?.unwrap();
-/// assert_eq!(stored.json, INITIAL_STATE_JSON);
-/// let next = adapter.swap_state("l", "i", &stored.token, Some(r#"{"status":"failed"}"#)).await?;
-/// assert!(next.is_some_and(|token| token != stored.token));
-/// # Ok(()) }
+/// let stored = taskrec::StoredState {
+///     json: taskrec::INITIAL_STATE_JSON.to_owned(),
+///     token: taskrec::StateToken::random(),
+///     record: taskrec::TaskRecord::new("l", "i", "T", "{}")?,
+/// };
+/// assert_eq!(stored.record.id(), "i");
+/// # Ok::<(), taskrec::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredState {
@@ -246,4 +250,6 @@ pub struct StoredState {
     pub json: String,
     /// Its current version.
     pub token: StateToken,
+    /// The record, read together with the state.
+    pub record: crate::record::TaskRecord,
 }

@@ -1,6 +1,25 @@
 //! The worker loop: drain a task list with bounded concurrency, each task
-//! claimed under a lease before it runs, so two workers never run one task
-//! at once and a dead worker's tasks come back when its leases run out.
+//! claimed under a lease before it runs, so that one worker at a time runs
+//! a task, and a dead worker's tasks come back when its leases run out.
+//!
+//! # What the lease guarantees, and what it needs
+//!
+//! A worker renews a claim every third of the lease and cancels the task's
+//! work as soon as the claim may have run out: when a renewal answers that
+//! it was lost, or when no renewal has succeeded for nine tenths of a
+//! lease. Another worker claims the task only after the lease ran out by
+//! its own clock. So one worker at a time runs a task, given that:
+//!
+//! - handlers are async and yield: a handler that blocks its thread (a
+//!   CPU-bound loop, a synchronous client) stops renewals and cancellation
+//!   alike; run such work with `tokio::task::spawn_blocking` and keep the
+//!   lease longer than it takes;
+//! - the workers' clocks agree to well within a tenth of the lease (NTP);
+//! - the work itself tolerates being cut off at an await point, since a
+//!   lost claim cancels it there.
+//!
+//! Execution is at least once: a task whose worker dies, or whose claim is
+//! lost after its side effects, runs again. Make side effects idempotent.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::stream::TryStreamExt;
+use futures::stream::StreamExt;
 use tokio::sync::watch;
 
 use crate::adapter::StorageAdapter;
@@ -762,6 +781,11 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
 
     /// One walk over the list: claims and runs what it can; says how many
     /// it claimed, and when the earliest task it could not claim opens up.
+    ///
+    /// Errors do not cut a pass short: a visit or listing error is counted
+    /// and the tasks already running finish (a cancelled task would keep its
+    /// claim until the lease ran out). Only `Unsupported`, which no retry
+    /// cures, is returned, after the running tasks are done.
     async fn pass<'h, T, H>(
         &self,
         task_list: &str,
@@ -775,52 +799,54 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         // Workers walking one list in the same order would all try the same
         // tasks at the same moment; shuffling each window of the walk spreads
         // them out (on Cassandra, contended claims are slow Paxos rounds).
-        let window = self.config.concurrency * 4;
+        let window = self.config.concurrency.saturating_mul(4);
         let mut seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
-        self.store
+        let stop = &self.stop;
+        let visits = self
+            .store
             .records(task_list)
-            .try_chunks(window)
-            .map_err(|e| e.1)
-            .map_ok(move |mut chunk| {
+            .take_while(|_| futures::future::ready(!*stop.borrow()))
+            .chunks(window)
+            .flat_map(move |mut chunk| {
                 shuffle(&mut chunk, &mut seed);
-                futures::stream::iter(chunk.into_iter().map(Ok))
+                futures::stream::iter(chunk)
             })
-            .try_flatten()
-            .map_ok(|record| async move {
-                match self.visit(record, handler, counters).await {
-                    // What the adapter cannot do, it will not do on a retry.
-                    Err(e @ crate::error::Error::Unsupported { .. }) => Err(e),
-                    Err(e) => {
-                        counters.error(e);
-                        // Tried again in the next pass, after a short pause.
-                        Ok(Visit::Open(Utc::now() + TimeDelta::milliseconds(100)))
-                    }
-                    Ok(visit) => {
-                        if matches!(visit, Visit::Ran) {
-                            counters.progress();
-                        }
-                        Ok(visit)
-                    }
+            .map(|listed| async move {
+                match listed {
+                    Ok(record) => self.visit(record, handler, counters).await,
+                    Err(e) => Err(e),
                 }
             })
-            .try_buffer_unordered(self.config.concurrency)
-            .try_fold(Pass::default(), |mut pass, visit| async move {
-                match visit {
-                    Visit::Ran => pass.claimed += 1,
-                    Visit::Open(at) => {
-                        pass.next_wake =
-                            Some(pass.next_wake.map_or(at, |w: DateTime<Utc>| w.min(at)));
+            .buffer_unordered(self.config.concurrency);
+        tokio::pin!(visits);
+        let (mut pass, mut fatal) = (Pass::default(), None);
+        while let Some(visit) = visits.next().await {
+            match visit {
+                Ok(visit) => {
+                    counters.progress();
+                    match visit {
+                        Visit::Ran => pass.claimed += 1,
+                        Visit::Open(at) => pass.wake_at(at),
+                        Visit::Closed => {}
                     }
-                    Visit::Closed => {}
                 }
-                Ok(pass)
-            })
-            .await
+                Err(e @ crate::error::Error::Unsupported { .. }) => fatal = Some(e),
+                Err(e) => {
+                    counters.error(e);
+                    // Tried again in a later pass, after a short pause.
+                    pass.wake_at(Utc::now() + TimeDelta::milliseconds(100));
+                }
+            }
+        }
+        match fatal {
+            Some(e) => Err(e),
+            None => Ok(pass),
+        }
     }
 
     async fn visit<'h, T, H>(
         &self,
-        record: TaskRecord,
+        listed: TaskRecord,
         handler: &H,
         counters: &Counters,
     ) -> Result<Visit>
@@ -828,13 +854,15 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
-        if *self.stop.borrow() {
+        // Tasks of types this worker does not run are left to the workers
+        // that do (a list may mix types; a deploy may add new ones).
+        if *self.stop.borrow() || !T::TYPE_NAMES.contains(&listed.type_name()) {
             return Ok(Visit::Closed);
         }
-        let (list, id) = (record.task_list().to_owned(), record.id().to_owned());
+        let (list, id) = (listed.task_list(), listed.id());
         let claim = match self
             .store
-            .try_claim(&list, &id, &self.config.owner, self.config.lease)
+            .try_claim(list, id, &self.config.owner, self.config.lease)
             .await?
         {
             ClaimAttempt::Claimed(claim) => claim,
@@ -842,17 +870,38 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             ClaimAttempt::Lost => return Ok(Visit::Open(Utc::now() + TimeDelta::milliseconds(10))),
             ClaimAttempt::NotClaimable(state) => return Ok(open_at(state.as_ref())),
         };
-        let task = match Task::<T>::from_record(record) {
+        let attempt = claim.state().attempts;
+        if attempt > self.config.max_attempts {
+            // Earlier attempts ended without a result: the process running
+            // them died (a crash, an out-of-memory kill). Do not try forever.
+            let error = format!(
+                "gave up after {} attempts; the last ones ended without a result (did the worker die?)",
+                attempt - 1
+            );
+            if self.store.fail(claim, &error).await? {
+                Counters::add(&counters.failed);
+            }
+            return Ok(Visit::Ran);
+        }
+        // The claimed version, read with the claim's token: a task saved
+        // again after the listing is run as saved, never the listed copy.
+        let task = match Task::<T>::from_record(claim.record().clone()) {
             Ok(task) => task,
+            Err(
+                crate::error::Error::TypeMismatch { .. } | crate::error::Error::UnknownType { .. },
+            ) => {
+                // Saved again under a type this worker does not run.
+                self.store.release(claim).await?;
+                return Ok(Visit::Closed);
+            }
             Err(e) => {
-                // A record no code can read will not get better by retrying.
+                // Data no code of this type can read will not get better by retrying.
                 if self.store.fail(claim, &e.to_string()).await? {
                     Counters::add(&counters.failed);
                 }
                 return Ok(Visit::Ran);
             }
         };
-        let attempt = claim.state().attempts;
         match self.run(claim, task, handler).await? {
             Run::Done(claim, Ok(result)) => {
                 if self
@@ -871,12 +920,9 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                     let kept = self.store.fail(claim, &error).await?;
                     kept.then_some(&counters.failed)
                 } else {
-                    let delay = TimeDelta::from_std(self.config.backoff.delay(attempt))
-                        .unwrap_or(TimeDelta::MAX);
-                    let retried = self
-                        .store
-                        .retry_later(claim, &error, Utc::now() + delay)
-                        .await?;
+                    let not_before =
+                        crate::claim::lease_end(Utc::now(), self.config.backoff.delay(attempt));
+                    let retried = self.store.retry_later(claim, &error, not_before).await?;
                     retried.then_some(&counters.retried)
                 };
                 Counters::add(recorded.unwrap_or(&counters.lost));
@@ -893,32 +939,57 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
 
     /// Runs one claimed task, renewing its lease every third of it, within
     /// the time limit, until it ends, the claim is lost, or the worker stops.
+    ///
+    /// The work is cancelled as soon as the claim may have run out: when a
+    /// renewal says it was lost, or when no renewal has succeeded for a
+    /// lease (less a tenth, for clock drift) since the last one that did.
+    /// A renewal that fails with an error is tried again at the next tick.
     async fn run<'h, T, H>(&self, mut claim: Claim, task: Task<T>, handler: &H) -> Result<Run>
     where
         H: Fn(Task<T>) -> HandlerFuture<'h>,
     {
+        use futures::FutureExt;
+        let lease = self.config.lease;
         let limit = self.config.timeout;
         let work = async move {
+            // A panic is a failed attempt, not a dead worker holding claims.
+            let attempt = std::panic::AssertUnwindSafe(handler(task)).catch_unwind();
+            let attempt = async move {
+                attempt.await.unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_owned());
+                    Err(format!("the task panicked: {what}").into())
+                })
+            };
             match limit {
-                Some(limit) => match tokio::time::timeout(limit, handler(task)).await {
+                Some(limit) => match tokio::time::timeout(limit, attempt).await {
                     Ok(result) => result,
                     Err(_) => Err(format!("timed out after {limit:?}").into()),
                 },
-                None => handler(task).await,
+                None => attempt.await,
             }
         };
         tokio::pin!(work);
+        let safe_for = lease - lease / 10;
+        let mut held_until = tokio::time::Instant::now() + safe_for;
         let mut stopped = self.stop.subscribe();
-        let mut renewals = tokio::time::interval(self.config.lease / 3);
+        let mut renewals = tokio::time::interval(lease / 3);
         renewals.tick().await; // the first tick is immediate
         loop {
             tokio::select! {
                 result = &mut work => return Ok(Run::Done(claim, result)),
                 _ = renewals.tick() => {
-                    if !self.store.renew(&mut claim, self.config.lease).await? {
-                        return Ok(Run::Lost); // dropping `work` cancels it
+                    let asked = tokio::time::Instant::now();
+                    match self.store.renew(&mut claim, lease).await {
+                        Ok(true) => held_until = asked + safe_for,
+                        Ok(false) => return Ok(Run::Lost), // dropping `work` cancels it
+                        Err(_) => {} // the deadline below decides
                     }
                 }
+                () = tokio::time::sleep_until(held_until) => return Ok(Run::Lost),
                 // The guard `wait_for` returns is not Send: drop it inside.
                 () = async { drop(stopped.wait_for(|stop| *stop).await) } => {
                     return Ok(Run::Stopped(claim));
@@ -968,6 +1039,12 @@ enum Visit {
 struct Pass {
     claimed: u64,
     next_wake: Option<DateTime<Utc>>,
+}
+
+impl Pass {
+    fn wake_at(&mut self, at: DateTime<Utc>) {
+        self.next_wake = Some(self.next_wake.map_or(at, |w| w.min(at)));
+    }
 }
 
 enum Run {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use scylla::policies::retry::{
     DefaultRetryPolicy, DowngradingConsistencyRetryPolicy, FallthroughRetryPolicy, RetryPolicy,
 };
-pub use scylla::statement::Consistency;
+pub use scylla::statement::{Consistency, SerialConsistency};
 
 use crate::error::{Error, Result};
 
@@ -186,6 +186,7 @@ pub struct CassandraConfig {
     pub(super) layout: TableLayout,
     pub(super) read_consistency: Consistency,
     pub(super) write_consistency: Consistency,
+    pub(super) serial_consistency: SerialConsistency,
     pub(super) request_timeout: Option<Duration>,
     pub(super) connect_timeout: Duration,
     pub(super) retry: Retry,
@@ -201,7 +202,10 @@ pub struct CassandraConfig {
 // Written out so the password never reaches a log line.
 impl fmt::Debug for CassandraConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let credentials = self.credentials.as_ref().map(|(user, _)| (user, "<hidden>"));
+        let credentials = self
+            .credentials
+            .as_ref()
+            .map(|(user, _)| (user, "<hidden>"));
         let mut debug = f.debug_struct("CassandraConfig");
         debug
             .field("contact_points", &self.contact_points)
@@ -210,6 +214,7 @@ impl fmt::Debug for CassandraConfig {
             .field("layout", &self.layout)
             .field("read_consistency", &self.read_consistency)
             .field("write_consistency", &self.write_consistency)
+            .field("serial_consistency", &self.serial_consistency)
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
@@ -252,6 +257,7 @@ impl CassandraConfig {
             layout: TableLayout::Bucketed { buckets: None },
             read_consistency: Consistency::LocalQuorum,
             write_consistency: Consistency::LocalQuorum,
+            serial_consistency: SerialConsistency::Serial,
             request_timeout: Some(Duration::from_secs(10)),
             connect_timeout: Duration::from_secs(10),
             retry: Retry::Default,
@@ -316,6 +322,22 @@ impl CassandraConfig {
     /// ```
     pub fn write_consistency(mut self, consistency: Consistency) -> Self {
         self.write_consistency = consistency;
+        self
+    }
+
+    /// The consistency of the Paxos phase of claims (lightweight
+    /// transactions). The default, SERIAL, makes a claim exclusive across
+    /// every data centre; LOCAL_SERIAL is faster but safe only when all the
+    /// workers of a list run in one data centre.
+    ///
+    /// ```
+    /// use taskrec::cassandra::{CassandraConfig, SerialConsistency};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .serial_consistency(SerialConsistency::LocalSerial);
+    /// assert!(format!("{config:?}").contains("serial_consistency: LocalSerial"));
+    /// ```
+    pub fn serial_consistency(mut self, consistency: SerialConsistency) -> Self {
+        self.serial_consistency = consistency;
         self
     }
 

@@ -29,6 +29,21 @@
 //! `batch` or `group` the write is on disk before the acknowledgement; with
 //! `periodic` (Cassandra's default, every 10 s) a crash can lose the last
 //! seconds of acknowledged writes on that node.
+//!
+//! # Claims and clocks
+//!
+//! Claims are lightweight transactions on the task's row (`IF state_token
+//! = ?`, at SERIAL unless [`CassandraConfig::serial_consistency`] says
+//! otherwise); saves and deletes are plain writes. Cassandra orders the two
+//! kinds by timestamp: Paxos ballots for the first, the coordinator's (or
+//! the driver's) clock for the second. Keep the clocks of Cassandra nodes
+//! and clients in sync (NTP): a save whose timestamp falls behind a claim's
+//! on the same row by clock skew can be shadowed by it.
+//!
+//! A task saved with a time-to-live and then claimed: the claim's state
+//! cells carry no TTL and outlive the record; the adapter treats such a row
+//! (no type, no data) as absent everywhere, so the task is gone as expected,
+//! but the row's few state cells stay until deleted.
 
 mod bucket;
 mod config;
@@ -60,7 +75,8 @@ use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
 pub use bucket::bucket_of;
 use bucket::Position;
 pub use config::{
-    CassandraConfig, Consistency, Replication, Retry, TableLayout, DEFAULT_BUCKETS, MAX_BUCKETS,
+    CassandraConfig, Consistency, Replication, Retry, SerialConsistency, TableLayout,
+    DEFAULT_BUCKETS, MAX_BUCKETS,
 };
 pub use schema::schema_statements;
 #[cfg(feature = "cassandra-tls")]
@@ -115,6 +131,8 @@ struct Statements {
 
 struct StateStatements {
     load: PreparedStatement,
+    /// Gives a row written without a token (by another tool) its first one.
+    adopt: PreparedStatement,
     swap: PreparedStatement,
     delete_if: PreparedStatement,
 }
@@ -190,7 +208,9 @@ fn ttl_seconds(ttl: Option<Duration>) -> Result<i32> {
 }
 
 /// A bucketed row. Columns that a foreign writer may have left null are
-/// optional: such a record still lists, and fails only when decoded.
+/// optional: such a record still lists, and fails only when decoded. A row
+/// with neither type nor data is no record: only state cells written after
+/// a record saved with a TTL expired (they carry no TTL) remain of it.
 type BucketedRow = (
     Option<String>,
     Option<String>,
@@ -203,6 +223,15 @@ type BucketedListRow = (
     Option<String>,
     Option<CqlTimestamp>,
     Option<CqlTimestamp>,
+);
+/// A bucketed row with its state: type, data, timestamps, state, token.
+type StateRow = (
+    Option<String>,
+    Option<String>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+    Option<String>,
+    Option<uuid::Uuid>,
 );
 /// A task_rb row: type, data, and the write time of data in microseconds.
 type TaskRbRow = (String, Option<String>, Option<i64>);
@@ -414,9 +443,15 @@ impl CassandraAdapter {
                 Layout::Bucketed { .. } => pager
                     .rows_stream::<BucketedListRow>()
                     .map_err(storage)?
-                    .map(|row| {
-                        let (id, t, d, c, u) = row.map_err(storage)?;
-                        bucketed_record(task_list, id, (t, d, c, u))
+                    .filter_map(|row| {
+                        let record = match row.map_err(storage) {
+                            Ok((_, None, None, _, _)) => None,
+                            Ok((id, t, d, c, u)) => {
+                                Some(bucketed_record(task_list, id, (t, d, c, u)))
+                            }
+                            Err(e) => Some(Err(e)),
+                        };
+                        futures::future::ready(record)
                     })
                     .boxed(),
                 Layout::TaskRb => pager
@@ -437,8 +472,9 @@ impl CassandraAdapter {
 
 /// A lightweight transaction: not idempotent, since a retry after an
 /// unknown outcome would see its own write and report a conflict.
-fn lwt(mut statement: PreparedStatement) -> PreparedStatement {
+fn lwt(serial: SerialConsistency, mut statement: PreparedStatement) -> PreparedStatement {
     statement.set_is_idempotent(false);
+    statement.set_serial_consistency(Some(serial));
     statement
 }
 
@@ -483,15 +519,28 @@ async fn prepare(
                 )
                 .await?,
                 delete: prepare(format!("DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"), write).await?,
-                count: prepare(format!("SELECT COUNT(*) FROM {table} WHERE task_list = ? AND bucket = ?"), read).await?,
+                count: prepare(format!("SELECT COUNT(type) FROM {table} WHERE task_list = ? AND bucket = ?"), read).await?,
                 list: list.clone(),
                 state: Some(StateStatements {
                     load: prepare(
-                        format!("SELECT state, state_token FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"),
+                        format!(
+                            "SELECT type, data, created_at, updated_at, state, state_token \
+                             FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"
+                        ),
                         read,
                     )
                     .await?,
-                    swap: lwt(prepare(
+                    // `type = ?` keeps a deleted row from being recreated:
+                    // a missing row's cells all count as null.
+                    adopt: lwt(config.serial_consistency, prepare(
+                        format!(
+                            "UPDATE {table} SET state_token = ? \
+                             WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = null AND type = ?"
+                        ),
+                        write,
+                    )
+                    .await?),
+                    swap: lwt(config.serial_consistency, prepare(
                         format!(
                             "UPDATE {table} SET state = ?, state_token = ? \
                              WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = ?"
@@ -499,7 +548,7 @@ async fn prepare(
                         write,
                     )
                     .await?),
-                    delete_if: lwt(prepare(
+                    delete_if: lwt(config.serial_consistency, prepare(
                         format!("DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = ?"),
                         write,
                     )
@@ -564,21 +613,52 @@ impl StorageAdapter for CassandraAdapter {
 
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         let statements = self.state_statements()?;
-        let row = self
-            .session
-            .execute_unpaged(&statements.load, (task_list, self.bucket(id), id))
-            .await
-            .map_err(storage)?
-            .into_rows_result()
-            .map_err(storage)?
-            .maybe_first_row::<(Option<String>, Option<uuid::Uuid>)>()
-            .map_err(storage)?;
-        Ok(row.map(|(state, token)| StoredState {
-            json: state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
-            // A row without a token (written by hand) is swapped with
-            // `IF state_token = null`: the nil UUID stands for that.
-            token: StateToken::from_uuid(token.unwrap_or_else(uuid::Uuid::nil)),
-        }))
+        let bucket = self.bucket(id);
+        for _ in 0..2 {
+            let row = self
+                .session
+                .execute_unpaged(&statements.load, (task_list, bucket, id))
+                .await
+                .map_err(storage)?
+                .into_rows_result()
+                .map_err(storage)?
+                .maybe_first_row::<StateRow>()
+                .map_err(storage)?;
+            let Some((Some(type_name), data, created, updated, state, token)) = row else {
+                // No row, or only state cells outliving a record saved with a
+                // TTL: no task either way.
+                return Ok(None);
+            };
+            let Some(token) = token else {
+                // Written without a token (by another tool): give it one,
+                // conditionally, then read again.
+                let values = (
+                    uuid::Uuid::new_v4(),
+                    task_list,
+                    bucket,
+                    id,
+                    type_name.as_str(),
+                );
+                self.session
+                    .execute_unpaged(&statements.adopt, values)
+                    .await
+                    .map_err(storage)?;
+                continue;
+            };
+            let record = bucketed_record(
+                task_list,
+                id.to_owned(),
+                (Some(type_name), data, created, updated),
+            )?;
+            return Ok(Some(StoredState {
+                json: state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
+                token: StateToken::from_uuid(token),
+                record,
+            }));
+        }
+        Err(storage(format!(
+            "the state token of {task_list:?}/{id:?} keeps disappearing"
+        )))
     }
 
     async fn swap_state(
@@ -589,7 +669,7 @@ impl StorageAdapter for CassandraAdapter {
         new: Option<&str>,
     ) -> Result<Option<StateToken>> {
         let statements = self.state_statements()?;
-        let expected_uuid = Some(expected.as_uuid()).filter(|u| !u.is_nil());
+        let expected_uuid = expected.as_uuid();
         let bucket = self.bucket(id);
         let (result, token) = match new {
             Some(state) => {
@@ -653,8 +733,8 @@ impl StorageAdapter for CassandraAdapter {
         match self.layout {
             Layout::Bucketed { .. } => {
                 match rows.maybe_first_row::<BucketedRow>().map_err(storage)? {
+                    Some((None, None, _, _)) | None => Ok(None),
                     Some(row) => bucketed_record(task_list, id.to_owned(), row).map(Some),
-                    None => Ok(None),
                 }
             }
             Layout::TaskRb => {
@@ -733,9 +813,10 @@ impl StorageAdapter for CassandraAdapter {
                 Layout::Bucketed { .. } => rows
                     .rows::<BucketedListRow>()
                     .map_err(storage)?
-                    .map(|row| {
-                        let (id, t, d, c, u) = row.map_err(storage)?;
-                        bucketed_record(task_list, id, (t, d, c, u))
+                    .filter_map(|row| match row.map_err(storage) {
+                        Ok((_, None, None, _, _)) => None,
+                        Ok((id, t, d, c, u)) => Some(bucketed_record(task_list, id, (t, d, c, u))),
+                        Err(e) => Some(Err(e)),
                     })
                     .collect::<Result<Vec<_>>>()?,
                 Layout::TaskRb => rows

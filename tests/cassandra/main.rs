@@ -9,5 +9,6 @@ mod compat;
 mod consistency;
 mod contract;
 mod paging;
+mod state_edges;
 mod utils;
 mod worker;

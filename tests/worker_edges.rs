@@ -1,0 +1,429 @@
+#![cfg(feature = "worker")]
+
+//! The worker's edges, each once a defect found in review and now pinned:
+//! a task saved again between listing and claim, a listing error mid-pass,
+//! lists that mix types, resetting a live claim, states from a newer
+//! version, panicking tasks, absurd durations.
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+use taskrec::{
+    Capabilities, Error, MemoryAdapter, Page, PageToken, Result, StateToken, StorageAdapter,
+    StoredState, Task, TaskData, TaskRecord, TaskStatus, TaskStore, Worker, WorkerConfig,
+};
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct Job {
+    version: u32,
+    #[task(default)]
+    sleep_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct Other {
+    x: u32,
+}
+
+/// The memory adapter with two fault hooks.
+#[derive(Debug, Default)]
+struct Hooked {
+    inner: MemoryAdapter,
+    /// Stored (as a producer re-saving the task would) just before the next load_state.
+    resave_before_load: Mutex<Option<TaskRecord>>,
+    /// The next listing ends with one storage error (a read timeout on a page).
+    fail_listing_once: AtomicBool,
+}
+
+#[async_trait]
+impl StorageAdapter for Hooked {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn store(&self, r: &TaskRecord) -> Result<()> {
+        self.inner.store(r).await
+    }
+    async fn find(&self, l: &str, i: &str) -> Result<Option<TaskRecord>> {
+        self.inner.find(l, i).await
+    }
+    async fn delete(&self, l: &str, i: &str) -> Result<()> {
+        self.inner.delete(l, i).await
+    }
+    async fn page(&self, l: &str, t: Option<&PageToken>, n: usize) -> Result<Page> {
+        self.inner.page(l, t, n).await
+    }
+    async fn load_state(&self, l: &str, i: &str) -> Result<Option<StoredState>> {
+        let resave = self.resave_before_load.lock().unwrap().take();
+        if let Some(record) = resave {
+            self.inner.store(&record).await?;
+        }
+        self.inner.load_state(l, i).await
+    }
+    async fn swap_state(
+        &self,
+        l: &str,
+        i: &str,
+        e: &StateToken,
+        n: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        self.inner.swap_state(l, i, e, n).await
+    }
+    fn all<'a>(&'a self, l: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+        let records = self.inner.all(l);
+        if self.fail_listing_once.swap(false, SeqCst) {
+            records
+                .chain(futures::stream::once(async {
+                    Err(Error::storage("hooked", "read timeout on page 2"))
+                }))
+                .boxed()
+        } else {
+            records
+        }
+    }
+}
+
+fn config(owner: &str) -> WorkerConfig {
+    WorkerConfig::new(owner)
+        .lease(Duration::from_secs(30))
+        .idle_poll(Duration::from_millis(20))
+}
+
+#[tokio::test]
+async fn a_task_saved_again_between_listing_and_claim_runs_as_saved() {
+    let store = TaskStore::new(Hooked::default());
+    store
+        .save(
+            &Task::new(
+                "l",
+                "t",
+                Job {
+                    version: 1,
+                    sleep_ms: 0,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    // A producer saves version 2 after the worker listed version 1, before it claims.
+    let v2 = Task::new(
+        "l",
+        "t",
+        Job {
+            version: 2,
+            sleep_ms: 0,
+        },
+    )
+    .unwrap()
+    .to_record()
+    .unwrap();
+    *store.adapter().resave_before_load.lock().unwrap() = Some(v2);
+
+    let seen = Mutex::new(Vec::new());
+    let worker = Worker::new(store.clone(), config("w"));
+    let report = worker
+        .drain_with::<Job, _>("l", |task| {
+            seen.lock().unwrap().push(task.data().version);
+            Box::pin(async { Ok(None) })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![2],
+        "the claimed version ran, once"
+    );
+    assert_eq!(report.succeeded, 1);
+    assert_eq!(store.count("l").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_listing_error_lets_running_tasks_finish_and_the_drain_goes_on() {
+    let store = TaskStore::new(Hooked::default());
+    for n in 0..8u64 {
+        let sleep_ms = if n == 3 { 300 } else { 10 };
+        store
+            .save(
+                &Task::new(
+                    "l",
+                    format!("t{n}"),
+                    Job {
+                        version: 1,
+                        sleep_ms,
+                    },
+                )
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    store.adapter().fail_listing_once.store(true, SeqCst);
+    let finished = Arc::new(Mutex::new(Vec::<String>::new()));
+    let worker = Worker::new(store.clone(), config("w").concurrency(2));
+    let report = worker
+        .drain_with::<Job, _>("l", |task| {
+            let finished = Arc::clone(&finished);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(task.data().sleep_ms)).await;
+                finished.lock().unwrap().push(task.id().to_owned());
+                Ok(None)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.errors, 1, "{report:?}");
+    assert_eq!(report.succeeded, 8, "{report:?}");
+    assert!(
+        finished.lock().unwrap().contains(&"t3".to_owned()),
+        "t3 was not cut off"
+    );
+    assert_eq!(store.count("l").await.unwrap(), 0, "no claim left behind");
+}
+
+#[tokio::test]
+async fn a_worker_leaves_other_types_in_its_list_alone() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    store
+        .save(
+            &Task::new(
+                "mixed",
+                "j",
+                Job {
+                    version: 1,
+                    sleep_ms: 0,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    store
+        .save(&Task::new("mixed", "o", Other { x: 1 }).unwrap())
+        .await
+        .unwrap();
+    let worker = Worker::new(store.clone(), config("w"));
+    let report = worker
+        .drain_with::<Job, _>("mixed", |_| Box::pin(async { Ok(None) }))
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded, report.failed), (1, 0), "{report:?}");
+    let other = store.state("mixed", "o").await.unwrap().unwrap();
+    assert_eq!(
+        (other.status, other.attempts),
+        (TaskStatus::Pending, 0),
+        "untouched"
+    );
+}
+
+#[tokio::test]
+async fn reset_leaves_a_live_claim_alone() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    store
+        .save(
+            &Task::new(
+                "l",
+                "t",
+                Job {
+                    version: 1,
+                    sleep_ms: 0,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(60);
+    let mut a = store.claim("l", "t", "a", lease).await.unwrap().unwrap();
+    assert!(
+        !store.reset("l", "t").await.unwrap(),
+        "a running worker keeps its task"
+    );
+    assert!(store.claim("l", "t", "b", lease).await.unwrap().is_none());
+    assert!(
+        store.renew(&mut a, lease).await.unwrap(),
+        "a still holds it"
+    );
+}
+
+#[tokio::test]
+async fn a_status_from_a_newer_version_is_left_alone_and_the_drain_ends() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    for id in ["good", "paused"] {
+        store
+            .save(
+                &Task::new(
+                    "l",
+                    id,
+                    Job {
+                        version: 1,
+                        sleep_ms: 0,
+                    },
+                )
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let token = store
+        .adapter()
+        .load_state("l", "paused")
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
+    store
+        .adapter()
+        .swap_state("l", "paused", &token, Some(r#"{"status":"paused"}"#))
+        .await
+        .unwrap()
+        .unwrap();
+    let worker = Worker::new(store.clone(), config("w").error_limit(5));
+    let report = worker
+        .drain_with::<Job, _>("l", |_| Box::pin(async { Ok(None) }))
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded, report.errors), (1, 0), "{report:?}");
+    let paused = store.state("l", "paused").await.unwrap().unwrap();
+    assert_eq!(paused.status, TaskStatus::Unknown);
+}
+
+#[tokio::test]
+async fn a_panicking_task_is_a_failed_attempt_and_ends_failed() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    store
+        .save(
+            &Task::new(
+                "l",
+                "poison",
+                Job {
+                    version: 0,
+                    sleep_ms: 0,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    store
+        .save(
+            &Task::new(
+                "l",
+                "innocent",
+                Job {
+                    version: 1,
+                    sleep_ms: 20,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let worker = Worker::new(
+        store.clone(),
+        config("w").max_attempts(2).backoff(taskrec::Backoff {
+            initial: Duration::from_millis(1),
+            factor: 1.0,
+            max: Duration::from_millis(1),
+        }),
+    );
+    let report = worker
+        .drain_with::<Job, _>("l", |task| {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(task.data().sleep_ms)).await;
+                if task.data().version == 0 {
+                    panic!("poison pill");
+                }
+                Ok(None)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.succeeded, report.retried, report.failed),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    let poison = store.state("l", "poison").await.unwrap().unwrap();
+    assert_eq!((poison.status, poison.attempts), (TaskStatus::Failed, 2));
+    assert_eq!(
+        poison.last_error.as_deref(),
+        Some("the task panicked: poison pill")
+    );
+}
+
+#[tokio::test]
+async fn a_task_whose_attempts_died_with_their_worker_is_failed_not_retried_for_ever() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    store
+        .save(
+            &Task::new(
+                "l",
+                "t",
+                Job {
+                    version: 1,
+                    sleep_ms: 0,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    // Three workers claimed it and died (their claims ran out unfinished).
+    for _ in 0..3 {
+        store
+            .claim("l", "t", "dead", Duration::from_millis(1))
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let ran = AtomicBool::new(false);
+    let worker = Worker::new(store.clone(), config("w").max_attempts(2));
+    let report = worker
+        .drain_with::<Job, _>("l", |_| {
+            ran.store(true, SeqCst);
+            Box::pin(async { Ok(None) })
+        })
+        .await
+        .unwrap();
+    assert!(!ran.load(SeqCst), "not run a fourth time");
+    assert_eq!(report.failed, 1);
+    let state = store.state("l", "t").await.unwrap().unwrap();
+    assert_eq!(state.status, TaskStatus::Failed);
+    assert!(state
+        .last_error
+        .unwrap()
+        .starts_with("gave up after 3 attempts"));
+}
+
+#[tokio::test]
+async fn absurd_durations_saturate_instead_of_panicking() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    store
+        .save(
+            &Task::new(
+                "l",
+                "t",
+                Job {
+                    version: 1,
+                    sleep_ms: 0,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let claim = store
+        .claim("l", "t", "w", Duration::MAX)
+        .await
+        .unwrap()
+        .expect("claimed");
+    assert!(claim.lease_until().is_some());
+    assert!(store
+        .retry_later(claim, "later", chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        .await
+        .unwrap());
+}
