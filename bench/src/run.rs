@@ -439,7 +439,7 @@ fn table(rows: &[Row], options: &Options) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {:.0} | {} | {:.1} | {} | {:.1} | {:.3} | {:.3} |",
+                    "| {} | {} | {} | {:.0} | {} | {:.1} | {} | {:.1} | {:.4} | {:.4} |",
                     r.workload,
                     r.concurrency,
                     r.variant,
