@@ -17,6 +17,7 @@ import sys
 PAIRS = [
     ("hash", "taskrec/to_json", "serde/to_json", None),
     ("hash", "taskrec/from_json", "serde/from_json", None),
+    ("hash", "taskrec/from_json_direct", "serde/from_json", None),
     ("hash", "taskrec/round_trip", "serde/round_trip", 1.5),
     ("data_json", "taskrec/to_record", "serde/to_string", None),
     ("data_json", "taskrec/from_record", "serde/from_str", None),

@@ -95,6 +95,10 @@ fn hash(c: &mut Criterion) {
             Task::<FetchFile>::from_hash(hash).expect("a task")
         })
     });
+    // Task::from_json: the one call a receiver makes; today the same path.
+    group.bench_function("taskrec/from_json_direct", |b| {
+        b.iter(|| Task::<FetchFile>::from_json(black_box(&json)).expect("a task"))
+    });
     group.bench_function("serde/from_json", |b| {
         b.iter(|| serde_json::from_str::<PlainHash>(black_box(&json)).expect("a hash"))
     });

@@ -10,7 +10,7 @@ tables, with the same CQL.
              [--addr HOST:PORT] [--keyspace NAME]
         runs one workload and prints one JSON line with the keys
         `taskrec-bench one` prints (ops, secs, cpu_us, peak_rss_kib, p50_ns,
-        p99_ns, latency).
+        p99_ns, p999_ns, max_ns, latency).
 
 save, find and complete go through `execute_concurrent_with_args` with
 `concurrency` requests in flight. A stream pages through every bucket with
@@ -316,6 +316,8 @@ def run(args):
         "peak_rss_kib": rss,
         "p50_ns": int(percentile(samples, 0.50) * 1e9),
         "p99_ns": int(percentile(samples, 0.99) * 1e9),
+        "p999_ns": int(percentile(samples, 0.999) * 1e9),
+        "max_ns": int((samples[-1] if samples else 0) * 1e9),
         "latency": unit,
     }
 

@@ -160,13 +160,14 @@ pub async fn create_schema(session: &Session, addr: &str, keyspace: &str) -> Res
     Ok(())
 }
 
-/// Writes `n` records into `list` of both tables, 256 at a time, with plain
-/// inserts: the lists every variant streams.
+/// Writes `n` records into `list` of the bucketed table, of task_rb's, or of
+/// both, 256 at a time, with plain inserts: the lists every variant streams.
 pub async fn seed_stream_lists(
     session: &Arc<Session>,
     keyspace: &str,
     list: &str,
     n: u64,
+    (into_bucketed, into_task_rb): (bool, bool),
 ) -> Result<(), String> {
     let bucketed = Bucketed::prepare(session, keyspace).await?;
     let task_rb = prepare(
@@ -181,17 +182,19 @@ pub async fn seed_stream_lists(
             let id = crate::payload::id(i);
             let at = now();
             let type_name = crate::payload::TYPE_NAME;
-            session
-                .execute_unpaged(
-                    &bucketed.insert,
-                    (list, bucket(&id), &id, type_name, data, at, at, 0i32),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            session
-                .execute_unpaged(task_rb, (list, &id, type_name, data))
-                .await
-                .map_err(|e| e.to_string())?;
+            if into_bucketed {
+                let values = (list, bucket(&id), &id, type_name, data, at, at, 0i32);
+                session
+                    .execute_unpaged(&bucketed.insert, values)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            if into_task_rb {
+                session
+                    .execute_unpaged(task_rb, (list, &id, type_name, data))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
             Ok::<(), String>(())
         })
         .buffer_unordered(256)

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! taskrec-bench run [--quick] [--n N] [--c1-n N] [--concurrency 1,32,256]
-//!                   [--variants raw,raw+serde,...] [--python PATH] [--python-script PATH]
+//!                   [--variants raw,raw+serde,...] [--workloads save,find,...]
+//!                   [--python PATH] [--python-script PATH]
 //!                   [--addr HOST:PORT] [--keyspace NAME] [--out DIR]
 //! taskrec-bench one --variant V --workload W --concurrency C --n N --list L [--addr ..] [--keyspace ..]
 //! ```

@@ -66,6 +66,9 @@ pub struct Outcome {
     pub peak_rss_kib: u64,
     pub p50_ns: u64,
     pub p99_ns: u64,
+    /// The tail a stream's page fetches show in: one item in a page of 1000.
+    pub p999_ns: u64,
+    pub max_ns: u64,
     /// What one latency sample is: `op` (one request and its decoding) or
     /// `item` (the wait for the next record of a stream).
     pub latency: String,
@@ -99,6 +102,8 @@ impl Meter {
             peak_rss_kib: peak_rss_kib(),
             p50_ns: latencies.value_at_quantile(0.50),
             p99_ns: latencies.value_at_quantile(0.99),
+            p999_ns: latencies.value_at_quantile(0.999),
+            max_ns: latencies.max(),
             latency: latency.to_owned(),
         }
     }

@@ -26,6 +26,7 @@ struct Options {
     c1_n: u64,
     concurrencies: Vec<usize>,
     variants: Vec<Variant>,
+    workloads: Vec<Workload>,
     python: Option<PathBuf>,
     python_script: PathBuf,
     out: PathBuf,
@@ -58,6 +59,13 @@ impl Options {
                 .map(|v| v.trim().parse())
                 .collect::<Result<_, _>>()?,
         };
+        let workloads = match args.value("workloads") {
+            None => Workload::ALL.to_vec(),
+            Some(list) => list
+                .split(',')
+                .map(|w| w.trim().parse())
+                .collect::<Result<_, _>>()?,
+        };
         let options = Options {
             addr: args
                 .value("addr")
@@ -69,6 +77,7 @@ impl Options {
             c1_n,
             concurrencies,
             variants,
+            workloads,
             python,
             python_script: args
                 .value("python-script")
@@ -106,6 +115,8 @@ struct Row {
     peak_rss_mb: f64,
     p50_ms: f64,
     p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
     /// Operations (records, for a stream) the figures are over.
     n: u64,
     layout: String,
@@ -139,6 +150,9 @@ fn plan(options: &Options) -> Vec<Job> {
         // save, find and complete share a list per variant and concurrency:
         // find reads what save wrote, complete deletes it.
         for workload in [Workload::Save, Workload::Find, Workload::Complete] {
+            if !options.workloads.contains(&workload) {
+                continue;
+            }
             for &v in &options.variants {
                 jobs.push(job(v, workload, c, options.n_at(c), &format!("{v}-c{c}")));
             }
@@ -149,6 +163,9 @@ fn plan(options: &Options) -> Vec<Job> {
     // task_rb's table keeps a list in one partition and the memory adapter
     // walks one map, so there only concurrency 1 means anything.
     for &c in &options.concurrencies {
+        if !options.workloads.contains(&Workload::Stream) {
+            break;
+        }
         for &v in &options.variants {
             if v != Variant::Memory || c == 1 {
                 jobs.push(job(v, Workload::Stream, c, options.n, STREAM_LIST));
@@ -156,7 +173,7 @@ fn plan(options: &Options) -> Vec<Job> {
         }
     }
     for &v in &options.variants {
-        if v.uses_server() {
+        if v.uses_server() && options.workloads.contains(&Workload::StreamTaskRb) {
             jobs.push(job(v, Workload::StreamTaskRb, 1, options.n, STREAM_LIST));
         }
     }
@@ -172,6 +189,7 @@ pub fn main(args: &mut Args) -> Result<(), String> {
         "c1_n": options.c1_n,
         "concurrencies": options.concurrencies,
         "variants": options.variants.iter().map(|v| v.name()).collect::<Vec<_>>(),
+        "workloads": options.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
         "addr": options.addr,
         "loadavg_at_start": loadavg(),
         "cpu_model": cpu_model(),
@@ -192,10 +210,18 @@ pub fn main(args: &mut Args) -> Result<(), String> {
         runtime.block_on(async {
             let session = cql::session(&options.addr).await?;
             cql::create_schema(&session, &options.addr, &options.keyspace).await?;
-            cql::seed_stream_lists(&session, &options.keyspace, STREAM_LIST, options.n).await
+            let tables = (
+                options.workloads.contains(&Workload::Stream),
+                options.workloads.contains(&Workload::StreamTaskRb),
+            );
+            if tables != (false, false) {
+                let (keyspace, n) = (&options.keyspace, options.n);
+                cql::seed_stream_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
+            }
+            Ok::<(), String>(())
         })?;
         eprintln!(
-            "seeded {} records into both tables in {:.1} s",
+            "schema created and lists to stream seeded ({} records) in {:.1} s",
             options.n,
             seeded.elapsed().as_secs_f64()
         );
@@ -250,7 +276,7 @@ pub fn main(args: &mut Args) -> Result<(), String> {
             }
         }
     }
-    if uses_server {
+    if uses_server && options.workloads.contains(&Workload::Complete) {
         runtime.block_on(check_completed(&options))?;
     }
 
@@ -290,6 +316,8 @@ fn row(job: &Job, outcome: &Outcome) -> Row {
         peak_rss_mb: round(outcome.peak_rss_kib as f64 / 1024.0, 1),
         p50_ms: round(outcome.p50_ns as f64 / 1e6, 4),
         p99_ms: round(outcome.p99_ns as f64 / 1e6, 4),
+        p999_ms: round(outcome.p999_ns as f64 / 1e6, 4),
+        max_ms: round(outcome.max_ns as f64 / 1e6, 4),
         n: outcome.ops,
         layout: job.workload.layout(job.variant).to_owned(),
         latency: outcome.latency.clone(),
