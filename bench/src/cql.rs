@@ -201,3 +201,59 @@ pub async fn seed_stream_lists(
         .fold(Ok(()), |all, one| async move { all.and(one) })
         .await
 }
+
+/// Reads the seeded lists once, untimed, and checks they hold `n` records.
+pub async fn read_stream_lists(
+    session: &Session,
+    keyspace: &str,
+    list: &str,
+    n: u64,
+    (in_bucketed, in_task_rb): (bool, bool),
+) -> Result<(), String> {
+    if in_bucketed {
+        let cql = format!(
+            "SELECT id FROM {keyspace}.{BUCKETED_TABLE} WHERE task_list = ? AND bucket = ?"
+        );
+        let statement = prepare(session, cql).await?;
+        let mut total = 0;
+        for bucket in 0..BUCKETS as i32 {
+            total += count_rows(session, &statement, (list, bucket)).await?;
+        }
+        check_count("the bucketed table", total, n)?;
+    }
+    if in_task_rb {
+        let cql = format!("SELECT id FROM {keyspace}.{TASK_RB_TABLE} WHERE task_list = ?");
+        let statement = prepare(session, cql).await?;
+        check_count(
+            "task_rb's table",
+            count_rows(session, &statement, (list,)).await?,
+            n,
+        )?;
+    }
+    Ok(())
+}
+
+async fn count_rows(
+    session: &Session,
+    statement: &PreparedStatement,
+    values: impl scylla::serialize::row::SerializeRow,
+) -> Result<u64, String> {
+    let pager = session
+        .execute_iter(statement.clone(), values)
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows = pager
+        .rows_stream::<(String,)>()
+        .map_err(|e| e.to_string())?;
+    Ok(rows.fold(0u64, |n, _| async move { n + 1 }).await)
+}
+
+fn check_count(table: &str, found: u64, n: u64) -> Result<(), String> {
+    if found == n {
+        Ok(())
+    } else {
+        Err(format!(
+            "{table} holds {found} records of the list to stream, not {n}"
+        ))
+    }
+}

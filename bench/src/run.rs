@@ -27,6 +27,8 @@ struct Options {
     concurrencies: Vec<usize>,
     variants: Vec<Variant>,
     workloads: Vec<Workload>,
+    /// Runs of the whole plan; each figure is the median over them.
+    repeat: usize,
     python: Option<PathBuf>,
     python_script: PathBuf,
     out: PathBuf,
@@ -78,6 +80,7 @@ impl Options {
             concurrencies,
             variants,
             workloads,
+            repeat: args.number("repeat", 1usize)?.max(1),
             python,
             python_script: args
                 .value("python-script")
@@ -124,6 +127,8 @@ struct Row {
     /// record of a stream.
     latency: String,
     secs: f64,
+    /// Runs the figures are the median of (`--repeat`).
+    runs: usize,
 }
 
 struct Job {
@@ -136,8 +141,9 @@ struct Job {
 
 /// The order of the run: each workload's variants one after another, so
 /// that raw and taskrec are measured minutes apart, not a whole run apart,
-/// under whatever else the machine is doing.
-fn plan(options: &Options) -> Vec<Job> {
+/// under whatever else the machine is doing. Repeat `r` starts the variants
+/// at the `r`-th one, so that no variant always goes first.
+fn plan(options: &Options, r: usize) -> Vec<Job> {
     let mut jobs = Vec::new();
     let job = |variant, workload, concurrency, n, list: &str| Job {
         variant,
@@ -146,15 +152,18 @@ fn plan(options: &Options) -> Vec<Job> {
         n,
         list: list.to_owned(),
     };
+    let mut variants = options.variants.clone();
+    let first = r % variants.len().max(1);
+    variants.rotate_left(first);
     for &c in &options.concurrencies {
-        // save, find and complete share a list per variant and concurrency:
-        // find reads what save wrote, complete deletes it.
+        // save, find and complete share a list per variant, concurrency and
+        // repeat: find reads what save wrote, complete deletes it.
         for workload in [Workload::Save, Workload::Find, Workload::Complete] {
             if !options.workloads.contains(&workload) {
                 continue;
             }
-            for &v in &options.variants {
-                jobs.push(job(v, workload, c, options.n_at(c), &format!("{v}-c{c}")));
+            for &v in &variants {
+                jobs.push(job(v, workload, c, options.n_at(c), &work_list(v, c, r)));
             }
         }
     }
@@ -166,18 +175,72 @@ fn plan(options: &Options) -> Vec<Job> {
         if !options.workloads.contains(&Workload::Stream) {
             break;
         }
-        for &v in &options.variants {
+        for &v in &variants {
             if v != Variant::Memory || c == 1 {
                 jobs.push(job(v, Workload::Stream, c, options.n, STREAM_LIST));
             }
         }
     }
-    for &v in &options.variants {
+    for &v in &variants {
         if v.uses_server() && options.workloads.contains(&Workload::StreamTaskRb) {
             jobs.push(job(v, Workload::StreamTaskRb, 1, options.n, STREAM_LIST));
         }
     }
     jobs
+}
+
+/// The list save, find and complete of one variant use: fresh per repeat,
+/// so no run reads past an earlier run's tombstones.
+fn work_list(variant: Variant, concurrency: usize, repeat: usize) -> String {
+    format!("{variant}-c{concurrency}-r{repeat}")
+}
+
+/// The median of each figure over the repeats of one cell.
+fn medians(runs: &[Row]) -> Vec<Row> {
+    let mut cells: Vec<(&str, &str, usize)> = Vec::new();
+    for r in runs {
+        let cell = (r.workload.as_str(), r.variant.as_str(), r.concurrency);
+        if !cells.contains(&cell) {
+            cells.push(cell);
+        }
+    }
+    // In the plan's order, whatever the variant order of the last repeat.
+    cells.sort_by_key(|&(w, v, c)| {
+        let w = Workload::ALL.iter().position(|x| x.name() == w);
+        let v = Variant::ALL.iter().position(|x| x.name() == v);
+        (w, c, v)
+    });
+    cells
+        .into_iter()
+        .map(|(w, v, c)| {
+            let same: Vec<Row> = runs
+                .iter()
+                .filter(|r| r.workload == w && r.variant == v && r.concurrency == c)
+                .cloned()
+                .collect();
+            median_row(&same)
+        })
+        .collect()
+}
+
+fn median_row(runs: &[Row]) -> Row {
+    let median = |f: fn(&Row) -> f64| {
+        let mut values: Vec<f64> = runs.iter().map(f).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    Row {
+        ops_per_s: median(|r| r.ops_per_s),
+        cpu_us_per_op: median(|r| r.cpu_us_per_op),
+        peak_rss_mb: median(|r| r.peak_rss_mb),
+        p50_ms: median(|r| r.p50_ms),
+        p99_ms: median(|r| r.p99_ms),
+        p999_ms: median(|r| r.p999_ms),
+        max_ms: median(|r| r.max_ms),
+        secs: median(|r| r.secs),
+        runs: runs.len(),
+        ..runs[0].clone()
+    }
 }
 
 pub fn main(args: &mut Args) -> Result<(), String> {
@@ -190,6 +253,7 @@ pub fn main(args: &mut Args) -> Result<(), String> {
         "concurrencies": options.concurrencies,
         "variants": options.variants.iter().map(|v| v.name()).collect::<Vec<_>>(),
         "workloads": options.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
+        "repeat": options.repeat,
         "addr": options.addr,
         "loadavg_at_start": loadavg(),
         "cpu_model": cpu_model(),
@@ -217,11 +281,14 @@ pub fn main(args: &mut Args) -> Result<(), String> {
             if tables != (false, false) {
                 let (keyspace, n) = (&options.keyspace, options.n);
                 cql::seed_stream_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
+                // One untimed read of each seeded list: the first variant to
+                // stream it must not be the one that pays for a cold server.
+                cql::read_stream_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
             }
             Ok::<(), String>(())
         })?;
         eprintln!(
-            "schema created and lists to stream seeded ({} records) in {:.1} s",
+            "schema created, lists to stream seeded ({} records) and read once in {:.1} s",
             options.n,
             seeded.elapsed().as_secs_f64()
         );
@@ -234,45 +301,44 @@ pub fn main(args: &mut Args) -> Result<(), String> {
         );
     }
 
-    let jobs = plan(&options);
+    let mut runs: Vec<Row> = Vec::new();
     let mut rows = Vec::new();
     let mut failures = Vec::new();
-    for (k, job) in jobs.iter().enumerate() {
-        let at = Instant::now();
-        match run_child(&options, job) {
-            Ok(outcome) => {
-                let row = row(job, &outcome);
-                eprintln!(
-                    "[{}/{}] {:<14} {:<11} c={:<3} n={:<7} {:>9.0} ops/s {:>7.1} µs cpu/op {:>6.1} MB p50 {:.3} ms p99 {:.3} ms ({:.1} s)",
-                    k + 1,
-                    jobs.len(),
-                    row.workload,
-                    row.variant,
-                    row.concurrency,
-                    row.n,
-                    row.ops_per_s,
-                    row.cpu_us_per_op,
-                    row.peak_rss_mb,
-                    row.p50_ms,
-                    row.p99_ms,
-                    at.elapsed().as_secs_f64()
-                );
-                rows.push(row);
-                write_json(&options.out.join("summary.json"), &rows)?;
-            }
-            Err(e) => {
-                eprintln!(
-                    "[{}/{}] {} {} c={} FAILED: {e}",
-                    k + 1,
-                    jobs.len(),
-                    job.workload,
-                    job.variant,
-                    job.concurrency
-                );
-                failures.push(format!(
-                    "{} {} c={}: {e}",
-                    job.workload, job.variant, job.concurrency
-                ));
+    for r in 0..options.repeat {
+        let jobs = plan(&options, r);
+        for (k, job) in jobs.iter().enumerate() {
+            let at = Instant::now();
+            let outcome = match run_child(&options, job) {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    let what = format!("{} {} c={}", job.workload, job.variant, job.concurrency);
+                    eprintln!("[{}/{}] {what} FAILED: {e}", k + 1, jobs.len());
+                    failures.push(format!("{what} (run {}): {e}", r + 1));
+                    continue;
+                }
+            };
+            let row = row(job, &outcome);
+            eprintln!(
+                "[{}{}/{}] {:<14} {:<11} c={:<3} n={:<7} {:>9.0} ops/s {:>7.1} µs cpu/op {:>6.1} MB p50 {:.3} ms p99 {:.3} ms ({:.1} s)",
+                if options.repeat > 1 { format!("run {} ", r + 1) } else { String::new() },
+                k + 1,
+                jobs.len(),
+                row.workload,
+                row.variant,
+                row.concurrency,
+                row.n,
+                row.ops_per_s,
+                row.cpu_us_per_op,
+                row.peak_rss_mb,
+                row.p50_ms,
+                row.p99_ms,
+                at.elapsed().as_secs_f64()
+            );
+            runs.push(row);
+            rows = medians(&runs);
+            write_json(&options.out.join("summary.json"), &rows)?;
+            if options.repeat > 1 {
+                write_json(&options.out.join("runs.json"), &runs)?;
             }
         }
     }
@@ -322,6 +388,7 @@ fn row(job: &Job, outcome: &Outcome) -> Row {
         layout: job.workload.layout(job.variant).to_owned(),
         latency: outcome.latency.clone(),
         secs: round(outcome.secs, 2),
+        runs: 1,
     }
 }
 
@@ -385,17 +452,19 @@ async fn check_completed(options: &Options) -> Result<(), String> {
     for &c in &options.concurrencies {
         let n = options.n_at(c);
         for v in options.variants.iter().filter(|v| v.uses_server()) {
-            let list = format!("{v}-c{c}");
-            for i in [0, n / 2, n - 1] {
-                let id = crate::payload::id(i);
-                let rows = session
-                    .execute_unpaged(&statements.find, (list.as_str(), cql::bucket(&id), &id))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .into_rows_result()
-                    .map_err(|e| e.to_string())?;
-                if rows.rows_num() != 0 {
-                    return Err(format!("{list}/{id} is still there after complete"));
+            for r in 0..options.repeat {
+                let list = work_list(*v, c, r);
+                for i in [0, n / 2, n - 1] {
+                    let id = crate::payload::id(i);
+                    let rows = session
+                        .execute_unpaged(&statements.find, (list.as_str(), cql::bucket(&id), &id))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .into_rows_result()
+                        .map_err(|e| e.to_string())?;
+                    if rows.rows_num() != 0 {
+                        return Err(format!("{list}/{id} is still there after complete"));
+                    }
                 }
             }
         }
@@ -444,8 +513,14 @@ fn table(rows: &[Row], options: &Options) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "N = {} (save/find/complete at concurrency 1: N = {}); x raw = ratio to the raw variant of the same workload and concurrency\n",
-        options.n, options.c1_n
+        "N = {} (save/find/complete at concurrency 1: N = {}); x raw = ratio to the raw variant of the same workload and concurrency{}\n",
+        options.n,
+        options.c1_n,
+        if options.repeat > 1 {
+            format!("; every figure is the median of {} runs", options.repeat)
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         out,
