@@ -19,6 +19,7 @@ PAIRS = [
     ("hash", "taskrec/from_json", "serde/from_json", None),
     ("hash", "taskrec/from_json_direct", "serde/from_json", None),
     ("hash", "taskrec/round_trip", "serde/round_trip", 1.5),
+    ("hash", "taskrec/round_trip_json", "serde/round_trip", 1.5),
     ("data_json", "taskrec/to_record", "serde/to_string", None),
     ("data_json", "taskrec/from_record", "serde/from_str", None),
     ("derive", "task_data/serialize", "serde/serialize", None),

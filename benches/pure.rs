@@ -109,6 +109,13 @@ fn hash(c: &mut Criterion) {
                 .expect("a task")
         })
     });
+    // The same through the one-call JSON API a sender and receiver use.
+    group.bench_function("taskrec/round_trip_json", |b| {
+        b.iter(|| {
+            let json = black_box(&task).to_json().expect("encodes");
+            Task::<FetchFile>::from_json(&json).expect("a task")
+        })
+    });
     group.bench_function("serde/round_trip", |b| {
         b.iter(|| {
             let json = serde_json::to_string(black_box(&plain)).expect("encodes");
