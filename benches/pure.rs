@@ -26,7 +26,7 @@ use taskrec::{
     DataRef, MemoryAdapter, StorageAdapter, Task, TaskData, TaskDecode, TaskHash, TaskRecord,
 };
 
-/// The harness's task type (bench/src/payload.rs): about 190 bytes of JSON.
+/// The harness's task type (bench/src/payload.rs): about 240 bytes of JSON.
 /// Both derives on one struct: the two encodings write the same text.
 #[derive(Debug, Clone, PartialEq, TaskData, Serialize, Deserialize)]
 struct FetchFile {

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use taskrec::{TaskData, TaskRegistry};
 
-/// A task of a realistic size: about 190 bytes of JSON, six fields, one
+/// A task of a realistic size: about 240 bytes of JSON, six fields, one
 /// optional and one a list.
 ///
 /// The serde derives are for the `raw+serde` variant: the same struct, read
