@@ -1,0 +1,561 @@
+//! `taskrec-bench run`: the whole comparison. Creates the keyspace, seeds
+//! the lists to stream, runs every (workload, variant, concurrency) in a
+//! child process of its own, and writes `summary.json`, `summary.md` and
+//! `meta.json`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::args::Args;
+use crate::cql;
+use crate::measure::Outcome;
+use crate::plan::{Variant, Workload};
+
+/// The list every variant streams, seeded once in both tables.
+const STREAM_LIST: &str = "stream";
+
+struct Options {
+    addr: String,
+    keyspace: String,
+    n: u64,
+    /// N at concurrency 1, where every operation waits for the server alone.
+    c1_n: u64,
+    concurrencies: Vec<usize>,
+    variants: Vec<Variant>,
+    workloads: Vec<Workload>,
+    /// Runs of the whole plan; each figure is the median over them.
+    repeat: usize,
+    python: Option<PathBuf>,
+    python_script: PathBuf,
+    out: PathBuf,
+}
+
+impl Options {
+    fn from_args(args: &mut Args) -> Result<Self, String> {
+        let quick = args.flag("quick");
+        let n = args.number("n", if quick { 100_000 } else { 1_000_000 })?;
+        let c1_n = args.number("c1-n", n)?.min(n);
+        let concurrencies = match args.value("concurrency") {
+            None => vec![1, 32, 256],
+            Some(list) => list
+                .split(',')
+                .map(|c| {
+                    c.trim()
+                        .parse()
+                        .map_err(|_| format!("bad concurrency `{c}`"))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let python = args.value("python").map(PathBuf::from);
+        let variants = match args.value("variants") {
+            None => Variant::ALL
+                .into_iter()
+                .filter(|v| *v != Variant::Python || python.is_some())
+                .collect(),
+            Some(list) => list
+                .split(',')
+                .map(|v| v.trim().parse())
+                .collect::<Result<_, _>>()?,
+        };
+        let workloads = match args.value("workloads") {
+            None => Workload::ALL.to_vec(),
+            Some(list) => list
+                .split(',')
+                .map(|w| w.trim().parse())
+                .collect::<Result<_, _>>()?,
+        };
+        let options = Options {
+            addr: args
+                .value("addr")
+                .unwrap_or_else(|| crate::DEFAULT_ADDR.to_owned()),
+            keyspace: args
+                .value("keyspace")
+                .unwrap_or_else(|| crate::DEFAULT_KEYSPACE.to_owned()),
+            n,
+            c1_n,
+            concurrencies,
+            variants,
+            workloads,
+            repeat: args.number("repeat", 1usize)?.max(1),
+            python,
+            python_script: args
+                .value("python-script")
+                .map_or_else(|| PathBuf::from("bench/python/bench.py"), PathBuf::from),
+            out: args
+                .value("out")
+                .map_or_else(|| PathBuf::from("target/bench"), PathBuf::from),
+        };
+        args.finish()?;
+        if options.variants.contains(&Variant::Python) && options.python.is_none() {
+            return Err(
+                "the python variant needs --python PATH (scripts/bench sets it)".to_owned(),
+            );
+        }
+        Ok(options)
+    }
+
+    fn n_at(&self, concurrency: usize) -> u64 {
+        if concurrency == 1 {
+            self.c1_n
+        } else {
+            self.n
+        }
+    }
+}
+
+/// One line of summary.json: the keys the issue asks for, then context.
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    workload: String,
+    variant: String,
+    concurrency: usize,
+    ops_per_s: f64,
+    cpu_us_per_op: f64,
+    peak_rss_mb: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
+    /// Operations (records, for a stream) the figures are over.
+    n: u64,
+    layout: String,
+    /// `op`: one request and its decoding; `item`: the wait for the next
+    /// record of a stream.
+    latency: String,
+    secs: f64,
+    /// Runs the figures are the median of (`--repeat`).
+    runs: usize,
+}
+
+struct Job {
+    variant: Variant,
+    workload: Workload,
+    concurrency: usize,
+    n: u64,
+    list: String,
+}
+
+/// The order of the run: each workload's variants one after another, so
+/// that raw and taskrec are measured minutes apart, not a whole run apart,
+/// under whatever else the machine is doing. Repeat `r` starts the variants
+/// at the `r`-th one, so that no variant always goes first.
+fn plan(options: &Options, r: usize) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    let job = |variant, workload, concurrency, n, list: &str| Job {
+        variant,
+        workload,
+        concurrency,
+        n,
+        list: list.to_owned(),
+    };
+    let mut variants = options.variants.clone();
+    let first = r % variants.len().max(1);
+    variants.rotate_left(first);
+    for &c in &options.concurrencies {
+        // save, find and complete share a list per variant, concurrency and
+        // repeat: find reads what save wrote, complete deletes it.
+        for workload in [Workload::Save, Workload::Find, Workload::Complete] {
+            if !options.workloads.contains(&workload) {
+                continue;
+            }
+            for &v in &variants {
+                jobs.push(job(v, workload, c, options.n_at(c), &work_list(v, c, r)));
+            }
+        }
+    }
+    // A stream's concurrency is how many of the 16 buckets are read at once
+    // (taskrec's `list_concurrency`): 32 and 256 both mean all of them.
+    // task_rb's table keeps a list in one partition and the memory adapter
+    // walks one map, so there only concurrency 1 means anything.
+    for &c in &options.concurrencies {
+        if !options.workloads.contains(&Workload::Stream) {
+            break;
+        }
+        for &v in &variants {
+            if v != Variant::Memory || c == 1 {
+                jobs.push(job(v, Workload::Stream, c, options.n, STREAM_LIST));
+            }
+        }
+    }
+    for &v in &variants {
+        if v.uses_server() && options.workloads.contains(&Workload::StreamTaskRb) {
+            jobs.push(job(v, Workload::StreamTaskRb, 1, options.n, STREAM_LIST));
+        }
+    }
+    jobs
+}
+
+/// The list save, find and complete of one variant use: fresh per repeat,
+/// so no run reads past an earlier run's tombstones.
+fn work_list(variant: Variant, concurrency: usize, repeat: usize) -> String {
+    format!("{variant}-c{concurrency}-r{repeat}")
+}
+
+/// The median of each figure over the repeats of one cell.
+fn medians(runs: &[Row]) -> Vec<Row> {
+    let mut cells: Vec<(&str, &str, usize)> = Vec::new();
+    for r in runs {
+        let cell = (r.workload.as_str(), r.variant.as_str(), r.concurrency);
+        if !cells.contains(&cell) {
+            cells.push(cell);
+        }
+    }
+    // In the plan's order, whatever the variant order of the last repeat.
+    cells.sort_by_key(|&(w, v, c)| {
+        let w = Workload::ALL.iter().position(|x| x.name() == w);
+        let v = Variant::ALL.iter().position(|x| x.name() == v);
+        (w, c, v)
+    });
+    cells
+        .into_iter()
+        .map(|(w, v, c)| {
+            let same: Vec<Row> = runs
+                .iter()
+                .filter(|r| r.workload == w && r.variant == v && r.concurrency == c)
+                .cloned()
+                .collect();
+            median_row(&same)
+        })
+        .collect()
+}
+
+fn median_row(runs: &[Row]) -> Row {
+    let median = |f: fn(&Row) -> f64| {
+        let mut values: Vec<f64> = runs.iter().map(f).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    Row {
+        ops_per_s: median(|r| r.ops_per_s),
+        cpu_us_per_op: median(|r| r.cpu_us_per_op),
+        peak_rss_mb: median(|r| r.peak_rss_mb),
+        p50_ms: median(|r| r.p50_ms),
+        p99_ms: median(|r| r.p99_ms),
+        p999_ms: median(|r| r.p999_ms),
+        max_ms: median(|r| r.max_ms),
+        secs: median(|r| r.secs),
+        runs: runs.len(),
+        ..runs[0].clone()
+    }
+}
+
+pub fn main(args: &mut Args) -> Result<(), String> {
+    let options = Options::from_args(args)?;
+    std::fs::create_dir_all(&options.out).map_err(|e| format!("{}: {e}", options.out.display()))?;
+    let started = Instant::now();
+    let mut meta = serde_json::json!({
+        "n": options.n,
+        "c1_n": options.c1_n,
+        "concurrencies": options.concurrencies,
+        "variants": options.variants.iter().map(|v| v.name()).collect::<Vec<_>>(),
+        "workloads": options.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
+        "repeat": options.repeat,
+        "addr": options.addr,
+        "loadavg_at_start": loadavg(),
+        "cpu_model": cpu_model(),
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+    });
+    if let Some(python) = &options.python {
+        meta["python"] = python_info(python, &options.python_script)?;
+        eprintln!("python driver: {}", meta["python"]);
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let uses_server = options.variants.iter().any(|v| v.uses_server());
+    if uses_server {
+        let seeded = Instant::now();
+        runtime.block_on(async {
+            let session = cql::session(&options.addr).await?;
+            cql::create_schema(&session, &options.addr, &options.keyspace).await?;
+            let tables = (
+                options.workloads.contains(&Workload::Stream),
+                options.workloads.contains(&Workload::StreamTaskRb),
+            );
+            if tables != (false, false) {
+                let (keyspace, n) = (&options.keyspace, options.n);
+                cql::seed_stream_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
+                // One untimed read of each seeded list: the first variant to
+                // stream it must not be the one that pays for a cold server.
+                cql::read_stream_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
+            }
+            Ok::<(), String>(())
+        })?;
+        eprintln!(
+            "schema created, lists to stream seeded ({} records) and read once in {:.1} s",
+            options.n,
+            seeded.elapsed().as_secs_f64()
+        );
+    }
+    if options.c1_n < options.n {
+        eprintln!(
+            "note: at concurrency 1, save/find/complete run N = {} (not {}): one request at a \
+             time waits for the server alone, and the full N would not fit the time budget",
+            options.c1_n, options.n
+        );
+    }
+
+    let mut runs: Vec<Row> = Vec::new();
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for r in 0..options.repeat {
+        let jobs = plan(&options, r);
+        for (k, job) in jobs.iter().enumerate() {
+            let at = Instant::now();
+            let outcome = match run_child(&options, job) {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    let what = format!("{} {} c={}", job.workload, job.variant, job.concurrency);
+                    eprintln!("[{}/{}] {what} FAILED: {e}", k + 1, jobs.len());
+                    failures.push(format!("{what} (run {}): {e}", r + 1));
+                    continue;
+                }
+            };
+            let row = row(job, &outcome);
+            eprintln!(
+                "[{}{}/{}] {:<14} {:<11} c={:<3} n={:<7} {:>9.0} ops/s {:>7.1} µs cpu/op {:>6.1} MB p50 {:.3} ms p99 {:.3} ms ({:.1} s)",
+                if options.repeat > 1 { format!("run {} ", r + 1) } else { String::new() },
+                k + 1,
+                jobs.len(),
+                row.workload,
+                row.variant,
+                row.concurrency,
+                row.n,
+                row.ops_per_s,
+                row.cpu_us_per_op,
+                row.peak_rss_mb,
+                row.p50_ms,
+                row.p99_ms,
+                at.elapsed().as_secs_f64()
+            );
+            runs.push(row);
+            rows = medians(&runs);
+            write_json(&options.out.join("summary.json"), &rows)?;
+            if options.repeat > 1 {
+                write_json(&options.out.join("runs.json"), &runs)?;
+            }
+        }
+    }
+    if uses_server && options.workloads.contains(&Workload::Complete) {
+        runtime.block_on(check_completed(&options))?;
+    }
+
+    meta["loadavg_at_end"] = loadavg().into();
+    meta["secs"] = started.elapsed().as_secs_f64().into();
+    meta["failures"] = failures.clone().into();
+    write_json(&options.out.join("meta.json"), &meta)?;
+    write_json(&options.out.join("summary.json"), &rows)?;
+    let table = table(&rows, &options);
+    std::fs::write(options.out.join("summary.md"), &table).map_err(|e| e.to_string())?;
+    println!("{table}");
+    eprintln!(
+        "wrote {}/summary.json ({} rows) in {:.0} s",
+        options.out.display(),
+        rows.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} workloads failed:\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        ))
+    }
+}
+
+fn row(job: &Job, outcome: &Outcome) -> Row {
+    let ops = outcome.ops.max(1) as f64;
+    Row {
+        workload: job.workload.name().to_owned(),
+        variant: job.variant.name().to_owned(),
+        concurrency: job.concurrency,
+        ops_per_s: round(outcome.ops as f64 / outcome.secs.max(1e-9), 1),
+        cpu_us_per_op: round(outcome.cpu_us as f64 / ops, 2),
+        peak_rss_mb: round(outcome.peak_rss_kib as f64 / 1024.0, 1),
+        p50_ms: round(outcome.p50_ns as f64 / 1e6, 4),
+        p99_ms: round(outcome.p99_ns as f64 / 1e6, 4),
+        p999_ms: round(outcome.p999_ns as f64 / 1e6, 4),
+        max_ms: round(outcome.max_ns as f64 / 1e6, 4),
+        n: outcome.ops,
+        layout: job.workload.layout(job.variant).to_owned(),
+        latency: outcome.latency.clone(),
+        secs: round(outcome.secs, 2),
+        runs: 1,
+    }
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
+}
+
+fn child_args(options: &Options, job: &Job) -> Vec<String> {
+    [
+        ("--variant", job.variant.name().to_owned()),
+        ("--workload", job.workload.name().to_owned()),
+        ("--concurrency", job.concurrency.to_string()),
+        ("--n", job.n.to_string()),
+        ("--addr", options.addr.clone()),
+        ("--keyspace", options.keyspace.clone()),
+        ("--list", job.list.clone()),
+    ]
+    .into_iter()
+    .flat_map(|(name, value)| [name.to_owned(), value])
+    .collect()
+}
+
+/// Runs one job in a child process and reads the JSON line it prints last.
+fn run_child(options: &Options, job: &Job) -> Result<Outcome, String> {
+    let mut command = match (job.variant, &options.python) {
+        (Variant::Python, Some(python)) => {
+            let mut command = Command::new(python);
+            command.arg(&options.python_script);
+            command
+        }
+        _ => {
+            let mut command = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+            command.arg("one");
+            command
+        }
+    };
+    let output = command
+        .args(child_args(options, job))
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("starting the child: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!("child exited with {}", output.status));
+    }
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .ok_or("the child printed nothing")?;
+    serde_json::from_str(line).map_err(|e| format!("reading the child's `{line}`: {e}"))
+}
+
+/// After every complete, sampled ids of every save/find/complete list are
+/// gone: a complete that did nothing would otherwise look fast.
+async fn check_completed(options: &Options) -> Result<(), String> {
+    let session = cql::session(&options.addr).await?;
+    let statements = cql::Bucketed::prepare(&session, &options.keyspace).await?;
+    for &c in &options.concurrencies {
+        let n = options.n_at(c);
+        for v in options.variants.iter().filter(|v| v.uses_server()) {
+            for r in 0..options.repeat {
+                let list = work_list(*v, c, r);
+                for i in [0, n / 2, n - 1] {
+                    let id = crate::payload::id(i);
+                    let rows = session
+                        .execute_unpaged(&statements.find, (list.as_str(), cql::bucket(&id), &id))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .into_rows_result()
+                        .map_err(|e| e.to_string())?;
+                    if rows.rows_num() != 0 {
+                        return Err(format!("{list}/{id} is still there after complete"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn python_info(python: &Path, script: &Path) -> Result<serde_json::Value, String> {
+    let output = Command::new(python)
+        .arg(script)
+        .arg("--info")
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    if !output.status.success() {
+        return Err(format!("{} --info failed", script.display()));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| format!("python --info: {e}"))
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// The ratio table: for each workload and concurrency, every variant's
+/// throughput and CPU per operation against raw's.
+fn table(rows: &[Row], options: &Options) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "N = {} (save/find/complete at concurrency 1: N = {}); x raw = ratio to the raw variant of the same workload and concurrency{}\n",
+        options.n,
+        options.c1_n,
+        if options.repeat > 1 {
+            format!("; every figure is the median of {} runs", options.repeat)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "| workload | c | variant | ops/s | x raw | cpu µs/op | x raw | peak RSS MB | p50 ms | p99 ms |"
+    );
+    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    for workload in Workload::ALL {
+        for &c in &options.concurrencies {
+            let raw = rows.iter().find(|r| {
+                r.workload == workload.name() && r.concurrency == c && r.variant == "raw"
+            });
+            for r in rows
+                .iter()
+                .filter(|r| r.workload == workload.name() && r.concurrency == c)
+            {
+                let ratio = |x: f64, base: Option<f64>| match base {
+                    Some(base) if base > 0.0 && r.layout != "memory" => format!("{:.2}", x / base),
+                    _ => "–".to_owned(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {:.0} | {} | {:.1} | {} | {:.1} | {:.4} | {:.4} |",
+                    r.workload,
+                    r.concurrency,
+                    r.variant,
+                    r.ops_per_s,
+                    ratio(r.ops_per_s, raw.map(|b| b.ops_per_s)),
+                    r.cpu_us_per_op,
+                    ratio(r.cpu_us_per_op, raw.map(|b| b.cpu_us_per_op)),
+                    r.peak_rss_mb,
+                    r.p50_ms,
+                    r.p99_ms
+                );
+            }
+        }
+    }
+    out
+}
