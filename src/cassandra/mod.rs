@@ -200,27 +200,27 @@ type TaskRbListRow = (String, String, Option<String>, Option<i64>);
 
 fn bucketed_record(task_list: &str, id: String, row: BucketedRow) -> Result<TaskRecord> {
     let (type_name, data, created, updated) = row;
-    TaskRecord::with_timestamps(
+    Ok(TaskRecord::stored(
         task_list,
         id,
         type_name.unwrap_or_default(),
         data.unwrap_or_default(),
         timestamp(created),
         timestamp(updated),
-    )
+    ))
 }
 
 fn task_rb_record(task_list: &str, id: String, row: TaskRbRow) -> Result<TaskRecord> {
     let (type_name, data, written_micros) = row;
     let written = timestamp(written_micros.map(|us| CqlTimestamp(us.div_euclid(1000))));
-    TaskRecord::with_timestamps(
+    Ok(TaskRecord::stored(
         task_list,
         id,
         type_name,
         data.unwrap_or_default(),
         written,
         written,
-    )
+    ))
 }
 
 impl CassandraAdapter {
@@ -790,5 +790,16 @@ mod tests {
         .unwrap();
         assert_eq!(record.created_at(), DateTime::<Utc>::MAX_UTC);
         assert_eq!(record.updated_at().timestamp_millis(), 0);
+    }
+
+    #[test]
+    fn stored_keys_are_read_as_they_are_even_where_taskrec_refuses_them() {
+        let long = "x".repeat(crate::MAX_KEY_BYTES + 1);
+        for id in ["", long.as_str()] {
+            let record = bucketed_record("l", id.to_owned(), (None, None, None, None)).unwrap();
+            assert_eq!(record.id(), id);
+            let record = task_rb_record("l", id.to_owned(), ("T".to_owned(), None, None)).unwrap();
+            assert_eq!(record.id(), id);
+        }
     }
 }
