@@ -5,9 +5,12 @@
 //! One keyspace per run, named at random, so runs never share state; each
 //! test works in task lists of its own.
 
+mod bad_inputs;
 mod compat;
 mod consistency;
 mod contract;
+#[path = "../support/corpus.rs"]
+mod corpus;
 mod paging;
 mod utils;
 mod worker;
