@@ -246,7 +246,7 @@ impl CassandraAdapter {
         }
         #[cfg(feature = "cassandra-tls")]
         if let Some(tls) = &config.tls {
-            builder = builder.tls_context(Some(tls.ssl_context()?));
+            builder = builder.tls_context(Some(tls.tls_context()?));
         }
         let session = builder.build().await.map_err(storage)?;
         Self::with_session(Arc::new(session), config).await
