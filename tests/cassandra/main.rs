@@ -11,6 +11,8 @@ mod consistency;
 mod contract;
 #[path = "../support/corpus.rs"]
 mod corpus;
+mod crash;
+mod own_node;
 mod paging;
 mod utils;
 mod worker;
