@@ -14,5 +14,7 @@ mod corpus;
 mod crash;
 mod own_node;
 mod paging;
+#[cfg(feature = "cassandra-tls")]
+mod secure;
 mod utils;
 mod worker;
