@@ -12,6 +12,7 @@ mod contract;
 #[path = "../support/corpus.rs"]
 mod corpus;
 mod crash;
+mod load;
 mod own_node;
 mod paging;
 #[cfg(feature = "cassandra-tls")]
