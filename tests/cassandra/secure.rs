@@ -100,8 +100,7 @@ fn password_auth_and_tls_let_the_right_client_in_and_refuse_the_rest() {
         let adapter = loop {
             match connect(base().credentials("cassandra", "cassandra")).await {
                 Ok(adapter) => break adapter,
-                Err(e) if started.elapsed() < Duration::from_secs(60) => {
-                    let _ = e;
+                Err(_) if started.elapsed() < Duration::from_secs(60) => {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(e) => panic!("the right credentials and CA were refused: {}", chain(&e)),

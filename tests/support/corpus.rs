@@ -119,7 +119,7 @@ pub struct Expect {
     pub type_name: Option<String>,
     /// InvalidTaskList / InvalidId: `Empty` or `TooLong`.
     pub reason: Option<String>,
-    /// A substring of the error's message.
+    /// A substring of the error's message or of one of its sources'.
     pub contains: Option<String>,
     /// Success: decoded, and stored and read back byte for byte.
     pub stored_verbatim: Option<bool>,
@@ -435,6 +435,11 @@ fn error_task(err: &Error) -> Option<Option<&taskrec::TaskKey>> {
 
 /// An error with every cause in its chain, shortened for a report.
 pub fn describe(err: &Error) -> String {
+    short(&chain_text(err))
+}
+
+/// The error's message and its sources', unshortened.
+fn chain_text(err: &Error) -> String {
     let mut text = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
@@ -442,7 +447,7 @@ pub fn describe(err: &Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    short(&text)
+    text
 }
 
 fn short(text: &str) -> String {
@@ -489,7 +494,7 @@ fn error_mismatch(expect: &Expect, err: &Error) -> Option<String> {
         return mismatch;
     }
     if let Some(part) = &expect.contains {
-        if !err.to_string().contains(part.as_str()) {
+        if !chain_text(err).contains(part.as_str()) {
             return Some(format!(
                 "message should contain {part:?}: {}",
                 describe(err)
