@@ -88,6 +88,30 @@ impl TaskRecord {
         })
     }
 
+    /// A record as an adapter read it from storage: the key is taken as
+    /// stored, unchecked. Another program may have written a key taskrec
+    /// would refuse (Cassandra holds an empty id, or one of 60 KiB); such a
+    /// record must still list, naming its key, rather than fail the page it
+    /// is on. Looking it up or deleting it by that key is still refused.
+    #[cfg_attr(not(feature = "cassandra"), allow(dead_code))]
+    pub(crate) fn stored(
+        task_list: impl Into<String>,
+        id: impl Into<String>,
+        type_name: impl Into<String>,
+        data: impl Into<String>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Self {
+        TaskRecord {
+            task_list: task_list.into(),
+            id: id.into(),
+            type_name: type_name.into(),
+            data: data.into(),
+            created_at: truncate_millis(created_at),
+            updated_at: truncate_millis(updated_at),
+        }
+    }
+
     /// The task list (the Cassandra partition key).
     ///
     /// ```

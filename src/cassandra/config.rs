@@ -5,8 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use scylla::errors::{DbError, RequestAttemptError};
 use scylla::policies::retry::{
-    DefaultRetryPolicy, DowngradingConsistencyRetryPolicy, FallthroughRetryPolicy, RetryPolicy,
+    DefaultRetryPolicy, DowngradingConsistencyRetryPolicy, FallthroughRetryPolicy, RequestInfo,
+    RetryDecision, RetryPolicy, RetrySession,
 };
 pub use scylla::statement::{Consistency, SerialConsistency};
 
@@ -81,8 +83,13 @@ pub const MAX_BUCKETS: u32 = 1024;
 /// ```
 #[derive(Clone)]
 pub enum Retry {
-    /// The driver's default: retry where it is safe (idempotent statements,
-    /// timeouts and unavailable replicas on another node).
+    /// The driver's default: retry where it is safe (idempotent statements
+    /// on another node after a broken connection, timeouts where the driver
+    /// deems it useful), except that the server's `Unavailable` answer (too
+    /// few replicas alive for the consistency) is returned at once. The
+    /// driver would try the next node, and when the rest of its plan is the
+    /// down nodes themselves, their "no connections in the pool" would
+    /// replace the server's answer.
     Default,
     /// Never retry; every failure reaches the caller.
     Never,
@@ -108,11 +115,41 @@ impl fmt::Debug for Retry {
 impl Retry {
     pub(super) fn policy(&self) -> Arc<dyn RetryPolicy> {
         match self {
-            Retry::Default => Arc::new(DefaultRetryPolicy::new()),
+            Retry::Default => Arc::new(UnavailableIsFinal),
             Retry::Never => Arc::new(FallthroughRetryPolicy::new()),
             Retry::DowngradingConsistency => Arc::new(DowngradingConsistencyRetryPolicy::new()),
             Retry::Custom(policy) => Arc::clone(policy),
         }
+    }
+}
+
+/// [`Retry::Default`]: the driver's default policy, but `Unavailable` ends
+/// the request with that answer.
+#[derive(Debug)]
+struct UnavailableIsFinal;
+
+impl RetryPolicy for UnavailableIsFinal {
+    fn new_session(&self) -> Box<dyn RetrySession> {
+        Box::new(UnavailableIsFinalSession(
+            DefaultRetryPolicy::new().new_session(),
+        ))
+    }
+}
+
+struct UnavailableIsFinalSession(Box<dyn RetrySession>);
+
+impl RetrySession for UnavailableIsFinalSession {
+    fn decide_should_retry(&mut self, request: RequestInfo<'_>) -> RetryDecision {
+        match request.error {
+            RequestAttemptError::DbError(DbError::Unavailable { .. }, _) => {
+                RetryDecision::DontRetry
+            }
+            _ => self.0.decide_should_retry(request),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.0.reset();
     }
 }
 

@@ -189,11 +189,19 @@ fn next_write_timestamp() -> i64 {
     }
 }
 
-fn timestamp(value: Option<CqlTimestamp>) -> Result<DateTime<Utc>> {
+/// A stored timestamp (null: 1970). Cassandra holds any 64-bit count of
+/// milliseconds, chrono only about ±262,000 years: a value beyond that, which
+/// only another writer can leave, is clamped, so the record still reads and
+/// lists (an error here would fail the whole page it is on).
+fn timestamp(value: Option<CqlTimestamp>) -> DateTime<Utc> {
     let millis = value.map_or(0, |t| t.0);
     Utc.timestamp_millis_opt(millis)
         .single()
-        .ok_or_else(|| storage(format!("stored timestamp {millis} ms is out of range")))
+        .unwrap_or(if millis < 0 {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
 }
 
 fn ttl_seconds(ttl: Option<Duration>) -> Result<i32> {
@@ -239,27 +247,27 @@ type TaskRbListRow = (String, String, Option<String>, Option<i64>);
 
 fn bucketed_record(task_list: &str, id: String, row: BucketedRow) -> Result<TaskRecord> {
     let (type_name, data, created, updated) = row;
-    TaskRecord::with_timestamps(
+    Ok(TaskRecord::stored(
         task_list,
         id,
         type_name.unwrap_or_default(),
         data.unwrap_or_default(),
-        timestamp(created)?,
-        timestamp(updated)?,
-    )
+        timestamp(created),
+        timestamp(updated),
+    ))
 }
 
 fn task_rb_record(task_list: &str, id: String, row: TaskRbRow) -> Result<TaskRecord> {
     let (type_name, data, written_micros) = row;
-    let written = timestamp(written_micros.map(|us| CqlTimestamp(us.div_euclid(1000))))?;
-    TaskRecord::with_timestamps(
+    let written = timestamp(written_micros.map(|us| CqlTimestamp(us.div_euclid(1000))));
+    Ok(TaskRecord::stored(
         task_list,
         id,
         type_name,
         data.unwrap_or_default(),
         written,
         written,
-    )
+    ))
 }
 
 impl CassandraAdapter {
@@ -295,7 +303,7 @@ impl CassandraAdapter {
         }
         #[cfg(feature = "cassandra-tls")]
         if let Some(tls) = &config.tls {
-            builder = builder.tls_context(Some(tls.ssl_context()?));
+            builder = builder.tls_context(Some(tls.tls_context()?));
         }
         let session = builder.build().await.map_err(storage)?;
         Self::with_session(Arc::new(session), config).await
@@ -891,5 +899,51 @@ impl StorageAdapter for CassandraAdapter {
             .buffer_unordered(self.list_concurrency)
             .try_fold(0u64, |sum, n| async move { Ok(sum + n) })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_timestamps_beyond_chronos_range_are_clamped_not_errors() {
+        assert_eq!(timestamp(None).timestamp_millis(), 0);
+        assert_eq!(
+            timestamp(Some(CqlTimestamp(-86_400_000))).timestamp_millis(),
+            -86_400_000
+        );
+        assert_eq!(
+            timestamp(Some(CqlTimestamp(i64::MAX))),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            timestamp(Some(CqlTimestamp(i64::MIN))),
+            DateTime::<Utc>::MIN_UTC
+        );
+        let record = bucketed_record(
+            "l",
+            "i".to_owned(),
+            (
+                Some("T".to_owned()),
+                Some("{}".to_owned()),
+                Some(CqlTimestamp(i64::MAX)),
+                None,
+            ),
+        )
+        .unwrap();
+        assert_eq!(record.created_at(), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(record.updated_at().timestamp_millis(), 0);
+    }
+
+    #[test]
+    fn stored_keys_are_read_as_they_are_even_where_taskrec_refuses_them() {
+        let long = "x".repeat(crate::MAX_KEY_BYTES + 1);
+        for id in ["", long.as_str()] {
+            let record = bucketed_record("l", id.to_owned(), (None, None, None, None)).unwrap();
+            assert_eq!(record.id(), id);
+            let record = task_rb_record("l", id.to_owned(), ("T".to_owned(), None, None)).unwrap();
+            assert_eq!(record.id(), id);
+        }
     }
 }

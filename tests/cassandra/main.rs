@@ -5,10 +5,19 @@
 //! One keyspace per run, named at random, so runs never share state; each
 //! test works in task lists of its own.
 
+mod bad_inputs;
+mod cluster;
 mod compat;
 mod consistency;
 mod contract;
+#[path = "../support/corpus.rs"]
+mod corpus;
+mod crash;
+mod load;
+mod own_node;
 mod paging;
+#[cfg(feature = "cassandra-tls")]
+mod secure;
 mod state_edges;
 mod utils;
 mod worker;
