@@ -42,8 +42,9 @@
 //!
 //! A task saved with a time-to-live and then claimed: the claim's state
 //! cells carry no TTL and outlive the record; the adapter treats such a row
-//! (no type, no data) as absent everywhere, so the task is gone as expected,
-//! but the row's few state cells stay until deleted.
+//! (no type, no data) as absent when finding and listing, so the task is
+//! gone as expected; the row's few state cells stay until deleted, and
+//! `count` (a server-side `COUNT(*)`) still counts it.
 
 mod bucket;
 mod config;
@@ -527,7 +528,7 @@ async fn prepare(
                 )
                 .await?,
                 delete: prepare(format!("DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"), write).await?,
-                count: prepare(format!("SELECT COUNT(type) FROM {table} WHERE task_list = ? AND bucket = ?"), read).await?,
+                count: prepare(format!("SELECT COUNT(*) FROM {table} WHERE task_list = ? AND bucket = ?"), read).await?,
                 list: list.clone(),
                 state: Some(StateStatements {
                     load: prepare(
