@@ -1,6 +1,6 @@
 //! The untyped stored form of a task: what storage adapters read and write.
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::error::{Result, TaskKey};
 use crate::key::validate_key;
@@ -226,6 +226,12 @@ pub(crate) fn now() -> DateTime<Utc> {
 }
 
 fn truncate_millis(at: DateTime<Utc>) -> DateTime<Utc> {
-    // Truncation only fails for dates beyond ±262,000 years; keep those as given.
-    at.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(at)
+    use chrono::Timelike;
+    // Hot on every save and every row read: values already in whole
+    // milliseconds (all that storage returns) come back untouched.
+    let nanos = at.nanosecond();
+    if nanos.is_multiple_of(1_000_000) {
+        return at;
+    }
+    at.with_nanosecond(nanos - nanos % 1_000_000).unwrap_or(at)
 }

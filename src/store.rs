@@ -59,6 +59,8 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 /// assert_eq!(store.count("datto.com").await?, 0);
 /// # Ok(()) }
 /// ```
+// Methods call `(*self.adapter)`: the adapter itself, not the forwarding
+// impl for `Arc<A>`, which would box a second future around its own.
 pub struct TaskStore<A: ?Sized = dyn StorageAdapter> {
     history: History,
     adapter: Arc<A>,
@@ -219,7 +221,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     pub async fn save<T: TaskData>(&self, task: &Task<T>) -> Result<()> {
         let mut record = task.to_record()?;
         record.set_updated_at(record::now());
-        self.adapter.store(&record).await?;
+        (*self.adapter).store(&record).await?;
         if self.keeps_history(task.task_list()) {
             let mut state = crate::state::TaskState::pending();
             state.changed_at = Some(record.updated_at());
@@ -252,7 +254,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     ) -> Result<()> {
         let mut record = task.to_record()?;
         record.set_updated_at(record::now());
-        self.adapter.store_with_ttl(&record, ttl).await
+        (*self.adapter).store_with_ttl(&record, ttl).await
     }
 
     /// Saves many tasks with up to `concurrency` saves in flight.
@@ -369,7 +371,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub async fn find_record(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         validate_key(task_list, id)?;
-        self.adapter.find(task_list, id).await
+        (*self.adapter).find(task_list, id).await
     }
 
     /// Every task of a list as a `T`, lazily, a page at a time.
@@ -442,7 +444,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub fn records<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
         match validate_task_list(task_list) {
-            Ok(()) => self.adapter.all(task_list),
+            Ok(()) => (*self.adapter).all(task_list),
             Err(e) => stream::once(async move { Err(e) }).boxed(),
         }
     }
@@ -472,7 +474,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         page_size: usize,
     ) -> Result<(Vec<Result<Task<T>>>, Option<PageToken>)> {
         validate_task_list(task_list)?;
-        let page = self.adapter.page(task_list, token, page_size).await?;
+        let page = (*self.adapter).page(task_list, token, page_size).await?;
         let tasks = page.records.into_iter().map(Task::from_record).collect();
         Ok((tasks, page.next))
     }
@@ -509,7 +511,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
         validate_key(task_list, id)?;
-        self.adapter.delete(task_list, id).await
+        (*self.adapter).delete(task_list, id).await
     }
 
     /// How many tasks a list holds.
@@ -526,6 +528,6 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub async fn count(&self, task_list: &str) -> Result<u64> {
         validate_task_list(task_list)?;
-        self.adapter.count(task_list).await
+        (*self.adapter).count(task_list).await
     }
 }
