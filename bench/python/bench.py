@@ -33,6 +33,7 @@ import resource
 import sys
 import threading
 import time
+import uuid
 from datetime import datetime, timezone
 
 import cassandra
@@ -44,6 +45,8 @@ from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 BUCKETS = 16
 PAGE_SIZE = 1000
 TYPE_NAME = "FetchFile"
+# The state every save writes (taskrec's INITIAL_STATE_JSON).
+PENDING_STATE = '{"status":"pending"}'
 # The same data as the Rust harness's template (bench/src/payload.rs).
 TEMPLATE = {
     "external_host": "files.example.com",
@@ -162,8 +165,9 @@ def connect(addr):
 def prepare(session, keyspace):
     table = f"{keyspace}.tasks"
     statements = {
-        "insert": f"INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?",
+        # The adapter's insert, word for word: every save starts the task's state.
+        "insert": f"INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at, state, state_token) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
         "find": f"SELECT type, data, created_at, updated_at FROM {table} "
         "WHERE task_list = ? AND bucket = ? AND id = ?",
         "delete": f"DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?",
@@ -194,7 +198,8 @@ def save(session, st, lst, n, c):
             tid = task_id(i)
             now = datetime.now(timezone.utc)
             # Compact, as serde_json writes it: every variant stores the same 241 bytes.
-            yield (lst, bucket_of(tid), tid, TYPE_NAME, json.dumps(TEMPLATE, separators=(",", ":")), now, now, 0)
+            data = json.dumps(TEMPLATE, separators=(",", ":"))
+            yield (lst, bucket_of(tid), tid, TYPE_NAME, data, now, now, PENDING_STATE, uuid.uuid4(), 0)
 
     results = execute_concurrent_with_args(
         session, st["insert"], params(), concurrency=c, raise_on_first_error=False, results_generator=True

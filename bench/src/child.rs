@@ -2,23 +2,31 @@
 //! of its own, so that its CPU time and peak RSS are its own. Prints an
 //! [`Outcome`] as one JSON line.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use taskrec::cassandra::CassandraAdapter;
-use taskrec::{DynTaskData, MemoryAdapter, StorageAdapter, Task, TaskRegistry, TaskStore};
+use taskrec::{
+    DynTaskData, MemoryAdapter, StorageAdapter, Task, TaskRegistry, TaskStore, Worker, WorkerConfig,
+};
 
 use crate::args::Args;
-use crate::cql::{self, BucketedListRow, BucketedRow, TaskRbListRow};
-use crate::measure::{drain, run_ops, Meter, Outcome};
+use crate::cql::{self, BucketedListRow, BucketedRow, StateRow, TaskRbListRow};
+use crate::measure::{drain, histogram, record, run_ops, Meter, Outcome};
 use crate::payload::{self, FetchFile, TYPE_NAME};
 use crate::plan::{Variant, Workload};
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
+
+/// The worker name every claim carries.
+const OWNER: &str = "taskrec-bench";
+/// Long enough that no claim runs out during a run.
+const LEASE: Duration = Duration::from_secs(600);
 
 /// What one child is asked to do.
 pub struct Job {
@@ -84,8 +92,9 @@ async fn run(job: Job) -> Result<Outcome, String> {
             }
             let (workload, list) = (job.workload, job.list.clone());
             let outcome = typed(job, store.clone()).await?;
-            if workload == Workload::Complete && store.count(&list).await.map_err(err)? != 0 {
-                return Err("complete left records behind".to_owned());
+            let emptying = matches!(workload, Workload::Complete | Workload::Drain);
+            if emptying && store.count(&list).await.map_err(err)? != 0 {
+                return Err(format!("{workload} left records behind"));
             }
             Ok(outcome)
         }
@@ -124,6 +133,8 @@ async fn raw(job: Job) -> Result<Outcome, String> {
         Workload::Save => (n, run_ops(ctx, n, c, raw_save).await?, "op"),
         Workload::Find => (n, run_ops(ctx, n, c, raw_find).await?, "op"),
         Workload::Complete => (n, run_ops(ctx, n, c, raw_complete).await?, "op"),
+        Workload::Claim => (n, run_ops(ctx, n, c, raw_claim).await?, "op"),
+        Workload::Drain => return Err("a drain is taskrec's Worker; raw has none".to_owned()),
         Workload::Stream => {
             let (items, latencies) = raw_stream_bucketed(&ctx, c).await?;
             (items, latencies, "item")
@@ -157,6 +168,8 @@ async fn raw_save(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
         data,
         at,
         at,
+        cql::PENDING_STATE,
+        uuid::Uuid::new_v4(),
         0i32,
     );
     ctx.session
@@ -200,6 +213,62 @@ async fn raw_complete(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
         .await
         .map_err(err)?;
     Ok(())
+}
+
+/// A claim by hand, as `TaskStore::claim` does it: read the record with its
+/// state and token, check the task is pending, write the claimed state in a
+/// lightweight transaction on the token. The new state is formatted text,
+/// not a serialized struct: the least a raw client could do.
+async fn raw_claim(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
+    let id = payload::id(i);
+    let bucket = cql::bucket(&id);
+    let rows = ctx
+        .session
+        .execute_unpaged(
+            &ctx.statements.load_state,
+            (ctx.list.as_str(), bucket, id.as_str()),
+        )
+        .await
+        .map_err(err)?
+        .into_rows_result()
+        .map_err(err)?;
+    let (_type, _data, _created, _updated, state, token) = rows
+        .maybe_first_row::<StateRow>()
+        .map_err(err)?
+        .ok_or_else(|| format!("{id} not found"))?;
+    if state.as_deref() != Some(cql::PENDING_STATE) {
+        return Err(format!("{id} is not pending: {state:?}"));
+    }
+    let token = token.ok_or_else(|| format!("{id} has no state token"))?;
+    let lease_until = cql::now().0 + LEASE.as_millis() as i64;
+    let claimed = format!(
+        r#"{{"status":"claimed","owner":"{OWNER}","lease_until":{lease_until},"attempts":1}}"#
+    );
+    let values = (
+        claimed.as_str(),
+        uuid::Uuid::new_v4(),
+        ctx.list.as_str(),
+        bucket,
+        id.as_str(),
+        token,
+    );
+    let result = ctx
+        .session
+        .execute_unpaged(&ctx.statements.swap_state, values)
+        .await
+        .map_err(err)?
+        .into_rows_result()
+        .map_err(err)?;
+    // The first column of a conditional write's answer is `[applied]`.
+    let (applied,) = result
+        .maybe_first_row::<(bool,)>()
+        .map_err(err)?
+        .ok_or_else(|| format!("no [applied] row for {id}"))?;
+    if applied {
+        Ok(())
+    } else {
+        Err(format!("the claim of {id} was not applied"))
+    }
 }
 
 /// Every bucket through the driver's pager, `concurrency` buckets at a
@@ -286,6 +355,11 @@ async fn typed<A: StorageAdapter + 'static>(
         Workload::Save => (n, run_ops(ctx, n, c, typed_save).await?, "op"),
         Workload::Find => (n, run_ops(ctx, n, c, typed_find).await?, "op"),
         Workload::Complete => (n, run_ops(ctx, n, c, typed_complete).await?, "op"),
+        Workload::Claim => (n, run_ops(ctx, n, c, typed_claim).await?, "op"),
+        Workload::Drain => {
+            let (done, latencies) = worker_drain(&ctx, c).await?;
+            (done, latencies, "item")
+        }
         Workload::Stream | Workload::StreamTaskRb => {
             let (items, latencies) = match &ctx.registry {
                 Some(registry) => drain(ctx.store.all_any(registry, &ctx.list)).await?,
@@ -340,6 +414,51 @@ async fn typed_find<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(),
 async fn typed_complete<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(), String> {
     let task = Task::new(ctx.list.as_str(), payload::id(i), ()).map_err(err)?;
     ctx.store.complete(&task).await.map_err(err)
+}
+
+async fn typed_claim<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(), String> {
+    let id = payload::id(i);
+    match ctx.store.claim(&ctx.list, &id, OWNER, LEASE).await {
+        Ok(Some(claim)) => {
+            std::hint::black_box(claim);
+            Ok(())
+        }
+        Ok(None) => Err(format!("{id} was not claimable")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A worker running `concurrency` tasks at once drains the list with a
+/// handler that does nothing but note the time: what is measured is the
+/// worker's own cost per task (listing, claiming, completing). A latency
+/// sample is the wait from one handled task to the next, as for a stream.
+async fn worker_drain<A: StorageAdapter + 'static>(
+    ctx: &Typed<A>,
+    concurrency: usize,
+) -> Result<(u64, hdrhistogram::Histogram<u64>), String> {
+    let config = WorkerConfig::new(OWNER)
+        .concurrency(concurrency.max(1))
+        .lease(LEASE);
+    let worker = Worker::new(ctx.store.clone(), config);
+    let clock = Mutex::new((Instant::now(), histogram()));
+    let report = worker
+        .drain_with::<FetchFile, _>(&ctx.list, |task| {
+            std::hint::black_box(task);
+            let mut clock = clock.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            let since = now - clock.0;
+            clock.0 = now;
+            record(&mut clock.1, since);
+            Box::pin(async { Ok(None) })
+        })
+        .await
+        .map_err(err)?;
+    let expected = (report.retried, report.failed, report.lost, report.errors);
+    if expected != (0, 0, 0, 0) {
+        return Err(format!("the drain did not run cleanly: {report:?}"));
+    }
+    let (_, latencies) = clock.into_inner().unwrap_or_else(PoisonError::into_inner);
+    Ok((report.succeeded, latencies))
 }
 
 /// A find or stream that saw fewer records than were stored measured the

@@ -10,7 +10,7 @@ use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::statement::prepared::PreparedStatement;
-use scylla::statement::Consistency;
+use scylla::statement::{Consistency, SerialConsistency};
 use scylla::value::CqlTimestamp;
 use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
 
@@ -37,6 +37,17 @@ pub type BucketedRow = (
     Option<CqlTimestamp>,
     Option<CqlTimestamp>,
 );
+/// A bucketed row read for a claim: the record, its state and state token.
+pub type StateRow = (
+    Option<String>,
+    Option<String>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+    Option<String>,
+    Option<uuid::Uuid>,
+);
+/// The state every save writes (taskrec's `INITIAL_STATE_JSON`).
+pub const PENDING_STATE: &str = taskrec::INITIAL_STATE_JSON;
 /// A task_rb listing row: id, type, data, write time of data.
 pub type TaskRbListRow = (String, String, Option<String>, Option<i64>);
 
@@ -63,6 +74,10 @@ pub struct Bucketed {
     pub find: PreparedStatement,
     pub delete: PreparedStatement,
     pub list: PreparedStatement,
+    /// A claim's read: the record with its state and token.
+    pub load_state: PreparedStatement,
+    /// A claim's write: a lightweight transaction on the state token.
+    pub swap_state: PreparedStatement,
 }
 
 async fn prepare(session: &Session, cql: String) -> Result<PreparedStatement, String> {
@@ -72,6 +87,15 @@ async fn prepare(session: &Session, cql: String) -> Result<PreparedStatement, St
         .map_err(|e| format!("preparing `{cql}`: {e}"))?;
     statement.set_consistency(Consistency::LocalQuorum);
     statement.set_is_idempotent(true);
+    Ok(statement)
+}
+
+/// A conditional write, as the adapter marks it: not idempotent (a retry
+/// could apply it twice), Paxos at SERIAL.
+async fn prepare_lwt(session: &Session, cql: String) -> Result<PreparedStatement, String> {
+    let mut statement = prepare(session, cql).await?;
+    statement.set_is_idempotent(false);
+    statement.set_serial_consistency(Some(SerialConsistency::Serial));
     Ok(statement)
 }
 
@@ -88,8 +112,8 @@ impl Bucketed {
             insert: prepare(
                 session,
                 format!(
-                    "INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+                    "INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at, state, state_token) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
                 ),
             )
             .await?,
@@ -104,6 +128,22 @@ impl Bucketed {
             )
             .await?,
             list,
+            load_state: prepare(
+                session,
+                format!(
+                    "SELECT type, data, created_at, updated_at, state, state_token \
+                     FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"
+                ),
+            )
+            .await?,
+            swap_state: prepare_lwt(
+                session,
+                format!(
+                    "UPDATE {table} SET state = ?, state_token = ? \
+                     WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = ?"
+                ),
+            )
+            .await?,
         })
     }
 }
@@ -161,8 +201,9 @@ pub async fn create_schema(session: &Session, addr: &str, keyspace: &str) -> Res
 }
 
 /// Writes `n` records into `list` of the bucketed table, of task_rb's, or of
-/// both, 256 at a time, with plain inserts: the lists every variant streams.
-pub async fn seed_stream_lists(
+/// both, 256 at a time, with plain inserts: the lists every variant streams,
+/// and the lists the workers drain.
+pub async fn seed_lists(
     session: &Arc<Session>,
     keyspace: &str,
     list: &str,
@@ -183,7 +224,19 @@ pub async fn seed_stream_lists(
             let at = now();
             let type_name = crate::payload::TYPE_NAME;
             if into_bucketed {
-                let values = (list, bucket(&id), &id, type_name, data, at, at, 0i32);
+                let token = uuid::Uuid::new_v4();
+                let values = (
+                    list,
+                    bucket(&id),
+                    &id,
+                    type_name,
+                    data,
+                    at,
+                    at,
+                    PENDING_STATE,
+                    token,
+                    0i32,
+                );
                 session
                     .execute_unpaged(&bucketed.insert, values)
                     .await

@@ -16,7 +16,7 @@ pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
 }
 
-fn record(histogram: &mut Histogram<u64>, elapsed: Duration) {
+pub fn record(histogram: &mut Histogram<u64>, elapsed: Duration) {
     let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
     histogram.saturating_record(nanos.max(1));
 }

@@ -66,15 +66,23 @@ pub enum Workload {
     /// A whole list of task_rb's table (one partition).
     StreamTaskRb,
     Complete,
+    /// Claim each saved task (taskrec's `TaskStore::claim`: a read and a
+    /// lightweight transaction), next to `save`'s plain writes.
+    Claim,
+    /// A `Worker` draining a seeded list with a handler that does nothing:
+    /// per task a claim and a conditional delete, plus the listing passes.
+    Drain,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 5] = [
+    pub const ALL: [Workload; 7] = [
         Workload::Save,
         Workload::Find,
+        Workload::Claim,
         Workload::Stream,
         Workload::StreamTaskRb,
         Workload::Complete,
+        Workload::Drain,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +92,21 @@ impl Workload {
             Workload::Stream => "stream",
             Workload::StreamTaskRb => "stream-task_rb",
             Workload::Complete => "complete",
+            Workload::Claim => "claim",
+            Workload::Drain => "drain",
+        }
+    }
+
+    /// Whether `variant` has this workload. Claims are measured for the
+    /// typed API against a raw client doing the same read and lightweight
+    /// transaction by hand; a worker's drain exists only in taskrec. The
+    /// dynamic path and the Python driver add nothing to either: the server's
+    /// Paxos rounds set their pace.
+    pub fn runs_on(self, variant: Variant) -> bool {
+        match self {
+            Workload::Claim => matches!(variant, Variant::Raw | Variant::Taskrec | Variant::Memory),
+            Workload::Drain => matches!(variant, Variant::Taskrec | Variant::Memory),
+            _ => true,
         }
     }
 

@@ -156,14 +156,22 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
     let first = r % variants.len().max(1);
     variants.rotate_left(first);
     for &c in &options.concurrencies {
-        // save, find and complete share a list per variant, concurrency and
-        // repeat: find reads what save wrote, complete deletes it.
-        for workload in [Workload::Save, Workload::Find, Workload::Complete] {
+        // save, find, claim and complete share a list per variant,
+        // concurrency and repeat: find reads what save wrote, claim claims
+        // it, complete deletes it.
+        for workload in [
+            Workload::Save,
+            Workload::Find,
+            Workload::Claim,
+            Workload::Complete,
+        ] {
             if !options.workloads.contains(&workload) {
                 continue;
             }
             for &v in &variants {
-                jobs.push(job(v, workload, c, options.n_at(c), &work_list(v, c, r)));
+                if workload.runs_on(v) {
+                    jobs.push(job(v, workload, c, options.n_at(c), &work_list(v, c, r)));
+                }
             }
         }
     }
@@ -186,7 +194,48 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
             jobs.push(job(v, Workload::StreamTaskRb, 1, options.n, STREAM_LIST));
         }
     }
+    // A drain's concurrency is the worker's: how many tasks it runs at once.
+    for &c in &options.concurrencies {
+        if !options.workloads.contains(&Workload::Drain) {
+            break;
+        }
+        for &v in &variants {
+            if Workload::Drain.runs_on(v) {
+                jobs.push(job(
+                    v,
+                    Workload::Drain,
+                    c,
+                    options.n_at(c),
+                    &drain_list(v, c, r),
+                ));
+            }
+        }
+    }
     jobs
+}
+
+/// The lists of the server variants' drains, each with the N it holds:
+/// seeded before the run, since a drain empties its list.
+fn drain_lists(options: &Options) -> Vec<(String, u64)> {
+    let mut lists = Vec::new();
+    if !options.workloads.contains(&Workload::Drain) {
+        return lists;
+    }
+    for r in 0..options.repeat {
+        for &c in &options.concurrencies {
+            for &v in &options.variants {
+                if v.uses_server() && Workload::Drain.runs_on(v) {
+                    lists.push((drain_list(v, c, r), options.n_at(c)));
+                }
+            }
+        }
+    }
+    lists
+}
+
+/// The list one drain empties: its own per variant, concurrency and repeat.
+fn drain_list(variant: Variant, concurrency: usize, repeat: usize) -> String {
+    format!("drain-{variant}-c{concurrency}-r{repeat}")
 }
 
 /// The list save, find and complete of one variant use: fresh per repeat,
@@ -280,15 +329,18 @@ pub fn main(args: &mut Args) -> Result<(), String> {
             );
             if tables != (false, false) {
                 let (keyspace, n) = (&options.keyspace, options.n);
-                cql::seed_stream_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
+                cql::seed_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
                 // One untimed read of each seeded list: the first variant to
                 // stream it must not be the one that pays for a cold server.
                 cql::read_stream_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
             }
+            for (list, n) in drain_lists(&options) {
+                cql::seed_lists(&session, &options.keyspace, &list, n, (true, false)).await?;
+            }
             Ok::<(), String>(())
         })?;
         eprintln!(
-            "schema created, lists to stream seeded ({} records) and read once in {:.1} s",
+            "schema created, lists to stream and drain seeded ({} records each) in {:.1} s",
             options.n,
             seeded.elapsed().as_secs_f64()
         );
@@ -342,8 +394,8 @@ pub fn main(args: &mut Args) -> Result<(), String> {
             }
         }
     }
-    if uses_server && options.workloads.contains(&Workload::Complete) {
-        runtime.block_on(check_completed(&options))?;
+    if uses_server {
+        runtime.block_on(check_emptied(&options))?;
     }
 
     meta["loadavg_at_end"] = loadavg().into();
@@ -444,28 +496,38 @@ fn run_child(options: &Options, job: &Job) -> Result<Outcome, String> {
     serde_json::from_str(line).map_err(|e| format!("reading the child's `{line}`: {e}"))
 }
 
-/// After every complete, sampled ids of every save/find/complete list are
-/// gone: a complete that did nothing would otherwise look fast.
-async fn check_completed(options: &Options) -> Result<(), String> {
+/// After every complete and every drain, sampled ids of the lists they
+/// emptied are gone: a complete or a drain that did nothing would otherwise
+/// look fast.
+async fn check_emptied(options: &Options) -> Result<(), String> {
+    let mut emptied = drain_lists(options);
+    if options.workloads.contains(&Workload::Complete) {
+        for &c in &options.concurrencies {
+            for v in options.variants.iter().filter(|v| v.uses_server()) {
+                for r in 0..options.repeat {
+                    emptied.push((work_list(*v, c, r), options.n_at(c)));
+                }
+            }
+        }
+    }
+    if emptied.is_empty() {
+        return Ok(());
+    }
     let session = cql::session(&options.addr).await?;
     let statements = cql::Bucketed::prepare(&session, &options.keyspace).await?;
-    for &c in &options.concurrencies {
-        let n = options.n_at(c);
-        for v in options.variants.iter().filter(|v| v.uses_server()) {
-            for r in 0..options.repeat {
-                let list = work_list(*v, c, r);
-                for i in [0, n / 2, n - 1] {
-                    let id = crate::payload::id(i);
-                    let rows = session
-                        .execute_unpaged(&statements.find, (list.as_str(), cql::bucket(&id), &id))
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .into_rows_result()
-                        .map_err(|e| e.to_string())?;
-                    if rows.rows_num() != 0 {
-                        return Err(format!("{list}/{id} is still there after complete"));
-                    }
-                }
+    for (list, n) in emptied {
+        for i in [0, n / 2, n - 1] {
+            let id = crate::payload::id(i);
+            let rows = session
+                .execute_unpaged(&statements.find, (list.as_str(), cql::bucket(&id), &id))
+                .await
+                .map_err(|e| e.to_string())?
+                .into_rows_result()
+                .map_err(|e| e.to_string())?;
+            if rows.rows_num() != 0 {
+                return Err(format!(
+                    "{list}/{id} is still there after the run emptied it"
+                ));
             }
         }
     }
