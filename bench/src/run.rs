@@ -15,6 +15,9 @@ use crate::cql;
 use crate::measure::Outcome;
 use crate::plan::{Variant, Workload};
 
+/// Claims and drains run N / LWT_SHARE operations (see `Options::n_for`).
+const LWT_SHARE: u64 = 10;
+
 /// The list every variant streams, seeded once in both tables.
 const STREAM_LIST: &str = "stream";
 
@@ -105,6 +108,17 @@ impl Options {
             self.n
         }
     }
+
+    /// N of a workload at a concurrency: claims and drains run a tenth of
+    /// it. Each of their operations is a Paxos round or two, several times
+    /// slower than a write; a tenth keeps the quick run within minutes and
+    /// still gives every figure thousands of operations.
+    fn n_for(&self, workload: Workload, concurrency: usize) -> u64 {
+        match workload {
+            Workload::Claim | Workload::Drain => (self.n_at(concurrency) / LWT_SHARE).max(1),
+            _ => self.n_at(concurrency),
+        }
+    }
 }
 
 /// One line of summary.json: the keys the issue asks for, then context.
@@ -170,7 +184,8 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
             }
             for &v in &variants {
                 if workload.runs_on(v) {
-                    jobs.push(job(v, workload, c, options.n_at(c), &work_list(v, c, r)));
+                    let n = options.n_for(workload, c);
+                    jobs.push(job(v, workload, c, n, &work_list(v, c, r)));
                 }
             }
         }
@@ -205,7 +220,7 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
                     v,
                     Workload::Drain,
                     c,
-                    options.n_at(c),
+                    options.n_for(Workload::Drain, c),
                     &drain_list(v, c, r),
                 ));
             }
@@ -225,7 +240,7 @@ fn drain_lists(options: &Options) -> Vec<(String, u64)> {
         for &c in &options.concurrencies {
             for &v in &options.variants {
                 if v.uses_server() && Workload::Drain.runs_on(v) {
-                    lists.push((drain_list(v, c, r), options.n_at(c)));
+                    lists.push((drain_list(v, c, r), options.n_for(Workload::Drain, c)));
                 }
             }
         }
@@ -575,7 +590,7 @@ fn table(rows: &[Row], options: &Options) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "N = {} (save/find/complete at concurrency 1: N = {}); x raw = ratio to the raw variant of the same workload and concurrency{}\n",
+        "N = {} (save/find/complete at concurrency 1: N = {}; claim and drain: a tenth of those); x raw = ratio to the raw variant of the same workload and concurrency{}\n",
         options.n,
         options.c1_n,
         if options.repeat > 1 {
