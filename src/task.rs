@@ -389,6 +389,14 @@ impl<T: TaskDecode> Task<T> {
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn from_json(json: &str) -> Result<Self> {
+        // One pass for a well-formed hash. Anything it does not take, valid
+        // or not, goes the two-step way, which also gives every error its
+        // documented kind, path and message.
+        if let Some(parts) = hash_json::decode::<T>(json) {
+            if let Ok(task) = Task::new(parts.task_list, parts.id, parts.data) {
+                return Ok(task);
+            }
+        }
         Self::from_hash(TaskHash::from_json(json)?)
     }
 
