@@ -1,7 +1,7 @@
 //! The in-memory adapter: the reference implementation of the adapter
 //! contract, for tests and single processes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -22,9 +22,38 @@ struct Entry {
     token: StateToken,
 }
 
-/// Task lists by name, each a map of ids to entries ordered by id so that a
-/// page token can simply be the last id returned.
-type Lists = HashMap<String, BTreeMap<String, Entry>>;
+/// One task list, indexed twice.
+///
+/// `find`, `store`, `delete` and the state calls go through the hash map: one
+/// hash and one comparison, where a B-tree compares the id with a dozen or
+/// more keys in scattered nodes. Only `page` needs the ids in order (its
+/// token is simply the last id returned), so the ordered set serves `page`
+/// alone. The price is a second copy of each id and, when listing, a hash
+/// lookup per record.
+///
+/// Both always hold exactly the same ids: every insert and remove touches
+/// both, under the one write lock.
+#[derive(Debug, Default)]
+struct List {
+    entries: HashMap<String, Entry>,
+    order: BTreeSet<String>,
+}
+
+impl List {
+    /// Removes an id from both indexes.
+    fn remove(&mut self, id: &str) {
+        if self.entries.remove(id).is_some() {
+            self.order.remove(id);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Task lists by name.
+type Lists = HashMap<String, List>;
 
 /// A token unique within this process, without the cost of a random UUID
 /// per store: a random prefix chosen once and a counter.
@@ -107,7 +136,15 @@ impl StorageAdapter for MemoryAdapter {
             Some(list) => list,
             None => lists.entry(record.task_list().to_owned()).or_default(),
         };
-        list.insert(record.id().to_owned(), entry);
+        // A store replaces the whole entry, state and token included; only a
+        // new id needs the second copy for the ordered set.
+        match list.entries.get_mut(record.id()) {
+            Some(slot) => *slot = entry,
+            None => {
+                list.order.insert(record.id().to_owned());
+                list.entries.insert(record.id().to_owned(), entry);
+            }
+        }
         Ok(())
     }
 
@@ -115,7 +152,7 @@ impl StorageAdapter for MemoryAdapter {
         Ok(self
             .read()
             .get(task_list)
-            .and_then(|list| list.get(id))
+            .and_then(|list| list.entries.get(id))
             .map(|entry| StoredState {
                 json: entry
                     .state
@@ -137,7 +174,7 @@ impl StorageAdapter for MemoryAdapter {
         let Some(list) = lists.get_mut(task_list) else {
             return Ok(None);
         };
-        match list.get_mut(id) {
+        match list.entries.get_mut(id) {
             Some(entry) if entry.token == *expected => match new {
                 Some(state) => {
                     entry.state = Some(state.to_owned());
@@ -160,7 +197,7 @@ impl StorageAdapter for MemoryAdapter {
         Ok(self
             .read()
             .get(task_list)
-            .and_then(|list| list.get(id))
+            .and_then(|list| list.entries.get(id))
             .map(|entry| entry.record.clone()))
     }
 
@@ -199,11 +236,16 @@ impl StorageAdapter for MemoryAdapter {
                 next: None,
             });
         };
-        let mut rest = list.range::<str, _>((after, Bound::Unbounded));
+        // `get` never misses (both indexes hold the same ids); it is `get`
+        // rather than indexing so that no code under the lock can panic.
+        let mut rest = list
+            .order
+            .range::<str, _>((after, Bound::Unbounded))
+            .filter_map(|id| list.entries.get(id));
         let records: Vec<TaskRecord> = rest
             .by_ref()
             .take(page_size)
-            .map(|(_, entry)| entry.record.clone())
+            .map(|entry| entry.record.clone())
             .collect();
         let next = match (rest.next(), records.last()) {
             (Some(_), Some(last)) => Some(PageToken::from_bytes(last.id().as_bytes())),
@@ -216,6 +258,6 @@ impl StorageAdapter for MemoryAdapter {
         Ok(self
             .read()
             .get(task_list)
-            .map_or(0, |list| list.len() as u64))
+            .map_or(0, |list| list.entries.len() as u64))
     }
 }

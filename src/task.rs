@@ -3,10 +3,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::data::{self, DataRef, TaskData, TaskDecode};
-use crate::error::{Result, TaskKey};
+use crate::error::{Error, Result, TaskKey};
 use crate::hash::{HashData, TaskHash};
 use crate::key::{validate_id, validate_key, validate_task_list};
 use crate::record::{self, TaskRecord};
+
+mod hash_json;
 
 /// A task: which list it belongs to, its id in that list, its typed data,
 /// and when it was built and last written.
@@ -310,7 +312,21 @@ impl<T: TaskData> Task<T> {
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn to_json(&self) -> Result<String> {
-        self.as_hash().to_json()
+        // What `self.as_hash().to_json()` writes, and its error, without
+        // copying the list, the id and the type name into a `TaskHash`.
+        let type_name = self.data.type_name();
+        let hash = hash_json::HashRef {
+            task_list: &self.task_list,
+            id: &self.id,
+            type_name,
+            data: &self.data,
+        };
+        serde_json::to_string(&hash).map_err(|e| Error::InvalidData {
+            type_name: type_name.to_owned(),
+            path: ".".to_owned(),
+            message: e.to_string(),
+            task: None,
+        })
     }
 
     /// The untyped record to store, its data encoded as JSON once.
@@ -373,6 +389,14 @@ impl<T: TaskDecode> Task<T> {
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn from_json(json: &str) -> Result<Self> {
+        // One pass for a well-formed hash. Anything it does not take, valid
+        // or not, goes the two-step way, which also gives every error its
+        // documented kind, path and message.
+        if let Some(parts) = hash_json::decode::<T>(json) {
+            if let Ok(task) = Task::new(parts.task_list, parts.id, parts.data) {
+                return Ok(task);
+            }
+        }
         Self::from_hash(TaskHash::from_json(json)?)
     }
 
