@@ -16,6 +16,7 @@ import sys
 # (group, ours, baseline, target ratio or None)
 PAIRS = [
     ("hash", "taskrec/to_json", "serde/to_json", None),
+    ("hash", "taskrec/to_json_direct", "serde/to_json", None),
     ("hash", "taskrec/from_json", "serde/from_json", None),
     ("hash", "taskrec/from_json_direct", "serde/from_json", None),
     ("hash", "taskrec/round_trip", "serde/round_trip", 1.5),
