@@ -99,12 +99,19 @@ impl<T: TaskData + ?Sized> serde::Serialize for DataRef<'_, T> {
 
 /// Encodes task data as JSON object text.
 pub(crate) fn to_json<T: TaskData + ?Sized>(data: &T) -> Result<String> {
-    serde_json::to_string(&DataRef(data)).map_err(|e| Error::InvalidData {
-        type_name: data.type_name().to_owned(),
+    serde_json::to_string(&DataRef(data)).map_err(|e| encode_error(data.type_name(), &e))
+}
+
+/// The error for data of `type_name` that serde_json could not encode (a
+/// map with non-string keys, a failing `Serialize` impl): the encoder gives
+/// no path, so it points at the data as a whole.
+pub(crate) fn encode_error(type_name: &str, e: &serde_json::Error) -> Error {
+    Error::InvalidData {
+        type_name: type_name.to_owned(),
         path: ".".to_owned(),
         message: e.to_string(),
         task: None,
-    })
+    }
 }
 
 /// The error for a type name that `T` does not decode.

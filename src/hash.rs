@@ -87,12 +87,7 @@ impl<D: Serialize> TaskHash<D> {
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| Error::InvalidData {
-            type_name: self.type_name.clone(),
-            path: ".".to_owned(),
-            message: e.to_string(),
-            task: None,
-        })
+        serde_json::to_string(self).map_err(|e| crate::data::encode_error(&self.type_name, &e))
     }
 }
 

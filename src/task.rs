@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::data::{self, DataRef, TaskData, TaskDecode};
-use crate::error::{Error, Result, TaskKey};
+use crate::error::{Result, TaskKey};
 use crate::hash::{HashData, TaskHash};
 use crate::key::{validate_id, validate_key, validate_task_list};
 use crate::record::{self, TaskRecord};
@@ -321,12 +321,7 @@ impl<T: TaskData> Task<T> {
             type_name,
             data: &self.data,
         };
-        serde_json::to_string(&hash).map_err(|e| Error::InvalidData {
-            type_name: type_name.to_owned(),
-            path: ".".to_owned(),
-            message: e.to_string(),
-            task: None,
-        })
+        serde_json::to_string(&hash).map_err(|e| data::encode_error(type_name, &e))
     }
 
     /// The untyped record to store, its data encoded as JSON once.

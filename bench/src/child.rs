@@ -418,14 +418,11 @@ async fn typed_complete<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result
 
 async fn typed_claim<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(), String> {
     let id = payload::id(i);
-    match ctx.store.claim(&ctx.list, &id, OWNER, LEASE).await {
-        Ok(Some(claim)) => {
-            std::hint::black_box(claim);
-            Ok(())
-        }
-        Ok(None) => Err(format!("{id} was not claimable")),
-        Err(e) => Err(e.to_string()),
-    }
+    let claim = ctx.store.claim(&ctx.list, &id, OWNER, LEASE).await;
+    claim
+        .map_err(err)?
+        .map(|claim| drop(std::hint::black_box(claim)))
+        .ok_or_else(|| format!("{id} was not claimable"))
 }
 
 /// A worker running `concurrency` tasks at once drains the list with a

@@ -224,7 +224,6 @@ pub async fn seed_lists(
             let at = now();
             let type_name = crate::payload::TYPE_NAME;
             if into_bucketed {
-                let token = uuid::Uuid::new_v4();
                 let values = (
                     list,
                     bucket(&id),
@@ -234,7 +233,7 @@ pub async fn seed_lists(
                     at,
                     at,
                     PENDING_STATE,
-                    token,
+                    uuid::Uuid::new_v4(),
                     0i32,
                 );
                 session
