@@ -330,7 +330,11 @@ impl Page {
 ///   deletes the record) only if the token is still the current one, as one
 ///   atomic step, and answers the new token, or `None` when the token was
 ///   stale or the record absent. Of many concurrent swaps from one token,
-///   exactly one succeeds. Without the capability both answer
+///   exactly one succeeds. A delete (`None`) may instead be fenced rather
+///   than atomic, as the Cassandra adapter's is: it deletes only what was
+///   written up to the token, so a store made after the token was issued
+///   survives it whole, and it answers `None` when the token is no longer
+///   current. Without the capability both answer
 ///   [`Error::Unsupported`].
 ///
 /// # Implementing

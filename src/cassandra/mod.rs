@@ -34,7 +34,13 @@
 //!
 //! Claims are lightweight transactions on the task's row (`IF state_token
 //! = ?`, at SERIAL unless [`CassandraConfig::serial_consistency`] says
-//! otherwise); saves and deletes are plain writes. Cassandra orders the two
+//! otherwise); saves and deletes are plain writes. Completing a claimed
+//! task (`swap_state` to `None`, what [`TaskStore::succeed`](crate::TaskStore::succeed)
+//! does) is no second Paxos round: it reads the token and the time the
+//! claim (or its last renewal) wrote it, at the write consistency, and
+//! deletes the row `USING TIMESTAMP` that time. So one drained task costs
+//! one Paxos round, and a save that lands after the claim's last write
+//! survives the delete whole. Cassandra orders the two
 //! kinds by timestamp: Paxos ballots for the first, the coordinator's (or
 //! the driver's) clock for the second. Keep the clocks of Cassandra nodes
 //! and clients in sync (NTP): a save whose timestamp falls behind a claim's
@@ -135,7 +141,10 @@ struct StateStatements {
     /// Gives a row written without a token (by another tool) its first one.
     adopt: PreparedStatement,
     swap: PreparedStatement,
-    delete_if: PreparedStatement,
+    /// The current token and the time it was written, for a fenced delete.
+    fence_read: PreparedStatement,
+    /// A plain delete `USING TIMESTAMP` the current token's write time.
+    fenced_delete: PreparedStatement,
 }
 
 /// Task records in a Cassandra or ScyllaDB table.
@@ -392,6 +401,47 @@ impl CassandraAdapter {
         bucket_of(id, self.layout.buckets()) as i32
     }
 
+    /// Deletes the record if `expected` is still its token, without a
+    /// lightweight transaction: one read of the token and the time it was
+    /// written, then a plain delete `USING TIMESTAMP` that time.
+    ///
+    /// The delete removes exactly what was written up to the token's write
+    /// (the claimed version and every state change of the claim), and
+    /// nothing written after it: a save that lands between the read and the
+    /// delete carries a later timestamp and survives whole. That ordering
+    /// holds while the clocks of clients and Cassandra nodes agree (NTP),
+    /// the same assumption plain saves beside claims already make.
+    async fn fenced_delete(
+        &self,
+        statements: &StateStatements,
+        task_list: &str,
+        bucket: i32,
+        id: &str,
+        expected: &StateToken,
+    ) -> Result<Option<StateToken>> {
+        let current = self
+            .session
+            .execute_unpaged(&statements.fence_read, (task_list, bucket, id))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<(Option<uuid::Uuid>, Option<i64>)>()
+            .map_err(storage)?;
+        let written_at = match current {
+            Some((Some(token), Some(written_at))) if token == expected.as_uuid() => written_at,
+            _ => return Ok(None), // absent, or changed since the caller's token
+        };
+        self.session
+            .execute_unpaged(
+                &statements.fenced_delete,
+                (written_at, task_list, bucket, id),
+            )
+            .await
+            .map_err(storage)?;
+        Ok(Some(*expected))
+    }
+
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
         let ttl = ttl_seconds(ttl)?;
         let (list, id) = (record.task_list(), record.id());
@@ -557,11 +607,21 @@ async fn prepare(
                         write,
                     )
                     .await?),
-                    delete_if: lwt(config.serial_consistency, prepare(
-                        format!("DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = ?"),
+                    // Read at the write consistency: the level a claim's
+                    // Paxos round commits at, so the read sees it.
+                    fence_read: prepare(
+                        format!(
+                            "SELECT state_token, WRITETIME(state_token) \
+                             FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"
+                        ),
                         write,
                     )
-                    .await?),
+                    .await?,
+                    fenced_delete: prepare(
+                        format!("DELETE FROM {table} USING TIMESTAMP ? WHERE task_list = ? AND bucket = ? AND id = ?"),
+                        write,
+                    )
+                    .await?,
                 }),
             }
         }
@@ -678,28 +738,18 @@ impl StorageAdapter for CassandraAdapter {
         new: Option<&str>,
     ) -> Result<Option<StateToken>> {
         let statements = self.state_statements()?;
-        let expected_uuid = expected.as_uuid();
         let bucket = self.bucket(id);
-        let (result, token) = match new {
-            Some(state) => {
-                let token = uuid::Uuid::new_v4();
-                let values = (state, token, task_list, bucket, id, expected_uuid);
-                (
-                    self.session.execute_unpaged(&statements.swap, values).await,
-                    StateToken::from_uuid(token),
-                )
-            }
-            None => {
-                let values = (task_list, bucket, id, expected_uuid);
-                (
-                    self.session
-                        .execute_unpaged(&statements.delete_if, values)
-                        .await,
-                    *expected,
-                )
-            }
+        let Some(state) = new else {
+            return self
+                .fenced_delete(statements, task_list, bucket, id, expected)
+                .await;
         };
-        let row = result
+        let token = uuid::Uuid::new_v4();
+        let values = (state, token, task_list, bucket, id, expected.as_uuid());
+        let row = self
+            .session
+            .execute_unpaged(&statements.swap, values)
+            .await
             .map_err(storage)?
             .into_rows_result()
             .map_err(storage)?
@@ -709,7 +759,7 @@ impl StorageAdapter for CassandraAdapter {
             row.as_ref().and_then(|r| r.columns.first()),
             Some(Some(scylla::value::CqlValue::Boolean(true)))
         );
-        Ok(applied.then_some(token))
+        Ok(applied.then(|| StateToken::from_uuid(token)))
     }
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {

@@ -8,6 +8,7 @@
 mod bad_inputs;
 mod cluster;
 mod compat;
+mod completion;
 mod consistency;
 mod contract;
 #[path = "../support/corpus.rs"]
