@@ -39,6 +39,9 @@ fn fmix64(mut k: u64) -> u64 {
 /// The first byte of every token, so a token from another adapter, layout
 /// or version is refused instead of being sent to the server.
 const TOKEN_MAGIC: u8 = 0x7a;
+/// A token that also names the last id listed (task_rb's table, whose
+/// rows of one id may straddle two pages).
+const TOKEN_MAGIC_AFTER_ID: u8 = 0x7b;
 
 /// Where a listing stopped: the bucket (0 for task_rb's table) and the
 /// driver's paging state within it (empty: the bucket's start).
@@ -46,6 +49,9 @@ const TOKEN_MAGIC: u8 = 0x7a;
 pub(super) struct Position {
     pub bucket: u32,
     pub paging_state: Vec<u8>,
+    /// The id the previous page ended on: its rows that continue on this
+    /// page were listed already.
+    pub after_id: Option<String>,
 }
 
 impl Position {
@@ -53,13 +59,27 @@ impl Position {
         Position {
             bucket: 0,
             paging_state: Vec::new(),
+            after_id: None,
         }
     }
 
     pub fn encode(&self) -> PageToken {
-        let mut bytes = Vec::with_capacity(5 + self.paging_state.len());
-        bytes.push(TOKEN_MAGIC);
-        bytes.extend_from_slice(&self.bucket.to_be_bytes());
+        let id = self.after_id.as_deref().map(str::as_bytes);
+        let mut bytes = Vec::with_capacity(7 + id.map_or(0, <[u8]>::len) + self.paging_state.len());
+        match id {
+            // Ids are at most MAX_KEY_BYTES (4096), well within a u16; a
+            // longer foreign one is not carried (its rows may repeat).
+            Some(id) if u16::try_from(id.len()).is_ok() => {
+                bytes.push(TOKEN_MAGIC_AFTER_ID);
+                bytes.extend_from_slice(&self.bucket.to_be_bytes());
+                bytes.extend_from_slice(&(id.len() as u16).to_be_bytes());
+                bytes.extend_from_slice(id);
+            }
+            _ => {
+                bytes.push(TOKEN_MAGIC);
+                bytes.extend_from_slice(&self.bucket.to_be_bytes());
+            }
+        }
         bytes.extend_from_slice(&self.paging_state);
         PageToken::from_bytes(bytes)
     }
@@ -69,16 +89,32 @@ impl Position {
             reason: reason.to_owned(),
         };
         let bytes = token.as_bytes();
-        if bytes.first() != Some(&TOKEN_MAGIC) || bytes.len() < 5 {
+        let magic = bytes.first().copied();
+        if !matches!(magic, Some(TOKEN_MAGIC | TOKEN_MAGIC_AFTER_ID)) || bytes.len() < 5 {
             return Err(invalid("not a cassandra adapter token"));
         }
         let bucket = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
         if bucket >= buckets {
             return Err(invalid("its bucket is beyond this table's bucket count"));
         }
+        let (after_id, rest) = if magic == Some(TOKEN_MAGIC_AFTER_ID) {
+            let [hi, lo, rest @ ..] = &bytes[5..] else {
+                return Err(invalid("it ends before the length of its last id"));
+            };
+            let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+            if rest.len() < len {
+                return Err(invalid("it ends inside its last id"));
+            }
+            let (id, rest) = rest.split_at(len);
+            let id = std::str::from_utf8(id).map_err(|_| invalid("its last id is not UTF-8"))?;
+            (Some(id.to_owned()), rest)
+        } else {
+            (None, &bytes[5..])
+        };
         Ok(Position {
             bucket,
-            paging_state: bytes[5..].to_vec(),
+            paging_state: rest.to_vec(),
+            after_id,
         })
     }
 }
@@ -86,6 +122,33 @@ impl Position {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_round_trip_with_and_without_a_last_id() {
+        for after_id in [None, Some(String::new()), Some("é id".to_owned())] {
+            let at = Position {
+                bucket: 3,
+                paging_state: vec![1, 2, 3],
+                after_id,
+            };
+            assert_eq!(Position::decode(&at.encode(), 4).unwrap(), at);
+        }
+        for bad in [
+            "7b00000000",
+            "7b0000000000",
+            "7b000000000002ff",
+            "7b000000000002ffff",
+        ] {
+            let token: PageToken = bad.parse().unwrap();
+            assert!(
+                matches!(
+                    Position::decode(&token, 4),
+                    Err(Error::InvalidPageToken { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn reference_values() {
@@ -127,6 +190,7 @@ mod tests {
         let at = Position {
             bucket: 3,
             paging_state: vec![1, 2, 3],
+            after_id: None,
         };
         assert_eq!(Position::decode(&at.encode(), 16).unwrap(), at);
         for bad in [vec![], vec![0xff, 0, 0, 0, 0], vec![TOKEN_MAGIC, 0, 0]] {
@@ -138,7 +202,8 @@ mod tests {
         assert!(Position::decode(
             &Position {
                 bucket: 16,
-                paging_state: vec![]
+                paging_state: vec![],
+                after_id: None,
             }
             .encode(),
             16

@@ -46,6 +46,22 @@ pub enum TableLayout {
     /// `PRIMARY KEY ((task_list), id, type)` with a `data` text column. It
     /// has no timestamp columns: a record's `created_at` and `updated_at`
     /// are both the write time of its `data` cell.
+    ///
+    /// A save is a plain `INSERT`, as task_rb writes. Saving an id under a
+    /// new type therefore leaves the id's row of the old type, as task_rb
+    /// leaves it; taskrec reads the newest row of an id (by the write time
+    /// of `data`) wherever it finds one: `find`, each listing and `count`
+    /// give the id once, as its newest row. A delete removes all of an
+    /// id's rows.
+    ///
+    /// **Its limit**: a list is one partition, and a completed task leaves
+    /// a tombstone in it that every listing and count of the list scans
+    /// until `gc_grace_seconds` (10 days by default) has passed and
+    /// compaction has dropped it. Past `tombstone_failure_threshold`
+    /// (100,000) the server aborts the read: measured on Cassandra 5.0.9,
+    /// a list's reads fail once about 50,000 tasks of it have been
+    /// completed within `gc_grace_seconds` (`docs/SCALE.md`). Keep busy
+    /// lists in taskrec's own table.
     TaskRb,
 }
 

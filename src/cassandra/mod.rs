@@ -70,7 +70,6 @@ use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::response::{PagingState, PagingStateResponse};
-use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
@@ -124,10 +123,9 @@ impl Layout {
 /// The prepared statements of one layout. Their bind markers are in the
 /// same order for both layouts except where a layout has no bucket.
 struct Statements {
-    /// Bucketed: insert with `USING TTL ?`. task_rb: unused (see `store_batch`).
+    /// Bucketed: insert with `USING TTL ?`. task_rb: a plain insert
+    /// `USING TIMESTAMP ? AND TTL ?`, as task_rb writes (no clearing delete).
     insert: PreparedStatement,
-    /// task_rb: delete every row of the id, then insert, in one batch.
-    store_batch: Option<Batch>,
     find: PreparedStatement,
     delete: PreparedStatement,
     list: PreparedStatement,
@@ -182,8 +180,8 @@ impl fmt::Debug for CassandraAdapter {
 }
 
 /// Microsecond write timestamps that never repeat or go back within this
-/// process. task_rb's table needs explicit timestamps: a save deletes the
-/// id's old rows one microsecond before it inserts the new one.
+/// process, for task_rb's table: its reads take the newest row of an id by
+/// write time, so two saves from one process must never tie or reorder.
 fn next_write_timestamp() -> i64 {
     static LAST: AtomicI64 = AtomicI64::new(0);
     let now = SystemTime::now()
@@ -401,6 +399,50 @@ impl CassandraAdapter {
         bucket_of(id, self.layout.buckets()) as i32
     }
 
+    /// task_rb's table: the newest of an id's rows (task_rb itself may
+    /// have left one row per type under an id; the newest write is the task).
+    async fn newest_task_rb_row(&self, task_list: &str, id: &str) -> Result<Option<TaskRbRow>> {
+        let rows = self
+            .session
+            .execute_unpaged(&self.statements.find, (task_list, id))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?;
+        let mut newest: Option<TaskRbRow> = None;
+        for row in rows.rows::<TaskRbRow>().map_err(storage)? {
+            let row = row.map_err(storage)?;
+            if newest.as_ref().is_none_or(|n| row.2 > n.2) {
+                newest = Some(row);
+            }
+        }
+        Ok(newest)
+    }
+
+    /// task_rb's table: the list's distinct ids, read as a stream of ids
+    /// (an id saved under two types has two rows, and counts once, as it
+    /// lists once).
+    async fn count_task_rb_ids(&self, task_list: &str) -> Result<u64> {
+        let ids = self
+            .session
+            .execute_iter(self.statements.count.clone(), (task_list,))
+            .await
+            .map_err(storage)?
+            .rows_stream::<(String,)>()
+            .map_err(storage)?;
+        let (count, _) = ids
+            .map_err(storage)
+            .try_fold((0u64, None::<String>), |(count, last), (id,)| async move {
+                Ok(if last.as_deref() == Some(id.as_str()) {
+                    (count, last)
+                } else {
+                    (count + 1, Some(id))
+                })
+            })
+            .await?;
+        Ok(count)
+    }
+
     /// Deletes the record if `expected` is still its token, without a
     /// lightweight transaction: one read of the token and the time it was
     /// written, then a plain delete `USING TIMESTAMP` that time.
@@ -445,16 +487,22 @@ impl CassandraAdapter {
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
         let ttl = ttl_seconds(ttl)?;
         let (list, id) = (record.task_list(), record.id());
-        match (self.layout, &self.statements.store_batch) {
-            (Layout::TaskRb, Some(batch)) => {
-                let at = next_write_timestamp();
+        match self.layout {
+            Layout::TaskRb => {
                 let values = (
-                    (at - 1, list, id),
-                    (list, id, record.type_name(), record.data(), at, ttl),
+                    list,
+                    id,
+                    record.type_name(),
+                    record.data(),
+                    next_write_timestamp(),
+                    ttl,
                 );
-                self.session.batch(batch, values).await.map_err(storage)?;
+                self.session
+                    .execute_unpaged(&self.statements.insert, values)
+                    .await
+                    .map_err(storage)?;
             }
-            _ => {
+            Layout::Bucketed { .. } => {
                 let values = (
                     list,
                     self.bucket(id),
@@ -513,14 +561,17 @@ impl CassandraAdapter {
                         futures::future::ready(record)
                     })
                     .boxed(),
-                Layout::TaskRb => pager
-                    .rows_stream::<TaskRbListRow>()
-                    .map_err(storage)?
-                    .map(|row| {
-                        let (id, t, d, w) = row.map_err(storage)?;
-                        task_rb_record(task_list, id, (t, d, w))
-                    })
-                    .boxed(),
+                Layout::TaskRb => newest_per_id_stream(
+                    pager
+                        .rows_stream::<TaskRbListRow>()
+                        .map_err(storage)?
+                        .map_err(storage)
+                        .boxed(),
+                )
+                .and_then(move |(id, t, d, w)| {
+                    futures::future::ready(task_rb_record(task_list, id, (t, d, w)))
+                })
+                .boxed(),
             };
             Ok::<_, Error>(rows)
         })
@@ -571,7 +622,6 @@ async fn prepare(
                     write,
                 )
                 .await?,
-                store_batch: None,
                 find: prepare(
                     format!("SELECT type, data, created_at, updated_at FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"),
                     read,
@@ -636,26 +686,21 @@ async fn prepare(
                 write,
             )
             .await?;
+            // A plain insert, as task_rb writes: a save under a new type
+            // leaves the id's older row, which reads skip (newest wins).
+            // Clearing it with a delete per save would write a range
+            // tombstone on every save, which listings then scan.
             let insert = prepare(
                 format!("INSERT INTO {table} (task_list, id, type, data) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?"),
                 write,
             )
             .await?;
-            // One partition: an unlogged batch applies atomically and costs
-            // no batch log. Overwriting an id under another type must not
-            // leave the old (id, type) row behind, so the id's rows are
-            // cleared one microsecond before the insert.
-            let mut batch = Batch::new(BatchType::Unlogged);
-            batch.append_statement(clear.clone());
-            batch.append_statement(insert.clone());
-            batch.set_consistency(write);
-            batch.set_is_idempotent(true);
             Statements {
                 insert,
-                store_batch: Some(batch),
                 find: prepare(format!("SELECT type, data, WRITETIME(data) FROM {table} WHERE task_list = ? AND id = ?"), read).await?,
                 delete: clear,
-                count: prepare(format!("SELECT COUNT(*) FROM {table} WHERE task_list = ?"), read).await?,
+                // Ids, not COUNT(*): an id may have a row per type.
+                count: prepare(format!("SELECT id FROM {table} WHERE task_list = ?"), read).await?,
                 list: list.clone(),
                 state: None,
             }
@@ -774,42 +819,26 @@ impl StorageAdapter for CassandraAdapter {
     }
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
-        let result = match self.layout {
-            Layout::Bucketed { .. } => {
-                let values = (task_list, self.bucket(id), id);
-                self.session
-                    .execute_unpaged(&self.statements.find, values)
-                    .await
-            }
-            Layout::TaskRb => {
-                self.session
-                    .execute_unpaged(&self.statements.find, (task_list, id))
-                    .await
-            }
+        if self.layout == Layout::TaskRb {
+            return self
+                .newest_task_rb_row(task_list, id)
+                .await?
+                .map(|row| task_rb_record(task_list, id.to_owned(), row))
+                .transpose();
         }
-        .map_err(storage)?;
-        let rows = result.into_rows_result().map_err(storage)?;
-        match self.layout {
-            Layout::Bucketed { .. } => {
-                match rows.maybe_first_row::<BucketedRow>().map_err(storage)? {
-                    Some((None, None, _, _)) | None => Ok(None),
-                    Some(row) => bucketed_record(task_list, id.to_owned(), row).map(Some),
-                }
-            }
-            Layout::TaskRb => {
-                // task_rb itself may have left one row per type under an id;
-                // the newest write is the task.
-                let mut newest: Option<TaskRbRow> = None;
-                for row in rows.rows::<TaskRbRow>().map_err(storage)? {
-                    let row = row.map_err(storage)?;
-                    if newest.as_ref().is_none_or(|n| row.2 > n.2) {
-                        newest = Some(row);
-                    }
-                }
-                newest
-                    .map(|row| task_rb_record(task_list, id.to_owned(), row))
-                    .transpose()
-            }
+        let values = (task_list, self.bucket(id), id);
+        let row = self
+            .session
+            .execute_unpaged(&self.statements.find, values)
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<BucketedRow>()
+            .map_err(storage)?;
+        match row {
+            Some((None, None, _, _)) | None => Ok(None),
+            Some(row) => bucketed_record(task_list, id.to_owned(), row).map(Some),
         }
     }
 
@@ -878,14 +907,39 @@ impl StorageAdapter for CassandraAdapter {
                         Err(e) => Some(Err(e)),
                     })
                     .collect::<Result<Vec<_>>>()?,
-                Layout::TaskRb => rows
-                    .rows::<TaskRbListRow>()
-                    .map_err(storage)?
-                    .map(|row| {
-                        let (id, t, d, w) = row.map_err(storage)?;
-                        task_rb_record(task_list, id, (t, d, w))
-                    })
-                    .collect::<Result<Vec<_>>>()?,
+                Layout::TaskRb => {
+                    let rows = rows
+                        .rows::<TaskRbListRow>()
+                        .map_err(storage)?
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                        .map_err(storage)?;
+                    // The rows of an id that the previous page ended on were
+                    // listed there; the next page skips this one's last id.
+                    let continued = at.after_id.take();
+                    if let Some(last) = rows.last() {
+                        at.after_id = Some(last.0.clone());
+                    } else {
+                        at.after_id = continued.clone();
+                    }
+                    let mut rows: Vec<TaskRbListRow> = newest_per_id(
+                        rows.into_iter()
+                            .filter(|row| continued.as_deref() != Some(row.0.as_str())),
+                    )
+                    .collect();
+                    // The page's last id may have more rows on the next page,
+                    // which will skip them: read all of its rows now, so the
+                    // newest is the one listed.
+                    if let (Some(last), PagingStateResponse::HasMorePages { .. }) =
+                        (rows.last_mut(), &more)
+                    {
+                        if let Some(newest) = self.newest_task_rb_row(task_list, &last.0).await? {
+                            (last.1, last.2, last.3) = newest;
+                        }
+                    }
+                    rows.into_iter()
+                        .map(|(id, t, d, w)| task_rb_record(task_list, id, (t, d, w)))
+                        .collect::<Result<Vec<_>>>()?
+                }
             };
             let next = match more {
                 PagingStateResponse::HasMorePages { state } => Some(Position {
@@ -894,10 +948,12 @@ impl StorageAdapter for CassandraAdapter {
                         .as_bytes_slice()
                         .map(|b| b.to_vec())
                         .unwrap_or_default(),
+                    after_id: at.after_id.clone(),
                 }),
                 PagingStateResponse::NoMorePages if at.bucket + 1 < buckets => Some(Position {
                     bucket: at.bucket + 1,
                     paging_state: Vec::new(),
+                    after_id: None,
                 }),
                 PagingStateResponse::NoMorePages => None,
             };
@@ -923,21 +979,16 @@ impl StorageAdapter for CassandraAdapter {
     }
 
     async fn count(&self, task_list: &str) -> Result<u64> {
+        if self.layout == Layout::TaskRb {
+            return self.count_task_rb_ids(task_list).await;
+        }
         let count_bucket = |bucket: u32| async move {
-            let result = match self.layout {
-                Layout::Bucketed { .. } => {
-                    let bucket = i32::try_from(bucket).map_err(storage)?;
-                    self.session
-                        .execute_unpaged(&self.statements.count, (task_list, bucket))
-                        .await
-                }
-                Layout::TaskRb => {
-                    self.session
-                        .execute_unpaged(&self.statements.count, (task_list,))
-                        .await
-                }
-            }
-            .map_err(storage)?;
+            let bucket = i32::try_from(bucket).map_err(storage)?;
+            let result = self
+                .session
+                .execute_unpaged(&self.statements.count, (task_list, bucket))
+                .await
+                .map_err(storage)?;
             let (n,): (i64,) = result
                 .into_rows_result()
                 .map_err(storage)?
@@ -951,6 +1002,46 @@ impl StorageAdapter for CassandraAdapter {
             .try_fold(0u64, |sum, n| async move { Ok(sum + n) })
             .await
     }
+}
+
+/// task_rb's rows with one row per id: the newest write of each run of
+/// rows with the same id (they are adjacent, the table clusters by id).
+/// Of two rows written at the same microsecond the first is kept, as `find`
+/// keeps it.
+fn newest_per_id(rows: impl Iterator<Item = TaskRbListRow>) -> impl Iterator<Item = TaskRbListRow> {
+    let mut rows = rows.peekable();
+    std::iter::from_fn(move || {
+        let mut newest = rows.next()?;
+        while let Some(row) = rows.next_if(|row| row.0 == newest.0) {
+            if row.3 > newest.3 {
+                newest = row;
+            }
+        }
+        Some(newest)
+    })
+}
+
+/// [`newest_per_id`] over a stream of rows.
+fn newest_per_id_stream(
+    rows: BoxStream<'_, Result<TaskRbListRow>>,
+) -> BoxStream<'_, Result<TaskRbListRow>> {
+    stream::unfold(Some((rows, None::<TaskRbListRow>)), |state| async move {
+        let (mut rows, mut pending) = state?;
+        loop {
+            match rows.next().await {
+                Some(Ok(row)) => match pending.take() {
+                    Some(newest) if newest.0 == row.0 => {
+                        pending = Some(if row.3 > newest.3 { row } else { newest });
+                    }
+                    Some(done) => return Some((Ok(done), Some((rows, Some(row))))),
+                    None => pending = Some(row),
+                },
+                Some(Err(e)) => return Some((Err(e), Some((rows, pending)))),
+                None => return pending.map(|done| (Ok(done), None)),
+            }
+        }
+    })
+    .boxed()
 }
 
 #[cfg(test)]

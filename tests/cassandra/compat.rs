@@ -121,57 +121,6 @@ fn rows_taskrec_writes_are_what_task_rb_reads() {
 }
 
 #[test]
-fn saving_an_id_under_another_type_leaves_one_row() {
-    run(async {
-        let store = TaskStore::new(task_rb().await);
-        let list = unique_list("retype");
-        store
-            .save(&Task::new(&list, "x", CompositeTask::new("kids")).unwrap())
-            .await
-            .unwrap();
-        let fetch = Task::new(
-            &list,
-            "x",
-            FetchFile {
-                external_host: "h".into(),
-                filename: "f".into(),
-            },
-        )
-        .unwrap();
-        store.save(&fetch).await.unwrap();
-
-        let cql = format!(
-            "SELECT type FROM {}.task_rb_tasks WHERE task_list = ?",
-            keyspace()
-        );
-        let types: Vec<(String,)> = raw_session()
-            .await
-            .query_unpaged(cql.as_str(), (&list,))
-            .await
-            .unwrap()
-            .into_rows_result()
-            .unwrap()
-            .rows()
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(
-            types,
-            [("Tasks::FetchFile".to_owned(),)],
-            "the old (id, type) row is gone"
-        );
-        assert_eq!(
-            store
-                .find::<FetchFile>(&list, "x")
-                .await
-                .unwrap()
-                .map(Task::into_data),
-            Some(fetch.into_data())
-        );
-    });
-}
-
-#[test]
 fn cql_in_keys_is_data_and_the_table_survives() {
     run(async {
         for store in [
@@ -226,5 +175,136 @@ fn a_missing_table_and_a_contradicting_bucket_count_are_config_errors() {
             CassandraAdapter::connect(bad_name).await.unwrap_err(),
             Error::InvalidConfig { .. }
         ));
+    });
+}
+
+/// What the server says a read scanned, from its query trace: the
+/// "Read N live rows and M tombstone cells" events, summed.
+async fn traced_read(cql: &str, task_list: &str) -> (u64, u64) {
+    let mut statement = scylla::statement::Statement::new(cql);
+    statement.set_tracing(true);
+    let session = raw_session().await;
+    let result = session
+        .query_unpaged(statement, (task_list,))
+        .await
+        .unwrap();
+    let id = result.tracing_id().expect("a traced query has a trace");
+    let info = session.get_tracing_info(&id).await.unwrap();
+    let (mut live, mut tombstones) = (0, 0);
+    for event in info.events {
+        let activity = event.activity.unwrap_or_default();
+        let words: Vec<&str> = activity.split_whitespace().collect();
+        if let ["Read", n, "live", "rows", "and", m, "tombstone", "cells"] = words[..] {
+            live += n.parse::<u64>().unwrap();
+            tombstones += m.parse::<u64>().unwrap();
+        }
+    }
+    (live, tombstones)
+}
+
+#[test]
+fn saves_to_task_rbs_table_are_plain_inserts_that_leave_no_tombstone() {
+    run(async {
+        let store = TaskStore::new(task_rb().await);
+        let list = unique_list("plain-insert");
+        for round in 0..2 {
+            for n in 0..50 {
+                let task = Task::new(
+                    &list,
+                    format!("t{n}"),
+                    FetchFile {
+                        external_host: "h".into(),
+                        filename: format!("{round}"),
+                    },
+                )
+                .unwrap();
+                store.save(&task).await.unwrap(); // the second round overwrites
+            }
+        }
+        let cql = format!(
+            "SELECT id, type, data FROM {}.task_rb_tasks WHERE task_list = ?",
+            keyspace()
+        );
+        // Saving once cleared the id's rows first: a range tombstone per save.
+        assert_eq!(traced_read(&cql, &list).await, (50, 0));
+        assert_eq!(store.count(&list).await.unwrap(), 50);
+    });
+}
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+#[task(type_name = "Tasks::Other")]
+struct Other {
+    n: u32,
+}
+
+#[test]
+fn an_id_saved_under_a_new_type_lists_once_as_its_newest_row() {
+    run(async {
+        let adapter = task_rb().await;
+        let store = TaskStore::new(adapter);
+        let list = unique_list("type-change");
+        let fetch = |id: &str| {
+            Task::new(
+                &list,
+                id,
+                FetchFile {
+                    external_host: "h".into(),
+                    filename: id.into(),
+                },
+            )
+            .unwrap()
+        };
+        // "b" under two types, its rows sorted ("Tasks::FetchFile" <
+        // "Tasks::Other") so that the older one comes first.
+        store.save(&fetch("a")).await.unwrap();
+        store.save(&fetch("b")).await.unwrap();
+        store
+            .save(&Task::new(&list, "b", Other { n: 2 }).unwrap())
+            .await
+            .unwrap();
+        store.save(&fetch("c")).await.unwrap();
+        let raw_rows = format!(
+            "SELECT id FROM {}.task_rb_tasks WHERE task_list = ?",
+            keyspace()
+        );
+        assert_eq!(
+            traced_read(&raw_rows, &list).await.0,
+            4,
+            "task_rb's two rows of b"
+        );
+
+        let types_of = |records: Vec<taskrec::TaskRecord>| -> Vec<(String, String)> {
+            records
+                .into_iter()
+                .map(|r| (r.id().to_owned(), r.type_name().to_owned()))
+                .collect()
+        };
+        let expected = [
+            ("a".to_owned(), "Tasks::FetchFile".to_owned()),
+            ("b".to_owned(), "Tasks::Other".to_owned()),
+            ("c".to_owned(), "Tasks::FetchFile".to_owned()),
+        ];
+        use futures::TryStreamExt;
+        let listed: Vec<_> = store.records(&list).try_collect().await.unwrap();
+        assert_eq!(types_of(listed), expected);
+        assert_eq!(store.count(&list).await.unwrap(), 3);
+        // Pages of every size, so that b's rows straddle a page boundary.
+        for page_size in 1..=4 {
+            let walked: Vec<_> = taskrec::walk_pages(store.adapter(), &list, page_size)
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(types_of(walked), expected, "pages of {page_size}");
+        }
+        let found: Task<Other> = store.find(&list, "b").await.unwrap().unwrap();
+        assert_eq!(found.data(), &Other { n: 2 });
+
+        store.delete(&list, "b").await.unwrap();
+        assert_eq!(
+            traced_read(&raw_rows, &list).await.0,
+            2,
+            "both rows of b are gone"
+        );
+        assert_eq!(store.count(&list).await.unwrap(), 2);
     });
 }
