@@ -59,7 +59,7 @@ pub enum TableLayout {
     /// until `gc_grace_seconds` (10 days by default) has passed and
     /// compaction has dropped it. Past `tombstone_failure_threshold`
     /// (100,000) the server aborts the read: measured on Cassandra 5.0.9,
-    /// a list's reads fail once about 50,000 tasks of it have been
+    /// a list's reads fail once 50,000 to 60,000 tasks of it have been
     /// completed within `gc_grace_seconds` (`docs/SCALE.md`). Keep busy
     /// lists in taskrec's own table.
     TaskRb,

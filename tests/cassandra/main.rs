@@ -6,6 +6,7 @@
 //! test works in task lists of its own.
 
 mod bad_inputs;
+mod churn;
 mod cluster;
 mod compat;
 mod completion;
