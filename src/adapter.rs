@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
+use crate::history::{HistoryEntry, HistoryRetention};
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState};
 
@@ -336,6 +337,12 @@ impl Page {
 ///   survives it whole, and it answers `None` when the token is no longer
 ///   current. Without the capability both answer
 ///   [`Error::Unsupported`].
+/// - **History**: `append_history` then `history` of the same (task list,
+///   id) returns the entries appended, oldest first, state JSON verbatim,
+///   at most the retention's last [`kept`](HistoryRetention::kept); another
+///   task's history is never mixed in, and no listing or count of the task
+///   list sees history. The provided defaults meet this on top of the four
+///   required methods.
 ///
 /// # Implementing
 ///
@@ -432,6 +439,44 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
             adapter: self.name(),
             operation: "conditional writes",
         })
+    }
+
+    /// Records one state change of the task (list, id), keeping what
+    /// `retention` asks for: a read of the task's history returns at most
+    /// its last [`kept`](HistoryRetention::kept) entries, none older than
+    /// its [`time_to_live`](HistoryRetention::time_to_live).
+    ///
+    /// History is apart from the tasks: it outlives the task's record, and
+    /// no `find`, `page`, `all` or `count` of the task's list ever sees it.
+    ///
+    /// Optional: the default keeps each task's history as records of a task
+    /// list of its own (`taskrec-history-` and a hash of the key), stored
+    /// with [`store`](Self::store), and drops the entries past the
+    /// retention after each append (one read of that short list). An
+    /// adapter with a better place (a table keyed by the task) overrides
+    /// both this and [`history`](Self::history).
+    async fn append_history(
+        &self,
+        task_list: &str,
+        id: &str,
+        entry: &HistoryEntry,
+        retention: &HistoryRetention,
+    ) -> Result<()> {
+        crate::history::append_in_task_list(self, task_list, id, entry, retention).await
+    }
+
+    /// The recorded state changes of the task (list, id) that `retention`
+    /// keeps, oldest first; empty when there are none. Entries with the
+    /// same time come in no particular order.
+    ///
+    /// Optional: see [`append_history`](Self::append_history).
+    async fn history(
+        &self,
+        task_list: &str,
+        id: &str,
+        retention: &HistoryRetention,
+    ) -> Result<Vec<HistoryEntry>> {
+        crate::history::read_in_task_list(self, task_list, id, retention).await
     }
 
     /// Every record of a task list, as a lazy stream walking the pages.
@@ -538,6 +583,25 @@ macro_rules! forward_adapter {
                 page_size: usize,
             ) -> Result<Page> {
                 (**self).page(task_list, token, page_size).await
+            }
+            async fn append_history(
+                &self,
+                task_list: &str,
+                id: &str,
+                entry: &HistoryEntry,
+                retention: &HistoryRetention,
+            ) -> Result<()> {
+                (**self)
+                    .append_history(task_list, id, entry, retention)
+                    .await
+            }
+            async fn history(
+                &self,
+                task_list: &str,
+                id: &str,
+                retention: &HistoryRetention,
+            ) -> Result<Vec<HistoryEntry>> {
+                (**self).history(task_list, id, retention).await
             }
             fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
                 (**self).all(task_list)

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::adapter::StorageAdapter;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::history::{HistoryEntry, StateChange};
 use crate::key::validate_key;
-use crate::record::{self, TaskRecord};
+use crate::record::TaskRecord;
 use crate::state::{StateToken, TaskState, TaskStatus};
 use crate::store::TaskStore;
 
@@ -148,45 +148,6 @@ pub(crate) enum ClaimAttempt {
     Lost,
 }
 
-/// One recorded state change of a task (see [`TaskStore::with_history`]).
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-/// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
-/// use std::time::Duration;
-/// use taskrec::{MemoryAdapter, StateChange, Task, TaskStatus, TaskStore};
-/// let store = TaskStore::new(MemoryAdapter::new()).with_history(["pings"]);
-/// store.save(&Task::new("pings", "p1", Ping {})?).await?;
-/// store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?;
-/// let changes: Vec<StateChange> = store.history("pings", "p1").await?;
-/// let last = changes.last().unwrap();
-/// assert_eq!((last.state.status, last.state.owner.as_deref()), (TaskStatus::Claimed, Some("worker-a")));
-/// assert!(changes[0].at <= last.at);
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateChange {
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// The state after the change.
-    pub state: TaskState,
-}
-
-/// The history of one task is a task list of its own, named from a hash
-/// of the task's key so any key length fits.
-fn history_list(task_list: &str, id: &str) -> String {
-    let mut name = Vec::with_capacity(task_list.len() + id.len() + 1);
-    name.extend_from_slice(task_list.as_bytes());
-    name.push(0);
-    name.extend_from_slice(id.as_bytes());
-    format!(
-        "taskrec-history-{}",
-        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &name).simple()
-    )
-}
-
-const HISTORY_TYPE: &str = "taskrec::StateChange";
-
 impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// The processing state of a task, or `None` when there is no such task.
     ///
@@ -215,7 +176,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// lease, waiting out a retry backoff, or claimed by someone else first.
     ///
     /// Needs an adapter with [`conditional_writes`](crate::Capabilities::conditional_writes);
-    /// others answer [`Error::Unsupported`].
+    /// others answer [`Error::Unsupported`](crate::Error::Unsupported).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -497,8 +458,9 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         self.change(claim, Some(state)).await
     }
 
-    /// The recorded state changes of a task, oldest first (empty unless
-    /// the store keeps history for its list). Changes are ordered by their
+    /// The recorded state changes of a task that the store's
+    /// [retention](Self::with_history_retention) keeps, oldest first (empty
+    /// unless the store keeps history for its list). Changes are ordered by their
     /// time to the microsecond; two within the same microsecond come in no
     /// particular order.
     ///
@@ -516,21 +478,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn history(&self, task_list: &str, id: &str) -> Result<Vec<StateChange>> {
-        use futures::TryStreamExt;
         validate_key(task_list, id)?;
-        let list = history_list(task_list, id);
-        let mut records: Vec<TaskRecord> = self.adapter().all(&list).try_collect().await?;
-        records.sort_by(|a, b| a.id().cmp(b.id()));
-        records
+        self.adapter()
+            .history(task_list, id, self.history_retention())
+            .await?
             .iter()
-            .map(|r| {
-                serde_json::from_str(r.data()).map_err(|e| Error::InvalidData {
-                    type_name: HISTORY_TYPE.to_owned(),
-                    path: ".".to_owned(),
-                    message: e.to_string(),
-                    task: Some(r.key()),
-                })
-            })
+            .map(|entry| StateChange::from_entry(task_list, id, entry))
             .collect()
     }
 
@@ -583,32 +536,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         if !self.keeps_history(task_list) {
             return Ok(());
         }
-        let at = state.changed_at.unwrap_or_else(Utc::now);
-        let change = StateChange {
-            at,
-            state: state.clone(),
+        let entry = HistoryEntry {
+            at: state.changed_at.unwrap_or_else(Utc::now),
+            state: state.to_json()?,
         };
-        let data = serde_json::to_string(&change).map_err(|e| Error::InvalidData {
-            type_name: HISTORY_TYPE.to_owned(),
-            path: ".".to_owned(),
-            message: e.to_string(),
-            task: None,
-        })?;
-        // Ids sort by time; the random tail keeps two changes in one
-        // microsecond apart.
-        let entry_id = format!(
-            "{:020}-{}",
-            at.timestamp_micros(),
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
-        let record = TaskRecord::with_timestamps(
-            history_list(task_list, id),
-            entry_id,
-            HISTORY_TYPE,
-            data,
-            at,
-            record::now(),
-        )?;
-        self.adapter().store(&record).await
+        self.adapter()
+            .append_history(task_list, id, &entry, self.history_retention())
+            .await
     }
 }

@@ -135,7 +135,8 @@
 //! [`TaskStore::succeed`] move it on, each a compare-and-set so two workers
 //! never hold one task. [`Worker`] drains a list with all of it: bounded
 //! concurrency, backoff, a time limit per attempt, graceful stop; and
-//! [`TaskStore::with_history`] keeps every state change.
+//! [`TaskStore::with_history`] keeps the last state changes of each task
+//! (how many and how long: [`HistoryRetention`]), apart from the tasks.
 //!
 //! # Errors
 //!
@@ -165,6 +166,7 @@ mod error;
 mod execute;
 mod generator;
 mod hash;
+mod history;
 mod key;
 mod memory;
 mod record;
@@ -190,12 +192,13 @@ pub struct ReadmeDoctests;
 pub mod __private;
 
 pub use adapter::{walk_pages, Capabilities, Page, PageToken, StorageAdapter, DEFAULT_PAGE_SIZE};
-pub use claim::{Claim, StateChange};
+pub use claim::Claim;
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
 pub use error::{BoxError, Error, KeyError, Result, TaskKey};
 pub use execute::{execute_list, CompositeTask, Execute, Outcome, TaskOutcome};
 pub use generator::{IntoGenerated, TaskGenerator};
 pub use hash::{HashData, TaskHash};
+pub use history::{HistoryEntry, HistoryRetention, StateChange};
 pub use key::{validate_id, validate_task_list, MAX_KEY_BYTES};
 pub use memory::MemoryAdapter;
 pub use record::TaskRecord;

@@ -1,7 +1,7 @@
 //! The in-memory adapter: the reference implementation of the adapter
 //! contract, for tests and single processes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
+use crate::history::{HistoryEntry, HistoryRetention};
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
 
@@ -85,6 +86,32 @@ fn next_token() -> StateToken {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryAdapter {
     lists: Arc<RwLock<Lists>>,
+    /// Each task's history, oldest first, apart from the lists: it outlives
+    /// the task and no listing sees it.
+    histories: Arc<RwLock<Histories>>,
+}
+
+/// History entries by (task list, id), oldest first.
+#[derive(Debug, Default)]
+struct Histories {
+    tasks: HashMap<(String, String), VecDeque<HistoryEntry>>,
+    /// Appends since the last sweep of expired entries.
+    appends: usize,
+}
+
+/// Appends between sweeps of every task's expired history: the histories
+/// of completed tasks are not appended to again, so without a sweep they
+/// would stay until the process ends.
+const HISTORY_SWEEP_EVERY: usize = 4096;
+
+impl Histories {
+    fn sweep(&mut self, retention: &HistoryRetention, now: chrono::DateTime<chrono::Utc>) {
+        self.tasks.retain(|_, entries| {
+            entries.retain(|e| !retention.expired(e.at, now));
+            !entries.is_empty()
+        });
+        self.appends = 0;
+    }
 }
 
 impl MemoryAdapter {
@@ -254,10 +281,99 @@ impl StorageAdapter for MemoryAdapter {
         Ok(Page { records, next })
     }
 
+    async fn append_history(
+        &self,
+        task_list: &str,
+        id: &str,
+        entry: &HistoryEntry,
+        retention: &HistoryRetention,
+    ) -> Result<()> {
+        let mut histories = self
+            .histories
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        histories.appends += 1;
+        if histories.appends >= HISTORY_SWEEP_EVERY {
+            histories.sweep(retention, chrono::Utc::now());
+        }
+        let entries = histories
+            .tasks
+            .entry((task_list.to_owned(), id.to_owned()))
+            .or_default();
+        // Appends come in time order but for clock ties and races: keep
+        // the order by time, a later append last among equals.
+        let at = entries.partition_point(|e| e.at <= entry.at);
+        entries.insert(at, entry.clone());
+        let surplus = entries.len().saturating_sub(retention.kept());
+        entries.drain(..surplus);
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        task_list: &str,
+        id: &str,
+        retention: &HistoryRetention,
+    ) -> Result<Vec<HistoryEntry>> {
+        let now = chrono::Utc::now();
+        let histories = self
+            .histories
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(entries) = histories.tasks.get(&(task_list.to_owned(), id.to_owned())) else {
+            return Ok(Vec::new());
+        };
+        let skip = entries.len().saturating_sub(retention.kept());
+        Ok(entries
+            .iter()
+            .skip(skip)
+            .filter(|e| !retention.expired(e.at, now))
+            .cloned()
+            .collect())
+    }
+
     async fn count(&self, task_list: &str) -> Result<u64> {
         Ok(self
             .read()
             .get(task_list)
             .map_or(0, |list| list.entries.len() as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn expired_histories_of_tasks_no_longer_written_are_swept() {
+        let adapter = MemoryAdapter::new();
+        let day = HistoryRetention::default().ttl(Some(std::time::Duration::from_secs(86_400)));
+        let old = HistoryEntry {
+            at: chrono::Utc::now() - chrono::TimeDelta::days(2),
+            state: "{}".to_owned(),
+        };
+        for n in 0..HISTORY_SWEEP_EVERY - 1 {
+            let id = format!("done-{n}");
+            adapter.append_history("l", &id, &old, &day).await.unwrap();
+        }
+        let tasks = |adapter: &MemoryAdapter| adapter.histories.read().unwrap().tasks.len();
+        assert_eq!(
+            tasks(&adapter),
+            HISTORY_SWEEP_EVERY - 1,
+            "kept until the sweep"
+        );
+        let fresh = HistoryEntry {
+            at: chrono::Utc::now(),
+            state: "{}".to_owned(),
+        };
+        adapter
+            .append_history("l", "live", &fresh, &day)
+            .await
+            .unwrap();
+        assert_eq!(
+            tasks(&adapter),
+            1,
+            "the sweep kept only the live task's history"
+        );
     }
 }

@@ -8,6 +8,7 @@ use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use crate::adapter::{PageToken, StorageAdapter};
 use crate::data::{TaskData, TaskDecode};
 use crate::error::Result;
+use crate::history::{HistoryLists, HistoryPolicy, HistoryRetention};
 use crate::key::{validate_key, validate_task_list};
 use crate::record::{self, TaskRecord};
 use crate::registry::{DynTaskData, TaskRegistry};
@@ -62,17 +63,8 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 // Methods call `(*self.adapter)`: the adapter itself, not the forwarding
 // impl for `Arc<A>`, which would box a second future around its own.
 pub struct TaskStore<A: ?Sized = dyn StorageAdapter> {
-    history: History,
+    history: HistoryPolicy,
     adapter: Arc<A>,
-}
-
-/// Which task lists keep a history of state changes.
-#[derive(Debug, Clone, Default)]
-enum History {
-    #[default]
-    None,
-    All,
-    Lists(Arc<std::collections::BTreeSet<String>>),
 }
 
 impl<A: ?Sized> Clone for TaskStore<A> {
@@ -107,7 +99,7 @@ impl<A: StorageAdapter> TaskStore<A> {
     /// ```
     pub fn new(adapter: A) -> Self {
         TaskStore {
-            history: History::None,
+            history: HistoryPolicy::default(),
             adapter: Arc::new(adapter),
         }
     }
@@ -124,7 +116,7 @@ impl TaskStore {
     /// ```
     pub fn from_dyn(adapter: Arc<dyn StorageAdapter>) -> Self {
         TaskStore {
-            history: History::None,
+            history: HistoryPolicy::default(),
             adapter,
         }
     }
@@ -146,14 +138,17 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub fn from_arc(adapter: Arc<A>) -> Self {
         TaskStore {
-            history: History::None,
+            history: HistoryPolicy::default(),
             adapter,
         }
     }
 
-    /// The same store, keeping every state change of the tasks in
-    /// `task_lists` (all lists when empty), readable in order with
-    /// [`history`](Self::history). Each change is one more write.
+    /// The same store, keeping the state changes of the tasks in
+    /// `task_lists`, readable in order with [`history`](Self::history).
+    /// Each change is one more write. An empty set keeps none (use
+    /// [`with_history_everywhere`](Self::with_history_everywhere) for every
+    /// list); how much is kept per task is set by
+    /// [`with_history_retention`](Self::with_history_retention).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -175,21 +170,62 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     {
         let lists: std::collections::BTreeSet<String> =
             task_lists.into_iter().map(Into::into).collect();
-        self.history = if lists.is_empty() {
-            History::All
+        self.history.lists = if lists.is_empty() {
+            HistoryLists::None
         } else {
-            History::Lists(Arc::new(lists))
+            HistoryLists::Some(Arc::new(lists))
         };
+        self
+    }
+
+    /// The same store, keeping the state changes of the tasks of every list.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new()).with_history_everywhere();
+    /// store.save(&Task::new("any-list", "p1", Ping {})?).await?;
+    /// assert_eq!(store.history("any-list", "p1").await?.len(), 1);
+    /// assert_eq!(store.count("any-list").await?, 1); // history is not a task
+    /// # Ok(()) }
+    /// ```
+    pub fn with_history_everywhere(mut self) -> Self {
+        self.history.lists = HistoryLists::All;
+        self
+    }
+
+    /// The same store, keeping as much history per task as `retention`
+    /// says (default: [`HistoryRetention::default`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::time::Duration;
+    /// use taskrec::{HistoryRetention, MemoryAdapter, Task, TaskStatus, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new())
+    ///     .with_history(["pings"])
+    ///     .with_history_retention(HistoryRetention::default().keep_last(2));
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    /// let claim = store.claim("pings", "p1", "w", Duration::from_secs(30)).await?.unwrap();
+    /// store.fail(claim, "broken").await?;
+    /// let steps: Vec<TaskStatus> = store.history("pings", "p1").await?.iter().map(|c| c.state.status).collect();
+    /// assert_eq!(steps, [TaskStatus::Claimed, TaskStatus::Failed]); // the last two
+    /// # Ok(()) }
+    /// ```
+    pub fn with_history_retention(mut self, retention: HistoryRetention) -> Self {
+        self.history.retention = retention;
         self
     }
 
     /// Whether state changes in `task_list` are recorded.
     pub(crate) fn keeps_history(&self, task_list: &str) -> bool {
-        match &self.history {
-            History::None => false,
-            History::All => !task_list.starts_with("taskrec-history-"),
-            History::Lists(lists) => lists.contains(task_list),
-        }
+        self.history.covers(task_list)
+    }
+
+    /// How much history is kept per task.
+    pub(crate) fn history_retention(&self) -> &HistoryRetention {
+        &self.history.retention
     }
 
     /// The adapter, for what the store does not cover.

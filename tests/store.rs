@@ -695,3 +695,41 @@ fn page_token_text_with_a_plus_sign_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn history_is_kept_for_the_named_lists_everywhere_or_nowhere() {
+    let task = |list: &str| Task::new(list, "p1", Ping { n: 1 }).unwrap();
+    let none = TaskStore::new(MemoryAdapter::new()).with_history(Vec::<String>::new());
+    none.save(&task("a")).await.unwrap();
+    assert!(
+        none.history("a", "p1").await.unwrap().is_empty(),
+        "an empty set of lists keeps no history"
+    );
+
+    let named = TaskStore::new(MemoryAdapter::new()).with_history(["a"]);
+    named.save(&task("a")).await.unwrap();
+    named.save(&task("b")).await.unwrap();
+    assert_eq!(named.history("a", "p1").await.unwrap().len(), 1);
+    assert!(named.history("b", "p1").await.unwrap().is_empty());
+
+    let everywhere = TaskStore::new(MemoryAdapter::new()).with_history_everywhere();
+    everywhere.save(&task("a")).await.unwrap();
+    everywhere.save(&task("b")).await.unwrap();
+    assert_eq!(everywhere.history("b", "p1").await.unwrap().len(), 1);
+    assert_eq!(
+        everywhere.count("b").await.unwrap(),
+        1,
+        "history is no task"
+    );
+
+    let err = everywhere.history("", "p1").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidTaskList {
+                reason: KeyError::Empty
+            }
+        ),
+        "{err:?}"
+    );
+}

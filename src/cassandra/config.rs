@@ -236,6 +236,8 @@ pub struct CassandraConfig {
     pub(super) contact_points: Vec<String>,
     pub(super) keyspace: String,
     pub(super) table: String,
+    /// `None`: the table's name and `_history`.
+    pub(super) history_table: Option<String>,
     pub(super) layout: TableLayout,
     pub(super) read_consistency: Consistency,
     pub(super) write_consistency: Consistency,
@@ -264,6 +266,7 @@ impl fmt::Debug for CassandraConfig {
             .field("contact_points", &self.contact_points)
             .field("keyspace", &self.keyspace)
             .field("table", &self.table)
+            .field("history_table", &self.history_table)
             .field("layout", &self.layout)
             .field("read_consistency", &self.read_consistency)
             .field("write_consistency", &self.write_consistency)
@@ -307,6 +310,7 @@ impl CassandraConfig {
             contact_points: contact_points.into_iter().map(Into::into).collect(),
             keyspace: keyspace.into(),
             table: "tasks".to_owned(),
+            history_table: None,
             layout: TableLayout::Bucketed { buckets: None },
             read_consistency: Consistency::LocalQuorum,
             write_consistency: Consistency::LocalQuorum,
@@ -338,6 +342,37 @@ impl CassandraConfig {
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
         self
+    }
+
+    /// The table of task histories ([`TaskStore::with_history`](crate::TaskStore::with_history)),
+    /// by default the table's name and `_history` (`tasks_history`); named
+    /// like the table. Only a store that keeps history uses it; it is
+    /// created with the table by [`create_schema`](Self::create_schema), or
+    /// from `schema/history.cql`.
+    ///
+    /// ```
+    /// use taskrec::cassandra::{schema_statements, CassandraConfig};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").table("work");
+    /// assert_eq!(config.history_table_name(), "work_history");
+    /// let config = config.history_table("work_changes");
+    /// assert!(schema_statements(&config)?[2].starts_with("CREATE TABLE IF NOT EXISTS jobs.work_changes"));
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn history_table(mut self, table: impl Into<String>) -> Self {
+        self.history_table = Some(table.into());
+        self
+    }
+
+    /// The history table's name: the one set, or the table's and `_history`.
+    ///
+    /// ```
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs");
+    /// assert_eq!(config.history_table_name(), "tasks_history");
+    /// ```
+    pub fn history_table_name(&self) -> String {
+        self.history_table
+            .clone()
+            .unwrap_or_else(|| format!("{}_history", self.table))
     }
 
     /// The table layout (default: taskrec's bucketed table).
@@ -469,15 +504,16 @@ impl CassandraConfig {
         self
     }
 
-    /// Whether connecting creates the keyspace and table when missing
-    /// (default false: they must exist). The statements it runs are
+    /// Whether connecting creates the keyspace, table and history table
+    /// when missing (default false: they must exist; the history table only
+    /// for a store that keeps history). The statements it runs are
     /// [`schema_statements`](super::schema_statements).
     ///
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").create_schema(true);
     /// assert!(format!("{config:?}").contains("create_schema: true"));
-    /// assert_eq!(schema_statements(&config)?.len(), 2); // the keyspace, then the table
+    /// assert_eq!(schema_statements(&config)?.len(), 3); // the keyspace, the table, the history table
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn create_schema(mut self, create: bool) -> Self {
@@ -539,6 +575,15 @@ impl CassandraConfig {
         }
         validate_identifier("keyspace", &self.keyspace)?;
         validate_identifier("table", &self.table)?;
+        validate_identifier("history table", &self.history_table_name()).map_err(|e| {
+            match (&self.history_table, e) {
+                (None, Error::InvalidConfig { adapter, reason }) => Error::InvalidConfig {
+                    adapter,
+                    reason: format!("{reason} (it is the table's name and `_history`: name it with `history_table`)"),
+                },
+                (_, e) => e,
+            }
+        })?;
         if let TableLayout::Bucketed { buckets: Some(n) } = self.layout {
             if n == 0 || n > MAX_BUCKETS {
                 return Err(invalid(format!(

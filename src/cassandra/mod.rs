@@ -54,6 +54,7 @@
 
 mod bucket;
 mod config;
+mod history;
 mod schema;
 #[cfg(feature = "cassandra-tls")]
 mod tls;
@@ -75,6 +76,7 @@ use scylla::value::CqlTimestamp;
 
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
+use crate::history::{HistoryEntry, HistoryRetention};
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
 
@@ -168,6 +170,7 @@ pub struct CassandraAdapter {
     statements: Statements,
     list_concurrency: usize,
     table: String,
+    history: history::HistoryTable,
 }
 
 impl fmt::Debug for CassandraAdapter {
@@ -352,6 +355,11 @@ impl CassandraAdapter {
             statements,
             list_concurrency: config.list_concurrency,
             table: format!("{}.{}", config.keyspace, config.table),
+            history: history::HistoryTable::new(
+                format!("{}.{}", config.keyspace, config.history_table_name()),
+                config.read_consistency,
+                config.write_consistency,
+            ),
         })
     }
 
@@ -971,6 +979,29 @@ impl StorageAdapter for CassandraAdapter {
 
     /// Reads the buckets concurrently (`list_concurrency` at a time), each
     /// through the driver's paging: memory holds a few pages, never the list.
+    async fn append_history(
+        &self,
+        task_list: &str,
+        id: &str,
+        entry: &HistoryEntry,
+        retention: &HistoryRetention,
+    ) -> Result<()> {
+        self.history
+            .append(&self.session, task_list, id, entry, retention)
+            .await
+    }
+
+    async fn history(
+        &self,
+        task_list: &str,
+        id: &str,
+        retention: &HistoryRetention,
+    ) -> Result<Vec<HistoryEntry>> {
+        self.history
+            .read(&self.session, task_list, id, retention)
+            .await
+    }
+
     fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
         stream::iter(0..self.layout.buckets())
             .map(move |bucket| self.bucket_stream(task_list, bucket))

@@ -12,12 +12,13 @@ use super::storage;
 const KEYSPACE_CQL: &str = include_str!("../../schema/keyspace.cql");
 const TASKS_CQL: &str = include_str!("../../schema/tasks.cql");
 const TASK_RB_TASKS_CQL: &str = include_str!("../../schema/task_rb_tasks.cql");
+const HISTORY_CQL: &str = include_str!("../../schema/history.cql");
 
 /// What precedes the bucket count in a bucketed table's comment.
 const BUCKETS_MARK: &str = "buckets=";
 
-/// The CQL statements that create the configured keyspace and table, the
-/// placeholders of the files in `schema/` filled in.
+/// The CQL statements that create the configured keyspace, table and
+/// history table, the placeholders of the files in `schema/` filled in.
 ///
 /// ```
 /// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
@@ -25,6 +26,7 @@ const BUCKETS_MARK: &str = "buckets=";
 /// let cql = schema_statements(&config)?;
 /// assert!(cql[0].starts_with("CREATE KEYSPACE IF NOT EXISTS jobs"));
 /// assert!(cql[1].contains("PRIMARY KEY ((task_list), id, type)"));
+/// assert!(cql[2].starts_with("CREATE TABLE IF NOT EXISTS jobs.tasks_history"));
 /// # Ok::<(), taskrec::Error>(())
 /// ```
 pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
@@ -33,6 +35,7 @@ pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
         Ok(strip_comments(template)
             .replace("{keyspace}", &config.keyspace)
             .replace("{table}", &config.table)
+            .replace("{history_table}", &config.history_table_name())
             .replace("{buckets}", &buckets.to_string())
             .replace("{replication}", &config.replication.to_cql()?))
     };
@@ -40,7 +43,7 @@ pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
         TableLayout::Bucketed { buckets } => fill(TASKS_CQL, buckets.unwrap_or(DEFAULT_BUCKETS))?,
         TableLayout::TaskRb => fill(TASK_RB_TASKS_CQL, 0)?,
     };
-    Ok(vec![fill(KEYSPACE_CQL, 0)?, table])
+    Ok(vec![fill(KEYSPACE_CQL, 0)?, table, fill(HISTORY_CQL, 0)?])
 }
 
 /// The statement without its `--` comment lines and trailing `;`: the driver
@@ -56,7 +59,7 @@ fn strip_comments(template: &str) -> String {
         .to_owned()
 }
 
-/// Creates the keyspace and table when missing, and waits until every node
+/// Creates the keyspace and tables when missing, and waits until every node
 /// agrees on the schema.
 pub(super) async fn create(session: &Session, config: &CassandraConfig) -> Result<()> {
     for cql in schema_statements(config)? {
@@ -144,6 +147,9 @@ mod tests {
         );
         assert!(cql[1].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs ("));
         assert!(cql[1].ends_with("WITH comment = 'taskrec tasks table; buckets=16'"));
-        assert!(!cql.iter().any(|s| s.contains('{') && s.contains("{table}")));
+        assert!(cql[2].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_history ("));
+        assert!(!cql
+            .iter()
+            .any(|s| s.contains("{table}") || s.contains("{history_table}")));
     }
 }

@@ -4,7 +4,9 @@
 use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
 use taskrec::{CompositeTask, Error, Task, TaskData, TaskStore};
 
-use crate::utils::{adapter, address, config, keyspace, raw_session, run, task_rb, unique_list};
+use crate::utils::{
+    adapter, address, config, keyspace, raw_session, run, task_rb, traced_read, unique_list,
+};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 #[task(type_name = "Tasks::FetchFile")]
@@ -178,30 +180,6 @@ fn a_missing_table_and_a_contradicting_bucket_count_are_config_errors() {
     });
 }
 
-/// What the server says a read scanned, from its query trace: the
-/// "Read N live rows and M tombstone cells" events, summed.
-async fn traced_read(cql: &str, task_list: &str) -> (u64, u64) {
-    let mut statement = scylla::statement::Statement::new(cql);
-    statement.set_tracing(true);
-    let session = raw_session().await;
-    let result = session
-        .query_unpaged(statement, (task_list,))
-        .await
-        .unwrap();
-    let id = result.tracing_id().expect("a traced query has a trace");
-    let info = session.get_tracing_info(&id).await.unwrap();
-    let (mut live, mut tombstones) = (0, 0);
-    for event in info.events {
-        let activity = event.activity.unwrap_or_default();
-        let words: Vec<&str> = activity.split_whitespace().collect();
-        if let ["Read", n, "live", "rows", "and", m, "tombstone", "cells"] = words[..] {
-            live += n.parse::<u64>().unwrap();
-            tombstones += m.parse::<u64>().unwrap();
-        }
-    }
-    (live, tombstones)
-}
-
 #[test]
 fn saves_to_task_rbs_table_are_plain_inserts_that_leave_no_tombstone() {
     run(async {
@@ -226,7 +204,7 @@ fn saves_to_task_rbs_table_are_plain_inserts_that_leave_no_tombstone() {
             keyspace()
         );
         // Saving once cleared the id's rows first: a range tombstone per save.
-        assert_eq!(traced_read(&cql, &list).await, (50, 0));
+        assert_eq!(traced_read(&cql, (&list,)).await, (50, 0));
         assert_eq!(store.count(&list).await.unwrap(), 50);
     });
 }
@@ -268,7 +246,7 @@ fn an_id_saved_under_a_new_type_lists_once_as_its_newest_row() {
             keyspace()
         );
         assert_eq!(
-            traced_read(&raw_rows, &list).await.0,
+            traced_read(&raw_rows, (&list,)).await.0,
             4,
             "task_rb's two rows of b"
         );
@@ -301,7 +279,7 @@ fn an_id_saved_under_a_new_type_lists_once_as_its_newest_row() {
 
         store.delete(&list, "b").await.unwrap();
         assert_eq!(
-            traced_read(&raw_rows, &list).await.0,
+            traced_read(&raw_rows, (&list,)).await.0,
             2,
             "both rows of b are gone"
         );

@@ -15,6 +15,7 @@ mod contract;
 #[path = "../support/corpus.rs"]
 mod corpus;
 mod crash;
+mod history;
 mod load;
 mod own_node;
 mod paging;

@@ -99,3 +99,38 @@ pub async fn task_rb() -> CassandraAdapter {
 pub fn unique_list(name: &str) -> String {
     format!("{name}-{}", uuid::Uuid::new_v4().simple())
 }
+
+/// What the server says a read scanned, from its query trace: the
+/// "Read N live rows and M tombstone cells" events, summed.
+pub async fn traced_read(
+    cql: &str,
+    values: impl scylla::serialize::row::SerializeRow,
+) -> (u64, u64) {
+    let mut statement = scylla::statement::Statement::new(cql);
+    statement.set_tracing(true);
+    let session = raw_session().await;
+    let result = session.query_unpaged(statement, values).await.unwrap();
+    let id = result.tracing_id().expect("a traced query has a trace");
+    // The server writes a trace's events asynchronously, after the answer:
+    // read them until the read's event is there.
+    for _ in 0..50 {
+        let info = session.get_tracing_info(&id).await.unwrap();
+        let (mut live, mut tombstones, mut seen) = (0, 0, false);
+        for event in info.events {
+            let activity = event.activity.unwrap_or_default();
+            let words: Vec<&str> = activity.split_whitespace().collect();
+            if let ["Read", n, "live", "rows", "and", m, "tombstone", "cells"] = words[..] {
+                live += n.parse::<u64>().unwrap();
+                tombstones += m.parse::<u64>().unwrap();
+                seen = true;
+            }
+        }
+        if seen {
+            return (live, tombstones);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the trace of `{cql}` has no \"Read N live rows and M tombstone cells\" event after 5 s"
+    );
+}
