@@ -10,8 +10,10 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, HistoryRetention};
+use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState};
+use chrono::{DateTime, Utc};
 
 /// How many records a listing asks for at a time, unless told otherwise:
 /// the page size of the default [`StorageAdapter::all`].
@@ -337,6 +339,12 @@ impl Page {
 ///   survives it whole, and it answers `None` when the token is no longer
 ///   current. Without the capability both answer
 ///   [`Error::Unsupported`].
+/// - **Ready tasks** (with `conditional_writes`): a sweep of `next_ready`
+///   at a time `now` hands out each task claimable at `now` (pending and
+///   past its `not_before`, or claimed with `lease_until` passed), with its
+///   current token, at most `limit` per step, and no finished or failed
+///   task, nor one held or backing off past `now`; the earliest `next_open`
+///   of its steps is the earliest time such a held or waiting task opens.
 /// - **History**: `append_history` then `history` of the same (task list,
 ///   id) returns the entries appended, oldest first, state JSON verbatim,
 ///   at most the retention's last [`kept`](HistoryRetention::kept); another
@@ -439,6 +447,40 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
             adapter: self.name(),
             operation: "conditional writes",
         })
+    }
+
+    /// One step of a sweep over the tasks of `task_list` that a worker
+    /// may claim at `now`: at most `limit` of them (0 counts as 1), with
+    /// their states and tokens, and where the sweep goes on. A sweep starts
+    /// with `token` `None` and follows [`ReadyTasks::next`] until it is
+    /// `None`; it hands out every task that was ready when the sweep began
+    /// and still is when the sweep reaches it, and may hand out tasks that
+    /// became ready during it. `now` is the caller's clock when it asks
+    /// (an adapter may count a task written after `now` as not yet ready).
+    /// See [`ReadyTasks`] for what a step returns.
+    ///
+    /// Optional (with [`conditional_writes`](Capabilities::conditional_writes)):
+    /// the default walks the list's pages and reads every task's state, so
+    /// a sweep reads the whole list, tasks held by other workers included.
+    /// An adapter that can find ready tasks directly overrides it, so that
+    /// a step reads in proportion to what it hands out; the memory adapter
+    /// does. A token from another adapter or method is
+    /// [`Error::InvalidPageToken`]. Without the capability it answers
+    /// [`Error::Unsupported`].
+    async fn next_ready(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        if !self.capabilities().conditional_writes() {
+            return Err(Error::Unsupported {
+                adapter: self.name(),
+                operation: "task state",
+            });
+        }
+        crate::ready::ready_by_walking(self, task_list, token, limit, now).await
     }
 
     /// Records one state change of the task (list, id), keeping what
@@ -583,6 +625,15 @@ macro_rules! forward_adapter {
                 page_size: usize,
             ) -> Result<Page> {
                 (**self).page(task_list, token, page_size).await
+            }
+            async fn next_ready(
+                &self,
+                task_list: &str,
+                token: Option<&PageToken>,
+                limit: usize,
+                now: DateTime<Utc>,
+            ) -> Result<ReadyTasks> {
+                (**self).next_ready(task_list, token, limit, now).await
             }
             async fn append_history(
                 &self,

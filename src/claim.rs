@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::history::{HistoryEntry, StateChange};
 use crate::key::validate_key;
 use crate::record::TaskRecord;
-use crate::state::{StateToken, TaskState, TaskStatus};
+use crate::state::{StateToken, StoredState, TaskState, TaskStatus};
 use crate::store::TaskStore;
 
 /// A worker's hold on one task, until its lease runs out.
@@ -220,6 +220,18 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         let Some(stored) = self.adapter().load_state(task_list, id).await? else {
             return Ok(ClaimAttempt::NotClaimable(None));
         };
+        self.claim_stored(stored, owner, lease).await
+    }
+
+    /// Claims a task as `stored` read it (from `load_state` or
+    /// `next_ready`): one conditional write with the token read, no read.
+    pub(crate) async fn claim_stored(
+        &self,
+        stored: StoredState,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<ClaimAttempt> {
+        let (task_list, id) = (stored.record.task_list(), stored.record.id());
         let current = TaskState::from_json(&stored.json)
             .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
         let now = Utc::now();

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::adapter::{PageToken, StorageAdapter};
@@ -52,6 +52,7 @@ pub async fn run_all(adapter: &dyn StorageAdapter) {
     check_time_to_live(adapter).await;
     check_state(adapter).await;
     check_state_race(adapter).await;
+    check_next_ready(adapter).await;
     check_history(adapter).await;
     check_concurrent_writes(adapter).await;
 }
@@ -839,5 +840,192 @@ pub async fn check_history(adapter: &dyn StorageAdapter) {
         read("a", retention).await.len(),
         3,
         "history outlives the record"
+    );
+}
+
+/// Claim-next: a sweep of `next_ready` hands out exactly the tasks
+/// claimable at the time asked for, each once, with its current token, at
+/// most `limit` per step, and says when the first held or waiting task
+/// opens; a finished list says nothing is open.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_next_ready(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
+pub async fn check_next_ready(adapter: &dyn StorageAdapter) {
+    let list = unique_list("ready");
+    let list = list.as_str();
+    if !adapter.capabilities().conditional_writes() {
+        let ready = adapter.next_ready(list, None, 10, Utc::now()).await;
+        assert!(
+            matches!(ready, Err(Error::Unsupported { .. })),
+            "next_ready without task state: {ready:?}"
+        );
+        return;
+    }
+    let now = Utc::now();
+    let hour = TimeDelta::hours(1);
+    let state_at = |status: TaskStatus, lease_until, not_before| {
+        TaskState {
+            status,
+            owner: (status == TaskStatus::Claimed).then(|| "elsewhere".to_owned()),
+            lease_until,
+            not_before,
+            attempts: 1,
+            changed_at: Some(now - TimeDelta::minutes(5)),
+            ..TaskState::pending()
+        }
+        .to_json()
+        .expect("a state encodes")
+    };
+    let states = [
+        ("pending-1", None),
+        ("pending-2", None),
+        ("pending-3", None),
+        (
+            "lease-ran-out",
+            Some(state_at(
+                TaskStatus::Claimed,
+                Some(now - TimeDelta::minutes(1)),
+                None,
+            )),
+        ),
+        (
+            "held",
+            Some(state_at(TaskStatus::Claimed, Some(now + hour), None)),
+        ),
+        (
+            "backing-off",
+            Some(state_at(TaskStatus::Pending, None, Some(now + hour * 2))),
+        ),
+        (
+            "backoff-over",
+            Some(state_at(
+                TaskStatus::Pending,
+                None,
+                Some(now - TimeDelta::seconds(1)),
+            )),
+        ),
+        ("failed", Some(state_at(TaskStatus::Failed, None, None))),
+        (
+            "succeeded",
+            Some(state_at(TaskStatus::Succeeded, None, None)),
+        ),
+    ];
+    for (id, state) in &states {
+        store(adapter, &record(list, id, "{}")).await;
+        if let Some(state) = state {
+            let token = adapter
+                .load_state(list, id)
+                .await
+                .unwrap()
+                .expect("stored")
+                .token;
+            let swapped = adapter
+                .swap_state(list, id, &token, Some(state))
+                .await
+                .unwrap();
+            assert!(swapped.is_some(), "setting up {id}");
+        }
+    }
+
+    let count = states.len();
+    let sweep = |limit: usize, at: DateTime<Utc>| async move {
+        let (mut handed, mut next_open, mut token) = (Vec::new(), None::<DateTime<Utc>>, None);
+        for _ in 0..100 {
+            let step = adapter
+                .next_ready(list, token.as_ref(), limit, at)
+                .await
+                .unwrap_or_else(|e| panic!("next_ready failed: {e}"));
+            assert!(
+                step.tasks.len() <= limit.max(1),
+                "a step hands out at most `limit` tasks"
+            );
+            if let Some(open) = step.next_open {
+                next_open = Some(next_open.map_or(open, |t: DateTime<Utc>| t.min(open)));
+            }
+            handed.extend(step.tasks);
+            token = step.next;
+            if token.is_none() {
+                return (handed, next_open);
+            }
+        }
+        panic!("a sweep of a list of {count} tasks did not end in 100 steps");
+    };
+
+    // Asked after the set-up, as a worker asks: at its clock's reading.
+    let asked = Utc::now();
+    let (handed, next_open) = sweep(2, asked).await;
+    let mut ids: Vec<&str> = handed.iter().map(|s| s.record.id()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "backoff-over",
+            "lease-ran-out",
+            "pending-1",
+            "pending-2",
+            "pending-3"
+        ],
+        "a sweep hands out each claimable task once, and no other"
+    );
+    let open = next_open.expect("held and backing-off tasks are open");
+    assert!(
+        (open - (now + hour)).num_milliseconds().abs() <= 1,
+        "the first held task opens when its lease ends: {open} for {}",
+        now + hour
+    );
+    for stored in &handed {
+        let id = stored.record.id();
+        let current = adapter.load_state(list, id).await.unwrap().expect("stored");
+        assert_eq!(
+            (&stored.json, stored.token),
+            (&current.json, current.token),
+            "{id} is handed out with its current state and token"
+        );
+    }
+
+    // Claiming what a sweep handed out takes it out of the next sweeps.
+    let first = &handed[0];
+    let claimed = state_at(TaskStatus::Claimed, Some(now + hour * 3), None);
+    let won = adapter
+        .swap_state(list, first.record.id(), &first.token, Some(&claimed))
+        .await
+        .unwrap();
+    assert!(won.is_some(), "a handed-out token claims the task");
+    let (again, _) = sweep(10, Utc::now()).await;
+    assert_eq!(again.len(), handed.len() - 1, "a claimed task is not ready");
+    assert!(again.iter().all(|s| s.record.id() != first.record.id()));
+
+    // Later, the backoff and the leases have run out.
+    let (later, _) = sweep(3, now + hour * 4).await;
+    assert_eq!(
+        later.len(),
+        handed.len() + 2,
+        "held and backing-off tasks open up in time"
+    );
+
+    // Finished tasks leave nothing open.
+    for stored in adapter.all(list).try_collect::<Vec<_>>().await.unwrap() {
+        adapter.delete(list, stored.id()).await.unwrap();
+    }
+    let (none, open) = sweep(10, Utc::now()).await;
+    assert!(
+        none.is_empty() && open.is_none(),
+        "an emptied list: nothing ready, nothing open"
+    );
+    let bad = adapter
+        .next_ready(
+            list,
+            Some(&PageToken::from_bytes(b"\xff not a token".to_vec())),
+            1,
+            now,
+        )
+        .await;
+    assert!(
+        matches!(bad, Err(Error::InvalidPageToken { .. }) | Ok(_)),
+        "a token the adapter never handed out is refused or read as a position: {bad:?}"
     );
 }

@@ -11,8 +11,10 @@ use async_trait::async_trait;
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, HistoryRetention};
+use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
+use chrono::{DateTime, Utc};
 
 /// A record with its processing state.
 #[derive(Debug, Clone)]
@@ -21,6 +23,9 @@ struct Entry {
     /// `None`: the initial state, not yet changed (saves a copy per store).
     state: Option<String>,
     token: StateToken,
+    /// From when the task is claimable (its key in [`List::ready`]); `None`
+    /// when it never will be.
+    ready_from: Option<DateTime<Utc>>,
 }
 
 /// One task list, indexed twice.
@@ -38,13 +43,32 @@ struct Entry {
 struct List {
     entries: HashMap<String, Entry>,
     order: BTreeSet<String>,
+    /// The open tasks by the time they become claimable, for claim-next:
+    /// a worker reads the front of it, never the tasks held by others.
+    ready: BTreeSet<(DateTime<Utc>, String)>,
 }
 
 impl List {
-    /// Removes an id from both indexes.
+    /// Removes an id from every index.
     fn remove(&mut self, id: &str) {
-        if self.entries.remove(id).is_some() {
+        if let Some(entry) = self.entries.remove(id) {
             self.order.remove(id);
+            if let Some(at) = entry.ready_from {
+                self.ready.remove(&(at, id.to_owned()));
+            }
+        }
+    }
+
+    /// Moves an id in the ready index from `old` to `new`.
+    fn reindex(&mut self, id: &str, old: Option<DateTime<Utc>>, new: Option<DateTime<Utc>>) {
+        if old == new {
+            return;
+        }
+        if let Some(at) = old {
+            self.ready.remove(&(at, id.to_owned()));
+        }
+        if let Some(at) = new {
+            self.ready.insert((at, id.to_owned()));
         }
     }
 
@@ -55,6 +79,46 @@ impl List {
 
 /// Task lists by name.
 type Lists = HashMap<String, List>;
+
+/// From when a task in `state` is claimable, as the ready index keeps it:
+/// never before the write (`now`), so tasks come out in the order they
+/// opened; a state that cannot be read counts as ready, so that a worker's
+/// claim reports the error for that task.
+fn ready_from(state: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match crate::state::TaskState::from_json(state) {
+        Ok(state) => state.claimable_from().map(|at| at.max(now)),
+        Err(_) => Some(now),
+    }
+}
+
+const READY_TOKEN_TAG: &[u8] = b"ready:";
+
+/// A claim-next token: the ready-index key of the last task handed out.
+fn encode_ready_token(key: &(DateTime<Utc>, String)) -> PageToken {
+    let mut bytes = READY_TOKEN_TAG.to_vec();
+    // Seconds and nanoseconds: the key's exact time, so that the next
+    // step starts right after this key, not at a rounded neighbour.
+    bytes.extend_from_slice(&key.0.timestamp().to_be_bytes());
+    bytes.extend_from_slice(&key.0.timestamp_subsec_nanos().to_be_bytes());
+    bytes.extend_from_slice(key.1.as_bytes());
+    PageToken::from_bytes(bytes)
+}
+
+fn decode_ready_token(token: &PageToken) -> Result<(DateTime<Utc>, String)> {
+    let invalid = || Error::InvalidPageToken {
+        reason: "not a memory adapter claim-next token".to_owned(),
+    };
+    let rest = token
+        .as_bytes()
+        .strip_prefix(READY_TOKEN_TAG)
+        .ok_or_else(invalid)?;
+    let (secs, rest) = rest.split_first_chunk::<8>().ok_or_else(invalid)?;
+    let (nanos, id) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
+    let at = DateTime::from_timestamp(i64::from_be_bytes(*secs), u32::from_be_bytes(*nanos))
+        .ok_or_else(invalid)?;
+    let id = std::str::from_utf8(id).map_err(|_| invalid())?;
+    Ok((at, id.to_owned()))
+}
 
 /// A token unique within this process, without the cost of a random UUID
 /// per store: a random prefix chosen once and a counter.
@@ -153,10 +217,14 @@ impl StorageAdapter for MemoryAdapter {
     }
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {
+        // Pending from now: ready tasks come out in the order they were
+        // saved or opened up.
+        let ready_from = Some(Utc::now());
         let entry = Entry {
             record: record.clone(),
             state: None,
             token: next_token(),
+            ready_from,
         };
         let mut lists = self.write();
         let list = match lists.get_mut(record.task_list()) {
@@ -165,13 +233,16 @@ impl StorageAdapter for MemoryAdapter {
         };
         // A store replaces the whole entry, state and token included; only a
         // new id needs the second copy for the ordered set.
-        match list.entries.get_mut(record.id()) {
-            Some(slot) => *slot = entry,
+        let id = record.id();
+        let old = match list.entries.get_mut(id) {
+            Some(slot) => std::mem::replace(slot, entry).ready_from,
             None => {
-                list.order.insert(record.id().to_owned());
-                list.entries.insert(record.id().to_owned(), entry);
+                list.order.insert(id.to_owned());
+                list.entries.insert(id.to_owned(), entry);
+                None
             }
-        }
+        };
+        list.reindex(id, old, ready_from);
         Ok(())
     }
 
@@ -204,9 +275,14 @@ impl StorageAdapter for MemoryAdapter {
         match list.entries.get_mut(id) {
             Some(entry) if entry.token == *expected => match new {
                 Some(state) => {
+                    let old = entry.ready_from;
+                    let new = ready_from(state, Utc::now());
                     entry.state = Some(state.to_owned());
                     entry.token = next_token();
-                    Ok(Some(entry.token))
+                    entry.ready_from = new;
+                    let token = entry.token;
+                    list.reindex(id, old, new);
+                    Ok(Some(token))
                 }
                 None => {
                     list.remove(id);
@@ -279,6 +355,53 @@ impl StorageAdapter for MemoryAdapter {
             _ => None,
         };
         Ok(Page { records, next })
+    }
+
+    /// Reads the front of the list's ready index: only the tasks it hands
+    /// out, and one more entry to say when the next one opens.
+    async fn next_ready(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        let after = token.map(decode_ready_token).transpose()?;
+        let limit = limit.max(1);
+        let lists = self.read();
+        let Some(list) = lists.get(task_list) else {
+            return Ok(ReadyTasks::default());
+        };
+        let from = after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+        let mut ready = ReadyTasks::default();
+        let mut last = None;
+        for key in list.ready.range((from, Bound::Unbounded)) {
+            if key.0 > now {
+                break;
+            }
+            if ready.tasks.len() == limit {
+                ready.next = last.map(encode_ready_token);
+                return Ok(ready);
+            }
+            if let Some(entry) = list.entries.get(&key.1) {
+                ready.tasks.push(StoredState {
+                    json: entry
+                        .state
+                        .clone()
+                        .unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
+                    token: entry.token,
+                    record: entry.record.clone(),
+                });
+            }
+            last = Some(key);
+        }
+        // The sweep is over: the first task not yet ready says when to look again.
+        ready.next_open = list
+            .ready
+            .range((Bound::Excluded((now, String::new())), Bound::Unbounded))
+            .find(|key| key.0 > now)
+            .map(|key| key.0);
+        Ok(ready)
     }
 
     async fn append_history(

@@ -130,6 +130,28 @@ impl TaskState {
         }
     }
 
+    /// From when a worker may claim the task: the end of its backoff or of
+    /// its lease, [`DateTime::<Utc>::MIN_UTC`] when nothing holds it back,
+    /// `None` when it never will be claimed (finished, failed, unknown).
+    ///
+    /// ```
+    /// use chrono::{DateTime, TimeDelta, Utc};
+    /// use taskrec::{TaskState, TaskStatus};
+    /// let later = Utc::now() + TimeDelta::minutes(1);
+    /// let held = TaskState { status: TaskStatus::Claimed, lease_until: Some(later), ..TaskState::pending() };
+    /// assert_eq!(held.claimable_from(), Some(later));
+    /// assert_eq!(TaskState::pending().claimable_from(), Some(DateTime::<Utc>::MIN_UTC));
+    /// let failed = TaskState { status: TaskStatus::Failed, ..TaskState::pending() };
+    /// assert_eq!(failed.claimable_from(), None);
+    /// ```
+    pub fn claimable_from(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            TaskStatus::Pending => Some(self.not_before.unwrap_or(DateTime::<Utc>::MIN_UTC)),
+            TaskStatus::Claimed => Some(self.lease_until.unwrap_or(DateTime::<Utc>::MIN_UTC)),
+            TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Unknown => None,
+        }
+    }
+
     /// Whether the task still has work to do (pending or claimed).
     ///
     /// ```

@@ -20,6 +20,17 @@
 //!
 //! Execution is at least once: a task whose worker dies, or whose claim is
 //! lost after its side effects, runs again. Make side effects idempotent.
+//!
+//! # How a worker finds work
+//!
+//! A pass is one sweep of [`StorageAdapter::next_ready`]: the adapter hands
+//! out the tasks claimable now, with the token to claim each one with, a
+//! few times the concurrency per step, and says when the first task held by
+//! another worker or backing off opens up; the worker sleeps until then (at
+//! most [`idle_poll`](WorkerConfig::idle_poll)) when a pass claimed nothing.
+//! On the memory adapter a sweep reads only the tasks it hands out; on an
+//! adapter with the provided `next_ready` (the Cassandra adapter among
+//! them, for now) it reads every task of the list and its state.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,16 +39,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::stream::StreamExt;
+use futures::stream::{BoxStream, StreamExt};
 use tokio::sync::watch;
 
-use crate::adapter::StorageAdapter;
+use crate::adapter::{PageToken, StorageAdapter};
 use crate::claim::{Claim, ClaimAttempt};
 use crate::data::TaskDecode;
 use crate::error::{BoxError, Result};
 use crate::execute::Execute;
-use crate::record::TaskRecord;
-use crate::state::TaskState;
+use crate::state::{StoredState, TaskState};
 use crate::store::TaskStore;
 use crate::task::Task;
 
@@ -779,8 +789,9 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         })
     }
 
-    /// One walk over the list: claims and runs what it can; says how many
-    /// it claimed, and when the earliest task it could not claim opens up.
+    /// One sweep over the list's ready tasks ([`StorageAdapter::next_ready`]):
+    /// claims and runs what it can; says how many it claimed, and when the
+    /// earliest task it could not claim opens up.
     ///
     /// Errors do not cut a pass short: a visit or listing error is counted
     /// and the tasks already running finish (a cancelled task would keep its
@@ -796,25 +807,13 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
-        // Workers walking one list in the same order would all try the same
-        // tasks at the same moment; shuffling each window of the walk spreads
-        // them out (on Cassandra, contended claims are slow Paxos rounds).
-        let window = self.config.concurrency.saturating_mul(4);
-        let mut seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
-        let stop = &self.stop;
-        let visits = self
-            .store
-            .records(task_list)
-            .take_while(|_| futures::future::ready(!*stop.borrow()))
-            .chunks(window)
-            .flat_map(move |mut chunk| {
-                shuffle(&mut chunk, &mut seed);
-                futures::stream::iter(chunk)
-            })
-            .map(|listed| async move {
-                match listed {
-                    Ok(record) => self.visit(record, handler, counters).await,
-                    Err(e) => Err(e),
+        let steps = self.sweep(task_list);
+        let visits = steps
+            .map(|step| async move {
+                match step {
+                    Step::Ready(stored) => self.visit(stored, handler, counters).await,
+                    Step::OpensAt(at) => Ok(Visit::Open(at)),
+                    Step::Failed(e) => Err(e),
                 }
             })
             .buffer_unordered(self.config.concurrency);
@@ -844,9 +843,54 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         }
     }
 
+    /// The steps of one sweep over the list's ready tasks, as a stream that
+    /// asks the adapter for the next step when the visits need more.
+    ///
+    /// A plain function returning a boxed stream: built inside `pass`, the
+    /// closures' futures defeat the compiler's proof that a drain is `Send`
+    /// (rust-lang/rust#64552).
+    fn sweep<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Step> {
+        // A step asks for a few times the concurrency: enough to keep every
+        // slot busy, few enough that tasks handed out are claimed soon.
+        let window = self.config.concurrency.saturating_mul(4);
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
+        let stop = &self.stop;
+        let adapter = self.store.adapter();
+        // State: the token to go on from (`Some(None)`: the start), `None`
+        // once the sweep is over; and the shuffle's seed.
+        futures::stream::unfold(
+            (Some(None::<PageToken>), seed),
+            move |(token, mut seed)| async move {
+                let token = token?;
+                if *stop.borrow() {
+                    return None;
+                }
+                match adapter
+                    .next_ready(task_list, token.as_ref(), window, Utc::now())
+                    .await
+                {
+                    Ok(ready) => {
+                        let mut items: Vec<Step> =
+                            ready.tasks.into_iter().map(Step::Ready).collect();
+                        // Workers sweeping one list in the same order would
+                        // all try the same tasks at the same moment; shuffling
+                        // each step spreads them out (on Cassandra, contended
+                        // claims are slow Paxos rounds).
+                        shuffle(&mut items, &mut seed);
+                        items.extend(ready.next_open.map(Step::OpensAt));
+                        Some((items, (ready.next.map(Some), seed)))
+                    }
+                    Err(e) => Some((vec![Step::Failed(e)], (None, seed))),
+                }
+            },
+        )
+        .flat_map(futures::stream::iter)
+        .boxed()
+    }
+
     async fn visit<'h, T, H>(
         &self,
-        listed: TaskRecord,
+        ready: StoredState,
         handler: &H,
         counters: &Counters,
     ) -> Result<Visit>
@@ -856,13 +900,12 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     {
         // Tasks of types this worker does not run are left to the workers
         // that do (a list may mix types; a deploy may add new ones).
-        if *self.stop.borrow() || !T::TYPE_NAMES.contains(&listed.type_name()) {
+        if *self.stop.borrow() || !T::TYPE_NAMES.contains(&ready.record.type_name()) {
             return Ok(Visit::Closed);
         }
-        let (list, id) = (listed.task_list(), listed.id());
         let claim = match self
             .store
-            .try_claim(list, id, &self.config.owner, self.config.lease)
+            .claim_stored(ready, &self.config.owner, self.config.lease)
             .await?
         {
             ClaimAttempt::Claimed(claim) => claim,
@@ -884,7 +927,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             return Ok(Visit::Ran);
         }
         // The claimed version, read with the claim's token: a task saved
-        // again after the listing is run as saved, never the listed copy.
+        // again after it was read is not claimed (the token changed).
         let task = match Task::<T>::from_record(claim.record().clone()) {
             Ok(task) => task,
             Err(
@@ -1028,6 +1071,16 @@ fn open_at(state: Option<&TaskState>) -> Visit {
         }
         _ => Visit::Closed,
     }
+}
+
+/// What a sweep yields to the visits.
+enum Step {
+    /// A task to claim, as `next_ready` read it.
+    Ready(StoredState),
+    /// A task seen open but not ready opens then.
+    OpensAt(DateTime<Utc>),
+    /// The sweep failed here (and ends).
+    Failed(crate::error::Error),
 }
 
 enum Visit {

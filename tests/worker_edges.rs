@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt};
+use chrono::{DateTime, Utc};
 use taskrec::{
-    Capabilities, Error, MemoryAdapter, Page, PageToken, Result, StateToken, StorageAdapter,
-    StoredState, Task, TaskData, TaskRecord, TaskStatus, TaskStore, Worker, WorkerConfig,
+    Capabilities, Error, MemoryAdapter, Page, PageToken, ReadyTasks, Result, StateToken,
+    StorageAdapter, StoredState, Task, TaskData, TaskRecord, TaskStatus, TaskStore, Worker,
+    WorkerConfig,
 };
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
@@ -32,9 +33,10 @@ struct Other {
 #[derive(Debug, Default)]
 struct Hooked {
     inner: MemoryAdapter,
-    /// Stored (as a producer re-saving the task would) just before the next load_state.
-    resave_before_load: Mutex<Option<TaskRecord>>,
-    /// The next listing ends with one storage error (a read timeout on a page).
+    /// Stored (as a producer re-saving the task would) just before the next
+    /// swap_state: after the worker read the task as ready, before its claim.
+    resave_before_swap: Mutex<Option<TaskRecord>>,
+    /// The next sweep of ready tasks ends with one storage error at its second step.
     fail_listing_once: AtomicBool,
 }
 
@@ -56,10 +58,6 @@ impl StorageAdapter for Hooked {
         self.inner.page(l, t, n).await
     }
     async fn load_state(&self, l: &str, i: &str) -> Result<Option<StoredState>> {
-        let resave = self.resave_before_load.lock().unwrap().take();
-        if let Some(record) = resave {
-            self.inner.store(&record).await?;
-        }
         self.inner.load_state(l, i).await
     }
     async fn swap_state(
@@ -69,19 +67,25 @@ impl StorageAdapter for Hooked {
         e: &StateToken,
         n: Option<&str>,
     ) -> Result<Option<StateToken>> {
+        let resave = self.resave_before_swap.lock().unwrap().take();
+        if let Some(record) = resave {
+            self.inner.store(&record).await?;
+        }
         self.inner.swap_state(l, i, e, n).await
     }
-    fn all<'a>(&'a self, l: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
-        let records = self.inner.all(l);
-        if self.fail_listing_once.swap(false, SeqCst) {
-            records
-                .chain(futures::stream::once(async {
-                    Err(Error::storage("hooked", "read timeout on page 2"))
-                }))
-                .boxed()
-        } else {
-            records
+    /// Steps of three tasks, so a sweep of eight takes three steps; the
+    /// second step of the next sweep fails once.
+    async fn next_ready(
+        &self,
+        l: &str,
+        t: Option<&PageToken>,
+        _limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        if t.is_some() && self.fail_listing_once.swap(false, SeqCst) {
+            return Err(Error::storage("hooked", "read timeout on step 2"));
         }
+        self.inner.next_ready(l, t, 3, now).await
     }
 }
 
@@ -92,7 +96,7 @@ fn config(owner: &str) -> WorkerConfig {
 }
 
 #[tokio::test]
-async fn a_task_saved_again_between_listing_and_claim_runs_as_saved() {
+async fn a_task_saved_again_between_read_and_claim_runs_as_saved() {
     let store = TaskStore::new(Hooked::default());
     store
         .save(
@@ -108,7 +112,7 @@ async fn a_task_saved_again_between_listing_and_claim_runs_as_saved() {
         )
         .await
         .unwrap();
-    // A producer saves version 2 after the worker listed version 1, before it claims.
+    // A producer saves version 2 after the worker read version 1 as ready, before it claims.
     let v2 = Task::new(
         "l",
         "t",
@@ -120,7 +124,7 @@ async fn a_task_saved_again_between_listing_and_claim_runs_as_saved() {
     .unwrap()
     .to_record()
     .unwrap();
-    *store.adapter().resave_before_load.lock().unwrap() = Some(v2);
+    *store.adapter().resave_before_swap.lock().unwrap() = Some(v2);
 
     let seen = Mutex::new(Vec::new());
     let worker = Worker::new(store.clone(), config("w"));
