@@ -340,11 +340,13 @@ impl Page {
 ///   current. Without the capability both answer
 ///   [`Error::Unsupported`].
 /// - **Ready tasks** (with `conditional_writes`): a sweep of `next_ready`
-///   at a time `now` hands out each task claimable at `now` (pending and
-///   past its `not_before`, or claimed with `lease_until` passed), with its
-///   current token, at most `limit` per step, and no finished or failed
-///   task, nor one held or backing off past `now`; the earliest `next_open`
-///   of its steps is the earliest time such a held or waiting task opens.
+///   at a time `now` hands out only tasks claimable at `now` (pending and
+///   past its `not_before`, or claimed with `lease_until` passed), with
+///   their current tokens, at most `limit` per step: the first sweep of a
+///   list all of them, a later one at least those that opened up since the
+///   previous one began; the earliest `next_open` of its steps is no later
+///   than the earliest time a held or waiting task opens, and `None` only
+///   when the list holds no open task.
 /// - **History**: `append_history` then `history` of the same (task list,
 ///   id) returns the entries appended, oldest first, state JSON verbatim,
 ///   at most the retention's last [`kept`](HistoryRetention::kept); another
@@ -453,9 +455,13 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// may claim at `now`: at most `limit` of them (0 counts as 1), with
     /// their states and tokens, and where the sweep goes on. A sweep starts
     /// with `token` `None` and follows [`ReadyTasks::next`] until it is
-    /// `None`; it hands out every task that was ready when the sweep began
-    /// and still is when the sweep reaches it, and may hand out tasks that
-    /// became ready during it. `now` is the caller's clock when it asks
+    /// `None`. The first sweep of a list by an adapter hands out every task
+    /// claimable at `now`; a later one hands out every task that became
+    /// claimable since the previous sweep began, and may or may not hand
+    /// out again a task handed out before that is still claimable (the
+    /// memory adapter and the default do; the Cassandra adapter does at
+    /// least every [`LOW_EVERY`](crate::cassandra::ready::LOW_EVERY)), or
+    /// one task twice. `now` is the caller's clock when it asks
     /// (an adapter may count a task written after `now` as not yet ready).
     /// See [`ReadyTasks`] for what a step returns.
     ///
@@ -480,7 +486,8 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
                 operation: "task state",
             });
         }
-        crate::ready::ready_by_walking(self, task_list, token, limit, now).await
+        let (ready, _) = crate::ready::ready_by_walking(self, task_list, token, limit, now).await?;
+        Ok(ready)
     }
 
     /// Records one state change of the task (list, id), keeping what

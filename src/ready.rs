@@ -41,7 +41,8 @@ pub struct ReadyTasks {
     /// (claimed under a running lease, or backing off) may become ready.
     /// Over a whole sweep, the earliest of the steps' times is when to look
     /// again; `None` in every step means the list holds no open task but
-    /// those handed out.
+    /// those handed out. (An adapter that cannot tell exactly says earlier:
+    /// the Cassandra adapter says when the next hint is due.)
     pub next_open: Option<DateTime<Utc>>,
 }
 
@@ -71,14 +72,16 @@ const STATE_READS_IN_FLIGHT: usize = 32;
 
 /// The default [`StorageAdapter::next_ready`]: reads pages of `limit`
 /// records from `token` and the state of each, until a page holds a ready
-/// task or the list ends; hands out the ready tasks of the pages read.
+/// task or the list ends; hands out the ready tasks of the pages read, and
+/// says how many records it read.
 pub(crate) async fn ready_by_walking<A: StorageAdapter + ?Sized>(
     adapter: &A,
     task_list: &str,
     token: Option<&PageToken>,
     limit: usize,
     now: DateTime<Utc>,
-) -> Result<ReadyTasks> {
+) -> Result<(ReadyTasks, u64)> {
+    let mut records_read = 0u64;
     let limit = limit.max(1);
     let mut ready = ReadyTasks {
         next: token.cloned(),
@@ -86,6 +89,7 @@ pub(crate) async fn ready_by_walking<A: StorageAdapter + ?Sized>(
     };
     loop {
         let page = adapter.page(task_list, ready.next.as_ref(), limit).await?;
+        records_read += page.records.len() as u64;
         // Owned ids: a stream of futures borrowing the page trips the
         // compiler's `Send` check of the trait's boxed future.
         let ids: Vec<String> = page.records.iter().map(|r| r.id().to_owned()).collect();
@@ -105,7 +109,7 @@ pub(crate) async fn ready_by_walking<A: StorageAdapter + ?Sized>(
         }
         ready.next = page.next;
         if !ready.tasks.is_empty() || ready.next.is_none() {
-            return Ok(ready);
+            return Ok((ready, records_read));
         }
     }
 }

@@ -329,7 +329,8 @@ impl CassandraConfig {
     }
 
     /// The table's name (default `tasks`): a lowercase letter, then lowercase
-    /// letters, digits or `_`, at most 48 in all.
+    /// letters, digits or `_`, at most 48 in all (38 for taskrec's table,
+    /// whose ready index tables add `_ready` and `_ready_low`).
     ///
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
@@ -504,16 +505,18 @@ impl CassandraConfig {
         self
     }
 
-    /// Whether connecting creates the keyspace, table and history table
-    /// when missing (default false: they must exist; the history table only
-    /// for a store that keeps history). The statements it runs are
+    /// Whether connecting creates the keyspace, table, history table and
+    /// (for taskrec's table) the ready index when missing (default false:
+    /// they must exist; the history table only for a store that keeps
+    /// history). The statements it runs are
     /// [`schema_statements`](super::schema_statements).
     ///
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").create_schema(true);
     /// assert!(format!("{config:?}").contains("create_schema: true"));
-    /// assert_eq!(schema_statements(&config)?.len(), 3); // the keyspace, the table, the history table
+    /// // the keyspace, the table, the history table, the ready index and its low marks
+    /// assert_eq!(schema_statements(&config)?.len(), 5);
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn create_schema(mut self, create: bool) -> Self {
@@ -575,6 +578,22 @@ impl CassandraConfig {
         }
         validate_identifier("keyspace", &self.keyspace)?;
         validate_identifier("table", &self.table)?;
+        if matches!(self.layout, TableLayout::Bucketed { .. }) {
+            for suffix in ["_ready", "_ready_low"] {
+                let name = format!("{}{suffix}", self.table);
+                validate_identifier("ready index table", &name).map_err(|e| match e {
+                    Error::InvalidConfig { adapter, reason } => Error::InvalidConfig {
+                        adapter,
+                        reason: format!(
+                            "{reason} (the ready index is the table's name and `{suffix}`: \
+                             use a table name of at most {} characters)",
+                            MAX_IDENTIFIER_LEN - "_ready_low".len()
+                        ),
+                    },
+                    other => other,
+                })?;
+            }
+        }
         validate_identifier("history table", &self.history_table_name()).map_err(|e| {
             match (&self.history_table, e) {
                 (None, Error::InvalidConfig { adapter, reason }) => Error::InvalidConfig {

@@ -46,6 +46,25 @@
 //! and clients in sync (NTP): a save whose timestamp falls behind a claim's
 //! on the same row by clock skew can be shadowed by it.
 //!
+//! # Claim-next: the ready index
+//!
+//! On taskrec's table, a worker does not read the list to find work:
+//! [`next_ready`](crate::StorageAdapter::next_ready) reads the **ready
+//! index** (`schema/ready.cql`), hints written beside every save (due now),
+//! claim and renewal (due at the lease's end) and retry (due at the
+//! backoff's end). A sweep reads the hints due by now from where this
+//! process's last sweep of the list ended, loads the hinted tasks' states
+//! and hands out the claimable ones, so it reads in proportion to what
+//! became due, not to the list: tasks held by a live worker are read once
+//! per lease, when their hint comes due. What it costs and what it
+//! guarantees: one more small write per save, claim and renewal; every
+//! [`LOW_EVERY`](ready::LOW_EVERY) a sweep starts at the list's low mark
+//! instead; a sweep that finds nothing ready and no hint due within
+//! [`LOOK_AHEAD_SLICES`](ready::LOOK_AHEAD_SLICES) slices walks the list
+//! (the only way to know it is drained), and each process walks each list
+//! it sweeps every [`WALK_EVERY`](ready::WALK_EVERY), which finds any task
+//! whose hint was lost. `docs/SCALE.md` has the reasoning and the figures.
+//!
 //! A task saved with a time-to-live and then claimed: the claim's state
 //! cells carry no TTL and outlive the record; the adapter treats such a row
 //! (no type, no data) as absent when finding and listing, so the task is
@@ -55,6 +74,7 @@
 mod bucket;
 mod config;
 mod history;
+pub mod ready;
 mod schema;
 #[cfg(feature = "cassandra-tls")]
 mod tls;
@@ -77,6 +97,7 @@ use scylla::value::CqlTimestamp;
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, HistoryRetention};
+use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
 
@@ -86,6 +107,7 @@ pub use config::{
     CassandraConfig, Consistency, Replication, Retry, SerialConsistency, TableLayout,
     DEFAULT_BUCKETS, MAX_BUCKETS,
 };
+pub use ready::ReadyReads;
 pub use schema::schema_statements;
 #[cfg(feature = "cassandra-tls")]
 pub use tls::TlsConfig;
@@ -171,6 +193,8 @@ pub struct CassandraAdapter {
     list_concurrency: usize,
     table: String,
     history: history::HistoryTable,
+    /// Taskrec's table only: hints for claim-next.
+    ready: Option<ready::ReadyIndex>,
 }
 
 impl fmt::Debug for CassandraAdapter {
@@ -349,6 +373,19 @@ impl CassandraAdapter {
             },
         };
         let statements = prepare(&session, &config, layout).await?;
+        let ready = match layout {
+            Layout::Bucketed { .. } => Some(
+                ready::ReadyIndex::prepare(
+                    &session,
+                    &format!("{}.{}_ready", config.keyspace, config.table),
+                    &format!("{}.{}_ready_low", config.keyspace, config.table),
+                    config.read_consistency,
+                    config.write_consistency,
+                )
+                .await?,
+            ),
+            Layout::TaskRb => None,
+        };
         Ok(CassandraAdapter {
             session,
             layout,
@@ -360,6 +397,7 @@ impl CassandraAdapter {
                 config.read_consistency,
                 config.write_consistency,
             ),
+            ready,
         })
     }
 
@@ -392,6 +430,24 @@ impl CassandraAdapter {
     /// ```
     pub fn buckets(&self) -> u32 {
         self.layout.buckets()
+    }
+
+    /// What claim-next sweeps of this adapter have read so far: hint rows,
+    /// task states, and records listed by walks (see [`ready`](self#claim-next-the-ready-index)).
+    /// Zero on task_rb's table, which has no claims.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+    /// let adapter = CassandraAdapter::connect(CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")).await?;
+    /// assert_eq!(adapter.ready_reads().hints, 0); // nothing swept yet
+    /// # Ok(()) }
+    /// ```
+    pub fn ready_reads(&self) -> ReadyReads {
+        self.ready
+            .as_ref()
+            .map(ready::ReadyIndex::reads)
+            .unwrap_or_default()
     }
 
     fn state_statements(&self) -> Result<&StateStatements> {
@@ -493,6 +549,7 @@ impl CassandraAdapter {
     }
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
+        let ttl_given = ttl;
         let ttl = ttl_seconds(ttl)?;
         let (list, id) = (record.task_list(), record.id());
         match self.layout {
@@ -523,10 +580,25 @@ impl CassandraAdapter {
                     uuid::Uuid::new_v4(),
                     ttl,
                 );
-                self.session
-                    .execute_unpaged(&self.statements.insert, values)
-                    .await
-                    .map_err(storage)?;
+                let insert = async {
+                    self.session
+                        .execute_unpaged(&self.statements.insert, values)
+                        .await
+                        .map_err(storage)
+                };
+                // The row and its hint at once: a save is one round trip.
+                // Should the hint fail where the row did not, the save
+                // answers the error (a save again writes both), and a walk
+                // finds the task meanwhile.
+                match &self.ready {
+                    Some(ready) => {
+                        let hint = ready.hint(&self.session, list, id, Utc::now(), ttl_given);
+                        futures::try_join!(insert, hint)?;
+                    }
+                    None => {
+                        insert.await?;
+                    }
+                }
             }
         }
         Ok(())
@@ -797,6 +869,16 @@ impl StorageAdapter for CassandraAdapter {
                 .fenced_delete(statements, task_list, bucket, id, expected)
                 .await;
         };
+        if let Some(ready) = &self.ready {
+            // The hint first: if the state change lands, its hint is there;
+            // a hint whose change did not land only costs a state read.
+            if let Some(from) = crate::state::TaskState::from_json(state)
+                .ok()
+                .and_then(|s| s.claimable_from())
+            {
+                ready.hint(&self.session, task_list, id, from, None).await?;
+            }
+        }
         let token = uuid::Uuid::new_v4();
         let values = (state, token, task_list, bucket, id, expected.as_uuid());
         let row = self
@@ -979,6 +1061,23 @@ impl StorageAdapter for CassandraAdapter {
 
     /// Reads the buckets concurrently (`list_concurrency` at a time), each
     /// through the driver's paging: memory holds a few pages, never the list.
+    /// Reads the ready index (see the [module docs](self#claim-next-the-ready-index)).
+    async fn next_ready(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        match &self.ready {
+            Some(ready) => ready.next_ready(self, task_list, token, limit, now).await,
+            None => Err(Error::Unsupported {
+                adapter: ADAPTER,
+                operation: "task state on task_rb's table (it has no state columns)",
+            }),
+        }
+    }
+
     async fn append_history(
         &self,
         task_list: &str,

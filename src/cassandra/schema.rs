@@ -13,12 +13,15 @@ const KEYSPACE_CQL: &str = include_str!("../../schema/keyspace.cql");
 const TASKS_CQL: &str = include_str!("../../schema/tasks.cql");
 const TASK_RB_TASKS_CQL: &str = include_str!("../../schema/task_rb_tasks.cql");
 const HISTORY_CQL: &str = include_str!("../../schema/history.cql");
+const READY_CQL: &str = include_str!("../../schema/ready.cql");
+const READY_LOW_CQL: &str = include_str!("../../schema/ready_low.cql");
 
 /// What precedes the bucket count in a bucketed table's comment.
 const BUCKETS_MARK: &str = "buckets=";
 
-/// The CQL statements that create the configured keyspace, table and
-/// history table, the placeholders of the files in `schema/` filled in.
+/// The CQL statements that create the configured keyspace, table, history
+/// table and (for taskrec's table) the ready index, the placeholders of the
+/// files in `schema/` filled in.
 ///
 /// ```
 /// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
@@ -43,7 +46,13 @@ pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
         TableLayout::Bucketed { buckets } => fill(TASKS_CQL, buckets.unwrap_or(DEFAULT_BUCKETS))?,
         TableLayout::TaskRb => fill(TASK_RB_TASKS_CQL, 0)?,
     };
-    Ok(vec![fill(KEYSPACE_CQL, 0)?, table, fill(HISTORY_CQL, 0)?])
+    let mut statements = vec![fill(KEYSPACE_CQL, 0)?, table, fill(HISTORY_CQL, 0)?];
+    if matches!(config.layout, TableLayout::Bucketed { .. }) {
+        // Claim-next needs task state, which only taskrec's table keeps.
+        statements.push(fill(READY_CQL, 0)?);
+        statements.push(fill(READY_LOW_CQL, 0)?);
+    }
+    Ok(statements)
 }
 
 /// The statement without its `--` comment lines and trailing `;`: the driver
@@ -148,6 +157,8 @@ mod tests {
         assert!(cql[1].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs ("));
         assert!(cql[1].ends_with("WITH comment = 'taskrec tasks table; buckets=16'"));
         assert!(cql[2].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_history ("));
+        assert!(cql[3].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
+        assert!(cql[4].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));
         assert!(!cql
             .iter()
             .any(|s| s.contains("{table}") || s.contains("{history_table}")));

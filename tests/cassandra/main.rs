@@ -7,6 +7,7 @@
 
 mod bad_inputs;
 mod churn;
+mod claim_next;
 mod cluster;
 mod compat;
 mod completion;

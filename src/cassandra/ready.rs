@@ -1,0 +1,628 @@
+//! The ready index of taskrec's table (`schema/ready.cql`): claim-next on
+//! Cassandra without reading the list.
+//!
+//! Every write that leaves a task open also writes a **hint**: "task `id`
+//! may be claimable from `due`". A save hints `now`; a claim or renewal the
+//! lease's end; a retry the backoff's end. Hints live in partitions
+//! `(task_list, slice, shard)`, one per [`SLICE`] of due time and
+//! [`SHARDS`] per slice, ordered by `(due, id)` inside. They are never
+//! deleted one by one (no tombstones): they expire after [`RETENTION`].
+//!
+//! A sweep ([`next_ready`](crate::StorageAdapter::next_ready)) reads the
+//! hints due by now from a start position, loads each hinted task's state
+//! and hands out those that are claimable. A hint is a hint: the task may
+//! have been claimed, finished or saved again since; its state decides.
+//!
+//! Where a sweep starts:
+//!
+//! - each process remembers, per list, where its last sweep ended, and the
+//!   next starts [`MARGIN`] before that (a hint computed before a sweep
+//!   but written after it lands behind the sweep's end), skipping the hints
+//!   it has already looked at;
+//! - every [`LOW_EVERY`], and on a process's first sweep of a list, it
+//!   starts at the list's **low mark**, a position every sweep has passed,
+//!   less [`LOW_SAFETY`], stored in `{table}_ready_low`; the mark only moves
+//!   forward (it is written `USING TIMESTAMP` its own value);
+//! - a hint that is missed anyway (its write failed after the task's,
+//!   or it expired) is caught by a **walk**: the list's pages and every
+//!   state, as the provided `next_ready` reads them. A sweep walks when it
+//!   finds nothing ready and no hint due within [`LOOK_AHEAD_SLICES`]
+//!   slices (so a drained list is known to be drained), and every
+//!   [`WALK_EVERY`] per list and process.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+
+use crate::adapter::{PageToken, StorageAdapter};
+use crate::error::{Error, Result};
+use crate::ready::{readiness, Readiness, ReadyTasks};
+use crate::state::StoredState;
+
+use super::bucket::bucket_of;
+use super::{storage, CassandraAdapter, MAX_TTL};
+
+/// Due time per hint partition.
+pub const SLICE: Duration = Duration::from_secs(30);
+/// Hint partitions per slice of a list.
+pub const SHARDS: u32 = 8;
+/// How long a hint is kept after it is due.
+pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How far behind its last end a process's next sweep starts.
+pub const MARGIN: Duration = Duration::from_secs(2);
+/// How far behind the position every sweep has passed the low mark is kept:
+/// longer than a hint's write can take (the request timeout) plus clock skew.
+pub const LOW_SAFETY: Duration = Duration::from_secs(20);
+/// How often a process starts a sweep at the low mark (and moves it).
+pub const LOW_EVERY: Duration = Duration::from_secs(30);
+/// How often a process walks each list it sweeps, whatever the hints say.
+pub const WALK_EVERY: Duration = Duration::from_secs(600);
+/// Slices past now read for the next hint when nothing is ready.
+pub const LOOK_AHEAD_SLICES: i64 = 20;
+/// States read at once per step.
+const STATE_READS_IN_FLIGHT: usize = 32;
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn slice_of(due: i64) -> i64 {
+    due.div_euclid(micros(SLICE))
+}
+
+/// A hint's place: due time (µs since the epoch) and id.
+type Key = (i64, String);
+
+/// What a process remembers of its sweeps of one list.
+struct ListMemory {
+    /// Where the last sweep ended (µs), if one did.
+    end: Option<i64>,
+    /// Hints at or after `end - MARGIN` already looked at.
+    seen: BTreeSet<Key>,
+    low_swept_at: Option<Instant>,
+    walked_at: Instant,
+}
+
+/// Counts of what sweeps read, for tests and diagnostics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReadyReads {
+    /// Hint rows read.
+    pub hints: u64,
+    /// Task states read because of a hint.
+    pub states: u64,
+    /// Records listed by walks (each with its state read).
+    pub walked: u64,
+}
+
+pub(super) struct ReadyIndex {
+    insert: PreparedStatement,
+    read: PreparedStatement,
+    read_low: PreparedStatement,
+    write_low: PreparedStatement,
+    lists: Mutex<HashMap<String, ListMemory>>,
+    reads: Mutex<ReadyReads>,
+}
+
+/// The token of a sweep step: where the hints go on, or where a walk goes
+/// on (and, for the walk of a list without a low mark, when it began: the
+/// mark it sets when it ends).
+enum Step {
+    Hints {
+        after: Key,
+        from_low: bool,
+    },
+    Walk {
+        token: Option<PageToken>,
+        sets_low_from: Option<i64>,
+    },
+}
+
+const HINTS_TAG: u8 = 0x52;
+const WALK_TAG: u8 = 0x57;
+
+impl Step {
+    fn encode(&self) -> PageToken {
+        let mut bytes = Vec::new();
+        match self {
+            Step::Hints { after, from_low } => {
+                bytes.push(HINTS_TAG);
+                bytes.push(u8::from(*from_low));
+                bytes.extend_from_slice(&after.0.to_be_bytes());
+                bytes.extend_from_slice(after.1.as_bytes());
+            }
+            Step::Walk {
+                token,
+                sets_low_from,
+            } => {
+                bytes.push(WALK_TAG);
+                bytes.push(u8::from(sets_low_from.is_some()));
+                bytes.extend_from_slice(&sets_low_from.unwrap_or(0).to_be_bytes());
+                if let Some(token) = token {
+                    bytes.extend_from_slice(token.as_bytes());
+                }
+            }
+        }
+        PageToken::from_bytes(bytes)
+    }
+
+    fn decode(token: &PageToken) -> Result<Self> {
+        let invalid = || Error::InvalidPageToken {
+            reason: "not a Cassandra claim-next token".to_owned(),
+        };
+        match token.as_bytes().split_first() {
+            Some((&HINTS_TAG, rest)) => {
+                let (&from_low, rest) = rest.split_first().ok_or_else(invalid)?;
+                let (due, id) = rest.split_first_chunk::<8>().ok_or_else(invalid)?;
+                let id = std::str::from_utf8(id).map_err(|_| invalid())?;
+                Ok(Step::Hints {
+                    after: (i64::from_be_bytes(*due), id.to_owned()),
+                    from_low: from_low != 0,
+                })
+            }
+            Some((&WALK_TAG, rest)) => {
+                let (&sets_low, rest) = rest.split_first().ok_or_else(invalid)?;
+                let (from, token) = rest.split_first_chunk::<8>().ok_or_else(invalid)?;
+                Ok(Step::Walk {
+                    token: (!token.is_empty()).then(|| PageToken::from_bytes(token.to_vec())),
+                    sets_low_from: (sets_low != 0).then(|| i64::from_be_bytes(*from)),
+                })
+            }
+            _ => Err(invalid()),
+        }
+    }
+}
+
+impl ReadyIndex {
+    pub(super) async fn prepare(
+        session: &Session,
+        ready_table: &str,
+        low_table: &str,
+        read: scylla::statement::Consistency,
+        write: scylla::statement::Consistency,
+    ) -> Result<Self> {
+        let prepare = |cql: String, consistency| async move {
+            let mut statement = session.prepare(cql.as_str()).await.map_err(|e| {
+                super::config::invalid(format!(
+                    "preparing `{cql}` failed (does the ready index exist? create it with \
+                     `create_schema(true)` or schema/ready.cql): {e}"
+                ))
+            })?;
+            statement.set_consistency(consistency);
+            statement.set_is_idempotent(true);
+            Ok::<_, Error>(statement)
+        };
+        Ok(ReadyIndex {
+            insert: prepare(
+                format!(
+                    "INSERT INTO {ready_table} (task_list, slice, shard, due, id) \
+                     VALUES (?, ?, ?, ?, ?) USING TTL ?"
+                ),
+                write,
+            )
+            .await?,
+            read: prepare(
+                format!(
+                    "SELECT due, id FROM {ready_table} \
+                     WHERE task_list = ? AND slice = ? AND shard = ? AND (due, id) > (?, ?) LIMIT ?"
+                ),
+                read,
+            )
+            .await?,
+            read_low: prepare(
+                format!("SELECT low FROM {low_table} WHERE task_list = ?"),
+                read,
+            )
+            .await?,
+            // The mark only moves forward: a write carries its own value as
+            // its timestamp, so the highest mark wins whatever the order.
+            write_low: prepare(
+                format!("UPDATE {low_table} USING TIMESTAMP ? SET low = ? WHERE task_list = ?"),
+                write,
+            )
+            .await?,
+            lists: Mutex::new(HashMap::new()),
+            reads: Mutex::new(ReadyReads::default()),
+        })
+    }
+
+    pub(super) fn reads(&self) -> ReadyReads {
+        *self.reads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn count(&self, add: impl FnOnce(&mut ReadyReads)) {
+        add(&mut self.reads.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Writes the hint that `id` may be claimable from `due`, kept for
+    /// [`RETENTION`] after it (or `ttl`, when the task itself expires sooner).
+    pub(super) async fn hint(
+        &self,
+        session: &Session,
+        task_list: &str,
+        id: &str,
+        due: DateTime<Utc>,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let now = Utc::now();
+        let due = due.max(now).timestamp_micros();
+        let wait = Duration::from_micros(u64::try_from(due - now.timestamp_micros()).unwrap_or(0));
+        let keep = ttl
+            .unwrap_or(RETENTION)
+            .min(wait.saturating_add(RETENTION))
+            .min(MAX_TTL);
+        let keep = i32::try_from(keep.as_secs().max(1)).unwrap_or(i32::MAX);
+        let shard = bucket_of(id, SHARDS) as i32;
+        session
+            .execute_unpaged(
+                &self.insert,
+                (task_list, slice_of(due), shard, due, id, keep),
+            )
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    fn memory<R>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> R) -> R {
+        let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
+        let memory = lists
+            .entry(task_list.to_owned())
+            .or_insert_with(|| ListMemory {
+                end: None,
+                seen: BTreeSet::new(),
+                low_swept_at: None,
+                walked_at: Instant::now(),
+            });
+        f(memory)
+    }
+
+    /// Where a new sweep starts, and whether at the low mark.
+    async fn start(&self, session: &Session, task_list: &str, now: i64) -> Result<Step> {
+        let recent_end = self.memory(task_list, |m| match (m.end, m.low_swept_at) {
+            (Some(end), Some(at)) if at.elapsed() < LOW_EVERY => Some(end),
+            _ => None,
+        });
+        if let Some(end) = recent_end {
+            return Ok(Step::Hints {
+                after: (end - micros(MARGIN), String::new()),
+                from_low: false,
+            });
+        }
+        let low = session
+            .execute_unpaged(&self.read_low, (task_list,))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<(Option<i64>,)>()
+            .map_err(storage)?
+            .and_then(|(low,)| low);
+        Ok(match low {
+            Some(low) => Step::Hints {
+                after: (low, String::new()),
+                from_low: true,
+            },
+            // No sweep has marked the list yet: only a walk finds what is
+            // there, and it marks the list when it ends.
+            None => Step::Walk {
+                token: None,
+                sets_low_from: Some(now),
+            },
+        })
+    }
+
+    /// The hints of one slice after `after`, merged over its shards: those
+    /// known complete (every shard's rows up to the last one returned).
+    async fn read_slice(
+        &self,
+        session: &Session,
+        task_list: &str,
+        slice: i64,
+        after: &Key,
+        limit: usize,
+    ) -> Result<Vec<Key>> {
+        let limit_i32 = i32::try_from(limit).unwrap_or(i32::MAX);
+        let shards: Vec<Vec<Key>> = futures::stream::iter(0..SHARDS)
+            .map(|shard| async move {
+                let rows = session
+                    .execute_unpaged(
+                        &self.read,
+                        (
+                            task_list,
+                            slice,
+                            shard as i32,
+                            after.0,
+                            after.1.as_str(),
+                            limit_i32,
+                        ),
+                    )
+                    .await
+                    .map_err(storage)?
+                    .into_rows_result()
+                    .map_err(storage)?;
+                rows.rows::<(i64, String)>()
+                    .map_err(storage)?
+                    .map(|row| row.map_err(storage))
+                    .collect::<Result<Vec<Key>>>()
+            })
+            .buffered(SHARDS as usize)
+            .try_collect()
+            .await?;
+        // A shard that returned `limit` rows may hold more after its last:
+        // only keys up to the smallest such last key are complete.
+        let complete_until = shards
+            .iter()
+            .filter(|rows| rows.len() >= limit)
+            .filter_map(|rows| rows.last().cloned())
+            .min();
+        let mut keys: Vec<Key> = shards.into_iter().flatten().collect();
+        self.count(|r| r.hints += keys.len() as u64);
+        keys.sort_unstable();
+        if let Some(until) = complete_until {
+            keys.retain(|key| *key <= until);
+        }
+        Ok(keys)
+    }
+
+    /// The due time of the first hint after `now`, within the look-ahead.
+    async fn next_hint(&self, session: &Session, task_list: &str, now: i64) -> Result<Option<i64>> {
+        let after = (now, String::new());
+        for slice in slice_of(now)..=slice_of(now) + LOOK_AHEAD_SLICES {
+            if let Some(key) = self
+                .read_slice(session, task_list, slice, &after, 1)
+                .await?
+                .first()
+            {
+                return Ok(Some(key.0));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(super) async fn next_ready(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        token: Option<&PageToken>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        let session = adapter.session();
+        let limit = limit.max(1);
+        let now_us = now.timestamp_micros();
+        let step = match token {
+            Some(token) => Step::decode(token)?,
+            None => self.start(session, task_list, now_us).await?,
+        };
+        let (mut after, from_low) = match step {
+            Step::Walk {
+                token,
+                sets_low_from,
+            } => {
+                return self
+                    .walk(adapter, task_list, token, sets_low_from, limit, now)
+                    .await
+            }
+            Step::Hints { after, from_low } => (after, from_low),
+        };
+        let mut slice = slice_of(after.0);
+        while slice <= slice_of(now_us) {
+            let keys = self
+                .read_slice(session, task_list, slice, &after, limit)
+                .await?;
+            let complete = keys.len() < limit;
+            let due: Vec<Key> = keys.into_iter().take_while(|key| key.0 <= now_us).collect();
+            if due.is_empty() && complete {
+                // Nothing more due in this slice: on to the next.
+                slice += 1;
+                after = (slice * micros(SLICE) - 1, String::new());
+                continue;
+            }
+            let Some(last) = due.last().cloned() else {
+                slice += 1;
+                after = (slice * micros(SLICE) - 1, String::new());
+                continue;
+            };
+            let fresh: Vec<Key> = self.memory(task_list, |m| {
+                let fresh: Vec<Key> = due
+                    .iter()
+                    .filter(|key| !m.seen.contains(*key))
+                    .cloned()
+                    .collect();
+                m.seen.extend(fresh.iter().cloned());
+                fresh
+            });
+            let mut ready = self.states(adapter, task_list, fresh, now).await?;
+            ready.next = Some(
+                Step::Hints {
+                    after: last,
+                    from_low,
+                }
+                .encode(),
+            );
+            return Ok(ready);
+        }
+        self.end_sweep(adapter, task_list, now_us, from_low, limit, now)
+            .await
+    }
+
+    /// Loads the states of the hinted tasks and hands out the ready ones.
+    async fn states(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        keys: Vec<Key>,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        let mut ids: Vec<String> = keys.into_iter().map(|(_, id)| id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.count(|r| r.states += ids.len() as u64);
+        let states: Vec<Option<StoredState>> = futures::stream::iter(ids)
+            .map(|id| async move { adapter.load_state(task_list, &id).await })
+            .buffered(STATE_READS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut ready = ReadyTasks::default();
+        for stored in states.into_iter().flatten() {
+            match readiness(&stored.json, now) {
+                Readiness::Ready => ready.tasks.push(stored),
+                Readiness::OpenAt(at) => {
+                    ready.next_open = Some(ready.next_open.map_or(at, |t| t.min(at)));
+                }
+                Readiness::Closed => {}
+            }
+        }
+        Ok(ready)
+    }
+
+    /// The hints due by now are read: remember where, move the low mark,
+    /// say when to look again, or walk when the hints cannot say.
+    async fn end_sweep(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        now_us: i64,
+        from_low: bool,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        let session = adapter.session();
+        let walk_due = self.memory(task_list, |m| {
+            m.end = Some(now_us);
+            let keep_from = (now_us - micros(MARGIN), String::new());
+            m.seen = m.seen.split_off(&keep_from);
+            if from_low {
+                m.low_swept_at = Some(Instant::now());
+            }
+            m.walked_at.elapsed() >= WALK_EVERY
+        });
+        if from_low {
+            self.mark_low(session, task_list, now_us).await?;
+        }
+        let next_hint = self.next_hint(session, task_list, now_us).await?;
+        if walk_due || next_hint.is_none() {
+            // Nothing hinted soon: only a walk can tell whether the list
+            // still holds open tasks (and when they open).
+            let mut ready = self
+                .walk(adapter, task_list, None, None, limit, now)
+                .await?;
+            if let Some(at) = next_hint.and_then(DateTime::from_timestamp_micros) {
+                ready.next_open = Some(ready.next_open.map_or(at, |t| t.min(at)));
+            }
+            return Ok(ready);
+        }
+        Ok(ReadyTasks {
+            tasks: Vec::new(),
+            next: None,
+            next_open: next_hint.and_then(DateTime::from_timestamp_micros),
+        })
+    }
+
+    /// Moves the list's low mark to [`LOW_SAFETY`] before `passed`, a
+    /// position every hint before which has been read by a sweep.
+    async fn mark_low(&self, session: &Session, task_list: &str, passed: i64) -> Result<()> {
+        let low = passed - micros(LOW_SAFETY);
+        session
+            .execute_unpaged(&self.write_low, (low, low, task_list))
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    /// One step of a walk: the provided claim-next, over the list's pages.
+    async fn walk(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        token: Option<PageToken>,
+        sets_low_from: Option<i64>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        let (mut ready, records) =
+            crate::ready::ready_by_walking(adapter, task_list, token.as_ref(), limit, now).await?;
+        self.count(|r| r.walked += records);
+        match ready.next.take() {
+            Some(next) => {
+                ready.next = Some(
+                    Step::Walk {
+                        token: Some(next),
+                        sets_low_from,
+                    }
+                    .encode(),
+                );
+            }
+            None => {
+                self.memory(task_list, |m| {
+                    m.walked_at = Instant::now();
+                    if let Some(from) = sets_low_from {
+                        // Every hint before the walk began is behind it.
+                        m.end = Some(from);
+                        m.low_swept_at = Some(Instant::now());
+                    }
+                });
+                if let Some(from) = sets_low_from {
+                    self.mark_low(adapter.session(), task_list, from).await?;
+                }
+            }
+        }
+        Ok(ready)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_tokens_read_back_as_written() {
+        let hints = Step::Hints {
+            after: (-1_234_567, "id with ünïcode".to_owned()),
+            from_low: true,
+        };
+        match Step::decode(&hints.encode()).unwrap() {
+            Step::Hints { after, from_low } => {
+                assert_eq!(
+                    (after.0, after.1.as_str(), from_low),
+                    (-1_234_567, "id with ünïcode", true)
+                );
+            }
+            Step::Walk { .. } => panic!("a hints token read back as a walk"),
+        }
+        let walk = Step::Walk {
+            token: Some(PageToken::from_bytes(vec![1, 2, 3])),
+            sets_low_from: Some(42),
+        };
+        match Step::decode(&walk.encode()).unwrap() {
+            Step::Walk {
+                token,
+                sets_low_from,
+            } => {
+                assert_eq!(
+                    (token.unwrap().as_bytes(), sets_low_from),
+                    (&[1u8, 2, 3][..], Some(42))
+                );
+            }
+            Step::Hints { .. } => panic!("a walk token read back as hints"),
+        }
+        for bad in [&b""[..], b"x", &[HINTS_TAG, 1, 0, 0], &[WALK_TAG]] {
+            assert!(matches!(
+                Step::decode(&PageToken::from_bytes(bad.to_vec())),
+                Err(Error::InvalidPageToken { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn slices_split_due_times_by_thirty_seconds() {
+        assert_eq!(slice_of(0), 0);
+        assert_eq!(slice_of(micros(SLICE) - 1), 0);
+        assert_eq!(slice_of(micros(SLICE)), 1);
+        assert_eq!(slice_of(-1), -1);
+    }
+}

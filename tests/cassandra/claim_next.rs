@@ -1,0 +1,127 @@
+//! Claim-next on taskrec's table, counted: a worker takes 100 free tasks
+//! from a list where 50,000 are held by another live worker reading a few
+//! hundred rows, not the list; and an idle worker's polls read no task.
+
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use taskrec::cassandra::{ready, ReadyReads};
+use taskrec::{StorageAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+
+use crate::utils::{bucketed, run, unique_list};
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct Held {
+    n: u32,
+}
+
+fn minus(a: ReadyReads, b: ReadyReads) -> ReadyReads {
+    ReadyReads {
+        hints: a.hints - b.hints,
+        states: a.states - b.states,
+        walked: a.walked - b.walked,
+    }
+}
+
+#[test]
+fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
+    run(async {
+        let list = unique_list("held");
+        let producer = TaskStore::new(bucketed().await);
+        let held: Vec<Task<Held>> = (0..50_000)
+            .map(|n| Task::new(&list, format!("held-{n:05}"), Held { n }).unwrap())
+            .collect();
+        producer.save_all(&held, 256).await.unwrap();
+        // Held by another worker, under leases longer than the test.
+        futures::stream::iter(&held)
+            .map(|task| producer.claim(&list, task.id(), "other", Duration::from_secs(300)))
+            .buffer_unordered(64)
+            .try_for_each(|claim| async move {
+                assert!(claim.is_some());
+                Ok(())
+            })
+            .await
+            .unwrap();
+
+        // That worker's process sweeps the list, as a live worker does: its
+        // first sweep walks the list (no low mark yet) and marks it. The
+        // mark lags LOW_SAFETY behind, so the sweep comes that long after.
+        tokio::time::sleep(ready::LOW_SAFETY + Duration::from_secs(1)).await;
+        let other = bucketed().await;
+        let (mut token, mut handed) = (None, 0);
+        loop {
+            let step = other
+                .next_ready(&list, token.as_ref(), 1000, chrono::Utc::now())
+                .await
+                .unwrap();
+            handed += step.tasks.len();
+            token = step.next;
+            if token.is_none() {
+                break;
+            }
+        }
+        assert_eq!(handed, 0, "every task is held");
+        assert_eq!(
+            other.ready_reads().walked,
+            50_000,
+            "the first sweep walked the list"
+        );
+
+        let free: Vec<Task<Held>> = (0..100)
+            .map(|n| Task::new(&list, format!("free-{n:03}"), Held { n }).unwrap())
+            .collect();
+        producer.save_all(&free, 64).await.unwrap();
+
+        // A second worker, in a process of its own.
+        let adapter = Arc::new(bucketed().await);
+        let worker = Worker::new(
+            TaskStore::from_arc(Arc::clone(&adapter)),
+            WorkerConfig::new("second").concurrency(16),
+        );
+        let stop = worker.stop_handle();
+        let ran = AtomicU64::new(0);
+        let report = worker
+            .drain_with::<Held, _>(&list, |task| {
+                assert!(task.id().starts_with("free-"), "{} is held", task.id());
+                if ran.fetch_add(1, SeqCst) + 1 == 100 {
+                    stop.stop();
+                }
+                Box::pin(async { Ok(None) })
+            })
+            .await
+            .unwrap();
+        assert_eq!(report.succeeded, 100, "{report:?}");
+        let taken = adapter.ready_reads();
+        println!("taking 100 free tasks among 50,000 held read {taken:?}");
+        assert_eq!(taken.walked, 0, "no walk: {taken:?}");
+        assert!(
+            taken.hints + taken.states <= 2_000,
+            "a few hundred rows, not the list: {taken:?}"
+        );
+
+        // Idle: only held tasks are left. A second of polls reads no task.
+        let worker = Worker::new(
+            TaskStore::from_arc(Arc::clone(&adapter)),
+            WorkerConfig::new("second").idle_poll(Duration::from_millis(100)),
+        );
+        let stop = worker.stop_handle();
+        let idle = tokio::spawn(async move {
+            worker
+                .drain_with::<Held, _>(&list, |_| Box::pin(async { Ok(None) }))
+                .await
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.stop();
+        let report = idle.await.unwrap().unwrap();
+        assert_eq!((report.succeeded, report.errors), (0, 0), "{report:?}");
+        let idle_reads = minus(adapter.ready_reads(), taken);
+        println!("a second of idle polls read {idle_reads:?}");
+        assert_eq!(idle_reads.walked, 0, "{idle_reads:?}");
+        assert!(
+            idle_reads.states <= 10,
+            "idle polls read no task: {idle_reads:?}"
+        );
+    });
+}
