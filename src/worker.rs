@@ -408,7 +408,7 @@ impl WorkerConfig {
     }
 }
 
-/// What a [`Worker::drain`] did.
+/// What a [`Worker::drain`] or [`Worker::serve`] did.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -747,31 +747,135 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
+        self.work(&[task_list], &handler, Until::Drained).await
+    }
+
+    /// Works on `task_lists` until stopped, for a long-running worker
+    /// process: like [`drain`](Self::drain), but lists with nothing open do
+    /// not end it. While every list is idle it looks again after a wait that
+    /// starts at a sixteenth of [`idle_poll`](WorkerConfig::idle_poll) and
+    /// doubles up to it (sooner when a held task's lease or a backoff runs
+    /// out first), so an idle worker costs one sweep per list per
+    /// `idle_poll`: on the memory adapter and on Cassandra's ready index, a
+    /// few reads, not the list. When stopped ([`StopHandle::stop`], wired to
+    /// a signal by the application), the tasks running are given back for
+    /// other workers and the report says so.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use std::time::Duration;
+    /// use taskrec::{BoxError, Execute, MemoryAdapter, TaskData, TaskStore, Worker, WorkerConfig};
+    /// #[derive(Debug, TaskData)]
+    /// struct Ping { n: u32 }
+    /// #[async_trait::async_trait]
+    /// impl Execute for Ping {
+    ///     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// }
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// let worker = Worker::new(store.clone(), WorkerConfig::new("w").idle_poll(Duration::from_millis(20)));
+    /// let stop = worker.stop_handle();
+    /// let serving = tokio::spawn(async move { worker.serve::<Ping, _>(&["pings", "pongs"], &()).await });
+    /// store.create("pongs", Ping { n: 1 }).await?; // arrives while the worker idles
+    /// tokio::time::sleep(Duration::from_millis(200)).await;
+    /// stop.stop(); // in a service: on SIGTERM, e.g. `tokio::signal::ctrl_c().await`
+    /// let report = serving.await.unwrap()?;
+    /// assert_eq!((report.succeeded, report.stopped), (1, true));
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve<T, C>(&self, task_lists: &[&str], ctx: &C) -> Result<DrainReport>
+    where
+        T: TaskDecode + Execute<C>,
+        C: ?Sized + Sync,
+    {
+        self.serve_with::<T, _>(task_lists, |task: Task<T>| {
+            Box::pin(async move { task.data().execute(ctx).await.map(|()| None) })
+        })
+        .await
+    }
+
+    /// Like [`serve`](Self::serve), with a handler instead of [`Execute`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use std::time::Duration;
+    /// use taskrec::{MemoryAdapter, TaskData, TaskStore, Worker, WorkerConfig};
+    /// #[derive(Debug, TaskData)]
+    /// struct Ping { n: u32 }
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.create("pings", Ping { n: 1 }).await?;
+    /// let worker = Worker::new(store, WorkerConfig::new("w"));
+    /// let stop = worker.stop_handle();
+    /// let report = worker
+    ///     .serve_with::<Ping, _>(&["pings"], |_| {
+    ///         stop.stop(); // one task, then stop
+    ///         Box::pin(async { Ok(None) })
+    ///     })
+    ///     .await?;
+    /// assert_eq!((report.succeeded, report.stopped), (1, true));
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve_with<'h, T, H>(&self, task_lists: &[&str], handler: H) -> Result<DrainReport>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
+        self.work(task_lists, &handler, Until::Stopped).await
+    }
+
+    /// The loop of `drain` and `serve`: a pass (one sweep) per list, again
+    /// at once while passes claim tasks, after a wait while none does.
+    async fn work<'h, T, H>(
+        &self,
+        task_lists: &[&str],
+        handler: &H,
+        until: Until,
+    ) -> Result<DrainReport>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
         let counters = Counters::default();
         let mut stopped = self.stop.subscribe();
+        let first_idle_wait = (self.config.idle_poll / 16).max(Duration::from_millis(1));
+        let mut idle_wait = first_idle_wait;
         loop {
             if *stopped.borrow_and_update() {
                 break;
             }
-            let pass = self.pass(task_list, &handler, &counters).await?;
-            if counters.errors_in_a_row.load(Ordering::Relaxed)
-                >= u64::from(self.config.error_limit)
-            {
-                let last = counters.last_error.lock().ok().and_then(|mut e| e.take());
-                if let Some(error) = last {
-                    return Err(error);
+            let (mut claimed, mut next_wake) = (0, None);
+            for task_list in task_lists {
+                let pass = self.pass(task_list, handler, &counters).await?;
+                if counters.errors_in_a_row.load(Ordering::Relaxed)
+                    >= u64::from(self.config.error_limit)
+                {
+                    let last = counters.last_error.lock().ok().and_then(|mut e| e.take());
+                    if let Some(error) = last {
+                        return Err(error);
+                    }
                 }
+                claimed += pass.claimed;
+                next_wake = match (next_wake, pass.next_wake) {
+                    (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                    (a, b) => a.or(b),
+                };
             }
-            if pass.claimed > 0 {
+            if claimed > 0 {
+                idle_wait = first_idle_wait;
                 continue;
             }
-            let Some(wake) = pass.next_wake else {
-                break; // nothing open: drained
+            let longest = match until {
+                Until::Drained => self.config.idle_poll,
+                Until::Stopped => idle_wait,
             };
-            let wait = (wake - Utc::now())
-                .to_std()
-                .unwrap_or_default()
-                .clamp(Duration::from_millis(1), self.config.idle_poll);
+            let wait = match next_wake {
+                None if until == Until::Drained => break, // nothing open: drained
+                None => longest,
+                Some(wake) => (wake - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(Duration::from_millis(1), longest),
+            };
+            idle_wait = (idle_wait * 2).min(self.config.idle_poll);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 _ = stopped.changed() => {}
@@ -1071,6 +1175,15 @@ fn open_at(state: Option<&TaskState>) -> Visit {
         }
         _ => Visit::Closed,
     }
+}
+
+/// When `work` returns (besides being stopped).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// When no list has an open task.
+    Drained,
+    /// Only when stopped.
+    Stopped,
 }
 
 /// What a sweep yields to the visits.

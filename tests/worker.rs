@@ -500,3 +500,47 @@ async fn a_version_saved_while_a_worker_ran_the_task_survives_and_runs() {
     assert_eq!((report.lost, report.succeeded), (1, 1), "{report:?}");
     assert_eq!(store.count("v").await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn serve_works_on_several_lists_until_stopped_and_gives_back_what_runs() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    let config = fast("server").concurrency(4);
+    let worker = Worker::new(store.clone(), config);
+    let stop = worker.stop_handle();
+    let ledger = Arc::new(Ledger::default());
+    let serving = {
+        let ledger = Arc::clone(&ledger);
+        tokio::spawn(async move { worker.serve::<Job, _>(&["first", "second"], &*ledger).await })
+    };
+    // Both lists are empty: the worker idles instead of returning.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!serving.is_finished(), "an idle serve does not return");
+    fill(&store, "first", (1..=3).map(job)).await;
+    fill(&store, "second", (4..=5).map(job)).await;
+    fill(
+        &store,
+        "second",
+        [Job {
+            sleep_ms: 60_000,
+            ..job(6)
+        }],
+    )
+    .await;
+    while ledger.executions.load(Ordering::SeqCst) < 6 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.stop();
+    let report = serving.await.unwrap().unwrap();
+    assert_eq!(
+        (report.succeeded, report.released, report.stopped),
+        (5, 1, true),
+        "{report:?}"
+    );
+    assert_eq!(store.count("first").await.unwrap(), 0);
+    let left = store.state("second", "job-00006").await.unwrap().unwrap();
+    assert_eq!(
+        (left.status, left.owner),
+        (TaskStatus::Pending, None),
+        "the task running at the stop was given back"
+    );
+}

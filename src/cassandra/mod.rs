@@ -91,6 +91,7 @@ use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::response::{PagingState, PagingStateResponse};
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
@@ -122,6 +123,17 @@ pub(crate) const ADAPTER: &str = "cassandra";
 /// assert_eq!(years, 20);
 /// ```
 pub const MAX_TTL: Duration = Duration::from_secs(630_720_000);
+
+/// A save below this goes to the server as one batch of its row and its
+/// hint (Cassandra's `batch_size_warn_threshold` is 5 KiB).
+const BATCHED_BYTES: usize = 4 * 1024;
+
+/// About what a save's batch weighs: the row's text and the hint's keys.
+fn batched_bytes(record: &TaskRecord) -> usize {
+    2 * (record.task_list().len() + record.id().len())
+        + record.type_name().len()
+        + record.data().len()
+}
 
 fn storage(e: impl Into<crate::error::BoxError>) -> Error {
     Error::storage(ADAPTER, e)
@@ -195,6 +207,8 @@ pub struct CassandraAdapter {
     history: history::HistoryTable,
     /// Taskrec's table only: hints for claim-next.
     ready: Option<ready::ReadyIndex>,
+    /// With the ready index: a save's row and hint, as one unlogged batch.
+    save_batch: Option<Batch>,
 }
 
 impl fmt::Debug for CassandraAdapter {
@@ -386,6 +400,14 @@ impl CassandraAdapter {
             ),
             Layout::TaskRb => None,
         };
+        let save_batch = ready.as_ref().map(|ready| {
+            let mut batch = Batch::new(BatchType::Unlogged);
+            batch.append_statement(statements.insert.clone());
+            batch.append_statement(ready.insert_statement().clone());
+            batch.set_consistency(config.write_consistency);
+            batch.set_is_idempotent(true);
+            batch
+        });
         Ok(CassandraAdapter {
             session,
             layout,
@@ -398,6 +420,7 @@ impl CassandraAdapter {
                 config.write_consistency,
             ),
             ready,
+            save_batch,
         })
     }
 
@@ -580,23 +603,33 @@ impl CassandraAdapter {
                     uuid::Uuid::new_v4(),
                     ttl,
                 );
-                let insert = async {
-                    self.session
-                        .execute_unpaged(&self.statements.insert, values)
-                        .await
-                        .map_err(storage)
-                };
-                // The row and its hint at once: a save is one round trip.
+                // The row and its hint in one unlogged batch: one request.
                 // Should the hint fail where the row did not, the save
                 // answers the error (a save again writes both), and a walk
                 // finds the task meanwhile.
-                match &self.ready {
-                    Some(ready) => {
-                        let hint = ready.hint(&self.session, list, id, Utc::now(), ttl_given);
-                        futures::try_join!(insert, hint)?;
+                // Past a few kilobytes the server warns about a batch, and
+                // fails it at 50: a large record and its hint go as two
+                // requests at once instead.
+                let (hint, _) = ready::ReadyIndex::hint_values(list, id, Utc::now(), ttl_given);
+                match (&self.ready, &self.save_batch) {
+                    (Some(_), Some(batch)) if batched_bytes(record) < BATCHED_BYTES => {
+                        self.session
+                            .batch(batch, (values, hint))
+                            .await
+                            .map_err(storage)?;
                     }
-                    None => {
-                        insert.await?;
+                    (Some(ready), _) => {
+                        let row = self
+                            .session
+                            .execute_unpaged(&self.statements.insert, values);
+                        let hint = self.session.execute_unpaged(ready.insert_statement(), hint);
+                        futures::try_join!(row, hint).map_err(storage)?;
+                    }
+                    (None, _) => {
+                        self.session
+                            .execute_unpaged(&self.statements.insert, values)
+                            .await
+                            .map_err(storage)?;
                     }
                 }
             }
@@ -865,18 +898,23 @@ impl StorageAdapter for CassandraAdapter {
         let statements = self.state_statements()?;
         let bucket = self.bucket(id);
         let Some(state) = new else {
-            return self
+            let deleted = self
                 .fenced_delete(statements, task_list, bucket, id, expected)
-                .await;
+                .await?;
+            if let Some(ready) = &self.ready {
+                ready.changed(task_list, id, None, deleted.is_some());
+            }
+            return Ok(deleted);
         };
+        // The hint first: if the state change lands, its hint is there; a
+        // hint whose change did not land only costs a state read.
+        let mut hint = None;
         if let Some(ready) = &self.ready {
-            // The hint first: if the state change lands, its hint is there;
-            // a hint whose change did not land only costs a state read.
             if let Some(from) = crate::state::TaskState::from_json(state)
                 .ok()
                 .and_then(|s| s.claimable_from())
             {
-                ready.hint(&self.session, task_list, id, from, None).await?;
+                hint = Some(ready.hint(&self.session, task_list, id, from).await?);
             }
         }
         let token = uuid::Uuid::new_v4();
@@ -894,6 +932,9 @@ impl StorageAdapter for CassandraAdapter {
             row.as_ref().and_then(|r| r.columns.first()),
             Some(Some(scylla::value::CqlValue::Boolean(true)))
         );
+        if let Some(ready) = &self.ready {
+            ready.changed(task_list, id, hint, applied);
+        }
         Ok(applied.then(|| StateToken::from_uuid(token)))
     }
 

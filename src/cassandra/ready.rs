@@ -76,17 +76,47 @@ fn slice_of(due: i64) -> i64 {
 }
 
 /// A hint's place: due time (µs since the epoch) and id.
-type Key = (i64, String);
+pub(super) type Key = (i64, String);
+
+/// The bind values of a hint: list, slice, shard, due, id, TTL (seconds).
+pub(super) type HintValues<'a> = (&'a str, i64, i32, i64, &'a str, i32);
 
 /// What a process remembers of its sweeps of one list.
 struct ListMemory {
     /// Where the last sweep ended (µs), if one did.
     end: Option<i64>,
-    /// Hints at or after `end - MARGIN` already looked at.
+    /// Hints already looked at, back to [`REMEMBERED`] before the last sweep:
+    /// a sweep that reads them again (the margin, a sweep from the low mark)
+    /// does not read their tasks' states again.
     seen: BTreeSet<Key>,
+    /// Hints this process knows point at nothing open: a lease's end whose
+    /// claim this process completed, failed or renewed, a hint whose state
+    /// change did not land. Sweeps skip them, and so does the look for the
+    /// next hint, so a list this process drained is known drained at once.
+    stale: BTreeSet<Key>,
+    /// The latest future hint this process wrote for each task it holds.
+    last_hint: HashMap<String, Key>,
     low_swept_at: Option<Instant>,
     walked_at: Instant,
 }
+
+impl ListMemory {
+    /// The task's earlier future hint is stale now; `new`, if any, is its latest.
+    fn replace_hint(&mut self, id: &str, new: Option<Key>) {
+        let old = match new {
+            Some(key) => self.last_hint.insert(id.to_owned(), key),
+            None => self.last_hint.remove(id),
+        };
+        self.stale.extend(old);
+    }
+}
+
+/// How far back a process remembers the hints it has looked at: as far as
+/// a sweep from the low mark can start behind its own sweeps.
+const REMEMBERED: Duration =
+    Duration::from_secs(LOW_SAFETY.as_secs() + LOW_EVERY.as_secs() + MARGIN.as_secs());
+/// Hints read per shard while looking for the next one that is not stale.
+const LOOK_AHEAD_BATCH: usize = 256;
 
 /// Counts of what sweeps read, for tests and diagnostics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +238,7 @@ impl ReadyIndex {
             read: prepare(
                 format!(
                     "SELECT due, id FROM {ready_table} \
-                     WHERE task_list = ? AND slice = ? AND shard = ? AND (due, id) > (?, ?) LIMIT ?"
+                     WHERE task_list = ? AND slice = ? AND shard = ? AND (due, id) > (?, ?) AND (due) <= (?) LIMIT ?"
                 ),
                 read,
             )
@@ -238,16 +268,15 @@ impl ReadyIndex {
         add(&mut self.reads.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
-    /// Writes the hint that `id` may be claimable from `due`, kept for
-    /// [`RETENTION`] after it (or `ttl`, when the task itself expires sooner).
-    pub(super) async fn hint(
-        &self,
-        session: &Session,
-        task_list: &str,
-        id: &str,
+    /// The values of the hint that `id` may be claimable from `due`, kept
+    /// for [`RETENTION`] after it (or `ttl`, when the task itself expires
+    /// sooner), for [`insert`](Self::insert_statement); and its key.
+    pub(super) fn hint_values<'a>(
+        task_list: &'a str,
+        id: &'a str,
         due: DateTime<Utc>,
         ttl: Option<Duration>,
-    ) -> Result<()> {
+    ) -> (HintValues<'a>, Key) {
         let now = Utc::now();
         let due = due.max(now).timestamp_micros();
         let wait = Duration::from_micros(u64::try_from(due - now.timestamp_micros()).unwrap_or(0));
@@ -257,14 +286,47 @@ impl ReadyIndex {
             .min(MAX_TTL);
         let keep = i32::try_from(keep.as_secs().max(1)).unwrap_or(i32::MAX);
         let shard = bucket_of(id, SHARDS) as i32;
+        (
+            (task_list, slice_of(due), shard, due, id, keep),
+            (due, id.to_owned()),
+        )
+    }
+
+    /// The statement that writes a hint, for batching with a task's row.
+    pub(super) fn insert_statement(&self) -> &PreparedStatement {
+        &self.insert
+    }
+
+    /// Writes the hint that `id` may be claimable from `due`; its key.
+    pub(super) async fn hint(
+        &self,
+        session: &Session,
+        task_list: &str,
+        id: &str,
+        due: DateTime<Utc>,
+    ) -> Result<Key> {
+        let (values, key) = Self::hint_values(task_list, id, due, None);
         session
-            .execute_unpaged(
-                &self.insert,
-                (task_list, slice_of(due), shard, due, id, keep),
-            )
+            .execute_unpaged(&self.insert, values)
             .await
             .map_err(storage)?;
-        Ok(())
+        Ok(key)
+    }
+
+    /// After a state change of (list, id) by this process: `applied` says
+    /// whether it landed, `hint` is the hint written for it, `open` whether
+    /// the task is still open.
+    pub(super) fn changed(&self, task_list: &str, id: &str, hint: Option<Key>, applied: bool) {
+        let now = Utc::now().timestamp_micros();
+        self.memory(task_list, |m| {
+            if applied {
+                // A hint due now is read by the next sweep anyway; only a
+                // future one (a lease's end, a backoff's) is worth tracking.
+                m.replace_hint(id, hint.filter(|key| key.0 > now));
+            } else {
+                m.stale.extend(hint);
+            }
+        });
     }
 
     fn memory<R>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> R) -> R {
@@ -274,6 +336,8 @@ impl ReadyIndex {
             .or_insert_with(|| ListMemory {
                 end: None,
                 seen: BTreeSet::new(),
+                stale: BTreeSet::new(),
+                last_hint: HashMap::new(),
                 low_swept_at: None,
                 walked_at: Instant::now(),
             });
@@ -315,14 +379,16 @@ impl ReadyIndex {
         })
     }
 
-    /// The hints of one slice after `after`, merged over its shards: those
-    /// known complete (every shard's rows up to the last one returned).
+    /// The hints of one slice after `after` and due by `until`, merged
+    /// over its shards: those known complete (every shard's rows up to the
+    /// last one returned).
     async fn read_slice(
         &self,
         session: &Session,
         task_list: &str,
         slice: i64,
         after: &Key,
+        until: i64,
         limit: usize,
     ) -> Result<Vec<Key>> {
         let limit_i32 = i32::try_from(limit).unwrap_or(i32::MAX);
@@ -337,6 +403,7 @@ impl ReadyIndex {
                             shard as i32,
                             after.0,
                             after.1.as_str(),
+                            until,
                             limit_i32,
                         ),
                     )
@@ -368,16 +435,38 @@ impl ReadyIndex {
         Ok(keys)
     }
 
-    /// The due time of the first hint after `now`, within the look-ahead.
+    /// The due time of the first hint after `now` within the look-ahead
+    /// that this process does not know to be stale.
     async fn next_hint(&self, session: &Session, task_list: &str, now: i64) -> Result<Option<i64>> {
-        let after = (now, String::new());
-        for slice in slice_of(now)..=slice_of(now) + LOOK_AHEAD_SLICES {
-            if let Some(key) = self
-                .read_slice(session, task_list, slice, &after, 1)
-                .await?
-                .first()
-            {
-                return Ok(Some(key.0));
+        let mut after = (now, String::new());
+        let mut slice = slice_of(now);
+        // A few hints per shard, more while all are stale: the first hint
+        // is usually good, and a drained list's stale ones come by the hundred.
+        let mut batch = 2;
+        while slice <= slice_of(now) + LOOK_AHEAD_SLICES {
+            let keys = self
+                .read_slice(session, task_list, slice, &after, i64::MAX, batch)
+                .await?;
+
+            let found = self.memory(task_list, |m| {
+                keys.iter()
+                    .find(|key| !m.stale.contains(*key))
+                    .map(|key| key.0)
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+            match keys.last() {
+                // All stale so far: on in this slice, reading more at a time.
+                Some(last) => {
+                    after = last.clone();
+                    batch = (batch * 4).min(LOOK_AHEAD_BATCH);
+                }
+                None => {
+                    slice += 1;
+                    after = (slice * micros(SLICE) - 1, String::new());
+                    batch = 2;
+                }
             }
         }
         Ok(None)
@@ -412,17 +501,16 @@ impl ReadyIndex {
         let mut slice = slice_of(after.0);
         while slice <= slice_of(now_us) {
             let keys = self
-                .read_slice(session, task_list, slice, &after, limit)
+                .read_slice(session, task_list, slice, &after, now_us, limit)
                 .await?;
-            let complete = keys.len() < limit;
-            let due: Vec<Key> = keys.into_iter().take_while(|key| key.0 <= now_us).collect();
-            if due.is_empty() && complete {
-                // Nothing more due in this slice: on to the next.
-                slice += 1;
-                after = (slice * micros(SLICE) - 1, String::new());
-                continue;
-            }
+            // At most `limit` per step: the shards together may return more.
+            let due: Vec<Key> = keys
+                .into_iter()
+                .take_while(|key| key.0 <= now_us)
+                .take(limit)
+                .collect();
             let Some(last) = due.last().cloned() else {
+                // Nothing more due in this slice: on to the next.
                 slice += 1;
                 after = (slice * micros(SLICE) - 1, String::new());
                 continue;
@@ -430,7 +518,7 @@ impl ReadyIndex {
             let fresh: Vec<Key> = self.memory(task_list, |m| {
                 let fresh: Vec<Key> = due
                     .iter()
-                    .filter(|key| !m.seen.contains(*key))
+                    .filter(|key| !m.seen.contains(*key) && !m.stale.contains(*key))
                     .cloned()
                     .collect();
                 m.seen.extend(fresh.iter().cloned());
@@ -494,8 +582,12 @@ impl ReadyIndex {
         let session = adapter.session();
         let walk_due = self.memory(task_list, |m| {
             m.end = Some(now_us);
-            let keep_from = (now_us - micros(MARGIN), String::new());
+            let keep_from = (now_us - micros(REMEMBERED), String::new());
             m.seen = m.seen.split_off(&keep_from);
+            m.stale = m.stale.split_off(&keep_from);
+            // A task whose claim another process took over and finished
+            // leaves its entry here: drop those whose hint is long past.
+            m.last_hint.retain(|_, key| key.0 >= keep_from.0);
             if from_low {
                 m.low_swept_at = Some(Instant::now());
             }

@@ -125,3 +125,55 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
         );
     });
 }
+
+#[test]
+fn a_list_drained_by_this_process_is_known_drained_without_waiting_out_leases() {
+    run(async {
+        let list = unique_list("drained");
+        let adapter = Arc::new(bucketed().await);
+        let store = TaskStore::from_arc(Arc::clone(&adapter));
+        let tasks: Vec<Task<Held>> = (0..100)
+            .map(|n| Task::new(&list, format!("t-{n:03}"), Held { n }).unwrap())
+            .collect();
+        store.save_all(&tasks, 16).await.unwrap();
+        // Every claim hints its lease's end, ten minutes out; every task
+        // is then completed, by the same process.
+        for task in &tasks {
+            let lease = Duration::from_secs(600);
+            let claim = store.claim(&list, task.id(), "w", lease).await.unwrap();
+            assert!(store.succeed(claim.unwrap(), None, false).await.unwrap());
+        }
+        let sweep = |adapter: Arc<taskrec::cassandra::CassandraAdapter>| {
+            let list = list.clone();
+            async move {
+                let (mut token, mut open, mut handed) = (None, None, 0);
+                loop {
+                    let step = adapter
+                        .next_ready(&list, token.as_ref(), 64, chrono::Utc::now())
+                        .await
+                        .unwrap();
+                    handed += step.tasks.len();
+                    open = open.or(step.next_open);
+                    token = step.next;
+                    if token.is_none() {
+                        return (handed, open);
+                    }
+                }
+            }
+        };
+        // This process knows the lease hints point at finished tasks: the
+        // list is drained now, not in ten minutes (a drain returns).
+        let (handed, open) = sweep(Arc::clone(&adapter)).await;
+        assert_eq!((handed, open), (0, None), "drained, nothing open");
+
+        // Another process does not know: it says when to look again (a
+        // drain there ends once those hints come due and are read).
+        let (handed, open) = sweep(Arc::new(bucketed().await)).await;
+        assert_eq!(handed, 0);
+        let open = open.expect("another process waits for the hints");
+        assert!(
+            open > chrono::Utc::now() + chrono::TimeDelta::minutes(5),
+            "{open}"
+        );
+    });
+}
