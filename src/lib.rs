@@ -134,7 +134,10 @@
 //! [`TaskStore::retry_later`], [`TaskStore::fail`] and
 //! [`TaskStore::succeed`] move it on, each a compare-and-set so two workers
 //! never hold one task. [`Worker`] drains a list with all of it: bounded
-//! concurrency, backoff, a time limit per attempt, graceful stop; and
+//! concurrency, backoff, a time limit per attempt, graceful stop; it finds
+//! work through [`StorageAdapter::next_ready`] rather than by reading the
+//! list, and [`Worker::serve`] keeps at it over several lists until
+//! stopped; and
 //! [`TaskStore::with_history`] keeps the last state changes of each task
 //! (how many and how long: [`HistoryRetention`]), apart from the tasks.
 //!

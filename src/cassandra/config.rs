@@ -249,6 +249,7 @@ pub struct CassandraConfig {
     pub(super) page_size: u32,
     pub(super) list_concurrency: usize,
     pub(super) create_schema: bool,
+    pub(super) ready_index: bool,
     pub(super) replication: Replication,
     #[cfg(feature = "cassandra-tls")]
     pub(super) tls: Option<super::tls::TlsConfig>,
@@ -278,6 +279,7 @@ impl fmt::Debug for CassandraConfig {
             .field("page_size", &self.page_size)
             .field("list_concurrency", &self.list_concurrency)
             .field("create_schema", &self.create_schema)
+            .field("ready_index", &self.ready_index)
             .field("replication", &self.replication);
         #[cfg(feature = "cassandra-tls")]
         debug.field("tls", &self.tls);
@@ -322,6 +324,7 @@ impl CassandraConfig {
             page_size: 1000,
             list_concurrency: 8,
             create_schema: false,
+            ready_index: true,
             replication: Replication::Simple(1),
             #[cfg(feature = "cassandra-tls")]
             tls: None,
@@ -524,6 +527,27 @@ impl CassandraConfig {
         self
     }
 
+    /// Whether taskrec's table keeps its ready index (default true): every
+    /// save, claim and renewal also writes a hint row, so that workers find
+    /// ready tasks without reading the list ([`next_ready`](crate::StorageAdapter::next_ready);
+    /// see the [module docs](super#claim-next-the-ready-index)). It costs a
+    /// second write per save: on one node, about half the plain save rate
+    /// (`docs/BENCHMARKS.md`). Without it, saves write the row alone and a
+    /// worker's every pass reads the whole list and every state. Every
+    /// client of a table must agree: tasks saved by a client without the
+    /// index are found by the others' walks only (every 10 minutes).
+    ///
+    /// ```
+    /// use taskrec::cassandra::{schema_statements, CassandraConfig};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").ready_index(false);
+    /// assert_eq!(schema_statements(&config)?.len(), 3); // no ready index tables
+    /// # Ok::<(), taskrec::Error>(())
+    /// ```
+    pub fn ready_index(mut self, keep: bool) -> Self {
+        self.ready_index = keep;
+        self
+    }
+
     /// The replication of a keyspace created by [`create_schema`](Self::create_schema)
     /// (default `SimpleStrategy` with one replica, for development).
     ///
@@ -571,6 +595,12 @@ impl CassandraConfig {
         &self.table
     }
 
+    /// Whether the ready index is kept: asked for, on taskrec's table
+    /// (task_rb's keeps no task state to index).
+    pub(super) fn keeps_ready_index(&self) -> bool {
+        self.ready_index && matches!(self.layout, TableLayout::Bucketed { .. })
+    }
+
     /// Checks what can be checked without a cluster.
     pub(super) fn validate(&self) -> Result<()> {
         if self.contact_points.is_empty() {
@@ -578,7 +608,7 @@ impl CassandraConfig {
         }
         validate_identifier("keyspace", &self.keyspace)?;
         validate_identifier("table", &self.table)?;
-        if matches!(self.layout, TableLayout::Bucketed { .. }) {
+        if self.keeps_ready_index() {
             for suffix in ["_ready", "_ready_low"] {
                 let name = format!("{}{suffix}", self.table);
                 validate_identifier("ready index table", &name).map_err(|e| match e {

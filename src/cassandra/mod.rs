@@ -388,7 +388,7 @@ impl CassandraAdapter {
         };
         let statements = prepare(&session, &config, layout).await?;
         let ready = match layout {
-            Layout::Bucketed { .. } => Some(
+            Layout::Bucketed { .. } if config.keeps_ready_index() => Some(
                 ready::ReadyIndex::prepare(
                     &session,
                     &format!("{}.{}_ready", config.keyspace, config.table),
@@ -398,7 +398,7 @@ impl CassandraAdapter {
                 )
                 .await?,
             ),
-            Layout::TaskRb => None,
+            Layout::Bucketed { .. } | Layout::TaskRb => None,
         };
         let save_batch = ready.as_ref().map(|ready| {
             let mut batch = Batch::new(BatchType::Unlogged);
@@ -1110,9 +1110,15 @@ impl StorageAdapter for CassandraAdapter {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
-        match &self.ready {
-            Some(ready) => ready.next_ready(self, task_list, token, limit, now).await,
-            None => Err(Error::Unsupported {
+        match (&self.ready, self.layout) {
+            (Some(ready), _) => ready.next_ready(self, task_list, token, limit, now).await,
+            (None, Layout::Bucketed { .. }) => {
+                // Without the ready index: the list's pages and every state.
+                let (ready, _) =
+                    crate::ready::ready_by_walking(self, task_list, token, limit, now).await?;
+                Ok(ready)
+            }
+            (None, Layout::TaskRb) => Err(Error::Unsupported {
                 adapter: ADAPTER,
                 operation: "task state on task_rb's table (it has no state columns)",
             }),

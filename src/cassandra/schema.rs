@@ -47,7 +47,7 @@ pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
         TableLayout::TaskRb => fill(TASK_RB_TASKS_CQL, 0)?,
     };
     let mut statements = vec![fill(KEYSPACE_CQL, 0)?, table, fill(HISTORY_CQL, 0)?];
-    if matches!(config.layout, TableLayout::Bucketed { .. }) {
+    if config.keeps_ready_index() {
         // Claim-next needs task state, which only taskrec's table keeps.
         statements.push(fill(READY_CQL, 0)?);
         statements.push(fill(READY_LOW_CQL, 0)?);

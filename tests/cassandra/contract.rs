@@ -1,6 +1,8 @@
 //! The adapter conformance suite on both table layouts, against the real server.
 
-use crate::utils::{bucketed, run, task_rb};
+use taskrec::cassandra::TableLayout;
+
+use crate::utils::{adapter, bucketed, config, run, task_rb};
 
 #[test]
 fn bucketed_layout_keeps_the_adapter_contract() {
@@ -10,4 +12,17 @@ fn bucketed_layout_keeps_the_adapter_contract() {
 #[test]
 fn task_rb_layout_keeps_the_adapter_contract() {
     run(async { taskrec::conformance::run_all(&task_rb().await).await });
+}
+
+#[test]
+fn bucketed_layout_without_the_ready_index_keeps_the_adapter_contract() {
+    run(async {
+        let config = config(
+            "tasks_unindexed",
+            TableLayout::Bucketed { buckets: Some(4) },
+        )
+        .ready_index(false)
+        .page_size(100);
+        taskrec::conformance::run_all(&adapter(config).await).await;
+    });
 }
