@@ -114,7 +114,12 @@ pub async fn traced_read(
     // The server writes a trace's events asynchronously, after the answer:
     // read them until the read's event is there.
     for _ in 0..50 {
-        let info = session.get_tracing_info(&id).await.unwrap();
+        // Under load the trace's session row may not be written yet either
+        // (the driver then answers `EmptyResults`): wait and ask again.
+        let Ok(info) = session.get_tracing_info(&id).await else {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        };
         let (mut live, mut tombstones, mut seen) = (0, 0, false);
         for event in info.events {
             let activity = event.activity.unwrap_or_default();
