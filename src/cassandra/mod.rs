@@ -109,7 +109,7 @@ pub use config::{
     DEFAULT_BUCKETS, MAX_BUCKETS,
 };
 pub use ready::ReadyReads;
-pub use schema::schema_statements;
+pub use schema::{schema_statements, SCHEMA_VERSION};
 #[cfg(feature = "cassandra-tls")]
 pub use tls::TlsConfig;
 

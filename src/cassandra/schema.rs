@@ -16,6 +16,15 @@ const HISTORY_CQL: &str = include_str!("../../schema/history.cql");
 const READY_CQL: &str = include_str!("../../schema/ready.cql");
 const READY_LOW_CQL: &str = include_str!("../../schema/ready_low.cql");
 
+/// The version of taskrec's table layout this client reads and writes,
+/// recorded in the table's comment (`schema=2`). Version 1, the tables made
+/// before versions were recorded (no mark), had no ready index beside them:
+/// their clients save tasks without the hints that claim-next reads.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// What precedes the schema version in a bucketed table's comment.
+const SCHEMA_MARK: &str = "schema=";
+
 /// What precedes the bucket count in a bucketed table's comment.
 const BUCKETS_MARK: &str = "buckets=";
 
@@ -81,9 +90,9 @@ pub(super) async fn create(session: &Session, config: &CassandraConfig) -> Resul
     Ok(())
 }
 
-/// The bucket count recorded in the table's comment. An explicitly
-/// configured count must match it: rows written under one count cannot be
-/// found under another.
+/// The bucket count recorded in the table's comment, once its schema
+/// version is checked to be this client's. An explicitly configured count
+/// must match it: rows written under one count cannot be found under another.
 pub(super) async fn recorded_buckets(
     session: &Session,
     config: &CassandraConfig,
@@ -110,7 +119,19 @@ pub(super) async fn recorded_buckets(
             "table {table} does not exist: create it with `create_schema(true)` or schema/tasks.cql"
         )));
     };
-    let recorded = parse_buckets(comment.as_deref().unwrap_or_default()).ok_or_else(|| {
+    let comment = comment.unwrap_or_default();
+    let version = parse_number(&comment, SCHEMA_MARK).unwrap_or(1);
+    if version != SCHEMA_VERSION {
+        return Err(invalid(format!(
+            "table {table} has taskrec schema {version} (its comment records `{SCHEMA_MARK}N`; \
+             none means 1), and this client reads and writes schema {SCHEMA_VERSION}. \
+             From 1 to 2: create the ready index and history tables beside it (schema/ready.cql, \
+             schema/ready_low.cql, schema/history.cql), then \
+             `ALTER TABLE {table} WITH comment = '{}'`; a newer schema needs a newer taskrec",
+            comment_for(recorded_or_default(&comment))
+        )));
+    }
+    let recorded = parse_buckets(&comment).ok_or_else(|| {
         invalid(format!(
             "table {table} records no bucket count in its comment (`{BUCKETS_MARK}N`): \
              is it a taskrec bucketed table? task_rb's table needs `TableLayout::TaskRb`"
@@ -125,12 +146,25 @@ pub(super) async fn recorded_buckets(
 }
 
 fn parse_buckets(comment: &str) -> Option<u32> {
-    let rest = &comment[comment.find(BUCKETS_MARK)? + BUCKETS_MARK.len()..];
-    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
-    digits
+    parse_number(comment, BUCKETS_MARK).filter(|n| (1..=MAX_BUCKETS).contains(n))
+}
+
+/// The number after `mark` in a table's comment.
+fn parse_number(comment: &str, mark: &str) -> Option<u32> {
+    let rest = &comment[comment.find(mark)? + mark.len()..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
         .parse()
         .ok()
-        .filter(|n| (1..=MAX_BUCKETS).contains(n))
+}
+
+fn recorded_or_default(comment: &str) -> u32 {
+    parse_buckets(comment).unwrap_or(DEFAULT_BUCKETS)
+}
+
+/// The comment of a bucketed table of this schema, as `schema/tasks.cql` writes it.
+fn comment_for(buckets: u32) -> String {
+    format!("taskrec tasks table; buckets={buckets}; {SCHEMA_MARK}{SCHEMA_VERSION}")
 }
 
 #[cfg(test)]
@@ -147,6 +181,19 @@ mod tests {
     }
 
     #[test]
+    fn schema_versions_are_read_from_comments() {
+        assert_eq!(
+            parse_number(&comment_for(16), SCHEMA_MARK),
+            Some(SCHEMA_VERSION)
+        );
+        assert_eq!(
+            parse_number("taskrec tasks table; buckets=16", SCHEMA_MARK),
+            None
+        );
+        assert_eq!(parse_buckets(&comment_for(7)), Some(7));
+    }
+
+    #[test]
     fn schema_text_is_the_files_text_filled_in() {
         let config = CassandraConfig::new(["h:1"], "ks").table("jobs");
         let cql = schema_statements(&config).unwrap();
@@ -155,7 +202,7 @@ mod tests {
             "CREATE KEYSPACE IF NOT EXISTS ks\n  WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
         );
         assert!(cql[1].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs ("));
-        assert!(cql[1].ends_with("WITH comment = 'taskrec tasks table; buckets=16'"));
+        assert!(cql[1].ends_with(&format!("WITH comment = '{}'", comment_for(16))));
         assert!(cql[2].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_history ("));
         assert!(cql[3].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
         assert!(cql[4].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));

@@ -286,3 +286,64 @@ fn an_id_saved_under_a_new_type_lists_once_as_its_newest_row() {
         assert_eq!(store.count(&list).await.unwrap(), 2);
     });
 }
+
+#[test]
+fn a_table_of_another_schema_version_is_refused_with_the_way_forward() {
+    run(async {
+        let session = raw_session().await;
+        let layout = TableLayout::Bucketed { buckets: Some(16) };
+        // Make sure the keyspace exists, then make two tables by hand: one
+        // as taskrec 0.1 made it (no version in its comment), one from a
+        // future version.
+        let _ = adapter(config("tasks", layout)).await;
+        for (table, comment) in [
+            ("schema_one", "taskrec tasks table; buckets=16"),
+            ("schema_three", "taskrec tasks table; buckets=16; schema=3"),
+        ] {
+            let cql = taskrec::cassandra::schema_statements(&config(table, layout)).unwrap()[1]
+                .replace(
+                    "comment = 'taskrec tasks table; buckets=16; schema=2'",
+                    &format!("comment = '{comment}'"),
+                );
+            session.query_unpaged(cql, ()).await.unwrap();
+        }
+        session.await_schema_agreement().await.unwrap();
+
+        let refused = |table: &'static str| async move {
+            let config =
+                config(table, TableLayout::Bucketed { buckets: None }).create_schema(false);
+            match CassandraAdapter::connect(config).await {
+                Err(Error::InvalidConfig { reason, .. }) => reason,
+                other => panic!("{table}: {other:?}"),
+            }
+        };
+        let one = refused("schema_one").await;
+        assert!(
+            one.contains("has taskrec schema 1")
+                && one.contains("reads and writes schema 2")
+                && one.contains("schema/ready.cql")
+                && one.contains("ALTER TABLE"),
+            "{one}"
+        );
+        let three = refused("schema_three").await;
+        assert!(
+            three.contains("has taskrec schema 3") && three.contains("newer taskrec"),
+            "{three}"
+        );
+
+        // The way forward the message gives: the tables beside it (here by
+        // `create_schema`), then the version in the comment.
+        let alter = format!(
+            "ALTER TABLE {}.schema_one WITH comment = 'taskrec tasks table; buckets=16; schema=2'",
+            keyspace()
+        );
+        session.query_unpaged(alter, ()).await.unwrap();
+        session.await_schema_agreement().await.unwrap();
+        let upgraded = adapter(config(
+            "schema_one",
+            TableLayout::Bucketed { buckets: None },
+        ))
+        .await;
+        assert_eq!(upgraded.buckets(), 16);
+    });
+}
