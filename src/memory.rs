@@ -217,9 +217,9 @@ impl StorageAdapter for MemoryAdapter {
     }
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {
-        // Pending from now: ready tasks come out in the order they were
-        // saved or opened up.
-        let ready_from = Some(Utc::now());
+        // Pending from its save (the record's own time, no clock read):
+        // ready tasks come out in the order they were saved or opened up.
+        let ready_from = Some(record.updated_at());
         let entry = Entry {
             record: record.clone(),
             state: None,
