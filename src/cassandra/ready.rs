@@ -24,11 +24,21 @@
 //!   less [`LOW_SAFETY`], stored in `{table}_ready_low`; the mark only moves
 //!   forward (it is written `USING TIMESTAMP` its own value);
 //! - a hint that is missed anyway (its write failed after the task's,
-//!   or it expired) is caught by a **walk**: the list's pages and every
-//!   state, as the provided `next_ready` reads them. A sweep walks when it
-//!   finds nothing ready and no hint due within [`LOOK_AHEAD_SLICES`]
-//!   slices (so a drained list is known to be drained), and every
-//!   [`WALK_EVERY`] per list and process.
+//!   or it expired, or others read it before this process started and left
+//!   its task, of a type only this process runs) is caught by a **walk**:
+//!   the list's pages and every state, as the provided `next_ready` reads
+//!   them. A process walks each list it sweeps [`FIRST_WALK_AFTER`] after
+//!   its first sweep and then every [`WALK_EVERY`]; a sweep walks when it
+//!   finds nothing ready and no hint due within [`LOOK_AHEAD_SLICES`] slices
+//!   (so a drained list is known to be drained), unless a walk already
+//!   found the list idle and no hint has been read since; a sweep that
+//!   would start more than [`RETENTION`] back (every hint there expired)
+//!   walks instead.
+//!
+//! Hints whose tasks a sweep found gone, finished or held are remembered
+//! for about a minute and not read again; hints whose tasks it handed out
+//! are, so that a task handed out and not claimed (a worker stopped, a
+//! type it does not run) is handed out again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
@@ -62,6 +72,11 @@ pub const LOW_SAFETY: Duration = Duration::from_secs(20);
 pub const LOW_EVERY: Duration = Duration::from_secs(30);
 /// How often a process walks each list it sweeps, whatever the hints say.
 pub const WALK_EVERY: Duration = Duration::from_secs(600);
+/// How soon after its first sweep of a list a process walks it.
+pub const FIRST_WALK_AFTER: Duration = Duration::from_secs(60);
+/// Slices read at most per step, so that a sweep catching up on a long
+/// stretch of due time hands control back between them.
+const SLICES_PER_STEP: i64 = 64;
 /// Slices past now read for the next hint when nothing is ready.
 pub const LOOK_AHEAD_SLICES: i64 = 20;
 /// States read at once per step.
@@ -97,17 +112,39 @@ struct ListMemory {
     /// The latest future hint this process wrote for each task it holds.
     last_hint: HashMap<String, Key>,
     low_swept_at: Option<Instant>,
+    /// When this process last finished a walk of the list; a process's
+    /// first walk of a list comes [`FIRST_WALK_AFTER`] after its first sweep.
     walked_at: Instant,
+    /// Set when a walk found nothing open and handed nothing out (its start,
+    /// µs): until a hint is read again, the list is known idle without
+    /// walking it on every poll.
+    quiet_since: Option<i64>,
 }
 
 impl ListMemory {
     /// The task's earlier future hint is stale now; `new`, if any, is its latest.
     fn replace_hint(&mut self, id: &str, new: Option<Key>) {
-        let old = match new {
-            Some(key) => self.last_hint.insert(id.to_owned(), key),
+        let old = match &new {
+            Some(key) => self.last_hint.insert(id.to_owned(), key.clone()),
             None => self.last_hint.remove(id),
         };
-        self.stale.extend(old);
+        self.stale
+            .extend(old.filter(|old| Some(old) != new.as_ref()));
+        if let Some(key) = &new {
+            self.stale.remove(key);
+        }
+    }
+
+    /// Forgets what is older than [`REMEMBERED`] before `now`: hints that
+    /// far back are read again only by a sweep from the low mark, whose
+    /// state reads they then cost.
+    fn forget_before(&mut self, now: i64) {
+        let keep_from = (now - micros(REMEMBERED), String::new());
+        self.seen = self.seen.split_off(&keep_from);
+        self.stale = self.stale.split_off(&keep_from);
+        // A task whose claim another process took over and finished
+        // leaves its entry here: drop those whose hint is long past.
+        self.last_hint.retain(|_, key| key.0 >= keep_from.0);
     }
 }
 
@@ -115,6 +152,8 @@ impl ListMemory {
 /// a sweep from the low mark can start behind its own sweeps.
 const REMEMBERED: Duration =
     Duration::from_secs(LOW_SAFETY.as_secs() + LOW_EVERY.as_secs() + MARGIN.as_secs());
+/// Remembered hints per list past which a state change trims them.
+const MEMORY_TRIM_AT: usize = 100_000;
 /// Hints read per shard while looking for the next one that is not stale.
 const LOOK_AHEAD_BATCH: usize = 256;
 
@@ -148,7 +187,12 @@ enum Step {
     },
     Walk {
         token: Option<PageToken>,
-        sets_low_from: Option<i64>,
+        /// When the walk began (µs).
+        started: i64,
+        /// Whether it sets the low mark to its start when it ends.
+        sets_low: bool,
+        /// Whether it has found nothing open so far.
+        clean: bool,
     },
 }
 
@@ -167,11 +211,13 @@ impl Step {
             }
             Step::Walk {
                 token,
-                sets_low_from,
+                started,
+                sets_low,
+                clean,
             } => {
                 bytes.push(WALK_TAG);
-                bytes.push(u8::from(sets_low_from.is_some()));
-                bytes.extend_from_slice(&sets_low_from.unwrap_or(0).to_be_bytes());
+                bytes.push(u8::from(*sets_low) | (u8::from(*clean) << 1));
+                bytes.extend_from_slice(&started.to_be_bytes());
                 if let Some(token) = token {
                     bytes.extend_from_slice(token.as_bytes());
                 }
@@ -195,11 +241,13 @@ impl Step {
                 })
             }
             Some((&WALK_TAG, rest)) => {
-                let (&sets_low, rest) = rest.split_first().ok_or_else(invalid)?;
-                let (from, token) = rest.split_first_chunk::<8>().ok_or_else(invalid)?;
+                let (&flags, rest) = rest.split_first().ok_or_else(invalid)?;
+                let (started, token) = rest.split_first_chunk::<8>().ok_or_else(invalid)?;
                 Ok(Step::Walk {
                     token: (!token.is_empty()).then(|| PageToken::from_bytes(token.to_vec())),
-                    sets_low_from: (sets_low != 0).then(|| i64::from_be_bytes(*from)),
+                    started: i64::from_be_bytes(*started),
+                    sets_low: flags & 1 != 0,
+                    clean: flags & 2 != 0,
                 })
             }
             _ => Err(invalid()),
@@ -280,8 +328,10 @@ impl ReadyIndex {
         let now = Utc::now();
         let due = due.max(now).timestamp_micros();
         let wait = Duration::from_micros(u64::try_from(due - now.timestamp_micros()).unwrap_or(0));
+        // Kept RETENTION past its due time (a backoff of days included),
+        // never past the task's own expiry.
         let keep = ttl
-            .unwrap_or(RETENTION)
+            .unwrap_or(MAX_TTL)
             .min(wait.saturating_add(RETENTION))
             .min(MAX_TTL);
         let keep = i32::try_from(keep.as_secs().max(1)).unwrap_or(i32::MAX);
@@ -320,11 +370,21 @@ impl ReadyIndex {
         let now = Utc::now().timestamp_micros();
         self.memory(task_list, |m| {
             if applied {
+                // A sweep may have read this hint before the change landed
+                // (and seen the state before it): let the next one read it.
+                if let Some(key) = &hint {
+                    m.seen.remove(key);
+                }
                 // A hint due now is read by the next sweep anyway; only a
                 // future one (a lease's end, a backoff's) is worth tracking.
                 m.replace_hint(id, hint.filter(|key| key.0 > now));
             } else {
                 m.stale.extend(hint);
+            }
+            // A process that changes states without sweeping the list
+            // would otherwise keep every stale hint.
+            if m.stale.len() + m.last_hint.len() > MEMORY_TRIM_AT {
+                m.forget_before(now);
             }
         });
     }
@@ -339,20 +399,26 @@ impl ReadyIndex {
                 stale: BTreeSet::new(),
                 last_hint: HashMap::new(),
                 low_swept_at: None,
-                walked_at: Instant::now(),
+                // The first walk soon after the process's first sweep: a
+                // process that starts at the low mark misses the tasks whose
+                // hints others read before it and left (another type's).
+                walked_at: Instant::now()
+                    .checked_sub(WALK_EVERY - FIRST_WALK_AFTER)
+                    .unwrap_or_else(Instant::now),
+                quiet_since: None,
             });
         f(memory)
     }
 
     /// Where a new sweep starts, and whether at the low mark.
     async fn start(&self, session: &Session, task_list: &str, now: i64) -> Result<Step> {
-        let recent_end = self.memory(task_list, |m| match (m.end, m.low_swept_at) {
-            (Some(end), Some(at)) if at.elapsed() < LOW_EVERY => Some(end),
-            _ => None,
+        let (end, recent) = self.memory(task_list, |m| {
+            let recent = m.low_swept_at.is_some_and(|at| at.elapsed() < LOW_EVERY);
+            (m.end.map(|end| end - micros(MARGIN)), recent)
         });
-        if let Some(end) = recent_end {
+        if let (Some(end), true) = (end, recent) {
             return Ok(Step::Hints {
-                after: (end - micros(MARGIN), String::new()),
+                after: (end, String::new()),
                 from_low: false,
             });
         }
@@ -366,15 +432,19 @@ impl ReadyIndex {
             .map_err(storage)?
             .and_then(|(low,)| low);
         Ok(match low {
+            // Never past where this process's own last sweep ended: hints
+            // others read and left (another type's tasks) are this one's.
             Some(low) => Step::Hints {
-                after: (low, String::new()),
+                after: (end.map_or(low, |end| end.min(low)), String::new()),
                 from_low: true,
             },
             // No sweep has marked the list yet: only a walk finds what is
             // there, and it marks the list when it ends.
             None => Step::Walk {
                 token: None,
-                sets_low_from: Some(now),
+                started: now,
+                sets_low: true,
+                clean: true,
             },
         })
     }
@@ -488,18 +558,33 @@ impl ReadyIndex {
             None => self.start(session, task_list, now_us).await?,
         };
         let (mut after, from_low) = match step {
-            Step::Walk {
-                token,
-                sets_low_from,
-            } => {
-                return self
-                    .walk(adapter, task_list, token, sets_low_from, limit, now)
-                    .await
+            walk @ Step::Walk { .. } => {
+                return self.walk(adapter, task_list, walk, limit, now).await;
             }
             Step::Hints { after, from_low } => (after, from_low),
         };
+        if after.0 < now_us - micros(RETENTION) {
+            // Every hint from that far back has expired: only a walk can
+            // find what they pointed at (and a forged token lands here too).
+            let walk = Step::Walk {
+                token: None,
+                started: now_us,
+                sets_low: true,
+                clean: true,
+            };
+            return self.walk(adapter, task_list, walk, limit, now).await;
+        }
         let mut slice = slice_of(after.0);
+        let first_slice = slice;
         while slice <= slice_of(now_us) {
+            if slice - first_slice >= SLICES_PER_STEP {
+                // A long stretch of empty slices: hand control back.
+                let after = (slice * micros(SLICE) - 1, String::new());
+                return Ok(ReadyTasks {
+                    next: Some(Step::Hints { after, from_low }.encode()),
+                    ..ReadyTasks::default()
+                });
+            }
             let keys = self
                 .read_slice(session, task_list, slice, &after, now_us, limit)
                 .await?;
@@ -516,13 +601,11 @@ impl ReadyIndex {
                 continue;
             };
             let fresh: Vec<Key> = self.memory(task_list, |m| {
-                let fresh: Vec<Key> = due
-                    .iter()
+                m.quiet_since = None;
+                due.iter()
                     .filter(|key| !m.seen.contains(*key) && !m.stale.contains(*key))
                     .cloned()
-                    .collect();
-                m.seen.extend(fresh.iter().cloned());
-                fresh
+                    .collect()
             });
             let mut ready = self.states(adapter, task_list, fresh, now).await?;
             ready.next = Some(
@@ -546,25 +629,45 @@ impl ReadyIndex {
         keys: Vec<Key>,
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
-        let mut ids: Vec<String> = keys.into_iter().map(|(_, id)| id).collect();
+        let mut ids: Vec<String> = keys.iter().map(|(_, id)| id.clone()).collect();
         ids.sort_unstable();
         ids.dedup();
         self.count(|r| r.states += ids.len() as u64);
-        let states: Vec<Option<StoredState>> = futures::stream::iter(ids)
-            .map(|id| async move { adapter.load_state(task_list, &id).await })
+        let states: Vec<(String, Option<StoredState>)> = futures::stream::iter(ids)
+            .map(|id| async move {
+                let stored = adapter.load_state(task_list, &id).await?;
+                Ok::<_, Error>((id, stored))
+            })
             .buffered(STATE_READS_IN_FLIGHT)
             .try_collect()
             .await?;
         let mut ready = ReadyTasks::default();
-        for stored in states.into_iter().flatten() {
+        // Hints whose tasks are not handed out need no second state read:
+        // gone, closed, or open later (when another hint comes due, or a
+        // change un-sees this one). Handed-out ones are read again, so a
+        // task this process did not claim after all is handed out again.
+        let mut settled = Vec::new();
+        for (id, stored) in states {
+            let Some(stored) = stored else {
+                settled.push(id);
+                continue;
+            };
             match readiness(&stored.json, now) {
                 Readiness::Ready => ready.tasks.push(stored),
                 Readiness::OpenAt(at) => {
                     ready.next_open = Some(ready.next_open.map_or(at, |t| t.min(at)));
+                    settled.push(id);
                 }
-                Readiness::Closed => {}
+                Readiness::Closed => settled.push(id),
             }
         }
+        settled.sort_unstable();
+        self.memory(task_list, |m| {
+            m.seen.extend(
+                keys.into_iter()
+                    .filter(|(_, id)| settled.binary_search(id).is_ok()),
+            );
+        });
         Ok(ready)
     }
 
@@ -580,29 +683,33 @@ impl ReadyIndex {
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
         let session = adapter.session();
-        let walk_due = self.memory(task_list, |m| {
+        let (walk_due, quiet) = self.memory(task_list, |m| {
             m.end = Some(now_us);
-            let keep_from = (now_us - micros(REMEMBERED), String::new());
-            m.seen = m.seen.split_off(&keep_from);
-            m.stale = m.stale.split_off(&keep_from);
-            // A task whose claim another process took over and finished
-            // leaves its entry here: drop those whose hint is long past.
-            m.last_hint.retain(|_, key| key.0 >= keep_from.0);
+            m.forget_before(now_us);
             if from_low {
                 m.low_swept_at = Some(Instant::now());
             }
-            m.walked_at.elapsed() >= WALK_EVERY
+            (m.walked_at.elapsed() >= WALK_EVERY, m.quiet_since.is_some())
         });
         if from_low {
             self.mark_low(session, task_list, now_us).await?;
         }
         let next_hint = self.next_hint(session, task_list, now_us).await?;
+        if next_hint.is_none() && quiet && !walk_due {
+            // Walked and found idle, and no hint read since: still idle
+            // (every save writes a hint), without walking it on every poll.
+            return Ok(ReadyTasks::default());
+        }
         if walk_due || next_hint.is_none() {
             // Nothing hinted soon: only a walk can tell whether the list
             // still holds open tasks (and when they open).
-            let mut ready = self
-                .walk(adapter, task_list, None, None, limit, now)
-                .await?;
+            let walk = Step::Walk {
+                token: None,
+                started: now_us,
+                sets_low: false,
+                clean: true,
+            };
+            let mut ready = self.walk(adapter, task_list, walk, limit, now).await?;
             if let Some(at) = next_hint.and_then(DateTime::from_timestamp_micros) {
                 ready.next_open = Some(ready.next_open.map_or(at, |t| t.min(at)));
             }
@@ -618,7 +725,9 @@ impl ReadyIndex {
     /// Moves the list's low mark to [`LOW_SAFETY`] before `passed`, a
     /// position every hint before which has been read by a sweep.
     async fn mark_low(&self, session: &Session, task_list: &str, passed: i64) -> Result<()> {
-        let low = passed - micros(LOW_SAFETY);
+        // Never ahead of this clock (a forged token's start included): a
+        // mark in the future could not be moved back.
+        let low = passed.min(Utc::now().timestamp_micros()) - micros(LOW_SAFETY);
         session
             .execute_unpaged(&self.write_low, (low, low, task_list))
             .await
@@ -631,35 +740,47 @@ impl ReadyIndex {
         &self,
         adapter: &CassandraAdapter,
         task_list: &str,
-        token: Option<PageToken>,
-        sets_low_from: Option<i64>,
+        walk: Step,
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
+        let Step::Walk {
+            token,
+            started,
+            sets_low,
+            clean,
+        } = walk
+        else {
+            return Ok(ReadyTasks::default());
+        };
         let (mut ready, records) =
             crate::ready::ready_by_walking(adapter, task_list, token.as_ref(), limit, now).await?;
         self.count(|r| r.walked += records);
+        let clean = clean && ready.tasks.is_empty() && ready.next_open.is_none();
         match ready.next.take() {
             Some(next) => {
-                ready.next = Some(
-                    Step::Walk {
-                        token: Some(next),
-                        sets_low_from,
-                    }
-                    .encode(),
-                );
+                let walk = Step::Walk {
+                    token: Some(next),
+                    started,
+                    sets_low,
+                    clean,
+                };
+                ready.next = Some(walk.encode());
             }
             None => {
                 self.memory(task_list, |m| {
                     m.walked_at = Instant::now();
-                    if let Some(from) = sets_low_from {
+                    if sets_low {
                         // Every hint before the walk began is behind it.
-                        m.end = Some(from);
+                        m.end = Some(started);
                         m.low_swept_at = Some(Instant::now());
                     }
+                    if clean {
+                        m.quiet_since = Some(started);
+                    }
                 });
-                if let Some(from) = sets_low_from {
-                    self.mark_low(adapter.session(), task_list, from).await?;
+                if sets_low {
+                    self.mark_low(adapter.session(), task_list, started).await?;
                 }
             }
         }
@@ -688,21 +809,31 @@ mod tests {
         }
         let walk = Step::Walk {
             token: Some(PageToken::from_bytes(vec![1, 2, 3])),
-            sets_low_from: Some(42),
+            started: 42,
+            sets_low: true,
+            clean: false,
         };
         match Step::decode(&walk.encode()).unwrap() {
             Step::Walk {
                 token,
-                sets_low_from,
+                started,
+                sets_low,
+                clean,
             } => {
                 assert_eq!(
-                    (token.unwrap().as_bytes(), sets_low_from),
-                    (&[1u8, 2, 3][..], Some(42))
+                    (token.unwrap().as_bytes(), started, sets_low, clean),
+                    (&[1u8, 2, 3][..], 42, true, false)
                 );
             }
             Step::Hints { .. } => panic!("a walk token read back as hints"),
         }
-        for bad in [&b""[..], b"x", &[HINTS_TAG, 1, 0, 0], &[WALK_TAG]] {
+        for bad in [
+            &b""[..],
+            b"x",
+            &[HINTS_TAG, 1, 0, 0],
+            &[WALK_TAG],
+            &[WALK_TAG, 3, 0],
+        ] {
             assert!(matches!(
                 Step::decode(&PageToken::from_bytes(bad.to_vec())),
                 Err(Error::InvalidPageToken { .. })
