@@ -28,6 +28,20 @@ struct Entry {
     ready_from: Option<DateTime<Utc>>,
 }
 
+impl Entry {
+    /// The state as `load_state` answers it.
+    fn stored_state(&self) -> StoredState {
+        StoredState {
+            json: self
+                .state
+                .clone()
+                .unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
+            token: self.token,
+            record: self.record.clone(),
+        }
+    }
+}
+
 /// One task list, indexed twice.
 ///
 /// `find`, `store`, `delete` and the state calls go through the hash map: one
@@ -251,14 +265,7 @@ impl StorageAdapter for MemoryAdapter {
             .read()
             .get(task_list)
             .and_then(|list| list.entries.get(id))
-            .map(|entry| StoredState {
-                json: entry
-                    .state
-                    .clone()
-                    .unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
-                token: entry.token,
-                record: entry.record.clone(),
-            }))
+            .map(Entry::stored_state))
     }
 
     async fn swap_state(
@@ -384,14 +391,7 @@ impl StorageAdapter for MemoryAdapter {
                 return Ok(ready);
             }
             if let Some(entry) = list.entries.get(&key.1) {
-                ready.tasks.push(StoredState {
-                    json: entry
-                        .state
-                        .clone()
-                        .unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
-                    token: entry.token,
-                    record: entry.record.clone(),
-                });
+                ready.tasks.push(entry.stored_state());
             }
             last = Some(key);
         }
