@@ -162,15 +162,8 @@ impl StateChange {
     /// (to the microsecond) is preferred to the entry's time, which a
     /// backend may keep to the millisecond only.
     pub(crate) fn from_entry(task_list: &str, id: &str, entry: &HistoryEntry) -> Result<Self> {
-        let state = TaskState::from_json(&entry.state).map_err(|e| match e {
-            Error::InvalidData { path, message, .. } => Error::InvalidData {
-                type_name: HISTORY_TYPE.to_owned(),
-                path,
-                message,
-                task: Some(crate::TaskKey::new(task_list, id)),
-            },
-            other => other,
-        })?;
+        let state = TaskState::from_json(&entry.state)
+            .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
         Ok(StateChange {
             at: state.changed_at.unwrap_or(entry.at),
             state,
@@ -207,15 +200,6 @@ struct StoredChange<'a> {
     state: &'a RawValue,
 }
 
-fn encoding_error(message: String) -> Error {
-    Error::InvalidData {
-        type_name: HISTORY_TYPE.to_owned(),
-        path: ".".to_owned(),
-        message,
-        task: None,
-    }
-}
-
 /// Appends an entry in the default layout, then drops what the retention
 /// no longer keeps (a read of the task's history list, which the retention
 /// keeps short).
@@ -227,12 +211,12 @@ pub(crate) async fn append_in_task_list<A: StorageAdapter + ?Sized>(
     retention: &HistoryRetention,
 ) -> Result<()> {
     let state = RawValue::from_string(entry.state.clone())
-        .map_err(|e| encoding_error(format!("the state is not JSON: {e}")))?;
+        .map_err(|e| crate::data::encode_error(HISTORY_TYPE, &e))?;
     let data = serde_json::to_string(&StoredChange {
         at: entry.at,
         state: &state,
     })
-    .map_err(|e| encoding_error(e.to_string()))?;
+    .map_err(|e| crate::data::encode_error(HISTORY_TYPE, &e))?;
     // Ids sort by time; the random tail keeps two changes in one
     // microsecond apart.
     let entry_id = format!(

@@ -610,11 +610,11 @@ impl CassandraAdapter {
                 // Past a few kilobytes the server warns about a batch, and
                 // fails it at 50: a large record and its hint go as two
                 // requests at once instead.
-                let (hint, _) = ready::ReadyIndex::hint_values(list, id, Utc::now(), ttl_given);
+                let hint = || ready::ReadyIndex::hint_values(list, id, Utc::now(), ttl_given);
                 match (&self.ready, &self.save_batch) {
                     (Some(_), Some(batch)) if batched_bytes(record) < BATCHED_BYTES => {
                         self.session
-                            .batch(batch, (values, hint))
+                            .batch(batch, (values, hint()))
                             .await
                             .map_err(storage)?;
                     }
@@ -622,7 +622,9 @@ impl CassandraAdapter {
                         let row = self
                             .session
                             .execute_unpaged(&self.statements.insert, values);
-                        let hint = self.session.execute_unpaged(ready.insert_statement(), hint);
+                        let hint = self
+                            .session
+                            .execute_unpaged(ready.insert_statement(), hint());
                         futures::try_join!(row, hint).map_err(storage)?;
                     }
                     (None, _) => {

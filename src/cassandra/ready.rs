@@ -318,13 +318,13 @@ impl ReadyIndex {
 
     /// The values of the hint that `id` may be claimable from `due`, kept
     /// for [`RETENTION`] after it (or `ttl`, when the task itself expires
-    /// sooner), for [`insert`](Self::insert_statement); and its key.
+    /// sooner), for [`insert`](Self::insert_statement).
     pub(super) fn hint_values<'a>(
         task_list: &'a str,
         id: &'a str,
         due: DateTime<Utc>,
         ttl: Option<Duration>,
-    ) -> (HintValues<'a>, Key) {
+    ) -> HintValues<'a> {
         let now = Utc::now();
         let due = due.max(now).timestamp_micros();
         let wait = Duration::from_micros(u64::try_from(due - now.timestamp_micros()).unwrap_or(0));
@@ -336,10 +336,7 @@ impl ReadyIndex {
             .min(MAX_TTL);
         let keep = i32::try_from(keep.as_secs().max(1)).unwrap_or(i32::MAX);
         let shard = bucket_of(id, SHARDS) as i32;
-        (
-            (task_list, slice_of(due), shard, due, id, keep),
-            (due, id.to_owned()),
-        )
+        (task_list, slice_of(due), shard, due, id, keep)
     }
 
     /// The statement that writes a hint, for batching with a task's row.
@@ -355,17 +352,17 @@ impl ReadyIndex {
         id: &str,
         due: DateTime<Utc>,
     ) -> Result<Key> {
-        let (values, key) = Self::hint_values(task_list, id, due, None);
+        let values = Self::hint_values(task_list, id, due, None);
         session
             .execute_unpaged(&self.insert, values)
             .await
             .map_err(storage)?;
-        Ok(key)
+        Ok((values.3, id.to_owned()))
     }
 
     /// After a state change of (list, id) by this process: `applied` says
-    /// whether it landed, `hint` is the hint written for it, `open` whether
-    /// the task is still open.
+    /// whether it landed, `hint` is the hint written for it (none when the
+    /// task is closed now).
     pub(super) fn changed(&self, task_list: &str, id: &str, hint: Option<Key>, applied: bool) {
         let now = Utc::now().timestamp_micros();
         self.memory(task_list, |m| {
