@@ -870,10 +870,13 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             let wait = match next_wake {
                 None if until == Until::Drained => break, // nothing open: drained
                 None => longest,
+                // Not sooner than a sixteenth of `idle_poll`: on Cassandra the
+                // next hint may come due every millisecond while others work,
+                // and a pass per hint would re-read the recent hints each time.
                 Some(wake) => (wake - Utc::now())
                     .to_std()
                     .unwrap_or_default()
-                    .clamp(Duration::from_millis(1), longest),
+                    .clamp(first_idle_wait, longest),
             };
             idle_wait = (idle_wait * 2).min(self.config.idle_poll);
             tokio::select! {

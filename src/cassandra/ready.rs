@@ -119,6 +119,10 @@ struct ListMemory {
     /// µs): until a hint is read again, the list is known idle without
     /// walking it on every poll.
     quiet_since: Option<i64>,
+    /// The last of the stale hints the last look for the next hint passed
+    /// over: the next look starts after it. A walk forgets it (a hint of
+    /// another process's claim may have landed before it).
+    ahead: Option<Key>,
 }
 
 impl ListMemory {
@@ -403,6 +407,7 @@ impl ReadyIndex {
                     .checked_sub(WALK_EVERY - FIRST_WALK_AFTER)
                     .unwrap_or_else(Instant::now),
                 quiet_since: None,
+                ahead: None,
             });
         f(memory)
     }
@@ -505,8 +510,14 @@ impl ReadyIndex {
     /// The due time of the first hint after `now` within the look-ahead
     /// that this process does not know to be stale.
     async fn next_hint(&self, session: &Session, task_list: &str, now: i64) -> Result<Option<i64>> {
-        let mut after = (now, String::new());
-        let mut slice = slice_of(now);
+        // Past the stale hints the last look passed over: while others'
+        // claims end, this process's completed ones (stale, earlier) would
+        // otherwise be read again at the end of every sweep.
+        let known_stale = self.memory(task_list, |m| m.ahead.clone());
+        let mut after = known_stale
+            .filter(|key| key.0 > now)
+            .unwrap_or((now, String::new()));
+        let mut slice = slice_of(after.0);
         // A few hints per shard, more while all are stale: the first hint
         // is usually good, and a drained list's stale ones come by the hundred.
         let mut batch = 2;
@@ -516,9 +527,17 @@ impl ReadyIndex {
                 .await?;
 
             let found = self.memory(task_list, |m| {
-                keys.iter()
-                    .find(|key| !m.stale.contains(*key))
-                    .map(|key| key.0)
+                let found = keys.iter().position(|key| !m.stale.contains(key));
+                // Every key before the first good one is stale.
+                let passed = match found {
+                    Some(0) => None,
+                    Some(n) => keys.get(n - 1),
+                    None => keys.last(),
+                };
+                if let Some(passed) = passed {
+                    m.ahead = Some(passed.clone());
+                }
+                found.map(|n| keys[n].0)
             });
             if found.is_some() {
                 return Ok(found);
@@ -571,6 +590,9 @@ impl ReadyIndex {
             };
             return self.walk(adapter, task_list, walk, limit, now).await;
         }
+        // Hints spread evenly over the shards (by a hash of the id): about
+        // `limit` in all, not `limit` from each and most of them dropped.
+        let per_shard = limit.div_ceil(SHARDS as usize).max(8);
         let mut slice = slice_of(after.0);
         let first_slice = slice;
         while slice <= slice_of(now_us) {
@@ -583,7 +605,7 @@ impl ReadyIndex {
                 });
             }
             let keys = self
-                .read_slice(session, task_list, slice, &after, now_us, limit)
+                .read_slice(session, task_list, slice, &after, now_us, per_shard)
                 .await?;
             // At most `limit` per step: the shards together may return more.
             let due: Vec<Key> = keys
@@ -767,6 +789,7 @@ impl ReadyIndex {
             None => {
                 self.memory(task_list, |m| {
                     m.walked_at = Instant::now();
+                    m.ahead = None;
                     if sets_low {
                         // Every hint before the walk began is behind it.
                         m.end = Some(started);

@@ -11,11 +11,11 @@
 //! counts the list and reads its first page; the first round whose reads
 //! the server aborts is printed with the error.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
-use taskrec::{Task, TaskData, TaskStore};
+use taskrec::{StorageAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
 
 use crate::utils::{adapter, chain, config, run, unique_list};
 
@@ -66,5 +66,84 @@ fn task_rbs_table_reads_until_the_tombstone_limit() {
     run(async {
         let store = TaskStore::new(adapter(config("task_rb_churn", TableLayout::TaskRb)).await);
         churn_until_reads_fail(store, 10_000, 12).await;
+    });
+}
+
+/// A list of taskrec's table through which 100,000 tasks have flowed
+/// (saved, drained by a worker, completed): a new worker process takes
+/// new tasks reading only their hints, and the list's reads still answer.
+#[test]
+#[ignore = "minutes: 100,000 tasks drained; run on demand (docs/SCALE.md)"]
+fn a_list_that_completed_100k_tasks_hands_out_new_ones_by_their_hints() {
+    run(async {
+        let layout = TableLayout::Bucketed { buckets: Some(16) };
+        let list = unique_list("flowed");
+        let first = std::sync::Arc::new(adapter(config("churn_bucketed", layout)).await);
+        let store = TaskStore::from_arc(std::sync::Arc::clone(&first));
+        let started = Instant::now();
+        for round in 0..10u64 {
+            let tasks: Vec<Task<Item>> = (round * 10_000..(round + 1) * 10_000)
+                .map(|n| Task::new(&list, format!("t{n}"), Item { n }).unwrap())
+                .collect();
+            store.save_all(&tasks, 256).await.unwrap();
+            let worker = Worker::new(store.clone(), WorkerConfig::new("first").concurrency(64));
+            let report = worker
+                .drain_with::<Item, _>(&list, |_| Box::pin(async { Ok(None) }))
+                .await
+                .unwrap();
+            assert_eq!(report.succeeded, 10_000, "{report:?}");
+        }
+        println!(
+            "100,000 saved and drained in {:.0} s; the first worker read {:?}",
+            started.elapsed().as_secs_f64(),
+            first.ready_reads()
+        );
+
+        let timed = Instant::now();
+        let count = store.count(&list).await.unwrap();
+        let page = store.page::<Item>(&list, None, 100).await.unwrap();
+        println!(
+            "count {count} and page(100) of {} tasks on the emptied list: {:.0} ms",
+            page.0.len(),
+            timed.elapsed().as_secs_f64() * 1000.0
+        );
+        assert_eq!((count, page.0.len()), (0, 0));
+
+        // A live worker keeps sweeping: after the leases of the last claims
+        // and the low mark's lag have passed, its sweep moves the mark past
+        // the history, where a new process starts.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let mut token = None;
+        loop {
+            let step = first
+                .next_ready(&list, token.as_ref(), 1000, chrono::Utc::now())
+                .await
+                .unwrap();
+            token = step.next;
+            if token.is_none() {
+                break;
+            }
+        }
+
+        let fresh: Vec<Task<Item>> = (0..100)
+            .map(|n| Task::new(&list, format!("new-{n}"), Item { n }).unwrap())
+            .collect();
+        store.save_all(&fresh, 64).await.unwrap();
+        let second = std::sync::Arc::new(adapter(config("churn_bucketed", layout)).await);
+        let worker = Worker::new(
+            TaskStore::from_arc(std::sync::Arc::clone(&second)),
+            WorkerConfig::new("second").concurrency(16),
+        );
+        let report = worker
+            .drain_with::<Item, _>(&list, |_| Box::pin(async { Ok(None) }))
+            .await
+            .unwrap();
+        assert_eq!(report.succeeded, 100, "{report:?}");
+        let reads = second.ready_reads();
+        println!("a new process took the 100 new tasks reading {reads:?}");
+        // The drain's last sweep walks the emptied list once (only a walk
+        // tells a drained list); the tasks themselves came from their hints.
+        assert!(reads.walked <= 100, "{reads:?}");
+        assert!(reads.hints + reads.states <= 2_000, "{reads:?}");
     });
 }
