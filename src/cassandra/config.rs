@@ -24,22 +24,31 @@ const MAX_IDENTIFIER_LEN: usize = 48;
 /// ```
 /// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
 /// let ours = CassandraConfig::new(["127.0.0.1:9042"], "jobs"); // bucketed by default
-/// assert!(schema_statements(&ours)?[1].contains("PRIMARY KEY ((task_list, bucket), id)"));
+/// assert!(schema_statements(&ours)?[1].contains("PRIMARY KEY ((task_list, id))"));
 /// let theirs = ours.layout(TableLayout::TaskRb);
 /// assert!(schema_statements(&theirs)?[1].contains("PRIMARY KEY ((task_list), id, type)"));
 /// # Ok::<(), taskrec::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableLayout {
-    /// taskrec's own table, `PRIMARY KEY ((task_list, bucket), id)` with
-    /// `type`, `data`, `created_at` and `updated_at`: a list is spread over
-    /// the table's buckets, so a list of millions of tasks is not one huge
-    /// partition. `buckets` is used when creating the table; an existing
-    /// table's own count (kept in its comment) always wins, and a different
-    /// explicit count is an error.
+    /// taskrec's own table, `PRIMARY KEY ((task_list, id))` with `type`,
+    /// `data`, `created_at`, `updated_at` and the task's state: one
+    /// partition per task, read and written by key. Listings read a copy of
+    /// each record in the entries table beside it, in partitions of one
+    /// minute of a list's new tasks and one of `buckets` shards, so no read
+    /// scans what the list completed before (see
+    /// [`listing`](super::listing) and `docs/SCALE.md`).
+    ///
+    /// `buckets` is used when creating the table; an existing table's own
+    /// count (kept in its comment) always wins, and a different explicit
+    /// count is an error. Choose it for the list's peak rate of new tasks:
+    /// an entries partition holds what one list creates in a minute, over
+    /// `buckets`, and that is what a read of it can meet in tombstones
+    /// (Cassandra warns past 1,000): 16 keeps it under 1,000 up to about
+    /// 260 new tasks a second per list, 256 up to about 4,000.
     Bucketed {
-        /// Partitions per task list when creating the table (`None`: 16, or
-        /// whatever the existing table records).
+        /// Shards of a minute of a list's listing entries, when creating the
+        /// table (`None`: 16, or whatever the existing table records).
         buckets: Option<u32>,
     },
     /// task_rb's table as that gem creates it,
@@ -333,7 +342,8 @@ impl CassandraConfig {
 
     /// The table's name (default `tasks`): a lowercase letter, then lowercase
     /// letters, digits or `_`, at most 48 in all (38 for taskrec's table,
-    /// whose ready index tables add `_ready` and `_ready_low`).
+    /// whose listing and ready index tables add `_entries`, `_slices`, `_days`,
+    /// `_ready` and `_ready_low`).
     ///
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
@@ -496,20 +506,20 @@ impl CassandraConfig {
         self
     }
 
-    /// How many buckets a listing or a count reads at once (default 8; 0
-    /// counts as 1).
+    /// How many partitions a listing or a count reads at once (default 8;
+    /// 0 counts as 1).
     ///
     /// ```
     /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs").list_concurrency(16);
     /// assert!(format!("{config:?}").contains("list_concurrency: 16"));
     /// ```
-    pub fn list_concurrency(mut self, buckets: usize) -> Self {
-        self.list_concurrency = buckets.max(1);
+    pub fn list_concurrency(mut self, partitions: usize) -> Self {
+        self.list_concurrency = partitions.max(1);
         self
     }
 
     /// Whether connecting creates the keyspace, table, history table and
-    /// (for taskrec's table) the ready index when missing (default false:
+    /// (for taskrec's table) the listing and ready index tables when missing (default false:
     /// they must exist; the history table only for a store that keeps
     /// history). The statements it runs are
     /// [`schema_statements`](super::schema_statements).
@@ -518,8 +528,9 @@ impl CassandraConfig {
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").create_schema(true);
     /// assert!(format!("{config:?}").contains("create_schema: true"));
-    /// // the keyspace, the table, the history table, the ready index and its low marks
-    /// assert_eq!(schema_statements(&config)?.len(), 5);
+    /// // the keyspace, the table, the history table, the listing's entries, slices
+    /// // and days, the ready index and its low marks
+    /// assert_eq!(schema_statements(&config)?.len(), 8);
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn create_schema(mut self, create: bool) -> Self {
@@ -531,8 +542,7 @@ impl CassandraConfig {
     /// save, claim and renewal also writes a hint row, so that workers find
     /// ready tasks without reading the list ([`next_ready`](crate::StorageAdapter::next_ready);
     /// see the [module docs](super#claim-next-the-ready-index)). It costs a
-    /// second write per save: on one node, about half the plain save rate
-    /// (`docs/BENCHMARKS.md`). Without it, saves write the row alone and a
+    /// third write in a save's batch (`docs/BENCHMARKS.md`). Without it, saves write the row and its listing entry and a
     /// worker's every pass reads the whole list and every state. Every
     /// client of a table must agree: tasks saved by a client without the
     /// index are found by the others' walks only (every 10 minutes).
@@ -540,7 +550,7 @@ impl CassandraConfig {
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").ready_index(false);
-    /// assert_eq!(schema_statements(&config)?.len(), 3); // no ready index tables
+    /// assert_eq!(schema_statements(&config)?.len(), 6); // no ready index tables
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn ready_index(mut self, keep: bool) -> Self {
@@ -608,21 +618,28 @@ impl CassandraConfig {
         }
         validate_identifier("keyspace", &self.keyspace)?;
         validate_identifier("table", &self.table)?;
+        // Taskrec's table has tables beside it, named after it.
+        let mut suffixes = Vec::new();
+        if matches!(self.layout, TableLayout::Bucketed { .. }) {
+            suffixes.extend(["_entries", "_slices", "_days"]);
+        }
         if self.keeps_ready_index() {
-            for suffix in ["_ready", "_ready_low"] {
-                let name = format!("{}{suffix}", self.table);
-                validate_identifier("ready index table", &name).map_err(|e| match e {
-                    Error::InvalidConfig { adapter, reason } => Error::InvalidConfig {
-                        adapter,
-                        reason: format!(
-                            "{reason} (the ready index is the table's name and `{suffix}`: \
-                             use a table name of at most {} characters)",
-                            MAX_IDENTIFIER_LEN - "_ready_low".len()
-                        ),
-                    },
-                    other => other,
-                })?;
-            }
+            suffixes.extend(["_ready", "_ready_low"]);
+        }
+        let longest = suffixes.iter().map(|s| s.len()).max().unwrap_or(0);
+        for suffix in &suffixes {
+            let name = format!("{}{suffix}", self.table);
+            validate_identifier("table beside the tasks table", &name).map_err(|e| match e {
+                Error::InvalidConfig { adapter, reason } => Error::InvalidConfig {
+                    adapter,
+                    reason: format!(
+                        "{reason} (taskrec's table keeps `{name}` beside it: \
+                         use a table name of at most {} characters)",
+                        MAX_IDENTIFIER_LEN - longest
+                    ),
+                },
+                other => other,
+            })?;
         }
         validate_identifier("history table", &self.history_table_name()).map_err(|e| {
             match (&self.history_table, e) {

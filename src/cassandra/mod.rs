@@ -7,9 +7,21 @@
 //! checked to be plain identifiers first.
 //!
 //! Two table layouts sit behind the one adapter ([`TableLayout`]):
-//! taskrec's own, which spreads each list over a fixed number of partitions
-//! ("buckets"), and task_rb's, read and written as that gem does, so a
-//! deployment can move over without a migration.
+//! taskrec's own, one partition per task, listed from entries that no
+//! completed task's tombstone can pile up in ([`listing`]), and task_rb's,
+//! read and written as that gem does, so a deployment can move over without
+//! a migration.
+//!
+//! # Taskrec's table: what each operation costs
+//!
+//! | operation | requests | partitions |
+//! | --- | --- | --- |
+//! | `find`, `load_state` | one read | the task's |
+//! | `save` | one read (where its entry is), then one unlogged batch (row, entry, ready hint); once a minute per list and process, the directory rows first | the task's, its entry's, a hint's |
+//! | claim, renewal, retry (`swap_state`) | the hint, then one lightweight transaction | the task's, a hint's |
+//! | completion (`swap_state` to `None`) | one read, one batch of two deletes | the task's, its entry's |
+//! | `delete` | one read, one batch of two deletes | the task's, its entry's |
+//! | `page`, `all`, `count` | the directory (a partition per day with live tasks), then the entries of each minute not drained, `buckets` partitions each | entries |
 //!
 //! ```no_run
 //! # async fn run() -> taskrec::Result<()> {
@@ -67,13 +79,15 @@
 //!
 //! A task saved with a time-to-live and then claimed: the claim's state
 //! cells carry no TTL and outlive the record; the adapter treats such a row
-//! (no type, no data) as absent when finding and listing, so the task is
-//! gone as expected; the row's few state cells stay until deleted, and
-//! `count` (a server-side `COUNT(*)`) still counts it.
+//! (no type, no data) as absent when finding, so the task is gone as
+//! expected (its listing entry expires with the record, so listings and
+//! `count` no longer see it either); the row's few state cells stay until
+//! deleted.
 
 mod bucket;
 mod config;
 mod history;
+pub mod listing;
 pub mod ready;
 mod schema;
 #[cfg(feature = "cassandra-tls")]
@@ -128,12 +142,15 @@ pub const MAX_TTL: Duration = Duration::from_secs(630_720_000);
 /// hint (Cassandra's `batch_size_warn_threshold` is 5 KiB).
 const BATCHED_BYTES: usize = 4 * 1024;
 
-/// About what a save's batch weighs: the row's text and the hint's keys.
+/// About what a save's batch weighs: the row's and the entry's text and the
+/// hint's keys.
 fn batched_bytes(record: &TaskRecord) -> usize {
-    2 * (record.task_list().len() + record.id().len())
-        + record.type_name().len()
-        + record.data().len()
+    3 * (record.task_list().len() + record.id().len())
+        + 2 * (record.type_name().len() + record.data().len())
 }
+
+/// One statement's values, for statements of different shapes sent together.
+type BoxedRow<'a> = Box<dyn scylla::serialize::row::SerializeRow + Send + Sync + 'a>;
 
 fn storage(e: impl Into<crate::error::BoxError>) -> Error {
     Error::storage(ADAPTER, e)
@@ -156,26 +173,35 @@ impl Layout {
     }
 }
 
-/// The prepared statements of one layout. Their bind markers are in the
-/// same order for both layouts except where a layout has no bucket.
+/// The prepared statements of one layout's tasks table. Their bind markers
+/// are in the same order for both layouts.
 struct Statements {
     /// Bucketed: insert with `USING TTL ?`. task_rb: a plain insert
     /// `USING TIMESTAMP ? AND TTL ?`, as task_rb writes (no clearing delete).
     insert: PreparedStatement,
     find: PreparedStatement,
     delete: PreparedStatement,
-    list: PreparedStatement,
-    count: PreparedStatement,
+    /// task_rb's table only: listing and counting its one partition per list
+    /// (taskrec's table lists its entries: see [`listing`]).
+    task_rb: Option<TaskRbStatements>,
     /// Bucketed only: the state and its token, and the two conditional writes.
     state: Option<StateStatements>,
 }
 
+struct TaskRbStatements {
+    list: PreparedStatement,
+    count: PreparedStatement,
+}
+
 struct StateStatements {
+    /// The slice a task's listing entry is in (null: no task).
+    locate: PreparedStatement,
     load: PreparedStatement,
     /// Gives a row written without a token (by another tool) its first one.
     adopt: PreparedStatement,
     swap: PreparedStatement,
-    /// The current token and the time it was written, for a fenced delete.
+    /// The current token, the time it was written and the entry's slice,
+    /// for a fenced delete.
     fence_read: PreparedStatement,
     /// A plain delete `USING TIMESTAMP` the current token's write time.
     fenced_delete: PreparedStatement,
@@ -202,13 +228,13 @@ pub struct CassandraAdapter {
     session: Arc<Session>,
     layout: Layout,
     statements: Statements,
-    list_concurrency: usize,
     table: String,
     history: history::HistoryTable,
+    /// Taskrec's table only: the entries that listings read.
+    listing: Option<listing::Listing>,
     /// Taskrec's table only: hints for claim-next.
     ready: Option<ready::ReadyIndex>,
-    /// With the ready index: a save's row and hint, as one unlogged batch.
-    save_batch: Option<Batch>,
+    write_consistency: Consistency,
 }
 
 impl fmt::Debug for CassandraAdapter {
@@ -269,13 +295,6 @@ fn ttl_seconds(ttl: Option<Duration>) -> Result<i32> {
 /// with neither type nor data is no record: only state cells written after
 /// a record saved with a TTL expired (they carry no TTL) remain of it.
 type BucketedRow = (
-    Option<String>,
-    Option<String>,
-    Option<CqlTimestamp>,
-    Option<CqlTimestamp>,
-);
-type BucketedListRow = (
-    String,
     Option<String>,
     Option<String>,
     Option<CqlTimestamp>,
@@ -400,27 +419,34 @@ impl CassandraAdapter {
             ),
             Layout::Bucketed { .. } | Layout::TaskRb => None,
         };
-        let save_batch = ready.as_ref().map(|ready| {
-            let mut batch = Batch::new(BatchType::Unlogged);
-            batch.append_statement(statements.insert.clone());
-            batch.append_statement(ready.insert_statement().clone());
-            batch.set_consistency(config.write_consistency);
-            batch.set_is_idempotent(true);
-            batch
-        });
+        let listing = match layout {
+            Layout::Bucketed { buckets } => Some(
+                listing::Listing::prepare(
+                    &session,
+                    &format!("{}.{}", config.keyspace, config.table),
+                    buckets,
+                    config.list_concurrency,
+                    config.page_size,
+                    config.read_consistency,
+                    config.write_consistency,
+                )
+                .await?,
+            ),
+            Layout::TaskRb => None,
+        };
         Ok(CassandraAdapter {
             session,
             layout,
             statements,
-            list_concurrency: config.list_concurrency,
             table: format!("{}.{}", config.keyspace, config.table),
             history: history::HistoryTable::new(
                 format!("{}.{}", config.keyspace, config.history_table_name()),
                 config.read_consistency,
                 config.write_consistency,
             ),
+            listing,
             ready,
-            save_batch,
+            write_consistency: config.write_consistency,
         })
     }
 
@@ -440,7 +466,9 @@ impl CassandraAdapter {
         &self.session
     }
 
-    /// Partitions per task list: the table's bucket count, or 1 for task_rb's table.
+    /// The table's bucket count: the shards of each minute of a list's
+    /// listing entries (see [`TableLayout::Bucketed`]); 1 for task_rb's
+    /// table, which keeps a list in one partition.
     ///
     /// ```no_run
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -448,7 +476,7 @@ impl CassandraAdapter {
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")
     ///     .layout(TableLayout::Bucketed { buckets: None }); // whatever the table records
     /// let adapter = CassandraAdapter::connect(config).await?;
-    /// assert!(bucket_of("file1", adapter.buckets()) < adapter.buckets()); // where "file1" lives
+    /// assert!(bucket_of("file1", adapter.buckets()) < adapter.buckets()); // "file1"'s shard
     /// # Ok(()) }
     /// ```
     pub fn buckets(&self) -> u32 {
@@ -480,10 +508,59 @@ impl CassandraAdapter {
         })
     }
 
-    /// The bucket of a record in this adapter's table, as the `int` column
-    /// holds it (bucket counts are at most MAX_BUCKETS, so it fits).
-    fn bucket(&self, id: &str) -> i32 {
-        bucket_of(id, self.layout.buckets()) as i32
+    /// Taskrec's table: its listing entries.
+    fn listing(&self) -> Result<&listing::Listing> {
+        self.listing.as_ref().ok_or(Error::Unsupported {
+            adapter: ADAPTER,
+            operation: "listing entries on task_rb's table",
+        })
+    }
+
+    /// Taskrec's table: the slice of the task's listing entry, read at the
+    /// write consistency (so a save or delete sees the last save's).
+    async fn locate(&self, task_list: &str, id: &str) -> Result<Option<i64>> {
+        let statements = self.state_statements()?;
+        let row = self
+            .session
+            .execute_unpaged(&statements.locate, (task_list, id))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<(Option<i64>,)>()
+            .map_err(storage)?;
+        Ok(row.and_then(|(slice,)| slice))
+    }
+
+    /// Sends statements that belong together, of one or several partitions:
+    /// as one unlogged batch while they are small (one request), else as
+    /// separate requests at once. Either way a failure is the caller's error,
+    /// and doing it all again is safe (every statement is idempotent).
+    async fn send_together(
+        &self,
+        parts: Vec<(&PreparedStatement, BoxedRow<'_>)>,
+        bytes: usize,
+    ) -> Result<()> {
+        if bytes < BATCHED_BYTES {
+            let mut batch = Batch::new(BatchType::Unlogged);
+            let mut values = Vec::with_capacity(parts.len());
+            for (statement, row) in parts {
+                batch.append_statement(statement.clone());
+                values.push(row);
+            }
+            batch.set_consistency(self.write_consistency);
+            batch.set_is_idempotent(true);
+            self.session.batch(&batch, values).await.map_err(storage)?;
+        } else {
+            futures::future::try_join_all(
+                parts
+                    .into_iter()
+                    .map(|(statement, row)| self.session.execute_unpaged(statement, row)),
+            )
+            .await
+            .map_err(storage)?;
+        }
+        Ok(())
     }
 
     /// task_rb's table: the newest of an id's rows (task_rb itself may
@@ -512,7 +589,7 @@ impl CassandraAdapter {
     async fn count_task_rb_ids(&self, task_list: &str) -> Result<u64> {
         let ids = self
             .session
-            .execute_iter(self.statements.count.clone(), (task_list,))
+            .execute_iter(self.task_rb_statements()?.count.clone(), (task_list,))
             .await
             .map_err(storage)?
             .rows_stream::<(String,)>()
@@ -544,30 +621,36 @@ impl CassandraAdapter {
         &self,
         statements: &StateStatements,
         task_list: &str,
-        bucket: i32,
         id: &str,
         expected: &StateToken,
     ) -> Result<Option<StateToken>> {
         let current = self
             .session
-            .execute_unpaged(&statements.fence_read, (task_list, bucket, id))
+            .execute_unpaged(&statements.fence_read, (task_list, id))
             .await
             .map_err(storage)?
             .into_rows_result()
             .map_err(storage)?
-            .maybe_first_row::<(Option<uuid::Uuid>, Option<i64>)>()
+            .maybe_first_row::<(Option<uuid::Uuid>, Option<i64>, Option<i64>)>()
             .map_err(storage)?;
-        let written_at = match current {
-            Some((Some(token), Some(written_at))) if token == expected.as_uuid() => written_at,
+        let (written_at, slice) = match current {
+            Some((Some(token), Some(written_at), slice)) if token == expected.as_uuid() => {
+                (written_at, slice)
+            }
             _ => return Ok(None), // absent, or changed since the caller's token
         };
-        self.session
-            .execute_unpaged(
-                &statements.fenced_delete,
-                (written_at, task_list, bucket, id),
-            )
-            .await
-            .map_err(storage)?;
+        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> = vec![(
+            &statements.fenced_delete,
+            Box::new((written_at, task_list, id)),
+        )];
+        if let Some(slice) = slice {
+            let listing = self.listing()?;
+            parts.push((
+                listing.fenced_delete_statement(),
+                Box::new((written_at, task_list, slice, listing.shard(id), id)),
+            ));
+        }
+        self.send_together(parts, 0).await?;
         Ok(Some(*expected))
     }
 
@@ -590,108 +673,177 @@ impl CassandraAdapter {
                     .await
                     .map_err(storage)?;
             }
-            Layout::Bucketed { .. } => {
-                let values = (
-                    list,
-                    self.bucket(id),
-                    id,
-                    record.type_name(),
-                    record.data(),
-                    CqlTimestamp(record.created_at().timestamp_millis()),
-                    CqlTimestamp(record.updated_at().timestamp_millis()),
-                    INITIAL_STATE_JSON,
-                    uuid::Uuid::new_v4(),
-                    ttl,
-                );
-                // The row and its hint in one unlogged batch: one request.
-                // Should the hint fail where the row did not, the save
-                // answers the error (a save again writes both), and a walk
-                // finds the task meanwhile.
-                // Past a few kilobytes the server warns about a batch, and
-                // fails it at 50: a large record and its hint go as two
-                // requests at once instead.
-                let hint = || ready::ReadyIndex::hint_values(list, id, Utc::now(), ttl_given);
-                match (&self.ready, &self.save_batch) {
-                    (Some(_), Some(batch)) if batched_bytes(record) < BATCHED_BYTES => {
-                        self.session
-                            .batch(batch, (values, hint()))
-                            .await
-                            .map_err(storage)?;
-                    }
-                    (Some(ready), _) => {
-                        let row = self
-                            .session
-                            .execute_unpaged(&self.statements.insert, values);
-                        let hint = self
-                            .session
-                            .execute_unpaged(ready.insert_statement(), hint());
-                        futures::try_join!(row, hint).map_err(storage)?;
-                    }
-                    (None, _) => {
-                        self.session
-                            .execute_unpaged(&self.statements.insert, values)
-                            .await
-                            .map_err(storage)?;
-                    }
-                }
-            }
+            Layout::Bucketed { .. } => self.write_bucketed(record, ttl, ttl_given).await?,
         }
         Ok(())
     }
 
-    /// One bucket's records as a stream, through the driver's pager.
-    fn bucket_stream<'a>(
-        &'a self,
-        task_list: &'a str,
-        bucket: u32,
-    ) -> BoxStream<'a, Result<TaskRecord>> {
-        let layout = self.layout;
-        stream::once(async move {
-            let pager = match layout {
-                Layout::Bucketed { .. } => {
-                    let bucket = i32::try_from(bucket).map_err(storage)?;
-                    self.session
-                        .execute_iter(self.statements.list.clone(), (task_list, bucket))
-                        .await
+    /// A save to taskrec's table: where the task's entry is (one read by
+    /// key), then its row, its entry and its ready hint together (and the
+    /// removal of the entry it moves out of, if it moves).
+    async fn write_bucketed(
+        &self,
+        record: &TaskRecord,
+        ttl: i32,
+        ttl_given: Option<Duration>,
+    ) -> Result<()> {
+        let (list, id) = (record.task_list(), record.id());
+        let listing = self.listing()?;
+        let now = Utc::now();
+        let (slice, moved_from) = listing::Listing::place(self.locate(list, id).await?, now);
+        listing.register(&self.session, list, slice).await?;
+        let shard = listing.shard(id);
+        let (created, updated) = (
+            CqlTimestamp(record.created_at().timestamp_millis()),
+            CqlTimestamp(record.updated_at().timestamp_millis()),
+        );
+        let (type_name, data) = (record.type_name(), record.data());
+        let row = (
+            list,
+            id,
+            type_name,
+            data,
+            created,
+            updated,
+            INITIAL_STATE_JSON,
+            uuid::Uuid::new_v4(),
+            slice,
+            ttl,
+        );
+        let entry = (
+            list, slice, shard, id, type_name, data, created, updated, ttl,
+        );
+        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> = vec![
+            (&self.statements.insert, Box::new(row)),
+            (listing.insert_statement(), Box::new(entry)),
+        ];
+        // Should the hint fail where the row did not, the save answers the
+        // error (a save again writes both), and a walk finds the task
+        // meanwhile.
+        if let Some(ready) = &self.ready {
+            parts.push((
+                ready.insert_statement(),
+                Box::new(ready::ReadyIndex::hint_values(list, id, now, ttl_given)),
+            ));
+        }
+        if let Some(old) = moved_from {
+            parts.push((listing.delete_statement(), Box::new((list, old, shard, id))));
+        }
+        // Past a few kilobytes the server warns about a batch, and fails it
+        // at 50: a large record goes as separate requests at once instead.
+        self.send_together(parts, batched_bytes(record)).await
+    }
+
+    /// task_rb's table: a page of its one partition per list, one record per id.
+    async fn task_rb_page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page> {
+        let mut at = match token {
+            None => Position::start(),
+            Some(token) => Position::decode(token, 1)?,
+        };
+        let mut statement = self.task_rb_statements()?.list.clone();
+        statement.set_page_size(i32::try_from(page_size.max(1)).unwrap_or(i32::MAX));
+        // Empty buckets (and pages emptied by tombstones) are skipped here,
+        // so a caller sees an empty page only at the very end.
+        loop {
+            let paging = if at.paging_state.is_empty() {
+                PagingState::start()
+            } else {
+                PagingState::new_from_raw_bytes(at.paging_state.as_slice())
+            };
+            let (result, more) = self
+                .session
+                .execute_single_page(&statement, (task_list,), paging)
+                .await
+                .map_err(storage)?;
+            let rows = result.into_rows_result().map_err(storage)?;
+            let records = {
+                let rows = rows
+                    .rows::<TaskRbListRow>()
+                    .map_err(storage)?
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(storage)?;
+                // The rows of an id that the previous page ended on were
+                // listed there; the next page skips this one's last id.
+                let continued = at.after_id.take();
+                if let Some(last) = rows.last() {
+                    at.after_id = Some(last.0.clone());
+                } else {
+                    at.after_id = continued.clone();
                 }
-                Layout::TaskRb => {
-                    self.session
-                        .execute_iter(self.statements.list.clone(), (task_list,))
-                        .await
+                let mut rows: Vec<TaskRbListRow> = newest_per_id(
+                    rows.into_iter()
+                        .filter(|row| continued.as_deref() != Some(row.0.as_str())),
+                )
+                .collect();
+                // The page's last id may have more rows on the next page,
+                // which will skip them: read all of its rows now, so the
+                // newest is the one listed.
+                if let (Some(last), PagingStateResponse::HasMorePages { .. }) =
+                    (rows.last_mut(), &more)
+                {
+                    if let Some(newest) = self.newest_task_rb_row(task_list, &last.0).await? {
+                        (last.1, last.2, last.3) = newest;
+                    }
+                }
+                rows.into_iter()
+                    .map(|(id, t, d, w)| task_rb_record(task_list, id, (t, d, w)))
+                    .collect::<Result<Vec<_>>>()?
+            };
+            let next = match more {
+                PagingStateResponse::HasMorePages { state } => Some(Position {
+                    bucket: at.bucket,
+                    paging_state: state
+                        .as_bytes_slice()
+                        .map(|b| b.to_vec())
+                        .unwrap_or_default(),
+                    after_id: at.after_id.clone(),
+                }),
+                PagingStateResponse::NoMorePages => None,
+            };
+            match next {
+                Some(next) if records.is_empty() => at = next,
+                next => {
+                    return Ok(Page {
+                        records,
+                        next: next.map(|p| p.encode()),
+                    })
                 }
             }
-            .map_err(storage)?;
-            let rows = match layout {
-                Layout::Bucketed { .. } => pager
-                    .rows_stream::<BucketedListRow>()
-                    .map_err(storage)?
-                    .filter_map(|row| {
-                        let record = match row.map_err(storage) {
-                            Ok((_, None, None, _, _)) => None,
-                            Ok((id, t, d, c, u)) => {
-                                Some(bucketed_record(task_list, id, (t, d, c, u)))
-                            }
-                            Err(e) => Some(Err(e)),
-                        };
-                        futures::future::ready(record)
-                    })
-                    .boxed(),
-                Layout::TaskRb => newest_per_id_stream(
-                    pager
-                        .rows_stream::<TaskRbListRow>()
-                        .map_err(storage)?
-                        .map_err(storage)
-                        .boxed(),
-                )
-                .and_then(move |(id, t, d, w)| {
-                    futures::future::ready(task_rb_record(task_list, id, (t, d, w)))
-                })
-                .boxed(),
-            };
-            Ok::<_, Error>(rows)
+        }
+    }
+
+    /// task_rb's table: a list's records as a stream, through the driver's
+    /// pager, one record per id (the newest row).
+    fn task_rb_stream<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+        stream::once(async move {
+            let list = &self.task_rb_statements()?.list;
+            let rows = self
+                .session
+                .execute_iter(list.clone(), (task_list,))
+                .await
+                .map_err(storage)?
+                .rows_stream::<TaskRbListRow>()
+                .map_err(storage)?
+                .map_err(storage)
+                .boxed();
+            Ok::<_, Error>(newest_per_id_stream(rows).and_then(move |(id, t, d, w)| {
+                futures::future::ready(task_rb_record(task_list, id, (t, d, w)))
+            }))
         })
         .try_flatten()
         .boxed()
+    }
+
+    fn task_rb_statements(&self) -> Result<&TaskRbStatements> {
+        self.statements.task_rb.as_ref().ok_or(Error::Unsupported {
+            adapter: ADAPTER,
+            operation: "task_rb's listing on taskrec's table",
+        })
     }
 }
 
@@ -720,82 +872,79 @@ async fn prepare(
         statement.set_is_idempotent(true);
         Ok::<_, Error>(statement)
     };
-    let mut list;
     let statements = match layout {
-        Layout::Bucketed { .. } => {
-            list = prepare(
-                format!("SELECT id, type, data, created_at, updated_at FROM {table} WHERE task_list = ? AND bucket = ?"),
+        Layout::Bucketed { .. } => Statements {
+            insert: prepare(
+                format!(
+                    "INSERT INTO {table} (task_list, id, type, data, created_at, updated_at, state, state_token, slice) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+                ),
+                write,
+            )
+            .await?,
+            find: prepare(
+                format!("SELECT type, data, created_at, updated_at FROM {table} WHERE task_list = ? AND id = ?"),
                 read,
             )
-            .await?;
-            Statements {
-                insert: prepare(
+            .await?,
+            delete: prepare(format!("DELETE FROM {table} WHERE task_list = ? AND id = ?"), write).await?,
+            task_rb: None,
+            state: Some(StateStatements {
+                locate: prepare(
+                    format!("SELECT slice FROM {table} WHERE task_list = ? AND id = ?"),
+                    write,
+                )
+                .await?,
+                load: prepare(
                     format!(
-                        "INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at, state, state_token) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+                        "SELECT type, data, created_at, updated_at, state, state_token \
+                         FROM {table} WHERE task_list = ? AND id = ?"
+                    ),
+                    read,
+                )
+                .await?,
+                // `type = ?` keeps a deleted row from being recreated:
+                // a missing row's cells all count as null.
+                adopt: lwt(config.serial_consistency, prepare(
+                    format!(
+                        "UPDATE {table} SET state_token = ? \
+                         WHERE task_list = ? AND id = ? IF state_token = null AND type = ?"
+                    ),
+                    write,
+                )
+                .await?),
+                swap: lwt(config.serial_consistency, prepare(
+                    format!(
+                        "UPDATE {table} SET state = ?, state_token = ? \
+                         WHERE task_list = ? AND id = ? IF state_token = ?"
+                    ),
+                    write,
+                )
+                .await?),
+                // Read at the write consistency: the level a claim's
+                // Paxos round commits at, so the read sees it.
+                fence_read: prepare(
+                    format!(
+                        "SELECT state_token, WRITETIME(state_token), slice \
+                         FROM {table} WHERE task_list = ? AND id = ?"
                     ),
                     write,
                 )
                 .await?,
-                find: prepare(
-                    format!("SELECT type, data, created_at, updated_at FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"),
-                    read,
+                fenced_delete: prepare(
+                    format!("DELETE FROM {table} USING TIMESTAMP ? WHERE task_list = ? AND id = ?"),
+                    write,
                 )
                 .await?,
-                delete: prepare(format!("DELETE FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"), write).await?,
-                count: prepare(format!("SELECT COUNT(*) FROM {table} WHERE task_list = ? AND bucket = ?"), read).await?,
-                list: list.clone(),
-                state: Some(StateStatements {
-                    load: prepare(
-                        format!(
-                            "SELECT type, data, created_at, updated_at, state, state_token \
-                             FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"
-                        ),
-                        read,
-                    )
-                    .await?,
-                    // `type = ?` keeps a deleted row from being recreated:
-                    // a missing row's cells all count as null.
-                    adopt: lwt(config.serial_consistency, prepare(
-                        format!(
-                            "UPDATE {table} SET state_token = ? \
-                             WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = null AND type = ?"
-                        ),
-                        write,
-                    )
-                    .await?),
-                    swap: lwt(config.serial_consistency, prepare(
-                        format!(
-                            "UPDATE {table} SET state = ?, state_token = ? \
-                             WHERE task_list = ? AND bucket = ? AND id = ? IF state_token = ?"
-                        ),
-                        write,
-                    )
-                    .await?),
-                    // Read at the write consistency: the level a claim's
-                    // Paxos round commits at, so the read sees it.
-                    fence_read: prepare(
-                        format!(
-                            "SELECT state_token, WRITETIME(state_token) \
-                             FROM {table} WHERE task_list = ? AND bucket = ? AND id = ?"
-                        ),
-                        write,
-                    )
-                    .await?,
-                    fenced_delete: prepare(
-                        format!("DELETE FROM {table} USING TIMESTAMP ? WHERE task_list = ? AND bucket = ? AND id = ?"),
-                        write,
-                    )
-                    .await?,
-                }),
-            }
-        }
+            }),
+        },
         Layout::TaskRb => {
-            list = prepare(
+            let mut list = prepare(
                 format!("SELECT id, type, data, WRITETIME(data) FROM {table} WHERE task_list = ?"),
                 read,
             )
             .await?;
+            list.set_page_size(i32::try_from(config.page_size).unwrap_or(i32::MAX));
             let clear = prepare(
                 format!("DELETE FROM {table} USING TIMESTAMP ? WHERE task_list = ? AND id = ?"),
                 write,
@@ -814,15 +963,16 @@ async fn prepare(
                 insert,
                 find: prepare(format!("SELECT type, data, WRITETIME(data) FROM {table} WHERE task_list = ? AND id = ?"), read).await?,
                 delete: clear,
-                // Ids, not COUNT(*): an id may have a row per type.
-                count: prepare(format!("SELECT id FROM {table} WHERE task_list = ?"), read).await?,
-                list: list.clone(),
+                task_rb: Some(TaskRbStatements {
+                    list,
+                    // Ids, not COUNT(*): an id may have a row per type.
+                    count: prepare(format!("SELECT id FROM {table} WHERE task_list = ?"), read).await?,
+                }),
                 state: None,
             }
         }
     };
-    list.set_page_size(i32::try_from(config.page_size).unwrap_or(i32::MAX));
-    Ok(Statements { list, ..statements })
+    Ok(statements)
 }
 
 #[async_trait]
@@ -842,11 +992,10 @@ impl StorageAdapter for CassandraAdapter {
 
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         let statements = self.state_statements()?;
-        let bucket = self.bucket(id);
         for _ in 0..2 {
             let row = self
                 .session
-                .execute_unpaged(&statements.load, (task_list, bucket, id))
+                .execute_unpaged(&statements.load, (task_list, id))
                 .await
                 .map_err(storage)?
                 .into_rows_result()
@@ -861,13 +1010,7 @@ impl StorageAdapter for CassandraAdapter {
             let Some(token) = token else {
                 // Written without a token (by another tool): give it one,
                 // conditionally, then read again.
-                let values = (
-                    uuid::Uuid::new_v4(),
-                    task_list,
-                    bucket,
-                    id,
-                    type_name.as_str(),
-                );
+                let values = (uuid::Uuid::new_v4(), task_list, id, type_name.as_str());
                 self.session
                     .execute_unpaged(&statements.adopt, values)
                     .await
@@ -898,10 +1041,9 @@ impl StorageAdapter for CassandraAdapter {
         new: Option<&str>,
     ) -> Result<Option<StateToken>> {
         let statements = self.state_statements()?;
-        let bucket = self.bucket(id);
         let Some(state) = new else {
             let deleted = self
-                .fenced_delete(statements, task_list, bucket, id, expected)
+                .fenced_delete(statements, task_list, id, expected)
                 .await?;
             if let Some(ready) = &self.ready {
                 ready.changed(task_list, id, None, deleted.is_some());
@@ -920,7 +1062,7 @@ impl StorageAdapter for CassandraAdapter {
             }
         }
         let token = uuid::Uuid::new_v4();
-        let values = (state, token, task_list, bucket, id, expected.as_uuid());
+        let values = (state, token, task_list, id, expected.as_uuid());
         let row = self
             .session
             .execute_unpaged(&statements.swap, values)
@@ -959,7 +1101,7 @@ impl StorageAdapter for CassandraAdapter {
                 .map(|row| task_rb_record(task_list, id.to_owned(), row))
                 .transpose();
         }
-        let values = (task_list, self.bucket(id), id);
+        let values = (task_list, id);
         let row = self
             .session
             .execute_unpaged(&self.statements.find, values)
@@ -978,20 +1120,26 @@ impl StorageAdapter for CassandraAdapter {
     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
         match self.layout {
             Layout::Bucketed { .. } => {
-                let values = (task_list, self.bucket(id), id);
-                self.session
-                    .execute_unpaged(&self.statements.delete, values)
-                    .await
+                let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> =
+                    vec![(&self.statements.delete, Box::new((task_list, id)))];
+                if let Some(slice) = self.locate(task_list, id).await? {
+                    let listing = self.listing()?;
+                    parts.push((
+                        listing.delete_statement(),
+                        Box::new((task_list, slice, listing.shard(id), id)),
+                    ));
+                }
+                self.send_together(parts, 0).await
             }
             Layout::TaskRb => {
                 let values = (next_write_timestamp(), task_list, id);
                 self.session
                     .execute_unpaged(&self.statements.delete, values)
                     .await
+                    .map_err(storage)?;
+                Ok(())
             }
         }
-        .map_err(storage)?;
-        Ok(())
     }
 
     async fn page(
@@ -1000,110 +1148,16 @@ impl StorageAdapter for CassandraAdapter {
         token: Option<&PageToken>,
         page_size: usize,
     ) -> Result<Page> {
-        let buckets = self.layout.buckets();
-        let mut at = match token {
-            None => Position::start(),
-            Some(token) => Position::decode(token, buckets)?,
-        };
-        let mut statement = self.statements.list.clone();
-        statement.set_page_size(i32::try_from(page_size.max(1)).unwrap_or(i32::MAX));
-        // Empty buckets (and pages emptied by tombstones) are skipped here,
-        // so a caller sees an empty page only at the very end.
-        loop {
-            let paging = if at.paging_state.is_empty() {
-                PagingState::start()
-            } else {
-                PagingState::new_from_raw_bytes(at.paging_state.as_slice())
-            };
-            let (result, more) = match self.layout {
-                Layout::Bucketed { .. } => {
-                    let bucket = i32::try_from(at.bucket).map_err(storage)?;
-                    self.session
-                        .execute_single_page(&statement, (task_list, bucket), paging)
-                        .await
-                }
-                Layout::TaskRb => {
-                    self.session
-                        .execute_single_page(&statement, (task_list,), paging)
-                        .await
-                }
+        match &self.listing {
+            Some(listing) => {
+                listing
+                    .page(&self.session, task_list, token, page_size)
+                    .await
             }
-            .map_err(storage)?;
-            let rows = result.into_rows_result().map_err(storage)?;
-            let records = match self.layout {
-                Layout::Bucketed { .. } => rows
-                    .rows::<BucketedListRow>()
-                    .map_err(storage)?
-                    .filter_map(|row| match row.map_err(storage) {
-                        Ok((_, None, None, _, _)) => None,
-                        Ok((id, t, d, c, u)) => Some(bucketed_record(task_list, id, (t, d, c, u))),
-                        Err(e) => Some(Err(e)),
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-                Layout::TaskRb => {
-                    let rows = rows
-                        .rows::<TaskRbListRow>()
-                        .map_err(storage)?
-                        .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(storage)?;
-                    // The rows of an id that the previous page ended on were
-                    // listed there; the next page skips this one's last id.
-                    let continued = at.after_id.take();
-                    if let Some(last) = rows.last() {
-                        at.after_id = Some(last.0.clone());
-                    } else {
-                        at.after_id = continued.clone();
-                    }
-                    let mut rows: Vec<TaskRbListRow> = newest_per_id(
-                        rows.into_iter()
-                            .filter(|row| continued.as_deref() != Some(row.0.as_str())),
-                    )
-                    .collect();
-                    // The page's last id may have more rows on the next page,
-                    // which will skip them: read all of its rows now, so the
-                    // newest is the one listed.
-                    if let (Some(last), PagingStateResponse::HasMorePages { .. }) =
-                        (rows.last_mut(), &more)
-                    {
-                        if let Some(newest) = self.newest_task_rb_row(task_list, &last.0).await? {
-                            (last.1, last.2, last.3) = newest;
-                        }
-                    }
-                    rows.into_iter()
-                        .map(|(id, t, d, w)| task_rb_record(task_list, id, (t, d, w)))
-                        .collect::<Result<Vec<_>>>()?
-                }
-            };
-            let next = match more {
-                PagingStateResponse::HasMorePages { state } => Some(Position {
-                    bucket: at.bucket,
-                    paging_state: state
-                        .as_bytes_slice()
-                        .map(|b| b.to_vec())
-                        .unwrap_or_default(),
-                    after_id: at.after_id.clone(),
-                }),
-                PagingStateResponse::NoMorePages if at.bucket + 1 < buckets => Some(Position {
-                    bucket: at.bucket + 1,
-                    paging_state: Vec::new(),
-                    after_id: None,
-                }),
-                PagingStateResponse::NoMorePages => None,
-            };
-            match next {
-                Some(next) if records.is_empty() => at = next,
-                next => {
-                    return Ok(Page {
-                        records,
-                        next: next.map(|p| p.encode()),
-                    })
-                }
-            }
+            None => self.task_rb_page(task_list, token, page_size).await,
         }
     }
 
-    /// Reads the buckets concurrently (`list_concurrency` at a time), each
-    /// through the driver's paging: memory holds a few pages, never the list.
     /// Reads the ready index (see the [module docs](self#claim-next-the-ready-index)).
     async fn next_ready(
         &self,
@@ -1150,36 +1204,23 @@ impl StorageAdapter for CassandraAdapter {
             .await
     }
 
+    /// Taskrec's table: reads the list's entries partitions concurrently
+    /// (`list_concurrency` at a time), each through the driver's paging:
+    /// memory holds a few pages, never the list.
     fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
-        stream::iter(0..self.layout.buckets())
-            .map(move |bucket| self.bucket_stream(task_list, bucket))
-            .flatten_unordered(self.list_concurrency)
-            .boxed()
+        match &self.listing {
+            Some(listing) => listing.all(&self.session, task_list),
+            None => self.task_rb_stream(task_list),
+        }
     }
 
+    /// Taskrec's table: counts the entries of each partition of the list's
+    /// live slices (`COUNT(*)`, `list_concurrency` at a time).
     async fn count(&self, task_list: &str) -> Result<u64> {
-        if self.layout == Layout::TaskRb {
-            return self.count_task_rb_ids(task_list).await;
+        match &self.listing {
+            Some(listing) => listing.count(&self.session, task_list).await,
+            None => self.count_task_rb_ids(task_list).await,
         }
-        let count_bucket = |bucket: u32| async move {
-            let bucket = i32::try_from(bucket).map_err(storage)?;
-            let result = self
-                .session
-                .execute_unpaged(&self.statements.count, (task_list, bucket))
-                .await
-                .map_err(storage)?;
-            let (n,): (i64,) = result
-                .into_rows_result()
-                .map_err(storage)?
-                .single_row()
-                .map_err(storage)?;
-            Ok::<u64, Error>(u64::try_from(n).unwrap_or(0))
-        };
-        stream::iter(0..self.layout.buckets())
-            .map(count_bucket)
-            .buffer_unordered(self.list_concurrency)
-            .try_fold(0u64, |sum, n| async move { Ok(sum + n) })
-            .await
     }
 }
 

@@ -15,12 +15,21 @@ const TASK_RB_TASKS_CQL: &str = include_str!("../../schema/task_rb_tasks.cql");
 const HISTORY_CQL: &str = include_str!("../../schema/history.cql");
 const READY_CQL: &str = include_str!("../../schema/ready.cql");
 const READY_LOW_CQL: &str = include_str!("../../schema/ready_low.cql");
+const ENTRIES_CQL: &str = include_str!("../../schema/entries.cql");
+const SLICES_CQL: &str = include_str!("../../schema/slices.cql");
+const DAYS_CQL: &str = include_str!("../../schema/days.cql");
 
 /// The version of taskrec's table layout this client reads and writes,
-/// recorded in the table's comment (`schema=2`). Version 1, the tables made
-/// before versions were recorded (no mark), had no ready index beside them:
-/// their clients save tasks without the hints that claim-next reads.
-pub const SCHEMA_VERSION: u32 = 2;
+/// recorded in the table's comment (`schema=3`).
+///
+/// - 1 (no mark: tables made before versions were recorded): tasks in
+///   `((task_list, bucket), id)`, no ready index;
+/// - 2: the same with the ready index beside it;
+/// - 3: one partition per task, `((task_list, id))`, listings read the
+///   entries, slices and days tables (`docs/SCALE.md` says why): a table of
+///   version 1 or 2 cannot be altered into it, its tasks are copied into a
+///   new table.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// What precedes the schema version in a bucketed table's comment.
 const SCHEMA_MARK: &str = "schema=";
@@ -56,6 +65,12 @@ pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
         TableLayout::TaskRb => fill(TASK_RB_TASKS_CQL, 0)?,
     };
     let mut statements = vec![fill(KEYSPACE_CQL, 0)?, table, fill(HISTORY_CQL, 0)?];
+    if let TableLayout::Bucketed { .. } = config.layout {
+        // What listings of taskrec's table read.
+        for cql in [ENTRIES_CQL, SLICES_CQL, DAYS_CQL] {
+            statements.push(fill(cql, 0)?);
+        }
+    }
     if config.keeps_ready_index() {
         // Claim-next needs task state, which only taskrec's table keeps.
         statements.push(fill(READY_CQL, 0)?);
@@ -122,13 +137,19 @@ pub(super) async fn recorded_buckets(
     let comment = comment.unwrap_or_default();
     let version = parse_number(&comment, SCHEMA_MARK).unwrap_or(1);
     if version != SCHEMA_VERSION {
+        let how = if version < SCHEMA_VERSION {
+            format!(
+                "schema {SCHEMA_VERSION} keeps one partition per task, so a table of schema \
+                 {version} cannot be altered into it: create a new table (`create_schema(true)` \
+                 with another table name) and copy the tasks over with a client of this \
+                 table's version (`TaskStore::all` there, `save` into the new table)"
+            )
+        } else {
+            "a newer schema needs a newer taskrec".to_owned()
+        };
         return Err(invalid(format!(
             "table {table} has taskrec schema {version} (its comment records `{SCHEMA_MARK}N`; \
-             none means 1), and this client reads and writes schema {SCHEMA_VERSION}. \
-             From 1 to 2: create the ready index and history tables beside it (schema/ready.cql, \
-             schema/ready_low.cql, schema/history.cql), then \
-             `ALTER TABLE {table} WITH comment = '{}'`; a newer schema needs a newer taskrec",
-            comment_for(recorded_or_default(&comment))
+             none means 1), and this client reads and writes schema {SCHEMA_VERSION}: {how}"
         )));
     }
     let recorded = parse_buckets(&comment).ok_or_else(|| {
@@ -158,10 +179,7 @@ fn parse_number(comment: &str, mark: &str) -> Option<u32> {
         .ok()
 }
 
-fn recorded_or_default(comment: &str) -> u32 {
-    parse_buckets(comment).unwrap_or(DEFAULT_BUCKETS)
-}
-
+#[cfg(test)]
 /// The comment of a bucketed table of this schema, as `schema/tasks.cql` writes it.
 fn comment_for(buckets: u32) -> String {
     format!("taskrec tasks table; buckets={buckets}; {SCHEMA_MARK}{SCHEMA_VERSION}")
@@ -204,8 +222,11 @@ mod tests {
         assert!(cql[1].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs ("));
         assert!(cql[1].ends_with(&format!("WITH comment = '{}'", comment_for(16))));
         assert!(cql[2].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_history ("));
-        assert!(cql[3].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
-        assert!(cql[4].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));
+        assert!(cql[3].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_entries ("));
+        assert!(cql[4].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_slices ("));
+        assert!(cql[5].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_days ("));
+        assert!(cql[6].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
+        assert!(cql[7].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));
         assert!(!cql
             .iter()
             .any(|s| s.contains("{table}") || s.contains("{history_table}")));

@@ -56,6 +56,9 @@ impl Backend for Cassandra {
     fn keeps_timestamps(&self) -> bool {
         self.buckets.is_some()
     }
+    fn is_taskrec_table(&self) -> bool {
+        self.buckets.is_some()
+    }
     fn type_may_be_null(&self) -> bool {
         self.buckets.is_some()
     }
@@ -63,21 +66,47 @@ impl Backend for Cassandra {
     async fn insert_row(&self, task_list: &str, id: &str, row: &RawRow) -> Result<(), String> {
         let result = match self.buckets {
             Some(buckets) => {
-                let cql = format!(
-                    "INSERT INTO {} (task_list, bucket, id, type, data, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    self.table
-                );
-                let values = (
-                    task_list,
-                    bucket_of(id, buckets) as i32,
-                    id,
-                    row.type_name.as_deref(),
-                    row.data.as_deref(),
+                // As a foreign writer of schema 3 writes a task: its row, its
+                // listing entry in the current minute's slice, and the
+                // directory rows naming that slice and day.
+                let slice = chrono::Utc::now().timestamp_millis().div_euclid(60_000);
+                let day = slice.div_euclid(1_440);
+                let (type_name, data) = (row.type_name.as_deref(), row.data.as_deref());
+                let (created, updated) = (
                     row.created_at.map(CqlTimestamp),
                     row.updated_at.map(CqlTimestamp),
                 );
-                self.session.query_unpaged(cql, values).await
+                let task = self.session.query_unpaged(
+                    format!(
+                        "INSERT INTO {} (task_list, id, type, data, created_at, updated_at, slice) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        self.table
+                    ),
+                    (task_list, id, type_name, data, created, updated, slice),
+                );
+                let entry = self.session.query_unpaged(
+                    format!(
+                        "INSERT INTO {}_entries (task_list, slice, shard, id, type, data, created_at, updated_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        self.table
+                    ),
+                    (task_list, slice, bucket_of(id, buckets) as i32, id, type_name, data, created, updated),
+                );
+                let slice_row = self.session.query_unpaged(
+                    format!(
+                        "INSERT INTO {}_slices (task_list, day, slice) VALUES (?, ?, ?)",
+                        self.table
+                    ),
+                    (task_list, day, slice),
+                );
+                let day_row = self.session.query_unpaged(
+                    format!(
+                        "INSERT INTO {}_days (task_list, day) VALUES (?, ?)",
+                        self.table
+                    ),
+                    (task_list, day),
+                );
+                futures::try_join!(task, entry, slice_row, day_row).map(|(task, ..)| task)
             }
             None => {
                 let cql = format!(
@@ -92,25 +121,16 @@ impl Backend for Cassandra {
     }
 
     async fn raw_key(&self, task_list: &str, id: &str) -> Result<Option<(String, String)>, String> {
-        let result = match self.buckets {
-            Some(buckets) => {
-                let cql = format!(
-                    "SELECT task_list, id FROM {} WHERE task_list = ? AND bucket = ? AND id = ?",
-                    self.table
-                );
-                self.session
-                    .query_unpaged(cql, (task_list, bucket_of(id, buckets) as i32, id))
-                    .await
-            }
-            None => {
-                let cql = format!(
-                    "SELECT task_list, id FROM {} WHERE task_list = ? AND id = ?",
-                    self.table
-                );
-                self.session.query_unpaged(cql, (task_list, id)).await
-            }
-        }
-        .map_err(|e| crate::utils::chain(&e))?;
+        // Both tables are keyed by (list, id), task_rb's with the type after.
+        let cql = format!(
+            "SELECT task_list, id FROM {} WHERE task_list = ? AND id = ?",
+            self.table
+        );
+        let result = self
+            .session
+            .query_unpaged(cql, (task_list, id))
+            .await
+            .map_err(|e| crate::utils::chain(&e))?;
         result
             .into_rows_result()
             .map_err(|e| e.to_string())?

@@ -21,14 +21,13 @@ async fn raw_row(
     list: &str,
     id: &str,
 ) -> Option<(Option<String>, Option<String>, Option<uuid::Uuid>)> {
-    let bucket = taskrec::cassandra::bucket_of(id, 16) as i32;
     let cql = format!(
-        "SELECT type, data, state_token FROM {}.tasks WHERE task_list = ? AND bucket = ? AND id = ?",
+        "SELECT type, data, state_token FROM {}.tasks WHERE task_list = ? AND id = ?",
         keyspace()
     );
     raw_session()
         .await
-        .query_unpaged(cql.as_str(), (list, bucket, id))
+        .query_unpaged(cql.as_str(), (list, id))
         .await
         .unwrap()
         .into_rows_result()
@@ -97,15 +96,14 @@ fn a_save_landing_between_the_token_read_and_the_delete_survives() {
             .unwrap();
         let claim = store.claim(&list, "t", "w", LEASE).await.unwrap().unwrap();
 
-        let bucket = taskrec::cassandra::bucket_of("t", 16) as i32;
         let cql = format!(
             "UPDATE {}.tasks SET type = 'Unit', data = '{{\"n\":3}}', state = ? \
-             WHERE task_list = ? AND bucket = ? AND id = 't'",
+             WHERE task_list = ? AND id = 't'",
             keyspace()
         );
         raw_session()
             .await
-            .query_unpaged(cql.as_str(), (taskrec::INITIAL_STATE_JSON, &list, bucket))
+            .query_unpaged(cql.as_str(), (taskrec::INITIAL_STATE_JSON, &list))
             .await
             .unwrap();
 

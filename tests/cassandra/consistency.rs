@@ -115,13 +115,12 @@ fn a_save_with_a_ttl_expires_and_a_plain_save_does_not() {
         // The server's own view: a TTL on the short task's cells, none on the plain one's.
         let session = raw_session().await;
         let cql = format!(
-            "SELECT id, TTL(data) FROM {}.tasks WHERE task_list = ? AND bucket = ? AND id = ?",
+            "SELECT id, TTL(data) FROM {}.tasks WHERE task_list = ? AND id = ?",
             crate::utils::keyspace()
         );
         for (id, has_ttl) in [("short", true), ("plain", false)] {
-            let bucket = taskrec::cassandra::bucket_of(id, 16) as i32;
             let (_, ttl): (String, Option<i32>) = session
-                .query_unpaged(cql.as_str(), (&list, bucket, id))
+                .query_unpaged(cql.as_str(), (&list, id))
                 .await
                 .unwrap()
                 .into_rows_result()

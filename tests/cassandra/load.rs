@@ -14,7 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
 use taskrec::{Task, TaskData, TaskStore};
 
-use crate::utils::{adapter, chain, config, run, unique_list};
+use crate::utils::{adapter, chain, config, keyspace, raw_session, run, unique_list};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Item {
@@ -93,6 +93,20 @@ async fn save_count_list(saves: u64) {
     let listing = at.elapsed();
     let missing = seen.iter().filter(|s| !**s).count();
 
+    // How the list is spread: the tasks table holds one task per partition
+    // (its key is (list, id)); the entries partitions hold a minute of the
+    // list's new tasks each, over the 16 shards.
+    let rows = entries_partition_rows(&list).await;
+    let largest = rows.iter().copied().max().unwrap_or(0);
+    println!(
+        "load: entries in {} partitions ({} minutes x 16 shards), {} rows in all, at most {largest} in one",
+        rows.len(),
+        rows.len() / 16,
+        rows.iter().sum::<i64>(),
+    );
+    assert_eq!(rows.iter().sum::<i64>(), i64::try_from(saves).unwrap());
+    assert!(largest < 100_000, "an entries partition of {largest} rows");
+
     println!(
         "load: {saves} saves at {IN_FLIGHT} in flight in {saving:.1?} ({:.0}/s), {acked} acknowledged, \
          {} errors {errors:?}, slowest save {slowest:.0?}; count {count} in {counting:.1?}; \
@@ -118,4 +132,54 @@ fn a_hundred_thousand_saves_then_count_and_list_exactly() {
 #[ignore = "a million saves: minutes; run on demand (docs/RELIABILITY.md)"]
 fn a_million_saves_then_count_and_list_exactly() {
     run(save_count_list(1_000_000));
+}
+
+/// The rows of each entries partition of the list: every shard of every
+/// minute the directory names.
+async fn entries_partition_rows(list: &str) -> Vec<i64> {
+    let session = raw_session().await;
+    let ks = keyspace();
+    let single = |cql: String| {
+        let session = &session;
+        async move {
+            session
+                .query_unpaged(cql, ())
+                .await
+                .unwrap()
+                .into_rows_result()
+                .unwrap()
+        }
+    };
+    let days: Vec<(i64,)> = single(format!(
+        "SELECT day FROM {ks}.load_days WHERE task_list = '{list}'"
+    ))
+    .await
+    .rows()
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap();
+    let mut rows = Vec::new();
+    for (day,) in days {
+        let slices: Vec<(i64,)> = single(format!(
+            "SELECT slice FROM {ks}.load_slices WHERE task_list = '{list}' AND day = {day}"
+        ))
+        .await
+        .rows()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+        for (slice,) in slices {
+            for shard in 0..16 {
+                let (n,): (i64,) = single(format!(
+                    "SELECT COUNT(*) FROM {ks}.load_entries \
+                     WHERE task_list = '{list}' AND slice = {slice} AND shard = {shard}"
+                ))
+                .await
+                .single_row()
+                .unwrap();
+                rows.push(n);
+            }
+        }
+    }
+    rows
 }

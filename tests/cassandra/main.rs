@@ -17,6 +17,7 @@ mod contract;
 mod corpus;
 mod crash;
 mod history;
+mod listing;
 mod load;
 mod own_node;
 mod paging;

@@ -116,28 +116,63 @@ fn ten_thousand_tasks_spread_evenly_over_sixteen_buckets() {
         let list = unique_list("spread");
         fill(&store, &list, 10_000).await;
 
+        // Listings read the entries table: partitions (list, minute, shard),
+        // the minutes named by the days and slices tables.
         let session = raw_session().await;
-        let cql = format!(
-            "SELECT COUNT(*) FROM {}.tasks WHERE task_list = ? AND bucket = ?",
-            crate::utils::keyspace()
-        );
-        let mut counts = Vec::new();
-        for bucket in 0..16i32 {
-            let (n,): (i64,) = session
-                .query_unpaged(cql.as_str(), (&list, bucket))
+        let ks = crate::utils::keyspace();
+        let days: Vec<(i64,)> = session
+            .query_unpaged(
+                format!("SELECT day FROM {ks}.tasks_days WHERE task_list = ?"),
+                (&list,),
+            )
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap()
+            .rows()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut slices = Vec::new();
+        for (day,) in days {
+            let rows: Vec<(i64,)> = session
+                .query_unpaged(
+                    format!("SELECT slice FROM {ks}.tasks_slices WHERE task_list = ? AND day = ?"),
+                    (&list, day),
+                )
                 .await
                 .unwrap()
                 .into_rows_result()
                 .unwrap()
-                .single_row()
+                .rows()
+                .unwrap()
+                .collect::<Result<_, _>>()
                 .unwrap();
-            counts.push(n);
+            slices.extend(rows.into_iter().map(|(slice,)| slice));
+        }
+        assert!(!slices.is_empty() && slices.len() <= 3, "{slices:?}");
+        let cql = format!(
+            "SELECT COUNT(*) FROM {ks}.tasks_entries WHERE task_list = ? AND slice = ? AND shard = ?"
+        );
+        let mut counts = vec![0i64; 16];
+        for &slice in &slices {
+            for shard in 0..16i32 {
+                let (n,): (i64,) = session
+                    .query_unpaged(cql.as_str(), (&list, slice, shard))
+                    .await
+                    .unwrap()
+                    .into_rows_result()
+                    .unwrap()
+                    .single_row()
+                    .unwrap();
+                counts[shard as usize] += n;
+            }
         }
         let share = 10_000 / 16;
         assert_eq!(counts.iter().sum::<i64>(), 10_000, "{counts:?}");
         assert!(
             counts.iter().all(|&n| n <= 2 * share),
-            "no bucket over twice its share: {counts:?}"
+            "no shard over twice its share: {counts:?}"
         );
         assert_eq!(store.count(&list).await.unwrap(), 10_000);
         let distinct: BTreeSet<String> = store

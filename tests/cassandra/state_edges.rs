@@ -19,14 +19,13 @@ fn a_row_written_without_a_token_gets_one_and_a_deleted_row_is_never_recreated()
     run(async {
         let adapter = bucketed().await;
         let list = unique_list("tokenless");
-        let bucket = taskrec::cassandra::bucket_of("t", adapter.buckets()) as i32;
         let cql = format!(
-            "INSERT INTO {}.tasks (task_list, bucket, id, type, data) VALUES (?, ?, 't', 'Unit', '{{\"n\":1}}')",
+            "INSERT INTO {}.tasks (task_list, id, type, data) VALUES (?, 't', 'Unit', '{{\"n\":1}}')",
             keyspace()
         );
         raw_session()
             .await
-            .query_unpaged(cql.as_str(), (&list, bucket))
+            .query_unpaged(cql.as_str(), (&list,))
             .await
             .unwrap();
 

@@ -1,0 +1,754 @@
+//! How taskrec's table lists a task list without scanning what it completed.
+//!
+//! The tasks table holds one task per partition and is only ever read by
+//! key. Listings, pages and counts read a copy of each record in the
+//! **entries** table (`schema/entries.cql`), in the partition of the minute
+//! (the **slice**) its task was first saved in and of its shard (the bucket
+//! hash of its id). A completion deletes the task's row and its entry: the
+//! entry's tombstone stays in that slice's partition, which no save writes
+//! into once the minute is over. So a read of an entries partition meets at
+//! most the tasks its list created in one minute in that shard, whatever the
+//! list completed before.
+//!
+//! To skip the slices whose tasks are all done, a directory says which
+//! slices a list wrote entries in: **slices** (`schema/slices.cql`, one
+//! partition per list and day) and **days** (`schema/days.cql`, the days and
+//! the list's **low mark**). A listing reads the directory from the low mark;
+//! a slice that has been closed for [`CLOSED_AFTER`] and is found empty is
+//! marked `drained` and never read again, and the low mark moves past the
+//! drained slices at the start. All three tables only ever receive inserts
+//! and updates: their reads meet no tombstones at all.
+//!
+//! A save of a task that already has an entry rewrites it in place while its
+//! slice still takes writes ([`WRITES_UNTIL`] after the slice's end), and
+//! otherwise moves it to the current slice (a tombstone in the old slice,
+//! which that slice's bound already counts). `docs/SCALE.md` has the bounds
+//! and the measurements.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use scylla::client::session::Session;
+use scylla::response::{PagingState, PagingStateResponse};
+use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::Consistency;
+use scylla::value::CqlTimestamp;
+
+use crate::adapter::{Page, PageToken};
+use crate::error::{Error, Result};
+use crate::record::TaskRecord;
+
+use super::bucket::bucket_of;
+use super::{storage, timestamp};
+
+/// The length of a slice: entries of the tasks a list first saved in the
+/// same minute share partitions (one per shard).
+pub const SLICE: Duration = Duration::from_secs(60);
+
+/// How long after a slice's end a save of one of its tasks still rewrites
+/// the task's entry there; later saves move the entry to the current slice.
+pub const WRITES_UNTIL: Duration = Duration::from_secs(60);
+
+/// How long after a slice's end a listing that finds it empty may mark it
+/// drained. Longer than [`WRITES_UNTIL`] by a margin for a save in flight and
+/// for clients whose clocks run behind (keep them in sync with NTP).
+pub const CLOSED_AFTER: Duration = Duration::from_secs(300);
+
+/// How many closed slices one listing start checks for emptiness at most:
+/// a list whose low mark fell far behind catches up over a few listings.
+const PRUNE_AT_ONCE: usize = 64;
+
+/// How long a closed slice found still holding tasks is not checked again
+/// by this process.
+const LIVE_RECHECK: Duration = Duration::from_secs(600);
+
+const SLICE_MILLIS: i64 = SLICE.as_millis() as i64;
+const SLICES_PER_DAY: i64 = 24 * 60 * 60 * 1_000 / SLICE_MILLIS;
+
+/// The slice of an instant: minutes since the Unix epoch.
+pub(super) fn slice_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis().div_euclid(SLICE_MILLIS)
+}
+
+fn day_of(slice: i64) -> i64 {
+    slice.div_euclid(SLICES_PER_DAY)
+}
+
+fn chrono(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The first slice that can still receive writes at `now`: every slice
+/// before it is closed.
+fn first_open_slice(now: DateTime<Utc>) -> i64 {
+    slice_of(now - chrono(CLOSED_AFTER))
+}
+
+/// An entries row: id, type, data, created, updated.
+type EntryRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+);
+
+fn entry_record(task_list: &str, row: EntryRow) -> Option<TaskRecord> {
+    let (id, type_name, data, created, updated) = row;
+    if type_name.is_none() && data.is_none() {
+        return None; // only a row marker left: no record
+    }
+    Some(TaskRecord::stored(
+        task_list,
+        id,
+        type_name.unwrap_or_default(),
+        data.unwrap_or_default(),
+        timestamp(created),
+        timestamp(updated),
+    ))
+}
+
+/// What this process remembers of one list.
+#[derive(Default)]
+struct ListMemory {
+    /// The last slice and day whose directory rows it wrote.
+    written_slice: Option<i64>,
+    written_day: Option<i64>,
+    /// Closed slices found holding tasks, and when.
+    live: BTreeMap<i64, Instant>,
+}
+
+/// The statements of the entries, slices and days tables.
+pub(super) struct Listing {
+    shards: u32,
+    concurrency: usize,
+    insert: PreparedStatement,
+    delete: PreparedStatement,
+    fenced_delete: PreparedStatement,
+    insert_slice: PreparedStatement,
+    insert_day: PreparedStatement,
+    read_days: PreparedStatement,
+    read_slices: PreparedStatement,
+    mark_drained: PreparedStatement,
+    write_low: PreparedStatement,
+    list: PreparedStatement,
+    probe: PreparedStatement,
+    count: PreparedStatement,
+    memory: Mutex<HashMap<String, ListMemory>>,
+}
+
+/// Where a page of a listing goes on: a slice, a shard, and the driver's
+/// paging state within that partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Position {
+    slice: i64,
+    shard: u32,
+    paging_state: Vec<u8>,
+}
+
+const TOKEN_MAGIC: u8 = 0x7c;
+
+impl Position {
+    fn encode(&self) -> PageToken {
+        let mut bytes = Vec::with_capacity(13 + self.paging_state.len());
+        bytes.push(TOKEN_MAGIC);
+        bytes.extend_from_slice(&self.slice.to_be_bytes());
+        bytes.extend_from_slice(&self.shard.to_be_bytes());
+        bytes.extend_from_slice(&self.paging_state);
+        PageToken::from_bytes(bytes)
+    }
+
+    fn decode(token: &PageToken, shards: u32) -> Result<Self> {
+        let invalid = |reason: &str| Error::InvalidPageToken {
+            reason: reason.to_owned(),
+        };
+        let bytes = token.as_bytes();
+        if bytes.first() != Some(&TOKEN_MAGIC) || bytes.len() < 13 {
+            return Err(invalid("not a token of taskrec's table"));
+        }
+        let mut slice = [0u8; 8];
+        slice.copy_from_slice(&bytes[1..9]);
+        let shard = u32::from_be_bytes([bytes[9], bytes[10], bytes[11], bytes[12]]);
+        if shard >= shards {
+            return Err(invalid("its shard is beyond this table's bucket count"));
+        }
+        Ok(Position {
+            slice: i64::from_be_bytes(slice),
+            shard,
+            paging_state: bytes[13..].to_vec(),
+        })
+    }
+}
+
+impl Listing {
+    pub(super) async fn prepare(
+        session: &Session,
+        table: &str,
+        shards: u32,
+        concurrency: usize,
+        page_size: u32,
+        read: Consistency,
+        write: Consistency,
+    ) -> Result<Self> {
+        let prepare = |cql: String, consistency: Consistency| async move {
+            let mut statement = session.prepare(cql.as_str()).await.map_err(|e| {
+                super::config::invalid(format!(
+                    "preparing `{cql}` failed (do the listing tables of schema 3 exist? \
+                     see schema/README.md): {e}"
+                ))
+            })?;
+            statement.set_consistency(consistency);
+            statement.set_is_idempotent(true);
+            Ok::<_, Error>(statement)
+        };
+        let entries = format!("{table}_entries");
+        let slices = format!("{table}_slices");
+        let days = format!("{table}_days");
+        let mut list = prepare(
+            format!(
+                "SELECT id, type, data, created_at, updated_at FROM {entries} \
+                 WHERE task_list = ? AND slice = ? AND shard = ?"
+            ),
+            read,
+        )
+        .await?;
+        list.set_page_size(i32::try_from(page_size).unwrap_or(i32::MAX));
+        Ok(Listing {
+            shards,
+            concurrency,
+            insert: prepare(
+                format!(
+                    "INSERT INTO {entries} (task_list, slice, shard, id, type, data, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+                ),
+                write,
+            )
+            .await?,
+            delete: prepare(
+                format!("DELETE FROM {entries} WHERE task_list = ? AND slice = ? AND shard = ? AND id = ?"),
+                write,
+            )
+            .await?,
+            fenced_delete: prepare(
+                format!(
+                    "DELETE FROM {entries} USING TIMESTAMP ? \
+                     WHERE task_list = ? AND slice = ? AND shard = ? AND id = ?"
+                ),
+                write,
+            )
+            .await?,
+            insert_slice: prepare(
+                format!("INSERT INTO {slices} (task_list, day, slice) VALUES (?, ?, ?)"),
+                write,
+            )
+            .await?,
+            insert_day: prepare(
+                format!("INSERT INTO {days} (task_list, day) VALUES (?, ?)"),
+                write,
+            )
+            .await?,
+            read_days: prepare(
+                format!("SELECT day, low FROM {days} WHERE task_list = ?"),
+                read,
+            )
+            .await?,
+            read_slices: prepare(
+                format!(
+                    "SELECT slice, drained FROM {slices} \
+                     WHERE task_list = ? AND day = ? AND slice >= ?"
+                ),
+                read,
+            )
+            .await?,
+            mark_drained: prepare(
+                format!(
+                    "UPDATE {slices} SET drained = true WHERE task_list = ? AND day = ? AND slice = ?"
+                ),
+                write,
+            )
+            .await?,
+            write_low: prepare(
+                format!("UPDATE {days} USING TIMESTAMP ? SET low = ? WHERE task_list = ?"),
+                write,
+            )
+            .await?,
+            list,
+            probe: prepare(
+                format!(
+                    "SELECT id FROM {entries} WHERE task_list = ? AND slice = ? AND shard IN ? LIMIT 1"
+                ),
+                read,
+            )
+            .await?,
+            count: prepare(
+                format!(
+                    "SELECT COUNT(*) FROM {entries} WHERE task_list = ? AND slice = ? AND shard = ?"
+                ),
+                read,
+            )
+            .await?,
+            memory: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(super) fn shard(&self, id: &str) -> i32 {
+        // Bucket counts are at most MAX_BUCKETS, so the shard fits an i32.
+        bucket_of(id, self.shards) as i32
+    }
+
+    /// The slice a save at `now` writes a task's entry into, given the slice
+    /// its entry is in (if any); and the slice it moves out of, if it moves.
+    pub(super) fn place(existing: Option<i64>, now: DateTime<Utc>) -> (i64, Option<i64>) {
+        let current = slice_of(now);
+        match existing {
+            Some(slice) if slice_of(now - chrono(WRITES_UNTIL)) <= slice && slice <= current => {
+                (slice, None)
+            }
+            Some(slice) => (current, Some(slice)),
+            None => (current, None),
+        }
+    }
+
+    pub(super) fn insert_statement(&self) -> &PreparedStatement {
+        &self.insert
+    }
+
+    pub(super) fn delete_statement(&self) -> &PreparedStatement {
+        &self.delete
+    }
+
+    pub(super) fn fenced_delete_statement(&self) -> &PreparedStatement {
+        &self.fenced_delete
+    }
+
+    fn with_memory<T>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> T) -> T {
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        if memory.len() > 10_000 && !memory.contains_key(task_list) {
+            memory.clear(); // a bound, not a cache policy: lists are few
+        }
+        f(memory.entry(task_list.to_owned()).or_default())
+    }
+
+    /// Makes sure the directory names `slice` before an entry is written
+    /// there: once per slice and process, and before the entry, so an entry
+    /// is never in a slice a listing cannot find.
+    pub(super) async fn register(
+        &self,
+        session: &Session,
+        task_list: &str,
+        slice: i64,
+    ) -> Result<()> {
+        let day = day_of(slice);
+        let (slice_known, day_known) = self.with_memory(task_list, |m| {
+            (m.written_slice == Some(slice), m.written_day == Some(day))
+        });
+        if slice_known {
+            return Ok(());
+        }
+        let slice_row = session.execute_unpaged(&self.insert_slice, (task_list, day, slice));
+        if day_known {
+            slice_row.await.map_err(storage)?;
+        } else {
+            let day_row = session.execute_unpaged(&self.insert_day, (task_list, day));
+            futures::try_join!(slice_row, day_row).map_err(storage)?;
+        }
+        self.with_memory(task_list, |m| {
+            m.written_slice = Some(slice);
+            m.written_day = Some(day);
+        });
+        Ok(())
+    }
+
+    /// The days the list wrote entries in, and its low mark.
+    async fn days(&self, session: &Session, task_list: &str) -> Result<(Vec<i64>, Option<i64>)> {
+        let rows = session
+            .execute_unpaged(&self.read_days, (task_list,))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?;
+        let (mut days, mut low) = (Vec::new(), None);
+        for row in rows.rows::<(Option<i64>, Option<i64>)>().map_err(storage)? {
+            let (day, mark) = row.map_err(storage)?;
+            days.extend(day);
+            low = low.or(mark);
+        }
+        Ok((days, low))
+    }
+
+    /// The slices from `from` on that are not drained, in order; with
+    /// `first_only`, at most the first.
+    async fn slices_from(
+        &self,
+        session: &Session,
+        task_list: &str,
+        days: &[i64],
+        from: i64,
+        first_only: bool,
+    ) -> Result<Vec<i64>> {
+        let mut slices = Vec::new();
+        for &day in days.iter().filter(|&&day| day >= day_of(from)) {
+            let mut pager = session
+                .execute_iter(self.read_slices.clone(), (task_list, day, from))
+                .await
+                .map_err(storage)?
+                .rows_stream::<(i64, Option<bool>)>()
+                .map_err(storage)?;
+            while let Some((slice, drained)) = pager.try_next().await.map_err(storage)? {
+                if drained != Some(true) {
+                    slices.push(slice);
+                    if first_only {
+                        return Ok(slices);
+                    }
+                }
+            }
+        }
+        Ok(slices)
+    }
+
+    /// The slices of the list from its low mark on that are not marked
+    /// drained, in order, and the low mark.
+    async fn directory(
+        &self,
+        session: &Session,
+        task_list: &str,
+    ) -> Result<(Vec<i64>, Option<i64>)> {
+        let (days, low) = self.days(session, task_list).await?;
+        let slices = self
+            .slices_from(session, task_list, &days, low.unwrap_or(i64::MIN), false)
+            .await?;
+        Ok((slices, low))
+    }
+
+    /// Marks the closed slices found empty drained, takes them out of
+    /// `slices`, remembers the closed ones found holding tasks, and moves the
+    /// low mark up to the first slice left (never past a slice that may
+    /// still be written).
+    async fn settle(
+        &self,
+        session: &Session,
+        task_list: &str,
+        slices: &mut Vec<i64>,
+        low: Option<i64>,
+        checked: &[(i64, bool)],
+    ) -> Result<()> {
+        let empty: Vec<i64> = checked.iter().filter(|c| c.1).map(|c| c.0).collect();
+        stream::iter(empty.iter().copied())
+            .map(|slice| async move {
+                session
+                    .execute_unpaged(&self.mark_drained, (task_list, day_of(slice), slice))
+                    .await
+                    .map_err(storage)
+            })
+            .buffer_unordered(self.concurrency)
+            .try_collect::<Vec<_>>()
+            .await?;
+        self.with_memory(task_list, |m| {
+            let at = Instant::now();
+            for &(slice, is_empty) in checked {
+                if is_empty {
+                    m.live.remove(&slice);
+                } else {
+                    m.live.insert(slice, at);
+                }
+            }
+        });
+        slices.retain(|slice| !empty.contains(slice));
+        // Every slice before the first one left is drained, and every slice
+        // before the first open one is closed: the mark may move up to the
+        // lower of the two.
+        let open = first_open_slice(Utc::now());
+        let new_low = slices.first().map_or(open, |&first| first.min(open));
+        if low.is_none_or(|low| new_low > low) {
+            // The mark's write time is its value (µs): a later write of a
+            // lower mark, from a process that read an older directory, loses.
+            let written_at = new_low.saturating_mul(SLICE_MILLIS * 1_000);
+            session
+                .execute_unpaged(&self.write_low, (written_at, new_low, task_list))
+                .await
+                .map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    /// The slices a listing of the list reads, in order: those not drained
+    /// from the low mark on. The first closed slices not found holding tasks
+    /// lately are checked (one request each), and settled.
+    async fn live_slices(&self, session: &Session, task_list: &str) -> Result<Vec<i64>> {
+        let (mut slices, low) = self.directory(session, task_list).await?;
+        let open = first_open_slice(Utc::now());
+        let candidates: Vec<i64> = self.with_memory(task_list, |m| {
+            m.live.retain(|_, at| at.elapsed() < LIVE_RECHECK);
+            slices
+                .iter()
+                .copied()
+                .take_while(|&slice| slice < open)
+                .filter(|slice| !m.live.contains_key(slice))
+                .take(PRUNE_AT_ONCE)
+                .collect()
+        });
+        let shards: Vec<i32> = (0..self.shards).map(|s| s as i32).collect();
+        let checked: Vec<(i64, bool)> = stream::iter(candidates)
+            .map(|slice| {
+                let shards = &shards;
+                async move {
+                    let found = session
+                        .execute_unpaged(&self.probe, (task_list, slice, shards))
+                        .await
+                        .map_err(storage)?
+                        .into_rows_result()
+                        .map_err(storage)?
+                        .rows_num();
+                    Ok::<_, Error>((slice, found == 0))
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        self.settle(session, task_list, &mut slices, low, &checked)
+            .await?;
+        Ok(slices)
+    }
+
+    /// One page of the list's entries (see `StorageAdapter::page`).
+    pub(super) async fn page(
+        &self,
+        session: &Session,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page> {
+        let mut at = match token {
+            Some(token) => Position::decode(token, self.shards)?,
+            None => match self.live_slices(session, task_list).await?.first() {
+                Some(&slice) => Position {
+                    slice,
+                    shard: 0,
+                    paging_state: Vec::new(),
+                },
+                None => {
+                    return Ok(Page {
+                        records: Vec::new(),
+                        next: None,
+                    })
+                }
+            },
+        };
+        let mut statement = self.list.clone();
+        statement.set_page_size(i32::try_from(page_size.max(1)).unwrap_or(i32::MAX));
+        // Empty partitions are skipped here, so a caller sees an empty page
+        // only at the very end.
+        loop {
+            let paging = if at.paging_state.is_empty() {
+                PagingState::start()
+            } else {
+                PagingState::new_from_raw_bytes(at.paging_state.as_slice())
+            };
+            let shard = i32::try_from(at.shard).map_err(storage)?;
+            let (result, more) = session
+                .execute_single_page(&statement, (task_list, at.slice, shard), paging)
+                .await
+                .map_err(storage)?;
+            let records: Vec<TaskRecord> = result
+                .into_rows_result()
+                .map_err(storage)?
+                .rows::<EntryRow>()
+                .map_err(storage)?
+                .filter_map(|row| match row.map_err(storage) {
+                    Ok(row) => entry_record(task_list, row).map(Ok),
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<_>>()?;
+            let next = match more {
+                PagingStateResponse::HasMorePages { state } => Some(Position {
+                    paging_state: state
+                        .as_bytes_slice()
+                        .map(|b| b.to_vec())
+                        .unwrap_or_default(),
+                    ..at
+                }),
+                PagingStateResponse::NoMorePages if at.shard + 1 < self.shards => Some(Position {
+                    slice: at.slice,
+                    shard: at.shard + 1,
+                    paging_state: Vec::new(),
+                }),
+                PagingStateResponse::NoMorePages => {
+                    let (days, _) = self.days(session, task_list).await?;
+                    let after = at.slice.saturating_add(1);
+                    self.slices_from(session, task_list, &days, after, true)
+                        .await?
+                        .first()
+                        .map(|&slice| Position {
+                            slice,
+                            shard: 0,
+                            paging_state: Vec::new(),
+                        })
+                }
+            };
+            match next {
+                Some(next) if records.is_empty() => at = next,
+                next => {
+                    return Ok(Page {
+                        records,
+                        next: next.map(|p| p.encode()),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Every entry of the list, partitions read `concurrency` at a time,
+    /// each through the driver's paging.
+    pub(super) fn all<'a>(
+        &'a self,
+        session: &'a Session,
+        task_list: &'a str,
+    ) -> BoxStream<'a, Result<TaskRecord>> {
+        stream::once(async move {
+            let slices = self.live_slices(session, task_list).await?;
+            let shards = self.shards;
+            let partitions = stream::iter(
+                slices
+                    .into_iter()
+                    .flat_map(move |slice| (0..shards).map(move |shard| (slice, shard))),
+            );
+            Ok::<_, Error>(
+                partitions
+                    .map(move |(slice, shard)| self.partition(session, task_list, slice, shard))
+                    .flatten_unordered(self.concurrency),
+            )
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    fn partition<'a>(
+        &'a self,
+        session: &'a Session,
+        task_list: &'a str,
+        slice: i64,
+        shard: u32,
+    ) -> BoxStream<'a, Result<TaskRecord>> {
+        stream::once(async move {
+            let shard = i32::try_from(shard).map_err(storage)?;
+            let rows = session
+                .execute_iter(self.list.clone(), (task_list, slice, shard))
+                .await
+                .map_err(storage)?
+                .rows_stream::<EntryRow>()
+                .map_err(storage)?
+                .filter_map(move |row| {
+                    futures::future::ready(match row.map_err(storage) {
+                        Ok(row) => entry_record(task_list, row).map(Ok),
+                        Err(e) => Some(Err(e)),
+                    })
+                });
+            Ok::<_, Error>(rows)
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    /// The number of entries of the list. Every partition of every slice
+    /// not drained is counted, so the closed slices found empty are settled
+    /// here without a further request.
+    pub(super) async fn count(&self, session: &Session, task_list: &str) -> Result<u64> {
+        let (mut slices, low) = self.directory(session, task_list).await?;
+        let shards = self.shards;
+        let counts: Vec<(i64, u64)> = stream::iter(
+            slices
+                .clone()
+                .into_iter()
+                .flat_map(move |slice| (0..shards).map(move |shard| (slice, shard))),
+        )
+        .map(|(slice, shard)| async move {
+            let shard = i32::try_from(shard).map_err(storage)?;
+            let (n,): (i64,) = session
+                .execute_unpaged(&self.count, (task_list, slice, shard))
+                .await
+                .map_err(storage)?
+                .into_rows_result()
+                .map_err(storage)?
+                .single_row()
+                .map_err(storage)?;
+            Ok::<_, Error>((slice, u64::try_from(n).unwrap_or(0)))
+        })
+        .buffer_unordered(self.concurrency)
+        .try_collect()
+        .await?;
+        let mut per_slice: BTreeMap<i64, u64> = BTreeMap::new();
+        for (slice, n) in counts {
+            *per_slice.entry(slice).or_default() += n;
+        }
+        let open = first_open_slice(Utc::now());
+        let checked: Vec<(i64, bool)> = per_slice
+            .iter()
+            .filter(|(&slice, _)| slice < open)
+            .map(|(&slice, &n)| (slice, n == 0))
+            .collect();
+        self.settle(session, task_list, &mut slices, low, &checked)
+            .await?;
+        Ok(per_slice.values().sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_bad_ones_are_refused() {
+        let at = Position {
+            slice: 29_000_000,
+            shard: 3,
+            paging_state: vec![1, 2, 3],
+        };
+        assert_eq!(Position::decode(&at.encode(), 4).unwrap(), at);
+        for bad in ["7c00", "7a0000000000", "7c000000000000000100000004"] {
+            let token: PageToken = bad.parse().unwrap();
+            assert!(
+                matches!(
+                    Position::decode(&token, 4),
+                    Err(Error::InvalidPageToken { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_save_rewrites_an_entry_in_place_only_while_its_slice_takes_writes() {
+        let now = DateTime::parse_from_rfc3339("2026-12-02T12:00:30Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let current = slice_of(now);
+        assert_eq!(Listing::place(None, now), (current, None));
+        assert_eq!(Listing::place(Some(current), now), (current, None));
+        assert_eq!(Listing::place(Some(current - 1), now), (current - 1, None));
+        assert_eq!(
+            Listing::place(Some(current - 2), now),
+            (current, Some(current - 2))
+        );
+        // A slice "from the future" (a client whose clock ran ahead) is left.
+        assert_eq!(
+            Listing::place(Some(current + 5), now),
+            (current, Some(current + 5))
+        );
+        // Closed slices are those no save writes into any more.
+        assert!(first_open_slice(now) < current - 2);
+    }
+
+    #[test]
+    fn slices_are_minutes_and_days_hold_1440() {
+        let at = DateTime::parse_from_rfc3339("1970-01-02T00:01:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(slice_of(at), 1_441);
+        assert_eq!(day_of(1_441), 1);
+        assert_eq!(day_of(1_439), 0);
+        assert_eq!(day_of(-1), -1);
+    }
+}
