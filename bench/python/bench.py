@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The `python` variant of taskrec's benchmark: what a Python user of the
-DataStax `cassandra-driver` would write for the same workloads, on the same
-tables, with the same CQL.
+DataStax `cassandra-driver` would write for the same workloads, on the raw
+variants' own table (`raw_tasks`, `PRIMARY KEY ((task_list, bucket), id)`,
+created by the Rust harness) with the raw variants' CQL, and on task_rb's
+table for `stream-task_rb`.
 
     bench.py --info
         prints the driver's version and whether its C extensions and libev
@@ -60,8 +62,9 @@ MASK64 = (1 << 64) - 1
 
 
 def bucket_of(task_id, buckets=BUCKETS):
-    """taskrec's bucket hash (src/cassandra/bucket.rs): FNV-1a 64 of the
-    id's UTF-8 bytes through MurmurHash3's fmix64, modulo the bucket count."""
+    """The raw table's bucket of an id, as the Rust raw variant computes it
+    (taskrec's hash, src/cassandra/bucket.rs): FNV-1a 64 of the id's UTF-8
+    bytes through MurmurHash3's fmix64, modulo the bucket count."""
     h = 0xCBF29CE484222325
     for byte in task_id.encode():
         h = ((h ^ byte) * 0x100000001B3) & MASK64
@@ -163,9 +166,9 @@ def connect(addr):
 
 
 def prepare(session, keyspace):
-    table = f"{keyspace}.tasks"
+    table = f"{keyspace}.raw_tasks"
     statements = {
-        # The adapter's insert, word for word: every save starts the task's state.
+        # The Rust raw variant's insert, word for word: every save starts the task's state.
         "insert": f"INSERT INTO {table} (task_list, bucket, id, type, data, created_at, updated_at, state, state_token) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
         "find": f"SELECT type, data, created_at, updated_at FROM {table} "

@@ -14,7 +14,7 @@ use taskrec::{
 };
 
 use crate::args::Args;
-use crate::cql::{self, BucketedListRow, BucketedRow, StateRow, TaskRbListRow};
+use crate::cql::{self, RawListRow, RawRow, StateRow, TaskRbListRow};
 use crate::measure::{drain, histogram, record, run_ops, Meter, Outcome};
 use crate::payload::{self, FetchFile, TYPE_NAME};
 use crate::plan::{Variant, Workload};
@@ -103,10 +103,15 @@ async fn run(job: Job) -> Result<Outcome, String> {
 }
 
 // ---- raw and raw+serde: the scylla driver alone -------------------------
+//
+// On the raw variants' own table (`cql::RAW_TABLE`), the simplest design a
+// user of the raw driver would write for the job: a save is one INSERT, a
+// claim one read and one lightweight transaction, a listing the list's 16
+// bucket partitions. taskrec's table is only ever used through taskrec.
 
 struct Raw {
     session: Arc<Session>,
-    statements: cql::Bucketed,
+    statements: cql::RawStatements,
     task_rb_list: PreparedStatement,
     list: String,
     /// Decode into / encode from the typed struct with serde_json.
@@ -119,7 +124,7 @@ struct Raw {
 async fn raw(job: Job) -> Result<Outcome, String> {
     let session = cql::session(&job.addr).await?;
     let ctx = Arc::new(Raw {
-        statements: cql::Bucketed::prepare(&session, &job.keyspace).await?,
+        statements: cql::RawStatements::prepare(&session, &job.keyspace).await?,
         task_rb_list: cql::task_rb_list(&session, &job.keyspace).await?,
         session,
         list: job.list.clone(),
@@ -191,7 +196,7 @@ async fn raw_find(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
         .map_err(err)?;
     let rows = result.into_rows_result().map_err(err)?;
     let row = rows
-        .maybe_first_row::<BucketedRow>()
+        .maybe_first_row::<RawRow>()
         .map_err(err)?
         .ok_or_else(|| format!("{id} not found"))?;
     if ctx.serde {
@@ -215,10 +220,10 @@ async fn raw_complete(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// A claim by hand, as `TaskStore::claim` does it: read the record with its
-/// state and token, check the task is pending, write the claimed state in a
-/// lightweight transaction on the token. The new state is formatted text,
-/// not a serialized struct: the least a raw client could do.
+/// A claim by hand, as `TaskStore::claim` does it on its own table: read the
+/// record with its state and token, check the task is pending, write the
+/// claimed state in a lightweight transaction on the token. The new state is
+/// formatted text, not a serialized struct: the least a raw client could do.
 async fn raw_claim(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
     let id = payload::id(i);
     let bucket = cql::bucket(&id);
@@ -271,8 +276,8 @@ async fn raw_claim(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
     }
 }
 
-/// Every bucket through the driver's pager, `concurrency` buckets at a
-/// time: the adapter's own way of listing, without the adapter.
+/// The raw table's 16 buckets through the driver's pager, `concurrency`
+/// buckets at a time.
 async fn raw_stream_bucketed(
     ctx: &Raw,
     concurrency: usize,
@@ -286,12 +291,7 @@ async fn raw_stream_bucketed(
                     .execute_iter(ctx.statements.list.clone(), (list, bucket as i32))
                     .await
                     .map_err(err)?;
-                Ok::<_, String>(
-                    pager
-                        .rows_stream::<BucketedListRow>()
-                        .map_err(err)?
-                        .map_err(err),
-                )
+                Ok::<_, String>(pager.rows_stream::<RawListRow>().map_err(err)?.map_err(err))
             })
             .try_flatten()
             .boxed()

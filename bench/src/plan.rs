@@ -38,6 +38,38 @@ impl Variant {
     pub fn uses_server(self) -> bool {
         self != Variant::Memory
     }
+
+    /// The table the variant saves, finds, claims, completes and streams
+    /// in (`stream-task_rb` aside, which every server variant reads from
+    /// task_rb's table); none for the memory adapter.
+    pub fn table(self) -> Option<Table> {
+        match self {
+            Variant::Raw | Variant::RawSerde | Variant::Python => Some(Table::Raw),
+            Variant::Taskrec | Variant::TaskrecDyn => Some(Table::Taskrec),
+            Variant::Memory => None,
+        }
+    }
+}
+
+/// The server's tables (`cql.rs` has their layouts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// The raw variants' own bucketed table, created with plain CQL.
+    Raw,
+    /// taskrec's table, only ever used through taskrec's adapter.
+    Taskrec,
+    /// task_rb's table, which `stream-task_rb` lists.
+    TaskRb,
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Table::Raw => "raw",
+            Table::Taskrec => "taskrec",
+            Table::TaskRb => "task_rb",
+        })
+    }
 }
 
 impl fmt::Display for Variant {
@@ -61,7 +93,8 @@ impl FromStr for Variant {
 pub enum Workload {
     Save,
     Find,
-    /// A whole list of taskrec's bucketed table.
+    /// A whole list of the variant's own table: the raw table's 16 bucket
+    /// partitions, or taskrec's listing entries.
     Stream,
     /// A whole list of task_rb's table (one partition).
     StreamTaskRb,
@@ -110,12 +143,15 @@ impl Workload {
         }
     }
 
-    /// The table layout the workload reads or writes.
+    /// The table layout the workload reads or writes: `bucketed` is the
+    /// raw table (`((task_list, bucket), id)`), `taskrec` taskrec's table
+    /// with its listing entries.
     pub fn layout(self, variant: Variant) -> &'static str {
-        match (self, variant) {
-            (_, Variant::Memory) => "memory",
-            (Workload::StreamTaskRb, _) => "task_rb",
-            _ => "bucketed",
+        match (self, variant.table()) {
+            (_, None) => "memory",
+            (Workload::StreamTaskRb, _) | (_, Some(Table::TaskRb)) => "task_rb",
+            (_, Some(Table::Raw)) => "bucketed",
+            (_, Some(Table::Taskrec)) => "taskrec",
         }
     }
 }

@@ -13,12 +13,13 @@ use serde::Serialize;
 use crate::args::Args;
 use crate::cql;
 use crate::measure::Outcome;
-use crate::plan::{Variant, Workload};
+use crate::plan::{Table, Variant, Workload};
 
 /// Claims and drains run N / LWT_SHARE operations (see `Options::n_for`).
 const LWT_SHARE: u64 = 10;
 
-/// The list every variant streams, seeded once in both tables.
+/// The list every variant streams, seeded once in each table that a
+/// variant of the run streams it from.
 const STREAM_LIST: &str = "stream";
 
 struct Options {
@@ -171,8 +172,8 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
     variants.rotate_left(first);
     for &c in &options.concurrencies {
         // save, find, claim and complete share a list per variant,
-        // concurrency and repeat: find reads what save wrote, claim claims
-        // it, complete deletes it.
+        // concurrency and repeat, in the variant's own table: find reads
+        // what save wrote, claim claims it, complete deletes it.
         for workload in [
             Workload::Save,
             Workload::Find,
@@ -190,10 +191,12 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
             }
         }
     }
-    // A stream's concurrency is how many of the 16 buckets are read at once
-    // (taskrec's `list_concurrency`): 32 and 256 both mean all of them.
-    // task_rb's table keeps a list in one partition and the memory adapter
-    // walks one map, so there only concurrency 1 means anything.
+    // A stream's concurrency is how many partitions are read at once: of
+    // the raw table's 16 buckets (32 and 256 both mean all of them), or of
+    // taskrec's listing entries (its `list_concurrency`), which are 16 per
+    // minute the list was seeded in. task_rb's table keeps a list in one
+    // partition and the memory adapter walks one map, so there only
+    // concurrency 1 means anything.
     for &c in &options.concurrencies {
         if !options.workloads.contains(&Workload::Stream) {
             break;
@@ -229,9 +232,9 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
     jobs
 }
 
-/// The lists of the server variants' drains, each with the N it holds:
-/// seeded before the run, since a drain empties its list.
-fn drain_lists(options: &Options) -> Vec<(String, u64)> {
+/// The lists of the server variants' drains, each with the N it holds and
+/// its variant's table: seeded before the run, since a drain empties its list.
+fn drain_lists(options: &Options) -> Vec<(String, u64, Table)> {
     let mut lists = Vec::new();
     if !options.workloads.contains(&Workload::Drain) {
         return lists;
@@ -239,13 +242,32 @@ fn drain_lists(options: &Options) -> Vec<(String, u64)> {
     for r in 0..options.repeat {
         for &c in &options.concurrencies {
             for &v in &options.variants {
-                if v.uses_server() && Workload::Drain.runs_on(v) {
-                    lists.push((drain_list(v, c, r), options.n_for(Workload::Drain, c)));
+                if let (Some(table), true) = (v.table(), Workload::Drain.runs_on(v)) {
+                    let n = options.n_for(Workload::Drain, c);
+                    lists.push((drain_list(v, c, r), n, table));
                 }
             }
         }
     }
     lists
+}
+
+/// The tables the list to stream is seeded in: the own table of each
+/// variant that streams it, and task_rb's for `stream-task_rb`.
+fn stream_tables(options: &Options) -> Vec<Table> {
+    let mut tables = Vec::new();
+    let has = |w| options.workloads.contains(&w);
+    if has(Workload::Stream) {
+        for table in [Table::Raw, Table::Taskrec] {
+            if options.variants.iter().any(|v| v.table() == Some(table)) {
+                tables.push(table);
+            }
+        }
+    }
+    if has(Workload::StreamTaskRb) && options.variants.iter().any(|v| v.uses_server()) {
+        tables.push(Table::TaskRb);
+    }
+    tables
 }
 
 /// The list one drain empties: its own per variant, concurrency and repeat.
@@ -338,19 +360,16 @@ pub fn main(args: &mut Args) -> Result<(), String> {
         runtime.block_on(async {
             let session = cql::session(&options.addr).await?;
             cql::create_schema(&session, &options.addr, &options.keyspace).await?;
-            let tables = (
-                options.workloads.contains(&Workload::Stream),
-                options.workloads.contains(&Workload::StreamTaskRb),
-            );
-            if tables != (false, false) {
-                let (keyspace, n) = (&options.keyspace, options.n);
-                cql::seed_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
+            let lists = cql::Lists::open(&session, &options.addr, &options.keyspace).await?;
+            let tables = stream_tables(&options);
+            if !tables.is_empty() {
+                lists.seed(STREAM_LIST, options.n, &tables).await?;
                 // One untimed read of each seeded list: the first variant to
                 // stream it must not be the one that pays for a cold server.
-                cql::read_stream_lists(&session, keyspace, STREAM_LIST, n, tables).await?;
+                lists.read_seeded(STREAM_LIST, options.n, &tables).await?;
             }
-            for (list, n) in drain_lists(&options) {
-                cql::seed_lists(&session, &options.keyspace, &list, n, (true, false)).await?;
+            for (list, n, table) in drain_lists(&options) {
+                lists.seed(&list, n, &[table]).await?;
             }
             Ok::<(), String>(())
         })?;
@@ -512,15 +531,17 @@ fn run_child(options: &Options, job: &Job) -> Result<Outcome, String> {
 }
 
 /// After every complete and every drain, sampled ids of the lists they
-/// emptied are gone: a complete or a drain that did nothing would otherwise
+/// emptied are gone from their variant's table (and, in taskrec's, from its
+/// listing too): a complete or a drain that did nothing would otherwise
 /// look fast.
 async fn check_emptied(options: &Options) -> Result<(), String> {
     let mut emptied = drain_lists(options);
     if options.workloads.contains(&Workload::Complete) {
         for &c in &options.concurrencies {
-            for v in options.variants.iter().filter(|v| v.uses_server()) {
+            for &v in &options.variants {
+                let Some(table) = v.table() else { continue };
                 for r in 0..options.repeat {
-                    emptied.push((work_list(*v, c, r), options.n_at(c)));
+                    emptied.push((work_list(v, c, r), options.n_at(c), table));
                 }
             }
         }
@@ -529,19 +550,21 @@ async fn check_emptied(options: &Options) -> Result<(), String> {
         return Ok(());
     }
     let session = cql::session(&options.addr).await?;
-    let statements = cql::Bucketed::prepare(&session, &options.keyspace).await?;
-    for (list, n) in emptied {
+    let lists = cql::Lists::open(&session, &options.addr, &options.keyspace).await?;
+    for (list, n, table) in emptied {
         for i in [0, n / 2, n - 1] {
             let id = crate::payload::id(i);
-            let rows = session
-                .execute_unpaged(&statements.find, (list.as_str(), cql::bucket(&id), &id))
-                .await
-                .map_err(|e| e.to_string())?
-                .into_rows_result()
-                .map_err(|e| e.to_string())?;
-            if rows.rows_num() != 0 {
+            if lists.holds(table, &list, &id).await? {
                 return Err(format!(
-                    "{list}/{id} is still there after the run emptied it"
+                    "{list}/{id} is still in the {table} table after the run emptied it"
+                ));
+            }
+        }
+        if table == Table::Taskrec {
+            let left = lists.taskrec_count(&list).await?;
+            if left != 0 {
+                return Err(format!(
+                    "taskrec's listing of {list} still finds {left} records after the run emptied it"
                 ));
             }
         }
