@@ -490,6 +490,53 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         Ok(ready)
     }
 
+    /// How many tasks of `task_list` are in each status
+    /// ([`StatusCounts`](crate::StatusCounts)).
+    ///
+    /// Optional (with [`conditional_writes`](Capabilities::conditional_writes)):
+    /// the default reads every record of the list and its state. Without the
+    /// capability it answers [`Error::Unsupported`].
+    async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
+        if !self.capabilities().conditional_writes() {
+            return Err(Error::Unsupported {
+                adapter: self.name(),
+                operation: "task state",
+            });
+        }
+        crate::inspect::count_by_walking(self, task_list).await
+    }
+
+    /// A page of the tasks of `task_list` whose status is `status`, each
+    /// with its record and state, at most `page_size` (0 counts as 1); start
+    /// with `token` `None` and follow [`StatePage::next`](crate::StatePage::next)
+    /// until it is `None`. Every task in that status when the listing starts
+    /// and still in it when its page is read is listed once; a task whose
+    /// status changes meanwhile may be listed or not.
+    ///
+    /// Optional (with [`conditional_writes`](Capabilities::conditional_writes)):
+    /// the default pages through the list and reads every task's state, so
+    /// a listing of a few failed tasks reads the whole list. An adapter that
+    /// can find tasks of a status directly overrides it: the Cassandra
+    /// adapter reads only failed tasks for [`TaskStatus::Failed`](crate::TaskStatus::Failed).
+    /// A token from another adapter or method is [`Error::InvalidPageToken`]
+    /// (or, from the same adapter's `page`, may resume a listing of another
+    /// status). Without the capability it answers [`Error::Unsupported`].
+    async fn page_by_status(
+        &self,
+        task_list: &str,
+        status: crate::TaskStatus,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<crate::StatePage> {
+        if !self.capabilities().conditional_writes() {
+            return Err(Error::Unsupported {
+                adapter: self.name(),
+                operation: "task state",
+            });
+        }
+        crate::inspect::page_by_walking(self, task_list, status, token, page_size).await
+    }
+
     /// Records one state change of the task (list, id), keeping what
     /// `retention` asks for: a read of the task's history returns at most
     /// its last [`kept`](HistoryRetention::kept) entries, none older than
@@ -641,6 +688,20 @@ macro_rules! forward_adapter {
                 now: DateTime<Utc>,
             ) -> Result<ReadyTasks> {
                 (**self).next_ready(task_list, token, limit, now).await
+            }
+            async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
+                (**self).count_by_status(task_list).await
+            }
+            async fn page_by_status(
+                &self,
+                task_list: &str,
+                status: crate::TaskStatus,
+                token: Option<&PageToken>,
+                page_size: usize,
+            ) -> Result<crate::StatePage> {
+                (**self)
+                    .page_by_status(task_list, status, token, page_size)
+                    .await
             }
             async fn append_history(
                 &self,

@@ -171,6 +171,66 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         }
     }
 
+    /// How many tasks of a list are in each status.
+    ///
+    /// On Cassandra this reads the list's listing and each task's state by
+    /// key: no completed task's tombstone is scanned (`docs/SCALE.md`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::time::Duration;
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// for id in ["a", "b", "c"] { store.save(&Task::new("pings", id, Ping {})?).await?; }
+    /// let claim = store.claim("pings", "a", "w", Duration::from_secs(30)).await?.unwrap();
+    /// store.fail(claim, "bad input").await?;
+    /// let counts = store.count_by_status("pings").await?;
+    /// assert_eq!((counts.pending, counts.failed, counts.total()), (2, 1, 3));
+    /// # Ok(()) }
+    /// ```
+    pub async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
+        crate::validate_task_list(task_list)?;
+        self.adapter().count_by_status(task_list).await
+    }
+
+    /// A page of the tasks of a list in `status`, each with its record and
+    /// state (for failed tasks: their attempts and last error); follow
+    /// [`StatePage::next`](crate::StatePage::next) for the rest. On
+    /// Cassandra, failed tasks are read from an index of their own, so a
+    /// listing of them reads only failed tasks.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::time::Duration;
+    /// use taskrec::{MemoryAdapter, Task, TaskState, TaskStatus, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// for id in ["a", "b"] { store.save(&Task::new("pings", id, Ping {})?).await?; }
+    /// let claim = store.claim("pings", "b", "w", Duration::from_secs(30)).await?.unwrap();
+    /// store.fail(claim, "bad input").await?;
+    ///
+    /// let page = store.page_by_status("pings", TaskStatus::Failed, None, 100).await?;
+    /// assert_eq!(page.tasks.len(), 1);
+    /// let state = TaskState::from_json(&page.tasks[0].json)?;
+    /// assert_eq!((page.tasks[0].record.id(), state.attempts), ("b", 1));
+    /// assert_eq!(state.last_error.as_deref(), Some("bad input"));
+    /// assert!(page.next.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn page_by_status(
+        &self,
+        task_list: &str,
+        status: TaskStatus,
+        token: Option<&crate::PageToken>,
+        page_size: usize,
+    ) -> Result<crate::StatePage> {
+        crate::validate_task_list(task_list)?;
+        self.adapter()
+            .page_by_status(task_list, status, token, page_size)
+            .await
+    }
+
     /// Claims a task for `owner` until `lease` has passed, counting an
     /// attempt. `None` when the task is absent, finished, held under a live
     /// lease, waiting out a retry backoff, or claimed by someone else first.

@@ -1,10 +1,11 @@
-//! The bucket hash of taskrec's table layout, and the page tokens of both
-//! layouts.
+//! The bucket hash (the shard of a listing entry of taskrec's table), and
+//! the page tokens of task_rb's table.
 
 use crate::adapter::PageToken;
 use crate::error::{Error, Result};
 
-/// The bucket of an id in a table of `buckets` buckets.
+/// The bucket of an id among `buckets`: in taskrec's table, the shard of
+/// the id's listing entry (`{table}_entries`).
 ///
 /// The hash is 64-bit FNV-1a over the id's UTF-8 bytes (offset basis
 /// `0xcbf29ce484222325`, prime `0x100000001b3`), passed through MurmurHash3's
@@ -12,7 +13,7 @@ use crate::error::{Error, Result};
 /// count. FNV-1a alone spreads ids that differ in one digit poorly (its low
 /// bits depend only on the low bits of each byte); the finalizer mixes every
 /// bit into every other. The formula is part of the stored format: any
-/// program that writes the table must use it.
+/// program that writes the table (and its entries) must use it.
 ///
 /// ```
 /// assert_eq!(taskrec::cassandra::bucket_of("file1", 16), 5);

@@ -341,9 +341,8 @@ impl CassandraConfig {
     }
 
     /// The table's name (default `tasks`): a lowercase letter, then lowercase
-    /// letters, digits or `_`, at most 48 in all (38 for taskrec's table,
-    /// whose listing and ready index tables add `_entries`, `_slices`, `_days`,
-    /// `_ready` and `_ready_low`).
+    /// letters, digits or `_`, at most 48 in all (33 for taskrec's table,
+    /// whose tables beside it add up to 15 characters: `_failed_entries`).
     ///
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
@@ -529,8 +528,8 @@ impl CassandraConfig {
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").create_schema(true);
     /// assert!(format!("{config:?}").contains("create_schema: true"));
     /// // the keyspace, the table, the history table, the listing's entries, slices
-    /// // and days, the ready index and its low marks
-    /// assert_eq!(schema_statements(&config)?.len(), 8);
+    /// // and days, the same three for failed tasks, the ready index and its low marks
+    /// assert_eq!(schema_statements(&config)?.len(), 11);
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn create_schema(mut self, create: bool) -> Self {
@@ -550,7 +549,7 @@ impl CassandraConfig {
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").ready_index(false);
-    /// assert_eq!(schema_statements(&config)?.len(), 6); // no ready index tables
+    /// assert_eq!(schema_statements(&config)?.len(), 9); // no ready index tables
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn ready_index(mut self, keep: bool) -> Self {
@@ -622,6 +621,7 @@ impl CassandraConfig {
         let mut suffixes = Vec::new();
         if matches!(self.layout, TableLayout::Bucketed { .. }) {
             suffixes.extend(["_entries", "_slices", "_days"]);
+            suffixes.extend(["_failed_entries", "_failed_slices", "_failed_days"]);
         }
         if self.keeps_ready_index() {
             suffixes.extend(["_ready", "_ready_low"]);

@@ -42,7 +42,8 @@ use crate::error::{Error, Result};
 use crate::record::TaskRecord;
 
 use super::bucket::bucket_of;
-use super::{storage, timestamp};
+use super::rows::record;
+use super::storage;
 
 /// The length of a slice: entries of the tasks a list first saved in the
 /// same minute share partitions (one per shard).
@@ -98,17 +99,7 @@ type EntryRow = (
 
 fn entry_record(task_list: &str, row: EntryRow) -> Option<TaskRecord> {
     let (id, type_name, data, created, updated) = row;
-    if type_name.is_none() && data.is_none() {
-        return None; // only a row marker left: no record
-    }
-    Some(TaskRecord::stored(
-        task_list,
-        id,
-        type_name.unwrap_or_default(),
-        data.unwrap_or_default(),
-        timestamp(created),
-        timestamp(updated),
-    ))
+    record(task_list, id, (type_name, data, created, updated))
 }
 
 /// What this process remembers of one list.
@@ -521,6 +512,25 @@ impl Listing {
         token: Option<&PageToken>,
         page_size: usize,
     ) -> Result<Page> {
+        let (entries, next) = self.page_in(session, task_list, token, page_size).await?;
+        Ok(Page {
+            records: entries.into_iter().map(|(_, record)| record).collect(),
+            next,
+        })
+    }
+
+    /// One page of the list's entries, each with the slice it is in, and
+    /// where the next page starts. A page fills up across partitions (a
+    /// minute's shard may hold a handful of entries), so it is short only
+    /// at the end of the list.
+    pub(super) async fn page_in(
+        &self,
+        session: &Session,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<(Vec<(i64, TaskRecord)>, Option<PageToken>)> {
+        let page_size = page_size.max(1);
         let mut at = match token {
             Some(token) => Position::decode(token, self.shards)?,
             None => match self.live_slices(session, task_list).await?.first() {
@@ -529,19 +539,14 @@ impl Listing {
                     shard: 0,
                     paging_state: Vec::new(),
                 },
-                None => {
-                    return Ok(Page {
-                        records: Vec::new(),
-                        next: None,
-                    })
-                }
+                None => return Ok((Vec::new(), None)),
             },
         };
-        let mut statement = self.list.clone();
-        statement.set_page_size(i32::try_from(page_size.max(1)).unwrap_or(i32::MAX));
-        // Empty partitions are skipped here, so a caller sees an empty page
-        // only at the very end.
+        let mut entries: Vec<(i64, TaskRecord)> = Vec::new();
         loop {
+            let mut statement = self.list.clone();
+            let wanted = page_size - entries.len();
+            statement.set_page_size(i32::try_from(wanted).unwrap_or(i32::MAX));
             let paging = if at.paging_state.is_empty() {
                 PagingState::start()
             } else {
@@ -552,16 +557,16 @@ impl Listing {
                 .execute_single_page(&statement, (task_list, at.slice, shard), paging)
                 .await
                 .map_err(storage)?;
-            let records: Vec<TaskRecord> = result
+            for row in result
                 .into_rows_result()
                 .map_err(storage)?
                 .rows::<EntryRow>()
                 .map_err(storage)?
-                .filter_map(|row| match row.map_err(storage) {
-                    Ok(row) => entry_record(task_list, row).map(Ok),
-                    Err(e) => Some(Err(e)),
-                })
-                .collect::<Result<_>>()?;
+            {
+                if let Some(record) = entry_record(task_list, row.map_err(storage)?) {
+                    entries.push((at.slice, record));
+                }
+            }
             let next = match more {
                 PagingStateResponse::HasMorePages { state } => Some(Position {
                     paging_state: state
@@ -589,13 +594,8 @@ impl Listing {
                 }
             };
             match next {
-                Some(next) if records.is_empty() => at = next,
-                next => {
-                    return Ok(Page {
-                        records,
-                        next: next.map(|p| p.encode()),
-                    })
-                }
+                Some(next) if entries.len() < page_size => at = next,
+                next => return Ok((entries, next.map(|p| p.encode()))),
             }
         }
     }

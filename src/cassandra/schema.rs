@@ -52,23 +52,28 @@ const BUCKETS_MARK: &str = "buckets=";
 /// ```
 pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
     config.validate()?;
-    let fill = |template: &str, buckets: u32| -> Result<String> {
+    let fill_for = |template: &str, table: &str, buckets: u32| -> Result<String> {
         Ok(strip_comments(template)
             .replace("{keyspace}", &config.keyspace)
-            .replace("{table}", &config.table)
+            .replace("{table}", table)
             .replace("{history_table}", &config.history_table_name())
             .replace("{buckets}", &buckets.to_string())
             .replace("{replication}", &config.replication.to_cql()?))
     };
+    let fill = |template: &str, buckets: u32| fill_for(template, &config.table, buckets);
     let table = match config.layout {
         TableLayout::Bucketed { buckets } => fill(TASKS_CQL, buckets.unwrap_or(DEFAULT_BUCKETS))?,
         TableLayout::TaskRb => fill(TASK_RB_TASKS_CQL, 0)?,
     };
     let mut statements = vec![fill(KEYSPACE_CQL, 0)?, table, fill(HISTORY_CQL, 0)?];
     if let TableLayout::Bucketed { .. } = config.layout {
-        // What listings of taskrec's table read.
-        for cql in [ENTRIES_CQL, SLICES_CQL, DAYS_CQL] {
-            statements.push(fill(cql, 0)?);
+        // What listings of taskrec's table read, and the same three for the
+        // index of its failed tasks.
+        let failed = format!("{}_failed", config.table);
+        for table in [config.table.as_str(), failed.as_str()] {
+            for cql in [ENTRIES_CQL, SLICES_CQL, DAYS_CQL] {
+                statements.push(fill_for(cql, table, 0)?);
+            }
         }
     }
     if config.keeps_ready_index() {
@@ -225,8 +230,11 @@ mod tests {
         assert!(cql[3].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_entries ("));
         assert!(cql[4].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_slices ("));
         assert!(cql[5].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_days ("));
-        assert!(cql[6].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
-        assert!(cql[7].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));
+        assert!(cql[6].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_failed_entries ("));
+        assert!(cql[7].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_failed_slices ("));
+        assert!(cql[8].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_failed_days ("));
+        assert!(cql[9].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
+        assert!(cql[10].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));
         assert!(!cql
             .iter()
             .any(|s| s.contains("{table}") || s.contains("{history_table}")));

@@ -8,7 +8,7 @@
 use chrono::Utc;
 use futures::TryStreamExt;
 use taskrec::cassandra::{bucket_of, CassandraAdapter};
-use taskrec::{StorageAdapter, Task, TaskData, TaskStore};
+use taskrec::{StorageAdapter, Task, TaskData, TaskState, TaskStatus, TaskStore};
 
 use crate::utils::{bucketed, keyspace, raw_session, run, unique_list};
 
@@ -253,5 +253,115 @@ fn a_task_saved_again_after_its_slice_closed_moves_to_the_current_slice() {
         assert_eq!(listed(&store, &list).await, vec![("stays".to_owned(), 2)]);
         assert_eq!(drained(&list, an_hour_ago).await, None);
         assert_eq!(low_mark(&list).await, Some(an_hour_ago));
+    });
+}
+
+/// The ids in the failed index of `list`: every shard of every minute its
+/// directory names.
+async fn failed_index(list: &str) -> Vec<String> {
+    let session = raw_session().await;
+    let ks = keyspace();
+    let rows = |cql: String| {
+        let session = &session;
+        async move {
+            session
+                .query_unpaged(cql, ())
+                .await
+                .unwrap()
+                .into_rows_result()
+                .unwrap()
+        }
+    };
+    let mut ids = Vec::new();
+    let days = rows(format!(
+        "SELECT day FROM {ks}.tasks_failed_days WHERE task_list = '{list}'"
+    ))
+    .await;
+    for day in days.rows::<(i64,)>().unwrap() {
+        let (day,) = day.unwrap();
+        let slices = rows(format!(
+            "SELECT slice FROM {ks}.tasks_failed_slices WHERE task_list = '{list}' AND day = {day}"
+        ))
+        .await;
+        for slice in slices.rows::<(i64,)>().unwrap() {
+            let (slice,) = slice.unwrap();
+            let entries = rows(format!(
+                "SELECT id FROM {ks}.tasks_failed_entries WHERE task_list = '{list}' \
+                 AND slice = {slice} AND shard IN (0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15)"
+            ))
+            .await;
+            ids.extend(entries.rows::<(String,)>().unwrap().map(|r| r.unwrap().0));
+        }
+    }
+    ids.sort();
+    ids
+}
+
+#[test]
+fn failed_tasks_are_listed_from_an_index_of_their_own() {
+    run(async {
+        let store = TaskStore::new(bucketed().await);
+        let list = unique_list("failed");
+        let tasks: Vec<Task<Item>> = (0..500)
+            .map(|n| Task::new(&list, format!("t{n:03}"), Item { n }).unwrap())
+            .collect();
+        store.save_all(&tasks, 64).await.unwrap();
+        for id in ["t007", "t123", "t499"] {
+            let claim = store
+                .claim(&list, id, "w", std::time::Duration::from_secs(60))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(store.fail(claim, &format!("{id} broke")).await.unwrap());
+        }
+
+        // The index holds the three, and a listing of failed tasks reads it:
+        // the failed tasks with their errors, none of the 497 others.
+        let failed = ["t007", "t123", "t499"].map(str::to_owned).to_vec();
+        assert_eq!(failed_index(&list).await, failed);
+        let failed_page = |size| {
+            let (store, list) = (&store, &list);
+            async move {
+                let page = store
+                    .page_by_status(list, TaskStatus::Failed, None, size)
+                    .await
+                    .unwrap();
+                page.tasks
+                    .iter()
+                    .map(|stored| {
+                        let state = TaskState::from_json(&stored.json).unwrap();
+                        (
+                            stored.record.id().to_owned(),
+                            state.attempts,
+                            state.last_error,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let mut listed = failed_page(100).await;
+        listed.sort();
+        let expected: Vec<(String, u32, Option<String>)> = failed
+            .iter()
+            .map(|id| (id.clone(), 1, Some(format!("{id} broke"))))
+            .collect();
+        assert_eq!(listed, expected);
+        let counts = store.count_by_status(&list).await.unwrap();
+        assert_eq!(
+            (counts.pending, counts.failed, counts.total()),
+            (497, 3, 500)
+        );
+
+        // Reset (retried) and purged: the next listing finds their entries
+        // stale and removes them.
+        assert!(store.reset(&list, "t123").await.unwrap());
+        store.delete(&list, "t499").await.unwrap();
+        assert_eq!(failed_page(100).await.len(), 1);
+        assert_eq!(failed_index(&list).await, vec!["t007".to_owned()]);
+        let counts = store.count_by_status(&list).await.unwrap();
+        assert_eq!(
+            (counts.pending, counts.failed, counts.total()),
+            (498, 1, 499)
+        );
     });
 }

@@ -1,0 +1,102 @@
+//! What a table layout does for the adapter: one implementation per layout
+//! ([`TaskrecTable`](super::taskrec_table::TaskrecTable),
+//! [`TaskRbTable`](super::task_rb_table::TaskRbTable)), so the adapter
+//! itself never asks which layout it has.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+
+use crate::adapter::{Capabilities, Page, PageToken};
+use crate::error::{Error, Result};
+use crate::inspect::StatePage;
+use crate::ready::ReadyTasks;
+use crate::record::TaskRecord;
+use crate::state::{StateToken, StoredState, TaskStatus};
+
+use super::{CassandraAdapter, ReadyReads, ADAPTER};
+
+/// The error of a task state operation on a layout without task state.
+pub(super) fn no_state() -> Error {
+    Error::Unsupported {
+        adapter: ADAPTER,
+        operation: "task state on task_rb's table (it has no state columns)",
+    }
+}
+
+/// The operations of `StorageAdapter` that depend on the layout, with its
+/// prepared statements and the session they run on.
+#[async_trait]
+pub(super) trait Table: Send + Sync {
+    fn capabilities(&self) -> Capabilities;
+
+    /// Partitions a list's listing spreads over (see `CassandraAdapter::buckets`).
+    fn buckets(&self) -> u32;
+
+    /// What claim-next sweeps have read so far.
+    fn ready_reads(&self) -> ReadyReads {
+        ReadyReads::default()
+    }
+
+    async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()>;
+
+    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>>;
+
+    async fn delete(&self, task_list: &str, id: &str) -> Result<()>;
+
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page>;
+
+    fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>>;
+
+    async fn count(&self, task_list: &str) -> Result<u64>;
+
+    async fn load_state(&self, _task_list: &str, _id: &str) -> Result<Option<StoredState>> {
+        Err(no_state())
+    }
+
+    async fn swap_state(
+        &self,
+        _task_list: &str,
+        _id: &str,
+        _expected: &StateToken,
+        _new: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        Err(no_state())
+    }
+
+    /// `adapter` is the adapter this table belongs to, for what the sweep
+    /// reads through the `StorageAdapter` methods (states, walks).
+    async fn next_ready(
+        &self,
+        _adapter: &CassandraAdapter,
+        _task_list: &str,
+        _token: Option<&PageToken>,
+        _limit: usize,
+        _now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        Err(no_state())
+    }
+
+    /// `adapter` as for [`next_ready`](Self::next_ready). The default walks
+    /// the list (pages and states).
+    async fn page_by_status(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        status: TaskStatus,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<StatePage> {
+        if !self.capabilities().conditional_writes() {
+            return Err(no_state());
+        }
+        crate::inspect::page_by_walking(adapter, task_list, status, token, page_size).await
+    }
+}

@@ -1,0 +1,646 @@
+//! Taskrec's own table (schema 3): one partition per task, read and
+//! written by key, with the listing entries ([`listing`](super::listing))
+//! and the ready index ([`ready`](super::ready)) beside it. The module docs
+//! of [`cassandra`](super) have what each operation costs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use scylla::client::session::Session;
+use scylla::statement::batch::{Batch, BatchType};
+use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::Consistency;
+use scylla::value::CqlTimestamp;
+
+use crate::adapter::{Capabilities, Page, PageToken};
+use crate::error::Result;
+use crate::inspect::{status_of, StatePage};
+use crate::ready::ReadyTasks;
+use crate::record::TaskRecord;
+use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
+
+use super::config::CassandraConfig;
+use super::listing::Listing;
+use super::ready::{ReadyIndex, ReadyReads};
+use super::rows::record;
+use super::table::Table;
+use super::{lwt, prepare_with, storage, ttl_seconds, CassandraAdapter};
+
+/// A save below this goes to the server as one batch of its row, entry and
+/// hint (Cassandra's `batch_size_warn_threshold` is 5 KiB).
+const BATCHED_BYTES: usize = 4 * 1024;
+
+/// About what a save's batch weighs: the row's and the entry's text and the
+/// hint's keys.
+fn batched_bytes(record: &TaskRecord) -> usize {
+    3 * (record.task_list().len() + record.id().len())
+        + 2 * (record.type_name().len() + record.data().len())
+}
+
+/// States read at once by a listing of failed tasks.
+const STATE_READS_IN_FLIGHT: usize = 32;
+
+/// One statement's values, for statements of different shapes sent together.
+type BoxedRow<'a> = Box<dyn scylla::serialize::row::SerializeRow + Send + Sync + 'a>;
+
+/// A row read with its state: type, data, timestamps, state, token.
+type StateRow = (
+    Option<String>,
+    Option<String>,
+    Option<CqlTimestamp>,
+    Option<CqlTimestamp>,
+    Option<String>,
+    Option<uuid::Uuid>,
+);
+
+pub(super) struct TaskrecTable {
+    session: Arc<Session>,
+    buckets: u32,
+    write_consistency: Consistency,
+    /// The record with the initial state and a fresh token, `USING TTL ?`.
+    insert_row: PreparedStatement,
+    find_row: PreparedStatement,
+    delete_row: PreparedStatement,
+    /// The slice of the task's listing entry (null: no task).
+    read_slice: PreparedStatement,
+    /// The record with its state and token.
+    load: PreparedStatement,
+    /// Gives a row written without a token (by another tool) its first one.
+    adopt: PreparedStatement,
+    /// The conditional state change (claims, renewals, retries).
+    swap: PreparedStatement,
+    /// The current token, the time it was written and the entry's slice,
+    /// for a fenced delete.
+    fence_read: PreparedStatement,
+    /// A plain delete `USING TIMESTAMP` the current token's write time.
+    fenced_delete_row: PreparedStatement,
+    listing: Listing,
+    /// The index of failed tasks: entries holding the id and the token of
+    /// the change that failed it, in the minute the task failed, under
+    /// `{table}_failed_*` (see [`page_failed`](Self::page_failed)).
+    failed: Listing,
+    /// Hints for claim-next; `None` when the configuration turns them off.
+    ready: Option<ReadyIndex>,
+}
+
+impl TaskrecTable {
+    pub(super) async fn prepare(
+        session: Arc<Session>,
+        config: &CassandraConfig,
+        buckets: u32,
+    ) -> Result<Self> {
+        let table = format!("{}.{}", config.keyspace, config.table);
+        let (read, write) = (config.read_consistency, config.write_consistency);
+        let prepare =
+            |cql: String, consistency| prepare_with(&session, cql, consistency, "taskrec's");
+        let serial = config.serial_consistency;
+        let listing = Listing::prepare(
+            &session,
+            &table,
+            buckets,
+            config.list_concurrency,
+            config.page_size,
+            read,
+            write,
+        )
+        .await?;
+        let failed = Listing::prepare(
+            &session,
+            &format!("{table}_failed"),
+            buckets,
+            config.list_concurrency,
+            config.page_size,
+            read,
+            write,
+        )
+        .await?;
+        let ready = if config.keeps_ready_index() {
+            Some(
+                ReadyIndex::prepare(
+                    &session,
+                    &format!("{table}_ready"),
+                    &format!("{table}_ready_low"),
+                    read,
+                    write,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        Ok(TaskrecTable {
+            buckets,
+            write_consistency: write,
+            insert_row: prepare(
+                format!(
+                    "INSERT INTO {table} (task_list, id, type, data, created_at, updated_at, state, state_token, slice) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+                ),
+                write,
+            )
+            .await?,
+            find_row: prepare(
+                format!("SELECT type, data, created_at, updated_at FROM {table} WHERE task_list = ? AND id = ?"),
+                read,
+            )
+            .await?,
+            delete_row: prepare(format!("DELETE FROM {table} WHERE task_list = ? AND id = ?"), write).await?,
+            read_slice: prepare(
+                format!("SELECT slice FROM {table} WHERE task_list = ? AND id = ?"),
+                write,
+            )
+            .await?,
+            load: prepare(
+                format!(
+                    "SELECT type, data, created_at, updated_at, state, state_token \
+                     FROM {table} WHERE task_list = ? AND id = ?"
+                ),
+                read,
+            )
+            .await?,
+            // `type = ?` keeps a deleted row from being recreated: a missing
+            // row's cells all count as null.
+            adopt: lwt(
+                serial,
+                prepare(
+                    format!(
+                        "UPDATE {table} SET state_token = ? \
+                         WHERE task_list = ? AND id = ? IF state_token = null AND type = ?"
+                    ),
+                    write,
+                )
+                .await?,
+            ),
+            swap: lwt(
+                serial,
+                prepare(
+                    format!(
+                        "UPDATE {table} SET state = ?, state_token = ? \
+                         WHERE task_list = ? AND id = ? IF state_token = ?"
+                    ),
+                    write,
+                )
+                .await?,
+            ),
+            // Read at the write consistency: the level a claim's Paxos
+            // round commits at, so the read sees it.
+            fence_read: prepare(
+                format!(
+                    "SELECT state_token, WRITETIME(state_token), slice \
+                     FROM {table} WHERE task_list = ? AND id = ?"
+                ),
+                write,
+            )
+            .await?,
+            fenced_delete_row: prepare(
+                format!("DELETE FROM {table} USING TIMESTAMP ? WHERE task_list = ? AND id = ?"),
+                write,
+            )
+            .await?,
+            listing,
+            failed,
+            ready,
+            session,
+        })
+    }
+
+    /// The slice of the task's listing entry, read at the
+    /// write consistency (so a save or delete sees the last save's).
+    async fn locate(&self, task_list: &str, id: &str) -> Result<Option<i64>> {
+        let row = self
+            .session
+            .execute_unpaged(&self.read_slice, (task_list, id))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<(Option<i64>,)>()
+            .map_err(storage)?;
+        Ok(row.and_then(|(slice,)| slice))
+    }
+
+    /// Sends statements that belong together, of one or several partitions:
+    /// as one unlogged batch while they are small (one request), else as
+    /// separate requests at once. Either way a failure is the caller's error,
+    /// and doing it all again is safe (every statement is idempotent).
+    async fn send_together(
+        &self,
+        parts: Vec<(&PreparedStatement, BoxedRow<'_>)>,
+        bytes: usize,
+    ) -> Result<()> {
+        if bytes < BATCHED_BYTES {
+            let mut batch = Batch::new(BatchType::Unlogged);
+            let mut values = Vec::with_capacity(parts.len());
+            for (statement, row) in parts {
+                batch.append_statement(statement.clone());
+                values.push(row);
+            }
+            batch.set_consistency(self.write_consistency);
+            batch.set_is_idempotent(true);
+            self.session.batch(&batch, values).await.map_err(storage)?;
+        } else {
+            futures::future::try_join_all(
+                parts
+                    .into_iter()
+                    .map(|(statement, row)| self.session.execute_unpaged(statement, row)),
+            )
+            .await
+            .map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the record if `expected` is still its token, without a
+    /// lightweight transaction: one read of the token and the time it was
+    /// written, then a plain delete `USING TIMESTAMP` that time.
+    ///
+    /// The delete removes exactly what was written up to the token's write
+    /// (the claimed version and every state change of the claim), and
+    /// nothing written after it: a save that lands between the read and the
+    /// delete carries a later timestamp and survives whole. That ordering
+    /// holds while the clocks of clients and Cassandra nodes agree (NTP),
+    /// the same assumption plain saves beside claims already make.
+    async fn fenced_delete(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+    ) -> Result<Option<StateToken>> {
+        let current = self
+            .session
+            .execute_unpaged(&self.fence_read, (task_list, id))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<(Option<uuid::Uuid>, Option<i64>, Option<i64>)>()
+            .map_err(storage)?;
+        let (written_at, slice) = match current {
+            Some((Some(token), Some(written_at), slice)) if token == expected.as_uuid() => {
+                (written_at, slice)
+            }
+            _ => return Ok(None), // absent, or changed since the caller's token
+        };
+        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> = vec![(
+            &self.fenced_delete_row,
+            Box::new((written_at, task_list, id)),
+        )];
+        if let Some(slice) = slice {
+            let listing = &self.listing;
+            parts.push((
+                listing.fenced_delete_statement(),
+                Box::new((written_at, task_list, slice, listing.shard(id), id)),
+            ));
+        }
+        self.send_together(parts, 0).await?;
+        Ok(Some(*expected))
+    }
+
+    /// A save to taskrec's table: where the task's entry is (one read by
+    /// key), then its row, its entry and its ready hint together (and the
+    /// removal of the entry it moves out of, if it moves).
+    async fn write_record(&self, record: &TaskRecord, ttl_given: Option<Duration>) -> Result<()> {
+        let ttl = ttl_seconds(ttl_given)?;
+        let (list, id) = (record.task_list(), record.id());
+        let listing = &self.listing;
+        let now = Utc::now();
+        let (slice, moved_from) = Listing::place(self.locate(list, id).await?, now);
+        listing.register(&self.session, list, slice).await?;
+        let shard = listing.shard(id);
+        let (created, updated) = (
+            CqlTimestamp(record.created_at().timestamp_millis()),
+            CqlTimestamp(record.updated_at().timestamp_millis()),
+        );
+        let (type_name, data) = (record.type_name(), record.data());
+        let row = (
+            list,
+            id,
+            type_name,
+            data,
+            created,
+            updated,
+            INITIAL_STATE_JSON,
+            uuid::Uuid::new_v4(),
+            slice,
+            ttl,
+        );
+        let entry = (
+            list, slice, shard, id, type_name, data, created, updated, ttl,
+        );
+        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> = vec![
+            (&self.insert_row, Box::new(row)),
+            (listing.insert_statement(), Box::new(entry)),
+        ];
+        // Should the hint fail where the row did not, the save answers the
+        // error (a save again writes both), and a walk finds the task
+        // meanwhile.
+        if let Some(ready) = &self.ready {
+            parts.push((
+                ready.insert_statement(),
+                Box::new(ReadyIndex::hint_values(list, id, now, ttl_given)),
+            ));
+        }
+        if let Some(old) = moved_from {
+            parts.push((listing.delete_statement(), Box::new((list, old, shard, id))));
+        }
+        // Past a few kilobytes the server warns about a batch, and fails it
+        // at 50: a large record goes as separate requests at once instead.
+        self.send_together(parts, batched_bytes(record)).await
+    }
+
+    /// Puts the task into the failed index, in the current minute, with the
+    /// token of the state change that fails it (as the entry's `data`):
+    /// before that change, so a failed task is always there. The entry is
+    /// the task's only while the task holds that token: one whose change did
+    /// not land, or whose task changed since (retried, failed again, reset,
+    /// completed, saved again, purged), is stale and removed by the next
+    /// listing of failed tasks.
+    async fn index_failure(&self, task_list: &str, id: &str, token: uuid::Uuid) -> Result<()> {
+        let now = Utc::now();
+        let slice = super::listing::slice_of(now);
+        self.failed
+            .register(&self.session, task_list, slice)
+            .await?;
+        let at = CqlTimestamp(now.timestamp_millis());
+        let token = token.to_string();
+        let values = (
+            task_list,
+            slice,
+            self.failed.shard(id),
+            id,
+            "",
+            &token,
+            at,
+            at,
+            0i32,
+        );
+        self.session
+            .execute_unpaged(self.failed.insert_statement(), values)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    /// A page of the list's failed tasks from the failed index: each entry's
+    /// task is read by key, and an entry whose task is no longer failed (it
+    /// was retried, reset, completed, saved again or purged since) is
+    /// removed. So the listing reads the failed tasks, plus each stale entry
+    /// once.
+    async fn page_failed(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<StatePage> {
+        let mut next = token.cloned();
+        loop {
+            let (entries, page_next) = self
+                .failed
+                .page_in(&self.session, task_list, next.as_ref(), page_size.max(1))
+                .await?;
+            // (slice, id, the token of the change that failed it)
+            let entries: Vec<(i64, String, String)> = entries
+                .into_iter()
+                .map(|(slice, r)| (slice, r.id().to_owned(), r.data().to_owned()))
+                .collect();
+            let states: Vec<(i64, String, String, Option<StoredState>)> = stream::iter(entries)
+                .map(|(slice, id, token)| async move {
+                    let stored = self.load_state(task_list, &id).await?;
+                    Ok::<_, crate::Error>((slice, id, token, stored))
+                })
+                .buffered(STATE_READS_IN_FLIGHT)
+                .try_collect()
+                .await?;
+            let mut tasks = Vec::new();
+            for (slice, id, token, stored) in states {
+                match stored {
+                    Some(stored)
+                        if stored.token.as_uuid().to_string() == token
+                            && status_of(&stored) == TaskStatus::Failed =>
+                    {
+                        tasks.push(stored)
+                    }
+                    _ => {
+                        let values = (task_list, slice, self.failed.shard(&id), id.as_str());
+                        self.session
+                            .execute_unpaged(self.failed.delete_statement(), values)
+                            .await
+                            .map_err(storage)?;
+                    }
+                }
+            }
+            next = page_next;
+            if !tasks.is_empty() || next.is_none() {
+                return Ok(StatePage::new(tasks, next));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Table for TaskrecTable {
+    /// Time-to-live, timestamps and task state.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_time_to_live(true)
+            .with_keeps_timestamps(true)
+            .with_conditional_writes(true)
+    }
+
+    fn buckets(&self) -> u32 {
+        self.buckets
+    }
+
+    fn ready_reads(&self) -> ReadyReads {
+        self.ready
+            .as_ref()
+            .map(ReadyIndex::reads)
+            .unwrap_or_default()
+    }
+
+    async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
+        self.write_record(record, ttl).await
+    }
+
+    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+        let row = self
+            .session
+            .execute_unpaged(&self.find_row, (task_list, id))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row()
+            .map_err(storage)?;
+        Ok(row.and_then(|row| record(task_list, id.to_owned(), row)))
+    }
+
+    async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> =
+            vec![(&self.delete_row, Box::new((task_list, id)))];
+        if let Some(slice) = self.locate(task_list, id).await? {
+            parts.push((
+                self.listing.delete_statement(),
+                Box::new((task_list, slice, self.listing.shard(id), id)),
+            ));
+        }
+        self.send_together(parts, 0).await
+    }
+
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page> {
+        self.listing
+            .page(&self.session, task_list, token, page_size)
+            .await
+    }
+
+    /// Reads the list's entries partitions concurrently (`list_concurrency`
+    /// at a time), each through the driver's paging: memory holds a few
+    /// pages, never the list.
+    fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
+        self.listing.all(&self.session, task_list)
+    }
+
+    async fn count(&self, task_list: &str) -> Result<u64> {
+        self.listing.count(&self.session, task_list).await
+    }
+
+    async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
+        for _ in 0..2 {
+            let row = self
+                .session
+                .execute_unpaged(&self.load, (task_list, id))
+                .await
+                .map_err(storage)?
+                .into_rows_result()
+                .map_err(storage)?
+                .maybe_first_row::<StateRow>()
+                .map_err(storage)?;
+            let Some((Some(type_name), data, created, updated, state, token)) = row else {
+                // No row, or only state cells outliving a record saved with a
+                // TTL: no task either way.
+                return Ok(None);
+            };
+            let Some(token) = token else {
+                // Written without a token (by another tool): give it one,
+                // conditionally, then read again.
+                let values = (uuid::Uuid::new_v4(), task_list, id, type_name.as_str());
+                self.session
+                    .execute_unpaged(&self.adopt, values)
+                    .await
+                    .map_err(storage)?;
+                continue;
+            };
+            let Some(record) = record(
+                task_list,
+                id.to_owned(),
+                (Some(type_name), data, created, updated),
+            ) else {
+                return Ok(None); // unreachable: the type is there
+            };
+            return Ok(Some(StoredState {
+                json: state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
+                token: StateToken::from_uuid(token),
+                record,
+            }));
+        }
+        Err(storage(format!(
+            "the state token of {task_list:?}/{id:?} keeps disappearing"
+        )))
+    }
+
+    async fn swap_state(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+        new: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        let Some(state) = new else {
+            let deleted = self.fenced_delete(task_list, id, expected).await?;
+            if let Some(ready) = &self.ready {
+                ready.changed(task_list, id, None, deleted.is_some());
+            }
+            return Ok(deleted);
+        };
+        // The hint first: if the state change lands, its hint is there; a
+        // hint whose change did not land only costs a state read.
+        let mut hint = None;
+        if let Some(ready) = &self.ready {
+            if let Some(from) = TaskState::from_json(state)
+                .ok()
+                .and_then(|s| s.claimable_from())
+            {
+                hint = Some(ready.hint(&self.session, task_list, id, from).await?);
+            }
+        }
+        let token = uuid::Uuid::new_v4();
+        if TaskState::from_json(state).is_ok_and(|s| s.status == TaskStatus::Failed) {
+            self.index_failure(task_list, id, token).await?;
+        }
+        let values = (state, token, task_list, id, expected.as_uuid());
+        let row = self
+            .session
+            .execute_unpaged(&self.swap, values)
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<scylla::value::Row>()
+            .map_err(storage)?;
+        let applied = matches!(
+            row.as_ref().and_then(|r| r.columns.first()),
+            Some(Some(scylla::value::CqlValue::Boolean(true)))
+        );
+        if let Some(ready) = &self.ready {
+            ready.changed(task_list, id, hint, applied);
+        }
+        Ok(applied.then(|| StateToken::from_uuid(token)))
+    }
+
+    async fn page_by_status(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        status: TaskStatus,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<StatePage> {
+        match status {
+            TaskStatus::Failed => self.page_failed(task_list, token, page_size).await,
+            _ => {
+                crate::inspect::page_by_walking(adapter, task_list, status, token, page_size).await
+            }
+        }
+    }
+
+    async fn next_ready(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        token: Option<&PageToken>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        match &self.ready {
+            Some(ready) => {
+                ready
+                    .next_ready(adapter, task_list, token, limit, now)
+                    .await
+            }
+            None => {
+                // Without the ready index: the list's pages and every state.
+                let (ready, _) =
+                    crate::ready::ready_by_walking(adapter, task_list, token, limit, now).await?;
+                Ok(ready)
+            }
+        }
+    }
+}

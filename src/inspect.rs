@@ -1,0 +1,163 @@
+//! Reading a list by task state: how many tasks of a list are in each
+//! status ([`StorageAdapter::count_by_status`]), and the tasks in one
+//! status, paged ([`StorageAdapter::page_by_status`]), such as the failed
+//! ones with their attempts and last error.
+//!
+//! The defaults, for any adapter with task state, read the list and each
+//! task's state. An adapter with a faster way for some status overrides
+//! them: the Cassandra adapter keeps an index of failed tasks, so a page of
+//! failed tasks reads only failed tasks.
+
+use futures::{StreamExt, TryStreamExt};
+
+use crate::adapter::{PageToken, StorageAdapter};
+use crate::error::Result;
+use crate::state::{StoredState, TaskState, TaskStatus};
+
+/// How many tasks of a list are in each status.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord, TaskStatus};
+/// let adapter = MemoryAdapter::new();
+/// adapter.store(&TaskRecord::new("l", "a", "T", "{}")?).await?;
+/// let counts = adapter.count_by_status("l").await?;
+/// assert_eq!((counts.get(TaskStatus::Pending), counts.total()), (1, 1));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusCounts {
+    /// Waiting for a worker, backing off after a failed attempt included.
+    pub pending: u64,
+    /// Held by a worker (whether or not its lease has run out).
+    pub claimed: u64,
+    /// Done and kept.
+    pub succeeded: u64,
+    /// Failed for good.
+    pub failed: u64,
+    /// In a status this version does not know, or whose state cannot be
+    /// read.
+    pub unknown: u64,
+}
+
+impl StatusCounts {
+    /// The count of one status.
+    pub fn get(&self, status: TaskStatus) -> u64 {
+        match status {
+            TaskStatus::Pending => self.pending,
+            TaskStatus::Claimed => self.claimed,
+            TaskStatus::Succeeded => self.succeeded,
+            TaskStatus::Failed => self.failed,
+            TaskStatus::Unknown => self.unknown,
+        }
+    }
+
+    /// Every task counted.
+    pub fn total(&self) -> u64 {
+        self.pending + self.claimed + self.succeeded + self.failed + self.unknown
+    }
+
+    fn add(&mut self, status: TaskStatus) {
+        let slot = match status {
+            TaskStatus::Pending => &mut self.pending,
+            TaskStatus::Claimed => &mut self.claimed,
+            TaskStatus::Succeeded => &mut self.succeeded,
+            TaskStatus::Failed => &mut self.failed,
+            TaskStatus::Unknown => &mut self.unknown,
+        };
+        *slot += 1;
+    }
+}
+
+/// A page of the tasks of a list in one status, each with its record and
+/// state, and where the listing goes on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatePage {
+    /// The tasks, at most the page size asked for; empty only at the end.
+    pub tasks: Vec<StoredState>,
+    /// Where the next page starts; `None` at the end.
+    pub next: Option<PageToken>,
+}
+
+impl StatePage {
+    /// A page of `tasks`, and where the next starts.
+    pub fn new(tasks: Vec<StoredState>, next: Option<PageToken>) -> Self {
+        StatePage { tasks, next }
+    }
+}
+
+/// The status a stored state is counted under (unreadable: unknown).
+pub(crate) fn status_of(stored: &StoredState) -> TaskStatus {
+    TaskState::from_json(&stored.json).map_or(TaskStatus::Unknown, |state| state.status)
+}
+
+/// States read at once by the defaults.
+const STATE_READS_IN_FLIGHT: usize = 32;
+
+/// The states of the records of a page, in its order (tasks gone since are
+/// left out).
+async fn states_of<A: StorageAdapter + ?Sized>(
+    adapter: &A,
+    task_list: &str,
+    ids: Vec<String>,
+) -> Result<Vec<StoredState>> {
+    let states: Vec<Option<StoredState>> = futures::stream::iter(ids)
+        .map(|id| async move { adapter.load_state(task_list, &id).await })
+        .buffered(STATE_READS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    Ok(states.into_iter().flatten().collect())
+}
+
+/// The default [`StorageAdapter::count_by_status`]: every record of the
+/// list and its state.
+pub(crate) async fn count_by_walking<A: StorageAdapter + ?Sized>(
+    adapter: &A,
+    task_list: &str,
+) -> Result<StatusCounts> {
+    let mut counts = StatusCounts::default();
+    let mut token = None;
+    loop {
+        let page = adapter
+            .page(task_list, token.as_ref(), crate::adapter::DEFAULT_PAGE_SIZE)
+            .await?;
+        let ids = page.records.iter().map(|r| r.id().to_owned()).collect();
+        for stored in states_of(adapter, task_list, ids).await? {
+            counts.add(status_of(&stored));
+        }
+        match page.next {
+            Some(next) => token = Some(next),
+            None => return Ok(counts),
+        }
+    }
+}
+
+/// The default [`StorageAdapter::page_by_status`]: pages of the list and
+/// the state of each record, until a page holds a task in `status` or the
+/// list ends.
+pub(crate) async fn page_by_walking<A: StorageAdapter + ?Sized>(
+    adapter: &A,
+    task_list: &str,
+    status: TaskStatus,
+    token: Option<&PageToken>,
+    page_size: usize,
+) -> Result<StatePage> {
+    let mut next = token.cloned();
+    loop {
+        let page = adapter
+            .page(task_list, next.as_ref(), page_size.max(1))
+            .await?;
+        let ids = page.records.iter().map(|r| r.id().to_owned()).collect();
+        let tasks: Vec<StoredState> = states_of(adapter, task_list, ids)
+            .await?
+            .into_iter()
+            .filter(|stored| status_of(stored) == status)
+            .collect();
+        next = page.next;
+        if !tasks.is_empty() || next.is_none() {
+            return Ok(StatePage { tasks, next });
+        }
+    }
+}
