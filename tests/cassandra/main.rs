@@ -24,5 +24,6 @@ mod paging;
 #[cfg(feature = "cassandra-tls")]
 mod secure;
 mod state_edges;
+mod tombstones;
 mod utils;
 mod worker;

@@ -74,6 +74,12 @@ impl OwnNode {
         format!("127.0.0.{}:9042", k + self.offset)
     }
 
+    /// Node `k`'s log (INFO and up), as the scripts write it.
+    pub fn log_of(&self, k: u32) -> PathBuf {
+        assert!((1..=self.nodes).contains(&k));
+        self.dir.join(format!("node{k}/logs/system.log"))
+    }
+
     /// kill -9 of every node: no flush, no goodbye to clients.
     pub async fn kill(&self) {
         self.script("cassandra-stop", &["--kill"]).await;
