@@ -31,7 +31,10 @@
 //!   its first sweep and then every [`WALK_EVERY`]; a sweep walks when it
 //!   finds nothing ready and no hint due within [`LOOK_AHEAD_SLICES`] slices
 //!   (so a drained list is known to be drained), unless a walk already
-//!   found the list idle and no hint has been read since; a sweep that
+//!   found nothing ready in the list and no hint has been read since (then
+//!   the list is quiet until the first open task the walk saw opens: a
+//!   lease or backoff longer than the look-ahead costs no walk per poll);
+//!   a sweep that
 //!   would start more than [`RETENTION`] back (every hint there expired)
 //!   walks instead.
 //!
@@ -115,14 +118,27 @@ struct ListMemory {
     /// When this process last finished a walk of the list; a process's
     /// first walk of a list comes [`FIRST_WALK_AFTER`] after its first sweep.
     walked_at: Instant,
-    /// Set when a walk found nothing open and handed nothing out (its start,
-    /// µs): until a hint is read again, the list is known idle without
-    /// walking it on every poll.
-    quiet_since: Option<i64>,
+    /// Set when a walk handed nothing out: until a hint is read again, the
+    /// list is known quiet without walking it on every poll.
+    quiet: Option<Quiet>,
+    /// The earliest time (µs) a task seen open by the walk under way opens.
+    walk_open: Option<i64>,
     /// The last of the stale hints the last look for the next hint passed
     /// over: the next look starts after it. A walk forgets it (a hint of
     /// another process's claim may have landed before it).
     ahead: Option<Key>,
+}
+
+/// What the last walk of a list found, when it handed nothing out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Quiet {
+    /// When the walk began (µs): hints due more than [`MARGIN`] before it
+    /// were written for changes the walk saw.
+    since: i64,
+    /// When the first task the walk saw open opens (µs): claimed under a
+    /// lease, or backing off, perhaps beyond the look-ahead; `None` when
+    /// nothing was open.
+    opens_at: Option<i64>,
 }
 
 impl ListMemory {
@@ -195,7 +211,7 @@ enum Step {
         started: i64,
         /// Whether it sets the low mark to its start when it ends.
         sets_low: bool,
-        /// Whether it has found nothing open so far.
+        /// Whether it has handed nothing out so far.
         clean: bool,
     },
 }
@@ -406,7 +422,8 @@ impl ReadyIndex {
                 walked_at: Instant::now()
                     .checked_sub(WALK_EVERY - FIRST_WALK_AFTER)
                     .unwrap_or_else(Instant::now),
-                quiet_since: None,
+                quiet: None,
+                walk_open: None,
                 ahead: None,
             });
         f(memory)
@@ -620,11 +637,19 @@ impl ReadyIndex {
                 continue;
             };
             let fresh: Vec<Key> = self.memory(task_list, |m| {
-                m.quiet_since = None;
-                due.iter()
+                let fresh: Vec<Key> = due
+                    .iter()
                     .filter(|key| !m.seen.contains(*key) && !m.stale.contains(*key))
                     .cloned()
-                    .collect()
+                    .collect();
+                // A hint of a change the last walk may not have seen: the
+                // list is no longer known quiet.
+                if m.quiet
+                    .is_some_and(|q| fresh.iter().any(|key| key.0 > q.since - micros(MARGIN)))
+                {
+                    m.quiet = None;
+                }
+                fresh
             });
             let mut ready = self.states(adapter, task_list, fresh, now).await?;
             ready.next = Some(
@@ -708,16 +733,22 @@ impl ReadyIndex {
             if from_low {
                 m.low_swept_at = Some(Instant::now());
             }
-            (m.walked_at.elapsed() >= WALK_EVERY, m.quiet_since.is_some())
+            // Quiet while nothing the last walk saw has opened yet.
+            let quiet = m.quiet.filter(|q| q.opens_at.is_none_or(|at| at > now_us));
+            (m.walked_at.elapsed() >= WALK_EVERY, quiet)
         });
         if from_low {
             self.mark_low(session, task_list, now_us).await?;
         }
         let next_hint = self.next_hint(session, task_list, now_us).await?;
-        if next_hint.is_none() && quiet && !walk_due {
-            // Walked and found idle, and no hint read since: still idle
-            // (every save writes a hint), without walking it on every poll.
-            return Ok(ReadyTasks::default());
+        if let (None, Some(quiet), false) = (next_hint, quiet, walk_due) {
+            // Walked and found nothing ready, and no hint read since: still
+            // so (every save, release and retry writes a hint), without
+            // walking it on every poll, until the first task it saw opens.
+            return Ok(ReadyTasks {
+                next_open: quiet.opens_at.and_then(DateTime::from_timestamp_micros),
+                ..ReadyTasks::default()
+            });
         }
         if walk_due || next_hint.is_none() {
             // Nothing hinted soon: only a walk can tell whether the list
@@ -772,10 +803,20 @@ impl ReadyIndex {
         else {
             return Ok(ReadyTasks::default());
         };
+        let first_step = token.is_none();
         let (mut ready, records) =
             crate::ready::ready_by_walking(adapter, task_list, token.as_ref(), limit, now).await?;
         self.count(|r| r.walked += records);
-        let clean = clean && ready.tasks.is_empty() && ready.next_open.is_none();
+        // `clean`: nothing handed out so far in this walk.
+        let clean = clean && ready.tasks.is_empty();
+        let opens = ready.next_open.map(|at| at.timestamp_micros());
+        self.memory(task_list, |m| {
+            let earlier = if first_step { None } else { m.walk_open };
+            m.walk_open = match (earlier, opens) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        });
         match ready.next.take() {
             Some(next) => {
                 let walk = Step::Walk {
@@ -796,7 +837,10 @@ impl ReadyIndex {
                         m.low_swept_at = Some(Instant::now());
                     }
                     if clean {
-                        m.quiet_since = Some(started);
+                        m.quiet = Some(Quiet {
+                            since: started,
+                            opens_at: m.walk_open,
+                        });
                     }
                 });
                 if sets_low {

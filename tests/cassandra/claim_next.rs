@@ -182,3 +182,53 @@ fn a_list_drained_by_this_process_is_known_drained_without_waiting_out_leases() 
         );
     });
 }
+
+#[test]
+fn leases_beyond_the_look_ahead_cost_an_idle_worker_no_walk_per_poll() {
+    run(async {
+        // Claimed for 20 minutes: their lease-end hints are due past the
+        // 10 minutes a sweep looks ahead, so only a walk sees them open.
+        let list = unique_list("long-leases");
+        let producer = TaskStore::new(bucketed().await);
+        let held: Vec<Task<Held>> = (0..300)
+            .map(|n| Task::new(&list, format!("held-{n:03}"), Held { n }).unwrap())
+            .collect();
+        producer.save_all(&held, 64).await.unwrap();
+        for task in &held {
+            let claim = producer
+                .claim(&list, task.id(), "other", Duration::from_secs(1200))
+                .await
+                .unwrap();
+            assert!(claim.is_some());
+        }
+
+        let adapter = Arc::new(bucketed().await);
+        let worker = Worker::new(
+            TaskStore::from_arc(Arc::clone(&adapter)),
+            WorkerConfig::new("idle").idle_poll(Duration::from_millis(100)),
+        );
+        let stop = worker.stop_handle();
+        let idle = tokio::spawn(async move {
+            worker
+                .drain_with::<Held, _>(&list, |_| Box::pin(async { Ok(None) }))
+                .await
+        });
+        // The first sweep walks (the worker's process has not seen the list
+        // and the hints say nothing within the look-ahead); then it knows
+        // when the first lease ends, and its polls walk no more.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let settled = adapter.ready_reads();
+        assert_eq!(settled.walked, 300, "one walk: {settled:?}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let idle_reads = minus(adapter.ready_reads(), settled);
+        stop.stop();
+        let report = idle.await.unwrap().unwrap();
+        assert_eq!((report.succeeded, report.errors), (0, 0), "{report:?}");
+        println!("two seconds of idle polls over 20-minute leases read {idle_reads:?}");
+        assert_eq!(
+            (idle_reads.states, idle_reads.walked),
+            (0, 0),
+            "idle polls read no task: {idle_reads:?}"
+        );
+    });
+}
