@@ -2,13 +2,15 @@
 //! of its own, so that its CPU time and peak RSS are its own. Prints an
 //! [`Outcome`] as one JSON line.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
-use taskrec::cassandra::CassandraAdapter;
+use taskrec::cassandra::{ready, CassandraAdapter};
 use taskrec::{
     DynTaskData, MemoryAdapter, StorageAdapter, Task, TaskRegistry, TaskStore, Worker, WorkerConfig,
 };
@@ -17,7 +19,7 @@ use crate::args::Args;
 use crate::cql::{self, RawListRow, RawRow, StateRow, TaskRbListRow};
 use crate::measure::{drain, histogram, record, run_ops, Meter, Outcome};
 use crate::payload::{self, FetchFile, TYPE_NAME};
-use crate::plan::{Variant, Workload};
+use crate::plan::{Table, Variant, Workload};
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -28,6 +30,27 @@ const OWNER: &str = "taskrec-bench";
 /// Long enough that no claim runs out during a run.
 const LEASE: Duration = Duration::from_secs(600);
 
+/// The other, live worker that holds an idle list's tasks.
+const HOLDER: &str = "taskrec-bench-live";
+/// The lease the live worker holds an idle list's tasks under: as long as
+/// the claim-next look-ahead (`LOOK_AHEAD_SLICES` slices of `SLICE`, 10
+/// minutes), no longer. A sweep that finds nothing ready looks that far
+/// ahead for the next hint; held tasks whose lease-end hints lie beyond it
+/// look like "nothing hinted soon", and every idle poll then walks the
+/// list, which is not the idle worker this row is about. Claimed before
+/// the idle worker starts, every lease ends within its look-ahead, and
+/// 10 minutes leave room for the set-up of 100,000 (checked below).
+const HELD_LEASE: Duration =
+    Duration::from_secs(ready::SLICE.as_secs() * ready::LOOK_AHEAD_SLICES as u64);
+/// The idle worker's `idle_poll`: five polls a second, so that a window of
+/// ten seconds holds fifty of them (the default, 1 s, would hold ten).
+const IDLE_POLL: Duration = Duration::from_millis(200);
+/// Saves and completions in flight while tasks flow through a churned list,
+/// as in `tests/cassandra/churn.rs`.
+pub const CHURN_IN_FLIGHT: usize = 128;
+/// Timed reads of each kind per list: the figures are their medians.
+pub const CHURN_READS: usize = 5;
+
 /// What one child is asked to do.
 pub struct Job {
     pub variant: Variant,
@@ -37,6 +60,12 @@ pub struct Job {
     pub addr: String,
     pub keyspace: String,
     pub list: String,
+    /// Idle rows: seconds measured, after `idle_warmup` seconds of idling.
+    pub idle_secs: u64,
+    pub idle_warmup: u64,
+    /// Churn rows: when not 0, the reads are timed again this many seconds
+    /// after the first timing, once the emptied list's minutes have closed.
+    pub churn_settle: u64,
 }
 
 impl Job {
@@ -53,6 +82,9 @@ impl Job {
                 .value("keyspace")
                 .unwrap_or_else(|| crate::DEFAULT_KEYSPACE.to_owned()),
             list: args.required("list")?,
+            idle_secs: args.number("idle-secs", 10)?.max(1),
+            idle_warmup: args.number("idle-warmup", 5)?,
+            churn_settle: args.number("churn-settle", 0)?,
         };
         args.finish()?;
         Ok(job)
@@ -74,14 +106,44 @@ async fn run(job: Job) -> Result<Outcome, String> {
     match job.variant {
         Variant::Raw | Variant::RawSerde => raw(job).await,
         Variant::Taskrec | Variant::TaskrecDyn => {
+            if job.workload.is_idle() {
+                return idle(job).await;
+            }
             let task_rb = job.workload == Workload::StreamTaskRb;
             let config = cql::adapter_config(&job.addr, &job.keyspace, task_rb)
                 .list_concurrency(job.concurrency);
-            let adapter = CassandraAdapter::connect(config).await.map_err(err)?;
-            typed(job, TaskStore::new(adapter)).await
+            let adapter = Arc::new(
+                CassandraAdapter::connect(config.clone())
+                    .await
+                    .map_err(err)?,
+            );
+            if job.workload == Workload::Churn100k {
+                // The reads come from an adapter of their own, as from
+                // another process: nothing the flowing one remembers of
+                // the list (the minutes it wrote) helps them.
+                let reader = CassandraAdapter::connect(config).await.map_err(err)?;
+                return churn(&job, TaskStore::from_arc(adapter), TaskStore::new(reader)).await;
+            }
+            let drain = job.workload.is_drain();
+            let mut outcome = typed(job, TaskStore::from_arc(Arc::clone(&adapter))).await?;
+            if drain {
+                // What the worker's sweeps read, whole drain: with the list's
+                // size, this is where a drain's extra reads would show.
+                let reads = adapter.ready_reads();
+                outcome.figures.extend([
+                    ("ready_hints".to_owned(), reads.hints as f64),
+                    ("ready_states".to_owned(), reads.states as f64),
+                    ("ready_walked".to_owned(), reads.walked as f64),
+                ]);
+            }
+            Ok(outcome)
         }
         Variant::Memory => {
             let store = TaskStore::new(MemoryAdapter::new());
+            if job.workload == Workload::Churn100k {
+                // One process, one store: the reads are the same map's.
+                return churn(&job, store.clone(), store).await;
+            }
             if job.workload != Workload::Save {
                 // Set-up, before the meter starts: the records to find, list or complete.
                 let template = payload::template();
@@ -92,7 +154,7 @@ async fn run(job: Job) -> Result<Outcome, String> {
             }
             let (workload, list) = (job.workload, job.list.clone());
             let outcome = typed(job, store.clone()).await?;
-            let emptying = matches!(workload, Workload::Complete | Workload::Drain);
+            let emptying = workload == Workload::Complete || workload.is_drain();
             if emptying && store.count(&list).await.map_err(err)? != 0 {
                 return Err(format!("{workload} left records behind"));
             }
@@ -139,7 +201,17 @@ async fn raw(job: Job) -> Result<Outcome, String> {
         Workload::Find => (n, run_ops(ctx, n, c, raw_find).await?, "op"),
         Workload::Complete => (n, run_ops(ctx, n, c, raw_complete).await?, "op"),
         Workload::Claim => (n, run_ops(ctx, n, c, raw_claim).await?, "op"),
-        Workload::Drain => return Err("a drain is taskrec's Worker; raw has none".to_owned()),
+        Workload::Drain
+        | Workload::Drain10k
+        | Workload::Drain100k
+        | Workload::Idle10k
+        | Workload::Idle100k
+        | Workload::Churn100k => {
+            return Err(format!(
+                "{} is taskrec's (a Worker, its ready index, its listing); raw has none",
+                job.workload
+            ))
+        }
         Workload::Stream => {
             let (items, latencies) = raw_stream_bucketed(&ctx, c).await?;
             (items, latencies, "item")
@@ -356,9 +428,12 @@ async fn typed<A: StorageAdapter + 'static>(
         Workload::Find => (n, run_ops(ctx, n, c, typed_find).await?, "op"),
         Workload::Complete => (n, run_ops(ctx, n, c, typed_complete).await?, "op"),
         Workload::Claim => (n, run_ops(ctx, n, c, typed_claim).await?, "op"),
-        Workload::Drain => {
+        Workload::Drain | Workload::Drain10k | Workload::Drain100k => {
             let (done, latencies) = worker_drain(&ctx, c).await?;
             (done, latencies, "item")
+        }
+        Workload::Idle10k | Workload::Idle100k | Workload::Churn100k => {
+            return Err(format!("{} is set up by its own function", job.workload))
         }
         Workload::Stream | Workload::StreamTaskRb => {
             let (items, latencies) = match &ctx.registry {
@@ -456,6 +531,230 @@ async fn worker_drain<A: StorageAdapter + 'static>(
     }
     let (_, latencies) = clock.into_inner().unwrap_or_else(PoisonError::into_inner);
     Ok((report.succeeded, latencies))
+}
+
+// ---- list sizes: an idle worker, and a churned list ----------------------
+
+/// A worker idling over a list whose every task another live worker holds,
+/// as in `tests/cassandra/claim_next.rs`: what its claim-next sweeps read
+/// per second, from `ready_reads()` deltas. The figures to compare between
+/// `idle-10k` and `idle-100k` are hints/s and states/s: an idle worker reads
+/// the hints that came due and the next one, not the list.
+///
+/// Not in the window, by design: 60 s after a process's first sweep of a
+/// list, and every 10 minutes after, it walks the list once (its pages and
+/// every state) to find tasks whose hints were lost. That read grows with
+/// the list; `--idle-warmup 0 --idle-secs 70` puts the first walk in the
+/// window (`walked_per_s`).
+async fn idle(job: Job) -> Result<Outcome, String> {
+    let c = job.concurrency;
+    let set_up = Instant::now();
+    // The live worker's process: seeds the list, holds every task, waits
+    // out the low mark's lag and sweeps the list once, as a live worker
+    // does; that first sweep walks the list and sets its low mark, where a
+    // new process starts. (Sooner, the new process's first sweep would
+    // start behind the saves and read every one of their hints.)
+    let session = cql::session(&job.addr).await?;
+    let lists = cql::Lists::open(&session, &job.addr, &job.keyspace).await?;
+    lists.seed(&job.list, job.n, &[Table::Taskrec]).await?;
+    let held_at = Instant::now();
+    lists.hold(&job.list, job.n, HOLDER, HELD_LEASE).await?;
+    tokio::time::sleep(ready::LOW_SAFETY + Duration::from_secs(1)).await;
+    let handed = lists.sweep(&job.list).await?;
+    if handed != 0 {
+        return Err(format!("{handed} tasks of the held list were ready"));
+    }
+    drop(lists);
+    drop(session);
+    let set_up_secs = set_up.elapsed().as_secs_f64();
+    let (warmup, window) = (
+        Duration::from_secs(job.idle_warmup),
+        Duration::from_secs(job.idle_secs),
+    );
+    // The first leases (claimed first) must outlast the window, or the
+    // idle worker would take their tasks and stop being idle.
+    if held_at.elapsed() + warmup + window + Duration::from_secs(10) > HELD_LEASE {
+        return Err(format!(
+            "seeding and holding {} tasks took {set_up_secs:.0} s: the first leases ({} s) would run out during the measurement",
+            job.n,
+            HELD_LEASE.as_secs()
+        ));
+    }
+    eprintln!(
+        "{}: {} tasks seeded, held by {HOLDER} and swept in {set_up_secs:.1} s",
+        job.list, job.n
+    );
+
+    // The idle worker, in a process of its own (a new adapter: nothing of
+    // the list in its memory), serving the list until stopped.
+    let config = cql::adapter_config(&job.addr, &job.keyspace, false).list_concurrency(c);
+    let adapter = Arc::new(CassandraAdapter::connect(config).await.map_err(err)?);
+    let worker = Worker::new(
+        TaskStore::from_arc(Arc::clone(&adapter)),
+        WorkerConfig::new(OWNER).concurrency(c).idle_poll(IDLE_POLL),
+    );
+    let stop = worker.stop_handle();
+    let ran = AtomicU64::new(0);
+    let lists = [job.list.as_str()];
+    let serving = worker.serve_with::<FetchFile, _>(&lists, |task| {
+        std::hint::black_box(task);
+        ran.fetch_add(1, Ordering::Relaxed);
+        Box::pin(async { Ok(None) })
+    });
+    let measuring = async {
+        // The warm-up: the first sweep from the low mark, and `serve`'s
+        // idle wait growing from a sixteenth of `idle_poll` to all of it.
+        tokio::time::sleep(warmup).await;
+        let before = adapter.ready_reads();
+        let meter = Meter::start();
+        tokio::time::sleep(window).await;
+        let after = adapter.ready_reads();
+        let read = (
+            after.hints - before.hints,
+            after.states - before.states,
+            after.walked - before.walked,
+        );
+        let outcome = meter.finish(read.0 + read.1 + read.2, &histogram(), "none");
+        stop.stop();
+        (read, outcome)
+    };
+    let (report, ((hints, states, walked), mut outcome)) = futures::join!(serving, measuring);
+    let report = report.map_err(err)?;
+    let ran = ran.into_inner();
+    if ran != 0 || report.errors != 0 {
+        return Err(format!(
+            "the idle worker was not idle: it ran {ran} tasks ({report:?})"
+        ));
+    }
+    let secs = outcome.secs.max(1e-9);
+    let per_s = |x: u64| (x as f64 / secs * 10.0).round() / 10.0;
+    outcome.figures = BTreeMap::from([
+        ("held".to_owned(), job.n as f64),
+        ("idle_poll_ms".to_owned(), IDLE_POLL.as_millis() as f64),
+        ("warmup_s".to_owned(), job.idle_warmup as f64),
+        ("hints_per_s".to_owned(), per_s(hints)),
+        ("states_per_s".to_owned(), per_s(states)),
+        ("walked_per_s".to_owned(), per_s(walked)),
+        ("cpu_us_per_s".to_owned(), per_s(outcome.cpu_us)),
+        ("set_up_s".to_owned(), (set_up_secs * 10.0).round() / 10.0),
+    ]);
+    Ok(outcome)
+}
+
+/// Tasks flow through one list (each saved, then completed, `CHURN_IN_FLIGHT`
+/// at a time) until `n` have been completed; then `page(100)` and `count()`
+/// of the emptied list are timed against the same reads of a list that
+/// never had tasks, through `reader`. The row's own figures (ops/s, CPU,
+/// latencies) are the flow's, one op a save and its completion; the reads
+/// are in its figures, medians of `CHURN_READS` each.
+async fn churn<A, B>(
+    job: &Job,
+    store: TaskStore<A>,
+    reader: TaskStore<B>,
+) -> Result<Outcome, String>
+where
+    A: StorageAdapter + 'static,
+    B: StorageAdapter + 'static,
+{
+    let ctx = Arc::new(Typed {
+        store,
+        list: job.list.clone(),
+        template: payload::template(),
+        registry: None,
+    });
+    let meter = Meter::start();
+    let latencies = run_ops(ctx, job.n, CHURN_IN_FLIGHT, churn_flow).await?;
+    let mut outcome = meter.finish(job.n, &latencies, "op");
+
+    let never = format!("{}-never", job.list);
+    // One untimed read of a third list: the reader's first statements and
+    // connections are not the emptied list's cost.
+    time_reads(&reader, &format!("{}-warm", job.list), &never, 1).await?;
+    let reads = time_reads(&reader, &job.list, &never, CHURN_READS).await?;
+    let mut figures = BTreeMap::from([("completed".to_owned(), job.n as f64)]);
+    reads.put(&mut figures, "");
+    if job.churn_settle > 0 {
+        // Once the emptied list's minutes have closed, a listing may mark
+        // them drained and stop reading them: the same reads, again.
+        tokio::time::sleep(Duration::from_secs(job.churn_settle)).await;
+        let settled = time_reads(&reader, &job.list, &never, CHURN_READS).await?;
+        settled.put(&mut figures, "settled_");
+        figures.insert("settle_s".to_owned(), job.churn_settle as f64);
+    }
+    outcome.figures = figures;
+    Ok(outcome)
+}
+
+async fn churn_flow<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(), String> {
+    let task = Task::new(ctx.list.as_str(), payload::id(i), ctx.template.clone()).map_err(err)?;
+    ctx.store.save(&task).await.map_err(err)?;
+    ctx.store.complete(&task).await.map_err(err)
+}
+
+/// Medians of the timed reads of a churn, in ms.
+struct ChurnReads {
+    page: f64,
+    count: f64,
+    never_page: f64,
+    never_count: f64,
+}
+
+impl ChurnReads {
+    fn put(&self, figures: &mut BTreeMap<String, f64>, prefix: &str) {
+        // To the nanosecond: a memory adapter's read takes a fraction of a µs.
+        let ms = |x: f64| (x * 1e6).round() / 1e6;
+        let ratio = |a: f64, b: f64| ((a / b.max(1e-9)) * 100.0).round() / 100.0;
+        for (name, value) in [
+            ("page_ms", ms(self.page)),
+            ("count_ms", ms(self.count)),
+            ("never_page_ms", ms(self.never_page)),
+            ("never_count_ms", ms(self.never_count)),
+            ("page_ratio", ratio(self.page, self.never_page)),
+            ("count_ratio", ratio(self.count, self.never_count)),
+        ] {
+            figures.insert(format!("{prefix}{name}"), value);
+        }
+    }
+}
+
+/// `rounds` times, one after another: `page(100)` and `count()` of
+/// `emptied`, then of `never`; both must find nothing.
+async fn time_reads<B: StorageAdapter>(
+    reader: &TaskStore<B>,
+    emptied: &str,
+    never: &str,
+    rounds: usize,
+) -> Result<ChurnReads, String> {
+    let mut times: [Vec<f64>; 4] = Default::default();
+    for _ in 0..rounds {
+        for (k, list) in [emptied, never].into_iter().enumerate() {
+            let at = Instant::now();
+            let (page, _) = reader
+                .page::<FetchFile>(list, None, 100)
+                .await
+                .map_err(err)?;
+            times[2 * k].push(at.elapsed().as_secs_f64() * 1e3);
+            let at = Instant::now();
+            let count = reader.count(list).await.map_err(err)?;
+            times[2 * k + 1].push(at.elapsed().as_secs_f64() * 1e3);
+            if !page.is_empty() || count != 0 {
+                return Err(format!(
+                    "{list} should be empty: page(100) found {}, count() {count}",
+                    page.len()
+                ));
+            }
+        }
+    }
+    let [page, count, never_page, never_count] = times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    });
+    Ok(ChurnReads {
+        page,
+        count,
+        never_page,
+        never_count,
+    })
 }
 
 /// A find or stream that saw fewer records than were stored measured the

@@ -47,6 +47,11 @@ pub const BUCKETS: u32 = 16;
 pub const PAGE_SIZE: i32 = 1000;
 /// Saves in flight while seeding a list.
 const SEED_CONCURRENCY: usize = 256;
+/// Claims in flight while a list's tasks are being held: each is a Paxos
+/// round, several times a save's server time.
+const HOLD_CONCURRENCY: usize = 64;
+/// Tasks a sweep step asks for (`next_ready`'s limit).
+const SWEEP_LIMIT: usize = 1000;
 
 /// A raw listing row, decoded into owned values as the adapter does.
 pub type RawListRow = (
@@ -349,6 +354,50 @@ impl Lists {
             .try_fold((), |(), ()| async { Ok(()) })
             .await
             .map_err(|e| format!("seeding {list} in the {table} table: {e}"))
+    }
+
+    /// Claims records `0..n` of `list` in taskrec's table for `owner` under
+    /// `lease`: the tasks another live worker holds, as
+    /// `tests/cassandra/claim_next.rs` holds them.
+    pub async fn hold(
+        &self,
+        list: &str,
+        n: u64,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<(), String> {
+        futures::stream::iter(0..n)
+            .map(|i| async move {
+                let id = crate::payload::id(i);
+                let claim = self.taskrec.claim(list, &id, owner, lease).await;
+                match claim.map_err(|e| e.to_string())? {
+                    Some(_) => Ok(()),
+                    None => Err(format!("{list}/{id} was not claimable")),
+                }
+            })
+            .buffer_unordered(HOLD_CONCURRENCY)
+            .try_fold((), |(), ()| async { Ok(()) })
+            .await
+            .map_err(|e| format!("holding {list}: {e}"))
+    }
+
+    /// One claim-next sweep of `list` in taskrec's table, as a live
+    /// worker's process sweeps it (on a list without a low mark, a walk that
+    /// sets one); how many tasks it handed out.
+    pub async fn sweep(&self, list: &str) -> Result<usize, String> {
+        let adapter = self.taskrec.adapter();
+        let (mut token, mut handed) = (None, 0);
+        loop {
+            let step = adapter
+                .next_ready(list, token.as_ref(), SWEEP_LIMIT, SystemTime::now().into())
+                .await
+                .map_err(|e| format!("sweeping {list}: {e}"))?;
+            handed += step.tasks.len();
+            token = step.next;
+            if token.is_none() {
+                return Ok(handed);
+            }
+        }
     }
 
     /// Reads a seeded list of each of `tables` once, untimed, the way its

@@ -2,6 +2,7 @@
 //! peak resident memory from /proc, and per-operation latencies in an
 //! HdrHistogram.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -72,6 +73,11 @@ pub struct Outcome {
     /// What one latency sample is: `op` (one request and its decoding) or
     /// `item` (the wait for the next record of a stream).
     pub latency: String,
+    /// The figures of a row that are not a throughput (an idle worker's
+    /// reads per second, a churned list's read times), by their names in
+    /// summary.json; none for most rows, and never from the Python variant.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub figures: BTreeMap<String, f64>,
 }
 
 /// A workload being measured: started after the set-up, finished with the
@@ -105,6 +111,7 @@ impl Meter {
             p999_ns: latencies.value_at_quantile(0.999),
             max_ns: latencies.max(),
             latency: latency.to_owned(),
+            figures: BTreeMap::new(),
         }
     }
 }

@@ -105,10 +105,26 @@ pub enum Workload {
     /// A `Worker` draining a seeded list with a handler that does nothing:
     /// per task a claim and a conditional delete, plus the listing passes.
     Drain,
+    /// `Drain` of a list holding 10,000 tasks, whatever N is: whether a
+    /// worker's rate depends on the size of the list it drains.
+    Drain10k,
+    /// `Drain` of a list holding 100,000 tasks.
+    Drain100k,
+    /// A worker idling over a list of 10,000 tasks another live worker
+    /// holds: what its polls read per second (not a throughput).
+    Idle10k,
+    /// The same over 100,000 held tasks: an idle worker's reads must not
+    /// grow with the list.
+    Idle100k,
+    /// 100,000 tasks saved and completed through one list, then `page(100)`
+    /// and `count()` of the emptied list timed against a list that never
+    /// had tasks (not a throughput: the flow's rate is context).
+    Churn100k,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 7] = [
+    /// Every workload, in the order of the run and of summary.md.
+    pub const ALL: [Workload; 12] = [
         Workload::Save,
         Workload::Find,
         Workload::Claim,
@@ -116,6 +132,35 @@ impl Workload {
         Workload::StreamTaskRb,
         Workload::Complete,
         Workload::Drain,
+        Workload::Drain10k,
+        Workload::Drain100k,
+        Workload::Idle10k,
+        Workload::Idle100k,
+        Workload::Churn100k,
+    ];
+
+    /// What a run without `--workloads` measures: N-sized workloads only.
+    /// The list-size rows below are opt-in: at their full sizes they take
+    /// 10–20 minutes more here (the drains of 100,000 tasks, the 100,000
+    /// claims an idle list is held with, the 200,000 writes of a churn),
+    /// which would double the quick run.
+    pub const DEFAULT: [Workload; 7] = [
+        Workload::Save,
+        Workload::Find,
+        Workload::Claim,
+        Workload::Stream,
+        Workload::StreamTaskRb,
+        Workload::Complete,
+        Workload::Drain,
+    ];
+
+    /// The rows about list sizes (`--workloads scale`): fixed sizes, not N.
+    pub const SCALE: [Workload; 5] = [
+        Workload::Drain10k,
+        Workload::Drain100k,
+        Workload::Idle10k,
+        Workload::Idle100k,
+        Workload::Churn100k,
     ];
 
     pub fn name(self) -> &'static str {
@@ -127,18 +172,58 @@ impl Workload {
             Workload::Complete => "complete",
             Workload::Claim => "claim",
             Workload::Drain => "drain",
+            Workload::Drain10k => "drain-10k",
+            Workload::Drain100k => "drain-100k",
+            Workload::Idle10k => "idle-10k",
+            Workload::Idle100k => "idle-100k",
+            Workload::Churn100k => "churn-100k",
         }
+    }
+
+    /// The tasks the list of a list-size workload holds (before `--shrink`);
+    /// `None` for the workloads whose size is N.
+    pub fn fixed_size(self) -> Option<u64> {
+        match self {
+            Workload::Drain10k | Workload::Idle10k => Some(10_000),
+            Workload::Drain100k | Workload::Idle100k | Workload::Churn100k => Some(100_000),
+            _ => None,
+        }
+    }
+
+    /// A `Worker` draining a seeded list.
+    pub fn is_drain(self) -> bool {
+        matches!(
+            self,
+            Workload::Drain | Workload::Drain10k | Workload::Drain100k
+        )
+    }
+
+    pub fn is_idle(self) -> bool {
+        matches!(self, Workload::Idle10k | Workload::Idle100k)
+    }
+
+    /// Whether the row's `ops_per_s` is the figure to compare (summary.md's
+    /// main table); idle and churn rows get tables of their own.
+    pub fn is_throughput(self) -> bool {
+        !self.is_idle() && self != Workload::Churn100k
     }
 
     /// Whether `variant` has this workload. Claims are measured for the
     /// typed API against a raw client doing the same read and lightweight
     /// transaction by hand; a worker's drain exists only in taskrec. The
     /// dynamic path and the Python driver add nothing to either: the server's
-    /// Paxos rounds set their pace.
+    /// Paxos rounds set their pace. An idle worker's reads are the Cassandra
+    /// ready index's (`ready_reads()`); the memory adapter's index is in
+    /// process and reads nothing from a server (`tests/claim_next.rs` counts
+    /// it). A churn is timed on memory too: its page and count after 100,000
+    /// completions are the baseline of a store that forgets at once.
     pub fn runs_on(self, variant: Variant) -> bool {
         match self {
             Workload::Claim => matches!(variant, Variant::Raw | Variant::Taskrec | Variant::Memory),
-            Workload::Drain => matches!(variant, Variant::Taskrec | Variant::Memory),
+            Workload::Drain | Workload::Drain10k | Workload::Drain100k | Workload::Churn100k => {
+                matches!(variant, Variant::Taskrec | Variant::Memory)
+            }
+            Workload::Idle10k | Workload::Idle100k => variant == Variant::Taskrec,
             _ => true,
         }
     }

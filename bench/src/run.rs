@@ -3,6 +3,7 @@
 //! child process of its own, and writes `summary.json`, `summary.md` and
 //! `meta.json`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,6 +23,13 @@ const LWT_SHARE: u64 = 10;
 /// variant of the run streams it from.
 const STREAM_LIST: &str = "stream";
 
+/// The concurrency idle and churn rows run at, once each: taskrec's
+/// defaults, a worker's 8 tasks at once (`WorkerConfig::new`) and a
+/// listing's 8 partitions at once (`CassandraConfig::list_concurrency`).
+/// Neither row is about concurrency: an idle worker runs nothing, and a
+/// churn's figures are single reads.
+const SCALE_CONCURRENCY: usize = 8;
+
 struct Options {
     addr: String,
     keyspace: String,
@@ -36,6 +44,11 @@ struct Options {
     python: Option<PathBuf>,
     python_script: PathBuf,
     out: PathBuf,
+    /// The list-size workloads' sizes are divided by this (smoke runs).
+    shrink: u64,
+    idle_secs: u64,
+    idle_warmup: u64,
+    churn_settle: u64,
 }
 
 impl Options {
@@ -66,11 +79,24 @@ impl Options {
                 .collect::<Result<_, _>>()?,
         };
         let workloads = match args.value("workloads") {
-            None => Workload::ALL.to_vec(),
-            Some(list) => list
-                .split(',')
-                .map(|w| w.trim().parse())
-                .collect::<Result<_, _>>()?,
+            None => Workload::DEFAULT.to_vec(),
+            Some(list) => {
+                let mut workloads: Vec<Workload> = Vec::new();
+                for name in list.split(',').map(str::trim) {
+                    let group: Vec<Workload> = match name {
+                        "default" => Workload::DEFAULT.to_vec(),
+                        "scale" => Workload::SCALE.to_vec(),
+                        "all" => Workload::ALL.to_vec(),
+                        name => vec![name.parse()?],
+                    };
+                    for w in group {
+                        if !workloads.contains(&w) {
+                            workloads.push(w);
+                        }
+                    }
+                }
+                workloads
+            }
         };
         let options = Options {
             addr: args
@@ -92,6 +118,10 @@ impl Options {
             out: args
                 .value("out")
                 .map_or_else(|| PathBuf::from("target/bench"), PathBuf::from),
+            shrink: args.number("shrink", 1u64)?.max(1),
+            idle_secs: args.number("idle-secs", 10u64)?.max(1),
+            idle_warmup: args.number("idle-warmup", 5u64)?,
+            churn_settle: args.number("churn-settle", 0u64)?,
         };
         args.finish()?;
         if options.variants.contains(&Variant::Python) && options.python.is_none() {
@@ -114,7 +144,13 @@ impl Options {
     /// it. Each of their operations is a Paxos round or two, several times
     /// slower than a write; a tenth keeps the quick run within minutes and
     /// still gives every figure thousands of operations.
+    ///
+    /// The list-size workloads hold their own fixed sizes at every
+    /// concurrency (divided by `--shrink`): what they measure is the size.
     fn n_for(&self, workload: Workload, concurrency: usize) -> u64 {
+        if let Some(size) = workload.fixed_size() {
+            return (size / self.shrink).max(1);
+        }
         match workload {
             Workload::Claim | Workload::Drain => (self.n_at(concurrency) / LWT_SHARE).max(1),
             _ => self.n_at(concurrency),
@@ -144,6 +180,22 @@ struct Row {
     secs: f64,
     /// Runs the figures are the median of (`--repeat`).
     runs: usize,
+    /// Figures of rows that are not a throughput, as top-level keys:
+    ///
+    /// - `idle-*` (the standard keys: `n` and `ops_per_s` are the rows the
+    ///   idle worker's sweeps read in the window and per second, `secs` the
+    ///   window, no latencies): `held`, `hints_per_s`, `states_per_s`,
+    ///   `walked_per_s`, `cpu_us_per_s` (the client's CPU per second of
+    ///   idling), `idle_poll_ms`, `warmup_s`, `set_up_s`;
+    /// - `churn-*` (the standard keys are the flow's: one op a save and its
+    ///   completion): `completed`, `page_ms`, `count_ms` (the emptied list),
+    ///   `never_page_ms`, `never_count_ms` (a list that never had tasks),
+    ///   `page_ratio`, `count_ratio`, and with `--churn-settle S` the same
+    ///   again prefixed `settled_`, with `settle_s`;
+    /// - taskrec's drains: `ready_hints`, `ready_states`, `ready_walked`,
+    ///   what the worker's sweeps read over the whole drain.
+    #[serde(flatten)]
+    figures: BTreeMap<String, f64>,
 }
 
 struct Job {
@@ -186,7 +238,7 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
             for &v in &variants {
                 if workload.runs_on(v) {
                     let n = options.n_for(workload, c);
-                    jobs.push(job(v, workload, c, n, &work_list(v, c, r)));
+                    jobs.push(job(v, workload, c, n, &shared_list(v, c, r)));
                 }
             }
         }
@@ -213,19 +265,31 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
         }
     }
     // A drain's concurrency is the worker's: how many tasks it runs at once.
-    for &c in &options.concurrencies {
-        if !options.workloads.contains(&Workload::Drain) {
-            break;
+    for workload in [Workload::Drain, Workload::Drain10k, Workload::Drain100k] {
+        if !options.workloads.contains(&workload) {
+            continue;
+        }
+        for &c in &options.concurrencies {
+            for &v in &variants {
+                if workload.runs_on(v) {
+                    let n = options.n_for(workload, c);
+                    jobs.push(job(v, workload, c, n, &drain_list(workload, v, c, r)));
+                }
+            }
+        }
+    }
+    // Idle and churn lists are set up by their child, just before it
+    // measures: an idle list's leases must not run out before, and a
+    // churn is its own set-up.
+    for workload in [Workload::Idle10k, Workload::Idle100k, Workload::Churn100k] {
+        if !options.workloads.contains(&workload) {
+            continue;
         }
         for &v in &variants {
-            if Workload::Drain.runs_on(v) {
-                jobs.push(job(
-                    v,
-                    Workload::Drain,
-                    c,
-                    options.n_for(Workload::Drain, c),
-                    &drain_list(v, c, r),
-                ));
+            if workload.runs_on(v) {
+                let c = SCALE_CONCURRENCY;
+                let n = options.n_for(workload, c);
+                jobs.push(job(v, workload, c, n, &work_list(workload, v, c, r)));
             }
         }
     }
@@ -236,15 +300,17 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
 /// its variant's table: seeded before the run, since a drain empties its list.
 fn drain_lists(options: &Options) -> Vec<(String, u64, Table)> {
     let mut lists = Vec::new();
-    if !options.workloads.contains(&Workload::Drain) {
-        return lists;
-    }
-    for r in 0..options.repeat {
-        for &c in &options.concurrencies {
-            for &v in &options.variants {
-                if let (Some(table), true) = (v.table(), Workload::Drain.runs_on(v)) {
-                    let n = options.n_for(Workload::Drain, c);
-                    lists.push((drain_list(v, c, r), n, table));
+    for workload in [Workload::Drain, Workload::Drain10k, Workload::Drain100k] {
+        if !options.workloads.contains(&workload) {
+            continue;
+        }
+        for r in 0..options.repeat {
+            for &c in &options.concurrencies {
+                for &v in &options.variants {
+                    if let (Some(table), true) = (v.table(), workload.runs_on(v)) {
+                        let n = options.n_for(workload, c);
+                        lists.push((drain_list(workload, v, c, r), n, table));
+                    }
                 }
             }
         }
@@ -270,14 +336,20 @@ fn stream_tables(options: &Options) -> Vec<Table> {
     tables
 }
 
-/// The list one drain empties: its own per variant, concurrency and repeat.
-fn drain_list(variant: Variant, concurrency: usize, repeat: usize) -> String {
-    format!("drain-{variant}-c{concurrency}-r{repeat}")
+/// The list one drain empties: its own per workload (`drain`, `drain-10k`,
+/// `drain-100k`), variant, concurrency and repeat.
+fn drain_list(workload: Workload, variant: Variant, concurrency: usize, repeat: usize) -> String {
+    format!("{workload}-{variant}-c{concurrency}-r{repeat}")
+}
+
+/// The list of one idle or churn job: fresh per repeat, like every list.
+fn work_list(workload: Workload, variant: Variant, concurrency: usize, repeat: usize) -> String {
+    format!("{workload}-{variant}-c{concurrency}-r{repeat}")
 }
 
 /// The list save, find and complete of one variant use: fresh per repeat,
 /// so no run reads past an earlier run's tombstones.
-fn work_list(variant: Variant, concurrency: usize, repeat: usize) -> String {
+fn shared_list(variant: Variant, concurrency: usize, repeat: usize) -> String {
     format!("{variant}-c{concurrency}-r{repeat}")
 }
 
@@ -315,7 +387,22 @@ fn median_row(runs: &[Row]) -> Row {
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
+    // Each figure's median over the runs that have it.
+    let mut figures = BTreeMap::new();
+    for name in runs.iter().flat_map(|r| r.figures.keys()) {
+        if figures.contains_key(name) {
+            continue;
+        }
+        let mut values: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.figures.get(name))
+            .copied()
+            .collect();
+        values.sort_by(f64::total_cmp);
+        figures.insert(name.clone(), values[values.len() / 2]);
+    }
     Row {
+        figures,
         ops_per_s: median(|r| r.ops_per_s),
         cpu_us_per_op: median(|r| r.cpu_us_per_op),
         peak_rss_mb: median(|r| r.peak_rss_mb),
@@ -340,6 +427,10 @@ pub fn main(args: &mut Args) -> Result<(), String> {
         "variants": options.variants.iter().map(|v| v.name()).collect::<Vec<_>>(),
         "workloads": options.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
         "repeat": options.repeat,
+        "shrink": options.shrink,
+        "idle_secs": options.idle_secs,
+        "idle_warmup": options.idle_warmup,
+        "churn_settle": options.churn_settle,
         "addr": options.addr,
         "loadavg_at_start": loadavg(),
         "cpu_model": cpu_model(),
@@ -374,8 +465,7 @@ pub fn main(args: &mut Args) -> Result<(), String> {
             Ok::<(), String>(())
         })?;
         eprintln!(
-            "schema created, lists to stream and drain seeded ({} records each) in {:.1} s",
-            options.n,
+            "schema created, lists to stream and drain seeded in {:.1} s",
             seeded.elapsed().as_secs_f64()
         );
     }
@@ -420,6 +510,14 @@ pub fn main(args: &mut Args) -> Result<(), String> {
                 row.p99_ms,
                 at.elapsed().as_secs_f64()
             );
+            if !row.figures.is_empty() {
+                let figures: Vec<String> = row
+                    .figures
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                eprintln!("      {}", figures.join(", "));
+            }
             runs.push(row);
             rows = medians(&runs);
             write_json(&options.out.join("summary.json"), &rows)?;
@@ -475,6 +573,7 @@ fn row(job: &Job, outcome: &Outcome) -> Row {
         latency: outcome.latency.clone(),
         secs: round(outcome.secs, 2),
         runs: 1,
+        figures: outcome.figures.clone(),
     }
 }
 
@@ -484,7 +583,7 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 fn child_args(options: &Options, job: &Job) -> Vec<String> {
-    [
+    let mut args = vec![
         ("--variant", job.variant.name().to_owned()),
         ("--workload", job.workload.name().to_owned()),
         ("--concurrency", job.concurrency.to_string()),
@@ -492,10 +591,18 @@ fn child_args(options: &Options, job: &Job) -> Vec<String> {
         ("--addr", options.addr.clone()),
         ("--keyspace", options.keyspace.clone()),
         ("--list", job.list.clone()),
-    ]
-    .into_iter()
-    .flat_map(|(name, value)| [name.to_owned(), value])
-    .collect()
+    ];
+    // Only to the children that take them (the Python script takes none).
+    if job.workload.is_idle() {
+        args.push(("--idle-secs", options.idle_secs.to_string()));
+        args.push(("--idle-warmup", options.idle_warmup.to_string()));
+    }
+    if job.workload == Workload::Churn100k {
+        args.push(("--churn-settle", options.churn_settle.to_string()));
+    }
+    args.into_iter()
+        .flat_map(|(name, value)| [name.to_owned(), value])
+        .collect()
 }
 
 /// Runs one job in a child process and reads the JSON line it prints last.
@@ -541,7 +648,7 @@ async fn check_emptied(options: &Options) -> Result<(), String> {
             for &v in &options.variants {
                 let Some(table) = v.table() else { continue };
                 for r in 0..options.repeat {
-                    emptied.push((work_list(v, c, r), options.n_at(c), table));
+                    emptied.push((shared_list(v, c, r), options.n_at(c), table));
                 }
             }
         }
@@ -611,23 +718,57 @@ fn cpu_model() -> String {
 /// throughput and CPU per operation against raw's.
 fn table(rows: &[Row], options: &Options) -> String {
     let mut out = String::new();
+    let sized_by_n = options.workloads.iter().any(|w| w.fixed_size().is_none());
     let _ = writeln!(
         out,
-        "N = {} (save/find/complete at concurrency 1: N = {}; claim and drain: a tenth of those); x raw = ratio to the raw variant of the same workload and concurrency{}\n",
-        options.n,
-        options.c1_n,
+        "{}x raw = ratio to the raw variant of the same workload and concurrency{}\n",
+        if sized_by_n {
+            format!(
+                "N = {} (save/find/complete at concurrency 1: N = {}; claim and drain: a tenth of those); ",
+                options.n, options.c1_n
+            )
+        } else {
+            String::new()
+        },
         if options.repeat > 1 {
             format!("; every figure is the median of {} runs", options.repeat)
         } else {
             String::new()
         }
     );
+    if options.workloads.iter().any(|w| w.fixed_size().is_some()) {
+        let _ = writeln!(
+            out,
+            "drain-10k and drain-100k drain lists of 10,000 and 100,000 tasks at every concurrency; idle and churn rows, in tables of their own below, run once at c = {SCALE_CONCURRENCY}{}\n",
+            if options.shrink > 1 {
+                format!(" (every list-size workload shrunk by {}: n is what ran)", options.shrink)
+            } else {
+                String::new()
+            }
+        );
+    }
+    main_table(&mut out, rows, options);
+    idle_table(&mut out, rows, options);
+    churn_table(&mut out, rows, options);
+    out
+}
+
+/// The throughput rows: every variant's ops/s and CPU per op against raw's.
+fn main_table(out: &mut String, rows: &[Row], options: &Options) {
+    let throughput = |name: &str| {
+        Workload::ALL
+            .iter()
+            .any(|w| w.name() == name && w.is_throughput())
+    };
+    if !rows.iter().any(|r| throughput(&r.workload)) {
+        return;
+    }
     let _ = writeln!(
         out,
         "| workload | c | variant | ops/s | x raw | cpu µs/op | x raw | peak RSS MB | p50 ms | p99 ms |"
     );
     let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
-    for workload in Workload::ALL {
+    for workload in Workload::ALL.into_iter().filter(|w| w.is_throughput()) {
         for &c in &options.concurrencies {
             let raw = rows.iter().find(|r| {
                 r.workload == workload.name() && r.concurrency == c && r.variant == "raw"
@@ -657,5 +798,123 @@ fn table(rows: &[Row], options: &Options) -> String {
             }
         }
     }
-    out
+}
+
+/// One figure of a row, or "–" when the row lacks it.
+fn figure(row: &Row, name: &str, decimals: usize) -> String {
+    row.figures
+        .get(name)
+        .map_or_else(|| "–".to_owned(), |x| format!("{x:.decimals$}"))
+}
+
+/// A time in ms to about four significant digits: a memory read takes a
+/// ten-thousandth of a Cassandra one, and both belong in one column.
+fn millis(row: &Row, name: &str) -> String {
+    match row.figures.get(name) {
+        None => "–".to_owned(),
+        Some(&x) if x <= 0.0 => "0".to_owned(),
+        Some(&x) => {
+            let decimals = (3 - x.log10().floor() as i32).clamp(0, 7) as usize;
+            format!("{x:.decimals$}")
+        }
+    }
+}
+
+/// The idle rows: what an idle worker's sweeps read per second. The two
+/// sizes side by side are the point: the reads must not grow with the list.
+fn idle_table(out: &mut String, rows: &[Row], options: &Options) {
+    let idle: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.workload.starts_with("idle-"))
+        .collect();
+    if idle.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nIdle worker: a `Worker` serving a list whose every task another live worker holds (10-minute leases), polling every {} ms; per second of idling, over {} s after {} s of warm-up (`ready_reads()` deltas). Not in the window: its walk of the list 60 s after its first sweep and every 10 minutes after.\n",
+        idle.first().map_or(0.0, |r| r.figures.get("idle_poll_ms").copied().unwrap_or(0.0)),
+        options.idle_secs,
+        options.idle_warmup
+    );
+    let _ = writeln!(
+        out,
+        "| workload | c | variant | held tasks | hint rows/s | task states/s | walked records/s | client CPU µs/s | peak RSS MB |"
+    );
+    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    for r in idle {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            r.workload,
+            r.concurrency,
+            r.variant,
+            figure(r, "held", 0),
+            figure(r, "hints_per_s", 1),
+            figure(r, "states_per_s", 1),
+            figure(r, "walked_per_s", 1),
+            figure(r, "cpu_us_per_s", 0),
+            r.peak_rss_mb
+        );
+    }
+}
+
+/// The churn rows: reads of a list emptied by many completions against the
+/// same reads of a list that never had tasks.
+fn churn_table(out: &mut String, rows: &[Row], options: &Options) {
+    let churn: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.workload.starts_with("churn-"))
+        .collect();
+    if churn.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nChurn: tasks saved and completed through one list ({} in flight, each saved then completed), then `page(100)` and `count()` of the emptied list against a list that never had tasks (taskrec: read from another adapter, as by another process); medians of {} reads each, in ms. Right after the flow the list's last minutes are still open (a minute closes 5 minutes after it ends){}.\n",
+        crate::child::CHURN_IN_FLIGHT,
+        crate::child::CHURN_READS,
+        if options.churn_settle > 0 {
+            format!("; `settled`: the same reads {} s later", options.churn_settle)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "| workload | c | variant | completed | flow tasks/s | page emptied | page never | x | count emptied | count never | x |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let settled = churn
+        .iter()
+        .any(|r| r.figures.contains_key("settled_page_ms"));
+    for prefix in if settled {
+        &["", "settled_"][..]
+    } else {
+        &[""][..]
+    } {
+        for r in &churn {
+            let f = |name: &str| millis(r, &format!("{prefix}{name}"));
+            let x = |name: &str| figure(r, &format!("{prefix}{name}"), 2);
+            let _ = writeln!(
+                out,
+                "| {}{} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+                r.workload,
+                if prefix.is_empty() { "" } else { " settled" },
+                r.concurrency,
+                r.variant,
+                figure(r, "completed", 0),
+                r.ops_per_s,
+                f("page_ms"),
+                f("never_page_ms"),
+                x("page_ratio"),
+                f("count_ms"),
+                f("never_count_ms"),
+                x("count_ratio")
+            );
+        }
+    }
 }
