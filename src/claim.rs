@@ -467,6 +467,9 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         state.status = TaskStatus::Succeeded;
         state.owner = None;
         state.lease_until = None;
+        // An earlier attempt's error is not the succeeded task's: it stays
+        // in the task's history (`with_history`), not in its state.
+        state.last_error = None;
         state.result = result;
         state.changed_at = Some(Utc::now());
         if keep {

@@ -66,7 +66,9 @@ pub struct TaskState {
     /// How many times a worker has claimed the task.
     #[serde(default)]
     pub attempts: u32,
-    /// The error of the last failed attempt.
+    /// The error of the last failed attempt, while the task is pending,
+    /// claimed or failed; a task that succeeds keeps none (its history,
+    /// [`TaskStore::with_history`](crate::TaskStore::with_history), does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// What a succeeded task produced, when it produced something.

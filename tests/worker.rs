@@ -387,6 +387,48 @@ async fn succeeded_tasks_can_be_kept_with_their_result() {
 }
 
 #[tokio::test]
+async fn a_task_that_succeeds_after_a_failed_attempt_keeps_no_error_but_its_history_does() {
+    let store = TaskStore::new(MemoryAdapter::new()).with_history(["retried"]);
+    fill(
+        &store,
+        "retried",
+        [Job {
+            fail_first: 1,
+            ..job(3)
+        }],
+    )
+    .await;
+    let worker = Worker::new(store.clone(), fast("w").keep_succeeded(true));
+    let report = worker
+        .drain::<Job, _>("retried", &Ledger::default())
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded, report.retried), (1, 1), "{report:?}");
+    let state = store.state("retried", "job-00003").await.unwrap().unwrap();
+    assert_eq!(
+        (state.status, state.attempts, state.last_error),
+        (TaskStatus::Succeeded, 2, None)
+    );
+    let errors: Vec<(TaskStatus, bool)> = store
+        .history("retried", "job-00003")
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| (c.state.status, c.state.last_error.is_some()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (TaskStatus::Pending, false),
+            (TaskStatus::Claimed, false),
+            (TaskStatus::Pending, true),
+            (TaskStatus::Claimed, true),
+            (TaskStatus::Succeeded, false),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn history_keeps_every_state_change_in_order() {
     let store = TaskStore::new(MemoryAdapter::new()).with_history(["hist"]);
     fill(
