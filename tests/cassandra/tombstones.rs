@@ -106,10 +106,21 @@ async fn churn(
     max_rate: Option<f64>,
 ) -> BTreeMap<i64, u64> {
     let started = Instant::now();
+    // Each task starts at least 1 / rate after the one before, counted from
+    // when that one started: a churn that fell behind does not catch up in
+    // a burst (which would crowd one minute past the test's premise).
+    let next_start = Mutex::new(started);
+    let next_start = &next_start;
     let minutes = futures::stream::iter(0..n)
         .map(|k| async move {
             if let Some(rate) = max_rate {
-                tokio::time::sleep_until(started + Duration::from_secs_f64(k as f64 / rate)).await;
+                let at = {
+                    let mut next = next_start.lock().unwrap();
+                    let at = (*next).max(Instant::now());
+                    *next = at + Duration::from_secs_f64(1.0 / rate);
+                    at
+                };
+                tokio::time::sleep_until(at).await;
             }
             let task = Task::new(list, format!("c{k:06}"), Item { n: k })?;
             let minute = Utc::now().timestamp().div_euclid(60);
