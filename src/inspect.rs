@@ -93,12 +93,13 @@ pub(crate) fn status_of(stored: &StoredState) -> TaskStatus {
     TaskState::from_json(&stored.json).map_or(TaskStatus::Unknown, |state| state.status)
 }
 
-/// States read at once by the defaults.
-const STATE_READS_IN_FLIGHT: usize = 32;
+/// States read at once, by the defaults here and in claim-next.
+pub(crate) const STATE_READS_IN_FLIGHT: usize = 32;
 
 /// The states of the records of a page, in its order (tasks gone since are
-/// left out).
-async fn states_of<A: StorageAdapter + ?Sized>(
+/// left out). Owned ids: a stream of futures borrowing the page trips the
+/// compiler's `Send` check of the trait's boxed future.
+pub(crate) async fn states_of<A: StorageAdapter + ?Sized>(
     adapter: &A,
     task_list: &str,
     ids: Vec<String>,

@@ -9,7 +9,6 @@
 //! reads each task's state, as a worker had to before.
 
 use chrono::{DateTime, Utc};
-use futures::{StreamExt, TryStreamExt};
 
 use crate::adapter::{PageToken, StorageAdapter};
 use crate::error::Result;
@@ -67,9 +66,6 @@ pub(crate) fn readiness(json: &str, now: DateTime<Utc>) -> Readiness {
     }
 }
 
-/// States read at once by the default, per call.
-const STATE_READS_IN_FLIGHT: usize = 32;
-
 /// The default [`StorageAdapter::next_ready`]: reads pages of `limit`
 /// records from `token` and the state of each, until a page holds a ready
 /// task or the list ends; hands out the ready tasks of the pages read, and
@@ -90,15 +86,8 @@ pub(crate) async fn ready_by_walking<A: StorageAdapter + ?Sized>(
     loop {
         let page = adapter.page(task_list, ready.next.as_ref(), limit).await?;
         records_read += page.records.len() as u64;
-        // Owned ids: a stream of futures borrowing the page trips the
-        // compiler's `Send` check of the trait's boxed future.
-        let ids: Vec<String> = page.records.iter().map(|r| r.id().to_owned()).collect();
-        let states: Vec<Option<StoredState>> = futures::stream::iter(ids)
-            .map(|id| async move { adapter.load_state(task_list, &id).await })
-            .buffered(STATE_READS_IN_FLIGHT)
-            .try_collect()
-            .await?;
-        for stored in states.into_iter().flatten() {
+        let ids = page.records.iter().map(|r| r.id().to_owned()).collect();
+        for stored in crate::inspect::states_of(adapter, task_list, ids).await? {
             match readiness(&stored.json, now) {
                 Readiness::Ready => ready.tasks.push(stored),
                 Readiness::OpenAt(at) => {

@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use crate::error::Result;
 use crate::history::{HistoryEntry, HistoryRetention};
 
-use super::{config, storage, ttl_seconds};
+use super::{storage, ttl_seconds};
 
 pub(super) struct HistoryTable {
     /// `keyspace.table`.
@@ -48,16 +48,10 @@ impl HistoryTable {
     async fn statements(&self, session: &Session) -> Result<&Statements> {
         self.statements
             .get_or_try_init(|| async {
-                let prepare = |cql: String, consistency: Consistency| async move {
-                    let mut statement = session.prepare(cql.as_str()).await.map_err(|e| {
-                        config::invalid(format!(
-                            "preparing `{cql}` failed (does the history table exist? \
-                             create it with `create_schema(true)` or schema/history.cql): {e}"
-                        ))
-                    })?;
-                    statement.set_consistency(consistency);
-                    statement.set_is_idempotent(true);
-                    Ok::<_, crate::Error>(statement)
+                let prepare = |cql: String, consistency| {
+                    let check = "does the history table exist? create it with \
+                                 `create_schema(true)` or schema/history.cql";
+                    super::prepare_with(session, cql, consistency, check)
                 };
                 let table = &self.name;
                 Ok(Statements {

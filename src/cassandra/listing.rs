@@ -184,16 +184,9 @@ impl Listing {
         read: Consistency,
         write: Consistency,
     ) -> Result<Self> {
-        let prepare = |cql: String, consistency: Consistency| async move {
-            let mut statement = session.prepare(cql.as_str()).await.map_err(|e| {
-                super::config::invalid(format!(
-                    "preparing `{cql}` failed (do the listing tables of schema 3 exist? \
-                     see schema/README.md): {e}"
-                ))
-            })?;
-            statement.set_consistency(consistency);
-            statement.set_is_idempotent(true);
-            Ok::<_, Error>(statement)
+        let prepare = |cql: String, consistency| {
+            let check = "do the listing tables of schema 3 exist? see schema/README.md";
+            super::prepare_with(session, cql, consistency, check)
         };
         let entries = format!("{table}_entries");
         let slices = format!("{table}_slices");
@@ -317,7 +310,12 @@ impl Listing {
 
     fn with_memory<T>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> T) -> T {
         let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        if memory.len() > 10_000 && !memory.contains_key(task_list) {
+        // The list's name is copied only the first time: this runs on every
+        // save.
+        if let Some(list) = memory.get_mut(task_list) {
+            return f(list);
+        }
+        if memory.len() > 10_000 {
             memory.clear(); // a bound, not a cache policy: lists are few
         }
         f(memory.entry(task_list.to_owned()).or_default())

@@ -143,6 +143,26 @@ fn storage(e: impl Into<crate::error::BoxError>) -> Error {
     Error::storage(ADAPTER, e)
 }
 
+/// The first row `statement` reads with `values`, as `R`; `None` when it
+/// reads none.
+async fn first_row<R>(
+    session: &Session,
+    statement: &PreparedStatement,
+    values: impl scylla::serialize::row::SerializeRow,
+) -> Result<Option<R>>
+where
+    R: for<'frame> scylla::deserialize::row::DeserializeRow<'frame, 'frame>,
+{
+    session
+        .execute_unpaged(statement, values)
+        .await
+        .map_err(storage)?
+        .into_rows_result()
+        .map_err(storage)?
+        .maybe_first_row::<R>()
+        .map_err(storage)
+}
+
 /// Task records in a Cassandra or ScyllaDB table.
 ///
 /// Cheap to share: wrap it in a [`TaskStore`](crate::TaskStore) or an `Arc`
@@ -197,21 +217,20 @@ fn lwt(serial: SerialConsistency, mut statement: PreparedStatement) -> PreparedS
     statement
 }
 
-/// Prepares one of a layout's statements at `consistency`, idempotent (the
-/// lightweight transactions are marked otherwise by [`lwt`]). A failure says
-/// which layout's table was expected: the usual cause is a missing table or
-/// one of another layout.
+/// Prepares one of the adapter's statements at `consistency`, idempotent
+/// (the lightweight transactions are marked otherwise by [`lwt`]). A failure
+/// is an [`Error::InvalidConfig`] with `check`, what to look at: the usual
+/// cause is a missing table, or one of another layout.
 async fn prepare_with(
     session: &Session,
     cql: String,
     consistency: Consistency,
-    layout: &str,
+    check: &str,
 ) -> Result<PreparedStatement> {
-    let mut statement = session.prepare(cql.as_str()).await.map_err(|e| {
-        config::invalid(format!(
-            "preparing `{cql}` failed (does the table exist and have {layout} layout?): {e}"
-        ))
-    })?;
+    let mut statement = session
+        .prepare(cql.as_str())
+        .await
+        .map_err(|e| config::invalid(format!("preparing `{cql}` failed ({check}): {e}")))?;
     statement.set_consistency(consistency);
     statement.set_is_idempotent(true);
     Ok(statement)

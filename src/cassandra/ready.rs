@@ -283,16 +283,10 @@ impl ReadyIndex {
         read: scylla::statement::Consistency,
         write: scylla::statement::Consistency,
     ) -> Result<Self> {
-        let prepare = |cql: String, consistency| async move {
-            let mut statement = session.prepare(cql.as_str()).await.map_err(|e| {
-                super::config::invalid(format!(
-                    "preparing `{cql}` failed (does the ready index exist? create it with \
-                     `create_schema(true)` or schema/ready.cql): {e}"
-                ))
-            })?;
-            statement.set_consistency(consistency);
-            statement.set_is_idempotent(true);
-            Ok::<_, Error>(statement)
+        let prepare = |cql: String, consistency| {
+            let check = "does the ready index exist? create it with `create_schema(true)` \
+                         or schema/ready.cql";
+            super::prepare_with(session, cql, consistency, check)
         };
         Ok(ReadyIndex {
             insert: prepare(
@@ -408,6 +402,11 @@ impl ReadyIndex {
 
     fn memory<R>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> R) -> R {
         let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
+        // The list's name is copied only the first time: this runs on every
+        // claim, renewal and completion.
+        if let Some(memory) = lists.get_mut(task_list) {
+            return f(memory);
+        }
         let memory = lists
             .entry(task_list.to_owned())
             .or_insert_with(|| ListMemory {
@@ -441,14 +440,8 @@ impl ReadyIndex {
                 from_low: false,
             });
         }
-        let low = session
-            .execute_unpaged(&self.read_low, (task_list,))
-            .await
-            .map_err(storage)?
-            .into_rows_result()
-            .map_err(storage)?
-            .maybe_first_row::<(Option<i64>,)>()
-            .map_err(storage)?
+        let low = super::first_row::<(Option<i64>,)>(session, &self.read_low, (task_list,))
+            .await?
             .and_then(|(low,)| low);
         Ok(match low {
             // Never past where this process's own last sweep ended: hints

@@ -42,8 +42,14 @@ impl TaskRbTable {
     pub(super) async fn prepare(session: Arc<Session>, config: &CassandraConfig) -> Result<Self> {
         let table = format!("{}.{}", config.keyspace, config.table);
         let (read, write) = (config.read_consistency, config.write_consistency);
-        let prepare =
-            |cql: String, consistency| prepare_with(&session, cql, consistency, "task_rb's");
+        let prepare = |cql: String, consistency| {
+            prepare_with(
+                &session,
+                cql,
+                consistency,
+                "does the table exist and have task_rb's layout?",
+            )
+        };
         let mut list = prepare(
             format!("SELECT id, type, data, WRITETIME(data) FROM {table} WHERE task_list = ?"),
             read,

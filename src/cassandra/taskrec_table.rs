@@ -17,7 +17,7 @@ use scylla::value::CqlTimestamp;
 
 use crate::adapter::{Capabilities, Page, PageToken};
 use crate::error::Result;
-use crate::inspect::{status_of, StatePage};
+use crate::inspect::{status_of, StatePage, STATE_READS_IN_FLIGHT};
 use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
@@ -27,7 +27,7 @@ use super::listing::Listing;
 use super::ready::{ReadyIndex, ReadyReads};
 use super::rows::record;
 use super::table::Table;
-use super::{lwt, prepare_with, storage, ttl_seconds, CassandraAdapter};
+use super::{first_row, lwt, prepare_with, storage, ttl_seconds, CassandraAdapter};
 
 /// A save below this goes to the server as one batch of its row, entry and
 /// hint (Cassandra's `batch_size_warn_threshold` is 5 KiB).
@@ -39,9 +39,6 @@ fn batched_bytes(record: &TaskRecord) -> usize {
     3 * (record.task_list().len() + record.id().len())
         + 2 * (record.type_name().len() + record.data().len())
 }
-
-/// States read at once by a listing of failed tasks.
-const STATE_READS_IN_FLIGHT: usize = 32;
 
 /// One statement's values, for statements of different shapes sent together.
 type BoxedRow<'a> = Box<dyn scylla::serialize::row::SerializeRow + Send + Sync + 'a>;
@@ -94,8 +91,14 @@ impl TaskrecTable {
     ) -> Result<Self> {
         let table = format!("{}.{}", config.keyspace, config.table);
         let (read, write) = (config.read_consistency, config.write_consistency);
-        let prepare =
-            |cql: String, consistency| prepare_with(&session, cql, consistency, "taskrec's");
+        let prepare = |cql: String, consistency| {
+            prepare_with(
+                &session,
+                cql,
+                consistency,
+                "does the table exist and have taskrec's layout?",
+            )
+        };
         let serial = config.serial_consistency;
         let listing = Listing::prepare(
             &session,
@@ -210,15 +213,8 @@ impl TaskrecTable {
     /// The slice of the task's listing entry, read at the
     /// write consistency (so a save or delete sees the last save's).
     async fn locate(&self, task_list: &str, id: &str) -> Result<Option<i64>> {
-        let row = self
-            .session
-            .execute_unpaged(&self.read_slice, (task_list, id))
-            .await
-            .map_err(storage)?
-            .into_rows_result()
-            .map_err(storage)?
-            .maybe_first_row::<(Option<i64>,)>()
-            .map_err(storage)?;
+        let row: Option<(Option<i64>,)> =
+            first_row(&self.session, &self.read_slice, (task_list, id)).await?;
         Ok(row.and_then(|(slice,)| slice))
     }
 
@@ -269,15 +265,12 @@ impl TaskrecTable {
         id: &str,
         expected: &StateToken,
     ) -> Result<Option<StateToken>> {
-        let current = self
-            .session
-            .execute_unpaged(&self.fence_read, (task_list, id))
-            .await
-            .map_err(storage)?
-            .into_rows_result()
-            .map_err(storage)?
-            .maybe_first_row::<(Option<uuid::Uuid>, Option<i64>, Option<i64>)>()
-            .map_err(storage)?;
+        let current = first_row::<(Option<uuid::Uuid>, Option<i64>, Option<i64>)>(
+            &self.session,
+            &self.fence_read,
+            (task_list, id),
+        )
+        .await?;
         let (written_at, slice) = match current {
             Some((Some(token), Some(written_at), slice)) if token == expected.as_uuid() => {
                 (written_at, slice)
@@ -466,15 +459,7 @@ impl Table for TaskrecTable {
     }
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
-        let row = self
-            .session
-            .execute_unpaged(&self.find_row, (task_list, id))
-            .await
-            .map_err(storage)?
-            .into_rows_result()
-            .map_err(storage)?
-            .maybe_first_row()
-            .map_err(storage)?;
+        let row = first_row(&self.session, &self.find_row, (task_list, id)).await?;
         Ok(row.and_then(|row| record(task_list, id.to_owned(), row)))
     }
 
@@ -514,15 +499,7 @@ impl Table for TaskrecTable {
 
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         for _ in 0..2 {
-            let row = self
-                .session
-                .execute_unpaged(&self.load, (task_list, id))
-                .await
-                .map_err(storage)?
-                .into_rows_result()
-                .map_err(storage)?
-                .maybe_first_row::<StateRow>()
-                .map_err(storage)?;
+            let row = first_row::<StateRow>(&self.session, &self.load, (task_list, id)).await?;
             let Some((Some(type_name), data, created, updated, state, token)) = row else {
                 // No row, or only state cells outliving a record saved with a
                 // TTL: no task either way.
@@ -586,15 +563,7 @@ impl Table for TaskrecTable {
             self.index_failure(task_list, id, token).await?;
         }
         let values = (state, token, task_list, id, expected.as_uuid());
-        let row = self
-            .session
-            .execute_unpaged(&self.swap, values)
-            .await
-            .map_err(storage)?
-            .into_rows_result()
-            .map_err(storage)?
-            .maybe_first_row::<scylla::value::Row>()
-            .map_err(storage)?;
+        let row = first_row::<scylla::value::Row>(&self.session, &self.swap, values).await?;
         let applied = matches!(
             row.as_ref().and_then(|r| r.columns.first()),
             Some(Some(scylla::value::CqlValue::Boolean(true)))

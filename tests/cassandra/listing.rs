@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use taskrec::cassandra::{bucket_of, CassandraAdapter};
 use taskrec::{StorageAdapter, Task, TaskData, TaskState, TaskStatus, TaskStore};
 
-use crate::utils::{bucketed, keyspace, raw_session, run, unique_list};
+use crate::utils::{bucketed, directory_slices, keyspace, raw_session, run, unique_list};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Item {
@@ -260,38 +260,16 @@ fn a_task_saved_again_after_its_slice_closed_moves_to_the_current_slice() {
 /// directory names.
 async fn failed_index(list: &str) -> Vec<String> {
     let session = raw_session().await;
-    let ks = keyspace();
-    let rows = |cql: String| {
-        let session = &session;
-        async move {
-            session
-                .query_unpaged(cql, ())
-                .await
-                .unwrap()
-                .into_rows_result()
-                .unwrap()
-        }
-    };
+    let cql = format!(
+        "SELECT id FROM {}.tasks_failed_entries WHERE task_list = ? AND slice = ? AND shard IN ?",
+        keyspace()
+    );
+    let shards: Vec<i32> = (0..16).collect();
     let mut ids = Vec::new();
-    let days = rows(format!(
-        "SELECT day FROM {ks}.tasks_failed_days WHERE task_list = '{list}'"
-    ))
-    .await;
-    for day in days.rows::<(i64,)>().unwrap() {
-        let (day,) = day.unwrap();
-        let slices = rows(format!(
-            "SELECT slice FROM {ks}.tasks_failed_slices WHERE task_list = '{list}' AND day = {day}"
-        ))
-        .await;
-        for slice in slices.rows::<(i64,)>().unwrap() {
-            let (slice,) = slice.unwrap();
-            let entries = rows(format!(
-                "SELECT id FROM {ks}.tasks_failed_entries WHERE task_list = '{list}' \
-                 AND slice = {slice} AND shard IN (0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15)"
-            ))
-            .await;
-            ids.extend(entries.rows::<(String,)>().unwrap().map(|r| r.unwrap().0));
-        }
+    for slice in directory_slices("tasks_failed", list).await {
+        let result = session.query_unpaged(cql.as_str(), (list, slice, &shards));
+        let rows = result.await.unwrap().into_rows_result().unwrap();
+        ids.extend(rows.rows::<(String,)>().unwrap().map(|r| r.unwrap().0));
     }
     ids.sort();
     ids

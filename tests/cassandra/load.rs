@@ -14,7 +14,9 @@ use futures::{StreamExt, TryStreamExt};
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
 use taskrec::{Task, TaskData, TaskStore};
 
-use crate::utils::{adapter, chain, config, keyspace, raw_session, run, unique_list};
+use crate::utils::{
+    adapter, chain, config, directory_slices, keyspace, raw_session, run, unique_list,
+};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Item {
@@ -138,47 +140,22 @@ fn a_million_saves_then_count_and_list_exactly() {
 /// minute the directory names.
 async fn entries_partition_rows(list: &str) -> Vec<i64> {
     let session = raw_session().await;
-    let ks = keyspace();
-    let single = |cql: String| {
-        let session = &session;
-        async move {
-            session
-                .query_unpaged(cql, ())
+    let cql = format!(
+        "SELECT COUNT(*) FROM {}.load_entries WHERE task_list = ? AND slice = ? AND shard = ?",
+        keyspace()
+    );
+    let mut rows = Vec::new();
+    for slice in directory_slices("load", list).await {
+        for shard in 0..16i32 {
+            let result = session.query_unpaged(cql.as_str(), (list, slice, shard));
+            let (n,): (i64,) = result
                 .await
                 .unwrap()
                 .into_rows_result()
                 .unwrap()
-        }
-    };
-    let days: Vec<(i64,)> = single(format!(
-        "SELECT day FROM {ks}.load_days WHERE task_list = '{list}'"
-    ))
-    .await
-    .rows()
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap();
-    let mut rows = Vec::new();
-    for (day,) in days {
-        let slices: Vec<(i64,)> = single(format!(
-            "SELECT slice FROM {ks}.load_slices WHERE task_list = '{list}' AND day = {day}"
-        ))
-        .await
-        .rows()
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-        for (slice,) in slices {
-            for shard in 0..16 {
-                let (n,): (i64,) = single(format!(
-                    "SELECT COUNT(*) FROM {ks}.load_entries \
-                     WHERE task_list = '{list}' AND slice = {slice} AND shard = {shard}"
-                ))
-                .await
                 .single_row()
                 .unwrap();
-                rows.push(n);
-            }
+            rows.push(n);
         }
     }
     rows

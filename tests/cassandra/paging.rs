@@ -120,36 +120,7 @@ fn ten_thousand_tasks_spread_evenly_over_sixteen_buckets() {
         // the minutes named by the days and slices tables.
         let session = raw_session().await;
         let ks = crate::utils::keyspace();
-        let days: Vec<(i64,)> = session
-            .query_unpaged(
-                format!("SELECT day FROM {ks}.tasks_days WHERE task_list = ?"),
-                (&list,),
-            )
-            .await
-            .unwrap()
-            .into_rows_result()
-            .unwrap()
-            .rows()
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let mut slices = Vec::new();
-        for (day,) in days {
-            let rows: Vec<(i64,)> = session
-                .query_unpaged(
-                    format!("SELECT slice FROM {ks}.tasks_slices WHERE task_list = ? AND day = ?"),
-                    (&list, day),
-                )
-                .await
-                .unwrap()
-                .into_rows_result()
-                .unwrap()
-                .rows()
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            slices.extend(rows.into_iter().map(|(slice,)| slice));
-        }
+        let slices = crate::utils::directory_slices("tasks", &list).await;
         assert!(!slices.is_empty() && slices.len() <= 3, "{slices:?}");
         let cql = format!(
             "SELECT COUNT(*) FROM {ks}.tasks_entries WHERE task_list = ? AND slice = ? AND shard = ?"

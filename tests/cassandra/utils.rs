@@ -139,3 +139,33 @@ pub async fn traced_read(
         "the trace of `{cql}` has no \"Read N live rows and M tombstone cells\" event after 5 s"
     );
 }
+
+/// The minutes (slices) the listing directory of `table` names for `list`,
+/// every day's, in order: where the list's entries are. `table` is the
+/// tasks table's name, or its failed index's (`tasks_failed`).
+pub async fn directory_slices(table: &str, list: &str) -> Vec<i64> {
+    let ks = keyspace();
+    let days_cql = format!("SELECT day FROM {ks}.{table}_days WHERE task_list = ?");
+    let slices_cql =
+        format!("SELECT slice FROM {ks}.{table}_slices WHERE task_list = ? AND day = ?");
+    let mut slices = Vec::new();
+    for day in bigints(&days_cql, (list,)).await {
+        slices.extend(bigints(&slices_cql, (list, day)).await);
+    }
+    slices
+}
+
+/// The one `bigint` column of the rows a query reads.
+async fn bigints(cql: &str, values: impl scylla::serialize::row::SerializeRow) -> Vec<i64> {
+    raw_session()
+        .await
+        .query_unpaged(cql, values)
+        .await
+        .unwrap()
+        .into_rows_result()
+        .unwrap()
+        .rows::<(i64,)>()
+        .unwrap()
+        .map(|row| row.unwrap().0)
+        .collect()
+}
