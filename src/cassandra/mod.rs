@@ -87,6 +87,7 @@
 mod bucket;
 mod config;
 mod history;
+mod lease_hints;
 pub mod listing;
 pub mod ready;
 mod rows;

@@ -24,6 +24,7 @@ use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE
 
 use super::config::CassandraConfig;
 use super::listing::Listing;
+use super::lease_hints::{self, DeferredHints};
 use super::ready::{ReadyIndex, ReadyReads};
 use super::rows::record;
 use super::table::Table;
@@ -81,6 +82,9 @@ pub(super) struct TaskrecTable {
     failed: Listing,
     /// Hints for claim-next; `None` when the configuration turns them off.
     ready: Option<ReadyIndex>,
+    /// Lease-end hints of this process's claims, written only if the claim
+    /// outlives a moment.
+    deferred_hints: DeferredHints,
 }
 
 impl TaskrecTable {
@@ -206,6 +210,7 @@ impl TaskrecTable {
             listing,
             failed,
             ready,
+            deferred_hints: DeferredHints::default(),
             session,
         })
     }
@@ -540,6 +545,9 @@ impl Table for TaskrecTable {
         expected: &StateToken,
         new: Option<&str>,
     ) -> Result<Option<StateToken>> {
+        // Whatever this change is, a lease-end hint this process still
+        // holds back for the task's last claim is not needed any more.
+        self.deferred_hints.cancel(task_list, id);
         let Some(state) = new else {
             let deleted = self.fenced_delete(task_list, id, expected).await?;
             if let Some(ready) = &self.ready {
@@ -547,19 +555,28 @@ impl Table for TaskrecTable {
             }
             return Ok(deleted);
         };
+        let parsed = TaskState::from_json(state).ok();
         // The hint first: if the state change lands, its hint is there; a
-        // hint whose change did not land only costs a state read.
+        // hint whose change did not land only costs a state read. A claim
+        // under a long lease holds its hint back instead (`lease_hints`).
         let mut hint = None;
+        let mut held_back = None;
         if let Some(ready) = &self.ready {
-            if let Some(from) = TaskState::from_json(state)
-                .ok()
-                .and_then(|s| s.claimable_from())
-            {
-                hint = Some(ready.hint(&self.session, task_list, id, from).await?);
+            if let Some(from) = parsed.as_ref().and_then(TaskState::claimable_from) {
+                let claimed = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
+                let lease_left = (from - Utc::now()).to_std().unwrap_or_default();
+                match lease_hints::delay_for(lease_left).filter(|_| claimed) {
+                    Some(delay) => {
+                        let values = ReadyIndex::hint_values(task_list, id, from, None);
+                        hint = Some((values.3, id.to_owned()));
+                        held_back = Some((from, delay));
+                    }
+                    None => hint = Some(ready.hint(&self.session, task_list, id, from).await?),
+                }
             }
         }
         let token = uuid::Uuid::new_v4();
-        if TaskState::from_json(state).is_ok_and(|s| s.status == TaskStatus::Failed) {
+        if parsed.as_ref().is_some_and(|s| s.status == TaskStatus::Failed) {
             self.index_failure(task_list, id, token).await?;
         }
         let values = (state, token, task_list, id, expected.as_uuid());
@@ -568,6 +585,15 @@ impl Table for TaskrecTable {
             row.as_ref().and_then(|r| r.columns.first()),
             Some(Some(scylla::value::CqlValue::Boolean(true)))
         );
+        if let (Some(ready), Some((due, delay)), true) = (&self.ready, held_back, applied) {
+            let insert = ready.insert_statement();
+            if !self
+                .deferred_hints
+                .defer(&self.session, insert, task_list, id, due, delay)
+            {
+                ready.hint(&self.session, task_list, id, due).await?;
+            }
+        }
         if let Some(ready) = &self.ready {
             ready.changed(task_list, id, hint, applied);
         }

@@ -17,6 +17,10 @@ struct Held {
     n: u32,
 }
 
+/// How long a claim under a lease of 8 s or more holds its lease-end hint
+/// back (2 s), and a margin.
+const HINTS_HELD_BACK: Duration = Duration::from_secs(3);
+
 fn minus(a: ReadyReads, b: ReadyReads) -> ReadyReads {
     ReadyReads {
         hints: a.hints - b.hints,
@@ -141,12 +145,18 @@ fn a_list_drained_by_this_process_is_known_drained_without_waiting_out_leases() 
             .map(|n| Task::new(&list, format!("t-{n:03}"), Held { n }).unwrap())
             .collect();
         store.save_all(&tasks, 16).await.unwrap();
-        // Every claim hints its lease's end, ten minutes out; every task
-        // is then completed, by the same process.
+        // Every claim hints its lease's end, ten minutes out (written two
+        // seconds after the claim, so before the tasks complete here);
+        // every task is then completed, by the same process.
+        let mut claims = Vec::new();
         for task in &tasks {
             let lease = Duration::from_secs(600);
             let claim = store.claim(&list, task.id(), "w", lease).await.unwrap();
-            assert!(store.succeed(claim.unwrap(), None, false).await.unwrap());
+            claims.push(claim.unwrap());
+        }
+        tokio::time::sleep(HINTS_HELD_BACK).await;
+        for claim in claims {
+            assert!(store.succeed(claim, None, false).await.unwrap());
         }
         let sweep = |adapter: Arc<taskrec::cassandra::CassandraAdapter>| {
             let list = list.clone();
@@ -180,6 +190,41 @@ fn a_list_drained_by_this_process_is_known_drained_without_waiting_out_leases() 
             open > chrono::Utc::now() + chrono::TimeDelta::minutes(5),
             "{open}"
         );
+    });
+}
+
+#[test]
+fn tasks_completed_soon_after_their_claim_leave_no_lease_end_hint() {
+    run(async {
+        let list = unique_list("quick");
+        let store = TaskStore::new(bucketed().await);
+        let tasks: Vec<Task<Held>> = (0..100)
+            .map(|n| Task::new(&list, format!("t-{n:03}"), Held { n }).unwrap())
+            .collect();
+        store.save_all(&tasks, 16).await.unwrap();
+        for task in &tasks {
+            let lease = Duration::from_secs(600);
+            let claim = store.claim(&list, task.id(), "w", lease).await.unwrap();
+            assert!(store.succeed(claim.unwrap(), None, false).await.unwrap());
+        }
+        tokio::time::sleep(HINTS_HELD_BACK).await;
+        // Another process, which knows nothing of these claims, finds the
+        // list drained at once: no hint says "look again in ten minutes".
+        let other = bucketed().await;
+        let (mut token, mut open, mut handed) = (None, None, 0);
+        loop {
+            let step = other
+                .next_ready(&list, token.as_ref(), 64, chrono::Utc::now())
+                .await
+                .unwrap();
+            handed += step.tasks.len();
+            open = open.or(step.next_open);
+            token = step.next;
+            if token.is_none() {
+                break;
+            }
+        }
+        assert_eq!((handed, open), (0, None), "no lease-end hint was written");
     });
 }
 
