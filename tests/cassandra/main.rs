@@ -19,6 +19,7 @@ mod crash;
 mod history;
 mod listing;
 mod load;
+mod operate;
 mod own_node;
 mod paging;
 #[cfg(feature = "cassandra-tls")]
