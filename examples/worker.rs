@@ -14,11 +14,26 @@
 //! tasks first), `--concurrency N` (8), `--lease-ms N` (5000), `--work-ms N`
 //! (time each task takes, 10), `--fail-every N` (every Nth task fails its
 //! first attempt, 0: none), `--cassandra` (at `TASKREC_CASSANDRA`, default
-//! 127.0.0.1:9042, keyspace `taskrec_worker`; needs `--features cassandra`).
+//! 127.0.0.1:9042, keyspace `taskrec_worker`; needs `--features cassandra`),
+//! `--metrics-addr HOST:PORT` (serve taskrec's metrics for Prometheus at
+//! `http://HOST:PORT/metrics` while it works).
+//!
+//! Logs go to stderr through `tracing-subscriber`, filtered by `RUST_LOG`
+//! (default `warn,taskrec=info`: retries, lost leases and failures, each
+//! with its task's attempt span). `RUST_LOG=taskrec=debug` adds every
+//! storage call's span and each success:
+//!
+//! ```sh
+//! cargo run --example worker -- --generate 100 --fail-every 7 --metrics-addr 127.0.0.1:9000 &
+//! curl -s 127.0.0.1:9000/metrics | grep taskrec_
+//! ```
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusBuilder;
+use tracing_subscriber::EnvFilter;
 
 use taskrec::{
     BoxError, Execute, MemoryAdapter, StorageAdapter, Task, TaskData, TaskStore, Worker,
@@ -61,6 +76,7 @@ struct Options {
     work_ms: u64,
     fail_every: u32,
     cassandra: bool,
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 fn options() -> Result<Options, String> {
@@ -72,6 +88,7 @@ fn options() -> Result<Options, String> {
         work_ms: 10,
         fail_every: 0,
         cassandra: false,
+        metrics_addr: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -94,6 +111,13 @@ fn options() -> Result<Options, String> {
                 options.fail_every = number(value("--fail-every")?, "--fail-every")? as u32
             }
             "--cassandra" => options.cassandra = true,
+            "--metrics-addr" => {
+                let text = value("--metrics-addr")?;
+                let addr = text
+                    .parse()
+                    .map_err(|_| format!("--metrics-addr: not HOST:PORT: {text}"))?;
+                options.metrics_addr = Some(addr);
+            }
             other => {
                 return Err(format!(
                     "unknown option {other} (see the top of examples/worker.rs)"
@@ -107,6 +131,24 @@ fn options() -> Result<Options, String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = options()?;
+    // Info for taskrec: attempts are info spans, so each warning of a
+    // retry or a lost lease names its task; colours only on a terminal.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,taskrec=info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    if let Some(addr) = options.metrics_addr {
+        // Serves `/metrics` on the runtime until the process ends.
+        PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()?;
+        taskrec::observe::describe_metrics();
+        println!("metrics at http://{addr}/metrics");
+    }
     let store = TaskStore::from_dyn(adapter(options.cassandra).await?);
     let owner = format!("worker-{}", std::process::id());
 

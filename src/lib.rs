@@ -141,6 +141,19 @@
 //! [`TaskStore::with_history`] keeps the last state changes of each task
 //! (how many and how long: [`HistoryRetention`]), apart from the tasks.
 //!
+//! # Tracing, metrics and worker events
+//!
+//! Every store operation, every call of the memory and Cassandra adapters
+//! and every worker attempt is a [`tracing`] span, with OpenTelemetry's
+//! database fields (`db.system.name`, `db.namespace`, `db.collection.name`,
+//! `db.operation.name`, …) and the task's (`task_list`, `task.id`,
+//! `task.type`, `attempt`); retries, final failures and lost leases are
+//! events. Counters and histograms go to the [`metrics`] facade. Neither
+//! prints nor costs anything to speak of until the application installs a
+//! subscriber or a recorder; the names are in [`observe`].
+//! [`WorkerConfig::on_event`] hands the application each claim, attempt
+//! outcome and the final report as a [`WorkerEvent`].
+//!
 //! # Errors
 //!
 //! Every fallible call returns [`Error`], whose variants say what went wrong
@@ -182,11 +195,14 @@ mod store;
 mod task;
 #[cfg(feature = "worker")]
 mod worker;
+#[cfg(feature = "worker")]
+mod worker_events;
 
 #[cfg(feature = "cassandra")]
 pub mod cassandra;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod observe;
 
 /// The README's code blocks, compiled and run as doctests so they stay true.
 #[cfg(all(doctest, feature = "cassandra"))]
@@ -221,3 +237,5 @@ pub use taskrec_derive::TaskData;
 pub use worker::{
     Backoff, DrainReport, HandlerFuture, HandlerResult, StopHandle, Worker, WorkerConfig,
 };
+#[cfg(feature = "worker")]
+pub use worker_events::{TaskAttempt, WorkerEvent};

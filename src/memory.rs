@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, HistoryRetention};
+use crate::observe::Op;
 use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
@@ -103,6 +104,20 @@ fn ready_from(state: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         Ok(state) => state.claimable_from().map(|at| at.max(now)),
         Err(_) => Some(now),
     }
+}
+
+/// The span of one adapter call, entered for the call's whole body (the
+/// bodies never await, so the guard is never held across a suspension).
+/// No durations are recorded here: a call takes microseconds, and reading
+/// the clock would cost a good part of that.
+fn span(op: Op, task_list: &str, id: Option<&str>) -> tracing::Span {
+    tracing::debug_span!(
+        "taskrec.memory",
+        db.system.name = "memory",
+        db.operation.name = op.name(),
+        task_list,
+        task.id = id,
+    )
 }
 
 const READY_TOKEN_TAG: &[u8] = b"ready:";
@@ -231,6 +246,7 @@ impl StorageAdapter for MemoryAdapter {
     }
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {
+        let _span = span(Op::Save, record.task_list(), Some(record.id())).entered();
         // Pending from its save (the record's own time, no clock read):
         // ready tasks come out in the order they were saved or opened up.
         let ready_from = Some(record.updated_at());
@@ -261,6 +277,7 @@ impl StorageAdapter for MemoryAdapter {
     }
 
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
+        let _span = span(Op::LoadState, task_list, Some(id)).entered();
         Ok(self
             .read()
             .get(task_list)
@@ -275,6 +292,7 @@ impl StorageAdapter for MemoryAdapter {
         expected: &StateToken,
         new: Option<&str>,
     ) -> Result<Option<StateToken>> {
+        let _span = span(Op::of_swap(new), task_list, Some(id)).entered();
         let mut lists = self.write();
         let Some(list) = lists.get_mut(task_list) else {
             return Ok(None);
@@ -304,6 +322,7 @@ impl StorageAdapter for MemoryAdapter {
     }
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+        let _span = span(Op::Find, task_list, Some(id)).entered();
         Ok(self
             .read()
             .get(task_list)
@@ -312,6 +331,7 @@ impl StorageAdapter for MemoryAdapter {
     }
 
     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+        let _span = span(Op::Delete, task_list, Some(id)).entered();
         let mut lists = self.write();
         if let Some(list) = lists.get_mut(task_list) {
             list.remove(id);
@@ -328,6 +348,7 @@ impl StorageAdapter for MemoryAdapter {
         token: Option<&PageToken>,
         page_size: usize,
     ) -> Result<Page> {
+        let _span = span(Op::Page, task_list, None).entered();
         let after = match token {
             None => Bound::Unbounded,
             Some(token) => {
@@ -373,6 +394,7 @@ impl StorageAdapter for MemoryAdapter {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
+        let _span = span(Op::NextReady, task_list, None).entered();
         let after = token.map(decode_ready_token).transpose()?;
         let limit = limit.max(1);
         let lists = self.read();
@@ -411,6 +433,7 @@ impl StorageAdapter for MemoryAdapter {
         entry: &HistoryEntry,
         retention: &HistoryRetention,
     ) -> Result<()> {
+        let _span = span(Op::AppendHistory, task_list, Some(id)).entered();
         let mut histories = self
             .histories
             .write()
@@ -438,6 +461,7 @@ impl StorageAdapter for MemoryAdapter {
         id: &str,
         retention: &HistoryRetention,
     ) -> Result<Vec<HistoryEntry>> {
+        let _span = span(Op::History, task_list, Some(id)).entered();
         let now = chrono::Utc::now();
         let histories = self
             .histories
@@ -456,6 +480,7 @@ impl StorageAdapter for MemoryAdapter {
     }
 
     async fn count(&self, task_list: &str) -> Result<u64> {
+        let _span = span(Op::Count, task_list, None).entered();
         Ok(self
             .read()
             .get(task_list)

@@ -4,12 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+use tracing::Instrument;
 
 use crate::adapter::{PageToken, StorageAdapter};
 use crate::data::{TaskData, TaskDecode};
 use crate::error::Result;
 use crate::history::{HistoryLists, HistoryPolicy, HistoryRetention};
 use crate::key::{validate_key, validate_task_list};
+use crate::observe::{TaskLabels, COMPLETED_TOTAL, SAVED_TOTAL};
 use crate::record::{self, TaskRecord};
 use crate::registry::{DynTaskData, TaskRegistry};
 use crate::task::Task;
@@ -255,16 +257,27 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn save<T: TaskData>(&self, task: &Task<T>) -> Result<()> {
-        let mut record = task.to_record()?;
-        record.set_updated_at(record::now());
-        (*self.adapter).store(&record).await?;
-        if self.keeps_history(task.task_list()) {
-            let mut state = crate::state::TaskState::pending();
-            state.changed_at = Some(record.updated_at());
-            self.record_history(task.task_list(), task.id(), &state)
-                .await?;
+        let span = tracing::debug_span!(
+            "taskrec.save",
+            task_list = task.task_list(),
+            task.id = task.id(),
+            task.type = task.type_name(),
+        );
+        async {
+            let mut record = task.to_record()?;
+            record.set_updated_at(record::now());
+            (*self.adapter).store(&record).await?;
+            if self.keeps_history(task.task_list()) {
+                let mut state = crate::state::TaskState::pending();
+                state.changed_at = Some(record.updated_at());
+                self.record_history(task.task_list(), task.id(), &state)
+                    .await?;
+            }
+            TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
+            Ok(())
         }
-        Ok(())
+        .instrument(span)
+        .await
     }
 
     /// Saves a task that expires by itself after `ttl`, where the adapter
@@ -288,9 +301,22 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         task: &Task<T>,
         ttl: std::time::Duration,
     ) -> Result<()> {
-        let mut record = task.to_record()?;
-        record.set_updated_at(record::now());
-        (*self.adapter).store_with_ttl(&record, ttl).await
+        let span = tracing::debug_span!(
+            "taskrec.save",
+            task_list = task.task_list(),
+            task.id = task.id(),
+            task.type = task.type_name(),
+            ttl_seconds = ttl.as_secs(),
+        );
+        async {
+            let mut record = task.to_record()?;
+            record.set_updated_at(record::now());
+            (*self.adapter).store_with_ttl(&record, ttl).await?;
+            TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
+            Ok(())
+        }
+        .instrument(span)
+        .await
     }
 
     /// Saves many tasks with up to `concurrency` saves in flight.
@@ -314,11 +340,19 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         T: TaskData,
         I: IntoIterator<Item = &'t Task<T>>,
     {
-        stream::iter(tasks)
+        let span = tracing::debug_span!(
+            "taskrec.save_all",
+            concurrency,
+            saved = tracing::field::Empty,
+        );
+        let saved = stream::iter(tasks)
             .map(|task| self.save(task))
             .buffer_unordered(concurrency.max(1))
             .try_fold(0u64, |n, ()| async move { Ok(n + 1) })
-            .await
+            .instrument(span.clone())
+            .await?;
+        span.record("saved", saved);
+        Ok(saved)
     }
 
     /// Builds a task with a random id and saves it.
@@ -407,7 +441,8 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub async fn find_record(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         validate_key(task_list, id)?;
-        (*self.adapter).find(task_list, id).await
+        let span = tracing::debug_span!("taskrec.find", task_list, task.id = id);
+        (*self.adapter).find(task_list, id).instrument(span).await
     }
 
     /// Every task of a list as a `T`, lazily, a page at a time.
@@ -510,7 +545,11 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         page_size: usize,
     ) -> Result<(Vec<Result<Task<T>>>, Option<PageToken>)> {
         validate_task_list(task_list)?;
-        let page = (*self.adapter).page(task_list, token, page_size).await?;
+        let span = tracing::debug_span!("taskrec.page", task_list, page_size);
+        let page = (*self.adapter)
+            .page(task_list, token, page_size)
+            .instrument(span)
+            .await?;
         let tasks = page.records.into_iter().map(Task::from_record).collect();
         Ok((tasks, page.next))
     }
@@ -529,7 +568,11 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn complete<T>(&self, task: &Task<T>) -> Result<()> {
-        self.delete(task.task_list(), task.id()).await
+        self.delete(task.task_list(), task.id()).await?;
+        // Any `Task<T>` will do here, so the type may be unknown: an empty
+        // `task_type`, which Prometheus reads as no label.
+        TaskLabels::owned(task.task_list(), "").count(COMPLETED_TOTAL);
+        Ok(())
     }
 
     /// Deletes the record under (task list, id); a no-op when absent.
@@ -547,7 +590,8 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
         validate_key(task_list, id)?;
-        (*self.adapter).delete(task_list, id).await
+        let span = tracing::debug_span!("taskrec.delete", task_list, task.id = id);
+        (*self.adapter).delete(task_list, id).instrument(span).await
     }
 
     /// How many tasks a list holds.
@@ -564,6 +608,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub async fn count(&self, task_list: &str) -> Result<u64> {
         validate_task_list(task_list)?;
-        (*self.adapter).count(task_list).await
+        let span = tracing::debug_span!("taskrec.count", task_list);
+        (*self.adapter).count(task_list).instrument(span).await
     }
 }

@@ -41,15 +41,18 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream::{BoxStream, StreamExt};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::adapter::{PageToken, StorageAdapter};
 use crate::claim::{Claim, ClaimAttempt};
 use crate::data::TaskDecode;
 use crate::error::{BoxError, Result};
 use crate::execute::Execute;
+use crate::observe::{TaskLabels, CLAIMS_TOTAL};
 use crate::state::{StoredState, TaskState};
 use crate::store::TaskStore;
 use crate::task::Task;
+use crate::worker_events::{error_chain, AttemptReport, EventHook, WorkerEvent};
 
 /// How long a failed task waits before its next attempt: `initial`, then
 /// multiplied by `factor` per attempt, at most `max`.
@@ -121,6 +124,7 @@ pub struct WorkerConfig {
     keep_succeeded: bool,
     idle_poll: Duration,
     error_limit: u32,
+    events: Option<EventHook>,
 }
 
 impl WorkerConfig {
@@ -144,6 +148,7 @@ impl WorkerConfig {
             keep_succeeded: false,
             idle_poll: Duration::from_secs(1),
             error_limit: 100,
+            events: None,
         }
     }
 
@@ -404,6 +409,41 @@ impl WorkerConfig {
     /// ```
     pub fn idle_poll(mut self, wait: Duration) -> Self {
         self.idle_poll = wait.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Calls `hook` with each [`WorkerEvent`]: every claim and attempt
+    /// outcome, storage errors shrugged off, and the final report. It
+    /// replaces an earlier hook.
+    ///
+    /// The hook runs on the worker's own task, between the steps it
+    /// reports: keep it quick and non-blocking (send the event to a channel
+    /// for anything slower), and do not panic in it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// # let store = TaskStore::new(MemoryAdapter::new());
+    /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
+    /// use std::sync::{Arc, Mutex};
+    /// use taskrec::WorkerEvent;
+    /// let succeeded = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&succeeded);
+    /// let config = WorkerConfig::new("w").on_event(move |event| {
+    ///     if let WorkerEvent::Succeeded { task, .. } = event {
+    ///         seen.lock().unwrap().push(task.id.clone());
+    ///     }
+    /// });
+    /// Worker::new(store, config).drain::<Ping, _>("pings", &()).await?;
+    /// assert_eq!(*succeeded.lock().unwrap(), ["p1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn on_event(mut self, hook: impl Fn(&WorkerEvent) + Send + Sync + 'static) -> Self {
+        self.events = Some(EventHook::new(hook));
         self
     }
 }
@@ -885,7 +925,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             }
         }
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        Ok(DrainReport {
+        let report = DrainReport {
             succeeded: read(&counters.succeeded),
             retried: read(&counters.retried),
             failed: read(&counters.failed),
@@ -893,7 +933,13 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             released: read(&counters.released),
             errors: read(&counters.errors),
             stopped: *self.stop.borrow(),
-        })
+        };
+        if let Some(hook) = &self.config.events {
+            hook.emit(&WorkerEvent::Finished {
+                report: report.clone(),
+            });
+        }
+        Ok(report)
     }
 
     /// One sweep over the list's ready tasks ([`StorageAdapter::next_ready`]):
@@ -915,10 +961,13 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
         let steps = self.sweep(task_list);
+        // The list's name for the metrics' labels, shared by the pass's tasks.
+        let list_label: Arc<str> = Arc::from(task_list);
+        let list_label = &list_label;
         let visits = steps
             .map(|step| async move {
                 match step {
-                    Step::Ready(stored) => self.visit(stored, handler, counters).await,
+                    Step::Ready(stored) => self.visit(stored, handler, counters, list_label).await,
                     Step::OpensAt(at) => Ok(Visit::Open(at)),
                     Step::Failed(e) => Err(e),
                 }
@@ -938,6 +987,17 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 }
                 Err(e @ crate::error::Error::Unsupported { .. }) => fatal = Some(e),
                 Err(e) => {
+                    tracing::error!(
+                        task_list,
+                        error = &e as &(dyn std::error::Error + 'static),
+                        "storage error; the tasks concerned are tried again later"
+                    );
+                    if let Some(hook) = &self.config.events {
+                        hook.emit(&WorkerEvent::StorageError {
+                            task_list: task_list.to_owned(),
+                            error: error_chain(&e),
+                        });
+                    }
                     counters.error(e);
                     // Tried again in a later pass, after a short pause.
                     pass.wake_at(Utc::now() + TimeDelta::milliseconds(100));
@@ -1000,6 +1060,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         ready: StoredState,
         handler: &H,
         counters: &Counters,
+        list_label: &Arc<str>,
     ) -> Result<Visit>
     where
         T: TaskDecode,
@@ -1007,19 +1068,82 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     {
         // Tasks of types this worker does not run are left to the workers
         // that do (a list may mix types; a deploy may add new ones).
-        if *self.stop.borrow() || !T::TYPE_NAMES.contains(&ready.record.type_name()) {
-            return Ok(Visit::Closed);
-        }
+        let type_name = match T::TYPE_NAMES
+            .iter()
+            .find(|name| **name == ready.record.type_name())
+        {
+            Some(name) if !*self.stop.borrow() => *name,
+            _ => return Ok(Visit::Closed),
+        };
+        let labels = TaskLabels::new(Arc::clone(list_label), type_name);
+        let owner = self.config.owner.as_str();
+        let span = tracing::debug_span!(
+            "taskrec.claim",
+            task_list = ready.record.task_list(),
+            task.id = ready.record.id(),
+            task.type = type_name,
+            owner,
+            result = tracing::field::Empty,
+        );
         let claim = match self
             .store
-            .claim_stored(ready, &self.config.owner, self.config.lease)
+            .claim_stored(ready, owner, self.config.lease)
+            .instrument(span.clone())
             .await?
         {
-            ClaimAttempt::Claimed(claim) => claim,
+            ClaimAttempt::Claimed(claim) => {
+                span.record("result", "won");
+                labels.count_with(CLAIMS_TOTAL, "result", "won");
+                claim
+            }
             // Someone else got it first: it is theirs to run.
-            ClaimAttempt::Lost => return Ok(Visit::Open(Utc::now() + TimeDelta::milliseconds(10))),
-            ClaimAttempt::NotClaimable(state) => return Ok(open_at(state.as_ref())),
+            ClaimAttempt::Lost => {
+                span.record("result", "lost");
+                labels.count_with(CLAIMS_TOTAL, "result", "lost");
+                return Ok(Visit::Open(Utc::now() + TimeDelta::milliseconds(10)));
+            }
+            ClaimAttempt::NotClaimable(state) => {
+                span.record("result", "not_claimable");
+                return Ok(open_at(state.as_ref()));
+            }
         };
+        let span = tracing::info_span!(
+            "taskrec.attempt",
+            task_list = claim.task_list(),
+            task.id = claim.id(),
+            task.type = type_name,
+            attempt = claim.state().attempts,
+            owner,
+            outcome = tracing::field::Empty,
+        );
+        let report = AttemptReport::new(
+            self.config.events.as_ref(),
+            &claim,
+            type_name,
+            labels,
+            span.clone(),
+        );
+        report.claimed(
+            &claim,
+            self.store.adapter().capabilities().keeps_timestamps(),
+        );
+        self.attempt(claim, handler, counters, &report)
+            .instrument(span)
+            .await
+    }
+
+    /// Runs a claimed task and records its outcome.
+    async fn attempt<'h, T, H>(
+        &self,
+        claim: Claim,
+        handler: &H,
+        counters: &Counters,
+        report: &AttemptReport<'_>,
+    ) -> Result<Visit>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
         let attempt = claim.state().attempts;
         if attempt > self.config.max_attempts {
             // Earlier attempts ended without a result: the process running
@@ -1028,9 +1152,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 "gave up after {} attempts; the last ones ended without a result (did the worker die?)",
                 attempt - 1
             );
-            if self.store.fail(claim, &error).await? {
-                Counters::add(&counters.failed);
-            }
+            self.fail(claim, &error, counters, report).await?;
             return Ok(Visit::Ran);
         }
         // The claimed version, read with the claim's token: a task saved
@@ -1041,18 +1163,28 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 crate::error::Error::TypeMismatch { .. } | crate::error::Error::UnknownType { .. },
             ) => {
                 // Saved again under a type this worker does not run.
-                self.store.release(claim).await?;
+                if self.store.release(claim).await? {
+                    report.released();
+                }
                 return Ok(Visit::Closed);
             }
             Err(e) => {
                 // Data no code of this type can read will not get better by retrying.
-                if self.store.fail(claim, &e.to_string()).await? {
-                    Counters::add(&counters.failed);
-                }
+                self.fail(claim, &e.to_string(), counters, report).await?;
                 return Ok(Visit::Ran);
             }
         };
-        match self.run(claim, task, handler).await? {
+        report.running();
+        let started = std::time::Instant::now();
+        let run = self.run(claim, task, handler).await?;
+        let outcome = match &run {
+            Run::Done(_, Ok(_)) => "succeeded",
+            Run::Done(_, Err(_)) => "failed",
+            Run::Lost => "lost",
+            Run::Stopped(_) => "stopped",
+        };
+        report.ran(outcome, started.elapsed());
+        match run {
             Run::Done(claim, Ok(result)) => {
                 if self
                     .store
@@ -1060,31 +1192,59 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                     .await?
                 {
                     Counters::add(&counters.succeeded);
+                    report.succeeded();
                 } else {
                     Counters::add(&counters.lost);
+                    report.lost();
                 }
             }
             Run::Done(claim, Err(error)) => {
                 let error = error.to_string();
-                let recorded = if attempt >= self.config.max_attempts {
-                    let kept = self.store.fail(claim, &error).await?;
-                    kept.then_some(&counters.failed)
+                if attempt >= self.config.max_attempts {
+                    self.fail(claim, &error, counters, report).await?;
                 } else {
                     let not_before =
                         crate::claim::lease_end(Utc::now(), self.config.backoff.delay(attempt));
-                    let retried = self.store.retry_later(claim, &error, not_before).await?;
-                    retried.then_some(&counters.retried)
-                };
-                Counters::add(recorded.unwrap_or(&counters.lost));
+                    if self.store.retry_later(claim, &error, not_before).await? {
+                        Counters::add(&counters.retried);
+                        report.retried(&error, not_before);
+                    } else {
+                        Counters::add(&counters.lost);
+                        report.lost();
+                    }
+                }
             }
-            Run::Lost => Counters::add(&counters.lost),
+            Run::Lost => {
+                Counters::add(&counters.lost);
+                report.lost();
+            }
             Run::Stopped(claim) => {
                 if self.store.release(claim).await? {
                     Counters::add(&counters.released);
+                    report.released();
                 }
             }
         }
         Ok(Visit::Ran)
+    }
+
+    /// Keeps a claimed task as failed with `error`; a claim lost meanwhile
+    /// counts as lost.
+    async fn fail(
+        &self,
+        claim: Claim,
+        error: &str,
+        counters: &Counters,
+        report: &AttemptReport<'_>,
+    ) -> Result<()> {
+        if self.store.fail(claim, error).await? {
+            Counters::add(&counters.failed);
+            report.failed(error);
+        } else {
+            Counters::add(&counters.lost);
+            report.lost();
+        }
+        Ok(())
     }
 
     /// Runs one claimed task, renewing its lease every third of it, within

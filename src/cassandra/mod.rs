@@ -113,6 +113,7 @@ use scylla::statement::prepared::PreparedStatement;
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, HistoryRetention};
+use crate::observe::{self, Op};
 use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState};
@@ -188,6 +189,35 @@ pub struct CassandraAdapter {
     /// The layout's own statements and operations.
     table: Box<dyn Table>,
     history: history::HistoryTable,
+    /// What the spans of its calls say about where they go.
+    names: SpanNames,
+}
+
+/// The adapter's part of its spans' fields, as OpenTelemetry's database
+/// conventions name them.
+struct SpanNames {
+    keyspace: String,
+    table: String,
+    history_table: String,
+    read_consistency: &'static str,
+    write_consistency: &'static str,
+}
+
+/// `cassandra.consistency.level`, in the conventions' spelling.
+fn consistency_name(consistency: Consistency) -> &'static str {
+    match consistency {
+        Consistency::Any => "any",
+        Consistency::One => "one",
+        Consistency::Two => "two",
+        Consistency::Three => "three",
+        Consistency::Quorum => "quorum",
+        Consistency::All => "all",
+        Consistency::LocalQuorum => "local_quorum",
+        Consistency::EachQuorum => "each_quorum",
+        Consistency::LocalOne => "local_one",
+        Consistency::Serial => "serial",
+        Consistency::LocalSerial => "local_serial",
+    }
 }
 
 impl fmt::Debug for CassandraAdapter {
@@ -311,6 +341,13 @@ impl CassandraAdapter {
             }
         };
         Ok(CassandraAdapter {
+            names: SpanNames {
+                keyspace: config.keyspace.clone(),
+                table: config.table.clone(),
+                history_table: config.history_table_name(),
+                read_consistency: consistency_name(config.read_consistency),
+                write_consistency: consistency_name(config.write_consistency),
+            },
             name: format!("{}.{}", config.keyspace, config.table),
             table,
             history: history::HistoryTable::new(
@@ -369,6 +406,33 @@ impl CassandraAdapter {
     pub fn ready_reads(&self) -> ReadyReads {
         self.table.ready_reads()
     }
+
+    /// The span of one call: `taskrec.cassandra`, with the database fields
+    /// of OpenTelemetry's conventions (see [`observe`](crate::observe)).
+    fn span(&self, op: Op, task_list: &str, id: Option<&str>) -> tracing::Span {
+        let names = &self.names;
+        let table = match op {
+            Op::AppendHistory | Op::History => names.history_table.as_str(),
+            _ => names.table.as_str(),
+        };
+        let consistency = if op.reads() {
+            names.read_consistency
+        } else {
+            names.write_consistency
+        };
+        tracing::debug_span!(
+            "taskrec.cassandra",
+            otel.kind = "client",
+            db.system.name = "cassandra",
+            db.namespace = names.keyspace.as_str(),
+            db.collection.name = table,
+            db.operation.name = op.name(),
+            cassandra.consistency.level = consistency,
+            task_list,
+            task.id = id,
+            error.type = tracing::field::Empty,
+        )
+    }
 }
 
 #[async_trait]
@@ -385,7 +449,8 @@ impl StorageAdapter for CassandraAdapter {
     }
 
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
-        self.table.load_state(task_list, id).await
+        let span = self.span(Op::LoadState, task_list, Some(id));
+        observe::timed(Op::LoadState, span, self.table.load_state(task_list, id)).await
     }
 
     async fn swap_state(
@@ -395,26 +460,33 @@ impl StorageAdapter for CassandraAdapter {
         expected: &StateToken,
         new: Option<&str>,
     ) -> Result<Option<StateToken>> {
-        self.table.swap_state(task_list, id, expected, new).await
+        let op = Op::of_swap(new);
+        let span = self.span(op, task_list, Some(id));
+        let swap = self.table.swap_state(task_list, id, expected, new);
+        observe::timed(op, span, swap).await
     }
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {
-        self.table.write(record, None).await
+        let span = self.span(Op::Save, record.task_list(), Some(record.id()));
+        observe::timed(Op::Save, span, self.table.write(record, None)).await
     }
 
     /// Stores the record with `USING TTL`: Cassandra deletes it by itself
     /// once `ttl` has passed (rounded up to whole seconds, at most 20
     /// years). Saving it again without a TTL makes it permanent.
     async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
-        self.table.write(record, Some(ttl)).await
+        let span = self.span(Op::Save, record.task_list(), Some(record.id()));
+        observe::timed(Op::Save, span, self.table.write(record, Some(ttl))).await
     }
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
-        self.table.find(task_list, id).await
+        let span = self.span(Op::Find, task_list, Some(id));
+        observe::timed(Op::Find, span, self.table.find(task_list, id)).await
     }
 
     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
-        self.table.delete(task_list, id).await
+        let span = self.span(Op::Delete, task_list, Some(id));
+        observe::timed(Op::Delete, span, self.table.delete(task_list, id)).await
     }
 
     async fn page(
@@ -423,7 +495,8 @@ impl StorageAdapter for CassandraAdapter {
         token: Option<&PageToken>,
         page_size: usize,
     ) -> Result<Page> {
-        self.table.page(task_list, token, page_size).await
+        let span = self.span(Op::Page, task_list, None);
+        observe::timed(Op::Page, span, self.table.page(task_list, token, page_size)).await
     }
 
     /// On taskrec's table, reads the ready index (see the
@@ -435,9 +508,9 @@ impl StorageAdapter for CassandraAdapter {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
-        self.table
-            .next_ready(self, task_list, token, limit, now)
-            .await
+        let span = self.span(Op::NextReady, task_list, None);
+        let sweep = self.table.next_ready(self, task_list, token, limit, now);
+        observe::timed(Op::NextReady, span, sweep).await
     }
 
     async fn append_history(
@@ -447,9 +520,11 @@ impl StorageAdapter for CassandraAdapter {
         entry: &HistoryEntry,
         retention: &HistoryRetention,
     ) -> Result<()> {
-        self.history
-            .append(&self.session, task_list, id, entry, retention)
-            .await
+        let span = self.span(Op::AppendHistory, task_list, Some(id));
+        let append = self
+            .history
+            .append(&self.session, task_list, id, entry, retention);
+        observe::timed(Op::AppendHistory, span, append).await
     }
 
     async fn history(
@@ -458,9 +533,9 @@ impl StorageAdapter for CassandraAdapter {
         id: &str,
         retention: &HistoryRetention,
     ) -> Result<Vec<HistoryEntry>> {
-        self.history
-            .read(&self.session, task_list, id, retention)
-            .await
+        let span = self.span(Op::History, task_list, Some(id));
+        let read = self.history.read(&self.session, task_list, id, retention);
+        observe::timed(Op::History, span, read).await
     }
 
     /// Taskrec's table: reads the list's entries partitions concurrently
@@ -475,16 +550,22 @@ impl StorageAdapter for CassandraAdapter {
         token: Option<&PageToken>,
         page_size: usize,
     ) -> Result<crate::StatePage> {
-        self.table
-            .page_by_status(self, task_list, status, token, page_size)
-            .await
+        let span = self.span(Op::PageByStatus, task_list, None);
+        let page = self
+            .table
+            .page_by_status(self, task_list, status, token, page_size);
+        observe::timed(Op::PageByStatus, span, page).await
     }
 
     fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
-        self.table.all(task_list)
+        observe::in_span(
+            self.span(Op::List, task_list, None),
+            self.table.all(task_list),
+        )
     }
 
     async fn count(&self, task_list: &str) -> Result<u64> {
-        self.table.count(task_list).await
+        let span = self.span(Op::Count, task_list, None);
+        observe::timed(Op::Count, span, self.table.count(task_list)).await
     }
 }

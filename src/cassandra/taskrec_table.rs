@@ -23,8 +23,8 @@ use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
 
 use super::config::CassandraConfig;
-use super::listing::Listing;
 use super::lease_hints::{self, DeferredHints};
+use super::listing::Listing;
 use super::ready::{ReadyIndex, ReadyReads};
 use super::rows::record;
 use super::table::Table;
@@ -576,7 +576,10 @@ impl Table for TaskrecTable {
             }
         }
         let token = uuid::Uuid::new_v4();
-        if parsed.as_ref().is_some_and(|s| s.status == TaskStatus::Failed) {
+        if parsed
+            .as_ref()
+            .is_some_and(|s| s.status == TaskStatus::Failed)
+        {
             self.index_failure(task_list, id, token).await?;
         }
         let values = (state, token, task_list, id, expected.as_uuid());

@@ -26,5 +26,6 @@ mod paging;
 mod secure;
 mod state_edges;
 mod tombstones;
+mod tracing_spans;
 mod utils;
 mod worker;

@@ -1,0 +1,175 @@
+//! The metrics taskrec records, read back from a recorder: exact counts
+//! after a drain with retries and a final failure on the memory adapter.
+
+#![cfg(feature = "worker")]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::MetricKind;
+use taskrec::observe::{
+    ATTEMPTS_TOTAL, ATTEMPT_DURATION_SECONDS, CLAIMS_TOTAL, COMPLETED_TOTAL, FAILURES_TOTAL,
+    LOST_LEASES_TOTAL, OPERATION_DURATION_SECONDS, RETRIES_TOTAL, SAVED_TOTAL,
+    TIME_TO_FIRST_CLAIM_SECONDS,
+};
+use taskrec::{Backoff, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+
+#[derive(Debug, TaskData)]
+struct Job {
+    /// Attempts that fail before one succeeds (u32::MAX: always fails).
+    fail_first: u32,
+}
+
+/// A metric as `name{label=value,…}`, labels sorted, for comparing.
+fn id(name: &str, labels: &[(&str, &str)]) -> String {
+    let mut labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    labels.sort();
+    format!("{name}{{{}}}", labels.join(","))
+}
+
+/// Counters by `id`, and histograms' sample counts by `id`.
+fn read(snapshotter: &Snapshotter) -> (BTreeMap<String, u64>, BTreeMap<String, usize>) {
+    let (mut counters, mut histograms) = (BTreeMap::new(), BTreeMap::new());
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let labels: Vec<(&str, &str)> = key
+            .key()
+            .labels()
+            .map(|label| (label.key(), label.value()))
+            .collect();
+        let name = id(key.key().name(), &labels);
+        match (key.kind(), value) {
+            (MetricKind::Counter, DebugValue::Counter(n)) => {
+                counters.insert(name, n);
+            }
+            (MetricKind::Histogram, DebugValue::Histogram(samples)) => {
+                histograms.insert(name, samples.len());
+            }
+            (kind, value) => panic!("unexpected {kind:?} {name}: {value:?}"),
+        }
+    }
+    (counters, histograms)
+}
+
+/// Runs `body` on a runtime of this thread, with `recorder` as this
+/// thread's recorder: tests running beside it do not count here.
+fn with_recorder<F: std::future::Future>(recorder: &DebuggingRecorder, body: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(recorder, || runtime.block_on(body))
+}
+
+#[test]
+fn a_drain_counts_claims_attempts_retries_failures_and_completions() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let report = with_recorder(&recorder, async {
+        let store = TaskStore::new(MemoryAdapter::new());
+        for (id, fail_first) in [("ok", 0), ("flaky", 1), ("broken", u32::MAX)] {
+            store
+                .save(&Task::new("metered", id, Job { fail_first })?)
+                .await?;
+        }
+        let config = WorkerConfig::new("w").max_attempts(2).backoff(Backoff {
+            initial: Duration::from_millis(1),
+            factor: 1.0,
+            max: Duration::from_millis(1),
+        });
+        let tries: std::collections::HashMap<String, AtomicU32> = ["ok", "flaky", "broken"]
+            .into_iter()
+            .map(|id| (id.to_owned(), AtomicU32::new(0)))
+            .collect();
+        let tries = &tries;
+        Worker::new(store, config)
+            .drain_with::<Job, _>("metered", |task| {
+                let tried = tries[task.id()].fetch_add(1, Ordering::SeqCst);
+                let fails = tried < task.data().fail_first;
+                Box::pin(async move {
+                    if fails {
+                        Err("broke".into())
+                    } else {
+                        Ok(None)
+                    }
+                })
+            })
+            .await
+    })
+    .unwrap();
+    assert_eq!((report.succeeded, report.retried, report.failed), (2, 2, 1));
+
+    let (counters, histograms) = read(&snapshotter);
+    let task = [("task_list", "metered"), ("task_type", "Job")];
+    let with = |key: &'static str, value: &'static str| {
+        let mut labels = task.to_vec();
+        labels.push((key, value));
+        labels
+    };
+    let expected: BTreeMap<String, u64> = [
+        (id(SAVED_TOTAL, &task), 3),
+        (id(CLAIMS_TOTAL, &with("result", "won")), 5),
+        (id(ATTEMPTS_TOTAL, &task), 5),
+        (id(RETRIES_TOTAL, &task), 2),
+        (id(FAILURES_TOTAL, &task), 1),
+        (id(COMPLETED_TOTAL, &task), 2),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(counters, expected);
+    assert!(!counters.keys().any(|k| k.starts_with(LOST_LEASES_TOTAL)));
+
+    let expected: BTreeMap<String, usize> = [
+        (id(TIME_TO_FIRST_CLAIM_SECONDS, &task), 3),
+        (
+            id(ATTEMPT_DURATION_SECONDS, &with("outcome", "succeeded")),
+            2,
+        ),
+        (id(ATTEMPT_DURATION_SECONDS, &with("outcome", "failed")), 3),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(histograms, expected);
+    // The memory adapter's calls are not timed.
+    assert!(!histograms
+        .keys()
+        .any(|k| k.starts_with(OPERATION_DURATION_SECONDS)));
+}
+
+#[test]
+fn completing_a_task_counts_it() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    with_recorder(&recorder, async {
+        let store = TaskStore::new(MemoryAdapter::new());
+        let task = store.create("done", Job { fail_first: 0 }).await?;
+        store.complete(&task).await?;
+        store.delete("done", "never-saved").await // not a completion
+    })
+    .unwrap();
+    let (counters, _) = read(&snapshotter);
+    let saved = [("task_list", "done"), ("task_type", "Job")];
+    assert_eq!(counters.get(&id(SAVED_TOTAL, &saved)), Some(&1));
+    // `complete` takes any `Task<T>`: the type is not known there.
+    let completed = [("task_list", "done"), ("task_type", "")];
+    assert_eq!(counters.get(&id(COMPLETED_TOTAL, &completed)), Some(&1));
+}
+
+#[test]
+fn with_no_recorder_nothing_is_recorded_and_nothing_fails() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = TaskStore::new(MemoryAdapter::new());
+        store.create("quiet", Job { fail_first: 0 }).await.unwrap();
+        let worker = Worker::new(store, WorkerConfig::new("w"));
+        let report = worker
+            .drain_with::<Job, _>("quiet", |_| Box::pin(async { Ok(None) }))
+            .await
+            .unwrap();
+        assert_eq!(report.succeeded, 1);
+    });
+}

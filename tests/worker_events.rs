@@ -1,0 +1,172 @@
+//! The events a worker hands to `WorkerConfig::on_event`, in order, for a
+//! task that fails once and then succeeds, one that fails for good, and
+//! one whose claim is lost.
+
+#![cfg(feature = "worker")]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use taskrec::{
+    Backoff, DrainReport, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig,
+    WorkerEvent,
+};
+
+#[derive(Debug, TaskData)]
+struct Job {
+    n: u32,
+}
+
+/// The events as short lines: `kind id #attempt [detail]`.
+fn line(event: &WorkerEvent) -> String {
+    match event {
+        WorkerEvent::Claimed { task, .. } => format!("claimed {} #{}", task.id, task.attempt),
+        WorkerEvent::Succeeded { task, .. } => format!("succeeded {} #{}", task.id, task.attempt),
+        WorkerEvent::Retried {
+            task,
+            error,
+            next_attempt_at,
+            ..
+        } => {
+            assert!(*next_attempt_at > task_saved_before());
+            format!("retried {} #{}: {error}", task.id, task.attempt)
+        }
+        WorkerEvent::Failed { task, error, .. } => {
+            format!("failed {} #{}: {error}", task.id, task.attempt)
+        }
+        WorkerEvent::LeaseLost { task, .. } => format!("lost {} #{}", task.id, task.attempt),
+        WorkerEvent::Released { task, .. } => format!("released {} #{}", task.id, task.attempt),
+        WorkerEvent::StorageError { error, .. } => format!("storage error: {error}"),
+        WorkerEvent::Finished { report, .. } => format!(
+            "finished: {} succeeded, {} retried, {} failed, {} lost",
+            report.succeeded, report.retried, report.failed, report.lost
+        ),
+        other => panic!("an event this test does not know: {other:?}"),
+    }
+}
+
+/// A time before any task of these tests was saved.
+fn task_saved_before() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::UNIX_EPOCH
+}
+
+/// A worker over one task `job`, failing its first `failures` attempts;
+/// the events it reported, as lines.
+async fn events_of(failures: u32, max_attempts: u32) -> (Vec<String>, Vec<WorkerEvent>) {
+    let store = TaskStore::new(MemoryAdapter::new());
+    store
+        .save(&Task::new("events", "job", Job { n: 1 }).unwrap())
+        .await
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let config = WorkerConfig::new("w")
+        .max_attempts(max_attempts)
+        .backoff(Backoff {
+            initial: Duration::from_millis(1),
+            factor: 1.0,
+            max: Duration::from_millis(1),
+        })
+        .on_event(move |event| sink.lock().unwrap().push(event.clone()));
+    let tries = AtomicU32::new(0);
+    Worker::new(store, config)
+        .drain_with::<Job, _>("events", |_| {
+            let fails = tries.fetch_add(1, Ordering::SeqCst) < failures;
+            Box::pin(async move {
+                if fails {
+                    Err("busy".into())
+                } else {
+                    Ok(None)
+                }
+            })
+        })
+        .await
+        .unwrap();
+    let events = seen.lock().unwrap().clone();
+    (events.iter().map(line).collect(), events)
+}
+
+#[tokio::test]
+async fn a_task_that_fails_once_then_succeeds() {
+    let (lines, events) = events_of(1, 3).await;
+    assert_eq!(
+        lines,
+        [
+            "claimed job #1",
+            "retried job #1: busy",
+            "claimed job #2",
+            "succeeded job #2",
+            "finished: 1 succeeded, 1 retried, 0 failed, 0 lost",
+        ]
+    );
+    let WorkerEvent::Claimed { task, .. } = &events[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (task.task_list.as_str(), task.type_name.as_str()),
+        ("events", "Job")
+    );
+    let WorkerEvent::Finished { report, .. } = &events[4] else {
+        unreachable!()
+    };
+    assert_eq!(
+        *report,
+        DrainReport {
+            succeeded: 1,
+            retried: 1,
+            ..DrainReport::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_task_that_fails_for_good() {
+    let (lines, _) = events_of(u32::MAX, 2).await;
+    assert_eq!(
+        lines,
+        [
+            "claimed job #1",
+            "retried job #1: busy",
+            "claimed job #2",
+            "failed job #2: busy",
+            "finished: 0 succeeded, 1 retried, 1 failed, 0 lost",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_task_saved_again_while_it_runs_loses_its_claim() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    let task = Task::new("events", "resaved", Job { n: 1 }).unwrap();
+    store.save(&task).await.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let config =
+        WorkerConfig::new("w").on_event(move |event| sink.lock().unwrap().push(line(event)));
+    let runs = AtomicU32::new(0);
+    let (store_ref, task_ref, runs_ref) = (&store, &task, &runs);
+    Worker::new(store.clone(), config)
+        .drain_with::<Job, _>("events", |_| {
+            let first = runs_ref.fetch_add(1, Ordering::SeqCst) == 0;
+            Box::pin(async move {
+                if first {
+                    // New work under the same key: this claim no longer holds.
+                    store_ref.save(task_ref).await?;
+                }
+                Ok(None)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "claimed resaved #1",
+            "lost resaved #1",
+            "claimed resaved #1",
+            "succeeded resaved #1",
+            "finished: 1 succeeded, 0 retried, 0 failed, 1 lost",
+        ]
+    );
+}
