@@ -1,0 +1,285 @@
+//! `import FILE [--list L] [--keep-going]`: saves tasks from JSON lines of
+//! task hashes, the form `export` writes.
+//!
+//! By default the whole file is checked before anything is written, so a
+//! file with one bad line changes nothing; `--keep-going` writes the good
+//! lines in one pass. Either way the file is read as a stream, never held
+//! whole: memory stays flat for a file of millions of lines.
+//!
+//! A task already stored with the same type and data is left alone, state
+//! and timestamps included (a save would make it pending again): importing
+//! the same file twice changes nothing the second time.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use anyhow::Context;
+use futures::{StreamExt, TryStreamExt};
+use taskrec::{validate_task_list, TaskHash, TaskRecord, TaskStore};
+
+use crate::args::{Connection, ImportArgs};
+use crate::exit::usage;
+use crate::{connect, progress};
+
+/// Imports the file.
+pub async fn run(options: &Connection, args: ImportArgs) -> anyhow::Result<()> {
+    if let Some(list) = &args.list {
+        validate_task_list(list).map_err(|e| usage(format!("--list {list:?}: {e}")))?;
+    }
+    if args.concurrency == 0 {
+        return Err(usage("--concurrency must be at least 1"));
+    }
+    let file = args.file.display().to_string();
+    // Checked before connecting: a bad file needs no cluster to say so.
+    let total = if args.keep_going {
+        None
+    } else {
+        let checked = check(&args.file, args.list.as_deref())?;
+        if checked.bad > 0 {
+            anyhow::bail!(
+                "{} bad lines in {file} (named above); nothing written \
+                 (--keep-going writes the good lines)",
+                checked.bad
+            );
+        }
+        Some(checked.good)
+    };
+    let store = connect::store(options).await?;
+    let bar = match total {
+        Some(total) => progress::bar(total, "imported"),
+        None => progress::counter("imported"),
+    };
+    let mut bad = 0u64;
+    let tally = futures::stream::iter(lines(&args.file, args.list.as_deref())?)
+        .map(|line| {
+            // Bad lines are reported here, as they are read, so that they
+            // come out in the file's order whatever the writes do.
+            let record = match line {
+                Err(e) => Err(e),
+                Ok(Line {
+                    number,
+                    parsed: Err(reason),
+                }) => {
+                    bad += 1;
+                    bar.suspend(|| eprintln!("{file}:{number}: {reason}"));
+                    Ok(None)
+                }
+                Ok(Line {
+                    number,
+                    parsed: Ok(record),
+                }) => Ok(Some((number, record))),
+            };
+            let (store, file, bar) = (&store, &file, &bar);
+            async move {
+                let Some((number, record)) = record? else {
+                    return Ok(Tally::default());
+                };
+                let saved = save(store, &record).await.with_context(|| {
+                    format!(
+                        "{file}:{number}: saving task {:?} of list {:?}",
+                        record.id(),
+                        record.task_list()
+                    )
+                })?;
+                bar.inc(1);
+                anyhow::Ok(saved)
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .try_fold(Tally::default(), |sum, one| async move { Ok(sum + one) })
+        .await?;
+    bar.finish_and_clear();
+    println!(
+        "imported {} tasks from {file}: {} written, {} unchanged",
+        tally.written + tally.unchanged,
+        tally.written,
+        tally.unchanged
+    );
+    if bad > 0 {
+        anyhow::bail!("{bad} bad lines in {file} (named above) not imported");
+    }
+    Ok(())
+}
+
+/// What was done with the tasks of a file.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    written: u64,
+    unchanged: u64,
+}
+
+impl std::ops::Add for Tally {
+    type Output = Tally;
+
+    fn add(self, other: Tally) -> Tally {
+        Tally {
+            written: self.written + other.written,
+            unchanged: self.unchanged + other.unchanged,
+        }
+    }
+}
+
+/// Saves a record unless the store holds it already with the same type
+/// and data.
+async fn save(store: &TaskStore, record: &TaskRecord) -> taskrec::Result<Tally> {
+    if let Some(stored) = store.find_record(record.task_list(), record.id()).await? {
+        if stored.type_name() == record.type_name() && same_json(stored.data(), record.data()) {
+            return Ok(Tally {
+                unchanged: 1,
+                ..Tally::default()
+            });
+        }
+    }
+    store.adapter().store(record).await?;
+    Ok(Tally {
+        written: 1,
+        ..Tally::default()
+    })
+}
+
+/// The same JSON, whatever its spacing or key order.
+fn same_json(a: &str, b: &str) -> bool {
+    a == b
+        || matches!(
+            (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)),
+            (Ok(a), Ok(b)) if a == b
+        )
+}
+
+/// How many lines of a file hold tasks, and how many are bad.
+struct Checked {
+    good: u64,
+    bad: u64,
+}
+
+/// Reads the whole file, reporting each bad line on standard error.
+fn check(path: &Path, list: Option<&str>) -> anyhow::Result<Checked> {
+    let mut checked = Checked { good: 0, bad: 0 };
+    for line in lines(path, list)? {
+        let line = line?;
+        match line.parsed {
+            Ok(_) => checked.good += 1,
+            Err(reason) => {
+                eprintln!("{}:{}: {reason}", path.display(), line.number);
+                checked.bad += 1;
+            }
+        }
+    }
+    Ok(checked)
+}
+
+/// One line of a file that holds something (blank lines are skipped).
+struct Line {
+    /// Counted from 1, blank lines included, as editors count.
+    number: u64,
+    /// The task, or why the line is not one.
+    parsed: Result<TaskRecord, String>,
+}
+
+/// The file's lines, parsed one at a time as they are read.
+fn lines(
+    path: &Path,
+    list: Option<&str>,
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Line>>> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut reader = BufReader::new(file);
+    let mut number = 0u64;
+    let mut bytes = Vec::new();
+    let list = list.map(str::to_owned);
+    let display = path.display().to_string();
+    let iter = std::iter::from_fn(move || loop {
+        bytes.clear();
+        match reader.read_until(b'\n', &mut bytes) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => {
+                return Some(Err(
+                    anyhow::Error::new(e).context(format!("reading {display}"))
+                ))
+            }
+        }
+        number += 1;
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.trim_end_matches(['\n', '\r']),
+            Err(e) => {
+                return Some(Ok(Line {
+                    number,
+                    parsed: Err(format!("not UTF-8 text ({e})")),
+                }))
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        return Some(Ok(Line {
+            number,
+            parsed: parse(text, list.as_deref()),
+        }));
+    });
+    Ok(iter)
+}
+
+/// A task from one line: a task hash, in `list` when one is given.
+fn parse(text: &str, list: Option<&str>) -> Result<TaskRecord, String> {
+    let mut hash = TaskHash::from_json(text).map_err(|e| e.to_string())?;
+    if hash.type_name.trim().is_empty() {
+        return Err("invalid task hash: `type` is empty".to_owned());
+    }
+    if let Some(list) = list {
+        hash.task_list = list.to_owned();
+    }
+    hash.into_record().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_a_task_hash() {
+        let record = parse(
+            r#"{"task_list":"l","id":"1","type":"T","data":{"a":1}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                record.task_list(),
+                record.id(),
+                record.type_name(),
+                record.data()
+            ),
+            ("l", "1", "T", r#"{"a":1}"#)
+        );
+        let moved = parse(
+            r#"{"task_list":"l","id":"1","type":"T","data":{}}"#,
+            Some("m"),
+        )
+        .unwrap();
+        assert_eq!(moved.task_list(), "m");
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        let reason = |line: &str| parse(line, None).unwrap_err();
+        assert_eq!(
+            reason("[]"),
+            "invalid task hash: a task hash is a JSON object"
+        );
+        assert_eq!(
+            reason(r#"{"task_list":"l","id":"1","type":" ","data":{}}"#),
+            "invalid task hash: `type` is empty"
+        );
+        assert!(reason(r#"{"task_list":"","id":"1","type":"T","data":{}}"#)
+            .starts_with("invalid task list"));
+        assert!(reason(r#"{"task_list":"l","id":"1","type":"T"}"#).contains("missing field `data`"));
+    }
+
+    #[test]
+    fn json_is_compared_by_value() {
+        assert!(same_json(r#"{"a":1,"b":[2]}"#, r#"{ "b": [2], "a": 1 }"#));
+        assert!(!same_json(r#"{"a":1}"#, r#"{"a":2}"#));
+        assert!(!same_json("not json", "not json "));
+    }
+}

@@ -1,0 +1,733 @@
+//! The `taskrec` command end to end, against a real Cassandra at
+//! `TASKREC_CASSANDRA` (default 127.0.0.1:9042; `scripts/cassandra-start`).
+//! Tests that need the server fail, never skip, when it does not answer.
+//!
+//! One keyspace per run, named at random and created by `taskrec schema
+//! create` itself; each test works in task lists of its own. Every run of
+//! the command has its standard streams as pipes, as a script's would be.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use assert_cmd::assert::Assert;
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+use serde_json::{json, Value};
+use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+use taskrec::TaskStore;
+
+fn address() -> String {
+    std::env::var("TASKREC_CASSANDRA").unwrap_or_else(|_| "127.0.0.1:9042".to_owned())
+}
+
+fn keyspace() -> &'static str {
+    static KEYSPACE: OnceLock<String> = OnceLock::new();
+    KEYSPACE.get_or_init(|| {
+        format!(
+            "taskrec_cli_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        )
+    })
+}
+
+/// The command with only this test's environment: no TASKREC_* setting of
+/// the person running the tests leaks in.
+fn bare() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskrec"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TASKREC_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("TERM", "xterm-256color")
+        .env("TASKREC_CASSANDRA", address())
+        .env("TASKREC_KEYSPACE", keyspace())
+        .timeout(Duration::from_secs(120))
+        // A pipe, not the terminal the tests may have been started from.
+        .write_stdin("");
+    command
+}
+
+/// The command, once this run's keyspace and table exist (made by the
+/// first caller, through `taskrec schema create`).
+fn taskrec() -> Command {
+    static SCHEMA: OnceLock<()> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let output = bare()
+            .args(["schema", "create"])
+            .output()
+            .expect("running taskrec");
+        assert!(
+            output.status.success(),
+            "`taskrec schema create` against Cassandra at {} failed; start it with \
+             scripts/cassandra-start. stderr: {}",
+            address(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!("schema ready: {}.tasks\n", keyspace())
+        );
+    });
+    bare()
+}
+
+fn unique_list(name: &str) -> String {
+    format!("{name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A task hash line, in the compact form and key order `export` writes
+/// (`json!` would sort the keys).
+fn hash_line(list: &str, id: &str, data: Value) -> String {
+    format!(
+        r#"{{"task_list":{},"id":{},"type":"SendEmail","data":{data}}}"#,
+        json!(list),
+        json!(id)
+    )
+}
+
+/// A file of these lines, one a line.
+fn file_of(lines: &[String]) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
+    for line in lines {
+        writeln!(file, "{line}").expect("writing the temporary file");
+    }
+    file
+}
+
+fn stdout_of(assert: &Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).expect("UTF-8 output")
+}
+
+fn counts(list: &str) -> Value {
+    let assert = taskrec()
+        .args(["count", list, "--by-state", "--format", "json"])
+        .assert()
+        .success();
+    serde_json::from_str(&stdout_of(&assert)).expect("count's JSON")
+}
+
+fn expected_counts(list: &str, pending: u64, failed: u64) -> Value {
+    json!({
+        "task_list": list, "total": pending + failed, "pending": pending,
+        "claimed": 0, "succeeded": 0, "failed": failed, "unknown": 0,
+    })
+}
+
+/// Imports `n` tasks `t0`.. into a new list and returns the list and lines.
+fn imported(name: &str, n: usize) -> (String, Vec<String>) {
+    let list = unique_list(name);
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            hash_line(
+                &list,
+                &format!("t{i}"),
+                json!({ "to": format!("user{i}@example.com"), "n": i }),
+            )
+        })
+        .collect();
+    let file = file_of(&lines);
+    taskrec()
+        .arg("import")
+        .arg(file.path())
+        .assert()
+        .success()
+        .stdout(format!(
+            "imported {n} tasks from {}: {n} written, 0 unchanged\n",
+            file.path().display()
+        ));
+    (list, lines)
+}
+
+/// Makes tasks failed for good, as a worker does after its last attempt.
+fn fail(list: &str, ids: &[&str], error: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let config = CassandraConfig::new([address()], keyspace());
+        let store = TaskStore::new(
+            CassandraAdapter::connect(config)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to Cassandra at {}: {e}", address())),
+        );
+        for id in ids {
+            let claim = store
+                .claim(list, id, "cli-test", Duration::from_secs(60))
+                .await
+                .expect("claiming")
+                .unwrap_or_else(|| panic!("{id} is claimable"));
+            assert!(
+                store.fail(claim, error).await.expect("failing"),
+                "{id} failed"
+            );
+        }
+    });
+}
+
+#[test]
+fn import_checks_every_line_first_and_names_the_bad_ones() {
+    let list = unique_list("import-bad");
+    let lines = [
+        hash_line(&list, "a", json!({ "to": "a@example.com" })),
+        "{not json".to_owned(),
+        hash_line(&list, "b", json!({ "to": "b@example.com" })),
+        String::new(), // blank: skipped, but counted as a line
+        json!({ "task_list": list, "id": "c", "type": "SendEmail", "data": [1] }).to_string(),
+        json!({ "task_list": list, "type": "SendEmail", "data": {} }).to_string(),
+        hash_line(&list, "d", json!({})),
+    ];
+    let file = file_of(&lines);
+    let path = file.path().display().to_string();
+
+    let assert = taskrec()
+        .arg("import")
+        .arg(file.path())
+        .assert()
+        .code(1)
+        .stdout("");
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let named: Vec<&str> = stderr.lines().collect();
+    assert_eq!(named.len(), 4, "three bad lines and the summary: {stderr}");
+    assert!(
+        named[0].starts_with(&format!("{path}:2: invalid task hash: ")),
+        "{stderr}"
+    );
+    assert_eq!(
+        named[1],
+        format!("{path}:5: invalid task hash: `data` is not an object")
+    );
+    assert!(
+        named[2].starts_with(&format!("{path}:6: invalid task hash: missing field `id`")),
+        "{stderr}"
+    );
+    assert_eq!(
+        named[3],
+        format!("error: 3 bad lines in {path} (named above); nothing written (--keep-going writes the good lines)")
+    );
+    taskrec()
+        .args(["count", &list])
+        .assert()
+        .success()
+        .stdout("0\n");
+
+    let assert = taskrec()
+        .arg("import")
+        .arg(file.path())
+        .arg("--keep-going")
+        .assert()
+        .code(1)
+        .stdout(format!(
+            "imported 3 tasks from {path}: 3 written, 0 unchanged\n"
+        ))
+        .stderr(contains(format!("{path}:2: ")))
+        .stderr(contains(format!("{path}:5: ")))
+        .stderr(contains(format!("{path}:6: ")));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.ends_with(&format!(
+            "error: 3 bad lines in {path} (named above) not imported\n"
+        )),
+        "{stderr}"
+    );
+    taskrec()
+        .args(["count", &list])
+        .assert()
+        .success()
+        .stdout("3\n");
+    let assert = taskrec()
+        .args(["ls", &list, "--format", "jsonl"])
+        .assert()
+        .success();
+    let ids: BTreeSet<String> = stdout_of(&assert)
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["a".to_owned(), "b".to_owned(), "d".to_owned()])
+    );
+}
+
+#[test]
+fn import_into_another_list_with_list() {
+    let (from, lines) = imported("import-from", 2);
+    let to = unique_list("import-to");
+    let file = file_of(&lines);
+    taskrec()
+        .arg("import")
+        .arg(file.path())
+        .args(["--list", &to])
+        .assert()
+        .success();
+    taskrec()
+        .args(["count", &to])
+        .assert()
+        .success()
+        .stdout("2\n");
+    taskrec()
+        .args(["count", &from])
+        .assert()
+        .success()
+        .stdout("2\n");
+}
+
+#[test]
+fn export_gives_back_what_was_imported_and_a_second_import_changes_nothing() {
+    let (list, mut lines) = imported("roundtrip", 6);
+    lines.sort();
+
+    let out = tempfile::tempdir().expect("a temporary directory");
+    let path = out.path().join("export.jsonl");
+    taskrec()
+        .args(["export", &list, "-o"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(format!("exported 6 tasks of list {list}\n"));
+    let exported = std::fs::read_to_string(&path).expect("the export");
+    let mut exported: Vec<String> = exported.lines().map(str::to_owned).collect();
+    exported.sort();
+    assert_eq!(exported, lines, "the same hashes, byte for byte");
+    assert!(!out.path().join("export.jsonl.partial").exists());
+
+    // To standard output, the same.
+    let assert = taskrec().args(["export", &list]).assert().success();
+    let mut to_stdout: Vec<String> = stdout_of(&assert).lines().map(str::to_owned).collect();
+    to_stdout.sort();
+    assert_eq!(to_stdout, lines);
+
+    // A task failed since keeps its state through a second import.
+    fail(&list, &["t3"], "mailbox full");
+    taskrec()
+        .arg("import")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(format!(
+            "imported 6 tasks from {}: 0 written, 6 unchanged\n",
+            path.display()
+        ));
+    assert_eq!(counts(&list), expected_counts(&list, 5, 1));
+    let assert = taskrec().args(["export", &list]).assert().success();
+    let mut again: Vec<String> = stdout_of(&assert).lines().map(str::to_owned).collect();
+    again.sort();
+    assert_eq!(again, lines);
+}
+
+#[test]
+fn count_ls_and_retry_of_failed_tasks() {
+    let (list, _) = imported("retry", 4);
+    fail(&list, &["t1", "t2"], "upstream down");
+
+    taskrec()
+        .args(["count", &list])
+        .assert()
+        .success()
+        .stdout("4\n");
+    taskrec()
+        .args(["count", &list, "--format", "json"])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", json!({ "task_list": list, "total": 4 })));
+    assert_eq!(counts(&list), expected_counts(&list, 2, 2));
+    taskrec()
+        .args(["count", &list, "--by-state"])
+        .assert()
+        .success()
+        .stdout(
+            "STATE      TASKS\npending    2\nclaimed    0\nsucceeded  0\nfailed     2\nunknown    0\ntotal      4\n",
+        );
+
+    // The failed ones, with their attempts and errors.
+    let assert = taskrec()
+        .args(["ls", &list, "--state", "failed", "--format", "jsonl"])
+        .assert()
+        .success();
+    let mut failed: Vec<Value> = stdout_of(&assert)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    failed.sort_by_key(|task| task["id"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(failed.len(), 2);
+    for (task, id, n) in [(&failed[0], "t1", 1), (&failed[1], "t2", 2)] {
+        assert_eq!(task["task_list"], list.as_str());
+        assert_eq!(task["id"], id);
+        assert_eq!(task["type"], "SendEmail");
+        assert_eq!(
+            task["data"],
+            json!({ "to": format!("user{n}@example.com"), "n": n })
+        );
+        let state = &task["state"];
+        assert_eq!(state["status"], "failed");
+        assert_eq!(state["attempts"], 1);
+        assert_eq!(state["last_error"], "upstream down");
+        assert_eq!(state["owner"], Value::Null);
+    }
+    let table = taskrec()
+        .args(["ls", &list, "--state", "failed"])
+        .assert()
+        .success();
+    let table = stdout_of(&table);
+    let mut rows: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        rows.remove(0),
+        "ID  TYPE       STATUS  ATTEMPTS  LAST_ERROR"
+    );
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            "t1  SendEmail  failed  1         upstream down",
+            "t2  SendEmail  failed  1         upstream down"
+        ]
+    );
+    let one = taskrec()
+        .args(["ls", &list, "--limit", "1", "--format", "json"])
+        .assert()
+        .success();
+    let one: Value = serde_json::from_str(&stdout_of(&one)).expect("a JSON array");
+    assert_eq!(one.as_array().map(Vec::len), Some(1));
+
+    // Without a terminal to ask on, a bulk change needs --yes.
+    taskrec()
+        .args(["retry", &list, "--failed"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(format!(
+            "error: not asking whether to retry 2 failed tasks of list {list}: standard input is \
+             not a terminal; pass --yes to go ahead, or --dry-run to see what would change\n"
+        ));
+    let dry = taskrec()
+        .args(["retry", &list, "--failed", "--dry-run"])
+        .assert()
+        .success();
+    let dry = stdout_of(&dry);
+    let mut said: Vec<&str> = dry.lines().collect();
+    assert_eq!(
+        said.pop(),
+        Some("2 failed tasks would be retried; nothing changed")
+    );
+    said.sort();
+    assert_eq!(
+        said,
+        [
+            "would retry t1 (failed, 1 attempts, last error: upstream down)",
+            "would retry t2 (failed, 1 attempts, last error: upstream down)"
+        ]
+    );
+    assert_eq!(counts(&list), expected_counts(&list, 2, 2));
+
+    taskrec()
+        .args(["retry", &list, "--failed", "--yes"])
+        .assert()
+        .success()
+        .stdout(format!("retried 2 failed tasks of list {list}\n"));
+    assert_eq!(counts(&list), expected_counts(&list, 4, 0));
+    taskrec()
+        .args(["retry", &list, "--failed", "--yes"])
+        .assert()
+        .success()
+        .stdout(format!("no failed tasks in list {list}\n"));
+}
+
+#[test]
+fn retry_by_id_says_which_were_not_retried() {
+    let (list, _) = imported("retry-ids", 2);
+    fail(&list, &["t0"], "boom");
+    taskrec()
+        .args(["retry", &list, "t0", "nope"])
+        .assert()
+        .code(1)
+        .stdout("retried t0\n")
+        .stderr(format!(
+            "no task \"nope\" in list {list:?}\nerror: 1 of 2 tasks not retried\n"
+        ));
+    assert_eq!(counts(&list), expected_counts(&list, 2, 0));
+}
+
+#[test]
+fn purge_and_complete() {
+    let (list, _) = imported("purge", 3);
+    fail(&list, &["t0"], "bad input");
+    taskrec()
+        .args(["purge", &list, "--state", "failed", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(
+            "would purge t0 (failed, 1 attempts, last error: bad input)\n\
+             1 failed tasks would be purged; nothing changed\n",
+        );
+    taskrec()
+        .args(["purge", &list, "--state", "failed"])
+        .assert()
+        .code(2)
+        .stderr(contains("pass --yes"));
+    taskrec()
+        .args(["purge", &list, "--state", "failed", "--yes"])
+        .assert()
+        .success()
+        .stdout(format!("purged 1 failed tasks of list {list}\n"));
+    assert_eq!(counts(&list), expected_counts(&list, 2, 0));
+
+    // One id: no question; several: --yes.
+    taskrec()
+        .args(["complete", &list, "t1"])
+        .assert()
+        .success()
+        .stdout("completed t1\n");
+    taskrec()
+        .args(["complete", &list, "t2", "nope"])
+        .assert()
+        .code(2)
+        .stderr(contains("pass --yes"));
+    taskrec()
+        .args(["complete", &list, "t2", "nope", "--yes"])
+        .assert()
+        .code(1)
+        .stdout("completed t2\n")
+        .stderr(format!(
+            "no task \"nope\" in list {list:?}\nerror: 1 of 2 tasks not found\n"
+        ));
+    taskrec()
+        .args(["count", &list])
+        .assert()
+        .success()
+        .stdout("0\n");
+}
+
+#[test]
+fn show_one_task() {
+    let (list, _) = imported("show", 1);
+    fail(&list, &["t0"], "smtp 550\nmailbox unavailable");
+    let assert = taskrec()
+        .args(["show", &list, "t0", "--format", "json"])
+        .assert()
+        .success();
+    let task: Value = serde_json::from_str(&stdout_of(&assert)).expect("show's JSON");
+    assert_eq!(task["task_list"], list.as_str());
+    assert_eq!(task["id"], "t0");
+    assert_eq!(task["type"], "SendEmail");
+    assert_eq!(task["data"], json!({ "to": "user0@example.com", "n": 0 }));
+    assert_eq!(task["state"]["status"], "failed");
+    assert_eq!(task["state"]["last_error"], "smtp 550\nmailbox unavailable");
+    assert!(task["created_at"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(
+        task["history"],
+        json!([]),
+        "the command's store keeps no history"
+    );
+
+    let text = taskrec().args(["show", &list, "t0"]).assert().success();
+    let text = stdout_of(&text);
+    assert!(text.contains("\nstatus      failed\n"), "{text}");
+    assert!(
+        text.contains("\nlast_error  smtp 550\n            mailbox unavailable\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"data        {"n":0,"to":"user0@example.com"}"#),
+        "{text}"
+    );
+
+    taskrec()
+        .args(["show", &list, "nope"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(format!("error: no task \"nope\" in list {list:?}\n"));
+}
+
+#[test]
+fn no_escape_codes_reach_pipes() {
+    let (list, lines) = imported("pipes", 3);
+    fail(&list, &["t0"], "x");
+    let file = file_of(&lines);
+    let runs: Vec<Vec<String>> = vec![
+        vec![
+            "import".into(),
+            file.path().display().to_string(),
+            "--keep-going".into(),
+        ],
+        vec!["export".into(), list.clone()],
+        vec![
+            "retry".into(),
+            list.clone(),
+            "--failed".into(),
+            "--yes".into(),
+        ],
+        vec![
+            "purge".into(),
+            list.clone(),
+            "--state".into(),
+            "failed".into(),
+            "--yes".into(),
+        ],
+        vec!["ls".into(), list.clone()],
+        vec!["count".into(), list.clone(), "--by-state".into()],
+        vec!["ls".into(), list.clone(), "--state".into(), "bogus".into()],
+        vec!["--help".into()],
+    ];
+    for args in runs {
+        let output = taskrec().args(&args).output().expect("running taskrec");
+        for (name, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+            assert!(
+                !bytes.contains(&0x1b) && !bytes.contains(&b'\r'),
+                "`taskrec {}` wrote terminal control codes to {name}: {:?}",
+                args.join(" "),
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_usage_exits_with_2_and_says_why() {
+    // No server needed: each is refused before connecting.
+    bare().assert().code(2).stderr(contains("Usage: taskrec"));
+    bare()
+        .args(["ls"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "the following required arguments were not provided",
+        ))
+        .stderr(contains("<LIST>"));
+    bare()
+        .args(["ls", "l", "--state", "bogus"])
+        .assert()
+        .code(2)
+        .stderr(contains("invalid value 'bogus' for '--state <STATE>'"));
+    bare()
+        .args(["retry", "l"])
+        .assert()
+        .code(2)
+        .stderr(contains("<IDS>"));
+    bare()
+        .args(["retry", "l", "a", "--failed"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot be used with"));
+    bare()
+        .args(["purge", "l", "--state", "pending"])
+        .assert()
+        .code(2)
+        .stderr(contains("invalid value 'pending' for '--state <STATE>'"));
+    bare()
+        .args(["count", "l"])
+        .env_remove("TASKREC_KEYSPACE")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("error: no keyspace: pass --keyspace or set TASKREC_KEYSPACE\n");
+    bare()
+        .args(["--keyspace", "Bad-Name", "count", "l"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "keyspace name \"Bad-Name\" must be a lowercase letter",
+        ));
+    bare()
+        .args(["--layout", "task-rb", "--buckets", "4", "schema", "print"])
+        .assert()
+        .code(2)
+        .stderr(contains("--buckets is for taskrec's table"));
+    bare()
+        .args(["schema", "print", "--replication", "dc1=3"])
+        .assert()
+        .code(2)
+        .stderr(contains("--replication \"dc1=3\""));
+}
+
+#[test]
+fn schema_print_needs_no_server() {
+    let ks = keyspace();
+    let assert = bare()
+        .env("TASKREC_CASSANDRA", "192.0.2.1:9042") // nothing answers there
+        .args(["schema", "print", "--replication", "dc1:3,dc2:2"])
+        .assert()
+        .success();
+    let cql = stdout_of(&assert);
+    assert!(
+        cql.starts_with(&format!("CREATE KEYSPACE IF NOT EXISTS {ks}")),
+        "{cql}"
+    );
+    assert!(cql.contains("'dc1': 3, 'dc2': 2"), "{cql}");
+    assert!(
+        cql.contains(&format!("CREATE TABLE IF NOT EXISTS {ks}.tasks ")),
+        "{cql}"
+    );
+    assert!(cql.contains("PRIMARY KEY ((task_list, id))"), "{cql}");
+
+    let assert = bare()
+        .args([
+            "--layout",
+            "task-rb",
+            "--table",
+            "old_tasks",
+            "schema",
+            "print",
+        ])
+        .assert()
+        .success();
+    let cql = stdout_of(&assert);
+    assert!(
+        cql.contains(&format!("CREATE TABLE IF NOT EXISTS {ks}.old_tasks ")),
+        "{cql}"
+    );
+    assert!(cql.contains("PRIMARY KEY ((task_list), id, type)"), "{cql}");
+    assert_eq!(
+        cql.matches(";\n").count(),
+        3,
+        "keyspace, table, history: {cql}"
+    );
+}
+
+#[test]
+fn every_help_shows_an_example() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["schema", "print"],
+        &["schema", "create"],
+        &["count"],
+        &["ls"],
+        &["show"],
+        &["retry"],
+        &["complete"],
+        &["purge"],
+        &["export"],
+        &["import"],
+    ];
+    for command in commands {
+        bare()
+            .args(*command)
+            .arg("--help")
+            .assert()
+            .success()
+            .stdout(contains("Examples:\n  taskrec").or(contains("Examples:\n  export")));
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_an_error() {
+    bare()
+        .env("TASKREC_CASSANDRA", "127.0.0.1:1")
+        .args(["--timeout", "2", "count", "l"])
+        .assert()
+        .code(1)
+        .stderr(contains("error: connecting to Cassandra at 127.0.0.1:1"));
+}
