@@ -38,9 +38,13 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
             .map(|n| Task::new(&list, format!("held-{n:05}"), Held { n }).unwrap())
             .collect();
         producer.save_all(&held, 256).await.unwrap();
-        // Held by another worker, under leases longer than the test.
+        // Held by another worker, under leases longer than the test can
+        // take on a loaded machine (claiming 50,000 took minutes in a debug
+        // build beside other tests, and 5-minute leases ran out), and short
+        // enough that their ends are hinted within a sweep's 10-minute
+        // look-ahead (so that a worker need not walk to know they are held).
         futures::stream::iter(&held)
-            .map(|task| producer.claim(&list, task.id(), "other", Duration::from_secs(300)))
+            .map(|task| producer.claim(&list, task.id(), "other", Duration::from_secs(540)))
             .buffer_unordered(64)
             .try_for_each(|claim| async move {
                 assert!(claim.is_some());
@@ -260,8 +264,18 @@ fn leases_beyond_the_look_ahead_cost_an_idle_worker_no_walk_per_poll() {
         });
         // The first sweep walks (the worker's process has not seen the list
         // and the hints say nothing within the look-ahead); then it knows
-        // when the first lease ends, and its polls walk no more.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // when the first lease ends, and its polls walk no more. How long
+        // the walk takes depends on the server's load: wait for it.
+        let waiting = std::time::Instant::now();
+        while adapter.ready_reads().walked < 300 {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(60),
+                "no walk within a minute: {:?}",
+                adapter.ready_reads()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let settled = adapter.ready_reads();
         assert_eq!(settled.walked, 300, "one walk: {settled:?}");
         tokio::time::sleep(Duration::from_secs(2)).await;

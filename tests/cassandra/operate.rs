@@ -1,11 +1,11 @@
-//! An operator's actions on the real server, on both table layouts: show
-//! one task whole, retry the failed tasks of a list, purge them, and leave
-//! alone what is no longer failed.
+//! An operator's actions on the real server: show one task whole, retry the
+//! failed tasks of a list, purge them, and leave alone what is no longer
+//! failed, on taskrec's table; task_rb's table, which keeps no state, says so.
 
 use std::time::Duration;
 
 use taskrec::cassandra::CassandraAdapter;
-use taskrec::{Task, TaskData, TaskStatus, TaskStore};
+use taskrec::{Error, Task, TaskData, TaskStatus, TaskStore};
 
 use crate::utils::{bucketed, run, task_rb, unique_list};
 
@@ -69,6 +69,31 @@ fn retry_and_purge_on_taskrecs_table() {
 }
 
 #[test]
-fn retry_and_purge_on_task_rbs_table() {
-    run(async { retry_and_purge(TaskStore::new(task_rb().await)).await });
+fn task_rbs_table_keeps_no_state_and_says_so() {
+    run(async {
+        // task_rb's table has no state columns: nothing failed to retry or
+        // purge, and the store says which operation it cannot do.
+        let store = TaskStore::new(task_rb().await);
+        let list = unique_list("operate");
+        store
+            .save(&Task::new(&list, "t0", Job { n: 0 }).unwrap())
+            .await
+            .unwrap();
+        for outcome in [
+            store.purge(&list, "t0").await.map(|_| ()),
+            store.show(&list, "t0").await.map(|_| ()),
+        ] {
+            match outcome {
+                Err(Error::Unsupported { adapter, operation }) => {
+                    assert_eq!(adapter, "cassandra");
+                    assert_eq!(
+                        operation,
+                        "task state on task_rb's table (it has no state columns)"
+                    );
+                }
+                other => panic!("expected Unsupported, got {other:?}"),
+            }
+        }
+        assert_eq!(store.count(&list).await.unwrap(), 1, "nothing removed");
+    });
 }
