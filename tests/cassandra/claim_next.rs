@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use taskrec::cassandra::{ready, ReadyReads};
+use taskrec::cassandra::{ready, CassandraAdapter, ReadyReads};
 use taskrec::{StorageAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
 
 use crate::utils::{bucketed, run, unique_list};
@@ -20,6 +20,27 @@ struct Held {
 /// How long a claim under a lease of 8 s or more holds its lease-end hint
 /// back (2 s), and a margin.
 const HINTS_HELD_BACK: Duration = Duration::from_secs(3);
+
+/// One whole claim-next sweep of `list` by `adapter`: how many tasks it
+/// handed out, and when it says the first held task opens.
+async fn sweep(
+    adapter: &CassandraAdapter,
+    list: &str,
+) -> (usize, Option<chrono::DateTime<chrono::Utc>>) {
+    let (mut token, mut open, mut handed) = (None, None, 0);
+    loop {
+        let step = adapter
+            .next_ready(list, token.as_ref(), 64, chrono::Utc::now())
+            .await
+            .unwrap();
+        handed += step.tasks.len();
+        open = open.or(step.next_open);
+        token = step.next;
+        if token.is_none() {
+            return (handed, open);
+        }
+    }
+}
 
 fn minus(a: ReadyReads, b: ReadyReads) -> ReadyReads {
     ReadyReads {
@@ -162,32 +183,14 @@ fn a_list_drained_by_this_process_is_known_drained_without_waiting_out_leases() 
         for claim in claims {
             assert!(store.succeed(claim, None, false).await.unwrap());
         }
-        let sweep = |adapter: Arc<taskrec::cassandra::CassandraAdapter>| {
-            let list = list.clone();
-            async move {
-                let (mut token, mut open, mut handed) = (None, None, 0);
-                loop {
-                    let step = adapter
-                        .next_ready(&list, token.as_ref(), 64, chrono::Utc::now())
-                        .await
-                        .unwrap();
-                    handed += step.tasks.len();
-                    open = open.or(step.next_open);
-                    token = step.next;
-                    if token.is_none() {
-                        return (handed, open);
-                    }
-                }
-            }
-        };
         // This process knows the lease hints point at finished tasks: the
         // list is drained now, not in ten minutes (a drain returns).
-        let (handed, open) = sweep(Arc::clone(&adapter)).await;
+        let (handed, open) = sweep(&adapter, &list).await;
         assert_eq!((handed, open), (0, None), "drained, nothing open");
 
         // Another process does not know: it says when to look again (a
         // drain there ends once those hints come due and are read).
-        let (handed, open) = sweep(Arc::new(bucketed().await)).await;
+        let (handed, open) = sweep(&bucketed().await, &list).await;
         assert_eq!(handed, 0);
         let open = open.expect("another process waits for the hints");
         assert!(
@@ -214,20 +217,7 @@ fn tasks_completed_soon_after_their_claim_leave_no_lease_end_hint() {
         tokio::time::sleep(HINTS_HELD_BACK).await;
         // Another process, which knows nothing of these claims, finds the
         // list drained at once: no hint says "look again in ten minutes".
-        let other = bucketed().await;
-        let (mut token, mut open, mut handed) = (None, None, 0);
-        loop {
-            let step = other
-                .next_ready(&list, token.as_ref(), 64, chrono::Utc::now())
-                .await
-                .unwrap();
-            handed += step.tasks.len();
-            open = open.or(step.next_open);
-            token = step.next;
-            if token.is_none() {
-                break;
-            }
-        }
+        let (handed, open) = sweep(&bucketed().await, &list).await;
         assert_eq!((handed, open), (0, None), "no lease-end hint was written");
     });
 }
