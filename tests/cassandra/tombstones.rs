@@ -53,8 +53,19 @@ const THRESHOLDS: &str = "tombstone_warn_threshold: 1000\ntombstone_failure_thre
 /// given again wins): this node is wiped when the test ends, so it need not
 /// fsync each write before acknowledging it (the scripts' `batch`), and
 /// more threads than the scripts' 2 serve the churn's reads and writes.
+///
+/// The request timeouts are raised from 2 s (writes) and 5 s (reads) to
+/// 30 s: this test is about what reads scan, and on a loaded CI machine a
+/// stall of a few seconds among 192 writes in flight failed the churn with
+/// a server-side write timeout (CI, 2026-12-03), which says nothing about
+/// tombstones. The client waits longer still (`CLIENT_TIMEOUT`).
 const FAST_WRITES: &str = "commitlog_sync: periodic\ncommitlog_sync_period: 10000ms\n\
-                           concurrent_writes: 32\nconcurrent_reads: 32";
+                           concurrent_writes: 32\nconcurrent_reads: 32\n\
+                           write_request_timeout: 30000ms\nread_request_timeout: 30000ms\n\
+                           range_request_timeout: 30000ms";
+/// The driver's request timeout: past the server's own (`FAST_WRITES`), so
+/// a slow request fails, if at all, with the server's answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 const KEYSPACE: &str = "taskrec_thresholds";
 
 /// Tasks saved and completed through one list of taskrec's table.
@@ -90,6 +101,7 @@ async fn connect(node: &OwnNode, table: &str, layout: TableLayout) -> CassandraA
     let config = CassandraConfig::new([node.address()], KEYSPACE)
         .table(table)
         .layout(layout)
+        .request_timeout(CLIENT_TIMEOUT)
         .create_schema(true);
     CassandraAdapter::connect(config)
         .await
