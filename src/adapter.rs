@@ -399,6 +399,23 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// Inserts or overwrites the record under its (task list, id).
     async fn store(&self, record: &TaskRecord) -> Result<()>;
 
+    /// Stores every record, as [`store`](Self::store) would one after
+    /// another: `Ok(())` only once each one is stored. After an error some
+    /// may be stored and some not; storing them all again is safe. A key
+    /// given twice ends up holding the later of its records.
+    ///
+    /// Optional: the default calls `store` for each record in turn. An
+    /// adapter that can write many records in fewer requests (batches of
+    /// one partition, one transaction) overrides it;
+    /// [`TaskStore::save_all`](crate::TaskStore::save_all) hands it groups
+    /// of up to [`SAVE_ALL_GROUP`](crate::SAVE_ALL_GROUP) records.
+    async fn store_all(&self, records: &[TaskRecord]) -> Result<()> {
+        for record in records {
+            self.store(record).await?;
+        }
+        Ok(())
+    }
+
     /// The record under (task list, id), or `None`.
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>>;
 
@@ -650,6 +667,9 @@ macro_rules! forward_adapter {
             }
             async fn store(&self, record: &TaskRecord) -> Result<()> {
                 (**self).store(record).await
+            }
+            async fn store_all(&self, records: &[TaskRecord]) -> Result<()> {
+                (**self).store_all(records).await
             }
             async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
                 (**self).store_with_ttl(record, ttl).await

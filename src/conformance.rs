@@ -39,6 +39,7 @@ pub async fn run_all(adapter: &dyn StorageAdapter) {
     check_store_and_find(adapter).await;
     check_find_absent(adapter).await;
     check_overwrite(adapter).await;
+    check_store_all(adapter).await;
     check_delete(adapter).await;
     check_lists_are_separate(adapter).await;
     check_all(adapter).await;
@@ -180,6 +181,85 @@ pub async fn check_overwrite(adapter: &dyn StorageAdapter) {
         ["a"],
         "one record remains"
     );
+}
+
+/// `store_all` stores every record as `store` would: each is found as
+/// stored, listed once, overwrites what was there (state included, where
+/// the adapter keeps state), and of a key given twice the later record wins.
+/// Storing nothing is a no-op.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_store_all(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
+pub async fn check_store_all(adapter: &dyn StorageAdapter) {
+    let (one, two) = (unique_list("store-all"), unique_list("store-all"));
+    adapter
+        .store_all(&[])
+        .await
+        .unwrap_or_else(|e| panic!("store_all of no records failed: {e}"));
+
+    // One record there before, claimed where the adapter keeps state.
+    let before = record(&one, "task-00000", r#"{"v":0}"#);
+    store(adapter, &before).await;
+    let states = adapter.capabilities().conditional_writes();
+    if states {
+        let token = adapter
+            .load_state(&one, "task-00000")
+            .await
+            .unwrap_or_else(|e| panic!("load_state: {e}"))
+            .expect("a stored record has a state")
+            .token;
+        let claimed = claimed_state("w");
+        adapter
+            .swap_state(&one, "task-00000", &token, Some(&claimed))
+            .await
+            .unwrap_or_else(|e| panic!("swap_state: {e}"))
+            .expect("the claim lands");
+    }
+
+    // 250 records over two lists, interleaved; the first id comes twice.
+    let mut records: Vec<TaskRecord> = (0..250)
+        .map(|i| {
+            let list = if i % 2 == 0 { &one } else { &two };
+            record(list, &format!("task-{i:05}"), &format!(r#"{{"v":{i}}}"#))
+        })
+        .collect();
+    let again = TaskRecord::new(&one, "task-00000", "OtherType", r#"{"v":"again"}"#).unwrap();
+    records.push(again.clone());
+    adapter
+        .store_all(&records)
+        .await
+        .unwrap_or_else(|e| panic!("store_all of {} records failed: {e}", records.len()));
+
+    for expected in records.iter().skip(1) {
+        assert_found_as_stored(adapter, expected, "store_all stores each record").await;
+    }
+    let expected_ids = |list: &str| -> Vec<String> {
+        records[..250]
+            .iter()
+            .filter(|r| r.task_list() == list)
+            .map(|r| r.id().to_owned())
+            .collect()
+    };
+    for list in [&one, &two] {
+        let mut ids = ids_of_all(adapter, list).await;
+        ids.sort();
+        assert_eq!(ids, expected_ids(list), "store_all lists each record once");
+    }
+    if states {
+        let state = adapter
+            .load_state(&one, "task-00000")
+            .await
+            .unwrap_or_else(|e| panic!("load_state: {e}"))
+            .expect("a stored record has a state");
+        assert_eq!(
+            state.json, INITIAL_STATE_JSON,
+            "store_all over a claimed record writes the initial state, as store does"
+        );
+    }
 }
 
 /// Delete removes one record, leaves the others, and is a no-op when absent.

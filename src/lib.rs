@@ -229,7 +229,7 @@ pub use ready::ReadyTasks;
 pub use record::TaskRecord;
 pub use registry::{AnyTaskData, DynTaskData, TaskRegistry};
 pub use state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
-pub use store::{TaskStore, DEFAULT_CONCURRENCY};
+pub use store::{TaskStore, DEFAULT_CONCURRENCY, SAVE_ALL_GROUP};
 pub use task::Task;
 #[doc = include_str!("../docs/derive.md")]
 pub use taskrec_derive::TaskData;

@@ -235,6 +235,34 @@ impl MemoryAdapter {
     }
 }
 
+/// Inserts or replaces the record's entry, state and token included.
+fn insert(lists: &mut Lists, record: &TaskRecord) {
+    // Pending from its save (the record's own time, no clock read):
+    // ready tasks come out in the order they were saved or opened up.
+    let ready_from = Some(record.updated_at());
+    let entry = Entry {
+        record: record.clone(),
+        state: None,
+        token: next_token(),
+        ready_from,
+    };
+    let list = match lists.get_mut(record.task_list()) {
+        Some(list) => list,
+        None => lists.entry(record.task_list().to_owned()).or_default(),
+    };
+    // Only a new id needs the second copy for the ordered set.
+    let id = record.id();
+    let old = match list.entries.get_mut(id) {
+        Some(slot) => std::mem::replace(slot, entry).ready_from,
+        None => {
+            list.order.insert(id.to_owned());
+            list.entries.insert(id.to_owned(), entry);
+            None
+        }
+    };
+    list.reindex(id, old, ready_from);
+}
+
 #[async_trait]
 impl StorageAdapter for MemoryAdapter {
     fn name(&self) -> &'static str {
@@ -247,32 +275,19 @@ impl StorageAdapter for MemoryAdapter {
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         let _span = span(Op::Save, record.task_list(), Some(record.id())).entered();
-        // Pending from its save (the record's own time, no clock read):
-        // ready tasks come out in the order they were saved or opened up.
-        let ready_from = Some(record.updated_at());
-        let entry = Entry {
-            record: record.clone(),
-            state: None,
-            token: next_token(),
-            ready_from,
-        };
+        insert(&mut self.write(), record);
+        Ok(())
+    }
+
+    /// All under one lock: no other call sees some of them stored and not
+    /// the rest.
+    async fn store_all(&self, records: &[TaskRecord]) -> Result<()> {
+        let first = records.first();
+        let _span = span(Op::SaveAll, first.map_or("", |r| r.task_list()), None).entered();
         let mut lists = self.write();
-        let list = match lists.get_mut(record.task_list()) {
-            Some(list) => list,
-            None => lists.entry(record.task_list().to_owned()).or_default(),
-        };
-        // A store replaces the whole entry, state and token included; only a
-        // new id needs the second copy for the ordered set.
-        let id = record.id();
-        let old = match list.entries.get_mut(id) {
-            Some(slot) => std::mem::replace(slot, entry).ready_from,
-            None => {
-                list.order.insert(id.to_owned());
-                list.entries.insert(id.to_owned(), entry);
-                None
-            }
-        };
-        list.reindex(id, old, ready_from);
+        for record in records {
+            insert(&mut lists, record);
+        }
         Ok(())
     }
 

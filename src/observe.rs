@@ -104,6 +104,7 @@ pub const TIME_TO_FIRST_CLAIM_SECONDS: &str = "taskrec_time_to_first_claim_secon
 /// ```
 pub const OPERATIONS: &[&str] = &[
     "save",
+    "save_all",
     "find",
     "delete",
     "page",
@@ -174,6 +175,7 @@ pub fn describe_metrics() {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
     Save,
+    SaveAll,
     Find,
     Delete,
     Page,
@@ -220,6 +222,7 @@ macro_rules! operations {
 
 operations! {
     Save => "save",
+    SaveAll => "save_all",
     Find => "find",
     Delete => "delete",
     Page => "page",
@@ -379,6 +382,7 @@ mod tests {
     fn every_operation_is_listed_under_its_name() {
         let ops = [
             Op::Save,
+            Op::SaveAll,
             Op::Find,
             Op::Delete,
             Op::Page,

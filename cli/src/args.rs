@@ -362,8 +362,8 @@ pub struct ImportArgs {
     /// Write the good lines even when some are bad (still exit 1 if any is)
     #[arg(long)]
     pub keep_going: bool,
-    /// Tasks written at once
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    /// Groups of up to 100 tasks imported at once
+    #[arg(long, value_name = "N", default_value_t = 4)]
     pub concurrency: usize,
 }
 

@@ -85,6 +85,7 @@
 //! deleted.
 
 mod bucket;
+mod bulk;
 mod config;
 mod history;
 mod lease_hints;
@@ -145,6 +146,15 @@ fn storage(e: impl Into<crate::error::BoxError>) -> Error {
     Error::storage(ADAPTER, e)
 }
 
+/// Passes on what the server warned about a request (a batch past its size
+/// or partition thresholds, a read that met many tombstones): a `warn`
+/// event per warning, in the span of the adapter call that made it.
+fn report_warnings(result: &scylla::response::query_result::QueryResult) {
+    for warning in result.warnings() {
+        tracing::warn!(warning, "Cassandra warned about a request");
+    }
+}
+
 /// The first row `statement` reads with `values`, as `R`; `None` when it
 /// reads none.
 async fn first_row<R>(
@@ -155,10 +165,12 @@ async fn first_row<R>(
 where
     R: for<'frame> scylla::deserialize::row::DeserializeRow<'frame, 'frame>,
 {
-    session
+    let result = session
         .execute_unpaged(statement, values)
         .await
-        .map_err(storage)?
+        .map_err(storage)?;
+    report_warnings(&result);
+    result
         .into_rows_result()
         .map_err(storage)?
         .maybe_first_row::<R>()
@@ -469,6 +481,18 @@ impl StorageAdapter for CassandraAdapter {
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         let span = self.span(Op::Save, record.task_list(), Some(record.id()));
         observe::timed(Op::Save, span, self.table.write(record, None)).await
+    }
+
+    /// Stores the records in as few requests as the layout allows: unlogged
+    /// batches of statements whose partitions share their replicas, grouped
+    /// by partition inside (taskrec's table: one read locates up to 100
+    /// tasks' listing entries first; task_rb's table: a list is one
+    /// partition). A batch stays under Cassandra's batch warnings (10
+    /// partitions, 5 KiB); a larger record goes as its own request.
+    async fn store_all(&self, records: &[TaskRecord]) -> Result<()> {
+        let list = records.first().map_or("", |r| r.task_list());
+        let span = self.span(Op::SaveAll, list, None);
+        observe::timed(Op::SaveAll, span, self.table.write_all(records)).await
     }
 
     /// Stores the record with `USING TTL`: Cassandra deletes it by itself

@@ -42,6 +42,9 @@ pub(super) trait Table: Send + Sync {
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()>;
 
+    /// Writes many records, as `write` would one after another (no TTL).
+    async fn write_all(&self, records: &[TaskRecord]) -> Result<()>;
+
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>>;
 
     async fn delete(&self, task_list: &str, id: &str) -> Result<()>;

@@ -12,12 +12,14 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
 use scylla::response::{PagingState, PagingStateResponse};
 use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::Consistency;
 
 use crate::adapter::{Capabilities, Page, PageToken};
 use crate::error::{Error, Result};
 use crate::record::TaskRecord;
 
 use super::bucket::Position;
+use super::bulk::{self, Write};
 use super::config::CassandraConfig;
 use super::rows::{task_rb_record, TaskRbColumns};
 use super::table::Table;
@@ -28,6 +30,7 @@ type TaskRbListRow = (String, String, Option<String>, Option<i64>);
 
 pub(super) struct TaskRbTable {
     session: Arc<Session>,
+    write_consistency: Consistency,
     /// A plain insert `USING TIMESTAMP ? AND TTL ?`, as task_rb writes.
     insert: PreparedStatement,
     find: PreparedStatement,
@@ -57,6 +60,7 @@ impl TaskRbTable {
         .await?;
         list.set_page_size(i32::try_from(config.page_size).unwrap_or(i32::MAX));
         Ok(TaskRbTable {
+            write_consistency: write,
             // A plain insert, as task_rb writes: a save under a new type
             // leaves the id's older row, which reads skip (newest wins).
             // Clearing it with a delete per save would write a range
@@ -262,6 +266,25 @@ impl Table for TaskRbTable {
             .await
             .map_err(storage)?;
         Ok(())
+    }
+
+    /// A list is one partition of task_rb's table: its inserts go in
+    /// batches of about [`bulk::MAX_BYTES`] each.
+    async fn write_all(&self, records: &[TaskRecord]) -> Result<()> {
+        let ttl = ttl_seconds(None)?;
+        let writes = bulk::last_of_each_key(records)
+            .into_iter()
+            .map(|record| {
+                let (list, id) = (record.task_list(), record.id());
+                let (type_name, data) = (record.type_name(), record.data());
+                let values = (list, id, type_name, data, next_write_timestamp(), ttl);
+                // As Cassandra weighs a batch: clustering keys, one cell and
+                // about 16 bytes of timestamp and expiry for it and the row.
+                let bytes = id.len() + 2 * type_name.len() + data.len() + 48;
+                Write::new(&self.insert, Box::new(values), bytes)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        bulk::send(&self.session, self.write_consistency, writes).await
     }
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {

@@ -3,6 +3,7 @@
 //! and the ready index ([`ready`](super::ready)) beside it. The module docs
 //! of [`cassandra`](super) have what each operation costs.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,27 +23,20 @@ use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
 
+use super::bulk::{self, BoxedRow, Write};
 use super::config::CassandraConfig;
 use super::lease_hints::{self, DeferredHints};
 use super::listing::Listing;
 use super::ready::{ReadyIndex, ReadyReads};
 use super::rows::record;
 use super::table::Table;
-use super::{first_row, lwt, prepare_with, storage, ttl_seconds, CassandraAdapter};
+use super::{
+    first_row, lwt, prepare_with, report_warnings, storage, ttl_seconds, CassandraAdapter,
+};
 
-/// A save below this goes to the server as one batch of its row, entry and
-/// hint (Cassandra's `batch_size_warn_threshold` is 5 KiB).
-const BATCHED_BYTES: usize = 4 * 1024;
-
-/// About what a save's batch weighs: the row's and the entry's text and the
-/// hint's keys.
-fn batched_bytes(record: &TaskRecord) -> usize {
-    3 * (record.task_list().len() + record.id().len())
-        + 2 * (record.type_name().len() + record.data().len())
-}
-
-/// One statement's values, for statements of different shapes sent together.
-type BoxedRow<'a> = Box<dyn scylla::serialize::row::SerializeRow + Send + Sync + 'a>;
+/// Ids whose entries one read locates, for a save of many tasks: one
+/// request reads this many partitions by key (`id IN ?`).
+const LOCATED_AT_ONCE: usize = 100;
 
 /// A row read with its state: type, data, timestamps, state, token.
 type StateRow = (
@@ -64,6 +58,8 @@ pub(super) struct TaskrecTable {
     delete_row: PreparedStatement,
     /// The slice of the task's listing entry (null: no task).
     read_slice: PreparedStatement,
+    /// The ids and slices of many tasks of one list: `id IN ?`.
+    read_slices: PreparedStatement,
     /// The record with its state and token.
     load: PreparedStatement,
     /// Gives a row written without a token (by another tool) its first one.
@@ -160,6 +156,11 @@ impl TaskrecTable {
                 write,
             )
             .await?,
+            read_slices: prepare(
+                format!("SELECT id, slice FROM {table} WHERE task_list = ? AND id IN ?"),
+                write,
+            )
+            .await?,
             load: prepare(
                 format!(
                     "SELECT type, data, created_at, updated_at, state, state_token \
@@ -232,7 +233,7 @@ impl TaskrecTable {
         parts: Vec<(&PreparedStatement, BoxedRow<'_>)>,
         bytes: usize,
     ) -> Result<()> {
-        if bytes < BATCHED_BYTES {
+        if bytes < bulk::MAX_BYTES {
             let mut batch = Batch::new(BatchType::Unlogged);
             let mut values = Vec::with_capacity(parts.len());
             for (statement, row) in parts {
@@ -241,7 +242,8 @@ impl TaskrecTable {
             }
             batch.set_consistency(self.write_consistency);
             batch.set_is_idempotent(true);
-            self.session.batch(&batch, values).await.map_err(storage)?;
+            let result = self.session.batch(&batch, values).await.map_err(storage)?;
+            report_warnings(&result);
         } else {
             futures::future::try_join_all(
                 parts
@@ -301,18 +303,44 @@ impl TaskrecTable {
     /// key), then its row, its entry and its ready hint together (and the
     /// removal of the entry it moves out of, if it moves).
     async fn write_record(&self, record: &TaskRecord, ttl_given: Option<Duration>) -> Result<()> {
+        let (list, id) = (record.task_list(), record.id());
+        let now = Utc::now();
+        let (slice, moved_from) = Listing::place(self.locate(list, id).await?, now);
+        self.listing.register(&self.session, list, slice).await?;
+        let parts = self.record_writes(record, slice, moved_from, now, ttl_given)?;
+        let bytes = parts.iter().map(|(_, _, bytes)| bytes).sum();
+        let parts = parts
+            .into_iter()
+            .map(|(statement, row, _)| (statement, row))
+            .collect();
+        // Past a few kilobytes the server warns about a batch, and fails it
+        // at 50: a large record goes as separate requests at once instead.
+        self.send_together(parts, bytes).await
+    }
+
+    /// What a save of `record` writes, its entry in `slice`: its row, its
+    /// entry, its ready hint and the removal of the entry it moves out of,
+    /// each with about what it weighs as Cassandra measures a batch (the
+    /// size of its mutation: values, clustering keys, and about 16 bytes of
+    /// timestamp and expiry per cell and row).
+    fn record_writes<'a>(
+        &'a self,
+        record: &'a TaskRecord,
+        slice: i64,
+        moved_from: Option<i64>,
+        now: DateTime<Utc>,
+        ttl_given: Option<Duration>,
+    ) -> Result<Vec<(&'a PreparedStatement, BoxedRow<'a>, usize)>> {
         let ttl = ttl_seconds(ttl_given)?;
         let (list, id) = (record.task_list(), record.id());
         let listing = &self.listing;
-        let now = Utc::now();
-        let (slice, moved_from) = Listing::place(self.locate(list, id).await?, now);
-        listing.register(&self.session, list, slice).await?;
         let shard = listing.shard(id);
         let (created, updated) = (
             CqlTimestamp(record.created_at().timestamp_millis()),
             CqlTimestamp(record.updated_at().timestamp_millis()),
         );
         let (type_name, data) = (record.type_name(), record.data());
+        let text = type_name.len() + data.len();
         let row = (
             list,
             id,
@@ -328,9 +356,15 @@ impl TaskrecTable {
         let entry = (
             list, slice, shard, id, type_name, data, created, updated, ttl,
         );
-        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> = vec![
-            (&self.insert_row, Box::new(row)),
-            (listing.insert_statement(), Box::new(entry)),
+        let mut parts: Vec<(&PreparedStatement, BoxedRow<'a>, usize)> = vec![
+            // Seven cells, the state's JSON among them, and the row's own.
+            (&self.insert_row, Box::new(row), text + 224),
+            // Four cells and the id.
+            (
+                listing.insert_statement(),
+                Box::new(entry),
+                id.len() + text + 128,
+            ),
         ];
         // Should the hint fail where the row did not, the save answers the
         // error (a save again writes both), and a walk finds the task
@@ -339,14 +373,72 @@ impl TaskrecTable {
             parts.push((
                 ready.insert_statement(),
                 Box::new(ReadyIndex::hint_values(list, id, now, ttl_given)),
+                id.len() + 64,
             ));
         }
         if let Some(old) = moved_from {
-            parts.push((listing.delete_statement(), Box::new((list, old, shard, id))));
+            parts.push((
+                listing.delete_statement(),
+                Box::new((list, old, shard, id)),
+                id.len() + 32,
+            ));
         }
-        // Past a few kilobytes the server warns about a batch, and fails it
-        // at 50: a large record goes as separate requests at once instead.
-        self.send_together(parts, batched_bytes(record)).await
+        Ok(parts)
+    }
+
+    /// Saves of many records (the last of each key), batched by the
+    /// replicas of their partitions ([`bulk`]): where their entries are, one
+    /// read per list and [`LOCATED_AT_ONCE`] ids, then every row, entry and
+    /// hint in as few requests as the layout allows.
+    async fn write_records(&self, records: &[TaskRecord]) -> Result<()> {
+        let now = Utc::now();
+        let mut lists: BTreeMap<&str, Vec<&TaskRecord>> = BTreeMap::new();
+        for record in bulk::last_of_each_key(records) {
+            lists.entry(record.task_list()).or_default().push(record);
+        }
+        let mut writes = Vec::with_capacity(records.len() * 3);
+        for (list, records) in lists {
+            let ids: Vec<&str> = records.iter().map(|r| r.id()).collect();
+            let located = self.locate_all(list, &ids).await?;
+            for record in records {
+                let (slice, moved_from) = Listing::place(located.get(record.id()).copied(), now);
+                // Remembered per list: a write only for a slice not yet known.
+                self.listing.register(&self.session, list, slice).await?;
+                for (statement, row, bytes) in
+                    self.record_writes(record, slice, moved_from, now, None)?
+                {
+                    writes.push(Write::new(statement, row, bytes)?);
+                }
+            }
+        }
+        bulk::send(&self.session, self.write_consistency, writes).await
+    }
+
+    /// The slices of the entries of `ids` (those that have one), read at the
+    /// write consistency as [`locate`](Self::locate) does, [`LOCATED_AT_ONCE`]
+    /// ids per request.
+    async fn locate_all(&self, task_list: &str, ids: &[&str]) -> Result<HashMap<String, i64>> {
+        let reads = ids.chunks(LOCATED_AT_ONCE).map(|ids| async move {
+            let rows = self
+                .session
+                .execute_unpaged(&self.read_slices, (task_list, ids))
+                .await
+                .map_err(storage)?
+                .into_rows_result()
+                .map_err(storage)?;
+            rows.rows::<(String, Option<i64>)>()
+                .map_err(storage)?
+                .map(|row| row.map_err(storage))
+                .collect::<Result<Vec<_>>>()
+        });
+        let mut slices = HashMap::with_capacity(ids.len());
+        for rows in futures::future::try_join_all(reads).await? {
+            slices.extend(
+                rows.into_iter()
+                    .filter_map(|(id, slice)| Some((id, slice?))),
+            );
+        }
+        Ok(slices)
     }
 
     /// Puts the task into the failed index, in the current minute, with the
@@ -461,6 +553,10 @@ impl Table for TaskrecTable {
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
         self.write_record(record, ttl).await
+    }
+
+    async fn write_all(&self, records: &[TaskRecord]) -> Result<()> {
+        self.write_records(records).await
     }
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {

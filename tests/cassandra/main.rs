@@ -6,6 +6,8 @@
 //! test works in task lists of its own.
 
 mod bad_inputs;
+#[path = "../support/capture.rs"]
+mod capture;
 mod churn;
 mod claim_next;
 mod cluster;
@@ -22,6 +24,7 @@ mod load;
 mod operate;
 mod own_node;
 mod paging;
+mod save_all;
 #[cfg(feature = "cassandra-tls")]
 mod secure;
 mod state_edges;

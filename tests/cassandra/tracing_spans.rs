@@ -4,13 +4,10 @@
 
 use std::time::Duration;
 
-#[path = "../support/capture.rs"]
-mod capture;
-
 use tracing::instrument::WithSubscriber;
 
+use crate::capture::{Captured, SpanData};
 use crate::utils::{bucketed, keyspace, run, unique_list};
-use capture::{Captured, SpanData};
 use taskrec::{Task, TaskData, TaskStore, Worker, WorkerConfig};
 
 #[derive(Debug, TaskData)]

@@ -9,14 +9,21 @@
 //! A task already stored with the same type and data is left alone, state
 //! and timestamps included (a save would make it pending again): importing
 //! the same file twice changes nothing the second time.
+//!
+//! Lines are imported in groups of [`SAVE_ALL_GROUP`]: each task of a group
+//! looked up by key, then the changed ones written with one
+//! [`store_all`](taskrec::StorageAdapter::store_all) call, which Cassandra
+//! turns into a few batches grouped by partition; `--concurrency` groups at
+//! once.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
-use taskrec::{validate_task_list, TaskHash, TaskRecord, TaskStore};
+use taskrec::{validate_task_list, TaskHash, TaskRecord, TaskStore, SAVE_ALL_GROUP};
 
 use crate::args::{Connection, ImportArgs};
 use crate::exit::usage;
@@ -50,45 +57,39 @@ pub async fn run(options: &Connection, args: ImportArgs) -> anyhow::Result<()> {
         Some(total) => progress::bar(total, "imported"),
         None => progress::counter("imported"),
     };
-    let mut bad = 0u64;
-    let tally = futures::stream::iter(lines(&args.file, args.list.as_deref())?)
-        .map(|line| {
-            // Bad lines are reported here, as they are read, so that they
-            // come out in the file's order whatever the writes do.
-            let record = match line {
-                Err(e) => Err(e),
-                Ok(Line {
-                    number,
-                    parsed: Err(reason),
-                }) => {
-                    bad += 1;
-                    bar.suspend(|| eprintln!("{file}:{number}: {reason}"));
-                    Ok(None)
-                }
-                Ok(Line {
-                    number,
-                    parsed: Ok(record),
-                }) => Ok(Some((number, record))),
-            };
+    let bad = Cell::new(0u64);
+    // Bad lines are reported here, as they are read, so that they come out
+    // in the file's order whatever the writes do.
+    let good = lines(&args.file, args.list.as_deref())?.filter_map(|line| match line {
+        Err(e) => Some(Err(e)),
+        Ok(Line {
+            number,
+            parsed: Err(reason),
+        }) => {
+            bad.set(bad.get() + 1);
+            bar.suspend(|| eprintln!("{file}:{number}: {reason}"));
+            None
+        }
+        Ok(Line {
+            number,
+            parsed: Ok(record),
+        }) => Some(Ok((number, record))),
+    });
+    let tally = futures::stream::iter(good)
+        .chunks(SAVE_ALL_GROUP)
+        .map(|group| {
             let (store, file, bar) = (&store, &file, &bar);
             async move {
-                let Some((number, record)) = record? else {
-                    return Ok(Tally::default());
-                };
-                let saved = save(store, &record).await.with_context(|| {
-                    format!(
-                        "{file}:{number}: saving task {:?} of list {:?}",
-                        record.id(),
-                        record.task_list()
-                    )
-                })?;
-                bar.inc(1);
-                anyhow::Ok(saved)
+                let group = group.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+                let tally = import_group(store, file, &group).await?;
+                bar.inc(group.len() as u64);
+                anyhow::Ok(tally)
             }
         })
         .buffer_unordered(args.concurrency)
         .try_fold(Tally::default(), |sum, one| async move { Ok(sum + one) })
         .await?;
+    let bad = bad.get();
     bar.finish_and_clear();
     println!(
         "imported {} tasks from {file}: {} written, {} unchanged",
@@ -120,21 +121,46 @@ impl std::ops::Add for Tally {
     }
 }
 
-/// Saves a record unless the store holds it already with the same type
-/// and data.
-async fn save(store: &TaskStore, record: &TaskRecord) -> taskrec::Result<Tally> {
-    if let Some(stored) = store.find_record(record.task_list(), record.id()).await? {
-        if stored.type_name() == record.type_name() && same_json(stored.data(), record.data()) {
-            return Ok(Tally {
-                unchanged: 1,
-                ..Tally::default()
-            });
-        }
+/// Saves the records of one group of lines (line number, record) that the
+/// store does not hold already with the same type and data: each looked up
+/// by key, then the changed ones written together, in the few batched
+/// requests of [`store_all`](taskrec::StorageAdapter::store_all).
+async fn import_group(
+    store: &TaskStore,
+    file: &str,
+    group: &[(u64, TaskRecord)],
+) -> anyhow::Result<Tally> {
+    let lookups = group.iter().map(|(number, record)| async move {
+        let stored = store
+            .find_record(record.task_list(), record.id())
+            .await
+            .with_context(|| {
+                format!(
+                    "{file}:{number}: reading task {:?} of list {:?}",
+                    record.id(),
+                    record.task_list()
+                )
+            })?;
+        let unchanged = stored.is_some_and(|stored| {
+            stored.type_name() == record.type_name() && same_json(stored.data(), record.data())
+        });
+        anyhow::Ok((!unchanged).then(|| record.clone()))
+    });
+    let changed: Vec<TaskRecord> = futures::future::try_join_all(lookups)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    if !changed.is_empty() {
+        store.adapter().store_all(&changed).await.with_context(|| {
+            let (first, last) = (group[0].0, group[group.len() - 1].0);
+            format!("{file}:{first}-{last}: saving {} tasks", changed.len())
+        })?;
     }
-    store.adapter().store(record).await?;
+    let written = changed.len() as u64;
     Ok(Tally {
-        written: 1,
-        ..Tally::default()
+        written,
+        unchanged: group.len() as u64 - written,
     })
 }
 
