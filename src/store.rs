@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, FuturesUnordered, Stream, StreamExt};
 use tracing::Instrument;
 
 use crate::adapter::{PageToken, StorageAdapter};
@@ -360,13 +360,29 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             concurrency,
             saved = tracing::field::Empty,
         );
-        let saved = stream::iter(tasks)
-            .chunks(SAVE_ALL_GROUP)
-            .map(|group| self.save_group(group))
-            .buffer_unordered(concurrency.max(1))
-            .try_fold(0u64, |n, saved| async move { Ok(n + saved) })
-            .instrument(span.clone())
-            .await?;
+        // A loop over a set of futures rather than a stream combinator: a
+        // closure over the borrowed tasks in the stream's type would make
+        // the returned future not `Send` (a limit of the compiler's check
+        // of higher-ranked lifetimes), so it could not be spawned.
+        let saving = async {
+            let mut tasks = tasks.into_iter();
+            let mut in_flight = FuturesUnordered::new();
+            let mut saved = 0u64;
+            loop {
+                while in_flight.len() < concurrency.max(1) {
+                    let group: Vec<&Task<T>> = tasks.by_ref().take(SAVE_ALL_GROUP).collect();
+                    if group.is_empty() {
+                        break;
+                    }
+                    in_flight.push(self.save_group(group));
+                }
+                match in_flight.next().await {
+                    Some(group) => saved += group?,
+                    None => return Ok::<_, crate::Error>(saved),
+                }
+            }
+        };
+        let saved = saving.instrument(span.clone()).await?;
         span.record("saved", saved);
         Ok(saved)
     }

@@ -188,6 +188,65 @@ async fn save_all_saves_every_task() {
     );
 }
 
+/// Groups of `SAVE_ALL_GROUP` go to the adapter's `store_all`, up to
+/// `concurrency` at once, from a future that can be spawned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_all_hands_groups_to_store_all_and_can_be_spawned() {
+    let adapter = Arc::new(GroupSizes::default());
+    let store = TaskStore::from_arc(Arc::clone(&adapter));
+    let tasks: Vec<Task<Ping>> = (0..250).map(|n| ping("l", &format!("{n:03}"), n)).collect();
+    let saved = tokio::spawn({
+        let store = store.clone();
+        async move { store.save_all(&tasks, 2).await }
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(saved, 250);
+    let mut sizes = adapter.sizes.lock().unwrap().clone();
+    sizes.sort_unstable();
+    assert_eq!(
+        sizes,
+        [50, taskrec::SAVE_ALL_GROUP, taskrec::SAVE_ALL_GROUP]
+    );
+    assert_eq!(store.count("l").await.unwrap(), 250);
+}
+
+/// The memory adapter, remembering the size of each `store_all` call.
+#[derive(Debug, Default)]
+struct GroupSizes {
+    inner: MemoryAdapter,
+    sizes: std::sync::Mutex<Vec<usize>>,
+}
+
+#[async_trait]
+impl StorageAdapter for GroupSizes {
+    async fn store(&self, record: &TaskRecord) -> taskrec::Result<()> {
+        self.inner.store(record).await
+    }
+    async fn store_all(&self, records: &[TaskRecord]) -> taskrec::Result<()> {
+        self.sizes.lock().unwrap().push(records.len());
+        self.inner.store_all(records).await
+    }
+    async fn find(&self, task_list: &str, id: &str) -> taskrec::Result<Option<TaskRecord>> {
+        self.inner.find(task_list, id).await
+    }
+    async fn delete(&self, task_list: &str, id: &str) -> taskrec::Result<()> {
+        self.inner.delete(task_list, id).await
+    }
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> taskrec::Result<Page> {
+        self.inner.page(task_list, token, page_size).await
+    }
+    async fn count(&self, task_list: &str) -> taskrec::Result<u64> {
+        self.inner.count(task_list).await
+    }
+}
+
 #[tokio::test]
 async fn find_record_and_records_give_the_stored_form() {
     let store = store();

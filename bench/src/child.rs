@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
+use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use taskrec::cassandra::{ready, CassandraAdapter};
 use taskrec::{
@@ -144,7 +145,7 @@ async fn run(job: Job) -> Result<Outcome, String> {
                 // One process, one store: the reads are the same map's.
                 return churn(&job, store.clone(), store).await;
             }
-            if job.workload != Workload::Save {
+            if !matches!(job.workload, Workload::Save | Workload::SaveAll) {
                 // Set-up, before the meter starts: the records to find, list or complete.
                 let template = payload::template();
                 for i in 0..job.n {
@@ -181,6 +182,8 @@ struct Raw {
     /// Pre-serialized data: what the raw variant binds.
     data: String,
     template: FetchFile,
+    /// The job's N: how many tasks `save-all` saves.
+    n: u64,
 }
 
 async fn raw(job: Job) -> Result<Outcome, String> {
@@ -193,11 +196,13 @@ async fn raw(job: Job) -> Result<Outcome, String> {
         serde: job.variant == Variant::RawSerde,
         data: payload::template_json(),
         template: payload::template(),
+        n: job.n,
     });
     let (n, c) = (job.n, job.concurrency);
     let meter = Meter::start();
     let (ops, latencies, unit) = match job.workload {
         Workload::Save => (n, run_ops(ctx, n, c, raw_save).await?, "op"),
+        Workload::SaveAll => (n, run_ops(ctx, groups(n), c, raw_save_group).await?, "op"),
         Workload::Find => (n, run_ops(ctx, n, c, raw_find).await?, "op"),
         Workload::Complete => (n, run_ops(ctx, n, c, raw_complete).await?, "op"),
         Workload::Claim => (n, run_ops(ctx, n, c, raw_claim).await?, "op"),
@@ -253,6 +258,53 @@ async fn raw_save(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
         .execute_unpaged(&ctx.statements.insert, values)
         .await
         .map_err(err)?;
+    Ok(())
+}
+
+/// Tasks per group of `save-all`: `taskrec::SAVE_ALL_GROUP`.
+const GROUP: u64 = taskrec::SAVE_ALL_GROUP as u64;
+
+/// The groups of `save-all` for N tasks (the last one may be short).
+fn groups(n: u64) -> u64 {
+    n.div_ceil(GROUP)
+}
+
+/// The task indexes of group `g` of N.
+fn group(g: u64, n: u64) -> std::ops::Range<u64> {
+    g * GROUP..((g + 1) * GROUP).min(n)
+}
+
+/// A group of saves as a raw driver user batches them: one unlogged batch
+/// per bucket partition of the raw table, sent at once.
+async fn raw_save_group(ctx: Arc<Raw>, g: u64) -> Result<(), String> {
+    let at = cql::now();
+    let mut buckets: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    for i in group(g, ctx.n) {
+        let id = payload::id(i);
+        buckets.entry(cql::bucket(&id)).or_default().push(id);
+    }
+    let sends = buckets.iter().map(|(&bucket, ids)| {
+        let mut batch = Batch::new(BatchType::Unlogged);
+        let mut values = Vec::with_capacity(ids.len());
+        for id in ids {
+            batch.append_statement(ctx.statements.insert.clone());
+            values.push((
+                ctx.list.as_str(),
+                bucket,
+                id.as_str(),
+                TYPE_NAME,
+                ctx.data.as_str(),
+                at,
+                at,
+                cql::PENDING_STATE,
+                uuid::Uuid::new_v4(),
+                0i32,
+            ));
+        }
+        let session = &ctx.session;
+        async move { session.batch(&batch, values).await.map_err(err) }
+    });
+    futures::future::try_join_all(sends).await?;
     Ok(())
 }
 
@@ -409,6 +461,8 @@ struct Typed<A: StorageAdapter> {
     template: FetchFile,
     /// Through the registry and `DynTaskData` instead of the concrete type.
     registry: Option<TaskRegistry>,
+    /// The job's N: how many tasks `save-all` saves.
+    n: u64,
 }
 
 async fn typed<A: StorageAdapter + 'static>(
@@ -420,11 +474,16 @@ async fn typed<A: StorageAdapter + 'static>(
         list: job.list.clone(),
         template: payload::template(),
         registry: (job.variant == Variant::TaskrecDyn).then(payload::registry),
+        n: job.n,
     });
     let (n, c) = (job.n, job.concurrency);
     let meter = Meter::start();
     let (ops, latencies, unit) = match job.workload {
         Workload::Save => (n, run_ops(ctx, n, c, typed_save).await?, "op"),
+        Workload::SaveAll => {
+            let saved = run_ops(ctx, groups(n), c, typed_save_group).await?;
+            (n, saved, "op")
+        }
         Workload::Find => (n, run_ops(ctx, n, c, typed_find).await?, "op"),
         Workload::Complete => (n, run_ops(ctx, n, c, typed_complete).await?, "op"),
         Workload::Claim => (n, run_ops(ctx, n, c, typed_claim).await?, "op"),
@@ -463,6 +522,16 @@ async fn typed_save<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(),
             .await
             .map_err(err)
     }
+}
+
+/// Group `g` of `save-all`: built, then saved with one `save_all` call.
+async fn typed_save_group<A: StorageAdapter>(ctx: Arc<Typed<A>>, g: u64) -> Result<(), String> {
+    let tasks = group(g, ctx.n)
+        .map(|i| Task::new(ctx.list.as_str(), payload::id(i), ctx.template.clone()))
+        .collect::<taskrec::Result<Vec<_>>>()
+        .map_err(err)?;
+    ctx.store.save_all(&tasks, 1).await.map_err(err)?;
+    Ok(())
 }
 
 async fn typed_find<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(), String> {
@@ -661,6 +730,7 @@ where
         list: job.list.clone(),
         template: payload::template(),
         registry: None,
+        n: job.n,
     });
     let meter = Meter::start();
     let latencies = run_ops(ctx, job.n, CHURN_IN_FLIGHT, churn_flow).await?;

@@ -92,6 +92,10 @@ impl FromStr for Variant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     Save,
+    /// N tasks saved in groups of 100 (`TaskStore::save_all`, one group per
+    /// call; the concurrency is groups in flight), against the raw driver
+    /// writing each group as one unlogged batch per bucket partition.
+    SaveAll,
     Find,
     /// A whole list of the variant's own table: the raw table's 16 bucket
     /// partitions, or taskrec's listing entries.
@@ -124,8 +128,9 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order of the run and of summary.md.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 13] = [
         Workload::Save,
+        Workload::SaveAll,
         Workload::Find,
         Workload::Claim,
         Workload::Stream,
@@ -144,8 +149,9 @@ impl Workload {
     /// 10–20 minutes more here (the drains of 100,000 tasks, the 100,000
     /// claims an idle list is held with, the 200,000 writes of a churn),
     /// which would double the quick run.
-    pub const DEFAULT: [Workload; 7] = [
+    pub const DEFAULT: [Workload; 8] = [
         Workload::Save,
+        Workload::SaveAll,
         Workload::Find,
         Workload::Claim,
         Workload::Stream,
@@ -166,6 +172,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         match self {
             Workload::Save => "save",
+            Workload::SaveAll => "save-all",
             Workload::Find => "find",
             Workload::Stream => "stream",
             Workload::StreamTaskRb => "stream-task_rb",
@@ -219,7 +226,9 @@ impl Workload {
     /// completions are the baseline of a store that forgets at once.
     pub fn runs_on(self, variant: Variant) -> bool {
         match self {
-            Workload::Claim => matches!(variant, Variant::Raw | Variant::Taskrec | Variant::Memory),
+            Workload::Claim | Workload::SaveAll => {
+                matches!(variant, Variant::Raw | Variant::Taskrec | Variant::Memory)
+            }
             Workload::Drain | Workload::Drain10k | Workload::Drain100k | Workload::Churn100k => {
                 matches!(variant, Variant::Taskrec | Variant::Memory)
             }

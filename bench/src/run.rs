@@ -243,6 +243,20 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
             }
         }
     }
+    // Groups saved into a list of their own per variant, concurrency and
+    // repeat: nothing reads it after.
+    for &c in &options.concurrencies {
+        if !options.workloads.contains(&Workload::SaveAll) {
+            break;
+        }
+        for &v in &variants {
+            if Workload::SaveAll.runs_on(v) {
+                let n = options.n_for(Workload::SaveAll, c);
+                let list = format!("{}-all", shared_list(v, c, r));
+                jobs.push(job(v, Workload::SaveAll, c, n, &list));
+            }
+        }
+    }
     // A stream's concurrency is how many partitions are read at once: of
     // the raw table's 16 buckets (32 and 256 both mean all of them), or of
     // taskrec's listing entries (its `list_concurrency`), which are 16 per
