@@ -37,6 +37,7 @@
 //! | a task failed for good (out of attempts, or its record does not decode) | error | `error` |
 //! | a claim was lost while its task ran (the lease ran out, or the task changed) | warn | |
 //! | a storage error in a worker's pass (a listing, a claim); the task is tried again later | error | `task_list`, `error` |
+//! | Cassandra sent a warning with its answer (a batch past its size or partition thresholds, a read over many tombstones), for saves, batched saves and reads by key | warn | `warning` |
 //! | an attempt succeeded; a task given back when the worker stopped | debug | |
 //!
 //! # Metrics

@@ -44,8 +44,10 @@ run's options:
   --variants LIST         raw, raw+serde, taskrec, taskrec-dyn, memory, python (default: all;
                           python only with --python PATH)
   --workloads LIST        names or groups, comma-separated:
-                            default  save, find, claim, stream, stream-task_rb, complete, drain
-                                     (what a run without --workloads measures; N-sized)
+                            default  save, save-all, find, claim, stream, stream-task_rb,
+                                     complete, drain (what a run without --workloads
+                                     measures; N-sized; save-all: groups of 100 through
+                                     save_all, raw: one batch per bucket partition)
                             scale    drain-10k, drain-100k, idle-10k, idle-100k, churn-100k
                                      (list sizes, fixed whatever N; opt-in: 10-20 more minutes)
                             all      both

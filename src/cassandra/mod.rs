@@ -18,6 +18,7 @@
 //! | --- | --- | --- |
 //! | `find`, `load_state` | one read | the task's |
 //! | `save` | one read (where its entry is), then one unlogged batch (row, entry, ready hint); once a minute per list and process, the directory rows first | the task's, its entry's, a hint's |
+//! | `store_all` ([`TaskStore::save_all`](crate::TaskStore::save_all), 100 tasks per call) | one read per 100 tasks (`id IN ?`: where their entries are), then unlogged batches of at most 10 partitions and about 4 KiB whose partitions share their replicas, rows of one partition together | as `save`, each task's |
 //! | claim, renewal, retry (`swap_state`) | the hint, then one lightweight transaction | the task's, a hint's |
 //! | completion (`swap_state` to `None`) | one read, one batch of two deletes | the task's, its entry's |
 //! | `delete` | one read, one batch of two deletes | the task's, its entry's |
