@@ -28,6 +28,7 @@ use scylla::serialize::row::SerializeRow;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::Consistency;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::error::Result;
 use crate::record::TaskRecord;
@@ -40,6 +41,25 @@ pub(super) const MAX_PARTITIONS: usize = 10;
 pub(super) const MAX_BYTES: usize = 4 * 1024;
 /// Batches of one call in flight at once.
 const BATCHES_IN_FLIGHT: usize = 8;
+/// Bulk requests (batches and locating reads) in flight at once across
+/// every call of one adapter: `save_all` with many groups in flight must
+/// not bury the server in requests and time out beside other work (a
+/// test saving 10,000 tasks with 256 groups in flight did, beside others).
+pub(super) const BULK_REQUESTS_IN_FLIGHT: usize = 64;
+
+/// The adapter-wide limit of bulk requests in flight.
+pub(super) fn limit() -> Semaphore {
+    Semaphore::new(BULK_REQUESTS_IN_FLIGHT)
+}
+
+/// Waits for a place among the bulk requests in flight.
+pub(super) async fn place(limit: &Semaphore) -> SemaphorePermit<'_> {
+    // The semaphore is never closed.
+    limit
+        .acquire()
+        .await
+        .expect("the bulk limit is never closed")
+}
 
 /// One statement's values, for statements of different shapes sent together.
 pub(super) type BoxedRow<'a> = Box<dyn SerializeRow + Send + Sync + 'a>;
@@ -95,13 +115,20 @@ type Batched<'a> = Vec<Write<'a>>;
 pub(super) async fn send<'a>(
     session: &'a Session,
     consistency: Consistency,
+    limit: &'a Semaphore,
     writes: Vec<Write<'a>>,
 ) -> Result<()> {
     // Boxed before they are streamed: a stream holding a closure over the
     // batches' lifetime is not `Send` as the adapter's futures must be.
     let sends: Vec<BoxFuture<'a, Result<()>>> = pack(session, writes)
         .into_iter()
-        .map(|batch| send_batch(session, consistency, batch).boxed())
+        .map(|batch| {
+            async move {
+                let _place = place(limit).await;
+                send_batch(session, consistency, batch).await
+            }
+            .boxed()
+        })
         .collect();
     futures::stream::iter(sends)
         .buffer_unordered(BATCHES_IN_FLIGHT)

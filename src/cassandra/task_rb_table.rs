@@ -31,6 +31,8 @@ type TaskRbListRow = (String, String, Option<String>, Option<i64>);
 pub(super) struct TaskRbTable {
     session: Arc<Session>,
     write_consistency: Consistency,
+    /// Bulk requests in flight ([`bulk::BULK_REQUESTS_IN_FLIGHT`]).
+    bulk_limit: tokio::sync::Semaphore,
     /// A plain insert `USING TIMESTAMP ? AND TTL ?`, as task_rb writes.
     insert: PreparedStatement,
     find: PreparedStatement,
@@ -61,6 +63,7 @@ impl TaskRbTable {
         list.set_page_size(i32::try_from(config.page_size).unwrap_or(i32::MAX));
         Ok(TaskRbTable {
             write_consistency: write,
+            bulk_limit: bulk::limit(),
             // A plain insert, as task_rb writes: a save under a new type
             // leaves the id's older row, which reads skip (newest wins).
             // Clearing it with a delete per save would write a range
@@ -284,7 +287,13 @@ impl Table for TaskRbTable {
                 Write::new(&self.insert, Box::new(values), bytes)
             })
             .collect::<Result<Vec<_>>>()?;
-        bulk::send(&self.session, self.write_consistency, writes).await
+        bulk::send(
+            &self.session,
+            self.write_consistency,
+            &self.bulk_limit,
+            writes,
+        )
+        .await
     }
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {

@@ -81,6 +81,8 @@ pub(super) struct TaskrecTable {
     /// Lease-end hints of this process's claims, written only if the claim
     /// outlives a moment.
     deferred_hints: DeferredHints,
+    /// Bulk requests in flight ([`bulk::BULK_REQUESTS_IN_FLIGHT`]).
+    bulk_limit: tokio::sync::Semaphore,
 }
 
 impl TaskrecTable {
@@ -212,6 +214,7 @@ impl TaskrecTable {
             failed,
             ready,
             deferred_hints: DeferredHints::default(),
+            bulk_limit: bulk::limit(),
             session,
         })
     }
@@ -411,7 +414,13 @@ impl TaskrecTable {
                 }
             }
         }
-        bulk::send(&self.session, self.write_consistency, writes).await
+        bulk::send(
+            &self.session,
+            self.write_consistency,
+            &self.bulk_limit,
+            writes,
+        )
+        .await
     }
 
     /// The slices of the entries of `ids` (those that have one), read at the
@@ -419,6 +428,7 @@ impl TaskrecTable {
     /// ids per request.
     async fn locate_all(&self, task_list: &str, ids: &[&str]) -> Result<HashMap<String, i64>> {
         let reads = ids.chunks(LOCATED_AT_ONCE).map(|ids| async move {
+            let _place = bulk::place(&self.bulk_limit).await;
             let rows = self
                 .session
                 .execute_unpaged(&self.read_slices, (task_list, ids))
