@@ -1,19 +1,63 @@
-//! The storage adapter trait: the one seam between taskrec and a backend.
+//! The storage adapter trait, the one seam between taskrec and a backend,
+//! and everything a backend's author uses, in one place.
+//!
+//! A backend implements [`StorageAdapter`]: four methods required (store,
+//! find, delete, page), the rest provided on top of them and overridden
+//! where the backend does better. This module gathers the types those
+//! methods take and return, and re-exports [`async_trait`](macro@async_trait), which the trait
+//! is written with; a backend checks itself with the conformance suite
+//! (`taskrec::conformance`, cargo feature `conformance`).
+//!
+//! ```
+//! use taskrec::adapter::{async_trait, Page, PageToken, Result, StorageAdapter, TaskRecord};
+//!
+//! /// A backend that forwards to the memory adapter.
+//! #[derive(Debug, Default)]
+//! struct Forwarding(taskrec::MemoryAdapter);
+//!
+//! #[async_trait]
+//! impl StorageAdapter for Forwarding {
+//!     async fn store(&self, record: &TaskRecord) -> Result<()> {
+//!         self.0.store(record).await
+//!     }
+//!     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+//!         self.0.find(task_list, id).await
+//!     }
+//!     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+//!         self.0.delete(task_list, id).await
+//!     }
+//!     async fn page(&self, task_list: &str, token: Option<&PageToken>, size: usize) -> Result<Page> {
+//!         self.0.page(task_list, token, size).await
+//!     }
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<()> {
+//! let adapter = Forwarding::default();
+//! adapter.store(&TaskRecord::new("l", "i", "T", "{}")?).await?;
+//! // A row read back from a backend is built unchecked: another tool may
+//! // have written what taskrec would refuse.
+//! let now = chrono::Utc::now();
+//! let foreign = TaskRecord::from_storage("l", "", "T", "{}", now, now);
+//! assert_eq!(foreign.id(), "");
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::error::{Error, Result};
-use crate::history::{HistoryEntry, HistoryRetention};
-use crate::ready::ReadyTasks;
-use crate::record::TaskRecord;
-use crate::state::{StateToken, StoredState};
-use chrono::{DateTime, Utc};
+/// The attribute the trait is written with, for a backend's `impl` block.
+pub use async_trait::async_trait;
+
+pub use crate::error::{BoxError, Error, Result};
+pub use crate::history::{HistoryEntry, HistoryRetention};
+pub use crate::inspect::{StatePage, StatusCounts};
+pub use crate::ready::ReadyTasks;
+pub use crate::record::TaskRecord;
+pub use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
 
 /// How many records a listing asks for at a time, unless told otherwise:
 /// the page size of the default [`StorageAdapter::all`].
@@ -327,7 +371,7 @@ impl Page {
 ///   [`Error::Unsupported`] to [`store_with_ttl`](StorageAdapter::store_with_ttl).
 /// - **State** (with [`conditional_writes`](Capabilities::conditional_writes)):
 ///   every `store` also sets the record's state to
-///   [`INITIAL_STATE_JSON`](crate::INITIAL_STATE_JSON) under a fresh
+///   [`INITIAL_STATE_JSON`] under a fresh
 ///   [`StateToken`]; `load_state` returns the state and token, `None` when
 ///   the record is absent; `swap_state` replaces the state (or, given `None`,
 ///   deletes the record) only if the token is still the current one, as one
@@ -508,7 +552,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     }
 
     /// How many tasks of `task_list` are in each status
-    /// ([`StatusCounts`](crate::StatusCounts)).
+    /// ([`StatusCounts`]).
     ///
     /// Optional (with [`conditional_writes`](Capabilities::conditional_writes)):
     /// the default reads every record of the list and its state. Without the
@@ -534,7 +578,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// the default pages through the list and reads every task's state, so
     /// a listing of a few failed tasks reads the whole list. An adapter that
     /// can find tasks of a status directly overrides it: the Cassandra
-    /// adapter reads only failed tasks for [`TaskStatus::Failed`](crate::TaskStatus::Failed).
+    /// adapter reads only failed tasks for [`TaskStatus::Failed`].
     /// A token from another adapter or method is [`Error::InvalidPageToken`]
     /// (or, from the same adapter's `page`, may resume a listing of another
     /// status). Without the capability it answers [`Error::Unsupported`].

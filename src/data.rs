@@ -6,6 +6,7 @@
 
 use serde::{Deserializer, Serializer};
 
+use crate::data_check::{self, Unchecked};
 use crate::error::{Error, Result};
 
 /// A value that can be stored as a task's data: it knows its type name and
@@ -91,15 +92,24 @@ pub trait TaskType: TaskDecode {
 #[derive(Debug, Clone, Copy)]
 pub struct DataRef<'a, T: ?Sized>(pub &'a T);
 
+/// Data that cannot be stored (a NaN or an infinity, nesting past
+/// [`MAX_DATA_DEPTH`](crate::MAX_DATA_DEPTH)) fails to serialize, with an
+/// error naming the field: JSON would otherwise write `null` for a NaN,
+/// and the task would not decode again.
 impl<T: TaskData + ?Sized> serde::Serialize for DataRef<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Err(Error::InvalidData { path, message, .. }) = data_check::check(self.0) {
+            return Err(serde::ser::Error::custom(format!("at `{path}`: {message}")));
+        }
         self.0.serialize_data(serializer)
     }
 }
 
-/// Encodes task data as JSON object text.
+/// Encodes task data as JSON object text, refusing what could not be read
+/// back ([`data_check`]).
 pub(crate) fn to_json<T: TaskData + ?Sized>(data: &T) -> Result<String> {
-    serde_json::to_string(&DataRef(data)).map_err(|e| encode_error(data.type_name(), &e))
+    data_check::check(data)?;
+    serde_json::to_string(&Unchecked(data)).map_err(|e| encode_error(data.type_name(), &e))
 }
 
 /// The error for data of `type_name` that serde_json could not encode (a
@@ -207,7 +217,7 @@ pub(crate) fn is_object_text(json: &str) -> bool {
 }
 
 /// A field's path as the docs show it: `.files[2].name`, `.` for the root.
-fn dotted(path: &serde_path_to_error::Path) -> String {
+pub(crate) fn dotted(path: &serde_path_to_error::Path) -> String {
     let path = path.to_string();
     if path.starts_with('.') {
         path

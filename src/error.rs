@@ -66,7 +66,7 @@ impl fmt::Display for TaskKey {
     }
 }
 
-/// Why a task list or an id was refused.
+/// Why a task list, an id or a type name was refused.
 ///
 /// ```
 /// use taskrec::{Error, KeyError, Task};
@@ -87,6 +87,18 @@ pub enum KeyError {
         len: usize,
         /// The limit in bytes.
         max: usize,
+    },
+    /// A type name holds whitespace (type names only).
+    #[error("it has whitespace at byte {at}")]
+    Whitespace {
+        /// Where, in bytes from the start.
+        at: usize,
+    },
+    /// A type name holds a control character (type names only).
+    #[error("it has a control character at byte {at}")]
+    ControlCharacter {
+        /// Where, in bytes from the start.
+        at: usize,
     },
 }
 
@@ -169,6 +181,15 @@ pub enum Error {
     /// A task id was refused.
     #[error("invalid task id: {reason}")]
     InvalidId {
+        /// Why.
+        reason: KeyError,
+    },
+    /// A type name was refused on write
+    /// ([`validate_type_name`](crate::validate_type_name)).
+    #[error("invalid task type name {type_name:?}: {reason}")]
+    InvalidTypeName {
+        /// The name, as given.
+        type_name: String,
         /// Why.
         reason: KeyError,
     },

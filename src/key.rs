@@ -1,4 +1,5 @@
-//! Validation of task lists and ids, the two halves of a task's key.
+//! Validation of task lists and ids, the two halves of a task's key, and
+//! of the type names stored beside them.
 
 use crate::error::{Error, KeyError, Result};
 
@@ -48,6 +49,54 @@ pub fn validate_task_list(task_list: &str) -> Result<()> {
 /// ```
 pub fn validate_id(id: &str) -> Result<()> {
     check(id).map_err(|reason| Error::InvalidId { reason })
+}
+
+/// The longest type name accepted on write, in bytes of UTF-8.
+///
+/// ```
+/// let long = "T".repeat(taskrec::MAX_TYPE_NAME_BYTES + 1);
+/// assert!(taskrec::validate_type_name(&long).is_err());
+/// ```
+pub const MAX_TYPE_NAME_BYTES: usize = 1024;
+
+/// Checks a type name before it is written: non-empty, at most
+/// [`MAX_TYPE_NAME_BYTES`] bytes, no whitespace and no control characters
+/// (a type name is a Rust path or a Ruby constant path such as
+/// `Task::Tasks::CompositeTask`, never free text). Type names read from
+/// storage are not checked: a row another tool wrote is decoded, or
+/// refused as an unknown type, by name.
+///
+/// ```
+/// use taskrec::{validate_type_name, Error, KeyError};
+/// assert!(validate_type_name("Task::Tasks::CompositeTask").is_ok());
+/// assert!(matches!(
+///     validate_type_name("Send Email"),
+///     Err(Error::InvalidTypeName { reason: KeyError::Whitespace { at: 4 }, .. })
+/// ));
+/// ```
+pub fn validate_type_name(type_name: &str) -> Result<()> {
+    let refuse = |reason| Error::InvalidTypeName {
+        type_name: type_name.to_owned(),
+        reason,
+    };
+    if type_name.is_empty() {
+        return Err(refuse(KeyError::Empty));
+    }
+    if type_name.len() > MAX_TYPE_NAME_BYTES {
+        return Err(refuse(KeyError::TooLong {
+            len: type_name.len(),
+            max: MAX_TYPE_NAME_BYTES,
+        }));
+    }
+    for (at, c) in type_name.char_indices() {
+        if c.is_control() {
+            return Err(refuse(KeyError::ControlCharacter { at }));
+        }
+        if c.is_whitespace() {
+            return Err(refuse(KeyError::Whitespace { at }));
+        }
+    }
+    Ok(())
 }
 
 /// Checks both halves of a key.

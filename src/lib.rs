@@ -175,9 +175,10 @@
 //! | `conformance` | the [`conformance`] module: the adapter conformance suite |
 //! | `worker` (default) | [`Worker`]: the worker loop, on tokio timers |
 
-mod adapter;
+pub mod adapter;
 mod claim;
 mod data;
+mod data_check;
 mod error;
 mod execute;
 mod generator;
@@ -216,13 +217,16 @@ pub mod __private;
 pub use adapter::{walk_pages, Capabilities, Page, PageToken, StorageAdapter, DEFAULT_PAGE_SIZE};
 pub use claim::Claim;
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
+pub use data_check::MAX_DATA_DEPTH;
 pub use error::{BoxError, Error, KeyError, Result, TaskKey};
 pub use execute::{execute_list, CompositeTask, Execute, Outcome, TaskOutcome};
 pub use generator::{IntoGenerated, TaskGenerator};
 pub use hash::{HashData, TaskHash};
 pub use history::{HistoryEntry, HistoryRetention, StateChange};
 pub use inspect::{StatePage, StatusCounts};
-pub use key::{validate_id, validate_task_list, MAX_KEY_BYTES};
+pub use key::{
+    validate_id, validate_task_list, validate_type_name, MAX_KEY_BYTES, MAX_TYPE_NAME_BYTES,
+};
 pub use memory::MemoryAdapter;
 pub use operate::TaskDetails;
 pub use ready::ReadyTasks;

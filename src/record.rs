@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Result, TaskKey};
-use crate::key::validate_key;
+use crate::key::{validate_key, validate_type_name};
 
 /// One task as storage sees it: its key, its type name, its data as JSON
 /// object text, and when it was created and last written.
@@ -39,7 +39,9 @@ impl TaskRecord {
     /// A record created and updated now.
     ///
     /// Fails with [`Error::InvalidTaskList`](crate::Error::InvalidTaskList) or
-    /// [`Error::InvalidId`](crate::Error::InvalidId) for a bad key.
+    /// [`Error::InvalidId`](crate::Error::InvalidId) for a bad key, and
+    /// [`Error::InvalidTypeName`](crate::Error::InvalidTypeName) for a type
+    /// name [`validate_type_name`](crate::validate_type_name) refuses.
     ///
     /// ```
     /// use taskrec::TaskRecord;
@@ -58,8 +60,9 @@ impl TaskRecord {
         Self::with_timestamps(task_list, id, type_name, data, now, now)
     }
 
-    /// A record with the given timestamps (truncated to milliseconds): what
-    /// an adapter builds from a stored row.
+    /// A record to write with the given timestamps (truncated to
+    /// milliseconds), checked as [`new`](Self::new) checks. A record read
+    /// from storage is built with [`from_storage`](Self::from_storage).
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
@@ -76,25 +79,36 @@ impl TaskRecord {
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     ) -> Result<Self> {
-        let (task_list, id) = (task_list.into(), id.into());
+        let (task_list, id, type_name) = (task_list.into(), id.into(), type_name.into());
         validate_key(&task_list, &id)?;
+        validate_type_name(&type_name)?;
         Ok(TaskRecord {
             task_list,
             id,
-            type_name: type_name.into(),
+            type_name,
             data: data.into(),
             created_at: truncate_millis(created_at),
             updated_at: truncate_millis(updated_at),
         })
     }
 
-    /// A record as an adapter read it from storage: the key is taken as
-    /// stored, unchecked. Another program may have written a key taskrec
-    /// would refuse (Cassandra holds an empty id, or one of 60 KiB); such a
-    /// record must still list, naming its key, rather than fail the page it
-    /// is on. Looking it up or deleting it by that key is still refused.
-    #[cfg_attr(not(feature = "cassandra"), allow(dead_code))]
-    pub(crate) fn stored(
+    /// A record as an adapter read it from storage: key and type name taken
+    /// as stored, unchecked. Another program may have written what taskrec
+    /// would refuse (Cassandra holds an empty id, one of 60 KiB, a type name
+    /// with a space); such a record must still list, naming its key, rather
+    /// than fail the page it is on, and decoding it says what is wrong with
+    /// it. Looking it up or deleting it by that key is still refused.
+    ///
+    /// Adapters build what they read with this, and what they are given to
+    /// write is already checked: [`new`](Self::new) and
+    /// [`with_timestamps`](Self::with_timestamps) are for records to write.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// let foreign = taskrec::TaskRecord::from_storage("l", "", " ", "{}", Utc::now(), Utc::now());
+    /// assert_eq!((foreign.id(), foreign.type_name()), ("", " "));
+    /// ```
+    pub fn from_storage(
         task_list: impl Into<String>,
         id: impl Into<String>,
         type_name: impl Into<String>,

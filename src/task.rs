@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::data::{self, DataRef, TaskData, TaskDecode};
+use crate::data_check;
 use crate::error::{Result, TaskKey};
 use crate::hash::{HashData, TaskHash};
 use crate::key::{validate_id, validate_key, validate_task_list};
@@ -315,6 +316,7 @@ impl<T: TaskData> Task<T> {
         // What `self.as_hash().to_json()` writes, and its error, without
         // copying the list, the id and the type name into a `TaskHash`.
         let type_name = self.data.type_name();
+        data_check::check(&self.data).map_err(|e| e.at_task(|| self.key()))?;
         let hash = hash_json::HashRef {
             task_list: &self.task_list,
             id: &self.id,

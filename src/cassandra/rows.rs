@@ -45,7 +45,7 @@ pub(super) fn record(task_list: &str, id: String, columns: RecordColumns) -> Opt
     if type_name.is_none() && data.is_none() {
         return None;
     }
-    Some(TaskRecord::stored(
+    Some(TaskRecord::from_storage(
         task_list,
         id,
         type_name.unwrap_or_default(),
@@ -60,7 +60,7 @@ pub(super) fn record(task_list: &str, id: String, columns: RecordColumns) -> Opt
 pub(super) fn task_rb_record(task_list: &str, id: String, columns: TaskRbColumns) -> TaskRecord {
     let (type_name, data, written_micros) = columns;
     let written = timestamp(written_micros.map(|us| CqlTimestamp(us.div_euclid(1000))));
-    TaskRecord::stored(
+    TaskRecord::from_storage(
         task_list,
         id,
         type_name,

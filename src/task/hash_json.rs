@@ -25,7 +25,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::value::RawValue;
 
-use crate::data::{self, DataRef, TaskData, TaskDecode};
+use crate::data::{self, TaskData, TaskDecode};
+use crate::data_check::Unchecked;
 
 /// The hash of a task, borrowed from it: serializes exactly as
 /// `TaskHash<DataRef<T>>` does (same keys, same order).
@@ -43,7 +44,8 @@ impl<T: TaskData + ?Sized> Serialize for HashRef<'_, T> {
         hash.serialize_field("task_list", self.task_list)?;
         hash.serialize_field("id", self.id)?;
         hash.serialize_field("type", self.type_name)?;
-        hash.serialize_field("data", &DataRef(self.data))?;
+        // Checked by `Task::to_json` before it serializes the hash.
+        hash.serialize_field("data", &Unchecked(self.data))?;
         hash.end()
     }
 }

@@ -376,15 +376,15 @@ impl Backend for Memory {
         true
     }
     async fn insert_row(&self, task_list: &str, id: &str, row: &RawRow) -> Result<(), String> {
-        let record = TaskRecord::with_timestamps(
+        // A row another tool wrote: as an adapter reads it, unchecked.
+        let record = TaskRecord::from_storage(
             task_list,
             id,
             row.type_name.clone().unwrap_or_default(),
             row.data.clone().unwrap_or_default(),
             at_ms(row.created_at.unwrap_or(0))?,
             at_ms(row.updated_at.unwrap_or(0))?,
-        )
-        .map_err(|e| e.to_string())?;
+        );
         self.store
             .adapter()
             .store(&record)

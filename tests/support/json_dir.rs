@@ -79,15 +79,14 @@ impl JsonDirAdapter {
                 .single()
                 .ok_or_else(|| storage(format!("bad timestamp {ms} in {}", path.display())))
         };
-        TaskRecord::with_timestamps(
+        Ok(Some(TaskRecord::from_storage(
             file.task_list,
             file.id,
             file.type_name,
             file.data,
             time(file.created_at_ms)?,
             time(file.updated_at_ms)?,
-        )
-        .map(Some)
+        )))
     }
 
     /// The sorted hashed names of a list's records.

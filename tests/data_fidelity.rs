@@ -1,0 +1,259 @@
+//! Data that JSON cannot hold or a read would refuse is refused when it is
+//! written, with the field's path: a NaN or an infinity (serde_json would
+//! write `null`, the save would succeed and every `find` then fail), and
+//! nesting past `taskrec::MAX_DATA_DEPTH`. What is accepted reads back.
+
+use std::collections::BTreeMap;
+
+use taskrec::{Error, MemoryAdapter, Task, TaskData, TaskStore, MAX_DATA_DEPTH};
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct Reading {
+    sensor: String,
+    value: f64,
+    history: Vec<Sample>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Sample {
+    at: u64,
+    value: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct Tree {
+    tree: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct Weights {
+    by_name: BTreeMap<String, f64>,
+}
+
+fn reading(value: f64, sample: f32) -> Reading {
+    Reading {
+        sensor: "t1".to_owned(),
+        value,
+        history: vec![
+            Sample { at: 1, value: 1.5 },
+            Sample {
+                at: 2,
+                value: sample,
+            },
+        ],
+    }
+}
+
+/// The path and message of an `InvalidData`, or a panic saying what came.
+fn invalid(result: taskrec::Result<impl std::fmt::Debug>) -> (String, String, Option<String>) {
+    match result {
+        Err(Error::InvalidData {
+            type_name,
+            path,
+            message,
+            task,
+        }) => {
+            assert!(!type_name.is_empty());
+            (path, message, task.map(|k| k.to_string()))
+        }
+        other => panic!("expected InvalidData, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_nan_or_infinity_is_refused_by_save_with_its_path() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    for (data, path, shown) in [
+        (reading(f64::NAN, 2.0), ".value", "NaN"),
+        (reading(f64::INFINITY, 2.0), ".value", "inf"),
+        (reading(1.0, f32::NEG_INFINITY), ".history[1].value", "-inf"),
+        (reading(1.0, f32::NAN), ".history[1].value", "NaN"),
+    ] {
+        let task = Task::new("sensors", "r1", data).unwrap();
+        let (got_path, message, key) = invalid(store.save(&task).await);
+        assert_eq!(got_path, path);
+        assert_eq!(
+            message,
+            format!("{shown} cannot be stored: JSON has no NaN or infinity")
+        );
+        assert_eq!(key.as_deref(), Some(r#""sensors"/"r1""#));
+        assert_eq!(store.count("sensors").await.unwrap(), 0, "nothing stored");
+
+        let (json_path, _, _) = invalid(task.to_json());
+        assert_eq!(json_path, path, "to_json");
+        let (record_path, _, _) = invalid(task.to_record());
+        assert_eq!(record_path, path, "to_record");
+        // The hash form through any serializer: the error names the field.
+        let err = serde_json::to_string(&task.as_hash()).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!("at `{path}`: ")),
+            "{err}"
+        );
+        let err = task.as_hash().to_json().unwrap_err();
+        assert!(err.to_string().contains(&format!("at `{path}`")), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_non_finite_value_in_a_map_names_its_key() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    let data = Weights {
+        by_name: [("a".to_owned(), 1.0), ("b c".to_owned(), f64::NAN)].into(),
+    };
+    let (path, _, _) = invalid(store.save(&Task::new("w", "1", data).unwrap()).await);
+    // As decoding errors name map keys: unquoted.
+    assert_eq!(path, ".by_name.b c");
+}
+
+#[tokio::test]
+async fn finite_extremes_are_stored_and_read_back() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    for value in [f64::MAX, f64::MIN, f64::MIN_POSITIVE, 5e-324, -0.0, 0.1] {
+        let task = Task::new("sensors", "r", reading(value, f32::MAX)).unwrap();
+        store.save(&task).await.unwrap();
+        let found = store
+            .find::<Reading>("sensors", "r")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.data().value.to_bits(), value.to_bits(), "{value}");
+        assert_eq!(found.data(), task.data());
+    }
+}
+
+fn nested(levels: usize) -> serde_json::Value {
+    let mut tree = serde_json::json!(1);
+    for _ in 0..levels {
+        tree = serde_json::json!([tree]);
+    }
+    tree
+}
+
+#[tokio::test]
+async fn data_nested_up_to_the_limit_reads_back_and_deeper_is_refused() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    // The data object is level 1: `tree` may nest MAX_DATA_DEPTH - 1 more.
+    let deepest = Tree {
+        tree: nested(MAX_DATA_DEPTH - 1),
+    };
+    let task = Task::new("trees", "ok", deepest).unwrap();
+    store.save(&task).await.unwrap();
+    let found = store.find::<Tree>("trees", "ok").await.unwrap().unwrap();
+    assert_eq!(found.data(), task.data());
+    let again: Task<Tree> = Task::from_json(&task.to_json().unwrap()).unwrap();
+    assert_eq!(again.data(), task.data());
+
+    let too_deep = Task::new(
+        "trees",
+        "deep",
+        Tree {
+            tree: nested(MAX_DATA_DEPTH),
+        },
+    )
+    .unwrap();
+    let (path, message, _) = invalid(store.save(&too_deep).await);
+    let mut expected_path = ".tree".to_owned();
+    for _ in 0..MAX_DATA_DEPTH - 1 {
+        expected_path.push_str("[0]");
+    }
+    assert_eq!(path, expected_path);
+    assert_eq!(
+        message,
+        format!(
+            "the data is nested more than {MAX_DATA_DEPTH} levels deep \
+             (taskrec::MAX_DATA_DEPTH), more than a read accepts"
+        )
+    );
+    assert_eq!(store.find::<Tree>("trees", "deep").await.unwrap(), None);
+    // Deeper than serde_json reads: refused the same way.
+    let far = Task::new("trees", "far", Tree { tree: nested(200) }).unwrap();
+    invalid(store.save(&far).await);
+}
+
+// ---- type names: checked on write as keys are ---------------------------
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+#[task(type_name = "Send Email")]
+struct Spaced {}
+
+#[tokio::test]
+async fn type_names_are_checked_on_every_write_path() {
+    use taskrec::{KeyError, TaskHash, TaskRecord, MAX_TYPE_NAME_BYTES};
+    let refused = |result: taskrec::Result<TaskRecord>| match result {
+        Err(Error::InvalidTypeName { type_name, reason }) => (type_name, reason),
+        other => panic!("expected InvalidTypeName, got {other:?}"),
+    };
+    assert_eq!(
+        refused(TaskRecord::new("l", "i", "", "{}")),
+        (String::new(), KeyError::Empty)
+    );
+    assert_eq!(
+        refused(TaskRecord::new("l", "i", "Send\tEmail", "{}")).1,
+        KeyError::ControlCharacter { at: 4 }
+    );
+    assert_eq!(
+        refused(TaskRecord::new("l", "i", "Send\u{a0}Email", "{}")).1,
+        KeyError::Whitespace { at: 4 }
+    );
+    let long = "T".repeat(MAX_TYPE_NAME_BYTES + 1);
+    assert_eq!(
+        refused(TaskRecord::new("l", "i", long.as_str(), "{}")).1,
+        KeyError::TooLong {
+            len: MAX_TYPE_NAME_BYTES + 1,
+            max: MAX_TYPE_NAME_BYTES
+        }
+    );
+    assert!(TaskRecord::new("l", "i", "T".repeat(MAX_TYPE_NAME_BYTES), "{}").is_ok());
+    assert!(TaskRecord::new("l", "i", "Task::Tasks::CompositeTask", "{}").is_ok());
+
+    // From a hash, and from a Rust type declaring such a name: refused
+    // before anything is stored.
+    let hash = TaskHash::from_json(r#"{"task_list":"l","id":"1","type":" ","data":{}}"#).unwrap();
+    assert_eq!(
+        refused(hash.into_record()).1,
+        KeyError::Whitespace { at: 0 }
+    );
+    let store = TaskStore::new(MemoryAdapter::new());
+    match store.save(&Task::new("l", "1", Spaced {}).unwrap()).await {
+        Err(Error::InvalidTypeName { type_name, reason }) => {
+            assert_eq!(type_name, "Send Email");
+            assert_eq!(reason, KeyError::Whitespace { at: 4 });
+        }
+        other => panic!("expected InvalidTypeName, got {other:?}"),
+    }
+    assert_eq!(store.count("l").await.unwrap(), 0);
+    let err = TaskRecord::new("l", "i", "Send Email", "{}").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"invalid task type name "Send Email": it has whitespace at byte 4"#
+    );
+}
+
+/// What another tool wrote is still read: an adapter builds it with
+/// `from_storage`, unchecked, and decoding it names the type.
+#[tokio::test]
+async fn a_stored_record_with_a_bad_type_name_still_lists() {
+    use futures::TryStreamExt;
+    use taskrec::{StorageAdapter, TaskRecord};
+    let adapter = MemoryAdapter::new();
+    let now = chrono::Utc::now();
+    adapter
+        .store(&TaskRecord::from_storage(
+            "l",
+            "odd",
+            "Send Email",
+            "{}",
+            now,
+            now,
+        ))
+        .await
+        .unwrap();
+    let listed: Vec<TaskRecord> = adapter.all("l").try_collect().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].type_name(), "Send Email");
+    let store = TaskStore::new(adapter);
+    assert!(matches!(
+        store.find::<Reading>("l", "odd").await,
+        Err(Error::TypeMismatch { .. })
+    ));
+}
