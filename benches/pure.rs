@@ -29,6 +29,7 @@ use taskrec::{
 /// The harness's task type (bench/src/payload.rs): about 240 bytes of JSON.
 /// Both derives on one struct: the two encodings write the same text.
 #[derive(Debug, Clone, PartialEq, TaskData, Serialize, Deserialize)]
+#[task(ignore_serde)]
 struct FetchFile {
     external_host: String,
     filename: String,

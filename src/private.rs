@@ -41,19 +41,94 @@ where
     }
 }
 
-/// Fails compilation when two variants of a derived enum carry the same type
-/// name: the enum could not tell them apart when decoding.
-pub const fn assert_unique_type_names(names: &[&str]) {
-    let mut i = 0;
-    while i < names.len() {
-        let mut j = i + 1;
-        while j < names.len() {
-            if str_eq(names[i], names[j]) {
-                panic!("two variants of this TaskData enum carry the same type name");
-            }
-            j += 1;
+/// Fails compilation when variant `index` of a derived enum carries the type
+/// name of an earlier variant: the enum could not tell them apart when
+/// decoding. The derive calls this once per variant, spanned at the variant,
+/// so the error points there; the message names both variants and the name.
+pub const fn assert_type_name_unique(
+    enum_name: &str,
+    variants: &[&str],
+    type_names: &[&str],
+    index: usize,
+) {
+    let mut earlier = 0;
+    while earlier < index {
+        if str_eq(type_names[earlier], type_names[index]) {
+            let mut message = ConstMessage::new();
+            message.push("variants `");
+            message.push(variants[earlier]);
+            message.push("` and `");
+            message.push(variants[index]);
+            message.push("` of `");
+            message.push(enum_name);
+            message.push("` carry the same type name \"");
+            message.push(type_names[index]);
+            message.push(
+                "\", so a record of that type could not be told apart; give one of \
+                          the wrapped structs another `#[task(type_name = \"...\")]`",
+            );
+            panic!("{}", message.as_str());
         }
-        i += 1;
+        earlier += 1;
+    }
+}
+
+/// A message built at compile time: const evaluation cannot format, so the
+/// parts are copied into a fixed buffer (long parts are cut at a character
+/// boundary, with an ellipsis).
+struct ConstMessage {
+    bytes: [u8; ConstMessage::CAPACITY],
+    len: usize,
+    /// Set once a part was cut: what follows is left out.
+    full: bool,
+}
+
+impl ConstMessage {
+    const CAPACITY: usize = 1024;
+    const ELLIPSIS: &'static str = "...";
+
+    const fn new() -> Self {
+        ConstMessage {
+            bytes: [0; Self::CAPACITY],
+            len: 0,
+            full: false,
+        }
+    }
+
+    const fn push(&mut self, part: &str) {
+        if self.full {
+            return;
+        }
+        let part = part.as_bytes();
+        let room = Self::CAPACITY - Self::ELLIPSIS.len() - self.len;
+        let mut take = if part.len() < room { part.len() } else { room };
+        // Never end inside a multi-byte character.
+        while take < part.len() && take > 0 && (part[take] & 0b1100_0000) == 0b1000_0000 {
+            take -= 1;
+        }
+        let mut i = 0;
+        while i < take {
+            self.bytes[self.len + i] = part[i];
+            i += 1;
+        }
+        self.len += take;
+        if take < part.len() {
+            let ellipsis = Self::ELLIPSIS.as_bytes();
+            let mut i = 0;
+            while i < ellipsis.len() {
+                self.bytes[self.len + i] = ellipsis[i];
+                i += 1;
+            }
+            self.len += ellipsis.len();
+            self.full = true;
+        }
+    }
+
+    const fn as_str(&self) -> &str {
+        match core::str::from_utf8(self.bytes.split_at(self.len).0) {
+            Ok(text) => text,
+            Err(_) => "two variants of this TaskData enum carry the same type name",
+        }
     }
 }
 

@@ -120,11 +120,13 @@ fn a_struct_without_fields_is_an_empty_map() {
 
 /// A user may derive serde for their own purposes next to `TaskData`: the
 /// derive implements no serde trait on the type, so nothing clashes, and the
-/// user's `#[serde]` attributes do not change the stored form.
+/// user's `#[serde]` attributes (said to be theirs with `ignore_serde`) do
+/// not change the stored form.
 mod with_serde {
     use super::*;
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, TaskData)]
+    #[task(ignore_serde)]
     #[serde(rename_all = "camelCase")]
     pub struct Upload {
         #[serde(rename = "dest")]
@@ -182,4 +184,96 @@ fn self_in_a_field_type_means_the_task_type() {
     let json = r#"{"name":"root","children":[{"name":"leaf","children":[]}]}"#;
     assert_eq!(encode(&tree), json);
     assert_eq!(decode::<Tree>("Tree", json).unwrap().unwrap(), tree);
+}
+
+/// `#[task(default)]` on the struct: a record missing any key loads, each
+/// missing field as its type's default, as task_rb loads it (`nil`); a
+/// field's own default still wins, and keys present decode as usual.
+mod lenient {
+    use super::*;
+
+    fn five() -> u32 {
+        5
+    }
+
+    #[derive(Debug, PartialEq, TaskData)]
+    #[task(default)]
+    struct FetchFile {
+        external_host: String,
+        filename: String,
+        tags: Vec<String>,
+        #[task(default = "five")]
+        retries: u32,
+        size: Option<u64>,
+    }
+
+    #[test]
+    fn missing_keys_load_as_defaults() {
+        assert_eq!(
+            decode::<FetchFile>("FetchFile", "{}").unwrap().unwrap(),
+            FetchFile {
+                external_host: String::new(),
+                filename: String::new(),
+                tags: vec![],
+                retries: 5,
+                size: None,
+            }
+        );
+        assert_eq!(
+            decode::<FetchFile>("FetchFile", r#"{"filename":"a","retries":1,"size":2}"#)
+                .unwrap()
+                .unwrap(),
+            FetchFile {
+                external_host: String::new(),
+                filename: "a".into(),
+                tags: vec![],
+                retries: 1,
+                size: Some(2),
+            }
+        );
+    }
+
+    #[test]
+    fn a_present_key_of_the_wrong_type_is_still_an_error() {
+        let error = decode::<FetchFile>("FetchFile", r#"{"filename":7}"#)
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid type: integer `7`, expected a string"),
+            "{error}"
+        );
+    }
+
+    #[derive(Debug, PartialEq, TaskData)]
+    struct Strict {
+        filename: String,
+    }
+
+    #[test]
+    fn without_it_a_missing_key_is_an_error_naming_the_key() {
+        let error = decode::<Strict>("Strict", "{}").unwrap().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "missing field `filename` at line 1 column 2"
+        );
+    }
+}
+
+/// `#[task(task_rb)]` takes a Ruby constant path, and changes nothing else.
+#[derive(Debug, PartialEq, TaskData)]
+#[task(task_rb, type_name = "Backup::Tasks::FetchFile2")]
+struct SharedWithTaskRb {
+    filename: String,
+}
+
+#[test]
+fn a_task_rb_type_is_stored_like_any_other() {
+    use taskrec::TaskType;
+    assert_eq!(SharedWithTaskRb::TYPE_NAME, "Backup::Tasks::FetchFile2");
+    let task = SharedWithTaskRb {
+        filename: "a".into(),
+    };
+    assert_eq!(encode(&task), r#"{"filename":"a"}"#);
 }

@@ -13,8 +13,9 @@ use taskrec::{TaskData, TaskRegistry};
 ///
 /// The serde derives are for the `raw+serde` variant: the same struct, read
 /// and written by serde_json alone. `skip_serializing_if` makes both write
-/// the same text.
+/// the same text (`ignore_serde`: the stored form skips `None` on its own).
 #[derive(Debug, Clone, PartialEq, TaskData, Serialize, Deserialize)]
+#[task(ignore_serde)]
 pub struct FetchFile {
     pub external_host: String,
     pub filename: String,

@@ -42,6 +42,9 @@ impl<'a> Input<'a> {
         };
         let attrs = attr::container(&input.attrs, target, errors);
         check_generics(input, errors);
+        if attrs.ignore_serde.is_none() {
+            check_serde_attributes(input, target, errors);
+        }
         let data = match &input.data {
             syn::Data::Struct(data) => struct_fields(input, &data.fields, errors).map(Data::Struct),
             syn::Data::Enum(data) => enum_variants(input, data, errors).map(Data::Enum),
@@ -99,6 +102,45 @@ impl Field<'_> {
                 _ => return false,
             }
         }
+    }
+}
+
+/// `#[serde(...)]` attributes mean something only to serde's own derives:
+/// the stored form is generated from `#[task(...)]` alone. A user who
+/// writes `#[serde(rename = "...")]` on a task type most likely expects it
+/// to change what is stored, so it is refused unless the container says
+/// the serde attributes are there for the type's own serde impls.
+fn check_serde_attributes(input: &DeriveInput, target: Target, errors: &mut Errors) {
+    let noun = match target {
+        Target::Enum => "enum",
+        _ => "struct",
+    };
+    let mut attrs: Vec<&syn::Attribute> = input.attrs.iter().collect();
+    match &input.data {
+        syn::Data::Struct(data) => {
+            attrs.extend(data.fields.iter().flat_map(|field| &field.attrs));
+        }
+        syn::Data::Enum(data) => {
+            for variant in &data.variants {
+                attrs.extend(&variant.attrs);
+                attrs.extend(variant.fields.iter().flat_map(|field| &field.attrs));
+            }
+        }
+        syn::Data::Union(_) => {}
+    }
+    for attr in attrs
+        .into_iter()
+        .filter(|attr| attr.path().is_ident("serde"))
+    {
+        errors.spanned(
+            attr,
+            format!(
+                "#[derive(TaskData)] does not read `#[serde(...)]`: what is stored ignores this \
+                 attribute. Write the stored form with `#[task(...)]` (`rename`, `default`, \
+                 `skip`, `extra`); if the attribute is only for this type's own serde derives, \
+                 say so with `#[task(ignore_serde)]` on the {noun}"
+            ),
+        );
     }
 }
 

@@ -29,8 +29,11 @@ impl Target {
 
     fn expected(self) -> &'static str {
         match self {
-            Target::Struct => "a struct takes `type_name = \"...\"` and `crate = \"...\"`",
-            Target::Enum => "an enum takes only `crate = \"...\"`",
+            Target::Struct => {
+                "a struct takes `type_name = \"...\"`, `default`, `task_rb`, `ignore_serde` and \
+                 `crate = \"...\"`"
+            }
+            Target::Enum => "an enum takes `crate = \"...\"` and `ignore_serde`",
             Target::Field => {
                 "a field takes `rename = \"...\"`, `default`, `default = \"...\"`, `skip` and `extra`"
             }
@@ -56,6 +59,15 @@ impl<T> ToTokens for Attr<T> {
 pub(crate) struct ContainerAttrs {
     pub(crate) type_name: Option<Attr<LitStr>>,
     pub(crate) krate: Option<Attr<Path>>,
+    /// `default` on a struct: every field missing from the stored data
+    /// decodes as its type's default, as task_rb reads a missing key as `nil`.
+    pub(crate) default: Option<Attr<()>>,
+    /// `task_rb`: the type name must be one task_rb can load, a Ruby
+    /// constant path.
+    pub(crate) task_rb: Option<Attr<()>>,
+    /// `ignore_serde`: the type's `#[serde(...)]` attributes are meant for its
+    /// own serde derives, and the stored form knowingly ignores them.
+    pub(crate) ignore_serde: Option<Attr<()>>,
 }
 
 impl ContainerAttrs {
@@ -99,8 +111,8 @@ pub(crate) fn container(
             "type_name" if target == Target::Struct => {
                 let example = "type_name = \"Task::Tasks::CompositeTask\"";
                 if let Some(lit) = string_value(meta, &key, example, errors)? {
-                    if lit.value().is_empty() {
-                        errors.spanned(&lit, "`type_name` must not be empty: it is the name the task is stored under");
+                    if let Err(why) = storable_type_name(&lit.value()) {
+                        errors.spanned(&lit, why);
                     } else {
                         let path = &meta.path;
                         let attr = Attr {
@@ -119,6 +131,47 @@ pub(crate) fn container(
                     "`type_name` does not apply to an enum: its type names come from the task types \
                      its variants wrap; put `#[task(type_name = \"...\")]` on those structs",
                 );
+            }
+            "default" | "task_rb" if target == Target::Struct => {
+                if flag(meta, &key, errors)? {
+                    let path = &meta.path;
+                    let attr = Attr {
+                        tokens: quote!(#path),
+                        value: (),
+                    };
+                    let slot = if key == "default" {
+                        &mut out.default
+                    } else {
+                        &mut out.task_rb
+                    };
+                    set(slot, attr, &key, target, errors);
+                }
+            }
+            "task_rb" | "default" => {
+                let rest = skip_value(meta)?;
+                let path = &meta.path;
+                let what = if key == "task_rb" {
+                    "whose type names are the ones stored"
+                } else {
+                    "whose fields are the ones decoded"
+                };
+                errors.spanned(
+                    quote!(#path #rest),
+                    format!(
+                        "`{key}` does not apply to an enum: put `#[task({key})]` on the structs its \
+                         variants wrap, {what}"
+                    ),
+                );
+            }
+            "ignore_serde" => {
+                if flag(meta, &key, errors)? {
+                    let path = &meta.path;
+                    let attr = Attr {
+                        tokens: quote!(#path),
+                        value: (),
+                    };
+                    set(&mut out.ignore_serde, attr, &key, target, errors);
+                }
             }
             "crate" => {
                 if let Some(lit) = string_value(meta, &key, "crate = \"::taskrec\"", errors)? {
@@ -155,6 +208,34 @@ pub(crate) fn container(
         Ok(())
     });
     out
+}
+
+/// The rules `taskrec::validate_type_name` applies on every save, checked
+/// here so that a name no save would accept fails the build instead.
+fn storable_type_name(name: &str) -> Result<(), String> {
+    // Kept equal to `taskrec::MAX_TYPE_NAME_BYTES`.
+    const MAX_TYPE_NAME_BYTES: usize = 1024;
+    if name.is_empty() {
+        return Err(
+            "`type_name` must not be empty: it is the name the task is stored under".into(),
+        );
+    }
+    if name.len() > MAX_TYPE_NAME_BYTES {
+        return Err(format!(
+            "`type_name` is {} bytes long; a type name is at most {MAX_TYPE_NAME_BYTES}",
+            name.len()
+        ));
+    }
+    match name
+        .char_indices()
+        .find(|(_, c)| c.is_control() || c.is_whitespace())
+    {
+        Some((at, c)) => Err(format!(
+            "`type_name` holds {c:?} at byte {at}; a type name is a path such as \
+             \"Task::Tasks::CompositeTask\", without whitespace or control characters"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Parses the `#[task]` attributes of one field of a task struct.
@@ -217,9 +298,9 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                     set(slot, attr, &key, target, errors);
                 }
             }
-            "type_name" | "crate" => {
+            "type_name" | "task_rb" | "crate" | "ignore_serde" => {
                 let rest = skip_value(meta)?;
-                let (kind, place) = if key == "type_name" {
+                let (kind, place) = if matches!(key.as_str(), "type_name" | "task_rb") {
                     ("a struct", "the struct")
                 } else {
                     ("a container", "the struct or enum")

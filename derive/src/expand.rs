@@ -68,14 +68,20 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>], krate: &Path) -> Token
             quote!(#[serde(flatten)])
         } else {
             let rename = rename_attr(field);
-            let default = field
-                .attrs
-                .default
-                .as_ref()
-                .map(|default| match &default.value {
-                    DefaultValue::Trait => quote!(#[serde(default)]),
-                    DefaultValue::Function(lit, _) => quote!(#[serde(default = #lit)]),
-                });
+            let default = match &field.attrs.default {
+                Some(default) => match &default.value {
+                    DefaultValue::Trait => Some(quote!(#[serde(default)])),
+                    DefaultValue::Function(lit, _) => Some(quote!(#[serde(default = #lit)])),
+                },
+                // `#[task(default)]` on the struct: every field may be missing.
+                // Spanned at the field's type, so a type without `Default` is
+                // reported there.
+                None => input
+                    .attrs
+                    .default
+                    .as_ref()
+                    .map(|_| quote_spanned!(field.ty.span()=> #[serde(default)])),
+            };
             quote!(#rename #default)
         };
         quote!(#attrs #name: #ty)
@@ -199,6 +205,29 @@ fn expand_enum(input: &Input<'_>, variants: &[Variant<'_>], krate: &Path) -> Tok
         }
     });
 
+    // One check per variant after the first, spanned at the variant, so a
+    // duplicate is reported where the second one is written.
+    let enum_name = LitStr::new(&ident.unraw().to_string(), ident.span());
+    let variant_names: Vec<LitStr> = variants
+        .iter()
+        .map(|variant| LitStr::new(&variant.ident.unraw().to_string(), variant.ident.span()))
+        .collect();
+    let unique_checks = variants.iter().enumerate().skip(1).map(|(index, variant)| {
+        // Every token spanned at the variant, the paths too: rustc reports a
+        // failed const evaluation at the call, whose span starts at its path.
+        respan(
+            quote! {
+                const _: () = #private::assert_type_name_unique(
+                    #enum_name,
+                    &[#(#variant_names),*],
+                    <#ident as #krate::TaskDecode>::TYPE_NAMES,
+                    #index,
+                );
+            },
+            variant.ident.span(),
+        )
+    });
+
     quote! {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::absolute_paths)]
@@ -236,9 +265,7 @@ fn expand_enum(input: &Input<'_>, variants: &[Variant<'_>], krate: &Path) -> Tok
 
             // Two variants under one type name could not be told apart when
             // decoding: fail the build rather than decode into the first.
-            const _: () = #private::assert_unique_type_names(
-                <#ident as #krate::TaskDecode>::TYPE_NAMES,
-            );
+            #(#unique_checks)*
         };
     }
 }
@@ -256,6 +283,22 @@ fn rename_attr(field: &Field<'_>) -> Option<TokenStream> {
 
 fn path_string(path: &TokenStream) -> LitStr {
     LitStr::new(&path.to_string().replace(' ', ""), Span::call_site())
+}
+
+/// `tokens` with every token, nested ones included, spanned at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut new = Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                return TokenTree::Group(new);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// A field's type as written in the shadow structs: there `Self` would mean

@@ -1,8 +1,8 @@
 //! Implementation detail of taskrec: its `#[derive(TaskData)]`.
 //!
 //! Use it through `taskrec::TaskData`. The user documentation of the derive
-//! and its attributes is `DERIVE_DOCS.md` in this crate's directory, which
-//! taskrec includes where it re-exports the derive.
+//! and its attributes is `docs/derive.md` in the taskrec crate, which taskrec
+//! includes where it re-exports the derive.
 //!
 //! The input goes through four steps, one module each: `ast` gives a typed
 //! view of it, `attr` parses the `#[task(...)]` attributes one by one,
@@ -19,7 +19,7 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-// No doc comment here: rustdoc would merge it into DERIVE_DOCS.md where
+// No doc comment here: rustdoc would merge it into docs/derive.md where
 // taskrec re-exports the derive.
 #[proc_macro_derive(TaskData, attributes(task))]
 pub fn derive_task_data(input: TokenStream) -> TokenStream {

@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::Type;
 
 use crate::ast::{Data, Field, Input};
 use crate::errors::Errors;
 
 pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
+    check_task_rb_name(input, errors);
     if let Some(Data::Struct(fields)) = &input.data {
         for field in fields {
             check_field(field, errors);
@@ -18,6 +20,55 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
         check_one_extra(fields, errors);
         check_keys(fields, errors);
     }
+}
+
+/// With `#[task(task_rb)]`, the type name must be one task_rb can load: it
+/// stores a task's Ruby class name and loads it back as a constant path, so
+/// the name must be `A::B::C`, each part a Ruby constant (an ASCII capital
+/// letter, then ASCII letters, digits or underscores).
+fn check_task_rb_name(input: &Input<'_>, errors: &mut Errors) {
+    let Some(task_rb) = &input.attrs.task_rb else {
+        return;
+    };
+    let (name, span_at): (String, &dyn ToTokens) = match &input.attrs.type_name {
+        Some(type_name) => (type_name.value.value(), type_name),
+        None => (input.ident.unraw().to_string(), task_rb),
+    };
+    if let Err(why) = ruby_constant_path(&name) {
+        errors.spanned(
+            span_at,
+            format!(
+                "type name \"{name}\" is not one task_rb can load (`task_rb` asks for a Ruby \
+                 constant path such as \"Task::Tasks::CompositeTask\"): {why}"
+            ),
+        );
+    }
+}
+
+fn ruby_constant_path(name: &str) -> Result<(), String> {
+    for (index, part) in name.split("::").enumerate() {
+        let position = match index {
+            0 => "the first part".to_owned(),
+            n => format!("part {}", n + 1),
+        };
+        let mut chars = part.chars();
+        match chars.next() {
+            None => return Err(format!("{position} is empty")),
+            Some(first) if !first.is_ascii_uppercase() => {
+                return Err(format!(
+                    "{position}, \"{part}\", does not start with a capital letter A-Z"
+                ))
+            }
+            Some(_) => {}
+        }
+        if let Some(bad) = chars.find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+            return Err(format!(
+                "{position}, \"{part}\", holds {bad:?}; a constant holds only letters A-Z and \
+                 a-z, digits and `_`"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_field(field: &Field<'_>, errors: &mut Errors) {

@@ -6,6 +6,9 @@ struct FetchFile {
 }
 
 #[derive(TaskData)]
+struct Ping {}
+
+#[derive(TaskData)]
 #[task(type_name = "FetchFile")]
 struct FetchFileV2 {
     filename: String,
@@ -15,6 +18,7 @@ struct FetchFileV2 {
 #[derive(TaskData)]
 enum Jobs {
     Fetch(FetchFile),
+    Ping(Ping),
     FetchV2(FetchFileV2),
 }
 

@@ -7,3 +7,11 @@ struct Fetch {
 }
 
 fn main() {}
+
+#[derive(TaskData)]
+#[task(type_name = "Send Email")]
+struct SendEmail {}
+
+#[derive(TaskData)]
+#[task(type_name = "Tab\tName")]
+struct Tab {}
