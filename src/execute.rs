@@ -6,7 +6,7 @@ use futures::stream::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::adapter::StorageAdapter;
-use crate::data::{TaskData, TaskDecode, TaskType};
+use crate::data::{TaskData, TaskDecode};
 use crate::error::{BoxError, Error, Result, TaskKey};
 use crate::store::TaskStore;
 use crate::task::Task;
@@ -204,6 +204,10 @@ where
 /// `child_task_list` attribute, so records written by either side run on the
 /// other.
 ///
+/// Keys of its data other than `child_task_list` are kept in
+/// [`extra`](Self::extra) and written back on save, so a record task_rb (or a
+/// newer taskrec) wrote with more data loses none of it on a round trip.
+///
 /// ```
 /// use taskrec::{CompositeTask, Task, TaskType};
 /// assert_eq!(CompositeTask::TYPE_NAME, "Task::Tasks::CompositeTask");
@@ -212,12 +216,31 @@ where
 ///     serde_json::to_value(task.as_hash()).unwrap()["data"],
 ///     serde_json::json!({"child_task_list": "children"}),
 /// );
+///
+/// let hash = r#"{"task_list":"parents","id":"p1","type":"Task::Tasks::CompositeTask",
+///                "data":{"child_task_list":"children","owner":"backup"}}"#;
+/// let task: Task<CompositeTask> = Task::from_json(hash)?;
+/// assert_eq!(task.data().extra["owner"], "backup");
+/// assert_eq!(
+///     serde_json::to_value(task.as_hash()).unwrap()["data"],
+///     serde_json::json!({"child_task_list": "children", "owner": "backup"}),
+/// );
 /// # Ok::<(), taskrec::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, taskrec_derive::TaskData)]
+#[task(
+    crate = "crate",
+    type_name = "Task::Tasks::CompositeTask",
+    task_rb,
+    ignore_serde
+)]
 pub struct CompositeTask {
     /// The list whose tasks this task runs.
     pub child_task_list: String,
+    /// The keys of the stored data other than `child_task_list`, as stored.
+    #[task(extra)]
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl CompositeTask {
@@ -230,6 +253,7 @@ impl CompositeTask {
     pub fn new(child_task_list: impl Into<String>) -> Self {
         CompositeTask {
             child_task_list: child_task_list.into(),
+            extra: serde_json::Map::new(),
         }
     }
 
@@ -267,31 +291,4 @@ impl CompositeTask {
     {
         execute_list::<T, C, A>(store, &self.child_task_list, ctx, concurrency).await
     }
-}
-
-// Written by hand rather than derived: the derive macro lives in another
-// crate that refers to this one by its public name.
-impl TaskData for CompositeTask {
-    fn type_name(&self) -> &str {
-        Self::TYPE_NAME
-    }
-
-    fn serialize_data<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Serialize::serialize(self, serializer)
-    }
-}
-
-impl TaskDecode for CompositeTask {
-    const TYPE_NAMES: &'static [&'static str] = &[Self::TYPE_NAME];
-
-    fn deserialize_data<'de, D: serde::Deserializer<'de>>(
-        type_name: &str,
-        deserializer: D,
-    ) -> Option<Result<Self, D::Error>> {
-        (type_name == Self::TYPE_NAME).then(|| Deserialize::deserialize(deserializer))
-    }
-}
-
-impl TaskType for CompositeTask {
-    const TYPE_NAME: &'static str = "Task::Tasks::CompositeTask";
 }
