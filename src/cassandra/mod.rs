@@ -405,6 +405,36 @@ impl CassandraAdapter {
         self.table.buckets()
     }
 
+    /// Every row stored under `(task_list, id)`, in the table's clustering
+    /// order; empty when there is none.
+    ///
+    /// On taskrec's table that is the task's one row. On task_rb's table an
+    /// id saved under two types keeps a row per type (a save is a plain
+    /// insert, as task_rb writes), ordered by type name. The two tools then
+    /// answer differently: task_rb's `find` takes the **first** of these rows,
+    /// taskrec's [`find`](StorageAdapter::find) (and its listings and
+    /// counts) the **newest write**, which is the task as last saved
+    /// whichever tool saved it. Take the first element here for task_rb's
+    /// answer.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")
+    ///     .table("tasks")
+    ///     .layout(TableLayout::TaskRb);
+    /// let adapter = CassandraAdapter::connect(config).await?;
+    /// let rows = adapter.rows_of("datto.com", "file1").await?;
+    /// if let Some(as_task_rb_finds_it) = rows.first() {
+    ///     println!("task_rb reads file1 as a {}", as_task_rb_finds_it.type_name());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn rows_of(&self, task_list: &str, id: &str) -> Result<Vec<TaskRecord>> {
+        let span = self.span(Op::Find, task_list, Some(id));
+        observe::timed(Op::Find, span, self.table.rows_of(task_list, id)).await
+    }
+
     /// What claim-next sweeps of this adapter have read so far: hint rows,
     /// task states, and records listed by walks (see [`ready`](self#claim-next-the-ready-index)).
     /// Zero on task_rb's table, which has no claims.

@@ -47,6 +47,12 @@ pub(super) trait Table: Send + Sync {
 
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>>;
 
+    /// Every row stored under `(task_list, id)`, in clustering order. One at
+    /// most, unless the layout keeps a row per type (task_rb's).
+    async fn rows_of(&self, task_list: &str, id: &str) -> Result<Vec<TaskRecord>> {
+        Ok(self.find(task_list, id).await?.into_iter().collect())
+    }
+
     async fn delete(&self, task_list: &str, id: &str) -> Result<()>;
 
     async fn page(

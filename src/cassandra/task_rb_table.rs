@@ -1,7 +1,9 @@
 //! task_rb's table, read and written as that gem does:
 //! `PRIMARY KEY ((task_list), id, type)`, a list in one partition, no task
 //! state. A save is a plain `INSERT ... USING TIMESTAMP`; an id saved under
-//! two types keeps both rows, and every read takes the newest.
+//! two types keeps both rows, and every read takes the newest
+//! ([`CassandraAdapter::rows_of`](super::CassandraAdapter::rows_of) reads them
+//! all, in task_rb's order).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -92,9 +94,9 @@ impl TaskRbTable {
         })
     }
 
-    /// The newest of an id's rows (task_rb itself may
-    /// have left one row per type under an id; the newest write is the task).
-    async fn newest_row(&self, task_list: &str, id: &str) -> Result<Option<TaskRbColumns>> {
+    /// An id's rows in clustering order, that is by type name (task_rb
+    /// itself may have left one row per type under an id).
+    async fn id_rows(&self, task_list: &str, id: &str) -> Result<Vec<TaskRbColumns>> {
         let rows = self
             .session
             .execute_unpaged(&self.find, (task_list, id))
@@ -102,9 +104,16 @@ impl TaskRbTable {
             .map_err(storage)?
             .into_rows_result()
             .map_err(storage)?;
+        rows.rows::<TaskRbColumns>()
+            .map_err(storage)?
+            .map(|row| row.map_err(storage))
+            .collect()
+    }
+
+    /// The newest of an id's rows: the newest write is the task.
+    async fn newest_row(&self, task_list: &str, id: &str) -> Result<Option<TaskRbColumns>> {
         let mut newest: Option<TaskRbColumns> = None;
-        for row in rows.rows::<TaskRbColumns>().map_err(storage)? {
-            let row = row.map_err(storage)?;
+        for row in self.id_rows(task_list, id).await? {
             if newest.as_ref().is_none_or(|n| row.2 > n.2) {
                 newest = Some(row);
             }
@@ -301,6 +310,15 @@ impl Table for TaskRbTable {
             .newest_row(task_list, id)
             .await?
             .map(|row| task_rb_record(task_list, id.to_owned(), row)))
+    }
+
+    async fn rows_of(&self, task_list: &str, id: &str) -> Result<Vec<TaskRecord>> {
+        Ok(self
+            .id_rows(task_list, id)
+            .await?
+            .into_iter()
+            .map(|row| task_rb_record(task_list, id.to_owned(), row))
+            .collect())
     }
 
     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {

@@ -276,6 +276,19 @@ fn an_id_saved_under_a_new_type_lists_once_as_its_newest_row() {
         }
         let found: Task<Other> = store.find(&list, "b").await.unwrap().unwrap();
         assert_eq!(found.data(), &Other { n: 2 });
+        // Both rows, in task_rb's order: its `find` takes the first, the
+        // older FetchFile row; taskrec's takes the newest write.
+        let rows = store.adapter().rows_of(&list, "b").await.unwrap();
+        let row_types: Vec<&str> = rows.iter().map(|r| r.type_name()).collect();
+        assert_eq!(row_types, ["Tasks::FetchFile", "Tasks::Other"]);
+        assert_eq!(rows[0].data(), r#"{"external_host":"h","filename":"b"}"#);
+        assert_eq!(store.adapter().rows_of(&list, "a").await.unwrap().len(), 1);
+        assert!(store
+            .adapter()
+            .rows_of(&list, "nope")
+            .await
+            .unwrap()
+            .is_empty());
 
         store.delete(&list, "b").await.unwrap();
         assert_eq!(
