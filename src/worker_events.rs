@@ -190,7 +190,7 @@ impl TaskAttempt {
 }
 
 /// The target of the attempts' events: the worker's, where their spans are.
-const TARGET: &str = "taskrec::worker";
+const TARGET: &str = crate::worker::TRACING_TARGET;
 
 /// Reports one claimed task's attempt to tracing, metrics and the event
 /// hook, in one place, so the worker's loop says only what happened.

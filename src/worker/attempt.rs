@@ -1,0 +1,312 @@
+//! One task, from its claim to its recorded outcome: the claim, the decode,
+//! the handler run under a lease renewed every third of it and within the
+//! time limit, then success, a retry after a backoff, a final failure, a
+//! release or a lost claim.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tracing::Instrument;
+
+use super::report::Counters;
+use super::{HandlerFuture, HandlerResult, Worker, TRACING_TARGET};
+use crate::adapter::StorageAdapter;
+use crate::claim::{Claim, ClaimAttempt};
+use crate::data::TaskDecode;
+use crate::error::Result;
+use crate::observe::{TaskLabels, CLAIMS_TOTAL};
+use crate::state::{StoredState, TaskState};
+use crate::task::Task;
+use crate::worker_events::AttemptReport;
+
+impl<A: StorageAdapter + ?Sized> Worker<A> {
+    pub(super) async fn visit<'h, T, H>(
+        &self,
+        ready: StoredState,
+        handler: &H,
+        counters: &Counters,
+        list_label: &Arc<str>,
+    ) -> Result<Visit>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
+        // Tasks of types this worker does not run are left to the workers
+        // that do (a list may mix types; a deploy may add new ones).
+        let type_name = match T::TYPE_NAMES
+            .iter()
+            .find(|name| **name == ready.record.type_name())
+        {
+            Some(name) if !*self.stop.borrow() => *name,
+            _ => return Ok(Visit::Closed),
+        };
+        let labels = TaskLabels::new(Arc::clone(list_label), type_name);
+        let owner = self.config.owner.as_str();
+        let span = tracing::debug_span!(
+            target: TRACING_TARGET,
+            "taskrec.claim",
+            task_list = ready.record.task_list(),
+            task.id = ready.record.id(),
+            task.type = type_name,
+            owner,
+            result = tracing::field::Empty,
+        );
+        let claim = match self
+            .store
+            .claim_stored(ready, owner, self.config.lease)
+            .instrument(span.clone())
+            .await?
+        {
+            ClaimAttempt::Claimed(claim) => {
+                span.record("result", "won");
+                labels.count_with(CLAIMS_TOTAL, "result", "won");
+                claim
+            }
+            // Someone else got it first: it is theirs to run.
+            ClaimAttempt::Lost => {
+                span.record("result", "lost");
+                labels.count_with(CLAIMS_TOTAL, "result", "lost");
+                return Ok(Visit::Open(Utc::now() + TimeDelta::milliseconds(10)));
+            }
+            ClaimAttempt::NotClaimable(state) => {
+                span.record("result", "not_claimable");
+                return Ok(open_at(state.as_ref()));
+            }
+        };
+        let span = tracing::info_span!(
+            target: TRACING_TARGET,
+            "taskrec.attempt",
+            task_list = claim.task_list(),
+            task.id = claim.id(),
+            task.type = type_name,
+            attempt = claim.state().attempts,
+            owner,
+            outcome = tracing::field::Empty,
+        );
+        let report = AttemptReport::new(
+            self.config.events.as_ref(),
+            &claim,
+            type_name,
+            labels,
+            span.clone(),
+        );
+        report.claimed(
+            &claim,
+            self.store.adapter().capabilities().keeps_timestamps(),
+        );
+        self.attempt(claim, handler, counters, &report)
+            .instrument(span)
+            .await
+    }
+
+    /// Runs a claimed task and records its outcome.
+    async fn attempt<'h, T, H>(
+        &self,
+        claim: Claim,
+        handler: &H,
+        counters: &Counters,
+        report: &AttemptReport<'_>,
+    ) -> Result<Visit>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
+        let attempt = claim.state().attempts;
+        if attempt > self.config.max_attempts {
+            // Earlier attempts ended without a result: the process running
+            // them died (a crash, an out-of-memory kill). Do not try forever.
+            let error = format!(
+                "gave up after {} attempts; the last ones ended without a result (did the worker die?)",
+                attempt - 1
+            );
+            self.fail(claim, &error, counters, report).await?;
+            return Ok(Visit::Ran);
+        }
+        // The claimed version, read with the claim's token: a task saved
+        // again after it was read is not claimed (the token changed).
+        let task = match Task::<T>::from_record(claim.record().clone()) {
+            Ok(task) => task,
+            Err(
+                crate::error::Error::TypeMismatch { .. } | crate::error::Error::UnknownType { .. },
+            ) => {
+                // Saved again under a type this worker does not run.
+                if self.store.release(claim).await? {
+                    report.released();
+                }
+                return Ok(Visit::Closed);
+            }
+            Err(e) => {
+                // Data no code of this type can read will not get better by retrying.
+                self.fail(claim, &e.to_string(), counters, report).await?;
+                return Ok(Visit::Ran);
+            }
+        };
+        report.running();
+        let started = std::time::Instant::now();
+        let run = self.run(claim, task, handler).await?;
+        let outcome = match &run {
+            Run::Done(_, Ok(_)) => "succeeded",
+            Run::Done(_, Err(_)) => "failed",
+            Run::Lost => "lost",
+            Run::Stopped(_) => "stopped",
+        };
+        report.ran(outcome, started.elapsed());
+        match run {
+            Run::Done(claim, Ok(result)) => {
+                if self
+                    .store
+                    .succeed(claim, result, self.config.keep_succeeded)
+                    .await?
+                {
+                    Counters::add(&counters.succeeded);
+                    report.succeeded();
+                } else {
+                    Counters::add(&counters.lost);
+                    report.lost();
+                }
+            }
+            Run::Done(claim, Err(error)) => {
+                let error = error.to_string();
+                if attempt >= self.config.max_attempts {
+                    self.fail(claim, &error, counters, report).await?;
+                } else {
+                    let not_before =
+                        crate::claim::lease_end(Utc::now(), self.config.backoff.delay(attempt));
+                    if self.store.retry_later(claim, &error, not_before).await? {
+                        Counters::add(&counters.retried);
+                        report.retried(&error, not_before);
+                    } else {
+                        Counters::add(&counters.lost);
+                        report.lost();
+                    }
+                }
+            }
+            Run::Lost => {
+                Counters::add(&counters.lost);
+                report.lost();
+            }
+            Run::Stopped(claim) => {
+                if self.store.release(claim).await? {
+                    Counters::add(&counters.released);
+                    report.released();
+                }
+            }
+        }
+        Ok(Visit::Ran)
+    }
+
+    /// Keeps a claimed task as failed with `error`; a claim lost meanwhile
+    /// counts as lost.
+    async fn fail(
+        &self,
+        claim: Claim,
+        error: &str,
+        counters: &Counters,
+        report: &AttemptReport<'_>,
+    ) -> Result<()> {
+        if self.store.fail(claim, error).await? {
+            Counters::add(&counters.failed);
+            report.failed(error);
+        } else {
+            Counters::add(&counters.lost);
+            report.lost();
+        }
+        Ok(())
+    }
+
+    /// Runs one claimed task, renewing its lease every third of it, within
+    /// the time limit, until it ends, the claim is lost, or the worker stops.
+    ///
+    /// The work is cancelled as soon as the claim may have run out: when a
+    /// renewal says it was lost, or when no renewal has succeeded for a
+    /// lease (less a tenth, for clock drift) since the last one that did.
+    /// A renewal that fails with an error is tried again at the next tick.
+    async fn run<'h, T, H>(&self, mut claim: Claim, task: Task<T>, handler: &H) -> Result<Run>
+    where
+        H: Fn(Task<T>) -> HandlerFuture<'h>,
+    {
+        use futures::FutureExt;
+        let lease = self.config.lease;
+        let limit = self.config.timeout;
+        let work = async move {
+            // A panic is a failed attempt, not a dead worker holding claims.
+            let attempt = std::panic::AssertUnwindSafe(handler(task)).catch_unwind();
+            let attempt = async move {
+                attempt.await.unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_owned());
+                    Err(format!("the task panicked: {what}").into())
+                })
+            };
+            match limit {
+                Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!("timed out after {limit:?}").into()),
+                },
+                None => attempt.await,
+            }
+        };
+        tokio::pin!(work);
+        let safe_for = lease - lease / 10;
+        let mut held_until = tokio::time::Instant::now() + safe_for;
+        let mut stopped = self.stop.subscribe();
+        // The first renewal a third of a lease from now. (`interval`'s
+        // immediate first tick is not free: it waits for the timer's next
+        // millisecond, which capped a worker at about a thousand tasks per
+        // second per slot.)
+        let every = lease / 3;
+        let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                result = &mut work => return Ok(Run::Done(claim, result)),
+                _ = renewals.tick() => {
+                    let asked = tokio::time::Instant::now();
+                    match self.store.renew(&mut claim, lease).await {
+                        Ok(true) => held_until = asked + safe_for,
+                        Ok(false) => return Ok(Run::Lost), // dropping `work` cancels it
+                        Err(_) => {} // the deadline below decides
+                    }
+                }
+                () = tokio::time::sleep_until(held_until) => return Ok(Run::Lost),
+                // The guard `wait_for` returns is not Send: drop it inside.
+                () = async { drop(stopped.wait_for(|stop| *stop).await) } => {
+                    return Ok(Run::Stopped(claim));
+                }
+            }
+        }
+    }
+}
+
+/// When a task that could not be claimed may open up; `Closed` when it
+/// never will (finished, failed or gone).
+fn open_at(state: Option<&TaskState>) -> Visit {
+    match state {
+        Some(state) if state.is_open() => {
+            let at = state
+                .not_before
+                .or(state.lease_until)
+                .unwrap_or_else(Utc::now);
+            Visit::Open(at)
+        }
+        _ => Visit::Closed,
+    }
+}
+
+/// What a visit of one ready task comes to, for the pass.
+pub(super) enum Visit {
+    /// The worker claimed the task and ran it (or failed it).
+    Ran,
+    /// Held by another worker or waiting out a backoff, until about then.
+    Open(DateTime<Utc>),
+    /// Nothing to do, now or later.
+    Closed,
+}
+
+enum Run {
+    Done(Claim, HandlerResult),
+    Lost,
+    Stopped(Claim),
+}

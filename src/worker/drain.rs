@@ -1,0 +1,258 @@
+//! The loop of `drain` and `serve`: passes over the lists, one sweep of
+//! [`StorageAdapter::next_ready`] each, and the waits between them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::stream::{BoxStream, StreamExt};
+
+use super::attempt::Visit;
+use super::report::{Counters, DrainReport};
+use super::{HandlerFuture, Worker, TRACING_TARGET};
+use crate::adapter::{PageToken, StorageAdapter};
+use crate::data::TaskDecode;
+use crate::error::Result;
+use crate::state::StoredState;
+use crate::task::Task;
+use crate::worker_events::{error_chain, WorkerEvent};
+
+impl<A: StorageAdapter + ?Sized> Worker<A> {
+    /// The loop of `drain` and `serve`: a pass (one sweep) per list, again
+    /// at once while passes claim tasks, after a wait while none does.
+    pub(super) async fn work<'h, T, H>(
+        &self,
+        task_lists: &[&str],
+        handler: &H,
+        until: Until,
+    ) -> Result<DrainReport>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
+        let counters = Counters::default();
+        let mut stopped = self.stop.subscribe();
+        let first_idle_wait = (self.config.idle_poll / 16).max(Duration::from_millis(1));
+        let mut idle_wait = first_idle_wait;
+        loop {
+            if *stopped.borrow_and_update() {
+                break;
+            }
+            let (mut claimed, mut next_wake) = (0, None);
+            for task_list in task_lists {
+                let pass = self.pass(task_list, handler, &counters).await?;
+                if counters.errors_in_a_row.load(Ordering::Relaxed)
+                    >= u64::from(self.config.error_limit)
+                {
+                    let last = counters.last_error.lock().ok().and_then(|mut e| e.take());
+                    if let Some(error) = last {
+                        return Err(error);
+                    }
+                }
+                claimed += pass.claimed;
+                next_wake = match (next_wake, pass.next_wake) {
+                    (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            if claimed > 0 {
+                idle_wait = first_idle_wait;
+                continue;
+            }
+            let longest = match until {
+                Until::Drained => self.config.idle_poll,
+                Until::Stopped => idle_wait,
+            };
+            let wait = match next_wake {
+                None if until == Until::Drained => break, // nothing open: drained
+                None => longest,
+                // Not sooner than a sixteenth of `idle_poll`: on Cassandra the
+                // next hint may come due every millisecond while others work,
+                // and a pass per hint would re-read the recent hints each time.
+                Some(wake) => (wake - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(first_idle_wait, longest),
+            };
+            idle_wait = (idle_wait * 2).min(self.config.idle_poll);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let report = DrainReport {
+            succeeded: read(&counters.succeeded),
+            retried: read(&counters.retried),
+            failed: read(&counters.failed),
+            lost: read(&counters.lost),
+            released: read(&counters.released),
+            errors: read(&counters.errors),
+            stopped: *self.stop.borrow(),
+        };
+        if let Some(hook) = &self.config.events {
+            hook.emit(&WorkerEvent::Finished {
+                report: report.clone(),
+            });
+        }
+        Ok(report)
+    }
+
+    /// One sweep over the list's ready tasks ([`StorageAdapter::next_ready`]):
+    /// claims and runs what it can; says how many it claimed, and when the
+    /// earliest task it could not claim opens up.
+    ///
+    /// Errors do not cut a pass short: a visit or listing error is counted
+    /// and the tasks already running finish (a cancelled task would keep its
+    /// claim until the lease ran out). Only `Unsupported`, which no retry
+    /// cures, is returned, after the running tasks are done.
+    async fn pass<'h, T, H>(
+        &self,
+        task_list: &str,
+        handler: &H,
+        counters: &Counters,
+    ) -> Result<Pass>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
+        let steps = self.sweep(task_list);
+        // The list's name for the metrics' labels, shared by the pass's tasks.
+        let list_label: Arc<str> = Arc::from(task_list);
+        let list_label = &list_label;
+        let visits = steps
+            .map(|step| async move {
+                match step {
+                    Step::Ready(stored) => self.visit(stored, handler, counters, list_label).await,
+                    Step::OpensAt(at) => Ok(Visit::Open(at)),
+                    Step::Failed(e) => Err(e),
+                }
+            })
+            .buffer_unordered(self.config.concurrency);
+        tokio::pin!(visits);
+        let (mut pass, mut fatal) = (Pass::default(), None);
+        while let Some(visit) = visits.next().await {
+            match visit {
+                Ok(visit) => {
+                    counters.progress();
+                    match visit {
+                        Visit::Ran => pass.claimed += 1,
+                        Visit::Open(at) => pass.wake_at(at),
+                        Visit::Closed => {}
+                    }
+                }
+                Err(e @ crate::error::Error::Unsupported { .. }) => fatal = Some(e),
+                Err(e) => {
+                    tracing::error!(
+                        target: TRACING_TARGET,
+                        task_list,
+                        error = &e as &(dyn std::error::Error + 'static),
+                        "storage error; the tasks concerned are tried again later"
+                    );
+                    if let Some(hook) = &self.config.events {
+                        hook.emit(&WorkerEvent::StorageError {
+                            task_list: task_list.to_owned(),
+                            error: error_chain(&e),
+                        });
+                    }
+                    counters.error(e);
+                    // Tried again in a later pass, after a short pause.
+                    pass.wake_at(Utc::now() + TimeDelta::milliseconds(100));
+                }
+            }
+        }
+        match fatal {
+            Some(e) => Err(e),
+            None => Ok(pass),
+        }
+    }
+
+    /// The steps of one sweep over the list's ready tasks, as a stream that
+    /// asks the adapter for the next step when the visits need more.
+    ///
+    /// A plain function returning a boxed stream: built inside `pass`, the
+    /// closures' futures defeat the compiler's proof that a drain is `Send`
+    /// (rust-lang/rust#64552).
+    fn sweep<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Step> {
+        // A step asks for a few times the concurrency: enough to keep every
+        // slot busy, few enough that tasks handed out are claimed soon.
+        let window = self.config.concurrency.saturating_mul(4);
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
+        let stop = &self.stop;
+        let adapter = self.store.adapter();
+        // State: the token to go on from (`Some(None)`: the start), `None`
+        // once the sweep is over; and the shuffle's seed.
+        futures::stream::unfold(
+            (Some(None::<PageToken>), seed),
+            move |(token, mut seed)| async move {
+                let token = token?;
+                if *stop.borrow() {
+                    return None;
+                }
+                match adapter
+                    .next_ready(task_list, token.as_ref(), window, Utc::now())
+                    .await
+                {
+                    Ok(ready) => {
+                        let mut items: Vec<Step> =
+                            ready.tasks.into_iter().map(Step::Ready).collect();
+                        // Workers sweeping one list in the same order would
+                        // all try the same tasks at the same moment; shuffling
+                        // each step spreads them out (on Cassandra, contended
+                        // claims are slow Paxos rounds).
+                        shuffle(&mut items, &mut seed);
+                        items.extend(ready.next_open.map(Step::OpensAt));
+                        Some((items, (ready.next.map(Some), seed)))
+                    }
+                    Err(e) => Some((vec![Step::Failed(e)], (None, seed))),
+                }
+            },
+        )
+        .flat_map(futures::stream::iter)
+        .boxed()
+    }
+}
+
+/// Fisher-Yates with xorshift64: no cryptographic quality needed, only a
+/// different order per worker.
+fn shuffle<T>(items: &mut [T], seed: &mut u64) {
+    for i in (1..items.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let j = (*seed % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// When `work` returns (besides being stopped).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Until {
+    /// When no list has an open task.
+    Drained,
+    /// Only when stopped.
+    Stopped,
+}
+
+/// What a sweep yields to the visits.
+enum Step {
+    /// A task to claim, as `next_ready` read it.
+    Ready(StoredState),
+    /// A task seen open but not ready opens then.
+    OpensAt(DateTime<Utc>),
+    /// The sweep failed here (and ends).
+    Failed(crate::error::Error),
+}
+
+#[derive(Default)]
+struct Pass {
+    claimed: u64,
+    next_wake: Option<DateTime<Utc>>,
+}
+
+impl Pass {
+    fn wake_at(&mut self, at: DateTime<Utc>) {
+        self.next_wake = Some(self.next_wake.map_or(at, |w| w.min(at)));
+    }
+}

@@ -1,0 +1,76 @@
+//! What a drain did: the counts the attempts add to as they end, and the
+//! report they make when the drain is over.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a [`Worker::drain`](crate::Worker::drain) or [`Worker::serve`](crate::Worker::serve) did.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{BoxError, DrainReport, Execute, MemoryAdapter, TaskData, TaskStore, Worker, WorkerConfig};
+/// #[derive(Debug, TaskData)]
+/// struct Invert { x: i32 }
+/// #[async_trait::async_trait]
+/// impl Execute for Invert {
+///     async fn execute(&self, _: &()) -> Result<(), BoxError> {
+///         1i32.checked_div(self.x).map(drop).ok_or_else(|| "zero".into())
+///     }
+/// }
+/// let store = TaskStore::new(MemoryAdapter::new());
+/// for x in [-1, 0, 1] { store.create("inverts", Invert { x }).await?; }
+/// let worker = Worker::new(store, WorkerConfig::new("w").max_attempts(1));
+/// let report = worker.drain::<Invert, _>("inverts", &()).await?;
+/// assert_eq!(report, DrainReport { succeeded: 2, failed: 1, ..DrainReport::default() });
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Attempts that succeeded.
+    pub succeeded: u64,
+    /// Attempts that failed and will be retried after a backoff.
+    pub retried: u64,
+    /// Tasks kept as failed: out of attempts, or their record does not decode.
+    pub failed: u64,
+    /// Attempts cut short because the claim was lost (the lease ran out and
+    /// another worker took the task): that worker runs it.
+    pub lost: u64,
+    /// Tasks given back unfinished when the worker was stopped.
+    pub released: u64,
+    /// Storage errors met on the way; each task concerned was tried again.
+    pub errors: u64,
+    /// Whether the drain ended because the worker was stopped.
+    pub stopped: bool,
+}
+
+/// What the attempts of one drain add up to so far, shared by the attempts
+/// running at once.
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) succeeded: AtomicU64,
+    pub(super) retried: AtomicU64,
+    pub(super) failed: AtomicU64,
+    pub(super) lost: AtomicU64,
+    pub(super) released: AtomicU64,
+    pub(super) errors: AtomicU64,
+    /// Errors since the last task that finished one way or another.
+    pub(super) errors_in_a_row: AtomicU64,
+    pub(super) last_error: std::sync::Mutex<Option<crate::error::Error>>,
+}
+
+impl Counters {
+    pub(super) fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn error(&self, error: crate::error::Error) {
+        Self::add(&self.errors);
+        Self::add(&self.errors_in_a_row);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error);
+        }
+    }
+
+    pub(super) fn progress(&self) {
+        self.errors_in_a_row.store(0, Ordering::Relaxed);
+    }
+}
