@@ -298,15 +298,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         if !current.is_claimable(now) {
             return Ok(ClaimAttempt::NotClaimable(Some(current)));
         }
-        let state = TaskState {
-            status: TaskStatus::Claimed,
-            owner: Some(owner.to_owned()),
-            lease_until: Some(lease_end(now, lease)),
-            not_before: None,
-            attempts: current.attempts.saturating_add(1),
-            changed_at: Some(now),
-            ..current
-        };
+        let state = current.claimed(owner, lease_end(now, lease), now);
         let claim = Claim {
             task_list: task_list.to_owned(),
             id: id.to_owned(),
@@ -365,12 +357,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn release(&self, claim: Claim) -> Result<bool> {
-        let mut state = claim.state.clone();
-        state.status = TaskStatus::Pending;
-        state.owner = None;
-        state.lease_until = None;
-        state.attempts = state.attempts.saturating_sub(1);
-        state.changed_at = Some(Utc::now());
+        let state = claim.state.clone().released(Utc::now());
         self.change(claim, Some(state)).await
     }
 
@@ -397,13 +384,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         error: &str,
         not_before: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut state = claim.state.clone();
-        state.status = TaskStatus::Pending;
-        state.owner = None;
-        state.lease_until = None;
-        state.not_before = Some(not_before);
-        state.last_error = Some(error.to_owned());
-        state.changed_at = Some(Utc::now());
+        let state = claim.state.clone().retried(error, not_before, Utc::now());
         self.change(claim, Some(state)).await
     }
 
@@ -425,12 +406,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn fail(&self, claim: Claim, error: &str) -> Result<bool> {
-        let mut state = claim.state.clone();
-        state.status = TaskStatus::Failed;
-        state.owner = None;
-        state.lease_until = None;
-        state.last_error = Some(error.to_owned());
-        state.changed_at = Some(Utc::now());
+        let state = claim.state.clone().failed(error, Utc::now());
         self.change(claim, Some(state)).await
     }
 
@@ -463,15 +439,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         result: Option<serde_json::Value>,
         keep: bool,
     ) -> Result<bool> {
-        let mut state = claim.state.clone();
-        state.status = TaskStatus::Succeeded;
-        state.owner = None;
-        state.lease_until = None;
-        // An earlier attempt's error is not the succeeded task's: it stays
-        // in the task's history (`with_history`), not in its state.
-        state.last_error = None;
-        state.result = result;
-        state.changed_at = Some(Utc::now());
+        let state = claim.state.clone().succeeded(result, Utc::now());
         if keep {
             self.change(claim, Some(state)).await
         } else {
@@ -521,8 +489,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         if current.status == TaskStatus::Claimed && !current.is_claimable(now) {
             return Ok(false);
         }
-        let mut state = TaskState::pending();
-        state.changed_at = Some(now);
+        let state = TaskState::reset(now);
         let claim = Claim {
             task_list: task_list.to_owned(),
             id: id.to_owned(),

@@ -201,6 +201,93 @@ impl TaskState {
     }
 }
 
+// The transitions of a task's state. Each builds the next state from the
+// current one, so that the rules (what a claim counts, what a release gives
+// back, what a success forgets) are written once, here, whoever makes the
+// change; the caller writes the result conditionally on the token it read
+// the current state with (`TaskStore::claim` and the steps after it).
+impl TaskState {
+    /// Claimed by `owner` until `lease_until`, counting an attempt; any
+    /// backoff is over. The last error stays, for the attempt to see.
+    pub(crate) fn claimed(
+        self,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        TaskState {
+            status: TaskStatus::Claimed,
+            owner: Some(owner.to_owned()),
+            lease_until: Some(lease_until),
+            not_before: None,
+            attempts: self.attempts.saturating_add(1),
+            changed_at: Some(now),
+            ..self
+        }
+    }
+
+    /// Given back unworked: pending again at once, and the attempt the
+    /// claim counted does not count.
+    pub(crate) fn released(self, now: DateTime<Utc>) -> Self {
+        let mut state = self.let_go(TaskStatus::Pending, now);
+        state.attempts = state.attempts.saturating_sub(1);
+        state
+    }
+
+    /// A failed attempt that will be tried again: pending, not claimable
+    /// before `not_before`, with the error kept.
+    pub(crate) fn retried(
+        self,
+        error: &str,
+        not_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut state = self.let_go(TaskStatus::Pending, now);
+        state.not_before = Some(not_before);
+        state.last_error = Some(error.to_owned());
+        state
+    }
+
+    /// Failed for good, with its error, kept for a person to look at.
+    pub(crate) fn failed(self, error: &str, now: DateTime<Utc>) -> Self {
+        let mut state = self.let_go(TaskStatus::Failed, now);
+        state.last_error = Some(error.to_owned());
+        state
+    }
+
+    /// Succeeded, with what it produced.
+    pub(crate) fn succeeded(self, result: Option<serde_json::Value>, now: DateTime<Utc>) -> Self {
+        let mut state = self.let_go(TaskStatus::Succeeded, now);
+        // An earlier attempt's error is not the succeeded task's: it stays
+        // in the task's history (`with_history`), not in its state.
+        state.last_error = None;
+        state.result = result;
+        state
+    }
+
+    /// Pending again from scratch, as an operator's reset leaves a task:
+    /// attempts, backoff, error and result all forgotten.
+    pub(crate) fn reset(now: DateTime<Utc>) -> Self {
+        TaskState {
+            changed_at: Some(now),
+            ..TaskState::pending()
+        }
+    }
+
+    /// What every end of a claim shares: the new status, no owner, no
+    /// lease, and the time of the change. Attempts, backoff, error and
+    /// result carry over unless the transition says otherwise.
+    fn let_go(self, status: TaskStatus, now: DateTime<Utc>) -> Self {
+        TaskState {
+            status,
+            owner: None,
+            lease_until: None,
+            changed_at: Some(now),
+            ..self
+        }
+    }
+}
+
 /// The version of a stored state: a fresh value on every write, never used
 /// before (random, or from a per-process counter in the memory adapter), so
 /// a write conditioned on it succeeds only if nothing changed in between
