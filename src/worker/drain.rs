@@ -1,7 +1,6 @@
 //! The loop of `drain` and `serve`: passes over the lists, one sweep of
 //! [`StorageAdapter::next_ready`] each, and the waits between them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,13 +41,8 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             let (mut claimed, mut next_wake) = (0, None);
             for task_list in task_lists {
                 let pass = self.pass(task_list, handler, &counters).await?;
-                if counters.errors_in_a_row.load(Ordering::Relaxed)
-                    >= u64::from(self.config.error_limit)
-                {
-                    let last = counters.last_error.lock().ok().and_then(|mut e| e.take());
-                    if let Some(error) = last {
-                        return Err(error);
-                    }
+                if let Some(error) = counters.too_many_errors(self.config.error_limit) {
+                    return Err(error);
                 }
                 claimed += pass.claimed;
                 next_wake = match (next_wake, pass.next_wake) {
@@ -81,16 +75,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 _ = stopped.changed() => {}
             }
         }
-        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let report = DrainReport {
-            succeeded: read(&counters.succeeded),
-            retried: read(&counters.retried),
-            failed: read(&counters.failed),
-            lost: read(&counters.lost),
-            released: read(&counters.released),
-            errors: read(&counters.errors),
-            stopped: *self.stop.borrow(),
-        };
+        let report = counters.report(*self.stop.borrow());
         if let Some(hook) = &self.config.events {
             hook.emit(&WorkerEvent::Finished {
                 report: report.clone(),

@@ -53,8 +53,8 @@ pub(super) struct Counters {
     pub(super) released: AtomicU64,
     pub(super) errors: AtomicU64,
     /// Errors since the last task that finished one way or another.
-    pub(super) errors_in_a_row: AtomicU64,
-    pub(super) last_error: std::sync::Mutex<Option<crate::error::Error>>,
+    errors_in_a_row: AtomicU64,
+    last_error: std::sync::Mutex<Option<crate::error::Error>>,
 }
 
 impl Counters {
@@ -72,5 +72,28 @@ impl Counters {
 
     pub(super) fn progress(&self) {
         self.errors_in_a_row.store(0, Ordering::Relaxed);
+    }
+
+    /// The error to give up with: the last one, once `limit` storage errors
+    /// came in a row with no task finished in between.
+    pub(super) fn too_many_errors(&self, limit: u32) -> Option<crate::error::Error> {
+        if self.errors_in_a_row.load(Ordering::Relaxed) < u64::from(limit) {
+            return None;
+        }
+        self.last_error.lock().ok().and_then(|mut e| e.take())
+    }
+
+    /// What the drain did so far, as it returns it.
+    pub(super) fn report(&self, stopped: bool) -> DrainReport {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        DrainReport {
+            succeeded: read(&self.succeeded),
+            retried: read(&self.retried),
+            failed: read(&self.failed),
+            lost: read(&self.lost),
+            released: read(&self.released),
+            errors: read(&self.errors),
+            stopped,
+        }
     }
 }
