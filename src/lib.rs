@@ -196,8 +196,6 @@ mod store;
 mod task;
 #[cfg(feature = "worker")]
 mod worker;
-#[cfg(feature = "worker")]
-mod worker_events;
 
 #[cfg(feature = "cassandra")]
 pub mod cassandra;
@@ -239,7 +237,6 @@ pub use task::Task;
 pub use taskrec_derive::TaskData;
 #[cfg(feature = "worker")]
 pub use worker::{
-    Backoff, DrainReport, HandlerFuture, HandlerResult, StopHandle, Worker, WorkerConfig,
+    Backoff, DrainReport, HandlerFuture, HandlerResult, StopHandle, TaskAttempt, Worker,
+    WorkerConfig, WorkerEvent,
 };
-#[cfg(feature = "worker")]
-pub use worker_events::{TaskAttempt, WorkerEvent};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::Instrument;
 
+use super::events::AttemptReport;
 use super::report::Counters;
 use super::{HandlerFuture, HandlerResult, Worker, TRACING_TARGET};
 use crate::adapter::StorageAdapter;
@@ -17,7 +18,6 @@ use crate::error::Result;
 use crate::observe::{TaskLabels, CLAIMS_TOTAL};
 use crate::state::{StoredState, TaskState};
 use crate::task::Task;
-use crate::worker_events::AttemptReport;
 
 impl<A: StorageAdapter + ?Sized> Worker<A> {
     pub(super) async fn visit<'h, T, H>(

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::worker_events::{EventHook, WorkerEvent};
+use super::events::{EventHook, WorkerEvent};
 
 /// How long a failed task waits before its next attempt: `initial`, then
 /// multiplied by `factor` per attempt, at most `max`.

@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream::{BoxStream, StreamExt};
 
 use super::attempt::Visit;
+use super::events::{error_chain, WorkerEvent};
 use super::report::{Counters, DrainReport};
 use super::{HandlerFuture, Worker, TRACING_TARGET};
 use crate::adapter::{PageToken, StorageAdapter};
@@ -15,7 +16,6 @@ use crate::data::TaskDecode;
 use crate::error::Result;
 use crate::state::StoredState;
 use crate::task::Task;
-use crate::worker_events::{error_chain, WorkerEvent};
 
 impl<A: StorageAdapter + ?Sized> Worker<A> {
     /// The loop of `drain` and `serve`: a pass (one sweep) per list, again

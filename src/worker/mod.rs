@@ -40,11 +40,14 @@
 //! - `attempt`: one task, from its claim to its recorded outcome, run
 //!   under a renewed lease and the time limit;
 //! - `report`: [`DrainReport`] and the counters the attempts add to;
+//! - `events`: [`WorkerEvent`], and how an attempt is reported to tracing,
+//!   metrics and the application's hook;
 //! - `stop`: [`StopHandle`], for a graceful stop.
 
 mod attempt;
 mod config;
 mod drain;
+mod events;
 mod report;
 mod stop;
 
@@ -63,6 +66,7 @@ use crate::task::Task;
 
 pub use config::{Backoff, WorkerConfig};
 use drain::Until;
+pub use events::{TaskAttempt, WorkerEvent};
 pub use report::DrainReport;
 pub use stop::StopHandle;
 

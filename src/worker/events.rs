@@ -7,12 +7,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tracing::Span;
 
+use super::DrainReport;
 use crate::claim::Claim;
 use crate::observe::{
     TaskLabels, ATTEMPTS_TOTAL, ATTEMPT_DURATION_SECONDS, COMPLETED_TOTAL, FAILURES_TOTAL,
     LOST_LEASES_TOTAL, RETRIES_TOTAL, TIME_TO_FIRST_CLAIM_SECONDS,
 };
-use crate::worker::DrainReport;
 
 /// The task an event is about, and which attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +190,7 @@ impl TaskAttempt {
 }
 
 /// The target of the attempts' events: the worker's, where their spans are.
-const TARGET: &str = crate::worker::TRACING_TARGET;
+const TARGET: &str = super::TRACING_TARGET;
 
 /// Reports one claimed task's attempt to tracing, metrics and the event
 /// hook, in one place, so the worker's loop says only what happened.
