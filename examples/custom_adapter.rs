@@ -1,0 +1,318 @@
+//! A storage adapter of your own: one JSON file per task in a directory,
+//! small and complete, to copy as the start of a real backend.
+//!
+//! The example implements [`StorageAdapter`]'s four required methods, proves
+//! the adapter keeps the whole adapter contract by running taskrec's
+//! conformance suite against it, and then uses it as an application would,
+//! through a [`TaskStore`]: save, find, list, complete. Everything happens in
+//! a temporary directory that is removed at the end.
+//!
+//! ```sh
+//! cargo run --example custom_adapter --features conformance
+//! ```
+//!
+//! It exits non-zero when any rule of the contract or any expectation below
+//! breaks. Besides taskrec, the adapter needs `tokio` (feature `fs`),
+//! `serde`, `serde_json`, `chrono`, `sha2` and `uuid` (feature `v4`); the
+//! example also uses `tempfile` and `futures`.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use chrono::{TimeZone, Utc};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use taskrec::adapter::{async_trait, Error, Page, PageToken, Result, StorageAdapter, TaskRecord};
+use taskrec::{Task, TaskData, TaskStore};
+
+// ---------------------------------------------------------------------------
+// The adapter
+// ---------------------------------------------------------------------------
+
+/// The name errors and logs give the adapter (`Error::Storage { adapter, .. }`).
+const ADAPTER: &str = "json-file";
+
+/// Stores each task as `<root>/<sha256 of task list>/<sha256 of id>.json`.
+///
+/// Keys are any text up to 4 KiB (`taskrec::MAX_KEY_BYTES`) with slashes,
+/// NUL, `..` or anything else in them: hashing them gives short, safe file
+/// names, and the key itself is kept inside the file. A write goes to a
+/// temporary file first and is renamed into place, so a reader sees the old
+/// record or the new one, never half of one.
+#[derive(Debug, Clone)]
+pub struct JsonFileAdapter {
+    root: PathBuf,
+}
+
+/// What one file holds: the record's fields, timestamps to the millisecond
+/// (the contract asks for timestamps back to the millisecond).
+#[derive(Serialize, Deserialize)]
+struct StoredFile {
+    task_list: String,
+    id: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    /// The task's data as the JSON text taskrec handed over, kept byte for
+    /// byte (the contract asks for it verbatim, so it is not re-parsed).
+    data: String,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+impl JsonFileAdapter {
+    /// An adapter over `root`, created on the first write.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        JsonFileAdapter { root: root.into() }
+    }
+
+    fn list_dir(&self, task_list: &str) -> PathBuf {
+        self.root.join(hashed(task_list))
+    }
+
+    fn file(&self, task_list: &str, id: &str) -> PathBuf {
+        self.list_dir(task_list)
+            .join(format!("{}.json", hashed(id)))
+    }
+
+    /// Reads one record; a missing file is `None`, not an error.
+    async fn read(&self, path: &Path) -> Result<Option<TaskRecord>> {
+        let bytes = match tokio::fs::read(path).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        let file: StoredFile = serde_json::from_slice(&bytes).map_err(storage)?;
+        let time = |ms| {
+            Utc.timestamp_millis_opt(ms)
+                .single()
+                .ok_or_else(|| storage(format!("bad timestamp {ms} in {}", path.display())))
+        };
+        // `from_storage` builds a record without validating it: what is in a
+        // backend may have been written by another tool, and reading it back
+        // must not fail for that.
+        Ok(Some(TaskRecord::from_storage(
+            file.task_list,
+            file.id,
+            file.type_name,
+            file.data,
+            time(file.created_at_ms)?,
+            time(file.updated_at_ms)?,
+        )))
+    }
+
+    /// The hashed names of a list's records, sorted: the listing order.
+    async fn names(&self, task_list: &str) -> Result<Vec<String>> {
+        let mut entries = match tokio::fs::read_dir(self.list_dir(task_list)).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(storage(e)),
+        };
+        let mut names = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(storage)? {
+            // Only finished records: temporary files end in `.tmp-…`.
+            if let Some(stem) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+            {
+                names.push(stem.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+}
+
+#[async_trait]
+impl StorageAdapter for JsonFileAdapter {
+    fn name(&self) -> &'static str {
+        ADAPTER
+    }
+
+    // `capabilities` keeps its default: timestamps kept, no time-to-live, no
+    // conditional writes (so no claims or workers on this adapter). The
+    // conformance suite checks that the unsupported methods say so cleanly.
+
+    async fn store(&self, record: &TaskRecord) -> Result<()> {
+        let dir = self.list_dir(record.task_list());
+        tokio::fs::create_dir_all(&dir).await.map_err(storage)?;
+        let file = StoredFile {
+            task_list: record.task_list().to_owned(),
+            id: record.id().to_owned(),
+            type_name: record.type_name().to_owned(),
+            data: record.data().to_owned(),
+            created_at_ms: record.created_at().timestamp_millis(),
+            updated_at_ms: record.updated_at().timestamp_millis(),
+        };
+        let bytes = serde_json::to_vec(&file).map_err(storage)?;
+        // A temporary name of its own per write: concurrent stores of one key
+        // never write into the same file, and the last rename wins whole.
+        let tmp = dir.join(format!(
+            "{}.tmp-{}",
+            hashed(record.id()),
+            uuid::Uuid::new_v4().simple()
+        ));
+        tokio::fs::write(&tmp, bytes).await.map_err(storage)?;
+        // (A backend that must survive power loss would also fsync the file
+        // and the directory here; left out to keep the example short.)
+        tokio::fs::rename(&tmp, self.file(record.task_list(), record.id()))
+            .await
+            .map_err(storage)
+    }
+
+    async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
+        let path = self.file(task_list, id);
+        let record = self.read(&path).await?;
+        match record {
+            // Two keys with one SHA-256: never expected, but never hidden.
+            Some(r) if (r.task_list(), r.id()) != (task_list, id) => {
+                Err(storage(format!("{} holds another key", path.display())))
+            }
+            _ => Ok(record),
+        }
+    }
+
+    async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
+        // Deleting what is not there is fine: the contract says so.
+        match tokio::fs::remove_file(self.file(task_list, id)).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(storage(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A page resumes after the hashed name of the previous page's last
+    /// file: the token is that name. It stays valid however long the caller
+    /// waits, and records deleted meanwhile are simply not listed.
+    async fn page(
+        &self,
+        task_list: &str,
+        token: Option<&PageToken>,
+        page_size: usize,
+    ) -> Result<Page> {
+        let after = match token {
+            None => None,
+            // A token is opaque to callers, so anything may come back:
+            // refuse what this adapter did not hand out.
+            Some(token) => Some(
+                std::str::from_utf8(token.as_bytes())
+                    .ok()
+                    .filter(|name| is_hashed_name(name))
+                    .ok_or_else(|| Error::InvalidPageToken {
+                        reason: format!("not a {ADAPTER} token"),
+                    })?,
+            ),
+        };
+        let names = self.names(task_list).await?;
+        let start = after.map_or(0, |after| {
+            names.partition_point(|name| name.as_str() <= after)
+        });
+        let page_size = page_size.max(1); // the contract: 0 counts as 1
+        let mut records = Vec::new();
+        let mut last = None;
+        for name in names[start..].iter().take(page_size) {
+            last = Some(name);
+            let path = self.list_dir(task_list).join(format!("{name}.json"));
+            // Listed, then deleted before it was read: skipped.
+            if let Some(record) = self.read(&path).await? {
+                records.push(record);
+            }
+        }
+        let next = last
+            .filter(|last| names.last() != Some(*last))
+            .map(|last| PageToken::from_bytes(last.as_bytes()));
+        Ok(Page { records, next })
+    }
+
+    // Everything else (`all`, `count`, `store_all`, history, ...) keeps the
+    // trait's defaults, built on the four methods above.
+}
+
+/// A backend failure as taskrec's error: the adapter's name, and the cause
+/// kept as the error's source.
+fn storage(cause: impl Into<taskrec::BoxError>) -> Error {
+    Error::storage(ADAPTER, cause)
+}
+
+/// SHA-256 of the text, as 64 lowercase hex digits.
+fn hashed(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn is_hashed_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+// ---------------------------------------------------------------------------
+// Using it
+// ---------------------------------------------------------------------------
+
+/// A task type, to store through the adapter.
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct FetchFile {
+    external_host: String,
+    filename: String,
+}
+
+#[tokio::main]
+async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().to_owned();
+    println!("adapter: {ADAPTER} in {}", root.display());
+
+    // 1. The contract. Every rule of `StorageAdapter` is checked here; a
+    //    broken one panics with its name, and the example exits non-zero.
+    //    A backend runs the same call in its own tests.
+    let adapter = JsonFileAdapter::new(&root);
+    taskrec::conformance::run_all(&adapter).await;
+    println!("conformance: every rule of the adapter contract holds");
+
+    // 2. The adapter under a TaskStore, as an application uses it.
+    let store = TaskStore::new(adapter);
+    let list = "datto.com";
+    for (id, filename) in [("file1", "file1.txt"), ("file2", "file2.txt")] {
+        let task = Task::new(
+            list,
+            id,
+            FetchFile {
+                external_host: "datto.com".into(),
+                filename: filename.into(),
+            },
+        )?;
+        store.save(&task).await?;
+    }
+    println!("saved 2 tasks in `{list}`");
+
+    let found: Option<Task<FetchFile>> = store.find(list, "file1").await?;
+    let found = found.ok_or("file1 was saved but is not found")?;
+    assert_eq!(found.data().filename, "file1.txt");
+    println!("found `file1`: {:?}", found.data());
+
+    // The records are files: another handle on the same directory (another
+    // process, later) sees them.
+    let reopened = TaskStore::new(JsonFileAdapter::new(&root));
+    let mut open: Vec<Task<FetchFile>> = reopened.all(list).try_collect().await?;
+    open.sort_by(|a, b| a.id().cmp(b.id()));
+    let ids: Vec<&str> = open.iter().map(Task::id).collect();
+    assert_eq!(ids, ["file1", "file2"]);
+    println!("listed through a second handle: {ids:?}");
+
+    for task in &open {
+        store.complete(task).await?;
+    }
+    assert_eq!(store.count(list).await?, 0);
+    assert!(store.find::<FetchFile>(list, "file1").await?.is_none());
+    println!(
+        "completed both; the list holds {}",
+        store.count(list).await?
+    );
+
+    // 3. Clean up, and say so if the directory could not be removed.
+    dir.close()?;
+    assert!(!root.exists(), "the temporary directory is left behind");
+    println!("removed {}", root.display());
+    Ok(())
+}
