@@ -220,7 +220,10 @@ fn parent() -> BoxResult<()> {
     }
 
     if !wrong.is_empty() {
-        return Err(format!("{} wrong:\n{}", wrong.len(), wrong.join("\n")).into());
+        for problem in &wrong {
+            eprintln!("wrong: {problem}");
+        }
+        return Err(format!("{} of {} answers wrong", wrong.len(), sends.len()).into());
     }
     println!(
         "{} lines handed over, every answer as expected",
