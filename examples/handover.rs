@@ -151,14 +151,14 @@ fn parent() -> BoxResult<()> {
         "this is not JSON".into(),
         refused(
             "invalid_hash",
-            "invalid task hash: a task hash is a JSON object",
+            "invalid task hash: the hash is not JSON: expected ident at line 1 column 2",
         ),
     ));
     sends.push((
         r#"{"task_list":"jobs","id":"r1","type":"Rename","data":{}}"#.into(),
         refused(
             "unknown_type",
-            "unknown task type `Rename`; known types: `Divide`, `Greet`",
+            r#"unknown task type `Rename` in task "jobs"/"r1"; known types: `Divide`, `Greet`"#,
         ),
     ));
     sends.push((
@@ -166,7 +166,7 @@ fn parent() -> BoxResult<()> {
         // serde's own words follow; the check stops before them.
         refused(
             "invalid_data",
-            "invalid data for task type `Divide` at `.a`: ",
+            r#"invalid data for task type `Divide` in task "jobs"/"d2" at `.a`: "#,
         ),
     ));
     sends.push((

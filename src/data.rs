@@ -8,6 +8,7 @@ use serde::{Deserializer, Serializer};
 
 use crate::data_check::{self, Unchecked};
 use crate::error::{Error, Result};
+use crate::json_text::{self, Origin};
 
 /// A value that can be stored as a task's data: it knows its type name and
 /// serializes its attributes as a map.
@@ -149,6 +150,16 @@ pub(crate) fn unknown_type<T: TaskDecode>(found: &str) -> Error {
 /// that fails is the text decoded a second time with path tracking, so the
 /// error can name the offending field without taxing every successful decode.
 pub(crate) fn from_json<T: TaskDecode>(type_name: &str, json: &str) -> Result<T> {
+    from_json_at(type_name, json, Origin::START)
+}
+
+/// [`from_json`] for text that is part of a larger text the caller gave (a
+/// hash's `data`), starting at `origin`: error positions are counted there.
+pub(crate) fn from_json_at<T: TaskDecode>(
+    type_name: &str,
+    json: &str,
+    origin: Origin,
+) -> Result<T> {
     if !is_object_text(json) {
         if !T::TYPE_NAMES.contains(&type_name) {
             return Err(unknown_type::<T>(type_name));
@@ -156,7 +167,12 @@ pub(crate) fn from_json<T: TaskDecode>(type_name: &str, json: &str) -> Result<T>
         return Err(Error::InvalidData {
             type_name: type_name.to_owned(),
             path: ".".to_owned(),
-            message: "the data is not a JSON object".to_owned(),
+            message: if json.trim().is_empty() {
+                // task_rb's table stores a task without data as a null cell.
+                "the data is empty (a null or empty `data` cell), not a JSON object".to_owned()
+            } else {
+                json_text::not_an_object("the data", json, origin)
+            },
             task: None,
         });
     }
@@ -165,25 +181,32 @@ pub(crate) fn from_json<T: TaskDecode>(type_name: &str, json: &str) -> Result<T>
         None => return Err(unknown_type::<T>(type_name)),
         Some(decoded) => decoded.and_then(|value| de.end().map(|()| value)),
     };
-    decoded.map_err(|_| json_error_with_path::<T>(type_name, json))
+    decoded.map_err(|_| json_error_with_path::<T>(type_name, json, origin))
 }
 
-fn json_error_with_path<T: TaskDecode>(type_name: &str, json: &str) -> Error {
+fn json_error_with_path<T: TaskDecode>(type_name: &str, json: &str, origin: Origin) -> Error {
     let mut track = serde_path_to_error::Track::new();
     let mut de = serde_json::Deserializer::from_str(json);
     let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);
-    let message = match T::deserialize_data(type_name, tracked) {
-        Some(Err(e)) => e.to_string(),
+    let error = match T::deserialize_data(type_name, tracked) {
+        Some(Err(e)) => e,
         Some(Ok(_)) => match de.end() {
-            Err(e) => e.to_string(),
-            Ok(()) => "the data decoded on a second try".to_owned(),
+            Err(e) => e,
+            Ok(()) => {
+                return Error::InvalidData {
+                    type_name: type_name.to_owned(),
+                    path: dotted(&track.path()),
+                    message: "the data decoded on a second try".to_owned(),
+                    task: None,
+                }
+            }
         },
         None => return unknown_type::<T>(type_name),
     };
     Error::InvalidData {
         type_name: type_name.to_owned(),
         path: dotted(&track.path()),
-        message,
+        message: json_text::describe_error("the data", &error, json, origin),
         task: None,
     }
 }

@@ -5,6 +5,7 @@ use serde_json::value::RawValue;
 
 use crate::data::{self, TaskDecode};
 use crate::error::{Error, Result};
+use crate::json_text::{self, Origin};
 use crate::record::TaskRecord;
 
 /// A task as a plain hash: `task_list`, `id`, `type` and `data`, the keys of
@@ -59,18 +60,38 @@ impl TaskHash {
     /// assert!(matches!(err, taskrec::Error::InvalidHash { .. }));
     /// ```
     pub fn from_json(json: &str) -> Result<Self> {
-        // serde would also fill the struct from a JSON array.
-        if !data::is_object_text(json) {
-            return Err(Error::InvalidHash {
-                reason: "a task hash is a JSON object".to_owned(),
-            });
-        }
-        let hash: TaskHash = serde_json::from_str(json).map_err(|e| Error::InvalidHash {
-            reason: e.to_string(),
-        })?;
-        hash.data.check_object()?;
-        Ok(hash)
+        let hash = parse_borrowed(json)?;
+        Ok(TaskHash {
+            task_list: hash.task_list,
+            id: hash.id,
+            type_name: hash.type_name,
+            data: hash.data.to_owned(),
+        })
     }
+}
+
+/// Reads a hash from JSON text with its data borrowed from that text, so
+/// that errors in the data can be placed in the text the caller gave.
+pub(crate) fn parse_borrowed(json: &str) -> Result<TaskHash<&RawValue>> {
+    let invalid = |reason: String| Error::InvalidHash { reason };
+    // serde would also fill the struct from a JSON array.
+    if !data::is_object_text(json) {
+        return Err(invalid(json_text::not_an_object(
+            "the hash",
+            json,
+            Origin::START,
+        )));
+    }
+    let hash: TaskHash<&RawValue> = serde_json::from_str(json).map_err(|e| {
+        invalid(json_text::describe_error(
+            "the hash",
+            &e,
+            json,
+            Origin::START,
+        ))
+    })?;
+    hash.data.check_object()?;
+    Ok(hash)
 }
 
 impl<D: Serialize> TaskHash<D> {
@@ -125,11 +146,17 @@ impl TaskRecord {
             message,
             task: Some(self.key()),
         };
-        let data =
-            RawValue::from_string(self.data().to_owned()).map_err(|e| invalid(e.to_string()))?;
-        if !data::is_object_text(data.get()) {
-            return Err(invalid("the data is not a JSON object".to_owned()));
+        let not_an_object = || {
+            invalid(json_text::not_an_object(
+                "the data",
+                self.data(),
+                Origin::START,
+            ))
+        };
+        if !data::is_object_text(self.data()) {
+            return Err(not_an_object());
         }
+        let data = RawValue::from_string(self.data().to_owned()).map_err(|_| not_an_object())?;
         Ok(TaskHash {
             task_list: self.task_list().to_owned(),
             id: self.id().to_owned(),
@@ -164,9 +191,10 @@ pub trait HashData: Sized {
     fn check_object(&self) -> Result<()>;
 }
 
-fn not_an_object() -> Error {
+/// `data` of a hash that is valid JSON, but not an object.
+fn not_an_object(data: &serde_json::Value) -> Error {
     Error::InvalidHash {
-        reason: "`data` is not an object".to_owned(),
+        reason: format!("`data` is {}, not an object", json_text::kind(data)),
     }
 }
 
@@ -195,9 +223,14 @@ impl HashData for &RawValue {
 
     fn check_object(&self) -> Result<()> {
         if data::is_object_text(self.get()) {
-            Ok(())
-        } else {
-            Err(not_an_object())
+            return Ok(());
+        }
+        // serde_json made the RawValue: its text is JSON.
+        match serde_json::from_str(self.get()) {
+            Ok(value) => Err(not_an_object(&value)),
+            Err(e) => Err(Error::InvalidHash {
+                reason: format!("`data` is not JSON: {e}"),
+            }),
         }
     }
 }
@@ -216,7 +249,7 @@ impl HashData for serde_json::Value {
         if self.is_object() {
             Ok(())
         } else {
-            Err(not_an_object())
+            Err(not_an_object(self))
         }
     }
 }

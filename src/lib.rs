@@ -111,7 +111,7 @@
 //! assert!(matches!(err, Error::UnknownType { .. }));
 //! assert_eq!(
 //!     err.to_string(),
-//!     "unknown task type `Rename`; known types: `DeleteFile`, `FetchFile`",
+//!     r#"unknown task type `Rename` in task "l"/"1"; known types: `DeleteFile`, `FetchFile`"#,
 //! );
 //! # Ok::<(), taskrec::Error>(())
 //! ```
@@ -185,6 +185,7 @@ mod generator;
 mod hash;
 mod history;
 mod inspect;
+mod json_text;
 mod key;
 mod memory;
 mod operate;

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Serializer;
 
 use crate::data::{self, DataRef, TaskData, TaskType};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TaskKey};
 use crate::hash::{HashData, TaskHash};
 use crate::key::validate_key;
 use crate::record::TaskRecord;
@@ -315,7 +315,10 @@ impl TaskRegistry {
         validate_key(&hash.task_list, &hash.id)?;
         hash.data.check_object()?;
         let json = hash.data.into_json()?;
-        let data = self.decode_json(&hash.type_name, &json)?;
+        let data = match self.decode_json(&hash.type_name, &json) {
+            Ok(data) => data,
+            Err(e) => return Err(e.at_task(|| TaskKey::new(hash.task_list, hash.id))),
+        };
         Task::new(hash.task_list, hash.id, data)
     }
 }

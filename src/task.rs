@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use crate::data::{self, DataRef, TaskData, TaskDecode};
 use crate::data_check;
 use crate::error::{Result, TaskKey};
-use crate::hash::{HashData, TaskHash};
+use crate::hash::{self, HashData, TaskHash};
+use crate::json_text::Origin;
 use crate::key::{validate_id, validate_key, validate_task_list};
 use crate::record::{self, TaskRecord};
 
@@ -372,7 +373,10 @@ impl<T: TaskDecode> Task<T> {
     pub fn from_hash<D: HashData>(hash: TaskHash<D>) -> Result<Self> {
         validate_key(&hash.task_list, &hash.id)?;
         hash.data.check_object()?;
-        let data = hash.data.decode::<T>(&hash.type_name)?;
+        let data = match hash.data.decode::<T>(&hash.type_name) {
+            Ok(data) => data,
+            Err(e) => return Err(e.at_task(|| TaskKey::new(hash.task_list, hash.id))),
+        };
         Task::new(hash.task_list, hash.id, data)
     }
 
@@ -394,7 +398,16 @@ impl<T: TaskDecode> Task<T> {
                 return Ok(task);
             }
         }
-        Self::from_hash(TaskHash::from_json(json)?)
+        // The data borrowed from `json`, so that an error in it is placed
+        // in `json`, not in the data alone.
+        let hash = hash::parse_borrowed(json)?;
+        validate_key(&hash.task_list, &hash.id)?;
+        let origin = Origin::of(json, hash.data.get());
+        let data = match data::from_json_at::<T>(&hash.type_name, hash.data.get(), origin) {
+            Ok(data) => data,
+            Err(e) => return Err(e.at_task(|| TaskKey::new(hash.task_list, hash.id))),
+        };
+        Task::new(hash.task_list, hash.id, data)
     }
 
     /// Restores a typed task from a stored record, keeping its timestamps.

@@ -58,12 +58,12 @@ fn type_mismatch_names_both_types_and_the_record() {
     assert!(text.contains("found `Pong`"), "{text}");
     assert!(text.contains(r#"in task "files"/"f1""#), "{text}");
 
-    // Without a record (from a hash) there is no "in task".
+    // From a hash, the hash's list and id name the task.
     let err = Task::<Ping>::from_json(r#"{"task_list":"a","id":"1","type":"Pong","data":{}}"#)
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "task type mismatch: expected `Ping`, found `Pong`"
+        r#"task type mismatch in task "a"/"1": expected `Ping`, found `Pong`"#
     );
 }
 
@@ -87,7 +87,7 @@ fn invalid_hash_says_why() {
     assert!(matches!(err, Error::InvalidHash { .. }));
     assert_eq!(
         err.to_string(),
-        "invalid task hash: `data` is not an object"
+        "invalid task hash: `data` is an array, not an object"
     );
 }
 
@@ -427,4 +427,129 @@ fn task_keys_with_slashes_display_distinctly() {
         TaskKey::new("a/b", "c").to_string(),
         TaskKey::new("a", "b/c").to_string()
     );
+}
+
+// ---- what is wrong with JSON text, said plainly ---------------------------
+
+#[derive(Debug, TaskData)]
+struct FetchFile {
+    filename: String,
+    size: u32,
+}
+
+fn from_json_error(json: &str) -> String {
+    Task::<FetchFile>::from_json(json).unwrap_err().to_string()
+}
+
+fn record_error(data: &str) -> String {
+    let now = chrono::Utc::now();
+    let record = TaskRecord::from_storage("l", "i", "FetchFile", data, now, now);
+    Task::<FetchFile>::from_record(record)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn not_json_and_not_an_object_are_told_apart() {
+    assert_eq!(
+        from_json_error("nope"),
+        "invalid task hash: the hash is not JSON: expected ident at line 1 column 2"
+    );
+    assert_eq!(
+        from_json_error("[1, 2]"),
+        "invalid task hash: the hash is an array, not a JSON object"
+    );
+    assert_eq!(
+        from_json_error(r#"{"task_list":"l","id":"i","type":"FetchFile","data":"x"}"#),
+        "invalid task hash: `data` is a string, not an object"
+    );
+    let prefix = r#"invalid data for task type `FetchFile` in task "l"/"i" at `.`: the data"#;
+    assert_eq!(
+        record_error("nope"),
+        format!("{prefix} is not JSON: expected ident at line 1 column 2")
+    );
+    assert_eq!(
+        record_error(r#"{"filename":"a","size":1"#),
+        // The path tracker knows a key was due, not which.
+        prefix.replace("`.`", "`.?`")
+            + " is not JSON: EOF while parsing an object at line 1 column 24"
+    );
+    assert_eq!(
+        record_error("[1]"),
+        format!("{prefix} is an array, not a JSON object")
+    );
+    assert_eq!(
+        record_error("null"),
+        format!("{prefix} is null, not a JSON object")
+    );
+}
+
+#[test]
+fn a_null_data_cell_says_so() {
+    // task_rb's table reads a null `data` cell as no text at all.
+    assert_eq!(
+        record_error(""),
+        r#"invalid data for task type `FetchFile` in task "l"/"i" at `.`: the data is empty (a null or empty `data` cell), not a JSON object"#
+    );
+    assert_eq!(
+        from_json_error(r#"{"task_list":"l","id":"i","type":"FetchFile","data":null}"#),
+        "invalid task hash: `data` is null, not an object"
+    );
+}
+
+#[test]
+fn a_lone_surrogate_says_so_at_its_escape() {
+    assert_eq!(
+        record_error(r#"{"filename":"a\udc00","size":1}"#),
+        r#"invalid data for task type `FetchFile` in task "l"/"i" at `.filename`: the data holds a lone UTF-16 surrogate `\udc00` at line 1 column 15, which is no character: a JSON string may hold one only as half of a pair"#
+    );
+    // A pair is a character.
+    let task =
+        Task::<FetchFile>::from_json(r#"{"task_list":"l","id":"i","type":"FetchFile","data":{"filename":"\ud83d\ude00","size":1}}"#)
+            .unwrap();
+    assert_eq!(task.data().filename, "\u{1f600}");
+}
+
+#[test]
+fn positions_in_data_errors_count_in_the_text_the_caller_gave() {
+    // Column 80 of the hash is the end of "big"; column 28 of the data alone.
+    let hash =
+        r#"{"task_list":"l","id":"i","type":"FetchFile","data":{"filename":"a","size":"big"}}"#;
+    assert_eq!(
+        from_json_error(hash),
+        r#"invalid data for task type `FetchFile` in task "l"/"i" at `.size`: invalid type: string "big", expected u32 at line 1 column 80"#
+    );
+    let lines = "{\n  \"task_list\": \"l\",\n  \"id\": \"i\",\n  \"type\": \"FetchFile\",\n  \"data\": {\"filename\": \"a\", \"size\": \"big\"}\n}";
+    assert!(
+        from_json_error(lines).ends_with("expected u32 at line 5 column 41"),
+        "{}",
+        from_json_error(lines)
+    );
+    // A hash given as a value has no text of the caller's: the data's own.
+    let parsed = taskrec::TaskHash::from_json(hash).unwrap();
+    assert!(Task::<FetchFile>::from_hash(parsed)
+        .unwrap_err()
+        .to_string()
+        .ends_with("expected u32 at line 1 column 28"));
+}
+
+#[test]
+fn hash_errors_name_the_task_when_the_hash_has_it() {
+    let hash = r#"{"task_list":"l","id":"i","type":"Other","data":{}}"#;
+    assert_eq!(
+        from_json_error(hash),
+        r#"task type mismatch in task "l"/"i": expected `FetchFile`, found `Other`"#
+    );
+    let mut registry = TaskRegistry::new();
+    registry.register::<Ping>().unwrap();
+    let hash: taskrec::TaskHash =
+        serde_json::from_str(r#"{"task_list":"l","id":"i","type":"Ping","data":{"n":300}}"#)
+            .unwrap();
+    match registry.from_hash(hash) {
+        Err(Error::InvalidData { task, path, .. }) => {
+            assert_eq!(task, Some(TaskKey::new("l", "i")));
+            assert_eq!(path, ".n");
+        }
+        other => panic!("expected InvalidData, got {other:?}"),
+    }
 }

@@ -426,7 +426,11 @@ fn expect_invalid_data(result: taskrec::Result<Task<Backup>>) -> (String, String
             message,
             task,
         }) => {
-            assert_eq!(task, None, "a hash is not a stored record");
+            assert_eq!(
+                task,
+                Some(taskrec::TaskKey::new("l", "1")),
+                "the hash's list and id name the task"
+            );
             (type_name, path, message)
         }
         other => panic!("expected InvalidData, got {other:?}"),
@@ -653,7 +657,7 @@ fn deeply_nested_data_is_invalid_data_not_a_crash() {
     assert_eq!(hash.data.get(), deep);
     assert!(matches!(
         Task::<Upload>::from_hash(hash),
-        Err(Error::InvalidData { task: None, .. })
+        Err(Error::InvalidData { task: Some(_), .. })
     ));
 }
 

@@ -272,7 +272,7 @@ fn from_hash_errors() {
             type_name, task, ..
         }) => {
             assert_eq!(type_name, "Nope");
-            assert_eq!(task, None);
+            assert_eq!(task, Some(taskrec::TaskKey::new("l", "1")));
         }
         other => panic!("expected UnknownType, got {other:?}"),
     }
@@ -285,7 +285,7 @@ fn from_hash_errors() {
         }) => {
             assert_eq!(type_name, "Archive");
             assert_eq!(path.trim_start_matches('.'), "level");
-            assert_eq!(task, None);
+            assert_eq!(task, Some(taskrec::TaskKey::new("l", "1")));
         }
         other => panic!("expected InvalidData, got {other:?}"),
     }

@@ -164,7 +164,7 @@ fn from_hash_with_an_unknown_class_errors() {
         }) => {
             assert_eq!(type_name, "Rename");
             assert_eq!(known, ["DeleteFile", "FetchFile"]);
-            assert_eq!(task, None);
+            assert_eq!(task, Some(taskrec::TaskKey::new("l", "1")));
         }
         other => panic!("expected UnknownType, got {other:?}"),
     }
@@ -178,7 +178,7 @@ fn from_hash_with_an_unknown_class_errors() {
         }) => {
             assert_eq!(expected, "DeleteFile");
             assert_eq!(found, "Rename");
-            assert_eq!(task, None);
+            assert_eq!(task, Some(taskrec::TaskKey::new("l", "1")));
         }
         other => panic!("expected TypeMismatch, got {other:?}"),
     }

@@ -689,7 +689,8 @@ impl Report {
 }
 
 /// Checks a decode result against the expectation. `from_storage`: errors
-/// must name the record (`task: Some(key)`), else they must not.
+/// must name the record (or the hash's task: `task: Some(key)`), else they
+/// must not.
 fn check_decoded(
     report: &mut Report,
     case: &str,
@@ -781,6 +782,11 @@ pub async fn run_hashes(backend: &dyn Backend) -> Report {
         let expect = pick(backend, &case.expect, &case.expect_cassandra);
         let input = case.input.build();
 
+        // Errors decoding a hash name the task by the hash's list and id.
+        let hash_key = TaskHash::from_json(&input)
+            .ok()
+            .map(|h| (h.task_list, h.id));
+        let hash_key = hash_key.as_ref().map(|(l, i)| (l.as_str(), i.as_str()));
         let two_step = TaskHash::from_json(&input).and_then(|h| decode_hash(&case.decode_as, h));
         check_decoded(
             &mut report,
@@ -788,7 +794,7 @@ pub async fn run_hashes(backend: &dyn Backend) -> Report {
             "from_hash",
             &case.expect,
             &two_step,
-            None,
+            hash_key,
         );
         let one_step = decode_text(&case.decode_as, &input);
         check_decoded(
@@ -797,7 +803,7 @@ pub async fn run_hashes(backend: &dyn Backend) -> Report {
             "from_json",
             &case.expect,
             &one_step,
-            None,
+            hash_key,
         );
 
         // The storage leg: only for hashes that make a record.

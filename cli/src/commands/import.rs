@@ -291,7 +291,7 @@ mod tests {
         let reason = |line: &str| parse(line, None).unwrap_err();
         assert_eq!(
             reason("[]"),
-            "invalid task hash: a task hash is a JSON object"
+            "invalid task hash: the hash is an array, not a JSON object"
         );
         assert_eq!(
             reason(r#"{"task_list":"l","id":"1","type":" ","data":{}}"#),
