@@ -284,6 +284,21 @@ impl Default for Capabilities {
     }
 }
 
+/// The operation an [`Error::Unsupported`] names when an adapter without
+/// [`conditional_writes`](Capabilities::conditional_writes) is asked for
+/// task state, a claim or a worker.
+pub(crate) const NO_CONDITIONAL_WRITES: &str =
+    "conditional writes (Capabilities::conditional_writes), which task state, claims and workers need";
+
+/// The error of a state method, a claim or a worker on an adapter without
+/// [`conditional_writes`](Capabilities::conditional_writes).
+pub(crate) fn lacks_conditional_writes(adapter: &'static str) -> Error {
+    Error::Unsupported {
+        adapter,
+        operation: NO_CONDITIONAL_WRITES,
+    }
+}
+
 fn hex_value(digit: u8) -> u8 {
     match digit {
         b'0'..=b'9' => digit - b'0',
@@ -489,10 +504,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// record is absent. Optional: see [`Capabilities::conditional_writes`].
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         let _ = (task_list, id);
-        Err(Error::Unsupported {
-            adapter: self.name(),
-            operation: "task state",
-        })
+        Err(lacks_conditional_writes(self.name()))
     }
 
     /// Replaces the record's state with `new` (or deletes the record when
@@ -506,10 +518,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         new: Option<&str>,
     ) -> Result<Option<StateToken>> {
         let _ = (task_list, id, expected, new);
-        Err(Error::Unsupported {
-            adapter: self.name(),
-            operation: "conditional writes",
-        })
+        Err(lacks_conditional_writes(self.name()))
     }
 
     /// One step of a sweep over the tasks of `task_list` that a worker
@@ -542,10 +551,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
         if !self.capabilities().conditional_writes() {
-            return Err(Error::Unsupported {
-                adapter: self.name(),
-                operation: "task state",
-            });
+            return Err(lacks_conditional_writes(self.name()));
         }
         let (ready, _) = crate::ready::ready_by_walking(self, task_list, token, limit, now).await?;
         Ok(ready)
@@ -559,10 +565,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// capability it answers [`Error::Unsupported`].
     async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
         if !self.capabilities().conditional_writes() {
-            return Err(Error::Unsupported {
-                adapter: self.name(),
-                operation: "task state",
-            });
+            return Err(lacks_conditional_writes(self.name()));
         }
         crate::inspect::count_by_walking(self, task_list).await
     }
@@ -590,10 +593,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         page_size: usize,
     ) -> Result<crate::StatePage> {
         if !self.capabilities().conditional_writes() {
-            return Err(Error::Unsupported {
-                adapter: self.name(),
-                operation: "task state",
-            });
+            return Err(lacks_conditional_writes(self.name()));
         }
         crate::inspect::page_by_walking(self, task_list, status, token, page_size).await
     }

@@ -235,8 +235,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// attempt. `None` when the task is absent, finished, held under a live
     /// lease, waiting out a retry backoff, or claimed by someone else first.
     ///
-    /// Needs an adapter with [`conditional_writes`](crate::Capabilities::conditional_writes);
-    /// others answer [`Error::Unsupported`](crate::Error::Unsupported).
+    /// Needs an adapter with [`conditional_writes`](crate::Capabilities::conditional_writes):
+    /// on another, it reads nothing and answers
+    /// [`Error::Unsupported`](crate::Error::Unsupported) naming the
+    /// capability (`the … adapter does not support conditional writes
+    /// (Capabilities::conditional_writes), which task state, claims and
+    /// workers need`).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -277,7 +281,11 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         lease: Duration,
     ) -> Result<ClaimAttempt> {
         validate_key(task_list, id)?;
-        let Some(stored) = self.adapter().load_state(task_list, id).await? else {
+        let adapter = self.adapter();
+        if !adapter.capabilities().conditional_writes() {
+            return Err(crate::adapter::lacks_conditional_writes(adapter.name()));
+        }
+        let Some(stored) = adapter.load_state(task_list, id).await? else {
             return Ok(ClaimAttempt::NotClaimable(None));
         };
         self.claim_stored(stored, owner, lease).await

@@ -465,6 +465,16 @@ async fn history_keeps_every_state_change_in_order() {
     assert!(store.history("other", "x").await.unwrap().is_empty());
 }
 
+/// What a claim, a worker and every state method answer on an adapter
+/// without `Capabilities::conditional_writes`: the adapter's name and the
+/// capability it lacks.
+fn lacks_conditional_writes(adapter: &str) -> String {
+    format!(
+        "the {adapter} adapter does not support conditional writes \
+         (Capabilities::conditional_writes), which task state, claims and workers need"
+    )
+}
+
 #[tokio::test]
 async fn adapters_without_conditional_writes_refuse_claims() {
     /// An adapter that keeps only the required contract.
@@ -473,6 +483,9 @@ async fn adapters_without_conditional_writes_refuse_claims() {
 
     #[async_trait::async_trait]
     impl StorageAdapter for Plain {
+        fn name(&self) -> &'static str {
+            "plain"
+        }
         async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
             self.0.store(record).await
         }
@@ -497,17 +510,120 @@ async fn adapters_without_conditional_writes_refuse_claims() {
         .save(&Task::new("l", "t", job(1)).unwrap())
         .await
         .unwrap();
+    let expected = lacks_conditional_writes("plain");
     let err = store
         .claim("l", "t", "w", Duration::from_secs(1))
         .await
         .unwrap_err();
     assert!(matches!(err, taskrec::Error::Unsupported { .. }), "{err}");
+    assert_eq!(err.to_string(), expected, "claim");
+    // The state methods' defaults say the same.
+    let err = store.state("l", "t").await.unwrap_err();
+    assert_eq!(err.to_string(), expected, "state");
+    let err = store.count_by_status("l").await.unwrap_err();
+    assert_eq!(err.to_string(), expected, "count_by_status");
     let worker = Worker::new(store, fast("w"));
     let err = worker
         .drain::<Job, _>("l", &Ledger::default())
         .await
         .unwrap_err();
     assert!(matches!(err, taskrec::Error::Unsupported { .. }), "{err}");
+    assert_eq!(err.to_string(), expected, "drain");
+}
+
+/// The capability is what counts: an adapter that could answer the state
+/// methods (it forwards them to the memory adapter) but does not claim
+/// `conditional_writes` gets no claims and no worker, refused before any
+/// read, and an empty list is refused as a full one is.
+#[tokio::test]
+async fn claims_and_workers_ask_the_capability_first() {
+    #[derive(Debug, Default)]
+    struct Unclaimed(MemoryAdapter);
+
+    #[async_trait::async_trait]
+    impl StorageAdapter for Unclaimed {
+        fn name(&self) -> &'static str {
+            "unclaimed"
+        }
+        fn capabilities(&self) -> taskrec::Capabilities {
+            self.0.capabilities().with_conditional_writes(false)
+        }
+        async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
+            self.0.store(record).await
+        }
+        async fn find(&self, l: &str, i: &str) -> taskrec::Result<Option<taskrec::TaskRecord>> {
+            self.0.find(l, i).await
+        }
+        async fn delete(&self, l: &str, i: &str) -> taskrec::Result<()> {
+            self.0.delete(l, i).await
+        }
+        async fn page(
+            &self,
+            l: &str,
+            t: Option<&taskrec::PageToken>,
+            n: usize,
+        ) -> taskrec::Result<taskrec::Page> {
+            self.0.page(l, t, n).await
+        }
+        async fn load_state(
+            &self,
+            l: &str,
+            i: &str,
+        ) -> taskrec::Result<Option<taskrec::StoredState>> {
+            self.0.load_state(l, i).await
+        }
+        async fn swap_state(
+            &self,
+            l: &str,
+            i: &str,
+            expected: &taskrec::StateToken,
+            new: Option<&str>,
+        ) -> taskrec::Result<Option<taskrec::StateToken>> {
+            self.0.swap_state(l, i, expected, new).await
+        }
+        async fn next_ready(
+            &self,
+            l: &str,
+            token: Option<&taskrec::PageToken>,
+            limit: usize,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> taskrec::Result<taskrec::ReadyTasks> {
+            self.0.next_ready(l, token, limit, now).await
+        }
+    }
+
+    let store = TaskStore::new(Unclaimed::default());
+    store
+        .save(&Task::new("l", "t", job(1)).unwrap())
+        .await
+        .unwrap();
+    let expected = lacks_conditional_writes("unclaimed");
+    let err = store
+        .claim("l", "t", "w", Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), expected, "claim");
+    let worker = Worker::new(store.clone(), fast("w"));
+    for list in ["l", "empty"] {
+        let err = worker
+            .drain::<Job, _>(list, &Ledger::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), expected, "drain of {list}");
+    }
+    // Without the check up front, serve would keep at it: bounded here.
+    let (server, ledger) = (Worker::new(store.clone(), fast("w")), Ledger::default());
+    let serve = server.serve::<Job, _>(&["l"], &ledger);
+    let err = tokio::time::timeout(Duration::from_secs(10), serve)
+        .await
+        .expect("serve refuses at once")
+        .unwrap_err();
+    assert_eq!(err.to_string(), expected, "serve");
+    assert_eq!(
+        store.state("l", "t").await.unwrap().map(|s| s.attempts),
+        Some(0),
+        "nothing was claimed"
+    );
 }
 
 /// A task whose run saves a newer version of itself, as another process might.

@@ -22,7 +22,8 @@ use super::{CassandraAdapter, ReadyReads, ADAPTER};
 pub(super) fn no_state() -> Error {
     Error::Unsupported {
         adapter: ADAPTER,
-        operation: "task state on task_rb's table (it has no state columns)",
+        operation: "conditional writes (Capabilities::conditional_writes), which task state, \
+                    claims and workers need: task_rb's table has no state columns",
     }
 }
 

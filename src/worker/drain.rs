@@ -30,6 +30,12 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
+        // Said at once, whatever the lists hold, in the words the adapter
+        // contract uses for it.
+        let adapter = self.store.adapter();
+        if !adapter.capabilities().conditional_writes() {
+            return Err(crate::adapter::lacks_conditional_writes(adapter.name()));
+        }
         let counters = Counters::default();
         let mut stopped = self.stop.subscribe();
         let first_idle_wait = (self.config.idle_poll / 16).max(Duration::from_millis(1));

@@ -88,7 +88,8 @@ fn task_rbs_table_keeps_no_state_and_says_so() {
                     assert_eq!(adapter, "cassandra");
                     assert_eq!(
                         operation,
-                        "task state on task_rb's table (it has no state columns)"
+                        "conditional writes (Capabilities::conditional_writes), which task \
+                         state, claims and workers need: task_rb's table has no state columns"
                     );
                 }
                 other => panic!("expected Unsupported, got {other:?}"),
