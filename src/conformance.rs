@@ -1,12 +1,72 @@
 //! The adapter conformance suite: plain async functions that check a
-//! [`StorageAdapter`] against every rule of its contract.
+//! [`StorageAdapter`] against every rule of its contract, and a macro that
+//! makes each rule a test of its own.
 //!
-//! Enabled by the `conformance` cargo feature. A backend's own tests call
-//! [`run_all`] (or the single checks) with a fresh adapter; failures panic
-//! with a message that names the broken rule, as a test assertion does.
-//! Every check works in task lists of its own, named `conformance-<check>-`
-//! and a random UUID, so the checks can share one keyspace, directory or
-//! server with other data.
+//! Enabled by the `conformance` cargo feature (a backend adds
+//! `taskrec = { version = "0.1", features = ["conformance"] }` to its
+//! dev-dependencies). Failures panic with a message that names the broken
+//! rule, as a test assertion does. Every check works in task lists of its
+//! own, named `conformance-<check>-` and a random UUID, so the checks can
+//! share one keyspace, directory or server with other data.
+//!
+//! # One test per rule
+//!
+//! [`conformance_tests!`](crate::conformance_tests) expands, where it is
+//! called, to one `#[test]` function per rule, named after the rule
+//! (`store_then_find`, `delete_is_idempotent`, …; the list is on the
+//! macro), so `cargo test` reports each rule on its own line and a broken
+//! one by name. Give it a constructor: anything that, called with no
+//! arguments, returns a future of the adapter (an `async fn`, `|| async {
+//! … }`, `async || …`). Each test calls it for a fresh adapter, so the
+//! adapter need not be `Clone`, and may be built asynchronously (connect to
+//! a server, create a schema). Call the macro once per module:
+//!
+//! ```
+//! mod memory_adapter {
+//!     taskrec::conformance_tests!(async || taskrec::MemoryAdapter::new());
+//! }
+//!
+//! mod adapter_in_a_temporary_directory {
+//!     # #[derive(Debug)] pub struct MyAdapter(taskrec::MemoryAdapter);
+//!     # impl MyAdapter {
+//!     #     pub async fn open(_dir: &std::path::Path) -> Self { MyAdapter(Default::default()) }
+//!     # }
+//!     # #[taskrec::adapter::async_trait]
+//!     # impl taskrec::StorageAdapter for MyAdapter {
+//!     #     fn capabilities(&self) -> taskrec::Capabilities { self.0.capabilities() }
+//!     #     async fn store(&self, r: &taskrec::TaskRecord) -> taskrec::Result<()> { self.0.store(r).await }
+//!     #     async fn find(&self, l: &str, i: &str) -> taskrec::Result<Option<taskrec::TaskRecord>> { self.0.find(l, i).await }
+//!     #     async fn delete(&self, l: &str, i: &str) -> taskrec::Result<()> { self.0.delete(l, i).await }
+//!     #     async fn page(&self, l: &str, t: Option<&taskrec::PageToken>, n: usize) -> taskrec::Result<taskrec::Page> { self.0.page(l, t, n).await }
+//!     #     async fn load_state(&self, l: &str, i: &str) -> taskrec::Result<Option<taskrec::StoredState>> { self.0.load_state(l, i).await }
+//!     #     async fn swap_state(&self, l: &str, i: &str, e: &taskrec::StateToken, n: Option<&str>) -> taskrec::Result<Option<taskrec::StateToken>> { self.0.swap_state(l, i, e, n).await }
+//!     # }
+//!     /// The adapter, and what must outlive it: the directory is removed
+//!     /// when the test drops the pair.
+//!     async fn adapter() -> (MyAdapter, tempfile::TempDir) {
+//!         let dir = tempfile::tempdir().expect("a temporary directory");
+//!         (MyAdapter::open(dir.path()).await, dir)
+//!     }
+//!
+//!     taskrec::conformance_tests!(adapter);
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The constructor returns anything [`UnderTest`]: the adapter itself
+//! (`Box<dyn StorageAdapter>` and `Arc<dyn StorageAdapter>` too), or a pair
+//! of the adapter and a guard kept alive for the test (a temporary
+//! directory, a server handle). Each test runs on a tokio runtime of its
+//! own, multi-threaded with two worker threads, that taskrec builds: the
+//! backend's crate needs no tokio dependency or feature for it. The
+//! constructor runs on that runtime, so an adapter tied to the runtime that
+//! made it (a driver session) is made fresh there: do not hand every test
+//! one adapter from a `static`.
+//!
+//! # Or all rules in one call
+//!
+//! [`run_all`] runs every check one after another on one adapter (on the
+//! caller's runtime), and each `check_*` function runs one rule:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -27,7 +87,165 @@ use crate::key::MAX_KEY_BYTES;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, TaskState, TaskStatus, INITIAL_STATE_JSON};
 
-/// Runs every check, one after another.
+/// What a [`conformance_tests!`](crate::conformance_tests) constructor
+/// returns: the adapter under test, or the adapter with a guard that must
+/// live as long as it (dropped at the end of the test).
+///
+/// ```
+/// use taskrec::conformance::UnderTest;
+/// use taskrec::{MemoryAdapter, StorageAdapter};
+/// let alone = MemoryAdapter::new();
+/// let boxed: Box<dyn StorageAdapter> = Box::new(MemoryAdapter::new());
+/// let with_guard = (MemoryAdapter::new(), "a temporary directory, say");
+/// assert_eq!(alone.adapter().name(), "memory");
+/// assert_eq!(boxed.adapter().name(), "memory");
+/// assert_eq!(with_guard.adapter().name(), "memory");
+/// ```
+pub trait UnderTest {
+    /// The adapter the checks run on.
+    fn adapter(&self) -> &dyn StorageAdapter;
+}
+
+impl<A: StorageAdapter> UnderTest for A {
+    fn adapter(&self) -> &dyn StorageAdapter {
+        self
+    }
+}
+
+impl<A: StorageAdapter, G> UnderTest for (A, G) {
+    fn adapter(&self) -> &dyn StorageAdapter {
+        &self.0
+    }
+}
+
+/// The rules, in the order [`run_all`] checks them: each test name of
+/// [`conformance_tests!`](crate::conformance_tests) and the check it runs.
+/// One list, so that the macro and `run_all` never cover different rules:
+/// it calls `callback! { [args] name => check, … }`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_rules {
+    ([$($callback:tt)*] [$($args:tt)*]) => {
+        $($callback)*! {
+            [$($args)*]
+            store_then_find => check_store_and_find,
+            find_absent_is_none => check_find_absent,
+            store_overwrites => check_overwrite,
+            store_all_stores_each_record => check_store_all,
+            delete_is_idempotent => check_delete,
+            lists_are_separate => check_lists_are_separate,
+            all_yields_each_record_once => check_all,
+            count_matches_the_records => check_count,
+            pages_yield_each_record_once => check_paging,
+            page_token_resumes_from_its_text => check_resume_from_token,
+            foreign_page_token_is_invalid => check_invalid_token,
+            keys_are_verbatim => check_keys_verbatim,
+            data_is_verbatim => check_data_verbatim,
+            timestamps_are_kept => check_timestamps,
+            time_to_live_or_unsupported => check_time_to_live,
+            state_swaps_only_with_the_current_token => check_state,
+            swap_to_none_deletes_and_answers_the_token => check_state_delete,
+            foreign_state_token_changes_nothing => check_foreign_state_token,
+            racing_swaps_have_one_winner => check_state_race,
+            next_ready_hands_out_claimable_tasks => check_next_ready,
+            status_counts_and_pages => check_status_pages,
+            history_per_task_oldest_first => check_history,
+            concurrent_writes_lose_nothing => check_concurrent_writes,
+        }
+    };
+}
+
+/// The test functions of [`conformance_tests!`](crate::conformance_tests).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test_fns {
+    ([$make:expr] $($rule:ident => $check:ident,)*) => {
+        $(
+            #[test]
+            fn $rule() {
+                $crate::__private::conformance::run(async {
+                    let under_test = ($make)().await;
+                    $crate::conformance::$check(
+                        $crate::conformance::UnderTest::adapter(&under_test),
+                    )
+                    .await;
+                });
+            }
+        )*
+    };
+}
+
+/// One test per rule of the [`StorageAdapter`](crate::StorageAdapter)
+/// contract, for a backend's own tests (cargo feature `conformance`).
+///
+/// `conformance_tests!(constructor)` expands, in the module where it is
+/// called, to one `#[test]` function per rule; each calls `constructor()`,
+/// awaits it for a fresh adapter (anything
+/// [`UnderTest`](crate::conformance::UnderTest): the adapter, or the adapter
+/// and a guard), and runs that rule's check on it, on a multi-threaded
+/// tokio runtime of its own that taskrec builds (two worker threads). The
+/// constructor is an `async fn` path, `|| async { … }` or `async || …`. Call
+/// it once per module, one module per adapter (the test names would clash).
+/// More in [`conformance`](crate::conformance#one-test-per-rule).
+///
+/// ```
+/// mod memory {
+///     taskrec::conformance_tests!(async || taskrec::MemoryAdapter::new());
+/// }
+/// mod boxed {
+///     use taskrec::{MemoryAdapter, StorageAdapter};
+///     async fn adapter() -> Box<dyn StorageAdapter> {
+///         Box::new(MemoryAdapter::new())
+///     }
+///     taskrec::conformance_tests!(adapter);
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The tests, named after their rules, in the order
+/// [`run_all`](crate::conformance::run_all) checks them:
+///
+/// | test | check |
+/// | --- | --- |
+/// | `store_then_find` | [`check_store_and_find`](crate::conformance::check_store_and_find) |
+/// | `find_absent_is_none` | [`check_find_absent`](crate::conformance::check_find_absent) |
+/// | `store_overwrites` | [`check_overwrite`](crate::conformance::check_overwrite) |
+/// | `store_all_stores_each_record` | [`check_store_all`](crate::conformance::check_store_all) |
+/// | `delete_is_idempotent` | [`check_delete`](crate::conformance::check_delete) |
+/// | `lists_are_separate` | [`check_lists_are_separate`](crate::conformance::check_lists_are_separate) |
+/// | `all_yields_each_record_once` | [`check_all`](crate::conformance::check_all) |
+/// | `count_matches_the_records` | [`check_count`](crate::conformance::check_count) |
+/// | `pages_yield_each_record_once` | [`check_paging`](crate::conformance::check_paging) |
+/// | `page_token_resumes_from_its_text` | [`check_resume_from_token`](crate::conformance::check_resume_from_token) |
+/// | `foreign_page_token_is_invalid` | [`check_invalid_token`](crate::conformance::check_invalid_token) |
+/// | `keys_are_verbatim` | [`check_keys_verbatim`](crate::conformance::check_keys_verbatim) |
+/// | `data_is_verbatim` | [`check_data_verbatim`](crate::conformance::check_data_verbatim) |
+/// | `timestamps_are_kept` | [`check_timestamps`](crate::conformance::check_timestamps) |
+/// | `time_to_live_or_unsupported` | [`check_time_to_live`](crate::conformance::check_time_to_live) |
+/// | `state_swaps_only_with_the_current_token` | [`check_state`](crate::conformance::check_state) |
+/// | `swap_to_none_deletes_and_answers_the_token` | [`check_state_delete`](crate::conformance::check_state_delete) |
+/// | `foreign_state_token_changes_nothing` | [`check_foreign_state_token`](crate::conformance::check_foreign_state_token) |
+/// | `racing_swaps_have_one_winner` | [`check_state_race`](crate::conformance::check_state_race) |
+/// | `next_ready_hands_out_claimable_tasks` | [`check_next_ready`](crate::conformance::check_next_ready) |
+/// | `status_counts_and_pages` | [`check_status_pages`](crate::conformance::check_status_pages) |
+/// | `history_per_task_oldest_first` | [`check_history`](crate::conformance::check_history) |
+/// | `concurrent_writes_lose_nothing` | [`check_concurrent_writes`](crate::conformance::check_concurrent_writes) |
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr $(,)?) => {
+        $crate::__conformance_rules! { [$crate::__conformance_test_fns] [$make] }
+    };
+}
+
+/// `run_all`'s body: each check in turn.
+macro_rules! run_in_order {
+    ([$adapter:ident] $($rule:ident => $check:ident,)*) => {
+        $($check($adapter).await;)*
+    };
+}
+
+/// Runs every check, one after another, on one adapter: the same rules as
+/// [`conformance_tests!`](crate::conformance_tests), in one call.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -36,27 +254,7 @@ use crate::state::{StateToken, TaskState, TaskStatus, INITIAL_STATE_JSON};
 /// # }
 /// ```
 pub async fn run_all(adapter: &dyn StorageAdapter) {
-    check_store_and_find(adapter).await;
-    check_find_absent(adapter).await;
-    check_overwrite(adapter).await;
-    check_store_all(adapter).await;
-    check_delete(adapter).await;
-    check_lists_are_separate(adapter).await;
-    check_all(adapter).await;
-    check_count(adapter).await;
-    check_paging(adapter).await;
-    check_resume_from_token(adapter).await;
-    check_invalid_token(adapter).await;
-    check_keys_verbatim(adapter).await;
-    check_data_verbatim(adapter).await;
-    check_timestamps(adapter).await;
-    check_time_to_live(adapter).await;
-    check_state(adapter).await;
-    check_state_race(adapter).await;
-    check_next_ready(adapter).await;
-    check_status_pages(adapter).await;
-    check_history(adapter).await;
-    check_concurrent_writes(adapter).await;
+    crate::__conformance_rules! { [run_in_order] [adapter] }
 }
 
 fn unique_list(check: &str) -> String {
@@ -456,7 +654,11 @@ pub async fn check_resume_from_token(adapter: &dyn StorageAdapter) {
     assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), ids);
 }
 
-/// A token that the adapter never handed out is an `InvalidPageToken` error.
+/// A page token that the adapter never handed out and cannot read is an
+/// [`Error::InvalidPageToken`], never a panic, another error or a page: from
+/// `page`, and, with conditional writes, from `next_ready` and
+/// `page_by_status` (bytes `ff 00 fe 01`: not UTF-8, and no built-in
+/// adapter's token begins with `ff`).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -470,7 +672,28 @@ pub async fn check_invalid_token(adapter: &dyn StorageAdapter) {
     let garbage = PageToken::from_bytes(vec![0xff, 0x00, 0xfe, 0x01]);
     match adapter.page(&list, Some(&garbage), 10).await {
         Err(Error::InvalidPageToken { .. }) => {}
-        other => panic!("a garbage token must be InvalidPageToken, got {other:?}"),
+        other => panic!("page: a garbage token must be InvalidPageToken, got {other:?}"),
+    }
+    if !adapter.capabilities().conditional_writes() {
+        return; // next_ready and page_by_status are Unsupported: check_next_ready
+    }
+    match adapter
+        .next_ready(&list, Some(&garbage), 10, Utc::now())
+        .await
+    {
+        Err(Error::InvalidPageToken { .. }) => {}
+        other => panic!("next_ready: a garbage token must be InvalidPageToken, got {other:?}"),
+    }
+    for status in [TaskStatus::Pending, TaskStatus::Failed] {
+        match adapter
+            .page_by_status(&list, status, Some(&garbage), 10)
+            .await
+        {
+            Err(Error::InvalidPageToken { .. }) => {}
+            other => panic!(
+                "page_by_status({status:?}): a garbage token must be InvalidPageToken, got {other:?}"
+            ),
+        }
     }
 }
 
@@ -664,6 +887,20 @@ pub async fn check_concurrent_writes(adapter: &dyn StorageAdapter) {
     }
 }
 
+/// Without conditional writes, a state method answers
+/// [`Error::Unsupported`] naming the capability it lacks.
+#[track_caller]
+fn assert_lacks_conditional_writes<T: std::fmt::Debug>(what: &str, outcome: crate::Result<T>) {
+    match outcome {
+        Err(Error::Unsupported { operation, .. })
+            if operation.contains("Capabilities::conditional_writes") => {}
+        other => panic!(
+            "{what} without conditional writes must be Unsupported naming \
+             `Capabilities::conditional_writes`, got {other:?}"
+        ),
+    }
+}
+
 fn claimed_state(owner: &str) -> String {
     let mut state = TaskState::pending();
     state.status = TaskStatus::Claimed;
@@ -687,18 +924,11 @@ pub async fn check_state(adapter: &dyn StorageAdapter) {
     let rec = record(&list, "s", r#"{"k":1}"#);
     store(adapter, &rec).await;
     if !adapter.capabilities().conditional_writes() {
-        let load = adapter.load_state(&list, "s").await;
-        assert!(
-            matches!(load, Err(Error::Unsupported { .. })),
-            "load_state: {load:?}"
-        );
+        assert_lacks_conditional_writes("load_state", adapter.load_state(&list, "s").await);
         let swap = adapter
             .swap_state(&list, "s", &StateToken::random(), Some("{}"))
             .await;
-        assert!(
-            matches!(swap, Err(Error::Unsupported { .. })),
-            "swap_state: {swap:?}"
-        );
+        assert_lacks_conditional_writes("swap_state", swap);
         return;
     }
     let load = |id: &'static str| {
@@ -772,6 +1002,155 @@ pub async fn check_state(adapter: &dyn StorageAdapter) {
         "a swap to None deletes"
     );
     assert_eq!(load("s").await, None);
+}
+
+/// A swap to `None` with the current token deletes the record and answers
+/// `Some` of the token given, both when the state is the initial one and
+/// after changes; the token then names nothing: swapping with it again,
+/// to `None` or to a state, answers `None` and creates nothing. Without
+/// conditional writes: `Unsupported`, naming the capability.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_state_delete(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
+pub async fn check_state_delete(adapter: &dyn StorageAdapter) {
+    let list = unique_list("state-delete");
+    let list = list.as_str();
+    store(adapter, &record(list, "fresh", "{}")).await;
+    store(adapter, &record(list, "changed", "{}")).await;
+    store(adapter, &record(list, "other", "{}")).await;
+    if !adapter.capabilities().conditional_writes() {
+        let swap = adapter
+            .swap_state(list, "fresh", &StateToken::random(), None)
+            .await;
+        assert_lacks_conditional_writes("swap_state to None", swap);
+        assert!(
+            find(adapter, list, "fresh").await.is_some(),
+            "an unsupported delete deletes nothing"
+        );
+        return;
+    }
+    let token_of = |id: &'static str| async move {
+        adapter
+            .load_state(list, id)
+            .await
+            .unwrap_or_else(|e| panic!("load_state({id}): {e}"))
+            .unwrap_or_else(|| panic!("{id} is stored"))
+            .token
+    };
+
+    let fresh = token_of("fresh").await;
+    let deleted = adapter
+        .swap_state(list, "fresh", &fresh, None)
+        .await
+        .unwrap_or_else(|e| panic!("swap_state to None: {e}"));
+    assert_eq!(
+        deleted,
+        Some(fresh),
+        "a swap to None that deletes answers the token it was given"
+    );
+    assert_eq!(
+        find(adapter, list, "fresh").await,
+        None,
+        "the record is gone"
+    );
+    assert_eq!(
+        adapter.load_state(list, "fresh").await.unwrap(),
+        None,
+        "and its state"
+    );
+
+    let initial = token_of("changed").await;
+    let claimed = adapter
+        .swap_state(list, "changed", &initial, Some(&claimed_state("w")))
+        .await
+        .unwrap()
+        .expect("a claim with the current token applies");
+    let deleted = adapter
+        .swap_state(list, "changed", &claimed, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted,
+        Some(claimed),
+        "after a change, the delete answers the changed state's token"
+    );
+    assert_eq!(find(adapter, list, "changed").await, None);
+
+    for (id, token) in [("fresh", fresh), ("changed", claimed)] {
+        assert_eq!(
+            adapter.swap_state(list, id, &token, None).await.unwrap(),
+            None,
+            "deleting {id} again with its token answers None"
+        );
+        assert_eq!(
+            adapter
+                .swap_state(list, id, &token, Some(&claimed_state("w")))
+                .await
+                .unwrap(),
+            None,
+            "a swap with a deleted record's token answers None"
+        );
+        assert_eq!(find(adapter, list, id).await, None, "and creates nothing");
+    }
+    assert_eq!(ids_of_all(adapter, list).await, ["other"], "the rest stays");
+}
+
+/// A state token the adapter never handed out for the record (a random
+/// one, another record's) is stale: `swap_state` answers `None`, to a
+/// state or to `None`, and changes nothing: the state, its token and the
+/// record stay.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_foreign_state_token(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
+pub async fn check_foreign_state_token(adapter: &dyn StorageAdapter) {
+    if !adapter.capabilities().conditional_writes() {
+        return; // swap_state is Unsupported: check_state
+    }
+    let list = unique_list("foreign-state-token");
+    let list = list.as_str();
+    store(adapter, &record(list, "target", "{}")).await;
+    store(adapter, &record(list, "neighbour", "{}")).await;
+    let load = |id: &'static str| async move {
+        adapter
+            .load_state(list, id)
+            .await
+            .unwrap_or_else(|e| panic!("load_state({id}): {e}"))
+            .unwrap_or_else(|| panic!("{id} is stored"))
+    };
+    let before = load("target").await;
+    let neighbours = load("neighbour").await.token;
+    for (what, token) in [
+        ("a random token", StateToken::random()),
+        ("another record's token", neighbours),
+    ] {
+        for new in [Some(claimed_state("intruder")), None] {
+            let outcome = adapter
+                .swap_state(list, "target", &token, new.as_deref())
+                .await
+                .unwrap_or_else(|e| panic!("swap_state with {what}: {e}"));
+            assert_eq!(
+                outcome,
+                None,
+                "a swap to {} with {what} answers None",
+                if new.is_some() { "a state" } else { "None" }
+            );
+            let after = load("target").await;
+            assert_eq!(
+                (&after.json, after.token),
+                (&before.json, before.token),
+                "a swap with {what} changes nothing"
+            );
+        }
+    }
+    assert!(find(adapter, list, "target").await.is_some());
 }
 
 /// Of many concurrent swaps from one token, exactly one applies.
@@ -974,17 +1353,11 @@ pub async fn check_status_pages(adapter: &dyn StorageAdapter) {
     let list = list.as_str();
     if !adapter.capabilities().conditional_writes() {
         let counts = adapter.count_by_status(list).await;
-        assert!(
-            matches!(counts, Err(Error::Unsupported { .. })),
-            "count_by_status without task state: {counts:?}"
-        );
+        assert_lacks_conditional_writes("count_by_status", counts);
         let page = adapter
             .page_by_status(list, TaskStatus::Failed, None, 10)
             .await;
-        assert!(
-            matches!(page, Err(Error::Unsupported { .. })),
-            "page_by_status without task state: {page:?}"
-        );
+        assert_lacks_conditional_writes("page_by_status", page);
         return;
     }
     let ids: Vec<String> = store_many(adapter, list, 25).await.into_iter().collect();
@@ -1097,10 +1470,7 @@ pub async fn check_next_ready(adapter: &dyn StorageAdapter) {
     let list = list.as_str();
     if !adapter.capabilities().conditional_writes() {
         let ready = adapter.next_ready(list, None, 10, Utc::now()).await;
-        assert!(
-            matches!(ready, Err(Error::Unsupported { .. })),
-            "next_ready without task state: {ready:?}"
-        );
+        assert_lacks_conditional_writes("next_ready", ready);
         return;
     }
     let now = Utc::now();

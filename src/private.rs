@@ -3,6 +3,23 @@
 
 pub use serde;
 
+/// What `taskrec::conformance_tests!` expands to calls.
+#[cfg(feature = "conformance")]
+pub mod conformance {
+    use std::future::Future;
+
+    /// Runs one conformance test on a tokio runtime of its own: two worker
+    /// threads (so concurrent calls really run at once), I/O and timers on.
+    pub fn run(test: impl Future<Output = ()>) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for a conformance test")
+            .block_on(test);
+    }
+}
+
 /// `skip_serializing_if` helper for the shadow struct's borrowed `Option` fields.
 #[inline]
 pub fn is_none<T>(value: &&Option<T>) -> bool {
