@@ -225,7 +225,10 @@ impl Capabilities {
 
     /// Whether the adapter keeps a task's [state](crate::TaskState) and
     /// changes it only conditionally ([`StorageAdapter::load_state`],
-    /// [`StorageAdapter::swap_state`]): what claims and workers need.
+    /// [`StorageAdapter::swap_state`]): what claims and workers need
+    /// ([`StorageAdapter`'s docs](StorageAdapter#what-claims-and-a-worker-need)
+    /// list the methods). Without it, a claim, a worker and every state
+    /// method answer [`Error::Unsupported`] naming this capability.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -349,6 +352,63 @@ impl Page {
 /// [`TaskStore`](crate::TaskStore), which validates keys and converts between
 /// typed tasks and records.
 ///
+/// # Methods
+///
+/// The trait is written with [`async_trait`](macro@async_trait), which keeps
+/// it usable as `dyn StorageAdapter`; that is why the method list further
+/// down shows each async method as a `fn` with lifetimes `'life0`, … and a
+/// `Pin<Box<dyn Future<Output = …> + Send + 'async_trait>>`. Written in an
+/// `#[async_trait] impl StorageAdapter for …` block, and called with
+/// `.await`, they are these:
+///
+/// ```
+/// # use std::time::Duration;
+/// # use chrono::{DateTime, Utc};
+/// # use futures::stream::BoxStream;
+/// # use taskrec::adapter::*;
+/// # trait StorageAdapterAsWritten: std::fmt::Debug + Send + Sync {
+/// // Required: the four a backend writes.
+/// async fn store(&self, record: &TaskRecord) -> Result<()>; // insert or overwrite
+/// async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>>;
+/// async fn delete(&self, task_list: &str, id: &str) -> Result<()>; // Ok when absent
+/// async fn page(&self, task_list: &str, token: Option<&PageToken>, page_size: usize)
+///     -> Result<Page>;
+///
+/// // Optional: defaults on the four; override to do better.
+/// fn name(&self) -> &'static str; // for errors and logs: the type's name
+/// fn capabilities(&self) -> Capabilities; // timestamps kept, nothing more
+/// fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>>; // pages
+/// async fn count(&self, task_list: &str) -> Result<u64>; // walks `all`
+/// async fn store_all(&self, records: &[TaskRecord]) -> Result<()>; // `store` each
+/// async fn append_history(
+///     &self, task_list: &str, id: &str, entry: &HistoryEntry, retention: &HistoryRetention,
+/// ) -> Result<()>; // a task list of its own per task
+/// async fn history(&self, task_list: &str, id: &str, retention: &HistoryRetention)
+///     -> Result<Vec<HistoryEntry>>;
+///
+/// // Optional: the defaults answer `Error::Unsupported`; override with the capability.
+/// async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()>; // time_to_live
+/// async fn load_state(&self, task_list: &str, id: &str)
+///     -> Result<Option<StoredState>>; // conditional_writes
+/// async fn swap_state(
+///     &self, task_list: &str, id: &str, expected: &StateToken, new: Option<&str>,
+/// ) -> Result<Option<StateToken>>; // conditional_writes
+///
+/// // Optional: with `conditional_writes`, the defaults walk the list and its
+/// // states; without, they answer `Error::Unsupported`.
+/// async fn next_ready(
+///     &self, task_list: &str, token: Option<&PageToken>, limit: usize, now: DateTime<Utc>,
+/// ) -> Result<ReadyTasks>;
+/// async fn count_by_status(&self, task_list: &str) -> Result<StatusCounts>;
+/// async fn page_by_status(
+///     &self, task_list: &str, status: TaskStatus, token: Option<&PageToken>, page_size: usize,
+/// ) -> Result<StatePage>;
+/// # }
+/// ```
+///
+/// Every async method's future is `Send`; each method's own docs below say
+/// what it does and what its default does.
+///
 /// # Contract
 ///
 /// A backend author can hold their code against these rules; the
@@ -372,8 +432,17 @@ impl Page {
 ///   record of another list. A page holds at most `page_size` records (a
 ///   `page_size` of 0 counts as 1) and may hold fewer, even none, before the
 ///   last. A token stays valid after the walk is interrupted, across handles,
-///   so a caller can resume later; a token the adapter cannot read is
-///   [`Error::InvalidPageToken`].
+///   so a caller can resume later.
+/// - **Page tokens it never handed out** (to `page`, `next_ready`,
+///   `page_by_status`): tokens are opaque bytes that any caller can forge
+///   or mix up. A token the adapter cannot read as one of its own for that
+///   method (garbage, another adapter's, a claim-next token given to
+///   `page`) is [`Error::InvalidPageToken`]: never a panic, never another
+///   error, never a page. A token that does read as one of the adapter's
+///   positions (tokens carry no signature: the memory adapter's page token
+///   is the last id listed) may be followed from that position, with the
+///   method's rules otherwise intact: only the list asked for, no record
+///   twice.
 /// - **all** yields the same records as a page walk, lazily: memory use is
 ///   bounded by a page, not by the list's length.
 /// - **count** equals the number of records `all` yields.
@@ -396,8 +465,23 @@ impl Page {
 ///   than atomic, as the Cassandra adapter's is: it deletes only what was
 ///   written up to the token, so a store made after the token was issued
 ///   survives it whole, and it answers `None` when the token is no longer
-///   current. Without the capability both answer
-///   [`Error::Unsupported`].
+///   current.
+/// - **A delete through `swap_state`** (`new` is `None`) that applies
+///   answers `Some(expected)`: the token it was given, now naming nothing
+///   (there is no new state to name). The record, its state and its
+///   listing entry are gone; a later swap with that token, to a state or to
+///   `None`, answers `None` and creates nothing. `None` means nothing was
+///   deleted: the token was stale, or the record absent.
+/// - **State tokens it never handed out** for the record (made up with
+///   [`StateToken::random`], another record's, one from before the record
+///   was stored again or deleted) are stale tokens: `swap_state` answers
+///   `Ok(None)` and changes nothing, neither the state nor its token.
+/// - **Without conditional writes**, `load_state`, `swap_state`,
+///   `next_ready`, `count_by_status` and `page_by_status` answer
+///   [`Error::Unsupported`] whose `operation` names the capability: the
+///   provided defaults answer `Unsupported { adapter: self.name(), operation:
+///   "conditional writes (Capabilities::conditional_writes), which task
+///   state, claims and workers need" }`.
 /// - **Ready tasks** (with `conditional_writes`): a sweep of `next_ready`
 ///   at a time `now` hands out only tasks claimable at `now` (pending and
 ///   past its `not_before`, or claimed with `lease_until` passed), with
@@ -412,6 +496,34 @@ impl Page {
 ///   task's history is never mixed in, and no listing or count of the task
 ///   list sees history. The provided defaults meet this on top of the four
 ///   required methods.
+///
+/// # What claims and a `Worker` need
+///
+/// [`capabilities`](StorageAdapter::capabilities) answering
+/// [`conditional_writes`](Capabilities::conditional_writes) `true`, and with
+/// it the **State** rules above kept by [`load_state`](StorageAdapter::load_state)
+/// and [`swap_state`](StorageAdapter::swap_state): those two are what an
+/// adapter writes to get the capability. On top of them a
+/// [`Worker`](crate::Worker) finds work with
+/// [`next_ready`](StorageAdapter::next_ready) (provided: it walks the list
+/// with `page` and `load_state`; override it to read only ready tasks),
+/// claims, renews, releases, retries and fails with `swap_state`, completes
+/// with `swap_state` to `None`, and, where the store keeps history, calls
+/// `append_history`. [`TaskStore::claim`](crate::TaskStore::claim) reads with
+/// `load_state` and claims with `swap_state`.
+///
+/// Without the capability, `Worker::drain`, `Worker::serve` and
+/// `TaskStore::claim` read nothing and answer [`Error::Unsupported`], which
+/// shows as
+///
+/// ```text
+/// the <name> adapter does not support conditional writes (Capabilities::conditional_writes), which task state, claims and workers need
+/// ```
+///
+/// with the adapter's [`name`](StorageAdapter::name); the state methods'
+/// defaults answer the same. They ask the capability, not the methods: an
+/// adapter that implements `load_state` and `swap_state` but does not claim
+/// the capability gets no claims.
 ///
 /// # Implementing
 ///
@@ -446,16 +558,24 @@ impl Page {
 #[async_trait]
 pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// A short name for errors and logs, such as `"memory"` or `"cassandra"`.
+    ///
+    /// Optional: the default is the type's name (`std::any::type_name`); a
+    /// backend overrides it with something short.
     fn name(&self) -> &'static str {
         std::any::type_name::<Self>()
     }
 
     /// What this adapter can do beyond the required contract.
+    ///
+    /// Optional: the default is [`Capabilities::new`], timestamps kept and
+    /// nothing more.
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
     }
 
     /// Inserts or overwrites the record under its (task list, id).
+    ///
+    /// Required.
     async fn store(&self, record: &TaskRecord) -> Result<()>;
 
     /// Stores every record, as [`store`](Self::store) would one after
@@ -476,12 +596,20 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     }
 
     /// The record under (task list, id), or `None`.
+    ///
+    /// Required.
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>>;
 
     /// Removes the record under (task list, id); a no-op when absent.
+    ///
+    /// Required.
     async fn delete(&self, task_list: &str, id: &str) -> Result<()>;
 
-    /// One page of a task list's records, from `token` (the start when `None`).
+    /// One page of a task list's records, from `token` (the start when
+    /// `None`). A token it cannot read as one of its own is
+    /// [`Error::InvalidPageToken`].
+    ///
+    /// Required.
     async fn page(
         &self,
         task_list: &str,
@@ -501,7 +629,10 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     }
 
     /// The record's processing state and its token, or `None` when the
-    /// record is absent. Optional: see [`Capabilities::conditional_writes`].
+    /// record is absent.
+    ///
+    /// Optional: see [`Capabilities::conditional_writes`]; without it the
+    /// default answers [`Error::Unsupported`] naming the capability.
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         let _ = (task_list, id);
         Err(lacks_conditional_writes(self.name()))
@@ -509,7 +640,12 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
 
     /// Replaces the record's state with `new` (or deletes the record when
     /// `new` is `None`) if its token is still `expected`, atomically.
-    /// Answers the new token, or `None` when nothing was written.
+    /// Answers the new token; for a delete, `expected` itself; `None` when
+    /// nothing was written or deleted (a stale token, one never handed out
+    /// for this record, an absent record).
+    ///
+    /// Optional: see [`Capabilities::conditional_writes`]; without it the
+    /// default answers [`Error::Unsupported`] naming the capability.
     async fn swap_state(
         &self,
         task_list: &str,
@@ -542,7 +678,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// a step reads in proportion to what it hands out; the memory adapter
     /// does. A token from another adapter or method is
     /// [`Error::InvalidPageToken`]. Without the capability it answers
-    /// [`Error::Unsupported`].
+    /// [`Error::Unsupported`] naming it.
     async fn next_ready(
         &self,
         task_list: &str,
@@ -562,7 +698,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     ///
     /// Optional (with [`conditional_writes`](Capabilities::conditional_writes)):
     /// the default reads every record of the list and its state. Without the
-    /// capability it answers [`Error::Unsupported`].
+    /// capability it answers [`Error::Unsupported`] naming it.
     async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
         if !self.capabilities().conditional_writes() {
             return Err(lacks_conditional_writes(self.name()));
@@ -584,7 +720,7 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// adapter reads only failed tasks for [`TaskStatus::Failed`].
     /// A token from another adapter or method is [`Error::InvalidPageToken`]
     /// (or, from the same adapter's `page`, may resume a listing of another
-    /// status). Without the capability it answers [`Error::Unsupported`].
+    /// status). Without the capability it answers [`Error::Unsupported`] naming it.
     async fn page_by_status(
         &self,
         task_list: &str,
@@ -637,11 +773,15 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     }
 
     /// Every record of a task list, as a lazy stream walking the pages.
+    ///
+    /// Optional: the default is [`walk_pages`] with [`DEFAULT_PAGE_SIZE`].
     fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
         walk_pages(self, task_list, DEFAULT_PAGE_SIZE)
     }
 
     /// How many records a task list holds.
+    ///
+    /// Optional: the default counts what [`all`](Self::all) yields.
     async fn count(&self, task_list: &str) -> Result<u64> {
         self.all(task_list)
             .try_fold(0u64, |n, _| async move { Ok(n + 1) })
