@@ -265,7 +265,15 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
 
     // 1. The contract. Every rule of `StorageAdapter` is checked here; a
     //    broken one panics with its name, and the example exits non-zero.
-    //    A backend runs the same call in its own tests.
+    //    A backend's own tests run the same rules one test each, on a fresh
+    //    adapter per rule, with the directory kept until the test ends:
+    //
+    //        mod json_file_adapter {
+    //            taskrec::conformance_tests!(|| async {
+    //                let dir = tempfile::tempdir().unwrap();
+    //                (super::JsonFileAdapter::new(dir.path()), dir)
+    //            });
+    //        }
     let adapter = JsonFileAdapter::new(&root);
     taskrec::conformance::run_all(&adapter).await;
     println!("conformance: every rule of the adapter contract holds");
@@ -290,6 +298,21 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let found = found.ok_or("file1 was saved but is not found")?;
     assert_eq!(found.data().filename, "file1.txt");
     println!("found `file1`: {:?}", found.data());
+
+    // No conditional writes, so no claims and no `Worker`: refused before
+    // anything is read, naming the capability the adapter would need.
+    let lease = std::time::Duration::from_secs(30);
+    match store.claim(list, "file1", "worker-1", lease).await {
+        Err(refused @ Error::Unsupported { .. }) => {
+            assert_eq!(
+                refused.to_string(),
+                "the json-file adapter does not support conditional writes \
+                 (Capabilities::conditional_writes), which task state, claims and workers need"
+            );
+            println!("claim refused: {refused}");
+        }
+        other => return Err(format!("a claim on {ADAPTER} must be refused: {other:?}").into()),
+    }
 
     // The records are files: another handle on the same directory (another
     // process, later) sees them.

@@ -164,7 +164,7 @@
 //!
 //! Implement [`StorageAdapter`] (four methods; its docs hold the contract)
 //! and run the [`conformance`] suite in your tests (cargo feature
-//! `conformance`).
+//! `conformance`): [`conformance_tests!`] makes each rule a test of its own.
 //!
 //! # Feature flags
 //!
@@ -172,7 +172,7 @@
 //! | --- | --- |
 //! | `cassandra` | the [`cassandra`] module: the Cassandra / ScyllaDB adapter on the `scylla` driver |
 //! | `cassandra-tls` | TLS for the Cassandra adapter, through OpenSSL |
-//! | `conformance` | the [`conformance`] module: the adapter conformance suite |
+//! | `conformance` | the [`conformance`] module and [`conformance_tests!`]: the adapter conformance suite |
 //! | `worker` (default) | [`Worker`]: the worker loop, on tokio timers |
 
 pub mod adapter;
