@@ -1,6 +1,6 @@
 //! The one error type every fallible taskrec operation returns.
 
-use std::fmt;
+use crate::key::TaskKey;
 
 /// A boxed error from a storage driver or a task's own code, kept as the
 /// [`source`](std::error::Error::source) of the error that wraps it.
@@ -27,44 +27,6 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// # Ok::<(), taskrec::Error>(())
 /// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Where in storage a record came from, attached to decoding errors so that a
-/// bad record found in a long listing can be located and repaired.
-///
-/// ```
-/// let key = taskrec::TaskKey::new("datto.com", "file1");
-/// assert_eq!(key.to_string(), r#""datto.com"/"file1""#);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TaskKey {
-    /// The task list the record belongs to.
-    pub task_list: String,
-    /// The record's id within its list.
-    pub id: String,
-}
-
-impl TaskKey {
-    /// A key from a task list and an id (not validated: this is a label).
-    ///
-    /// ```
-    /// let key = taskrec::TaskKey::new("", "a/b"); // no validation
-    /// assert_eq!(key.id, "a/b");
-    /// assert_eq!(key.to_string(), r#"""/"a/b""#);
-    /// ```
-    pub fn new(task_list: impl Into<String>, id: impl Into<String>) -> Self {
-        TaskKey {
-            task_list: task_list.into(),
-            id: id.into(),
-        }
-    }
-}
-
-impl fmt::Display for TaskKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Quoted and escaped: keys may hold `/` themselves.
-        write!(f, "{:?}/{:?}", self.task_list, self.id)
-    }
-}
 
 /// Why a task list, an id or a type name was refused.
 ///

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapter::StorageAdapter;
 use crate::data::{TaskData, TaskDecode};
-use crate::error::{BoxError, Error, Result, TaskKey};
+use crate::error::{BoxError, Error, Result};
+use crate::key::TaskKey;
 use crate::store::TaskStore;
 use crate::task::Task;
 

@@ -1,7 +1,49 @@
-//! Validation of task lists and ids, the two halves of a task's key, and
-//! of the type names stored beside them.
+//! A task's key ([`TaskKey`]: its task list and id) and the checks of its
+//! two halves, and of the type names stored beside them.
+
+use std::fmt;
 
 use crate::error::{Error, KeyError, Result};
+
+/// A task's key, its task list and id: where in storage a record is.
+/// Decoding errors carry it, so that a bad record found in a long listing
+/// can be located and repaired; [`execute_list`](crate::execute_list) names
+/// each task's outcome with it.
+///
+/// ```
+/// let key = taskrec::TaskKey::new("datto.com", "file1");
+/// assert_eq!(key.to_string(), r#""datto.com"/"file1""#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskKey {
+    /// The task list the record belongs to.
+    pub task_list: String,
+    /// The record's id within its list.
+    pub id: String,
+}
+
+impl TaskKey {
+    /// A key from a task list and an id (not validated: this is a label).
+    ///
+    /// ```
+    /// let key = taskrec::TaskKey::new("", "a/b"); // no validation
+    /// assert_eq!(key.id, "a/b");
+    /// assert_eq!(key.to_string(), r#"""/"a/b""#);
+    /// ```
+    pub fn new(task_list: impl Into<String>, id: impl Into<String>) -> Self {
+        TaskKey {
+            task_list: task_list.into(),
+            id: id.into(),
+        }
+    }
+}
+
+impl fmt::Display for TaskKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Quoted and escaped: keys may hold `/` themselves.
+        write!(f, "{:?}/{:?}", self.task_list, self.id)
+    }
+}
 
 /// The longest task list or id accepted, in bytes of UTF-8.
 ///

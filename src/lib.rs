@@ -217,14 +217,15 @@ pub use adapter::{walk_pages, Capabilities, Page, PageToken, StorageAdapter, DEF
 pub use claim::Claim;
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
 pub use data_check::MAX_DATA_DEPTH;
-pub use error::{BoxError, Error, KeyError, Result, TaskKey};
+pub use error::{BoxError, Error, KeyError, Result};
 pub use execute::{execute_list, CompositeTask, Execute, Outcome, TaskOutcome};
 pub use generator::{IntoGenerated, TaskGenerator};
 pub use hash::{HashData, TaskHash};
 pub use history::{HistoryEntry, HistoryRetention, StateChange};
 pub use inspect::{StatePage, StatusCounts};
 pub use key::{
-    validate_id, validate_task_list, validate_type_name, MAX_KEY_BYTES, MAX_TYPE_NAME_BYTES,
+    validate_id, validate_task_list, validate_type_name, TaskKey, MAX_KEY_BYTES,
+    MAX_TYPE_NAME_BYTES,
 };
 pub use memory::MemoryAdapter;
 pub use operate::TaskDetails;

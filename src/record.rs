@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Result, TaskKey};
-use crate::key::{validate_key, validate_type_name};
+use crate::error::Result;
+use crate::key::{validate_key, validate_type_name, TaskKey};
 
 /// One task as storage sees it: its key, its type name, its data as JSON
 /// object text, and when it was created and last written.

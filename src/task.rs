@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 
 use crate::data::{self, DataRef, TaskData, TaskDecode};
 use crate::data_check;
-use crate::error::{Result, TaskKey};
+use crate::error::Result;
 use crate::hash::{self, HashData, TaskHash};
 use crate::json_text::Origin;
-use crate::key::{validate_id, validate_key, validate_task_list};
+use crate::key::{validate_id, validate_key, validate_task_list, TaskKey};
 use crate::record::{self, TaskRecord};
 
 mod hash_json;
