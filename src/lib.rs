@@ -231,7 +231,7 @@ pub use memory::MemoryAdapter;
 pub use operate::TaskDetails;
 pub use ready::ReadyTasks;
 pub use record::TaskRecord;
-pub use registry::{AnyTaskData, DynTaskData, TaskRegistry};
+pub use registry::{DynTaskData, ErasedTaskData, TaskRegistry};
 pub use state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
 pub use store::{TaskStore, DEFAULT_CONCURRENCY, SAVE_ALL_GROUP};
 pub use task::Task;

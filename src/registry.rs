@@ -14,19 +14,23 @@ use crate::key::validate_key;
 use crate::record::TaskRecord;
 use crate::task::Task;
 
-/// Task data whose concrete type is known only at run time: what a
-/// [`TaskRegistry`] decodes into. Every task type (`#[derive(TaskData)]` on
-/// a struct) with a `Debug` impl is one.
+/// The object-safe twin of [`TaskData`] that [`DynTaskData`] boxes:
+/// implemented for every task type (`#[derive(TaskData)]` on a struct) with
+/// a `Debug` impl, never by hand.
+///
+/// Code holds [`DynTaskData`]; this trait is named only in the bounds of
+/// its downcasts, and its methods are called on a `DynTaskData` without
+/// importing it.
 ///
 /// ```
-/// use taskrec::{AnyTaskData, DynTaskData};
+/// use taskrec::DynTaskData;
 /// #[derive(Debug, PartialEq, taskrec::TaskData)]
 /// struct Ping { n: u8 }
 /// let data: DynTaskData = Box::new(Ping { n: 1 });
 /// assert_eq!(data.dyn_type_name(), "Ping");
 /// assert_eq!(data.downcast_ref::<Ping>(), Some(&Ping { n: 1 }));
 /// ```
-pub trait AnyTaskData: Any + fmt::Debug + Send + Sync {
+pub trait ErasedTaskData: Any + fmt::Debug + Send + Sync {
     /// The stable name of the value's type.
     fn dyn_type_name(&self) -> &str;
 
@@ -43,7 +47,7 @@ pub trait AnyTaskData: Any + fmt::Debug + Send + Sync {
 // Only concrete task types: were `DynTaskData` itself one, a box of a box
 // would compile and never downcast, and `as_any` on a `&DynTaskData` would
 // pick the box instead of the value in it.
-impl<T: TaskType + fmt::Debug> AnyTaskData for T {
+impl<T: TaskType + fmt::Debug> ErasedTaskData for T {
     fn dyn_type_name(&self) -> &str {
         self.type_name()
     }
@@ -61,7 +65,11 @@ impl<T: TaskType + fmt::Debug> AnyTaskData for T {
     }
 }
 
-/// Boxed task data of a type known at run time.
+/// Task data whose concrete type is known only at run time: a boxed task
+/// type, what a [`TaskRegistry`] decodes into. Every task type
+/// (`#[derive(TaskData)]` on a struct) with a `Debug` impl boxes into one,
+/// and [`downcast_ref`](ErasedTaskData#method.downcast_ref),
+/// [`is`](ErasedTaskData#method.is) and [`Task::downcast`] get it back.
 ///
 /// ```
 /// use taskrec::{DynTaskData, Task};
@@ -71,9 +79,9 @@ impl<T: TaskType + fmt::Debug> AnyTaskData for T {
 /// assert_eq!(task.to_json()?, r#"{"task_list":"l","id":"i","type":"Ping","data":{"n":1}}"#);
 /// # Ok::<(), taskrec::Error>(())
 /// ```
-pub type DynTaskData = Box<dyn AnyTaskData>;
+pub type DynTaskData = Box<dyn ErasedTaskData>;
 
-impl dyn AnyTaskData {
+impl dyn ErasedTaskData {
     /// The value as a `T`, if it is one.
     ///
     /// ```
@@ -86,7 +94,7 @@ impl dyn AnyTaskData {
     /// assert!(data.downcast_ref::<Pong>().is_none());
     /// # Ok::<(), taskrec::Error>(())
     /// ```
-    pub fn downcast_ref<T: AnyTaskData>(&self) -> Option<&T> {
+    pub fn downcast_ref<T: ErasedTaskData>(&self) -> Option<&T> {
         self.as_any().downcast_ref()
     }
 
@@ -99,7 +107,7 @@ impl dyn AnyTaskData {
     /// assert!(data.is::<Ping>());
     /// assert!(!data.is::<Pong>());
     /// ```
-    pub fn is<T: AnyTaskData>(&self) -> bool {
+    pub fn is<T: ErasedTaskData>(&self) -> bool {
         self.as_any().is::<T>()
     }
 }
@@ -128,7 +136,7 @@ impl Task<DynTaskData> {
     /// assert_eq!(ping.data().n, 4);
     /// # Ok::<(), taskrec::Error>(())
     /// ```
-    pub fn downcast<T: AnyTaskData>(self) -> Result<Task<T>, Self> {
+    pub fn downcast<T: ErasedTaskData>(self) -> Result<Task<T>, Self> {
         if !self.data().is::<T>() {
             return Err(self);
         }

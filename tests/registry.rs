@@ -434,7 +434,7 @@ async fn all_any_names_an_unregistered_record_and_goes_on() {
     assert_eq!(items[2].as_ref().unwrap().id(), "3");
 }
 
-/// `AnyTaskData` covers concrete task types only, so `as_any` on a
+/// `ErasedTaskData` covers concrete task types only, so `as_any` on a
 /// `&DynTaskData` reaches the value in the box, and boxing a box does not
 /// compile (it would never downcast).
 #[test]
