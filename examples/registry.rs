@@ -140,7 +140,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     //    dispatched. A record of an unknown type is an error item in the
     //    listing, naming the record; the listing goes on past it.
     let mut items: Vec<taskrec::Result<Task<DynTaskData>>> =
-        store.all_any(&registry, list).collect().await;
+        store.all_registered(&registry, list).collect().await;
     items.sort_by_key(|item| match item {
         Ok(task) => task.id().to_owned(),
         Err(Error::UnknownType {
@@ -181,7 +181,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // One task by key, of whatever type it holds.
     let charge = store
-        .find_any(&registry, list, "3-charge")
+        .find_registered(&registry, list, "3-charge")
         .await?
         .ok_or("3-charge was saved but is not found")?;
     assert_eq!(charge.type_name(), "Billing::ChargeCard");
@@ -189,11 +189,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The unknown record, by key: the same typed error, as the `Err` of the
     // call, with its message.
-    let err = match store.find_any(&registry, list, "4-archive").await {
+    let err = match store.find_registered(&registry, list, "4-archive").await {
         Err(e) => e,
         Ok(task) => return Err(format!("an unknown type decoded: {task:?}").into()),
     };
-    println!("find_any 4-archive: {err}");
+    println!("find_registered 4-archive: {err}");
     assert!(
         matches!(&err, Error::UnknownType { type_name, .. } if type_name == "Tasks::ArchiveMailbox")
     );

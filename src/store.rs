@@ -457,7 +457,9 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             .transpose()
     }
 
-    /// The task under (task list, id), decoded through a registry.
+    /// The task under (task list, id), decoded through a registry into
+    /// whichever registered type it holds; a type the registry does not
+    /// know is [`Error::UnknownType`](crate::Error::UnknownType).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -467,11 +469,11 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// registry.register::<Ping>()?;
     /// let store = TaskStore::new(MemoryAdapter::new());
     /// store.save(&Task::new("games", "g1", Ping {})?).await?;
-    /// let task = store.find_any(&registry, "games", "g1").await?.unwrap();
+    /// let task = store.find_registered(&registry, "games", "g1").await?.unwrap();
     /// assert!(task.data().is::<Ping>());
     /// # Ok(()) }
     /// ```
-    pub async fn find_any(
+    pub async fn find_registered(
         &self,
         registry: &TaskRegistry,
         task_list: &str,
@@ -527,7 +529,9 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             .map(|record| record.and_then(Task::from_record))
     }
 
-    /// Every task of a list, decoded through a registry, lazily.
+    /// Every task of a list, decoded through a registry into whichever
+    /// registered type each holds, lazily; a record that does not decode is
+    /// an error item naming it, and the stream goes on after it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -540,13 +544,13 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// let store = TaskStore::new(MemoryAdapter::new());
     /// store.create("games", Ping {}).await?;
     /// store.create("games", Pong {}).await?;
-    /// let mut names: Vec<String> = store.all_any(&registry, "games")
+    /// let mut names: Vec<String> = store.all_registered(&registry, "games")
     ///     .map_ok(|task| task.type_name().to_owned()).try_collect().await?;
     /// names.sort();
     /// assert_eq!(names, ["Ping", "Pong"]);
     /// # Ok(()) }
     /// ```
-    pub fn all_any<'a>(
+    pub fn all_registered<'a>(
         &'a self,
         registry: &'a TaskRegistry,
         task_list: &'a str,

@@ -359,14 +359,14 @@ async fn dyn_task_saved_through_the_store_is_found_typed() {
     );
 
     let any = store
-        .find_any(&registry, "files", "d1")
+        .find_registered(&registry, "files", "d1")
         .await
         .unwrap()
         .unwrap();
     assert!(any.data().is::<DeleteFile>());
     assert_eq!(
         store
-            .find_any(&registry, "files", "nope")
+            .find_registered(&registry, "files", "nope")
             .await
             .unwrap()
             .map(|t| t.id().to_owned()),
@@ -388,7 +388,7 @@ async fn dyn_task_saved_through_the_store_is_found_typed() {
         .await
         .unwrap();
     let mut listed: Vec<(String, String)> = store
-        .all_any(&registry, "files")
+        .all_registered(&registry, "files")
         .map_ok(|t| (t.id().to_owned(), t.type_name().to_owned()))
         .try_collect()
         .await
@@ -404,7 +404,7 @@ async fn dyn_task_saved_through_the_store_is_found_typed() {
 }
 
 #[tokio::test]
-async fn all_any_names_an_unregistered_record_and_goes_on() {
+async fn all_registered_names_an_unregistered_record_and_goes_on() {
     let store = TaskStore::new(MemoryAdapter::new());
     for (id, type_name, data) in [
         ("1", "Archive", r#"{"level":1}"#),
@@ -419,7 +419,7 @@ async fn all_any_names_an_unregistered_record_and_goes_on() {
     }
     let registry = registry();
     let items: Vec<taskrec::Result<Task<DynTaskData>>> =
-        futures::StreamExt::collect(store.all_any(&registry, "l")).await;
+        futures::StreamExt::collect(store.all_registered(&registry, "l")).await;
     assert_eq!(items.len(), 3);
     assert_eq!(items[0].as_ref().unwrap().id(), "1");
     match &items[1] {

@@ -496,7 +496,7 @@ async fn typed<A: StorageAdapter + 'static>(
         }
         Workload::Stream | Workload::StreamTaskRb => {
             let (items, latencies) = match &ctx.registry {
-                Some(registry) => drain(ctx.store.all_any(registry, &ctx.list)).await?,
+                Some(registry) => drain(ctx.store.all_registered(registry, &ctx.list)).await?,
                 None => drain(ctx.store.all::<FetchFile>(&ctx.list)).await?,
             };
             (items, latencies, "item")
@@ -539,7 +539,7 @@ async fn typed_find<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(),
     let found = match &ctx.registry {
         Some(registry) => ctx
             .store
-            .find_any(registry, list, &id)
+            .find_registered(registry, list, &id)
             .await
             .map_err(err)?
             .map(|task| std::hint::black_box(task).id().len()),

@@ -572,7 +572,7 @@ async fn find_as(
         "Doc" => typed::<Doc>(store, list, id).await,
         "Ball" => typed::<Ball>(store, list, id).await,
         "registry" => Ok(store
-            .find_any(&registry(), list, id)
+            .find_registered(&registry(), list, id)
             .await?
             .map(|t: Task<DynTaskData>| (data_json(t.data()), t.created_at()))),
         other => panic!("unknown `as`: {other}"),
@@ -599,7 +599,7 @@ async fn list_as(store: &TaskStore, decode_as: &str, list: &str) -> Vec<taskrec:
         "registry" => {
             let registry = registry();
             store
-                .all_any(&registry, list)
+                .all_registered(&registry, list)
                 .map(|r| r.map(|t| data_json(t.data())))
                 .collect()
                 .await
