@@ -41,7 +41,9 @@ pub trait Execute<C: ?Sized + Sync = ()>: TaskData {
     async fn execute(&self, ctx: &C) -> Result<(), BoxError>;
 }
 
-/// What happened to one task of a list run by [`execute_list`].
+/// What happened to one task of a list run by [`execute_list`]. (A
+/// [`Worker`](crate::Worker) tells what happened to each of its attempts
+/// as a [`WorkerEvent`](crate::WorkerEvent) instead.)
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -53,14 +55,14 @@ pub trait Execute<C: ?Sized + Sync = ()>: TaskData {
 /// #     }
 /// # }
 /// // `Divide` fails on a zero divisor (see `execute_list`).
-/// use taskrec::{Outcome, StorageAdapter, TaskRecord};
+/// use taskrec::{ExecuteOutcome, StorageAdapter, TaskRecord};
 /// let store = TaskStore::new(MemoryAdapter::new());
 /// store.save(&Task::new("math", "bad", Divide { by: 0 })?).await?;
 /// store.adapter().store(&TaskRecord::new("math", "odd", "Divide", r#"{"by":"two"}"#)?).await?;
 /// for done in taskrec::execute_list::<Divide, _, _>(&store, "math", &(), 4).await? {
 ///     match (done.key.id.as_str(), done.outcome) {
-///         ("bad", Outcome::Failed(e)) => assert_eq!(e.to_string(), "division by zero"),
-///         ("odd", Outcome::Undecodable(e)) => assert!(e.to_string().contains("at `.by`")),
+///         ("bad", ExecuteOutcome::Failed(e)) => assert_eq!(e.to_string(), "division by zero"),
+///         ("odd", ExecuteOutcome::Undecodable(e)) => assert!(e.to_string().contains("at `.by`")),
 ///         other => panic!("unexpected {other:?}"),
 ///     }
 /// }
@@ -68,7 +70,7 @@ pub trait Execute<C: ?Sized + Sync = ()>: TaskData {
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum ExecuteOutcome {
     /// It ran without error and its record was deleted.
     Completed,
     /// It returned this error; its record is left in place to be found again.
@@ -80,7 +82,7 @@ pub enum Outcome {
     NotCompleted(Error),
 }
 
-impl Outcome {
+impl ExecuteOutcome {
     /// Whether the task ran and its record is gone.
     ///
     /// ```
@@ -101,11 +103,11 @@ impl Outcome {
     /// # Ok(()) }
     /// ```
     pub fn is_completed(&self) -> bool {
-        matches!(self, Outcome::Completed)
+        matches!(self, ExecuteOutcome::Completed)
     }
 }
 
-/// One task's key and [`Outcome`].
+/// One task [`execute_list`] went through: its key and its [`ExecuteOutcome`].
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -124,11 +126,11 @@ impl Outcome {
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct TaskOutcome {
+pub struct ExecutedTask {
     /// Which task.
     pub key: TaskKey,
     /// What happened to it.
-    pub outcome: Outcome,
+    pub outcome: ExecuteOutcome,
 }
 
 /// Runs every task of a list with up to `concurrency` at once: each one that
@@ -146,7 +148,7 @@ pub struct TaskOutcome {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-/// use taskrec::{BoxError, Execute, MemoryAdapter, Outcome, Task, TaskData, TaskStore};
+/// use taskrec::{BoxError, Execute, ExecuteOutcome, MemoryAdapter, Task, TaskData, TaskStore};
 ///
 /// #[derive(Debug, TaskData)]
 /// struct Divide { by: u32 }
@@ -173,7 +175,7 @@ pub async fn execute_list<T, C, A>(
     task_list: &str,
     ctx: &C,
     concurrency: usize,
-) -> Result<Vec<TaskOutcome>>
+) -> Result<Vec<ExecutedTask>>
 where
     T: TaskDecode + Execute<C>,
     C: ?Sized + Sync,
@@ -184,16 +186,16 @@ where
         .map_ok(|record| async move {
             let key = record.key();
             let outcome = match Task::<T>::from_record(record) {
-                Err(e) => Outcome::Undecodable(e),
+                Err(e) => ExecuteOutcome::Undecodable(e),
                 Ok(task) => match task.data().execute(ctx).await {
-                    Err(e) => Outcome::Failed(e),
+                    Err(e) => ExecuteOutcome::Failed(e),
                     Ok(()) => match store.complete(&task).await {
-                        Ok(()) => Outcome::Completed,
-                        Err(e) => Outcome::NotCompleted(e),
+                        Ok(()) => ExecuteOutcome::Completed,
+                        Err(e) => ExecuteOutcome::NotCompleted(e),
                     },
                 },
             };
-            Ok(TaskOutcome { key, outcome })
+            Ok(ExecutedTask { key, outcome })
         })
         .try_buffer_unordered(concurrency.max(1))
         .try_collect()
@@ -284,7 +286,7 @@ impl CompositeTask {
         store: &TaskStore<A>,
         ctx: &C,
         concurrency: usize,
-    ) -> Result<Vec<TaskOutcome>>
+    ) -> Result<Vec<ExecutedTask>>
     where
         T: TaskDecode + Execute<C>,
         C: ?Sized + Sync,

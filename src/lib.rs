@@ -218,7 +218,7 @@ pub use claim::Claim;
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
 pub use data_check::MAX_DATA_DEPTH;
 pub use error::{BoxError, Error, KeyError, Result};
-pub use execute::{execute_list, CompositeTask, Execute, Outcome, TaskOutcome};
+pub use execute::{execute_list, CompositeTask, Execute, ExecuteOutcome, ExecutedTask};
 pub use generator::{IntoGenerated, TaskGenerator};
 pub use hash::{HashData, TaskHash};
 pub use history::{HistoryEntry, HistoryRetention, StateChange};

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use taskrec::{
-    execute_list, BoxError, CompositeTask, Error, Execute, KeyError, MemoryAdapter, Outcome, Page,
-    PageToken, StorageAdapter, Task, TaskData, TaskHash, TaskKey, TaskOutcome, TaskRecord,
+    execute_list, BoxError, CompositeTask, Error, Execute, ExecuteOutcome, ExecutedTask, KeyError,
+    MemoryAdapter, Page, PageToken, StorageAdapter, Task, TaskData, TaskHash, TaskKey, TaskRecord,
     TaskStore, TaskType,
 };
 
@@ -95,7 +95,7 @@ async fn save_work(store: &TaskStore<impl StorageAdapter>, list: &str, data: Wor
         .unwrap();
 }
 
-fn by_id(mut outcomes: Vec<TaskOutcome>) -> Vec<TaskOutcome> {
+fn by_id(mut outcomes: Vec<ExecutedTask>) -> Vec<ExecutedTask> {
     outcomes.sort_by(|a, b| a.key.id.cmp(&b.key.id));
     outcomes
 }
@@ -116,17 +116,17 @@ async fn successes_are_completed_and_failures_stay() {
     );
     assert_eq!(outcomes.len(), 3);
     assert_eq!(outcomes[0].key, TaskKey::new("jobs", "w001"));
-    assert!(matches!(outcomes[0].outcome, Outcome::Completed));
+    assert!(matches!(outcomes[0].outcome, ExecuteOutcome::Completed));
     assert!(outcomes[0].outcome.is_completed());
     match &outcomes[1].outcome {
-        Outcome::Failed(e) => {
+        ExecuteOutcome::Failed(e) => {
             assert_eq!(outcomes[1].key, TaskKey::new("jobs", "w002"));
             assert_eq!(e.downcast_ref::<WorkFailed>(), Some(&WorkFailed { n: 2 }));
         }
         other => panic!("expected Failed, got {other:?}"),
     }
     assert!(!outcomes[1].outcome.is_completed());
-    assert!(matches!(outcomes[2].outcome, Outcome::Completed));
+    assert!(matches!(outcomes[2].outcome, ExecuteOutcome::Completed));
 
     // The completed ones are gone; the failure is left for the next run.
     assert_eq!(store.count("jobs").await.unwrap(), 1);
@@ -152,7 +152,7 @@ async fn successes_are_completed_and_failures_stay() {
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].key, TaskKey::new("jobs", "w002"));
-    assert!(matches!(again[0].outcome, Outcome::Failed(_)));
+    assert!(matches!(again[0].outcome, ExecuteOutcome::Failed(_)));
     assert_eq!(ctx.runs.lock().unwrap()[&2], 2);
 }
 
@@ -172,9 +172,9 @@ async fn an_undecodable_record_is_reported_and_left_in_place() {
             .unwrap(),
     );
     assert_eq!(outcomes.len(), 3);
-    assert!(matches!(outcomes[0].outcome, Outcome::Completed));
+    assert!(matches!(outcomes[0].outcome, ExecuteOutcome::Completed));
     match &outcomes[1].outcome {
-        Outcome::Undecodable(Error::InvalidData {
+        ExecuteOutcome::Undecodable(Error::InvalidData {
             type_name,
             path,
             task,
@@ -187,7 +187,7 @@ async fn an_undecodable_record_is_reported_and_left_in_place() {
         other => panic!("expected Undecodable(InvalidData), got {other:?}"),
     }
     match &outcomes[2].outcome {
-        Outcome::Undecodable(Error::TypeMismatch {
+        ExecuteOutcome::Undecodable(Error::TypeMismatch {
             expected,
             found,
             task,
@@ -377,7 +377,7 @@ async fn a_failed_delete_is_not_completed_and_the_record_stays() {
         .unwrap();
     assert_eq!(outcomes.len(), 1);
     match &outcomes[0].outcome {
-        Outcome::NotCompleted(Error::Storage { adapter, source }) => {
+        ExecuteOutcome::NotCompleted(Error::Storage { adapter, source }) => {
             assert_eq!(*adapter, "flaky");
             assert_eq!(source.to_string(), "delete refused");
         }
@@ -435,7 +435,7 @@ async fn composite_task_runs_its_child_list() {
         outcomes.iter().filter(|o| o.outcome.is_completed()).count(),
         3
     );
-    assert!(matches!(outcomes[3].outcome, Outcome::Failed(_)));
+    assert!(matches!(outcomes[3].outcome, ExecuteOutcome::Failed(_)));
     assert_eq!(store.count("kids").await.unwrap(), 1);
     assert_eq!(store.count("not-kids").await.unwrap(), 1);
     assert_eq!(store.count("parents").await.unwrap(), 1, "the parent stays");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::Instrument;
 
-use super::events::AttemptReport;
+use super::events::AttemptReporter;
 use super::report::Counters;
 use super::{HandlerFuture, HandlerResult, Worker, TRACING_TARGET};
 use crate::adapter::StorageAdapter;
@@ -83,18 +83,18 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             owner,
             outcome = tracing::field::Empty,
         );
-        let report = AttemptReport::new(
+        let reporter = AttemptReporter::new(
             self.config.events.as_ref(),
             &claim,
             type_name,
             labels,
             span.clone(),
         );
-        report.claimed(
+        reporter.claimed(
             &claim,
             self.store.adapter().capabilities().keeps_timestamps(),
         );
-        self.attempt(claim, handler, counters, &report)
+        self.attempt(claim, handler, counters, &reporter)
             .instrument(span)
             .await
     }
@@ -105,7 +105,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         claim: Claim,
         handler: &H,
         counters: &Counters,
-        report: &AttemptReport<'_>,
+        reporter: &AttemptReporter<'_>,
     ) -> Result<Visit>
     where
         T: TaskDecode,
@@ -119,7 +119,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 "gave up after {} attempts; the last ones ended without a result (did the worker die?)",
                 attempt - 1
             );
-            self.fail(claim, &error, counters, report).await?;
+            self.fail(claim, &error, counters, reporter).await?;
             return Ok(Visit::Ran);
         }
         // The claimed version, read with the claim's token: a task saved
@@ -131,17 +131,17 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             ) => {
                 // Saved again under a type this worker does not run.
                 if self.store.release(claim).await? {
-                    report.released();
+                    reporter.released();
                 }
                 return Ok(Visit::Closed);
             }
             Err(e) => {
                 // Data no code of this type can read will not get better by retrying.
-                self.fail(claim, &e.to_string(), counters, report).await?;
+                self.fail(claim, &e.to_string(), counters, reporter).await?;
                 return Ok(Visit::Ran);
             }
         };
-        report.running();
+        reporter.running();
         let started = std::time::Instant::now();
         let run = self.run(claim, task, handler).await?;
         let outcome = match &run {
@@ -150,7 +150,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             Run::Lost => "lost",
             Run::Stopped(_) => "stopped",
         };
-        report.ran(outcome, started.elapsed());
+        reporter.ran(outcome, started.elapsed());
         match run {
             Run::Done(claim, Ok(result)) => {
                 if self
@@ -159,36 +159,36 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                     .await?
                 {
                     Counters::add(&counters.succeeded);
-                    report.succeeded();
+                    reporter.succeeded();
                 } else {
                     Counters::add(&counters.lost);
-                    report.lost();
+                    reporter.lost();
                 }
             }
             Run::Done(claim, Err(error)) => {
                 let error = error.to_string();
                 if attempt >= self.config.max_attempts {
-                    self.fail(claim, &error, counters, report).await?;
+                    self.fail(claim, &error, counters, reporter).await?;
                 } else {
                     let not_before =
                         crate::claim::lease_end(Utc::now(), self.config.backoff.delay(attempt));
                     if self.store.retry_later(claim, &error, not_before).await? {
                         Counters::add(&counters.retried);
-                        report.retried(&error, not_before);
+                        reporter.retried(&error, not_before);
                     } else {
                         Counters::add(&counters.lost);
-                        report.lost();
+                        reporter.lost();
                     }
                 }
             }
             Run::Lost => {
                 Counters::add(&counters.lost);
-                report.lost();
+                reporter.lost();
             }
             Run::Stopped(claim) => {
                 if self.store.release(claim).await? {
                     Counters::add(&counters.released);
-                    report.released();
+                    reporter.released();
                 }
             }
         }
@@ -202,14 +202,14 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         claim: Claim,
         error: &str,
         counters: &Counters,
-        report: &AttemptReport<'_>,
+        reporter: &AttemptReporter<'_>,
     ) -> Result<()> {
         if self.store.fail(claim, error).await? {
             Counters::add(&counters.failed);
-            report.failed(error);
+            reporter.failed(error);
         } else {
             Counters::add(&counters.lost);
-            report.lost();
+            reporter.lost();
         }
         Ok(())
     }

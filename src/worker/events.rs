@@ -192,12 +192,14 @@ impl TaskAttempt {
 /// The target of the attempts' events: the worker's, where their spans are.
 const TARGET: &str = super::TRACING_TARGET;
 
-/// Reports one claimed task's attempt to tracing, metrics and the event
-/// hook, in one place, so the worker's loop says only what happened.
+/// Tells tracing, metrics and the event hook what happens in one claimed
+/// task's attempt, in one place, so the worker's loop says only what
+/// happened. (A reporter, not a report: [`DrainReport`] is the value a
+/// drain returns.)
 ///
 /// Its methods are called inside the attempt's span, so their events are
 /// the span's children.
-pub(crate) struct AttemptReport<'a> {
+pub(crate) struct AttemptReporter<'a> {
     hook: Option<&'a EventHook>,
     /// Built only when there is a hook to hand it to.
     task: Option<TaskAttempt>,
@@ -205,7 +207,7 @@ pub(crate) struct AttemptReport<'a> {
     span: Span,
 }
 
-impl<'a> AttemptReport<'a> {
+impl<'a> AttemptReporter<'a> {
     pub(crate) fn new(
         hook: Option<&'a EventHook>,
         claim: &Claim,
@@ -221,7 +223,7 @@ impl<'a> AttemptReport<'a> {
                 claim.state().attempts,
             )
         });
-        AttemptReport {
+        AttemptReporter {
             hook,
             task,
             labels,
