@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 
 /// Where a task is in its life.
 ///
+/// Statuses may be added (a newer taskrec's are [`Unknown`](Self::Unknown)
+/// to this one): match with a wildcard arm.
+///
 /// ```
 /// use taskrec::TaskStatus;
 /// // Stored in the state's JSON in snake case:
@@ -26,6 +29,7 @@ use crate::error::{Error, Result};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TaskStatus {
     /// Waiting for a worker (also after a failed attempt that will be retried).
     Pending,

@@ -73,11 +73,11 @@ fn a_drain_counts_claims_attempts_retries_failures_and_completions() {
                 .save(&Task::new("metered", id, Job { fail_first })?)
                 .await?;
         }
-        let config = WorkerConfig::new("w").max_attempts(2).backoff(Backoff {
-            initial: Duration::from_millis(1),
-            factor: 1.0,
-            max: Duration::from_millis(1),
-        });
+        let config = WorkerConfig::new("w").max_attempts(2).backoff(Backoff::new(
+            Duration::from_millis(1),
+            1.0,
+            Duration::from_millis(1),
+        ));
         let tries: std::collections::HashMap<String, AtomicU32> = ["ok", "flaky", "broken"]
             .into_iter()
             .map(|id| (id.to_owned(), AtomicU32::new(0)))

@@ -22,11 +22,7 @@ struct Job {
 }
 
 fn quick_backoff() -> Backoff {
-    Backoff {
-        initial: Duration::from_millis(1),
-        factor: 1.0,
-        max: Duration::from_millis(1),
-    }
+    Backoff::new(Duration::from_millis(1), 1.0, Duration::from_millis(1))
 }
 
 #[tokio::test]

@@ -86,11 +86,11 @@ fn fast(owner: &str) -> WorkerConfig {
     WorkerConfig::new(owner)
         .concurrency(16)
         .lease(Duration::from_secs(5))
-        .backoff(Backoff {
-            initial: Duration::from_millis(5),
-            factor: 2.0,
-            max: Duration::from_millis(50),
-        })
+        .backoff(Backoff::new(
+            Duration::from_millis(5),
+            2.0,
+            Duration::from_millis(50),
+        ))
         .idle_poll(Duration::from_millis(20))
 }
 

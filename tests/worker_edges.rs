@@ -327,11 +327,11 @@ async fn a_panicking_task_is_a_failed_attempt_and_ends_failed() {
         .unwrap();
     let worker = Worker::new(
         store.clone(),
-        config("w").max_attempts(2).backoff(taskrec::Backoff {
-            initial: Duration::from_millis(1),
-            factor: 1.0,
-            max: Duration::from_millis(1),
-        }),
+        config("w").max_attempts(2).backoff(taskrec::Backoff::new(
+            Duration::from_millis(1),
+            1.0,
+            Duration::from_millis(1),
+        )),
     );
     let report = worker
         .drain_with::<Job, _>("l", |task| {

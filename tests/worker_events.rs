@@ -63,11 +63,11 @@ async fn events_of(failures: u32, max_attempts: u32) -> (Vec<String>, Vec<Worker
     let sink = Arc::clone(&seen);
     let config = WorkerConfig::new("w")
         .max_attempts(max_attempts)
-        .backoff(Backoff {
-            initial: Duration::from_millis(1),
-            factor: 1.0,
-            max: Duration::from_millis(1),
-        })
+        .backoff(Backoff::new(
+            Duration::from_millis(1),
+            1.0,
+            Duration::from_millis(1),
+        ))
         .on_event(move |event| sink.lock().unwrap().push(event.clone()));
     let tries = AtomicU32::new(0);
     Worker::new(store, config)
@@ -110,14 +110,9 @@ async fn a_task_that_fails_once_then_succeeds() {
     let WorkerEvent::Finished { report, .. } = &events[4] else {
         unreachable!()
     };
-    assert_eq!(
-        *report,
-        DrainReport {
-            succeeded: 1,
-            retried: 1,
-            ..DrainReport::default()
-        }
-    );
+    let mut expected = DrainReport::default();
+    (expected.succeeded, expected.retried) = (1, 1);
+    assert_eq!(*report, expected);
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ const MAX_IDENTIFIER_LEN: usize = 48;
 /// # Ok::<(), taskrec::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TableLayout {
     /// taskrec's own table, `PRIMARY KEY ((task_list, id))` with `type`,
     /// `data`, `created_at`, `updated_at` and the task's state: one
@@ -107,6 +108,7 @@ pub const MAX_BUCKETS: u32 = 1024;
 /// assert!(format!("{config:?}").contains("retry: Custom(..)"));
 /// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Retry {
     /// The driver's default: retry where it is safe (idempotent statements
     /// on another node after a broken connection, timeouts where the driver
@@ -189,6 +191,7 @@ impl RetrySession for UnavailableIsFinalSession {
 /// # Ok::<(), taskrec::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Replication {
     /// `SimpleStrategy` with this many replicas: single data centre clusters.
     Simple(u32),

@@ -177,8 +177,10 @@ const MEMORY_TRIM_AT: usize = 100_000;
 /// Hints read per shard while looking for the next one that is not stale.
 const LOOK_AHEAD_BATCH: usize = 256;
 
-/// Counts of what sweeps read, for tests and diagnostics.
+/// Counts of what sweeps read, for tests and diagnostics. Counters may be
+/// added.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadyReads {
     /// Hint rows read.
     pub hints: u64,

@@ -8,6 +8,10 @@ use super::events::{EventHook, WorkerEvent};
 /// How long a failed task waits before its next attempt: `initial`, then
 /// multiplied by `factor` per attempt, at most `max`.
 ///
+/// Ways to wait may be added (jitter, say): build one with
+/// [`Backoff::new`] or [`Backoff::default`]; the fields stay readable and
+/// assignable.
+///
 /// ```
 /// use std::time::Duration;
 /// let backoff = taskrec::Backoff::default();
@@ -16,6 +20,7 @@ use super::events::{EventHook, WorkerEvent};
 /// assert_eq!(backoff.delay(30), Duration::from_secs(300));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Backoff {
     /// The wait after the first failed attempt.
     pub initial: Duration,
@@ -36,12 +41,30 @@ impl Default for Backoff {
 }
 
 impl Backoff {
+    /// Waits `initial` after the first failed attempt, `factor` times
+    /// longer after each further one (a factor below 1 counts as 1), and
+    /// never longer than `max`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let steady = taskrec::Backoff::new(Duration::from_millis(5), 1.0, Duration::from_millis(5));
+    /// assert_eq!(steady.delay(1), steady.delay(9));
+    /// assert_eq!(taskrec::Backoff::new(steady.initial, 2.0, steady.max * 4).delay(2), Duration::from_millis(10));
+    /// ```
+    pub fn new(initial: Duration, factor: f64, max: Duration) -> Self {
+        Backoff {
+            initial,
+            factor,
+            max,
+        }
+    }
+
     /// The wait after failed attempt number `attempt` (1 for the first).
     ///
     /// ```
     /// use std::time::Duration;
     /// let ms = Duration::from_millis;
-    /// let backoff = taskrec::Backoff { initial: ms(250), factor: 2.0, max: ms(750) };
+    /// let backoff = taskrec::Backoff::new(ms(250), 2.0, ms(750));
     /// assert_eq!(backoff.delay(1), ms(250));
     /// assert_eq!(backoff.delay(2), ms(500));
     /// assert_eq!(backoff.delay(3), ms(750)); // 1 s, capped at `max`
@@ -226,7 +249,7 @@ impl WorkerConfig {
     /// # let store = TaskStore::new(MemoryAdapter::new());
     /// # store.save(&Task::new("pings", "p1", Ping { n: 21 })?).await?;
     /// use taskrec::Backoff;
-    /// let quick = Backoff { initial: Duration::from_millis(10), factor: 1.0, max: Duration::from_millis(10) };
+    /// let quick = Backoff::new(Duration::from_millis(10), 1.0, Duration::from_millis(10));
     /// let config = WorkerConfig::new("w").backoff(quick).max_attempts(2);
     /// let worker = Worker::new(store.clone(), config);
     /// let report = worker.drain_with::<Ping, _>("pings", |_| Box::pin(async { Err("broken".into()) })).await?;

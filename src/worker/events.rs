@@ -52,7 +52,7 @@ pub struct TaskAttempt {
 ///
 /// // The hook runs in the worker: keep it quick, hand slow work to a channel.
 /// let (send, mut events) = tokio::sync::mpsc::unbounded_channel();
-/// let quick = Backoff { initial: Duration::from_millis(5), factor: 1.0, max: Duration::from_millis(5) };
+/// let quick = Backoff::new(Duration::from_millis(5), 1.0, Duration::from_millis(5));
 /// let config = WorkerConfig::new("w")
 ///     .backoff(quick)
 ///     .on_event(move |event: &WorkerEvent| drop(send.send(event.clone())));

@@ -43,11 +43,11 @@ async fn sweep(
 }
 
 fn minus(a: ReadyReads, b: ReadyReads) -> ReadyReads {
-    ReadyReads {
-        hints: a.hints - b.hints,
-        states: a.states - b.states,
-        walked: a.walked - b.walked,
-    }
+    let mut diff = ReadyReads::default();
+    diff.hints = a.hints - b.hints;
+    diff.states = a.states - b.states;
+    diff.walked = a.walked - b.walked;
+    diff
 }
 
 #[test]
