@@ -28,9 +28,12 @@
 //! few times the concurrency per step, and says when the first task held by
 //! another worker or backing off opens up; the worker sleeps until then (at
 //! most [`idle_poll`](WorkerConfig::idle_poll)) when a pass claimed nothing.
-//! On the memory adapter a sweep reads only the tasks it hands out; on an
-//! adapter with the provided `next_ready` (the Cassandra adapter among
-//! them, for now) it reads every task of the list and its state.
+//! On the memory adapter a sweep reads only the tasks it hands out; on
+//! taskrec's Cassandra table it reads the hints that came due and their
+//! tasks' states (its ready index: see the `cassandra` module), walking
+//! the list now and then to catch a missed hint; on an adapter with the
+//! provided `next_ready` (and on that table without its ready index) it
+//! reads every task of the list and its state.
 //!
 //! # Where things are
 //!

@@ -45,7 +45,7 @@ fn id(n: u32) -> String {
 /// Saves `range` with `CONCURRENCY` calls in flight. A failed call pauses
 /// its worker for 20 ms, so an outage is met by a steady trickle of calls
 /// rather than used up at once. `kill_after`: when that many saves have been
-/// acknowledged, `on_threshold` is woken (the caller kills the server).
+/// acknowledged, its `Notify` is woken (the caller kills the server).
 async fn load(
     store: &TaskStore<CassandraAdapter>,
     range: std::ops::Range<u32>,
