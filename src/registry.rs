@@ -8,9 +8,9 @@ use std::fmt;
 use serde::Serializer;
 
 use crate::data::{self, DataRef, TaskData, TaskType};
-use crate::error::{Error, Result, TaskKey};
+use crate::error::{Error, Result};
 use crate::hash::{HashData, TaskHash};
-use crate::key::validate_key;
+use crate::key::{validate_key, TaskKey};
 use crate::record::TaskRecord;
 use crate::task::Task;
 
