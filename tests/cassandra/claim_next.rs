@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use taskrec::cassandra::{ready, CassandraAdapter, ReadyReads};
 use taskrec::{StorageAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
 
@@ -42,6 +42,31 @@ async fn sweep(
     }
 }
 
+/// Claims `id` for the worker "other": the setup of the held tasks. 50,000
+/// Paxos rounds beside the other tests can meet a server-side CAS timeout on
+/// this shared node (seen in CI), whose outcome is unknown: such a claim is
+/// tried again, and a task found held by "other" is one that took.
+async fn hold_for_other(store: &TaskStore<CassandraAdapter>, list: &str, id: &str) {
+    for attempt in 1..=5 {
+        match store
+            .claim(list, id, "other", Duration::from_secs(540))
+            .await
+        {
+            Ok(Some(_)) => return,
+            Ok(None) => {
+                let state = store.state(list, id).await.unwrap().unwrap();
+                assert_eq!(state.owner.as_deref(), Some("other"), "{id}: {state:?}");
+                return;
+            }
+            Err(e) if attempt < 5 => {
+                eprintln!("claim of {id} for the setup, attempt {attempt}: {e}; trying again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("claim of {id} for the setup failed 5 times: {e}"),
+        }
+    }
+}
+
 fn minus(a: ReadyReads, b: ReadyReads) -> ReadyReads {
     let mut diff = ReadyReads::default();
     diff.hints = a.hints - b.hints;
@@ -65,14 +90,10 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
         // enough that their ends are hinted within a sweep's 10-minute
         // look-ahead (so that a worker need not walk to know they are held).
         futures::stream::iter(&held)
-            .map(|task| producer.claim(&list, task.id(), "other", Duration::from_secs(540)))
-            .buffer_unordered(64)
-            .try_for_each(|claim| async move {
-                assert!(claim.is_some());
-                Ok(())
-            })
-            .await
-            .unwrap();
+            .map(|task| hold_for_other(&producer, &list, task.id()))
+            .buffer_unordered(32)
+            .collect::<()>()
+            .await;
 
         // That worker's process sweeps the list, as a live worker does: its
         // first sweep walks the list (no low mark yet) and marks it. The
