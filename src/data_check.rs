@@ -36,12 +36,26 @@ pub const MAX_DATA_DEPTH: usize = 126;
 /// fails on its own is not this check's business: the encoding that
 /// follows reports it, as it always did.
 pub(crate) fn check<T: TaskData + ?Sized>(data: &T) -> Result<()> {
-    match serde_path_to_error::serialize(&Unchecked(data), Checker { depth: 0 }) {
+    match serde_path_to_error::serialize(
+        &Unchecked(data),
+        Checker {
+            depth: 0,
+            raw: false,
+        },
+    ) {
         Ok(()) => Ok(()),
         Err(e) if !e.inner().refused => Ok(()),
         Err(e) => Err(Error::InvalidData {
             type_name: data.type_name().to_owned(),
-            path: dotted(e.path()),
+            // A refusal inside a raw value is about the raw value.
+            path: {
+                let path = dotted(e.path());
+                match path.strip_suffix(RAW_VALUE_TOKEN) {
+                    Some(field) if field.len() > 1 => field.trim_end_matches('.').to_owned(),
+                    Some(_) => ".".to_owned(),
+                    None => path,
+                }
+            },
             message: e.into_inner().message,
             task: None,
         }),
@@ -98,19 +112,59 @@ impl ser::Error for Refused {
 struct Checker {
     /// Objects and arrays around the value being walked.
     depth: usize,
+    /// Inside serde_json's raw value ([`RawJson`](crate::RawJson), a
+    /// `Box<RawValue>`): the string that follows is JSON text written out
+    /// as it is, whose own nesting counts.
+    raw: bool,
+}
+
+/// The struct name serde_json's `RawValue` serializes under, its text as
+/// the one field: serde_json's serializer writes that text verbatim.
+/// (`tests/data_fidelity.rs` fails should serde_json ever rename it.)
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// How deeply JSON text nests: each object or array one level.
+fn text_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 impl Checker {
     /// The checker inside one more object or array.
     fn deeper(self) -> std::result::Result<Checker, Refused> {
-        let depth = self.depth + 1;
+        self.levels_deeper(1)
+    }
+
+    fn levels_deeper(self, levels: usize) -> std::result::Result<Checker, Refused> {
+        let depth = self.depth + levels;
         if depth > MAX_DATA_DEPTH {
             return Err(Refused::because(format!(
                 "the data is nested more than {MAX_DATA_DEPTH} levels deep (taskrec::MAX_DATA_DEPTH), \
                  more than a read accepts"
             )));
         }
-        Ok(Checker { depth })
+        Ok(Checker { depth, raw: false })
     }
 
     fn finite(self, value: f64) -> std::result::Result<(), Refused> {
@@ -179,7 +233,10 @@ impl Serializer for Checker {
     fn serialize_char(self, _: char) -> Checked {
         Ok(())
     }
-    fn serialize_str(self, _: &str) -> Checked {
+    fn serialize_str(self, text: &str) -> Checked {
+        if self.raw {
+            self.levels_deeper(text_depth(text))?;
+        }
         Ok(())
     }
     fn serialize_bytes(self, _: &[u8]) -> Checked {
@@ -244,7 +301,15 @@ impl Serializer for Checker {
     fn serialize_map(self, _: Option<usize>) -> std::result::Result<Checker, Refused> {
         self.deeper()
     }
-    fn serialize_struct(self, _: &'static str, _: usize) -> std::result::Result<Checker, Refused> {
+    fn serialize_struct(
+        self,
+        name: &'static str,
+        _: usize,
+    ) -> std::result::Result<Checker, Refused> {
+        if name == RAW_VALUE_TOKEN {
+            // Not a level of its own: its text is.
+            return Ok(Checker { raw: true, ..self });
+        }
         self.deeper()
     }
     fn serialize_struct_variant(

@@ -1,14 +1,17 @@
 //! Executing tasks: the `Execute` trait, and running a whole list with
 //! at-least-once semantics (task_rb's `CompositeTask`).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use futures::stream::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::adapter::StorageAdapter;
-use crate::data::{TaskData, TaskDecode};
+use crate::data::{TaskData, TaskDecode, TaskType};
 use crate::error::{BoxError, Error, Result};
 use crate::key::TaskKey;
+use crate::raw_json::RawJson;
 use crate::store::TaskStore;
 use crate::task::Task;
 
@@ -208,8 +211,13 @@ where
 /// other.
 ///
 /// Keys of its data other than `child_task_list` are kept in
-/// [`extra`](Self::extra) and written back on save, so a record task_rb (or a
-/// newer taskrec) wrote with more data loses none of it on a round trip.
+/// [`extra`](Self::extra), each value as the JSON text it was stored as, and
+/// written back on save, so a record task_rb (or a newer taskrec) wrote with
+/// more data loses none of it on a round trip, not even a digit of a number
+/// too large for 64 bits.
+///
+/// Its serde impls are its stored form, so a `CompositeTask` embedded in
+/// another serde type reads and writes what a record holds.
 ///
 /// ```
 /// use taskrec::{CompositeTask, Task, TaskType};
@@ -221,29 +229,46 @@ where
 /// );
 ///
 /// let hash = r#"{"task_list":"parents","id":"p1","type":"Task::Tasks::CompositeTask",
-///                "data":{"child_task_list":"children","owner":"backup"}}"#;
+///                "data":{"child_task_list":"children","owner":"backup","run":123456789012345678901234567890}}"#;
 /// let task: Task<CompositeTask> = Task::from_json(hash)?;
-/// assert_eq!(task.data().extra["owner"], "backup");
+/// assert_eq!(task.data().extra["owner"].get(), r#""backup""#);
 /// assert_eq!(
-///     serde_json::to_value(task.as_hash()).unwrap()["data"],
-///     serde_json::json!({"child_task_list": "children", "owner": "backup"}),
+///     task.to_json()?,
+///     r#"{"task_list":"parents","id":"p1","type":"Task::Tasks::CompositeTask","data":{"child_task_list":"children","owner":"backup","run":123456789012345678901234567890}}"#,
 /// );
 /// # Ok::<(), taskrec::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, taskrec_derive::TaskData)]
-#[task(
-    crate = "crate",
-    type_name = "Task::Tasks::CompositeTask",
-    task_rb,
-    ignore_serde
-)]
+#[derive(Debug, Clone, PartialEq, Eq, taskrec_derive::TaskData)]
+#[task(crate = "crate", type_name = "Task::Tasks::CompositeTask", task_rb)]
 pub struct CompositeTask {
     /// The list whose tasks this task runs.
     pub child_task_list: String,
-    /// The keys of the stored data other than `child_task_list`, as stored.
+    /// The keys of the stored data other than `child_task_list`, each value
+    /// as the JSON text it was stored as.
     #[task(extra)]
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: BTreeMap<String, RawJson>,
+}
+
+/// The stored form: `{"child_task_list": ..., ...extra}`.
+impl Serialize for CompositeTask {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.serialize_data(serializer)
+    }
+}
+
+/// The stored form: `{"child_task_list": ..., ...extra}`.
+impl<'de> Deserialize<'de> for CompositeTask {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        match Self::deserialize_data(Self::TYPE_NAME, deserializer) {
+            Some(decoded) => decoded,
+            None => unreachable!("a task type decodes its own type name"),
+        }
+    }
 }
 
 impl CompositeTask {
@@ -256,7 +281,7 @@ impl CompositeTask {
     pub fn new(child_task_list: impl Into<String>) -> Self {
         CompositeTask {
             child_task_list: child_task_list.into(),
-            extra: serde_json::Map::new(),
+            extra: BTreeMap::new(),
         }
     }
 

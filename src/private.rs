@@ -28,33 +28,142 @@ pub fn is_none<T>(value: &&Option<T>) -> bool {
 
 /// The serialized form of an `extra` map without the keys that the
 /// struct's named fields own: the named field's value is the one written.
-pub struct WithoutKeys<'a, M> {
+pub struct WithoutKeys<'a, M: crate::ExtraMap> {
     map: &'a M,
     skip: &'static [&'static str],
 }
 
-impl<'a, M> WithoutKeys<'a, M> {
+impl<'a, M: crate::ExtraMap> WithoutKeys<'a, M> {
     #[inline]
     pub fn new(map: &'a M, skip: &'static [&'static str]) -> Self {
         WithoutKeys { map, skip }
     }
 }
 
-impl<'a, M, K, V> serde::Serialize for WithoutKeys<'a, M>
+impl<M> serde::Serialize for WithoutKeys<'_, M>
 where
-    &'a M: IntoIterator<Item = (&'a K, &'a V)>,
-    K: AsRef<str> + serde::Serialize + 'a,
-    V: serde::Serialize + 'a,
+    M: crate::ExtraMap,
+    M::Value: serde::Serialize,
 {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        for (key, value) in self.map {
-            if !self.skip.contains(&key.as_ref()) {
+        for (key, value) in self.map.extra_entries() {
+            if !self.skip.contains(&key) {
                 map.serialize_entry(key, value)?;
             }
         }
         map.end()
+    }
+}
+
+/// An empty `extra` map, for the decoding visitor to fill.
+#[inline]
+pub fn new_extra<M: crate::ExtraMap>() -> M {
+    M::default()
+}
+
+/// Reads the value of an unknown key into the `extra` map.
+#[inline]
+pub fn next_extra<'de, M, A>(map: &mut A, extra: &mut M, key: FieldKey<'de>) -> Result<(), A::Error>
+where
+    M: crate::ExtraMap,
+    M::Value: serde::Deserialize<'de>,
+    A: serde::de::MapAccess<'de>,
+{
+    let value = map.next_value::<M::Value>()?;
+    extra.insert_extra(key.into_string(), value);
+    Ok(())
+}
+
+/// A key of a task type's stored object, as the visitor generated for a
+/// struct with an `extra` field reads it: borrowed from the input when the
+/// format allows, so the named fields' keys are matched without a copy.
+pub struct FieldKey<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> FieldKey<'de> {
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    #[inline]
+    pub fn into_string(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FieldKey<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(FieldKeyVisitor)
+    }
+}
+
+struct FieldKeyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FieldKeyVisitor {
+    type Value = FieldKey<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, key: &'de str) -> Result<FieldKey<'de>, E> {
+        Ok(FieldKey(std::borrow::Cow::Borrowed(key)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<FieldKey<'de>, E> {
+        Ok(FieldKey(std::borrow::Cow::Owned(key.to_owned())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, key: String) -> Result<FieldKey<'de>, E> {
+        Ok(FieldKey(std::borrow::Cow::Owned(key)))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, key: &[u8]) -> Result<FieldKey<'de>, E> {
+        match std::str::from_utf8(key) {
+            Ok(key) => self.visit_str(key),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(key), &self)),
+        }
+    }
+}
+
+/// The value of a named field whose key the stored object lacks: `None` for
+/// an optional field (any type that reads itself through
+/// `deserialize_option`), a `missing field` error for any other, as serde's
+/// own derive decides.
+pub fn missing_field<'de, T, E>(key: &'static str) -> Result<T, E>
+where
+    T: serde::Deserialize<'de>,
+    E: serde::de::Error,
+{
+    T::deserialize(MissingField {
+        key,
+        error: std::marker::PhantomData,
+    })
+}
+
+/// The deserializer standing in for a missing key.
+struct MissingField<E> {
+    key: &'static str,
+    error: std::marker::PhantomData<E>,
+}
+
+impl<'de, E: serde::de::Error> serde::Deserializer<'de> for MissingField<E> {
+    type Error = E;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, E> {
+        Err(E::missing_field(self.key))
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_none()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
     }
 }
 

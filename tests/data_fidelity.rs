@@ -269,3 +269,133 @@ async fn a_stored_record_with_a_bad_type_name_still_lists() {
         Err(Error::TypeMismatch { .. })
     ));
 }
+
+#[path = "support/exact.rs"]
+mod exact;
+
+#[tokio::test]
+async fn numbers_beyond_64_bits_round_trip_exactly_through_memory_and_the_hash_form() {
+    let store = TaskStore::from_dyn(std::sync::Arc::new(MemoryAdapter::new()));
+    exact::check_round_trips("memory", &store, "fidelity").await;
+}
+
+/// What the `extra` map of `serde_json::Value` does with the same text: the
+/// nearest `f64`, which is why `RawJson` exists. Pinned so the docs'
+/// warning stays true (and is dropped should serde_json ever keep them).
+#[test]
+fn a_value_extra_map_rounds_big_numbers_where_raw_json_does_not() {
+    #[derive(Debug, TaskData)]
+    struct Loose {
+        #[task(extra)]
+        rest: serde_json::Map<String, serde_json::Value>,
+    }
+    let hash =
+        r#"{"task_list":"l","id":"1","type":"Loose","data":{"n":123456789012345678901234567890}}"#;
+    let task: Task<Loose> = Task::from_json(hash).unwrap();
+    assert_eq!(
+        task.to_json().unwrap(),
+        r#"{"task_list":"l","id":"1","type":"Loose","data":{"n":1.2345678901234568e+29}}"#
+    );
+}
+
+#[test]
+fn raw_json_nesting_counts_toward_the_depth_limit() {
+    #[derive(Debug, TaskData)]
+    struct Holder {
+        #[task(extra)]
+        rest: BTreeMap<String, taskrec::RawJson>,
+    }
+    // The data object is level 1; a raw array nested `levels` deep inside it
+    // reaches 1 + levels.
+    let raw = |levels: usize| {
+        let text = format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        taskrec::RawJson::from_text(text).unwrap()
+    };
+    let holder = |levels: usize| Holder {
+        rest: BTreeMap::from([("deep".to_owned(), raw(levels))]),
+    };
+    let fits = Task::new("l", "1", holder(MAX_DATA_DEPTH - 1)).unwrap();
+    let json = fits.to_json().expect("exactly at the limit");
+    let back: Task<Holder> = Task::from_json(&json).expect("what to_json writes reads back");
+    assert_eq!(back.data().rest["deep"], fits.data().rest["deep"]);
+
+    let (path, message, _) = invalid(
+        Task::new("l", "1", holder(MAX_DATA_DEPTH))
+            .unwrap()
+            .to_json(),
+    );
+    assert_eq!(path, ".deep");
+    assert_eq!(
+        message,
+        "the data is nested more than 126 levels deep (taskrec::MAX_DATA_DEPTH), more than a read accepts"
+    );
+    // Brackets inside strings are text, not nesting.
+    let strings = Holder {
+        rest: BTreeMap::from([(
+            "s".to_owned(),
+            taskrec::RawJson::from_value(&"[".repeat(500)).unwrap(),
+        )]),
+    };
+    Task::new("l", "1", strings).unwrap().to_json().unwrap();
+}
+
+/// A struct with an `extra` map decodes with serde's derive's rules:
+/// duplicate named keys are refused, missing ones reported, `Option`s may be
+/// missing, an unknown key met twice keeps its last value, and an error in a
+/// value names its key and its place in the text.
+#[test]
+fn a_struct_with_an_extra_map_decodes_by_serdes_rules() {
+    #[derive(Debug, TaskData)]
+    struct Job {
+        name: String,
+        note: Option<String>,
+        #[task(extra)]
+        rest: BTreeMap<String, taskrec::RawJson>,
+    }
+    let decode = |data: &str| {
+        Task::<Job>::from_json(&format!(
+            r#"{{"task_list":"l","id":"1","type":"Job","data":{data}}}"#
+        ))
+    };
+    let job = decode(r#"{"name":"a","x":1,"x":2}"#).unwrap();
+    assert_eq!(
+        (job.data().note.as_deref(), job.data().rest["x"].get()),
+        (None, "2")
+    );
+
+    // The same errors as a twin without an `extra` field, which serde's
+    // own derive decodes.
+    #[derive(Debug, TaskData)]
+    #[task(type_name = "Job")]
+    struct Twin {
+        #[allow(dead_code)]
+        name: String,
+        #[allow(dead_code)]
+        note: Option<String>,
+    }
+    let twin = |data: &str| {
+        Task::<Twin>::from_json(&format!(
+            r#"{{"task_list":"l","id":"1","type":"Job","data":{data}}}"#
+        ))
+    };
+    for data in [
+        r#"{"name":"a","name":"b"}"#,
+        r#"{"x":1}"#,
+        r#"{"note":null}"#,
+    ] {
+        assert_eq!(invalid(decode(data)), invalid(twin(data)), "{data}");
+    }
+    let (path, message, task) = invalid(decode(r#"{"name":"a","name":"b"}"#));
+    assert_eq!((path.as_str(), task.as_deref()), (".", Some(r#""l"/"1""#)));
+    assert_eq!(message, "duplicate field `name` at line 1 column 64");
+
+    let (_, message, _) = invalid(decode(r#"{"x":1}"#));
+    assert_eq!(message, "missing field `name` at line 1 column 53");
+
+    let (path, message, _) = invalid(decode(r#"{"name":7}"#));
+    assert_eq!(path, ".name");
+    assert_eq!(
+        message,
+        "invalid type: integer `7`, expected a string at line 1 column 55"
+    );
+}

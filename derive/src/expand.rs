@@ -51,7 +51,10 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>], krate: &Path) -> Token
     let ser_fields = stored.iter().map(|field| {
         let (name, ty) = (field.ident, shadow_type(field.ty, ident));
         if field.attrs.extra.is_some() {
-            return quote!(#[serde(flatten)] #name: #private::WithoutKeys<'__a, #ty>);
+            // Spanned at the field's type: a type that is not an `ExtraMap`
+            // is reported there.
+            let without_keys = quote_spanned!(field.ty.span()=> #private::WithoutKeys<'__a, #ty>);
+            return quote!(#[serde(flatten)] #name: #without_keys);
         }
         let attrs = {
             let rename = rename_attr(field);
@@ -86,6 +89,24 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>], krate: &Path) -> Token
         };
         quote!(#attrs #name: #ty)
     });
+    // serde's `flatten` would buffer the whole object in serde's own value
+    // type first, whose numbers are 64-bit: an extra key's
+    // `123456789012345678901234567890` would reach a `RawJson` as an `f64`,
+    // and a `u128` field would not read at all. A struct with an `extra`
+    // field gets a visitor of its own that hands each value straight from
+    // the input to its field.
+    let has_extra = stored.iter().any(|field| field.attrs.extra.is_some());
+    let de_shadow = if has_extra {
+        deserialize_with_extra(input, &stored, krate, &struct_name)
+    } else {
+        quote! {
+            #[derive(#private::serde::Deserialize)]
+            #[serde(crate = #serde_path, rename = #struct_name)]
+            struct __TaskDataDe {
+                #(#de_fields,)*
+            }
+        }
+    };
     // Without fields the serialize shadow would have an unused lifetime.
     let lifetime = (!stored.is_empty()).then(|| quote!(<'__a>));
     let borrows = stored.iter().map(|field| {
@@ -119,11 +140,7 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>], krate: &Path) -> Token
                 #(#ser_fields,)*
             }
 
-            #[derive(#private::serde::Deserialize)]
-            #[serde(crate = #serde_path, rename = #struct_name)]
-            struct __TaskDataDe {
-                #(#de_fields,)*
-            }
+            #de_shadow
 
             #[automatically_derived]
             impl #krate::TaskType for #ident {
@@ -167,6 +184,128 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>], krate: &Path) -> Token
                 }
             }
         };
+    }
+}
+
+/// The deserialize shadow of a struct with an `extra` field, and its
+/// `Deserialize` impl: a map visitor that gives each named field's value to
+/// that field and every other key to the extra map, with serde's derive's
+/// rules for duplicates, defaults and missing keys.
+fn deserialize_with_extra(
+    input: &Input<'_>,
+    stored: &[&Field<'_>],
+    krate: &Path,
+    struct_name: &LitStr,
+) -> TokenStream {
+    let ident = input.ident;
+    let private = quote!(#krate::__private);
+    let serde = quote!(#private::serde);
+    let shadow_fields = stored.iter().map(|field| {
+        let (name, ty) = (field.ident, shadow_type(field.ty, ident));
+        quote!(#name: #ty)
+    });
+    // One local per field, by position: a field may be named like anything
+    // the visitor itself uses.
+    let local = |index: usize| Ident::new(&format!("__field{index}"), Span::call_site());
+    let mut declare = Vec::new();
+    let mut arms = Vec::new();
+    let mut finish = Vec::new();
+    let mut extra_insert = None;
+    for (index, field) in stored.iter().enumerate() {
+        let (name, var) = (field.ident, local(index));
+        let ty = shadow_type(field.ty, ident);
+        if field.attrs.extra.is_some() {
+            // Spanned at the field's type: a type that is not an `ExtraMap`
+            // is reported there.
+            declare.push(quote_spanned! {field.ty.span()=>
+                let mut #var = #private::new_extra::<#ty>();
+            });
+            extra_insert = Some(quote_spanned! {field.ty.span()=>
+                #private::next_extra(&mut __map, &mut #var, __key)?;
+            });
+            finish.push(quote!(#name: #var));
+            continue;
+        }
+        let key = field
+            .key()
+            .expect("a stored field that is not `extra` has a key");
+        declare.push(
+            quote!(let mut #var: ::core::option::Option<#ty> = ::core::option::Option::None;),
+        );
+        let next_value =
+            quote_spanned!(field.ty.span()=> #serde::de::MapAccess::next_value::<#ty>(&mut __map)?);
+        arms.push(quote! {
+            #key => {
+                if ::core::option::Option::is_some(&#var) {
+                    return ::core::result::Result::Err(
+                        <__A::Error as #serde::de::Error>::duplicate_field(#key),
+                    );
+                }
+                #var = ::core::option::Option::Some(#next_value);
+            }
+        });
+        let missing = match (&field.attrs.default, &input.attrs.default) {
+            (Some(default), _) => match &default.value {
+                DefaultValue::Trait => quote!(::core::default::Default::default()),
+                DefaultValue::Function(_, function) => quote!(#function()),
+            },
+            // `#[task(default)]` on the struct: spanned at the field's type,
+            // so a type without `Default` is reported there.
+            (None, Some(_)) => {
+                quote_spanned!(field.ty.span()=> ::core::default::Default::default())
+            }
+            (None, None) => quote!(#private::missing_field::<_, __A::Error>(#key)?),
+        };
+        finish.push(quote! {
+            #name: match #var {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => #missing,
+            }
+        });
+    }
+    let expecting = format!("struct {}", struct_name.value());
+
+    quote! {
+        struct __TaskDataDe {
+            #(#shadow_fields,)*
+        }
+
+        impl<'de> #serde::Deserialize<'de> for __TaskDataDe {
+            fn deserialize<__D: #serde::Deserializer<'de>>(
+                __deserializer: __D,
+            ) -> ::core::result::Result<Self, __D::Error> {
+                struct __Visitor;
+
+                impl<'de> #serde::de::Visitor<'de> for __Visitor {
+                    type Value = __TaskDataDe;
+
+                    fn expecting(
+                        &self,
+                        __formatter: &mut ::core::fmt::Formatter<'_>,
+                    ) -> ::core::fmt::Result {
+                        ::core::fmt::Formatter::write_str(__formatter, #expecting)
+                    }
+
+                    fn visit_map<__A: #serde::de::MapAccess<'de>>(
+                        self,
+                        mut __map: __A,
+                    ) -> ::core::result::Result<__TaskDataDe, __A::Error> {
+                        #(#declare)*
+                        while let ::core::option::Option::Some(__key) =
+                            #serde::de::MapAccess::next_key::<#private::FieldKey<'de>>(&mut __map)?
+                        {
+                            match #private::FieldKey::as_str(&__key) {
+                                #(#arms)*
+                                _ => { #extra_insert }
+                            }
+                        }
+                        ::core::result::Result::Ok(__TaskDataDe { #(#finish,)* })
+                    }
+                }
+
+                #serde::Deserializer::deserialize_map(__deserializer, __Visitor)
+            }
+        }
     }
 }
 

@@ -139,6 +139,17 @@ impl Backend for Cassandra {
     }
 }
 
+/// Integers beyond 64 bits and long decimals, in typed fields, a `RawJson`
+/// extra map and `CompositeTask`, stored and read back byte for byte.
+#[test]
+fn numbers_round_trip_exactly_on_both_layouts() {
+    run(async {
+        for backend in [bucketed("exact").await, task_rb("exact_rb").await] {
+            crate::exact::check_round_trips(&backend.name(), &backend.store, "bad_inputs").await;
+        }
+    });
+}
+
 #[test]
 fn hashes() {
     run(async {

@@ -18,6 +18,8 @@ mod contract;
 #[path = "../support/corpus.rs"]
 mod corpus;
 mod crash;
+#[path = "../support/exact.rs"]
+mod exact;
 mod history;
 mod listing;
 mod load;
