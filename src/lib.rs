@@ -38,7 +38,11 @@
 //! ```
 //!
 //! The attributes the derive understands are listed on
-//! [`TaskData`](derive@TaskData).
+//! [`TaskData`](derive@TaskData). Data goes back exactly as it came or is
+//! refused when written: NaN, infinities and nesting past
+//! [`MAX_DATA_DEPTH`] are errors at save time, and keys a type does not
+//! declare are kept, each value as the text it arrived as, in an
+//! `#[task(extra)]` map of [`RawJson`].
 //!
 //! # Saving, finding, listing, completing
 //!
