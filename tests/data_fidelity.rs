@@ -272,11 +272,22 @@ async fn a_stored_record_with_a_bad_type_name_still_lists() {
 
 #[path = "support/exact.rs"]
 mod exact;
+#[path = "support/json_dir.rs"]
+mod json_dir;
 
 #[tokio::test]
 async fn numbers_beyond_64_bits_round_trip_exactly_through_memory_and_the_hash_form() {
     let store = TaskStore::from_dyn(std::sync::Arc::new(MemoryAdapter::new()));
     exact::check_round_trips("memory", &store, "fidelity").await;
+}
+
+/// A third-party adapter (one JSON file per task) keeps the text too.
+#[tokio::test]
+async fn numbers_beyond_64_bits_round_trip_exactly_through_an_outside_adapter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let adapter = json_dir::JsonDirAdapter::new(dir.path());
+    let store = TaskStore::from_dyn(std::sync::Arc::new(adapter));
+    exact::check_round_trips("json-dir", &store, "fidelity").await;
 }
 
 /// What the `extra` map of `serde_json::Value` does with the same text: the
@@ -398,4 +409,25 @@ fn a_struct_with_an_extra_map_decodes_by_serdes_rules() {
         message,
         "invalid type: integer `7`, expected a string at line 1 column 55"
     );
+}
+
+/// A hash read from a self-describing format other than JSON text arrives
+/// as a `serde_json::Value`: its extra keys still decode into `RawJson`
+/// (the numbers are then what the `Value` held).
+#[test]
+fn raw_json_extras_decode_from_a_value_hash() {
+    #[derive(Debug, TaskData)]
+    struct Holder {
+        name: String,
+        #[task(extra)]
+        rest: BTreeMap<String, taskrec::RawJson>,
+    }
+    let hash: taskrec::TaskHash<serde_json::Value> = serde_json::from_value(serde_json::json!({
+        "task_list": "l", "id": "1", "type": "Holder",
+        "data": {"name": "a", "n": 18446744073709551615u64, "list": [1.5, "x"]},
+    }))
+    .unwrap();
+    let task: Task<Holder> = Task::from_hash(hash).unwrap();
+    assert_eq!(task.data().rest["n"].get(), "18446744073709551615");
+    assert_eq!(task.data().rest["list"].get(), r#"[1.5,"x"]"#);
 }
