@@ -142,8 +142,9 @@ pub(crate) fn lease_end(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
 /// The outcome of trying to claim a task.
 pub(crate) enum ClaimAttempt {
     Claimed(Claim),
-    /// Not claimable now; the state says why (`None`: no such task).
-    NotClaimable(Option<TaskState>),
+    /// Not claimable now; the state says why (`None`: no such task). Only
+    /// the worker reads the reason (when to look again).
+    NotClaimable(#[cfg_attr(not(feature = "worker"), allow(dead_code))] Option<TaskState>),
     /// Claimable, but another worker changed it first.
     Lost,
 }
