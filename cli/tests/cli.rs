@@ -326,6 +326,37 @@ fn export_gives_back_what_was_imported_and_a_second_import_changes_nothing() {
     assert_eq!(again, lines);
 }
 
+/// Numbers go through import and export as written, and a line whose only
+/// change is a digit past what an `f64` holds is a change.
+#[test]
+fn numbers_beyond_64_bits_import_and_export_exactly() {
+    let list = unique_list("exact");
+    let line = |n: &str| {
+        format!(
+            r#"{{"task_list":"{list}","id":"big","type":"SendEmail","data":{{"n":{n},"r":0.1000000000000000000001}}}}"#
+        )
+    };
+    let first = line("123456789012345678901234567890");
+    let file = file_of(std::slice::from_ref(&first));
+    taskrec().arg("import").arg(file.path()).assert().success();
+    let assert = taskrec().args(["export", &list]).assert().success();
+    assert_eq!(stdout_of(&assert), format!("{first}\n"));
+
+    let second = line("123456789012345678901234567891");
+    let file = file_of(std::slice::from_ref(&second));
+    taskrec()
+        .arg("import")
+        .arg(file.path())
+        .assert()
+        .success()
+        .stdout(format!(
+            "imported 1 tasks from {}: 1 written, 0 unchanged\n",
+            file.path().display()
+        ));
+    let assert = taskrec().args(["export", &list]).assert().success();
+    assert_eq!(stdout_of(&assert), format!("{second}\n"));
+}
+
 #[test]
 fn count_ls_and_retry_of_failed_tasks() {
     let (list, _) = imported("retry", 4);

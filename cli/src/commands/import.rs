@@ -164,13 +164,49 @@ async fn import_group(
     })
 }
 
-/// The same JSON, whatever its spacing or key order.
+/// The same JSON, whatever its spacing or key order. Numbers are compared
+/// as written: a `serde_json::Value` would hold
+/// `123456789012345678901234567890` and `...891` as one `f64`, and the
+/// import would then keep the stored number instead of the file's. (`1.0`
+/// and `1` count as different: the line is written again, which is safe.)
 fn same_json(a: &str, b: &str) -> bool {
-    a == b
-        || matches!(
-            (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)),
+    use serde_json::value::RawValue;
+    use std::collections::BTreeMap;
+
+    if a == b {
+        return true;
+    }
+    let (a, b) = (a.trim(), b.trim());
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(b'{'), Some(b'{')) => {
+            let parse = |text| serde_json::from_str::<BTreeMap<String, &RawValue>>(text);
+            match (parse(a), parse(b)) {
+                (Ok(a), Ok(b)) => {
+                    a.len() == b.len()
+                        && a.iter()
+                            .zip(&b)
+                            .all(|((ka, va), (kb, vb))| ka == kb && same_json(va.get(), vb.get()))
+                }
+                _ => false,
+            }
+        }
+        (Some(b'['), Some(b'[')) => {
+            let parse = |text| serde_json::from_str::<Vec<&RawValue>>(text);
+            match (parse(a), parse(b)) {
+                (Ok(a), Ok(b)) => {
+                    a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| same_json(x.get(), y.get()))
+                }
+                _ => false,
+            }
+        }
+        // Strings may spell a character two ways (`"A"`, `"\u0041"`).
+        (Some(b'"'), Some(b'"')) => matches!(
+            (serde_json::from_str::<String>(a), serde_json::from_str::<String>(b)),
             (Ok(a), Ok(b)) if a == b
-        )
+        ),
+        // Numbers, `true`, `false`, `null`: as written.
+        _ => a == b && serde_json::from_str::<&RawValue>(a).is_ok(),
+    }
 }
 
 /// How many lines of a file hold tasks, and how many are bad.
@@ -307,5 +343,15 @@ mod tests {
         assert!(same_json(r#"{"a":1,"b":[2]}"#, r#"{ "b": [2], "a": 1 }"#));
         assert!(!same_json(r#"{"a":1}"#, r#"{"a":2}"#));
         assert!(!same_json("not json", "not json "));
+        assert!(same_json(
+            r#"{"s":"A","n":[1, null]}"#,
+            r#"{"n":[1,null],"s":"\u0041"}"#
+        ));
+        // One f64, two numbers: the file's must be written.
+        assert!(!same_json(
+            r#"{"n":123456789012345678901234567890}"#,
+            r#"{"n":123456789012345678901234567891}"#
+        ));
+        assert!(!same_json(r#"{"a":{"b":1}}"#, r#"{"a":{"b":1,"c":2}}"#));
     }
 }
