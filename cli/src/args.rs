@@ -159,7 +159,12 @@ pub enum SerialLevel {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print or create the keyspace and tables
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+taskrec --keyspace jobs schema print\n  \
+taskrec --keyspace jobs schema create --replication 3"
+    )]
     Schema(SchemaCommand),
     /// Count a list's tasks, in all or by state
     #[command(after_help = "Examples:\n  \
@@ -215,7 +220,8 @@ stays flat whatever the list's size.")]
     /// Save tasks from JSON lines of task hashes (what `export` writes)
     #[command(after_help = "Examples:\n  \
 taskrec import emails.jsonl\n  \
-taskrec import emails.jsonl --list emails-replay --keep-going\n\n\
+taskrec import emails.jsonl --list emails-replay --keep-going\n  \
+taskrec export emails | taskrec import - --list emails-copy\n\n\
 Every line is checked first, and nothing is written when one is bad; each bad line is \
 reported as FILE:LINE: reason (exit 1). A task already stored with the same type and data \
 is left as it is (its state too), so importing a file twice changes nothing the second \
@@ -354,7 +360,7 @@ pub struct ExportArgs {
 /// `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A file of JSON lines, one task hash a line
+    /// A file of JSON lines, one task hash a line; `-` for standard input
     pub file: PathBuf,
     /// Save every task into this list, whatever its line says
     #[arg(long, value_name = "LIST")]

@@ -78,10 +78,12 @@ pub async fn adapter(
     })
 }
 
-/// A store over the configured table.
+/// A store over the configured table. It records the state changes it
+/// makes (a retry) in each task's history, whatever the application's own
+/// store keeps: `show` then tells what an operator did and when.
 pub async fn store(options: &Connection) -> anyhow::Result<TaskStore> {
     let adapter = adapter(options, config(options)?).await?;
-    Ok(TaskStore::from_dyn(Arc::new(adapter)))
+    Ok(TaskStore::from_dyn(Arc::new(adapter)).with_history_everywhere())
 }
 
 /// The keyspace's replication from `--replication`: `3`, or `dc1:3,dc2:2`.

@@ -326,6 +326,52 @@ fn export_gives_back_what_was_imported_and_a_second_import_changes_nothing() {
     assert_eq!(again, lines);
 }
 
+/// `import -` reads standard input: checked first (a bad line writes
+/// nothing), or in one pass with `--keep-going`.
+#[test]
+fn import_from_standard_input() {
+    let (from, lines) = imported("stdin-from", 3);
+    let exported = stdout_of(&taskrec().args(["export", &from]).assert().success());
+
+    let to = unique_list("stdin-to");
+    taskrec()
+        .args(["import", "-", "--list", &to])
+        .write_stdin(exported.clone())
+        .assert()
+        .success()
+        .stdout("imported 3 tasks from standard input: 3 written, 0 unchanged\n");
+    taskrec()
+        .args(["count", &to])
+        .assert()
+        .success()
+        .stdout("3\n");
+
+    let with_bad = format!("{}\nnot json\n", lines[0]);
+    let other = unique_list("stdin-bad");
+    taskrec()
+        .args(["import", "-", "--list", &other])
+        .write_stdin(with_bad.clone())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("standard input:2: "));
+    taskrec()
+        .args(["count", &other])
+        .assert()
+        .success()
+        .stdout("0\n");
+    taskrec()
+        .args(["import", "-", "--list", &other, "--keep-going"])
+        .write_stdin(with_bad)
+        .assert()
+        .code(1)
+        .stdout("imported 1 tasks from standard input: 1 written, 0 unchanged\n");
+    taskrec()
+        .args(["count", &other])
+        .assert()
+        .success()
+        .stdout("1\n");
+}
+
 /// Numbers go through import and export as written, and a line whose only
 /// change is a digit past what an `f64` holds is a change.
 #[test]
@@ -560,7 +606,7 @@ fn show_one_task() {
     assert_eq!(
         task["history"],
         json!([]),
-        "the command's store keeps no history"
+        "the failing store (the test's) keeps no history"
     );
 
     let text = taskrec().args(["show", &list, "t0"]).assert().success();
@@ -574,6 +620,18 @@ fn show_one_task() {
         text.contains(r#"data        {"n":0,"to":"user0@example.com"}"#),
         "{text}"
     );
+
+    // A retry through the command is in the task's history.
+    taskrec().args(["retry", &list, "t0"]).assert().success();
+    let assert = taskrec()
+        .args(["show", &list, "t0", "--format", "json"])
+        .assert()
+        .success();
+    let task: Value = serde_json::from_str(&stdout_of(&assert)).expect("show's JSON");
+    let history = task["history"].as_array().expect("history is an array");
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0]["state"]["status"], "pending");
+    assert_eq!(history[0]["state"]["attempts"], 0);
 
     taskrec()
         .args(["show", &list, "nope"])
@@ -732,6 +790,7 @@ fn schema_print_needs_no_server() {
 fn every_help_shows_an_example() {
     let commands: &[&[&str]] = &[
         &[],
+        &["schema"],
         &["schema", "print"],
         &["schema", "create"],
         &["count"],

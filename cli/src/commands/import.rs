@@ -1,5 +1,5 @@
 //! `import FILE [--list L] [--keep-going]`: saves tasks from JSON lines of
-//! task hashes, the form `export` writes.
+//! task hashes, the form `export` writes. `-` reads standard input.
 //!
 //! By default the whole file is checked before anything is written, so a
 //! file with one bad line changes nothing; `--keep-going` writes the good
@@ -19,7 +19,7 @@
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
@@ -37,12 +37,13 @@ pub async fn run(options: &Connection, args: ImportArgs) -> anyhow::Result<()> {
     if args.concurrency == 0 {
         return Err(usage("--concurrency must be at least 1"));
     }
-    let file = args.file.display().to_string();
+    let source = Source::new(&args.file, !args.keep_going)?;
+    let file = source.name.clone();
     // Checked before connecting: a bad file needs no cluster to say so.
     let total = if args.keep_going {
         None
     } else {
-        let checked = check(&args.file, args.list.as_deref())?;
+        let checked = check(&source, args.list.as_deref())?;
         if checked.bad > 0 {
             anyhow::bail!(
                 "{} bad lines in {file} (named above); nothing written \
@@ -60,7 +61,7 @@ pub async fn run(options: &Connection, args: ImportArgs) -> anyhow::Result<()> {
     let bad = Cell::new(0u64);
     // Bad lines are reported here, as they are read, so that they come out
     // in the file's order whatever the writes do.
-    let good = lines(&args.file, args.list.as_deref())?.filter_map(|line| match line {
+    let good = lines(&source, args.list.as_deref())?.filter_map(|line| match line {
         Err(e) => Some(Err(e)),
         Ok(Line {
             number,
@@ -216,19 +217,69 @@ struct Checked {
 }
 
 /// Reads the whole file, reporting each bad line on standard error.
-fn check(path: &Path, list: Option<&str>) -> anyhow::Result<Checked> {
+fn check(source: &Source, list: Option<&str>) -> anyhow::Result<Checked> {
     let mut checked = Checked { good: 0, bad: 0 };
-    for line in lines(path, list)? {
+    for line in lines(source, list)? {
         let line = line?;
         match line.parsed {
             Ok(_) => checked.good += 1,
             Err(reason) => {
-                eprintln!("{}:{}: {reason}", path.display(), line.number);
+                eprintln!("{}:{}: {reason}", source.name, line.number);
                 checked.bad += 1;
             }
         }
     }
     Ok(checked)
+}
+
+/// Where the lines come from: a file, or standard input (`-`).
+struct Source {
+    /// How messages name it: the path, or "standard input".
+    name: String,
+    /// The file to read; `None`: standard input, read once as it comes.
+    path: Option<PathBuf>,
+    /// Standard input copied to a temporary file, for an import that reads
+    /// its lines twice (checked first, then written); removed on drop.
+    _spooled: Option<tempfile::NamedTempFile>,
+}
+
+impl Source {
+    fn new(path: &Path, read_twice: bool) -> anyhow::Result<Source> {
+        if path != Path::new("-") {
+            return Ok(Source {
+                name: path.display().to_string(),
+                path: Some(path.to_owned()),
+                _spooled: None,
+            });
+        }
+        let name = "standard input".to_owned();
+        if !read_twice {
+            return Ok(Source {
+                name,
+                path: None,
+                _spooled: None,
+            });
+        }
+        let mut spooled = tempfile::NamedTempFile::new()
+            .context("creating a temporary file for standard input")?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut spooled)
+            .context("copying standard input to a temporary file")?;
+        Ok(Source {
+            name,
+            path: Some(spooled.path().to_owned()),
+            _spooled: Some(spooled),
+        })
+    }
+
+    fn open(&self) -> anyhow::Result<Box<dyn BufRead>> {
+        match &self.path {
+            Some(path) => {
+                let file = File::open(path).with_context(|| format!("opening {}", self.name))?;
+                Ok(Box::new(BufReader::new(file)))
+            }
+            None => Ok(Box::new(BufReader::new(std::io::stdin()))),
+        }
+    }
 }
 
 /// One line of a file that holds something (blank lines are skipped).
@@ -241,15 +292,14 @@ struct Line {
 
 /// The file's lines, parsed one at a time as they are read.
 fn lines(
-    path: &Path,
+    source: &Source,
     list: Option<&str>,
 ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Line>>> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut reader = BufReader::new(file);
+    let mut reader = source.open()?;
     let mut number = 0u64;
     let mut bytes = Vec::new();
     let list = list.map(str::to_owned);
-    let display = path.display().to_string();
+    let display = source.name.clone();
     let iter = std::iter::from_fn(move || loop {
         bytes.clear();
         match reader.read_until(b'\n', &mut bytes) {
