@@ -3,7 +3,7 @@
 //! makes each rule a test of its own.
 //!
 //! Enabled by the `conformance` cargo feature (a backend adds
-//! `taskrec = { version = "0.1", features = ["conformance"] }` to its
+//! `taskrec = { version = "0.2", features = ["conformance"] }` to its
 //! dev-dependencies). Failures panic with a message that names the broken
 //! rule, as a test assertion does. Every check works in task lists of its
 //! own, named `conformance-<check>-` and a random UUID, so the checks can

@@ -100,10 +100,26 @@ pub struct DataRef<'a, T: ?Sized>(pub &'a T);
 impl<T: TaskData + ?Sized> serde::Serialize for DataRef<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if let Err(Error::InvalidData { path, message, .. }) = data_check::check(self.0) {
-            return Err(serde::ser::Error::custom(format!("at `{path}`: {message}")));
+            return Err(serde::ser::Error::custom(refusal_message(&path, &message)));
         }
         self.0.serialize_data(serializer)
     }
+}
+
+/// How [`DataRef`] reports a refusal of the data check through a serde
+/// error, which carries only a message: [`refusal_of`] reads it back.
+fn refusal_message(path: &str, message: &str) -> String {
+    format!("{REFUSAL_PREFIX}{path}`: {message}")
+}
+
+const REFUSAL_PREFIX: &str = "at `";
+
+/// The path and message of a refusal [`DataRef`] reported through a serde
+/// error; `None` for any other error.
+pub(crate) fn refusal_of(error: &str) -> Option<(&str, &str)> {
+    let rest = error.strip_prefix(REFUSAL_PREFIX)?;
+    let (path, message) = rest.split_once("`: ")?;
+    path.starts_with('.').then_some((path, message))
 }
 
 /// Encodes task data as JSON object text, refusing what could not be read

@@ -129,10 +129,13 @@ pub enum Error {
         task: Option<TaskKey>,
     },
     /// A hash is not of the task hash shape (`task_list`, `id`, `type`, `data`).
-    #[error("invalid task hash: {reason}")]
+    #[error("invalid task hash{}: {reason}", at(task))]
     InvalidHash {
         /// What is wrong with it.
         reason: String,
+        /// The task the hash names, when its list and id are valid keys
+        /// (a hash whose `data` is not an object still says whose it is).
+        task: Option<TaskKey>,
     },
     /// A task list was refused.
     #[error("invalid task list: {reason}")]
@@ -219,6 +222,7 @@ impl Error {
             Error::UnknownType { task, .. }
             | Error::TypeMismatch { task, .. }
             | Error::InvalidData { task, .. }
+            | Error::InvalidHash { task, .. }
                 if task.is_none() =>
             {
                 *task = Some(key());

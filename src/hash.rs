@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 use crate::data::{self, TaskDecode};
 use crate::error::{Error, Result};
 use crate::json_text::{self, Origin};
+use crate::key::TaskKey;
 use crate::record::TaskRecord;
 
 /// A task as a plain hash: `task_list`, `id`, `type` and `data`, the keys of
@@ -73,7 +74,7 @@ impl TaskHash {
 /// Reads a hash from JSON text with its data borrowed from that text, so
 /// that errors in the data can be placed in the text the caller gave.
 pub(crate) fn parse_borrowed(json: &str) -> Result<TaskHash<&RawValue>> {
-    let invalid = |reason: String| Error::InvalidHash { reason };
+    let invalid = |reason: String| Error::InvalidHash { reason, task: None };
     // serde would also fill the struct from a JSON array.
     if !data::is_object_text(json) {
         return Err(invalid(json_text::not_an_object(
@@ -90,7 +91,9 @@ pub(crate) fn parse_borrowed(json: &str) -> Result<TaskHash<&RawValue>> {
             Origin::START,
         ))
     })?;
-    hash.data.check_object()?;
+    hash.data
+        .check_object()
+        .map_err(|e| at_hash_task(e, &hash.task_list, &hash.id))?;
     Ok(hash)
 }
 
@@ -108,7 +111,19 @@ impl<D: Serialize> TaskHash<D> {
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| crate::data::encode_error(&self.type_name, &e))
+        serde_json::to_string(self).map_err(|e| {
+            let error = match data::refusal_of(&e.to_string()) {
+                // The data check's refusal, through `DataRef`: its own path.
+                Some((path, message)) => Error::InvalidData {
+                    type_name: self.type_name.clone(),
+                    path: path.to_owned(),
+                    message: message.to_owned(),
+                    task: None,
+                },
+                None => data::encode_error(&self.type_name, &e),
+            };
+            at_hash_task(error, &self.task_list, &self.id)
+        })
     }
 }
 
@@ -122,7 +137,9 @@ impl<D: HashData> TaskHash<D> {
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn into_record(self) -> Result<TaskRecord> {
-        self.data.check_object()?;
+        self.data
+            .check_object()
+            .map_err(|e| at_hash_task(e, &self.task_list, &self.id))?;
         let data = self.data.into_json()?;
         TaskRecord::new(self.task_list, self.id, self.type_name, data)
     }
@@ -195,6 +212,17 @@ pub trait HashData: Sized {
 fn not_an_object(data: &serde_json::Value) -> Error {
     Error::InvalidHash {
         reason: format!("`data` is {}, not an object", json_text::kind(data)),
+        task: None,
+    }
+}
+
+/// `error` naming the task a hash describes, when its key is one taskrec
+/// accepts (a refused key has its own error, and may be 60 KiB long).
+pub(crate) fn at_hash_task(error: Error, task_list: &str, id: &str) -> Error {
+    if crate::key::validate_key(task_list, id).is_ok() {
+        error.at_task(|| TaskKey::new(task_list, id))
+    } else {
+        error
     }
 }
 
@@ -230,6 +258,7 @@ impl HashData for &RawValue {
             Ok(value) => Err(not_an_object(&value)),
             Err(e) => Err(Error::InvalidHash {
                 reason: format!("`data` is not JSON: {e}"),
+                task: None,
             }),
         }
     }

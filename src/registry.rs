@@ -321,7 +321,9 @@ impl TaskRegistry {
     /// ```
     pub fn from_hash<D: HashData>(&self, hash: TaskHash<D>) -> Result<Task<DynTaskData>> {
         validate_key(&hash.task_list, &hash.id)?;
-        hash.data.check_object()?;
+        hash.data
+            .check_object()
+            .map_err(|e| e.at_task(|| TaskKey::new(&hash.task_list, &hash.id)))?;
         let json = hash.data.into_json()?;
         let data = match self.decode_json(&hash.type_name, &json) {
             Ok(data) => data,

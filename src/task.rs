@@ -324,7 +324,8 @@ impl<T: TaskData> Task<T> {
             type_name,
             data: &self.data,
         };
-        serde_json::to_string(&hash).map_err(|e| data::encode_error(type_name, &e))
+        serde_json::to_string(&hash)
+            .map_err(|e| data::encode_error(type_name, &e).at_task(|| self.key()))
     }
 
     /// The untyped record to store, its data encoded as JSON once.
@@ -372,7 +373,9 @@ impl<T: TaskDecode> Task<T> {
     /// ```
     pub fn from_hash<D: HashData>(hash: TaskHash<D>) -> Result<Self> {
         validate_key(&hash.task_list, &hash.id)?;
-        hash.data.check_object()?;
+        hash.data
+            .check_object()
+            .map_err(|e| e.at_task(|| TaskKey::new(&hash.task_list, &hash.id)))?;
         let data = match hash.data.decode::<T>(&hash.type_name) {
             Ok(data) => data,
             Err(e) => return Err(e.at_task(|| TaskKey::new(hash.task_list, hash.id))),

@@ -30,8 +30,10 @@ fn assert_send_sync_static<T: Send + Sync + 'static>() {}
 #[test]
 fn error_is_a_send_sync_static_std_error() {
     assert_send_sync_static::<Error>();
-    let boxed: Box<dyn std::error::Error + Send + Sync> =
-        Box::new(Error::InvalidHash { reason: "x".into() });
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Error::InvalidHash {
+        reason: "x".into(),
+        task: None,
+    });
     assert_eq!(boxed.to_string(), "invalid task hash: x");
 }
 
@@ -87,7 +89,7 @@ fn invalid_hash_says_why() {
     assert!(matches!(err, Error::InvalidHash { .. }));
     assert_eq!(
         err.to_string(),
-        "invalid task hash: `data` is an array, not an object"
+        r#"invalid task hash in task "a"/"1": `data` is an array, not an object"#
     );
 }
 
@@ -233,7 +235,10 @@ fn storage_keeps_the_source_to_downcast() {
 #[test]
 fn errors_without_a_cause_have_no_source() {
     let errors = [
-        Error::InvalidHash { reason: "r".into() },
+        Error::InvalidHash {
+            reason: "r".into(),
+            task: None,
+        },
         Error::InvalidTaskList {
             reason: KeyError::Empty,
         },
@@ -248,11 +253,8 @@ fn errors_without_a_cause_have_no_source() {
 
 /// The Rust API guidelines (and thiserror's docs) say an error should either
 /// show its cause in its own message or return it from `source()`, not
-/// both; `Error::Storage` does both (src/error.rs, `#[error("storage error in
-/// the {adapter} adapter: {source}")]` with `#[source]`), so a report that
-/// walks the chain (anyhow's `{:#}`, tracing, eyre) prints the driver's
-/// message twice. The doc test of `Error::storage` pins the message as it is,
-/// so fixing this is a choice to make there.
+/// both: `Error::Storage` returns it, so a report that walks the chain
+/// (anyhow's `{:#}`, tracing, eyre) prints the driver's message once.
 #[test]
 fn a_chained_report_shows_the_driver_error_once() {
     let err = Error::storage("json-dir", io::Error::other("disk full"));
@@ -417,10 +419,9 @@ fn task_key_displays_list_slash_id() {
     );
 }
 
-/// Decoding errors name the record as `list/id` (`TaskKey`'s Display), but
-/// task lists and ids may themselves hold `/`: `("a/b", "c")` and
-/// `("a", "b/c")` print the same, so the message alone cannot locate the
-/// record it is meant to locate (the `task` field can).
+/// Decoding errors name the record as `"list"/"id"` (`TaskKey`'s Display):
+/// quoted, so that keys which hold `/` themselves (`("a/b", "c")` and
+/// `("a", "b/c")`) still print apart.
 #[test]
 fn task_keys_with_slashes_display_distinctly() {
     assert_ne!(
@@ -461,7 +462,7 @@ fn not_json_and_not_an_object_are_told_apart() {
     );
     assert_eq!(
         from_json_error(r#"{"task_list":"l","id":"i","type":"FetchFile","data":"x"}"#),
-        "invalid task hash: `data` is a string, not an object"
+        r#"invalid task hash in task "l"/"i": `data` is a string, not an object"#
     );
     let prefix = r#"invalid data for task type `FetchFile` in task "l"/"i" at `.`: the data"#;
     assert_eq!(
@@ -493,7 +494,7 @@ fn a_null_data_cell_says_so() {
     );
     assert_eq!(
         from_json_error(r#"{"task_list":"l","id":"i","type":"FetchFile","data":null}"#),
-        "invalid task hash: `data` is null, not an object"
+        r#"invalid task hash in task "l"/"i": `data` is null, not an object"#
     );
 }
 

@@ -232,17 +232,20 @@ fn cbor_hash_with_non_object_data_is_an_invalid_hash() {
     let mut cbor = Vec::new();
     ciborium::into_writer(&hash, &mut cbor).unwrap();
     let hash: TaskHash<Value> = ciborium::from_reader(cbor.as_slice()).unwrap();
-    assert!(matches!(
-        Task::<FetchFile>::from_hash(hash),
-        Err(Error::InvalidHash { .. })
-    ));
+    match Task::<FetchFile>::from_hash(hash) {
+        Err(Error::InvalidHash { reason, task }) => {
+            assert_eq!(reason, "`data` is an array, not an object");
+            assert_eq!(task, Some(taskrec::TaskKey::new("l", "1")));
+        }
+        other => panic!("expected InvalidHash, got {other:?}"),
+    }
 }
 
 // ---- malformed hashes ------------------------------------------------------
 
 fn invalid_hash_reason(json: &str) -> String {
     match TaskHash::from_json(json) {
-        Err(Error::InvalidHash { reason }) => {
+        Err(Error::InvalidHash { reason, .. }) => {
             // Task::from_json reads the hash the same way.
             assert!(
                 matches!(

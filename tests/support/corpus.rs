@@ -435,7 +435,8 @@ fn error_task(err: &Error) -> Option<Option<&taskrec::TaskKey>> {
     match err {
         Error::UnknownType { task, .. }
         | Error::TypeMismatch { task, .. }
-        | Error::InvalidData { task, .. } => Some(task.as_ref()),
+        | Error::InvalidData { task, .. }
+        | Error::InvalidHash { task, .. } => Some(task.as_ref()),
         _ => None,
     }
 }
@@ -782,9 +783,18 @@ pub async fn run_hashes(backend: &dyn Backend) -> Report {
         let expect = pick(backend, &case.expect, &case.expect_cassandra);
         let input = case.input.build();
 
-        // Errors decoding a hash name the task by the hash's list and id.
-        let hash_key = TaskHash::from_json(&input)
+        // Errors decoding a hash name the task by the hash's list and id,
+        // whenever the hash has its shape (whatever its data holds) and
+        // those are keys taskrec accepts.
+        let hash_key = serde_json::from_str::<TaskHash<Box<serde_json::value::RawValue>>>(&input)
             .ok()
+            // serde would also read the hash's fields from an array: that
+            // is no hash.
+            .filter(|_| input.trim_start().starts_with('{'))
+            .filter(|h| {
+                taskrec::validate_task_list(&h.task_list).is_ok()
+                    && taskrec::validate_id(&h.id).is_ok()
+            })
             .map(|h| (h.task_list, h.id));
         let hash_key = hash_key.as_ref().map(|(l, i)| (l.as_str(), i.as_str()));
         let two_step = TaskHash::from_json(&input).and_then(|h| decode_hash(&case.decode_as, h));
@@ -852,6 +862,7 @@ pub async fn run_hashes(backend: &dyn Backend) -> Report {
             .and_then(|t| {
                 t.map(|(v, _)| v).ok_or_else(|| Error::InvalidHash {
                     reason: "(runner) not found".to_owned(),
+                    task: None,
                 })
             });
         check_decoded(
@@ -936,6 +947,7 @@ pub async fn run_rows(backend: &dyn Backend) -> Report {
         let decoded = found.as_ref().map_err(clone_error).and_then(|t| {
             t.clone().ok_or_else(|| Error::InvalidHash {
                 reason: "(runner) not found".to_owned(),
+                task: None,
             })
         });
         check_decoded(
@@ -1059,8 +1071,9 @@ fn clone_error(e: &Error) -> Error {
             message: message.clone(),
             task: task.clone(),
         },
-        Error::InvalidHash { reason } => Error::InvalidHash {
+        Error::InvalidHash { reason, task } => Error::InvalidHash {
             reason: reason.clone(),
+            task: task.clone(),
         },
         Error::InvalidTaskList { reason } => Error::InvalidTaskList {
             reason: reason.clone(),
