@@ -13,10 +13,14 @@
 //! Options: `--list NAME` (default `resize`), `--generate N` (save N new
 //! tasks first), `--concurrency N` (8), `--lease-ms N` (5000), `--work-ms N`
 //! (time each task takes, 10), `--fail-every N` (every Nth task fails its
-//! first attempt, 0: none), `--cassandra` (at `TASKREC_CASSANDRA`, default
-//! 127.0.0.1:9042, keyspace `taskrec_worker`; needs `--features cassandra`),
-//! `--metrics-addr HOST:PORT` (serve taskrec's metrics for Prometheus at
-//! `http://HOST:PORT/metrics` while it works).
+//! first attempt, 0: none), `--broken-every N` (every Nth task fails every
+//! attempt, so it is kept as failed for the CLI's `ls --state failed` and
+//! `retry`; 0: none), `--max-attempts N` (3), `--cassandra` (at
+//! `TASKREC_CASSANDRA`, default 127.0.0.1:9042, keyspace `taskrec_worker`;
+//! needs `--features cassandra`), `--metrics-addr HOST:PORT` (serve
+//! taskrec's metrics for Prometheus at `http://HOST:PORT/metrics` while it
+//! works), `--linger-ms N` (after the drain, keep serving the metrics N ms
+//! more, or until Ctrl-C).
 //!
 //! Logs go to stderr through `tracing-subscriber`, filtered by `RUST_LOG`
 //! (default `warn,taskrec=info`: retries, lost leases and failures, each
@@ -48,6 +52,9 @@ struct Resize {
     /// Fails its first attempt (to show retries).
     #[task(default)]
     flaky: bool,
+    /// Fails every attempt (to show tasks kept as failed).
+    #[task(default)]
+    broken: bool,
 }
 
 /// The images this process has tried once: a flaky task fails its first try here.
@@ -61,6 +68,9 @@ impl Execute<Tried> for Resize {
             .lock()
             .map(|mut t| t.insert(self.image))
             .unwrap_or(false);
+        if self.broken {
+            return Err(format!("image {} is corrupt", self.image).into());
+        }
         if self.flaky && first_try {
             return Err(format!("image {} was busy", self.image).into());
         }
@@ -75,8 +85,11 @@ struct Options {
     lease: Duration,
     work_ms: u64,
     fail_every: u32,
+    broken_every: u32,
+    max_attempts: u32,
     cassandra: bool,
     metrics_addr: Option<std::net::SocketAddr>,
+    linger: Duration,
 }
 
 fn options() -> Result<Options, String> {
@@ -87,8 +100,11 @@ fn options() -> Result<Options, String> {
         lease: Duration::from_millis(5000),
         work_ms: 10,
         fail_every: 0,
+        broken_every: 0,
+        max_attempts: 3,
         cassandra: false,
         metrics_addr: None,
+        linger: Duration::ZERO,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -109,6 +125,16 @@ fn options() -> Result<Options, String> {
             "--work-ms" => options.work_ms = number(value("--work-ms")?, "--work-ms")?,
             "--fail-every" => {
                 options.fail_every = number(value("--fail-every")?, "--fail-every")? as u32
+            }
+            "--broken-every" => {
+                options.broken_every = number(value("--broken-every")?, "--broken-every")? as u32
+            }
+            "--max-attempts" => {
+                options.max_attempts = number(value("--max-attempts")?, "--max-attempts")? as u32
+            }
+            "--linger-ms" => {
+                options.linger =
+                    Duration::from_millis(number(value("--linger-ms")?, "--linger-ms")?)
             }
             "--cassandra" => options.cassandra = true,
             "--metrics-addr" => {
@@ -155,14 +181,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if options.generate > 0 {
         let tasks: Vec<Task<Resize>> = (0..options.generate)
             .map(|image| {
-                let flaky = options.fail_every > 0 && image % options.fail_every == 0;
+                let every = |n: u32| n > 0 && image % n == 0;
                 Task::new(
                     &options.list,
                     format!("image-{image:06}"),
                     Resize {
                         image,
                         work_ms: options.work_ms,
-                        flaky,
+                        flaky: every(options.fail_every),
+                        broken: every(options.broken_every),
                     },
                 )
             })
@@ -174,13 +201,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = WorkerConfig::new(&owner)
         .concurrency(options.concurrency)
         .lease(options.lease)
-        .max_attempts(3);
+        .max_attempts(options.max_attempts);
     let worker = Worker::new(store.clone(), config);
     let stop = worker.stop_handle();
+    let (interrupted_tx, mut interrupted) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("stopping: giving back the tasks in hand");
             stop.stop();
+            let _ = interrupted_tx.send(true);
         }
     });
     println!(
@@ -201,6 +230,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.released,
         store.count(&options.list).await?,
     );
+    if options.metrics_addr.is_some() && !options.linger.is_zero() {
+        // Metrics stay up for a scrape after the work (Ctrl-C ends it).
+        let _ = tokio::time::timeout(options.linger, interrupted.wait_for(|stop| *stop)).await;
+    }
     Ok(())
 }
 

@@ -821,3 +821,190 @@ fn an_unreachable_server_is_an_error() {
         .code(1)
         .stderr(contains("error: connecting to Cassandra at 127.0.0.1:1"));
 }
+
+/// The worker example (`examples/worker.rs`), which `scripts/test` builds
+/// with every feature before the tests run.
+fn worker_example() -> std::path::PathBuf {
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_taskrec"))
+        .parent()
+        .expect("target/<profile>")
+        .join("examples/worker");
+    assert!(
+        exe.exists(),
+        "{} is missing: build it first (cargo build --workspace --all-features --examples)",
+        exe.display()
+    );
+    exe
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// `GET /metrics` over plain HTTP/1.0: the body.
+fn scrape(port: u16) -> String {
+    use std::io::Read;
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("the metrics endpoint answers");
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .expect("sending the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("reading the response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(
+        head.starts_with("HTTP/1.") && head.contains(" 200 "),
+        "{head}"
+    );
+    body.to_owned()
+}
+
+/// The README's walk-through, as a newcomer would run it: a worker on the
+/// server keeps the tasks that fail every attempt as failed, shows its
+/// metrics while it lingers and logs each failure with its task; the
+/// command then counts the list by state, lists the failed tasks with
+/// their errors and retries them.
+#[test]
+fn a_workers_failed_tasks_are_seen_and_retried_as_the_readme_shows() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let list = unique_list("resize");
+    let port = free_port();
+    let mut worker = std::process::Command::new(worker_example())
+        .args(["--cassandra", "--list", &list, "--generate", "40"])
+        .args([
+            "--broken-every",
+            "10",
+            "--fail-every",
+            "7",
+            "--max-attempts",
+            "2",
+        ])
+        .args(["--work-ms", "1", "--linger-ms", "120000"])
+        .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+        .env("TASKREC_CASSANDRA", address())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the worker example starts");
+    let stdout = std::io::BufReader::new(worker.stdout.take().expect("its stdout"));
+    let mut done = None;
+    for line in stdout.lines() {
+        let line = line.expect("the worker's output");
+        if line.contains(": done in ") {
+            done = Some(line);
+            break;
+        }
+    }
+    let done = done.expect("the worker reports its drain");
+    // Images 0, 10, 20, 30 fail both attempts; 7, 14, 21, 28, 35 their first.
+    assert!(
+        done.ends_with(
+            "36 succeeded, 9 retried, 4 failed, 0 lost to other workers, 0 given back; 4 left in the list"
+        ),
+        "{done}"
+    );
+
+    // Its metrics, scraped while it lingers.
+    let metrics = scrape(port);
+    let labels = format!(r#"{{task_list="{list}",task_type="Resize"}}"#);
+    for (name, value) in [
+        ("taskrec_saved_total", 40),
+        ("taskrec_attempts_total", 49),
+        ("taskrec_retries_total", 9),
+        ("taskrec_failures_total", 4),
+    ] {
+        let line = format!("{name}{labels} {value}");
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}` in the metrics:\n{metrics}"
+        );
+    }
+    worker.kill().expect("stopping the worker");
+    worker.wait().expect("the worker ends");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut worker.stderr.take().expect("its stderr"), &mut log)
+        .expect("the worker's log");
+    // Each failure for good is an error naming its task and its cause.
+    for image in [0, 10, 20, 30] {
+        assert!(
+            log.lines().any(|l| l.contains("ERROR")
+                && l.contains(&format!("image-{image:06}"))
+                && l.contains(&format!("image {image} is corrupt"))),
+            "no error line for image {image} in the log:\n{log}"
+        );
+    }
+
+    // The command, on the example's keyspace.
+    let cli = || {
+        let mut command = bare();
+        command.args(["--keyspace", "taskrec_worker"]);
+        command
+    };
+    let counts: Value = serde_json::from_str(&stdout_of(
+        &cli()
+            .args(["count", &list, "--by-state", "--format", "json"])
+            .assert()
+            .success(),
+    ))
+    .expect("count's JSON");
+    assert_eq!(
+        (&counts["total"], &counts["failed"]),
+        (&json!(4), &json!(4)),
+        "{counts}"
+    );
+
+    let listed = stdout_of(
+        &cli()
+            .args(["ls", &list, "--state", "failed", "--format", "jsonl"])
+            .assert()
+            .success(),
+    );
+    let mut failed: Vec<(String, String)> = listed
+        .lines()
+        .map(|line| {
+            let task: Value = serde_json::from_str(line).expect("a JSON line");
+            (
+                task["id"].as_str().unwrap_or_default().to_owned(),
+                task["state"]["last_error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    failed.sort();
+    let expected: Vec<(String, String)> = [0, 10, 20, 30]
+        .iter()
+        .map(|image| {
+            (
+                format!("image-{image:06}"),
+                format!("image {image} is corrupt"),
+            )
+        })
+        .collect();
+    assert_eq!(failed, expected);
+
+    cli()
+        .args(["retry", &list, "--failed", "--yes"])
+        .assert()
+        .success();
+    let counts: Value = serde_json::from_str(&stdout_of(
+        &cli()
+            .args(["count", &list, "--by-state", "--format", "json"])
+            .assert()
+            .success(),
+    ))
+    .expect("count's JSON");
+    assert_eq!(
+        (&counts["pending"], &counts["failed"]),
+        (&json!(4), &json!(0)),
+        "{counts}"
+    );
+}
