@@ -262,6 +262,7 @@ pub struct CassandraConfig {
     pub(super) list_concurrency: usize,
     pub(super) create_schema: bool,
     pub(super) ready_index: bool,
+    pub(super) ready_walk_every: Duration,
     pub(super) replication: Replication,
     #[cfg(feature = "cassandra-tls")]
     pub(super) tls: Option<super::tls::TlsConfig>,
@@ -292,6 +293,7 @@ impl fmt::Debug for CassandraConfig {
             .field("list_concurrency", &self.list_concurrency)
             .field("create_schema", &self.create_schema)
             .field("ready_index", &self.ready_index)
+            .field("ready_walk_every", &self.ready_walk_every)
             .field("replication", &self.replication);
         #[cfg(feature = "cassandra-tls")]
         debug.field("tls", &self.tls);
@@ -337,6 +339,7 @@ impl CassandraConfig {
             list_concurrency: 8,
             create_schema: false,
             ready_index: true,
+            ready_walk_every: super::ready::WALK_EVERY,
             replication: Replication::Simple(1),
             #[cfg(feature = "cassandra-tls")]
             tls: None,
@@ -557,6 +560,29 @@ impl CassandraConfig {
     /// ```
     pub fn ready_index(mut self, keep: bool) -> Self {
         self.ready_index = keep;
+        self
+    }
+
+    /// How often each process walks every list it sweeps for ready tasks
+    /// (default [`WALK_EVERY`](super::ready::WALK_EVERY), 10 minutes; at
+    /// least a second). A walk reads the list's pages and every state, as
+    /// a worker without the index does on every pass: it is what finds a
+    /// task whose hint was lost (its hint write failed after its row's, or
+    /// a client without the index saved it). Between walks an idle
+    /// worker's polls read only the hint partitions due, so this interval
+    /// sets what an idle worker costs on a long list: one walk of it per
+    /// interval per process (`docs/SCALE.md`, "Idle workers"). A longer
+    /// interval is cheaper; such a task then waits up to that long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use taskrec::cassandra::CassandraConfig;
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .ready_walk_every(Duration::from_secs(3600)); // a list of millions, hints trusted
+    /// assert!(format!("{config:?}").contains("ready_walk_every: 3600s"));
+    /// ```
+    pub fn ready_walk_every(mut self, every: Duration) -> Self {
+        self.ready_walk_every = every.max(Duration::from_secs(1));
         self
     }
 

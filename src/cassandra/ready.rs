@@ -28,7 +28,9 @@
 //!   its task, of a type only this process runs) is caught by a **walk**:
 //!   the list's pages and every state, as the provided `next_ready` reads
 //!   them. A process walks each list it sweeps [`FIRST_WALK_AFTER`] after
-//!   its first sweep and then every [`WALK_EVERY`]; a sweep walks when it
+//!   its first sweep and then every [`WALK_EVERY`] (or
+//!   [`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every));
+//!   a sweep walks when it
 //!   finds nothing ready and no hint due within [`LOOK_AHEAD_SLICES`] slices
 //!   (so a drained list is known to be drained), unless a walk already
 //!   found nothing ready in the list and no hint has been read since (then
@@ -73,7 +75,9 @@ pub const MARGIN: Duration = Duration::from_secs(2);
 pub const LOW_SAFETY: Duration = Duration::from_secs(20);
 /// How often a process starts a sweep at the low mark (and moves it).
 pub const LOW_EVERY: Duration = Duration::from_secs(30);
-/// How often a process walks each list it sweeps, whatever the hints say.
+/// How often a process walks each list it sweeps, whatever the hints say,
+/// unless [`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every)
+/// says otherwise.
 pub const WALK_EVERY: Duration = Duration::from_secs(600);
 /// How soon after its first sweep of a list a process walks it.
 pub const FIRST_WALK_AFTER: Duration = Duration::from_secs(60);
@@ -197,6 +201,9 @@ pub(super) struct ReadyIndex {
     write_low: PreparedStatement,
     lists: Mutex<HashMap<String, ListMemory>>,
     reads: Mutex<ReadyReads>,
+    /// How often a list is walked whatever its hints say
+    /// ([`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every)).
+    walk_every: Duration,
 }
 
 /// The token of a sweep step: where the hints go on, or where a walk goes
@@ -284,6 +291,7 @@ impl ReadyIndex {
         low_table: &str,
         read: scylla::statement::Consistency,
         write: scylla::statement::Consistency,
+        walk_every: Duration,
     ) -> Result<Self> {
         let prepare = |cql: String, consistency| {
             let check = "does the ready index exist? create it with `create_schema(true)` \
@@ -321,6 +329,7 @@ impl ReadyIndex {
             .await?,
             lists: Mutex::new(HashMap::new()),
             reads: Mutex::new(ReadyReads::default()),
+            walk_every,
         })
     }
 
@@ -421,7 +430,7 @@ impl ReadyIndex {
                 // process that starts at the low mark misses the tasks whose
                 // hints others read before it and left (another type's).
                 walked_at: Instant::now()
-                    .checked_sub(WALK_EVERY - FIRST_WALK_AFTER)
+                    .checked_sub(self.walk_every.saturating_sub(FIRST_WALK_AFTER))
                     .unwrap_or_else(Instant::now),
                 quiet: None,
                 walk_open: None,
@@ -730,7 +739,7 @@ impl ReadyIndex {
             }
             // Quiet while nothing the last walk saw has opened yet.
             let quiet = m.quiet.filter(|q| q.opens_at.is_none_or(|at| at > now_us));
-            (m.walked_at.elapsed() >= WALK_EVERY, quiet)
+            (m.walked_at.elapsed() >= self.walk_every, quiet)
         });
         if from_low {
             self.mark_low(session, task_list, now_us).await?;

@@ -130,6 +130,7 @@ impl TaskrecTable {
                     &format!("{table}_ready_low"),
                     read,
                     write,
+                    config.ready_walk_every,
                 )
                 .await?,
             )

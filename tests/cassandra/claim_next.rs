@@ -181,6 +181,63 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
     });
 }
 
+/// `CassandraConfig::ready_walk_every` is what an idle worker pays on a
+/// long list: with tasks held by another live worker, a worker of the
+/// default config (first walk a minute after its first sweep) idles for
+/// seconds walking nothing, while one set to walk every second walks the
+/// whole list about once a second.
+#[test]
+fn the_walk_interval_sets_what_an_idle_worker_reads() {
+    run(async {
+        let list = unique_list("walk-every");
+        let holder = TaskStore::new(bucketed().await);
+        for n in 0..50 {
+            let task = Task::new(&list, format!("t-{n:03}"), Held { n }).unwrap();
+            holder.save(&task).await.unwrap();
+            hold_for_other(&holder, &list, task.id()).await;
+        }
+        for (walk_every, walks) in [(None, false), (Some(Duration::from_secs(1)), true)] {
+            let mut config = crate::utils::config(
+                "tasks",
+                taskrec::cassandra::TableLayout::Bucketed { buckets: Some(16) },
+            )
+            .page_size(100);
+            if let Some(every) = walk_every {
+                config = config.ready_walk_every(every);
+            }
+            let adapter = Arc::new(crate::utils::adapter(config).await);
+            let worker = Worker::new(
+                TaskStore::from_arc(Arc::clone(&adapter)),
+                WorkerConfig::new("idle").idle_poll(Duration::from_millis(100)),
+            );
+            let stop = worker.stop_handle();
+            let list = list.clone();
+            let idle = tokio::spawn(async move {
+                worker
+                    .drain_with::<Held, _>(&list, |_| Box::pin(async { Ok(None) }))
+                    .await
+            });
+            // The first sweeps may walk once (no hint due soon); then idle.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let settled = adapter.ready_reads();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let idle_reads = minus(adapter.ready_reads(), settled);
+            stop.stop();
+            let report = idle.await.unwrap().unwrap();
+            assert_eq!((report.succeeded, report.errors), (0, 0), "{report:?}");
+            println!("walk every {walk_every:?}: 3 s of idle polls read {idle_reads:?}");
+            if walks {
+                assert!(
+                    idle_reads.walked >= 100,
+                    "walked the 50 held tasks at least twice in 3 s: {idle_reads:?}"
+                );
+            } else {
+                assert_eq!(idle_reads.walked, 0, "no walk: {idle_reads:?}");
+            }
+        }
+    });
+}
+
 #[test]
 fn a_list_drained_by_this_process_is_known_drained_without_waiting_out_leases() {
     run(async {
