@@ -173,3 +173,50 @@ fn with_no_recorder_nothing_is_recorded_and_nothing_fails() {
         assert_eq!(report.succeeded, 1);
     });
 }
+
+/// A claim lost while its handler ran (the task saved again under it) is a
+/// lost lease, counted with its list and type; the task's second claim
+/// then runs it.
+#[test]
+fn a_lost_lease_is_counted() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let report = with_recorder(&recorder, async {
+        let store = TaskStore::new(MemoryAdapter::new());
+        let task = Task::new("leases", "resaved", Job { fail_first: 0 })?;
+        store.save(&task).await?;
+        let runs = AtomicU32::new(0);
+        let (store_ref, task_ref, runs_ref) = (&store, &task, &runs);
+        Worker::new(store.clone(), WorkerConfig::new("w"))
+            .drain_with::<Job, _>("leases", |_| {
+                let first = runs_ref.fetch_add(1, Ordering::SeqCst) == 0;
+                Box::pin(async move {
+                    if first {
+                        // New work under the same key: this claim no longer holds.
+                        store_ref.save(task_ref).await?;
+                    }
+                    Ok(None)
+                })
+            })
+            .await
+    })
+    .unwrap();
+    assert_eq!((report.succeeded, report.lost), (1, 1), "{report:?}");
+
+    let (counters, histograms) = read(&snapshotter);
+    let task = [("task_list", "leases"), ("task_type", "Job")];
+    assert_eq!(counters.get(&id(LOST_LEASES_TOTAL, &task)), Some(&1));
+    assert_eq!(counters.get(&id(ATTEMPTS_TOTAL, &task)), Some(&2));
+    assert_eq!(counters.get(&id(COMPLETED_TOTAL, &task)), Some(&1));
+    // The handler succeeded both times; the first outcome could not be
+    // recorded (the claim was gone): a lost lease, not a lost run.
+    let succeeded = [
+        ("task_list", "leases"),
+        ("task_type", "Job"),
+        ("outcome", "succeeded"),
+    ];
+    assert_eq!(
+        histograms.get(&id(ATTEMPT_DURATION_SECONDS, &succeeded)),
+        Some(&2)
+    );
+}

@@ -200,7 +200,9 @@ fn import_checks_every_line_first_and_names_the_bad_ones() {
     );
     assert_eq!(
         named[1],
-        format!("{path}:5: invalid task hash: `data` is an array, not an object")
+        format!(
+            r#"{path}:5: invalid task hash in task "{list}"/"c": `data` is an array, not an object"#
+        )
     );
     assert!(
         named[2].starts_with(&format!("{path}:6: invalid task hash: missing field `id`")),

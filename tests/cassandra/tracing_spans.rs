@@ -112,3 +112,59 @@ fn every_call_is_a_span_with_the_database_fields() {
         assert_eq!(attempt.field("outcome"), Some("succeeded"));
     });
 }
+
+/// Each Cassandra call is timed in `taskrec_operation_duration_seconds`,
+/// labelled by its operation: one sample per call, read back from a
+/// recorder (on a runtime of this thread, so that tests beside it do not
+/// count here).
+#[test]
+fn every_call_is_timed_by_operation() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use taskrec::observe::OPERATION_DURATION_SECONDS;
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let list = unique_list("timed");
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let store = TaskStore::new(bucketed().await);
+            store
+                .save(&Task::new(&list, "t1", Traced { n: 1 }).unwrap())
+                .await
+                .unwrap();
+            store.find::<Traced>(&list, "t1").await.unwrap().unwrap();
+            store.find::<Traced>(&list, "t2").await.unwrap();
+            assert_eq!(store.count(&list).await.unwrap(), 1);
+        })
+    });
+    let mut samples = std::collections::BTreeMap::new();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        if key.key().name() != OPERATION_DURATION_SECONDS {
+            continue;
+        }
+        let operation = key
+            .key()
+            .labels()
+            .find(|label| label.key() == "operation")
+            .map(|label| label.value().to_owned())
+            .expect("an operation label");
+        let DebugValue::Histogram(values) = value else {
+            panic!("{operation}: not a histogram");
+        };
+        assert!(
+            values.iter().all(|v| v.into_inner() >= 0.0),
+            "{operation}: {values:?}"
+        );
+        samples.insert(operation, values.len());
+    }
+    let expected: std::collections::BTreeMap<String, usize> =
+        [("save", 1), ("find", 2), ("count", 1)]
+            .into_iter()
+            .map(|(op, n)| (op.to_owned(), n))
+            .collect();
+    assert_eq!(samples, expected);
+}
