@@ -123,6 +123,28 @@ struct Checker {
 /// (`tests/data_fidelity.rs` fails should serde_json ever rename it.)
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
+fn too_deep() -> String {
+    format!(
+        "the data is nested more than {MAX_DATA_DEPTH} levels deep (taskrec::MAX_DATA_DEPTH), \
+         more than a read accepts"
+    )
+}
+
+/// Checks the nesting of data already encoded as JSON text (a hash's data
+/// turned into a record): the same limit as [`check`], the whole data at
+/// `.`.
+pub(crate) fn check_text_depth(type_name: &str, json: &str) -> Result<()> {
+    if text_depth(json) > MAX_DATA_DEPTH {
+        return Err(Error::InvalidData {
+            type_name: type_name.to_owned(),
+            path: ".".to_owned(),
+            message: too_deep(),
+            task: None,
+        });
+    }
+    Ok(())
+}
+
 /// How deeply JSON text nests: each object or array one level.
 fn text_depth(text: &str) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
@@ -159,10 +181,7 @@ impl Checker {
     fn levels_deeper(self, levels: usize) -> std::result::Result<Checker, Refused> {
         let depth = self.depth + levels;
         if depth > MAX_DATA_DEPTH {
-            return Err(Refused::because(format!(
-                "the data is nested more than {MAX_DATA_DEPTH} levels deep (taskrec::MAX_DATA_DEPTH), \
-                 more than a read accepts"
-            )));
+            return Err(Refused::because(too_deep()));
         }
         Ok(Checker { depth, raw: false })
     }

@@ -130,6 +130,11 @@ impl<D: Serialize> TaskHash<D> {
 impl<D: HashData> TaskHash<D> {
     /// The untyped record this hash describes, created and updated now.
     ///
+    /// Fails with [`Error::InvalidHash`] when the data is not a JSON
+    /// object, [`Error::InvalidData`] when it is nested deeper than
+    /// [`MAX_DATA_DEPTH`](crate::MAX_DATA_DEPTH), and the key and type name
+    /// errors of [`TaskRecord::new`].
+    ///
     /// ```
     /// let hash = taskrec::TaskHash::from_json(r#"{"task_list":"a","id":"1","type":"T","data":{"x":1}}"#)?;
     /// let record = hash.into_record()?;
@@ -141,6 +146,10 @@ impl<D: HashData> TaskHash<D> {
             .check_object()
             .map_err(|e| at_hash_task(e, &self.task_list, &self.id))?;
         let data = self.data.into_json()?;
+        // Data a hash carried may be nested deeper than a record's hash can
+        // be read back (the hash puts it one level down).
+        crate::data_check::check_text_depth(&self.type_name, &data)
+            .map_err(|e| at_hash_task(e, &self.task_list, &self.id))?;
         TaskRecord::new(self.task_list, self.id, self.type_name, data)
     }
 }

@@ -171,6 +171,34 @@ async fn data_nested_up_to_the_limit_reads_back_and_deeper_is_refused() {
     // Deeper than serde_json reads: refused the same way.
     let far = Task::new("trees", "far", Tree { tree: nested(200) }).unwrap();
     invalid(store.save(&far).await);
+
+    // A hash built in code (or read from CBOR) carries its data as a
+    // `Value`, whose nesting nothing limited: turned into a record, the
+    // same limit holds.
+    let hash_of = |levels: usize| taskrec::TaskHash {
+        task_list: "trees".to_owned(),
+        id: "hashed".to_owned(),
+        type_name: "Tree".to_owned(),
+        data: serde_json::json!({ "tree": nested(levels) }),
+    };
+    let record = hash_of(MAX_DATA_DEPTH - 1).into_record().unwrap();
+    taskrec::StorageAdapter::store(store.adapter(), &record)
+        .await
+        .unwrap();
+    store
+        .find::<Tree>("trees", "hashed")
+        .await
+        .unwrap()
+        .unwrap();
+    let (path, message, task) = invalid(hash_of(MAX_DATA_DEPTH).into_record());
+    assert_eq!(
+        (path.as_str(), task.as_deref()),
+        (".", Some(r#""trees"/"hashed""#))
+    );
+    assert!(
+        message.starts_with("the data is nested more than 126 levels"),
+        "{message}"
+    );
 }
 
 // ---- type names: checked on write as keys are ---------------------------
