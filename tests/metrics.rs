@@ -220,3 +220,87 @@ fn a_lost_lease_is_counted() {
         Some(&2)
     );
 }
+
+/// The memory adapter, saving a record once just before the next
+/// `swap_state`: a producer's new version landing between a worker's read
+/// of a task and its claim, which the claim then loses.
+#[derive(Debug, Default)]
+struct ResaveBeforeClaim {
+    inner: MemoryAdapter,
+    resave: std::sync::Mutex<Option<taskrec::TaskRecord>>,
+}
+
+#[async_trait::async_trait]
+impl taskrec::StorageAdapter for ResaveBeforeClaim {
+    fn capabilities(&self) -> taskrec::Capabilities {
+        self.inner.capabilities()
+    }
+    async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
+        self.inner.store(record).await
+    }
+    async fn find(&self, list: &str, id: &str) -> taskrec::Result<Option<taskrec::TaskRecord>> {
+        self.inner.find(list, id).await
+    }
+    async fn delete(&self, list: &str, id: &str) -> taskrec::Result<()> {
+        self.inner.delete(list, id).await
+    }
+    async fn page(
+        &self,
+        list: &str,
+        token: Option<&taskrec::PageToken>,
+        size: usize,
+    ) -> taskrec::Result<taskrec::Page> {
+        self.inner.page(list, token, size).await
+    }
+    async fn load_state(
+        &self,
+        list: &str,
+        id: &str,
+    ) -> taskrec::Result<Option<taskrec::StoredState>> {
+        self.inner.load_state(list, id).await
+    }
+    async fn swap_state(
+        &self,
+        list: &str,
+        id: &str,
+        expected: &taskrec::StateToken,
+        new: Option<&str>,
+    ) -> taskrec::Result<Option<taskrec::StateToken>> {
+        let resave = self.resave.lock().unwrap().take();
+        if let Some(record) = resave {
+            self.inner.store(&record).await?;
+        }
+        self.inner.swap_state(list, id, expected, new).await
+    }
+}
+
+/// A claim lost to another writer is counted as `result="lost"`, the
+/// claim that follows as won.
+#[test]
+fn a_lost_claim_is_counted() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let report = with_recorder(&recorder, async {
+        let store = TaskStore::new(ResaveBeforeClaim::default());
+        let task = Task::new("claims", "raced", Job { fail_first: 0 })?;
+        store.save(&task).await?;
+        *store.adapter().resave.lock().unwrap() = Some(task.to_record()?);
+        Worker::new(store, WorkerConfig::new("w"))
+            .drain_with::<Job, _>("claims", |_| Box::pin(async { Ok(None) }))
+            .await
+    })
+    .unwrap();
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    let (counters, _) = read(&snapshotter);
+    let claims = |result| {
+        counters.get(&id(
+            CLAIMS_TOTAL,
+            &[
+                ("task_list", "claims"),
+                ("task_type", "Job"),
+                ("result", result),
+            ],
+        ))
+    };
+    assert_eq!((claims("lost"), claims("won")), (Some(&1), Some(&1)));
+}
