@@ -4,7 +4,9 @@
 //! other purposes): the stored form goes through private shadow structs,
 //! one borrowing each field to serialize and one owning each field to
 //! deserialize, all inside `const _: () = { ... };` so that no name leaks
-//! into the user's module. Every path is absolute, so the output means the
+//! into the user's module. serde's derive writes their impls, except the
+//! deserialize shadow of a struct with an `extra` field, whose map visitor
+//! is generated here (serde's `flatten` would round its numbers). Every path is absolute, so the output means the
 //! same under `#![no_implicit_prelude]` or next to a user item named `Option`.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
