@@ -54,7 +54,7 @@ pub(crate) fn describe_error(
     if !(error.is_syntax() || error.is_eof()) {
         return positioned(error, origin);
     }
-    if let Some((at, escape)) = lone_surrogate(text) {
+    if let Some((at, escape)) = lone_surrogate_at(text, error.line(), error.column()) {
         let within = Origin::of(text, &text[at..]);
         let (line, column) = origin.shift(within.line, within.column + 1);
         return format!(
@@ -99,6 +99,31 @@ pub(crate) fn kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// The lone surrogate serde_json stopped at, reporting `line` and `column`
+/// (1-based, in bytes): it stops within the escape, or at the escape that
+/// follows it. A lone surrogate elsewhere (in a key the type ignores, which
+/// serde_json does not decode) is not what went wrong.
+fn lone_surrogate_at(text: &str, line: usize, column: usize) -> Option<(usize, &str)> {
+    let mut line_start = 0;
+    for _ in 1..line {
+        line_start += text[line_start..].find('\n')? + 1;
+    }
+    let stopped = line_start + column;
+    let mut from = 0;
+    while let Some((at, escape)) = lone_surrogate(&text[from..]) {
+        let at = from + at;
+        if stopped < at {
+            return None;
+        }
+        // The escape, and the one after it that failed to pair with it.
+        if stopped <= at + 13 {
+            return Some((at, escape));
+        }
+        from = at + escape.len();
+    }
+    None
 }
 
 /// The first `\uXXXX` escape in `text` that is a UTF-16 surrogate without
@@ -160,6 +185,25 @@ mod tests {
         assert_eq!(lone_surrogate(r#""a\ud800b""#), Some((2, r"\ud800")));
         assert_eq!(lone_surrogate(r#""\uDC00""#), Some((1, r"\uDC00")));
         assert_eq!(lone_surrogate(r#""\ud800\u0041""#), Some((1, r"\ud800")));
+    }
+
+    /// serde_json stopping elsewhere is not the lone surrogate's fault: in a
+    /// typed decode it does not decode the strings of keys the type ignores.
+    #[test]
+    fn a_lone_surrogate_far_from_the_error_is_not_blamed() {
+        let text = r#"{"a":"\ud800","b":tru}"#;
+        // The same error, at the same place, as that text's would be.
+        let error = serde_json::from_str::<Value>(r#"{"a":"xxxxxx","b":tru}"#).unwrap_err();
+        assert_eq!(
+            describe_error("the data", &error, text, Origin::START),
+            "the data is not JSON: expected ident at line 1 column 22"
+        );
+        let error = serde_json::from_str::<Value>(text).unwrap_err();
+        assert!(
+            describe_error("the data", &error, text, Origin::START)
+                .starts_with("the data holds a lone UTF-16 surrogate `\\ud800` at line 1 column 7"),
+            "{error}"
+        );
     }
 
     #[test]
