@@ -118,7 +118,9 @@ const REFUSAL_PREFIX: &str = "at `";
 /// error; `None` for any other error.
 pub(crate) fn refusal_of(error: &str) -> Option<(&str, &str)> {
     let rest = error.strip_prefix(REFUSAL_PREFIX)?;
-    let (path, message) = rest.split_once("`: ")?;
+    // The path may hold "`: " (a key can hold anything); the check's own
+    // messages never do.
+    let (path, message) = rest.rsplit_once("`: ")?;
     path.starts_with('.').then_some((path, message))
 }
 

@@ -51,8 +51,11 @@ pub(crate) fn check<T: TaskData + ?Sized>(data: &T) -> Result<()> {
             path: {
                 let path = dotted(e.path());
                 match path.strip_suffix(RAW_VALUE_TOKEN) {
-                    Some(field) if field.len() > 1 => field.trim_end_matches('.').to_owned(),
-                    Some(_) => ".".to_owned(),
+                    // `.deep.$serde_json…`: the field is `.deep`.
+                    Some(field) => match field.strip_suffix('.') {
+                        Some(field) if !field.is_empty() => field.to_owned(),
+                        _ => ".".to_owned(),
+                    },
                     None => path,
                 }
             },
@@ -134,7 +137,17 @@ fn too_deep() -> String {
 /// turned into a record): the same limit as [`check`], the whole data at
 /// `.`.
 pub(crate) fn check_text_depth(type_name: &str, json: &str) -> Result<()> {
-    if text_depth(json) > MAX_DATA_DEPTH {
+    check_depth_below(type_name, json, 0)
+}
+
+/// [`check_text_depth`] for the text of a whole hash, whose data is one
+/// level down.
+pub(crate) fn check_hash_text_depth(type_name: &str, json: &str) -> Result<()> {
+    check_depth_below(type_name, json, 1)
+}
+
+fn check_depth_below(type_name: &str, json: &str, levels_above: usize) -> Result<()> {
+    if text_depth(json) > MAX_DATA_DEPTH + levels_above {
         return Err(Error::InvalidData {
             type_name: type_name.to_owned(),
             path: ".".to_owned(),

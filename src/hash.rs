@@ -111,7 +111,7 @@ impl<D: Serialize> TaskHash<D> {
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| {
+        let json = serde_json::to_string(self).map_err(|e| {
             let error = match data::refusal_of(&e.to_string()) {
                 // The data check's refusal, through `DataRef`: its own path.
                 Some((path, message)) => Error::InvalidData {
@@ -123,7 +123,12 @@ impl<D: Serialize> TaskHash<D> {
                 None => data::encode_error(&self.type_name, &e),
             };
             at_hash_task(error, &self.task_list, &self.id)
-        })
+        })?;
+        // Data given as a `serde_json::Value` was never checked: deeper
+        // than a read of the hash accepts, it is refused here.
+        crate::data_check::check_hash_text_depth(&self.type_name, &json)
+            .map_err(|e| at_hash_task(e, &self.task_list, &self.id))?;
+        Ok(json)
     }
 }
 

@@ -117,8 +117,9 @@ fn lone_surrogate_at(text: &str, line: usize, column: usize) -> Option<(usize, &
         if stopped < at {
             return None;
         }
-        // The escape, and the one after it that failed to pair with it.
-        if stopped <= at + 13 {
+        // Within the escape, or the one after it that failed to pair with
+        // it (serde_json stops at most at its last digit).
+        if stopped <= at + 12 {
             return Some((at, escape));
         }
         from = at + escape.len();

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use serde::de::DeserializeOwned;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
@@ -12,16 +13,20 @@ use serde_json::value::RawValue;
 ///
 /// `serde_json::Value` holds numbers as `i64`, `u64` or `f64`, so an integer
 /// beyond 64 bits (`123456789012345678901234567890`) or a decimal with more
-/// digits than an `f64` keeps comes back changed (`1.2345678901234568e29`),
+/// digits than an `f64` keeps comes back changed (`1.2345678901234568e+29`),
 /// without an error. A `RawJson` never parses the value into numbers at all:
 /// use it where a task holds JSON it does not interpret, above all in an
 /// [`#[task(extra)]`](crate::ExtraMap) map (`BTreeMap<String, RawJson>`), so
 /// that keys written by task_rb or a newer version of the task come back
 /// byte for byte.
 ///
-/// A `RawJson` is read by serde_json, from JSON text or from a
-/// `serde_json::Value` (whose numbers are then already 64-bit); other
-/// formats cannot hand over raw JSON text.
+/// The text is kept where serde_json reads and writes it: JSON text, and a
+/// `serde_json::Value` (whose numbers are 64-bit already). Binary formats
+/// (CBOR, MessagePack, bincode: serde's `is_human_readable` is false) read
+/// and write the value itself, as a `serde_json::Value` would hold it, so a
+/// task's hash handed over in one keeps its structure, and its numbers as
+/// far as 64 bits go. A human-readable format other than JSON (YAML, RON)
+/// would be handed serde_json's raw value as it is: use JSON there.
 ///
 /// ```
 /// use std::collections::BTreeMap;
@@ -126,12 +131,52 @@ impl From<RawJson> for Box<RawValue> {
 
 impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        // serde_json (and taskrec's check of data before it is written)
+        // takes the text as it is, through serde_json's raw value.
+        if serializer.is_human_readable() {
+            return self.0.serialize(serializer);
+        }
+        // A binary format (CBOR, MessagePack, bincode): the value itself,
+        // not serde_json's wrapper of it.
+        let value: serde_json::Value =
+            serde_json::from_str(self.get()).map_err(serde::ser::Error::custom)?;
+        value.serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(RawJson)
+        // serde_json answers this name with the value's text (as a map of
+        // one private key, which `Box<RawValue>` reads); other formats
+        // hand over the value itself.
+        deserializer.deserialize_newtype_struct(RAW_VALUE_TOKEN, RawJsonVisitor)
+    }
+}
+
+/// The name serde_json's raw value goes by, in serializers and
+/// deserializers alike.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+struct RawJsonVisitor;
+
+impl<'de> Visitor<'de> for RawJsonVisitor {
+    type Value = RawJson;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    /// serde_json: its raw value.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawJson, A::Error> {
+        Box::<RawValue>::deserialize(MapAccessDeserializer::new(map)).map(RawJson)
+    }
+
+    /// Any other format: the value, as JSON would hold it.
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<RawJson, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        RawJson::from_value(&value).map_err(serde::de::Error::custom)
     }
 }

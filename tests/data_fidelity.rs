@@ -190,6 +190,8 @@ async fn data_nested_up_to_the_limit_reads_back_and_deeper_is_refused() {
         .await
         .unwrap()
         .unwrap();
+    hash_of(MAX_DATA_DEPTH - 1).to_json().unwrap();
+    invalid(hash_of(MAX_DATA_DEPTH).to_json());
     let (path, message, task) = invalid(hash_of(MAX_DATA_DEPTH).into_record());
     assert_eq!(
         (path.as_str(), task.as_deref()),

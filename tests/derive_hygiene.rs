@@ -64,6 +64,11 @@ mod shadowing {
     pub struct __TaskDataDe;
     pub struct __S;
     pub struct __D;
+    pub struct __A;
+    pub struct __Visitor;
+    pub struct FieldKey;
+    pub trait ExtraMap {}
+    pub trait MapAccess {}
 
     #[derive(::taskrec::TaskData)]
     pub struct Shadowed {
@@ -79,6 +84,52 @@ mod shadowing {
     pub enum ShadowedJobs {
         Shadowed(Shadowed),
     }
+
+    /// Field names like the generated visitor's own names.
+    #[derive(::taskrec::TaskData)]
+    pub struct ShadowedExtra {
+        pub __map: u8,
+        pub __key: ::std::option::Option<u8>,
+        pub __field0: u8,
+        #[task(extra)]
+        pub __value: ::std::collections::BTreeMap<::std::string::String, ::taskrec::RawJson>,
+    }
+}
+
+/// A task type declared by a `macro_rules!` macro, its field types handed
+/// in as fragments (which carry the macro's hygiene).
+macro_rules! declare_task {
+    ($name:ident { $field:ident: $ty:ty, extra: $extra:ty }) => {
+        #[derive(Debug, taskrec::TaskData)]
+        struct $name {
+            $field: $ty,
+            #[task(extra)]
+            rest: $extra,
+        }
+    };
+}
+
+declare_task!(FromMacro {
+    size: u128,
+    extra: std::collections::BTreeMap<String, taskrec::RawJson>
+});
+
+#[test]
+fn a_task_type_declared_by_a_macro_decodes() {
+    let value: FromMacro = decode(
+        "FromMacro",
+        r#"{"size":340282366920938463463374607431768211455,"x":1.50}"#,
+    );
+    assert_eq!(value.size, u128::MAX);
+    assert_eq!(value.rest["x"].get(), "1.50");
+}
+
+#[test]
+fn visitor_names_do_not_clash_with_field_names() {
+    let value: shadowing::ShadowedExtra =
+        decode("ShadowedExtra", r#"{"__map":1,"__field0":2,"other":[3]}"#);
+    assert_eq!((value.__map, value.__key, value.__field0), (1, None, 2));
+    assert_eq!(value.__value["other"].get(), "[3]");
 }
 
 use serde_json::json;

@@ -673,3 +673,32 @@ fn borrowed_raw_value_data_decodes_without_copying_the_hash() {
     assert_eq!(task.data().filename, "a");
     assert_eq!(task.data().rest.get("k"), Some(&json!(2)));
 }
+
+/// `RawJson` extras (`CompositeTask`'s) go through a format other than JSON
+/// as the values themselves, not as serde_json's private wrapper: CBOR out
+/// and back gives the same task.
+#[test]
+fn raw_json_extras_survive_a_cbor_hash() {
+    let json = r#"{"task_list":"parents","id":"p1","type":"Task::Tasks::CompositeTask","data":{"child_task_list":"kids","meta":{"a":true},"owner":"backup","tries":[1,2.5,null]}}"#;
+    let task: Task<taskrec::CompositeTask> = Task::from_json(json).unwrap();
+    let mut cbor = Vec::new();
+    ciborium::into_writer(&task.as_hash(), &mut cbor).unwrap();
+    let hash: TaskHash<Value> = ciborium::from_reader(cbor.as_slice()).unwrap();
+    assert_eq!(
+        hash.data,
+        serde_json::json!({"child_task_list": "kids", "owner": "backup", "tries": [1, 2.5, null], "meta": {"a": true}})
+    );
+    let back: Task<taskrec::CompositeTask> = Task::from_hash(hash).unwrap();
+    assert_eq!(back.to_json().unwrap(), json);
+    // Read straight from CBOR (its own deserializer, not a `Value`'s).
+    let data: taskrec::CompositeTask = ciborium::from_reader(
+        {
+            let mut bytes = Vec::new();
+            ciborium::into_writer(&task.data(), &mut bytes).unwrap();
+            bytes
+        }
+        .as_slice(),
+    )
+    .unwrap();
+    assert_eq!(&data, task.data());
+}

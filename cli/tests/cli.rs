@@ -877,7 +877,7 @@ fn a_workers_failed_tasks_are_seen_and_retried_as_the_readme_shows() {
 
     let list = unique_list("resize");
     let port = free_port();
-    let mut worker = std::process::Command::new(worker_example())
+    let worker = std::process::Command::new(worker_example())
         .args(["--cassandra", "--list", &list, "--generate", "40"])
         .args([
             "--broken-every",
@@ -895,16 +895,32 @@ fn a_workers_failed_tasks_are_seen_and_retried_as_the_readme_shows() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the worker example starts");
-    let stdout = std::io::BufReader::new(worker.stdout.take().expect("its stdout"));
-    let mut done = None;
-    for line in stdout.lines() {
-        let line = line.expect("the worker's output");
-        if line.contains(": done in ") {
-            done = Some(line);
-            break;
+    // Killed however the test ends: it would linger two minutes.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
     }
-    let done = done.expect("the worker reports its drain");
+    let mut worker = KillOnDrop(worker);
+    let stdout = std::io::BufReader::new(worker.0.stdout.take().expect("its stdout"));
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let done = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(180))
+            .expect("the worker reports its drain within 3 minutes");
+        if line.contains(": done in ") {
+            break line;
+        }
+    };
     // Images 0, 10, 20, 30 fail both attempts; 7, 14, 21, 28, 35 their first.
     assert!(
         done.ends_with(
@@ -928,10 +944,10 @@ fn a_workers_failed_tasks_are_seen_and_retried_as_the_readme_shows() {
             "no `{line}` in the metrics:\n{metrics}"
         );
     }
-    worker.kill().expect("stopping the worker");
-    worker.wait().expect("the worker ends");
+    worker.0.kill().expect("stopping the worker");
+    worker.0.wait().expect("the worker ends");
     let mut log = String::new();
-    std::io::Read::read_to_string(&mut worker.stderr.take().expect("its stderr"), &mut log)
+    std::io::Read::read_to_string(&mut worker.0.stderr.take().expect("its stderr"), &mut log)
         .expect("the worker's log");
     // Each failure for good is an error naming its task and its cause.
     for image in [0, 10, 20, 30] {

@@ -218,12 +218,14 @@ fn deserialize_with_extra(
         let ty = shadow_type(field.ty, ident);
         if field.attrs.extra.is_some() {
             // Spanned at the field's type: a type that is not an `ExtraMap`
-            // is reported there.
+            // is reported there. Only tokens that name no local take its
+            // span, so that the locals' hygiene never depends on where the
+            // type's tokens came from (a `macro_rules!` fragment, say).
             declare.push(quote_spanned! {field.ty.span()=>
                 let mut #var = #private::new_extra::<#ty>();
             });
-            extra_insert = Some(quote_spanned! {field.ty.span()=>
-                #private::next_extra(&mut __map, &mut #var, __key)?;
+            extra_insert = Some(quote! {
+                #private::next_extra::<#ty, _>(&mut __map, &mut #var, __key)?;
             });
             finish.push(quote!(#name: #var));
             continue;
@@ -234,8 +236,7 @@ fn deserialize_with_extra(
         declare.push(
             quote!(let mut #var: ::core::option::Option<#ty> = ::core::option::Option::None;),
         );
-        let next_value =
-            quote_spanned!(field.ty.span()=> #serde::de::MapAccess::next_value::<#ty>(&mut __map)?);
+        let next_value = quote!(#serde::de::MapAccess::next_value::<#ty>(&mut __map)?);
         arms.push(quote! {
             #key => {
                 if ::core::option::Option::is_some(&#var) {

@@ -16,7 +16,8 @@
 //!
 //! What this trades: a process that dies (or drops its runtime) within that
 //! delay of a claim leaves no hint for it, and the task comes back through
-//! the list's walk (at most `WALK_EVERY` after its lease ends) rather than at
+//! the list's walk (at most the walk interval, `WALK_EVERY` by default,
+//! after its lease ends) rather than at
 //! the lease's end. A failed write is tried again twice, then left to the
 //! walk the same way. Shorter leases keep the hint written with the claim.
 

@@ -75,7 +75,8 @@
 //! instead; a sweep that finds nothing ready and no hint due within
 //! [`LOOK_AHEAD_SLICES`](ready::LOOK_AHEAD_SLICES) slices walks the list
 //! (the only way to know it is drained), and each process walks each list
-//! it sweeps every [`WALK_EVERY`](ready::WALK_EVERY), which finds any task
+//! it sweeps every [`WALK_EVERY`](ready::WALK_EVERY) (or
+//! [`CassandraConfig::ready_walk_every`]), which finds any task
 //! whose hint was lost. `docs/SCALE.md` has the reasoning and the figures.
 //!
 //! A task saved with a time-to-live and then claimed: the claim's state

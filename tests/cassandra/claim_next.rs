@@ -218,8 +218,19 @@ fn the_walk_interval_sets_what_an_idle_worker_reads() {
                     .await
             });
             // The first sweeps may walk once (no hint due soon); then idle.
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let settled = adapter.ready_reads();
+            // On a slow machine that walk may take a while: wait until the
+            // walked count stops moving (the one-second interval never
+            // stops: a second is its settling).
+            let mut settled = adapter.ready_reads();
+            for _ in 0..60 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let now = adapter.ready_reads();
+                let still = now.walked == settled.walked;
+                settled = now;
+                if walks || still {
+                    break;
+                }
+            }
             tokio::time::sleep(Duration::from_secs(3)).await;
             let idle_reads = minus(adapter.ready_reads(), settled);
             stop.stop();
