@@ -13,6 +13,7 @@ use serde::ser::{self, Serialize, Serializer};
 
 use crate::data::{dotted, TaskData};
 use crate::error::{Error, Result};
+use crate::raw_json::RAW_VALUE_TOKEN;
 
 /// How deeply task data may nest: the data object is level 1, each object
 /// or array inside it one level more. Saves, `to_json` and the hash form
@@ -120,11 +121,6 @@ struct Checker {
     /// as it is, whose own nesting counts.
     raw: bool,
 }
-
-/// The struct name serde_json's `RawValue` serializes under, its text as
-/// the one field: serde_json's serializer writes that text verbatim.
-/// (`tests/data_fidelity.rs` fails should serde_json ever rename it.)
-const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 fn too_deep() -> String {
     format!(

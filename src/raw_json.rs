@@ -154,8 +154,9 @@ impl<'de> Deserialize<'de> for RawJson {
 }
 
 /// The name serde_json's raw value goes by, in serializers and
-/// deserializers alike.
-const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+/// deserializers alike (`tests/data_fidelity.rs` fails should serde_json
+/// ever rename it).
+pub(crate) const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 struct RawJsonVisitor;
 
