@@ -377,6 +377,8 @@ impl Page {
 /// // Optional: defaults on the four; override to do better.
 /// fn name(&self) -> &'static str; // for errors and logs: the type's name
 /// fn capabilities(&self) -> Capabilities; // timestamps kept, nothing more
+/// async fn now(&self) -> Result<DateTime<Utc>>; // this process's clock
+/// fn clock_reading(&self) -> Option<taskrec::ClockReading>; // None: nothing measured
 /// fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>>; // pages
 /// async fn count(&self, task_list: &str) -> Result<u64>; // walks `all`
 /// async fn store_all(&self, records: &[TaskRecord]) -> Result<()>; // `store` each
@@ -571,6 +573,34 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// nothing more.
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
+    }
+
+    /// The time by which this adapter's tasks are placed and judged: what
+    /// [`TaskStore`](crate::TaskStore) and [`Worker`](crate::Worker) read
+    /// for a save's `updated_at`, a claim's lease end, a retry's backoff, a
+    /// history entry, and the `now` they hand to [`next_ready`](Self::next_ready).
+    /// Every process sharing a backend must read the same clock here, or a
+    /// process whose clock is off writes times the others have passed (or
+    /// not reached): see [`clock`](crate::clock).
+    ///
+    /// Optional: the default is this process's clock (`Utc::now()`), right
+    /// for a backend that lives in one process (the memory adapter). A
+    /// backend shared by processes on several hosts should answer with the
+    /// backend's own time (the Cassandra adapter measures the cluster's),
+    /// and answer [`Error::ClockSkew`] when it cannot tell it.
+    async fn now(&self) -> Result<DateTime<Utc>> {
+        Ok(Utc::now())
+    }
+
+    /// What the adapter last measured of this process's clock against the
+    /// backend's, for warnings and diagnostics (a worker reports an offset
+    /// past the adapter's threshold as
+    /// [`WorkerEvent::ClockOffset`](crate::WorkerEvent::ClockOffset)).
+    ///
+    /// Optional: the default, `None`, says the adapter keeps time by this
+    /// process's clock and measures nothing.
+    fn clock_reading(&self) -> Option<crate::ClockReading> {
+        None
     }
 
     /// Inserts or overwrites the record under its (task list, id).
@@ -848,6 +878,12 @@ macro_rules! forward_adapter {
             }
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
+            }
+            async fn now(&self) -> Result<DateTime<Utc>> {
+                (**self).now().await
+            }
+            fn clock_reading(&self) -> Option<crate::ClockReading> {
+                (**self).clock_reading()
             }
             async fn store(&self, record: &TaskRecord) -> Result<()> {
                 (**self).store(record).await

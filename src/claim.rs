@@ -303,7 +303,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         let (task_list, id) = (stored.record.task_list(), stored.record.id());
         let current = TaskState::from_json(&stored.json)
             .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
-        let now = Utc::now();
+        let now = self.now().await?;
         if !current.is_claimable(now) {
             return Ok(ClaimAttempt::NotClaimable(Some(current)));
         }
@@ -339,7 +339,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// ```
     pub async fn renew(&self, claim: &mut Claim, lease: Duration) -> Result<bool> {
         let mut renewed = claim.clone();
-        renewed.state.lease_until = Some(lease_end(Utc::now(), lease));
+        renewed.state.lease_until = Some(lease_end(self.now().await?, lease));
         match self.swap_quiet(renewed).await? {
             Some(renewed) => {
                 *claim = renewed;
@@ -366,12 +366,14 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn release(&self, claim: Claim) -> Result<bool> {
-        let state = claim.state.clone().released(Utc::now());
+        let state = claim.state.clone().released(self.now().await?);
         self.change(claim, Some(state)).await
     }
 
     /// Records a failed attempt: pending again, not claimable before
     /// `not_before`, with the error kept. `false` when the claim was lost.
+    /// `not_before` is read by the store's clock: build it from
+    /// [`now`](Self::now), not from this process's clock, which may be off.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -379,9 +381,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # use std::time::Duration;
     /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
     /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
-    /// use chrono::{TimeDelta, Utc};
+    /// use chrono::TimeDelta;
     /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
-    /// assert!(store.retry_later(claim, "timed out", Utc::now() + TimeDelta::minutes(5)).await?);
+    /// let in_five_minutes = store.now().await? + TimeDelta::minutes(5);
+    /// assert!(store.retry_later(claim, "timed out", in_five_minutes).await?);
     /// assert_eq!(store.state("pings", "p1").await?.unwrap().last_error.as_deref(), Some("timed out"));
     /// // Backing off: nobody claims it for five minutes.
     /// assert!(store.claim("pings", "p1", "worker-b", Duration::from_secs(30)).await?.is_none());
@@ -393,7 +396,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         error: &str,
         not_before: DateTime<Utc>,
     ) -> Result<bool> {
-        let state = claim.state.clone().retried(error, not_before, Utc::now());
+        let state = claim
+            .state
+            .clone()
+            .retried(error, not_before, self.now().await?);
         self.change(claim, Some(state)).await
     }
 
@@ -415,7 +421,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn fail(&self, claim: Claim, error: &str) -> Result<bool> {
-        let state = claim.state.clone().failed(error, Utc::now());
+        let state = claim.state.clone().failed(error, self.now().await?);
         self.change(claim, Some(state)).await
     }
 
@@ -448,7 +454,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         result: Option<serde_json::Value>,
         keep: bool,
     ) -> Result<bool> {
-        let state = claim.state.clone().succeeded(result, Utc::now());
+        let state = claim.state.clone().succeeded(result, self.now().await?);
         if keep {
             self.change(claim, Some(state)).await
         } else {
@@ -492,7 +498,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         };
         let current = TaskState::from_json(&stored.json)
             .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
-        let now = Utc::now();
+        let now = self.now().await?;
         // A live claim is left alone: taking the task from a running worker
         // would let a second one start beside it.
         if current.status == TaskStatus::Claimed && !current.is_claimable(now) {
@@ -587,8 +593,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         if !self.keeps_history(task_list) {
             return Ok(());
         }
+        let at = match state.changed_at {
+            Some(at) => at,
+            None => self.now().await?,
+        };
         let entry = HistoryEntry {
-            at: state.changed_at.unwrap_or_else(Utc::now),
+            at,
             state: state.to_json()?,
         };
         self.adapter()

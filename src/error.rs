@@ -187,6 +187,47 @@ pub enum Error {
         /// The operation asked for.
         operation: &'static str,
     },
+    /// The adapter cannot tell its backend's time within its tolerance, so
+    /// a write that places a task by time (a save's listing minute and
+    /// ready hint, a claim's lease end, a retry's backoff, a history entry)
+    /// is refused rather than placed by a guess. Reads, deletes and
+    /// completions go on. It clears by itself once a measurement of the
+    /// clock succeeds (see [`clock`](crate::clock)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let err = taskrec::Error::ClockSkew {
+    ///     adapter: "cassandra",
+    ///     offset: Some(chrono::TimeDelta::minutes(-6)),
+    ///     uncertainty: None,
+    ///     tolerance: Duration::from_millis(500),
+    ///     reason: "the cluster did not answer the time query".into(),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the cassandra adapter cannot tell the cluster's time within its tolerance of 500 ms \
+    ///      (last measured offset -360.000 s): the cluster did not answer the time query",
+    /// );
+    /// ```
+    #[error(
+        "the {adapter} adapter cannot tell the cluster's time within its tolerance of {} ms ({}): {reason}",
+        tolerance.as_millis(),
+        measured(offset, uncertainty)
+    )]
+    ClockSkew {
+        /// The adapter's name.
+        adapter: &'static str,
+        /// The offset last measured (the cluster's clock minus this
+        /// process's), if one ever was.
+        offset: Option<chrono::TimeDelta>,
+        /// How uncertain the time is now, when it is known but too
+        /// uncertain; `None` when it cannot be told at all.
+        uncertainty: Option<std::time::Duration>,
+        /// The uncertainty the adapter accepts.
+        tolerance: std::time::Duration,
+        /// Why the time cannot be told.
+        reason: String,
+    },
     /// The storage behind an adapter failed; the driver's error is the source.
     #[error("storage error in the {adapter} adapter")]
     Storage {
@@ -230,6 +271,38 @@ impl Error {
             _ => {}
         }
         self
+    }
+}
+
+/// An error and each of its causes, `: `-separated.
+// The worker's events and the Cassandra adapter's clock use it.
+#[cfg_attr(not(any(feature = "worker", feature = "cassandra")), allow(dead_code))]
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn measured(
+    offset: &Option<chrono::TimeDelta>,
+    uncertainty: &Option<std::time::Duration>,
+) -> String {
+    match (offset, uncertainty) {
+        (None, _) => "never measured".to_owned(),
+        (Some(offset), None) => format!(
+            "last measured offset {}",
+            crate::clock::signed_seconds(*offset)
+        ),
+        (Some(offset), Some(uncertainty)) => format!(
+            "offset {} ± {} ms",
+            crate::clock::signed_seconds(*offset),
+            uncertainty.as_millis()
+        ),
     }
 }
 

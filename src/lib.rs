@@ -181,6 +181,7 @@
 
 pub mod adapter;
 mod claim;
+pub mod clock;
 mod data;
 mod data_check;
 mod error;
@@ -221,6 +222,7 @@ pub mod __private;
 
 pub use adapter::{walk_pages, Capabilities, Page, PageToken, StorageAdapter, DEFAULT_PAGE_SIZE};
 pub use claim::Claim;
+pub use clock::ClockReading;
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
 pub use data_check::MAX_DATA_DEPTH;
 pub use error::{BoxError, Error, KeyError, Result};

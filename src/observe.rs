@@ -37,6 +37,7 @@
 //! | a task failed for good (out of attempts, or its record does not decode) | error | `error` |
 //! | a claim was lost while its task ran (the lease ran out, or the task changed) | warn | |
 //! | a storage error in a worker's pass (a listing, a claim); the task is tried again later | error | `task_list`, `error` |
+//! | this process's clock is off the cluster's by more than [`clock_warn_offset`](crate::cassandra::CassandraConfig::clock_warn_offset) (at each measurement); a measurement of the cluster's clock failed | warn | `offset`, `uncertainty_ms`; `error` |
 //! | Cassandra sent a warning with its answer (a batch past its size or partition thresholds, a read over many tombstones), for saves, batched saves and reads by key | warn | `warning` |
 //! | an attempt succeeded; a task given back when the worker stopped | debug | |
 //!
@@ -54,6 +55,7 @@
 //! | [`taskrec_operation_duration_seconds`](OPERATION_DURATION_SECONDS) | histogram | `operation` (one of [`OPERATIONS`]) | the Cassandra adapter's calls, from first request to answer |
 //! | [`taskrec_attempt_duration_seconds`](ATTEMPT_DURATION_SECONDS) | histogram | `task_list`, `task_type`, `outcome` (`succeeded`, `failed`, `lost`, `stopped`) | how long handlers ran |
 //! | [`taskrec_time_to_first_claim_seconds`](TIME_TO_FIRST_CLAIM_SECONDS) | histogram | `task_list`, `task_type` | from a task's save to its first claim, on adapters that keep timestamps |
+//! | [`taskrec_clock_offset_seconds`](CLOCK_OFFSET_SECONDS) | gauge | | the cluster's clock minus this process's, as the Cassandra adapter last measured it (it keeps time by the cluster's; see [`clock`](crate::clock)) |
 //!
 //! Claims made outside a worker ([`TaskStore::claim`](crate::TaskStore::claim))
 //! are not counted. Operation durations are not recorded for the memory
@@ -97,6 +99,9 @@ pub const OPERATION_DURATION_SECONDS: &str = "taskrec_operation_duration_seconds
 pub const ATTEMPT_DURATION_SECONDS: &str = "taskrec_attempt_duration_seconds";
 /// Histogram (seconds): from a task's save to its first claim.
 pub const TIME_TO_FIRST_CLAIM_SECONDS: &str = "taskrec_time_to_first_claim_seconds";
+/// Gauge (seconds): the cluster's clock minus this process's, as the
+/// Cassandra adapter last measured it.
+pub const CLOCK_OFFSET_SECONDS: &str = "taskrec_clock_offset_seconds";
 
 /// Every value of `db.operation.name` and of the `operation` label.
 ///
@@ -167,6 +172,11 @@ pub fn describe_metrics() {
         TIME_TO_FIRST_CLAIM_SECONDS,
         Unit::Seconds,
         "From a task's save to its first claim."
+    );
+    metrics::describe_gauge!(
+        CLOCK_OFFSET_SECONDS,
+        Unit::Seconds,
+        "The cluster's clock minus this process's, as last measured (taskrec corrects for it)."
     );
 }
 
@@ -295,6 +305,7 @@ pub(crate) fn error_type(error: &Error) -> &'static str {
         Error::InvalidPageToken { .. } => "invalid_page_token",
         Error::InvalidConfig { .. } => "invalid_config",
         Error::InvalidData { .. } => "invalid_data",
+        Error::ClockSkew { .. } => "clock_skew",
         _ => "invalid_input",
     }
 }

@@ -239,7 +239,7 @@ pub(crate) fn now() -> DateTime<Utc> {
     truncate_millis(Utc::now())
 }
 
-fn truncate_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn truncate_millis(at: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::Timelike;
     // Hot on every save and every row read: values already in whole
     // milliseconds (all that storage returns) come back untouched.

@@ -247,8 +247,37 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         &self.adapter
     }
 
+    /// The time the store's tasks are placed and judged by: its adapter's
+    /// ([`StorageAdapter::now`]). On Cassandra that is the cluster's time,
+    /// measured and corrected for this process's clock; in memory, this
+    /// process's clock. Use it for times you hand the store yourself (a
+    /// retry's `not_before`), so that they mean the same to every process.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use std::time::Duration;
+    /// use chrono::TimeDelta;
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    /// let claim = store.claim("pings", "p1", "w", Duration::from_secs(30)).await?.unwrap();
+    /// let in_five_minutes = store.now().await? + TimeDelta::minutes(5);
+    /// assert!(store.retry_later(claim, "busy", in_five_minutes).await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>> {
+        self.adapter.now().await
+    }
+
+    /// The store's time at the millisecond precision records keep.
+    pub(crate) async fn record_now(&self) -> Result<chrono::DateTime<chrono::Utc>> {
+        Ok(record::truncate_millis(self.now().await?))
+    }
+
     /// Saves a task: inserts it, or overwrites the task with the same list
-    /// and id. The stored record's `updated_at` is the time of saving.
+    /// and id. The stored record's `updated_at` is the time of saving, by
+    /// the store's clock ([`now`](Self::now)).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -270,7 +299,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         );
         async {
             let mut record = task.to_record()?;
-            record.set_updated_at(record::now());
+            record.set_updated_at(self.record_now().await?);
             (*self.adapter).store(&record).await?;
             if self.keeps_history(task.task_list()) {
                 let mut state = crate::state::TaskState::pending();
@@ -315,7 +344,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         );
         async {
             let mut record = task.to_record()?;
-            record.set_updated_at(record::now());
+            record.set_updated_at(self.record_now().await?);
             (*self.adapter).store_with_ttl(&record, ttl).await?;
             TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
             Ok(())
@@ -390,11 +419,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// One group of [`save_all`](Self::save_all): its records in one call
     /// of the adapter, then what [`save`](Self::save) does after a store.
     async fn save_group<T: TaskData>(&self, tasks: Vec<&Task<T>>) -> Result<u64> {
+        let now = self.record_now().await?;
         let records = tasks
             .iter()
             .map(|task| {
                 let mut record = task.to_record()?;
-                record.set_updated_at(record::now());
+                record.set_updated_at(now);
                 Ok(record)
             })
             .collect::<Result<Vec<_>>>()?;

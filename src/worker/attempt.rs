@@ -4,8 +4,9 @@
 //! release or a lost claim.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
 use super::events::AttemptReporter;
@@ -66,7 +67,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             ClaimAttempt::Lost => {
                 span.record("result", "lost");
                 labels.count_with(CLAIMS_TOTAL, "result", "lost");
-                return Ok(Visit::Open(Utc::now() + TimeDelta::milliseconds(10)));
+                return Ok(Visit::Again(Duration::from_millis(10)));
             }
             ClaimAttempt::NotClaimable(state) => {
                 span.record("result", "not_claimable");
@@ -170,8 +171,10 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 if attempt >= self.config.max_attempts {
                     self.fail(claim, &error, counters, reporter).await?;
                 } else {
-                    let not_before =
-                        crate::claim::lease_end(Utc::now(), self.config.backoff.delay(attempt));
+                    let not_before = crate::claim::lease_end(
+                        self.store.now().await?,
+                        self.config.backoff.delay(attempt),
+                    );
                     if self.store.retry_later(claim, &error, not_before).await? {
                         Counters::add(&counters.retried);
                         reporter.retried(&error, not_before);
@@ -284,13 +287,10 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
 /// never will (finished, failed or gone).
 fn open_at(state: Option<&TaskState>) -> Visit {
     match state {
-        Some(state) if state.is_open() => {
-            let at = state
-                .not_before
-                .or(state.lease_until)
-                .unwrap_or_else(Utc::now);
-            Visit::Open(at)
-        }
+        Some(state) if state.is_open() => match state.not_before.or(state.lease_until) {
+            Some(at) => Visit::Open(at),
+            None => Visit::Again(Duration::ZERO),
+        },
         _ => Visit::Closed,
     }
 }
@@ -299,8 +299,11 @@ fn open_at(state: Option<&TaskState>) -> Visit {
 pub(super) enum Visit {
     /// The worker claimed the task and ran it (or failed it).
     Ran,
-    /// Held by another worker or waiting out a backoff, until about then.
+    /// Held by another worker or waiting out a backoff, until about then
+    /// (by the store's clock).
     Open(DateTime<Utc>),
+    /// Worth a look again after this long (a claim lost to another worker).
+    Again(Duration),
     /// Nothing to do, now or later.
     Closed,
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt};
 
 use super::attempt::Visit;
@@ -40,23 +40,21 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         let mut stopped = self.stop.subscribe();
         let first_idle_wait = (self.config.idle_poll / 16).max(Duration::from_millis(1));
         let mut idle_wait = first_idle_wait;
+        let mut clock_reported = None;
         loop {
             if *stopped.borrow_and_update() {
                 break;
             }
-            let (mut claimed, mut next_wake) = (0, None);
+            self.report_clock(&mut clock_reported);
+            let mut all = Pass::default();
             for task_list in task_lists {
                 let pass = self.pass(task_list, handler, &counters).await?;
                 if let Some(error) = counters.too_many_errors(self.config.error_limit) {
                     return Err(error);
                 }
-                claimed += pass.claimed;
-                next_wake = match (next_wake, pass.next_wake) {
-                    (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
-                    (a, b) => a.or(b),
-                };
+                all.add(pass);
             }
-            if claimed > 0 {
+            if all.claimed > 0 {
                 idle_wait = first_idle_wait;
                 continue;
             }
@@ -64,15 +62,22 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 Until::Drained => self.config.idle_poll,
                 Until::Stopped => idle_wait,
             };
-            let wait = match next_wake {
-                None if until == Until::Drained => break, // nothing open: drained
+            let until_wake = match all.next_wake {
+                // Wake times are the store's: so is the clock they are read by.
+                Some(wake) => match self.store.now().await {
+                    Ok(now) => (wake - now).to_std().unwrap_or_default(),
+                    Err(_) => longest,
+                },
                 None => longest,
+            };
+            let wait = match (all.next_wake, all.again_after) {
+                (None, None) if until == Until::Drained => break, // nothing open: drained
+                (None, None) => longest,
                 // Not sooner than a sixteenth of `idle_poll`: on Cassandra the
                 // next hint may come due every millisecond while others work,
                 // and a pass per hint would re-read the recent hints each time.
-                Some(wake) => (wake - Utc::now())
-                    .to_std()
-                    .unwrap_or_default()
+                (_, again) => until_wake
+                    .min(again.unwrap_or(longest))
                     .clamp(first_idle_wait, longest),
             };
             idle_wait = (idle_wait * 2).min(self.config.idle_poll);
@@ -130,6 +135,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                     match visit {
                         Visit::Ran => pass.claimed += 1,
                         Visit::Open(at) => pass.wake_at(at),
+                        Visit::Again(after) => pass.again_after(after),
                         Visit::Closed => {}
                     }
                 }
@@ -149,7 +155,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                     }
                     counters.error(e);
                     // Tried again in a later pass, after a short pause.
-                    pass.wake_at(Utc::now() + TimeDelta::milliseconds(100));
+                    pass.again_after(Duration::from_millis(100));
                 }
             }
         }
@@ -181,10 +187,17 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 if *stop.borrow() {
                     return None;
                 }
-                match adapter
-                    .next_ready(task_list, token.as_ref(), window, Utc::now())
-                    .await
-                {
+                // Readiness is judged by the adapter's clock, as the leases
+                // and backoffs it compares were written by it.
+                let step = match adapter.now().await {
+                    Ok(now) => {
+                        adapter
+                            .next_ready(task_list, token.as_ref(), window, now)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match step {
                     Ok(ready) => {
                         let mut items: Vec<Step> =
                             ready.tasks.into_iter().map(Step::Ready).collect();
@@ -202,6 +215,23 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         )
         .flat_map(futures::stream::iter)
         .boxed()
+    }
+}
+
+impl<A: StorageAdapter + ?Sized> Worker<A> {
+    /// Tells the event hook, once per measurement, that the adapter found
+    /// this process's clock off its backend's by more than its threshold.
+    fn report_clock(&self, reported: &mut Option<DateTime<Utc>>) {
+        let Some(hook) = &self.config.events else {
+            return;
+        };
+        let Some(reading) = self.store.adapter().clock_reading() else {
+            return;
+        };
+        if reading.past_warning && *reported != Some(reading.measured_at) {
+            *reported = Some(reading.measured_at);
+            hook.emit(&WorkerEvent::ClockOffset { reading });
+        }
     }
 }
 
@@ -239,11 +269,29 @@ enum Step {
 #[derive(Default)]
 struct Pass {
     claimed: u64,
+    /// The earliest time a task seen open opens, by the store's clock.
     next_wake: Option<DateTime<Utc>>,
+    /// The shortest pause after which something is worth a look again
+    /// (a lost claim, a storage error).
+    again_after: Option<Duration>,
 }
 
 impl Pass {
     fn wake_at(&mut self, at: DateTime<Utc>) {
         self.next_wake = Some(self.next_wake.map_or(at, |w| w.min(at)));
+    }
+
+    fn again_after(&mut self, after: Duration) {
+        self.again_after = Some(self.again_after.map_or(after, |a| a.min(after)));
+    }
+
+    fn add(&mut self, other: Pass) {
+        self.claimed += other.claimed;
+        if let Some(at) = other.next_wake {
+            self.wake_at(at);
+        }
+        if let Some(after) = other.again_after {
+            self.again_after(after);
+        }
     }
 }

@@ -138,6 +138,17 @@ pub enum WorkerEvent {
         /// The error and its causes, as text (`error: cause: cause`).
         error: String,
     },
+    /// The adapter measured this process's clock off its backend's by more
+    /// than the adapter's warning threshold. taskrec keeps time by the
+    /// backend and corrects for the offset, so no task is affected; the
+    /// event says the host's clock (its NTP daemon) needs looking at. Sent
+    /// once per measurement past the threshold (the Cassandra adapter
+    /// measures every [`clock_check_every`](crate::cassandra::CassandraConfig::clock_check_every)).
+    #[non_exhaustive]
+    ClockOffset {
+        /// The measurement.
+        reading: crate::ClockReading,
+    },
     /// The drain or serve is over; its report.
     #[non_exhaustive]
     Finished {
@@ -146,17 +157,7 @@ pub enum WorkerEvent {
     },
 }
 
-/// An error and each of its causes, `: `-separated.
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use crate::error::error_chain;
 
 /// The application's event hook, shared by clones of the configuration.
 #[derive(Clone)]
@@ -241,8 +242,10 @@ impl<'a> AttemptReporter<'a> {
     /// keeps timestamps, records how long it waited since it was saved.
     pub(crate) fn claimed(&self, claim: &Claim, keeps_timestamps: bool) {
         if keeps_timestamps && claim.state().attempts == 1 {
-            // A clock behind the saver's gives a negative wait: not recorded.
-            if let Ok(waited) = (Utc::now() - claim.record().updated_at()).to_std() {
+            // Both times are the store's (the claim's and the save's), so a
+            // clock of this process's that is off does not skew the figure.
+            let claimed_at = claim.state().changed_at.unwrap_or_else(Utc::now);
+            if let Ok(waited) = (claimed_at - claim.record().updated_at()).to_std() {
                 self.labels
                     .record(TIME_TO_FIRST_CLAIM_SECONDS, waited.as_secs_f64());
             }
