@@ -96,6 +96,40 @@ pub const DEFAULT_BUCKETS: u32 = 16;
 /// ```
 pub const MAX_BUCKETS: u32 = 1024;
 
+/// How uncertain the cluster's time may be, by default, before writes that
+/// place a task by time are refused ([`CassandraConfig::clock_tolerance`]).
+///
+/// ```
+/// assert_eq!(taskrec::cassandra::DEFAULT_CLOCK_TOLERANCE.as_millis(), 500);
+/// ```
+pub const DEFAULT_CLOCK_TOLERANCE: Duration = Duration::from_millis(500);
+
+/// The largest clock tolerance accepted: the ready index's sweeps start 2 s
+/// before where the last one ended ([`MARGIN`](super::ready::MARGIN)), and a
+/// hint placed up to this far behind, plus the time its write takes, must
+/// still fall inside that margin.
+///
+/// ```
+/// assert_eq!(taskrec::cassandra::MAX_CLOCK_TOLERANCE.as_secs(), 1);
+/// ```
+pub const MAX_CLOCK_TOLERANCE: Duration = Duration::from_secs(1);
+
+/// How often the cluster's clock is measured again, by default
+/// ([`CassandraConfig::clock_check_every`]).
+///
+/// ```
+/// assert_eq!(taskrec::cassandra::DEFAULT_CLOCK_CHECK_EVERY.as_secs(), 60);
+/// ```
+pub const DEFAULT_CLOCK_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// The offset past which the adapter warns, by default
+/// ([`CassandraConfig::clock_warn_offset`]).
+///
+/// ```
+/// assert_eq!(taskrec::cassandra::DEFAULT_CLOCK_WARN_OFFSET.as_secs(), 1);
+/// ```
+pub const DEFAULT_CLOCK_WARN_OFFSET: Duration = Duration::from_secs(1);
+
 /// What the driver does when a request fails.
 ///
 /// ```
@@ -263,6 +297,9 @@ pub struct CassandraConfig {
     pub(super) create_schema: bool,
     pub(super) ready_index: bool,
     pub(super) ready_walk_every: Duration,
+    pub(super) clock_tolerance: Duration,
+    pub(super) clock_check_every: Duration,
+    pub(super) clock_warn_offset: Duration,
     pub(super) replication: Replication,
     #[cfg(feature = "cassandra-tls")]
     pub(super) tls: Option<super::tls::TlsConfig>,
@@ -294,6 +331,9 @@ impl fmt::Debug for CassandraConfig {
             .field("create_schema", &self.create_schema)
             .field("ready_index", &self.ready_index)
             .field("ready_walk_every", &self.ready_walk_every)
+            .field("clock_tolerance", &self.clock_tolerance)
+            .field("clock_check_every", &self.clock_check_every)
+            .field("clock_warn_offset", &self.clock_warn_offset)
             .field("replication", &self.replication);
         #[cfg(feature = "cassandra-tls")]
         debug.field("tls", &self.tls);
@@ -340,6 +380,9 @@ impl CassandraConfig {
             create_schema: false,
             ready_index: true,
             ready_walk_every: super::ready::WALK_EVERY,
+            clock_tolerance: DEFAULT_CLOCK_TOLERANCE,
+            clock_check_every: DEFAULT_CLOCK_CHECK_EVERY,
+            clock_warn_offset: DEFAULT_CLOCK_WARN_OFFSET,
             replication: Replication::Simple(1),
             #[cfg(feature = "cassandra-tls")]
             tls: None,
@@ -586,6 +629,76 @@ impl CassandraConfig {
         self
     }
 
+    /// How uncertain the cluster's time may be before writes that place a
+    /// task by time are refused (default [`DEFAULT_CLOCK_TOLERANCE`],
+    /// 500 ms; at most [`MAX_CLOCK_TOLERANCE`], 1 s).
+    ///
+    /// The adapter keeps time by the cluster, not by this process's clock
+    /// (see [`clock`](crate::clock)): it measures the offset between the two
+    /// when it connects and every [`clock_check_every`](Self::clock_check_every),
+    /// from the fastest of five time queries, whose half round trip is the
+    /// measurement's uncertainty. When the time cannot be told within this
+    /// tolerance (no measurement yet, the cluster not answering the time
+    /// query, time queries slower than twice the tolerance, a measurement
+    /// grown old, or a step of this process's clock not yet measured
+    /// again), saves, claims, retries and history entries answer
+    /// [`Error::ClockSkew`](crate::Error::ClockSkew) rather than place a
+    /// task by a guess; reads, deletes and completions go on. The bound of
+    /// 1 s keeps the residual error inside the margins the listing and the
+    /// ready index leave (`docs/SCALE.md`). The server's clock reads in
+    /// milliseconds, so below about a millisecond no measurement meets it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use taskrec::cassandra::{schema_statements, CassandraConfig};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .clock_tolerance(Duration::from_millis(100));
+    /// assert!(format!("{config:?}").contains("clock_tolerance: 100ms"));
+    /// let loose = CassandraConfig::new(["127.0.0.1:9042"], "jobs").clock_tolerance(Duration::from_secs(5));
+    /// assert!(matches!(schema_statements(&loose), Err(taskrec::Error::InvalidConfig { .. })));
+    /// ```
+    pub fn clock_tolerance(mut self, tolerance: Duration) -> Self {
+        self.clock_tolerance = tolerance;
+        self
+    }
+
+    /// How often the adapter measures the cluster's clock again (default
+    /// [`DEFAULT_CLOCK_CHECK_EVERY`], a minute; at least a second). The
+    /// first call that finds the measurement due takes it (five small
+    /// reads of `system.local`); calls meanwhile go on with the last one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use taskrec::cassandra::CassandraConfig;
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .clock_check_every(Duration::from_secs(10));
+    /// assert!(format!("{config:?}").contains("clock_check_every: 10s"));
+    /// ```
+    pub fn clock_check_every(mut self, every: Duration) -> Self {
+        self.clock_check_every = every.max(Duration::from_secs(1));
+        self
+    }
+
+    /// The offset between this process's clock and the cluster's past
+    /// which the adapter warns (default [`DEFAULT_CLOCK_WARN_OFFSET`],
+    /// 1 s): a `warn` event per measurement, the gauge
+    /// `taskrec_clock_offset_seconds` (always set), and a
+    /// [`WorkerEvent::ClockOffset`](crate::WorkerEvent::ClockOffset) in a
+    /// worker. taskrec corrects for any offset it measures; the warning is
+    /// for the host's clock, which other software on it trusts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use taskrec::cassandra::CassandraConfig;
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .clock_warn_offset(Duration::from_millis(250));
+    /// assert!(format!("{config:?}").contains("clock_warn_offset: 250ms"));
+    /// ```
+    pub fn clock_warn_offset(mut self, offset: Duration) -> Self {
+        self.clock_warn_offset = offset;
+        self
+    }
+
     /// The replication of a keyspace created by [`create_schema`](Self::create_schema)
     /// (default `SimpleStrategy` with one replica, for development).
     ///
@@ -631,6 +744,21 @@ impl CassandraConfig {
     /// ```
     pub fn table_name(&self) -> &str {
         &self.table
+    }
+
+    pub(super) fn clock_limits(&self) -> super::clock::ClockLimits {
+        super::clock::ClockLimits {
+            tolerance: self.clock_tolerance,
+            check_every: self.clock_check_every,
+            warn_offset: self.clock_warn_offset,
+        }
+    }
+
+    /// The request timeout of a time query: a sample slower than twice the
+    /// tolerance is useless (its uncertainty, half of it, is past the
+    /// tolerance), but a second is allowed for an answer at all.
+    pub(super) fn clock_query_timeout(&self) -> Duration {
+        (self.clock_tolerance * 2).max(Duration::from_secs(1))
     }
 
     /// Whether the ready index is kept: asked for, on taskrec's table
@@ -679,6 +807,12 @@ impl CassandraConfig {
                 (_, e) => e,
             }
         })?;
+        if self.clock_tolerance.is_zero() || self.clock_tolerance > MAX_CLOCK_TOLERANCE {
+            return Err(invalid(format!(
+                "clock tolerance {:?} is not above zero and at most {MAX_CLOCK_TOLERANCE:?}",
+                self.clock_tolerance
+            )));
+        }
         if let TableLayout::Bucketed { buckets: Some(n) } = self.layout {
             if n == 0 || n > MAX_BUCKETS {
                 return Err(invalid(format!(

@@ -27,6 +27,8 @@ pub(super) struct HistoryTable {
     read: Consistency,
     write: Consistency,
     statements: OnceCell<Statements>,
+    /// The cluster's time, for what has expired.
+    clock: std::sync::Arc<super::clock::ClusterClock>,
 }
 
 struct Statements {
@@ -36,12 +38,18 @@ struct Statements {
 }
 
 impl HistoryTable {
-    pub(super) fn new(name: String, read: Consistency, write: Consistency) -> Self {
+    pub(super) fn new(
+        name: String,
+        read: Consistency,
+        write: Consistency,
+        clock: std::sync::Arc<super::clock::ClusterClock>,
+    ) -> Self {
         HistoryTable {
             name,
             read,
             write,
             statements: OnceCell::new(),
+            clock,
         }
     }
 
@@ -127,7 +135,7 @@ impl HistoryTable {
             })
             .collect::<Result<Vec<_>>>()?;
         // Written under a longer retention, an entry may outlive this one's.
-        let now = Utc::now();
+        let now = self.clock.estimate();
         entries.retain(|entry| !retention.expired(entry.at, now));
         entries.reverse();
         Ok(entries)

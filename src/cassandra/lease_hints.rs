@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
+use super::clock::ClusterClock;
 use super::ready::ReadyIndex;
 
 /// Leases shorter than this write their hint with the claim: a quarter of
@@ -49,13 +50,22 @@ pub fn delay_for(lease_left: Duration) -> Option<Duration> {
 /// The hints of this process's claims not written yet, by (list, id), each
 /// with the generation of the claim it belongs to: a later change of the
 /// task by this process removes it, a later claim replaces it.
-#[derive(Default)]
 pub(super) struct DeferredHints {
     pending: Arc<Mutex<HashMap<(String, String), u64>>>,
     generation: AtomicU64,
+    /// The cluster's time, when a hint is written.
+    clock: Arc<ClusterClock>,
 }
 
 impl DeferredHints {
+    pub(super) fn new(clock: Arc<ClusterClock>) -> Self {
+        DeferredHints {
+            pending: Arc::default(),
+            generation: AtomicU64::new(0),
+            clock,
+        }
+    }
+
     /// Writes the hint that `id` may be claimable from `due` after `delay`,
     /// unless [`cancel`](Self::cancel) or another `defer` for the task comes
     /// first. Outside a tokio runtime (where nothing could wait) it returns
@@ -75,10 +85,11 @@ impl DeferredHints {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let key = (task_list.to_owned(), id.to_owned());
         lock(&self.pending).insert(key.clone(), generation);
-        let (pending, session, insert) = (
+        let (pending, session, insert, clock) = (
             Arc::clone(&self.pending),
             Arc::clone(session),
             insert.clone(),
+            Arc::clone(&self.clock),
         );
         runtime.spawn(async move {
             tokio::time::sleep(delay).await;
@@ -94,7 +105,7 @@ impl DeferredHints {
                 if let Some(pause) = pause {
                     tokio::time::sleep(pause).await;
                 }
-                let values = ReadyIndex::hint_values(task_list, id, due, None);
+                let values = ReadyIndex::hint_values(task_list, id, due, clock.estimate(), None);
                 if session.execute_unpaged(&insert, values).await.is_ok() {
                     return;
                 }

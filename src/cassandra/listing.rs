@@ -26,7 +26,7 @@
 //! and the measurements.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -34,7 +34,6 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
 use scylla::response::{PagingState, PagingStateResponse};
 use scylla::statement::prepared::PreparedStatement;
-use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 
 use crate::adapter::{Page, PageToken};
@@ -42,6 +41,8 @@ use crate::error::{Error, Result};
 use crate::record::TaskRecord;
 
 use super::bucket::bucket_of;
+use super::clock::ClusterClock;
+use super::config::CassandraConfig;
 use super::rows::record;
 use super::storage;
 
@@ -129,6 +130,8 @@ pub(super) struct Listing {
     probe: PreparedStatement,
     count: PreparedStatement,
     memory: Mutex<HashMap<String, ListMemory>>,
+    /// The cluster's time: which minutes are closed.
+    clock: Arc<ClusterClock>,
 }
 
 /// Where a page of a listing goes on: a slice, a shard, and the driver's
@@ -175,15 +178,17 @@ impl Position {
 }
 
 impl Listing {
+    /// The statements of the listing of `table` (`keyspace.table`), whose
+    /// entries spread over `shards` shards a minute.
     pub(super) async fn prepare(
         session: &Session,
         table: &str,
         shards: u32,
-        concurrency: usize,
-        page_size: u32,
-        read: Consistency,
-        write: Consistency,
+        config: &CassandraConfig,
+        clock: Arc<ClusterClock>,
     ) -> Result<Self> {
+        let (concurrency, page_size) = (config.list_concurrency, config.page_size);
+        let (read, write) = (config.read_consistency, config.write_consistency);
         let prepare = |cql: String, consistency| {
             let check = "do the listing tables of schema 3 exist? see schema/README.md";
             super::prepare_with(session, cql, consistency, check)
@@ -275,6 +280,7 @@ impl Listing {
             )
             .await?,
             memory: Mutex::new(HashMap::new()),
+            clock,
         })
     }
 
@@ -423,6 +429,7 @@ impl Listing {
         slices: &mut Vec<i64>,
         low: Option<i64>,
         checked: &[(i64, bool)],
+        open: i64,
     ) -> Result<()> {
         let empty: Vec<i64> = checked.iter().filter(|c| c.1).map(|c| c.0).collect();
         stream::iter(empty.iter().copied())
@@ -449,7 +456,6 @@ impl Listing {
         // Every slice before the first one left is drained, and every slice
         // before the first open one is closed: the mark may move up to the
         // lower of the two.
-        let open = first_open_slice(Utc::now());
         let new_low = slices.first().map_or(open, |&first| first.min(open));
         if low.is_none_or(|low| new_low > low) {
             // The mark's write time is its value (µs): a later write of a
@@ -468,7 +474,12 @@ impl Listing {
     /// lately are checked (one request each), and settled.
     async fn live_slices(&self, session: &Session, task_list: &str) -> Result<Vec<i64>> {
         let (mut slices, low) = self.directory(session, task_list).await?;
-        let open = first_open_slice(Utc::now());
+        // Which minutes are closed is the cluster's time to say: while it
+        // cannot be told, nothing is marked drained (the listing reads all).
+        let Ok(now) = self.clock.now().await else {
+            return Ok(slices);
+        };
+        let open = first_open_slice(now);
         let candidates: Vec<i64> = self.with_memory(task_list, |m| {
             m.live.retain(|_, at| at.elapsed() < LIVE_RECHECK);
             slices
@@ -497,7 +508,7 @@ impl Listing {
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
-        self.settle(session, task_list, &mut slices, low, &checked)
+        self.settle(session, task_list, &mut slices, low, &checked, open)
             .await?;
         Ok(slices)
     }
@@ -681,14 +692,17 @@ impl Listing {
         for (slice, n) in counts {
             *per_slice.entry(slice).or_default() += n;
         }
-        let open = first_open_slice(Utc::now());
-        let checked: Vec<(i64, bool)> = per_slice
-            .iter()
-            .filter(|(&slice, _)| slice < open)
-            .map(|(&slice, &n)| (slice, n == 0))
-            .collect();
-        self.settle(session, task_list, &mut slices, low, &checked)
-            .await?;
+        // Settled only while the cluster's time can be told.
+        if let Ok(now) = self.clock.now().await {
+            let open = first_open_slice(now);
+            let checked: Vec<(i64, bool)> = per_slice
+                .iter()
+                .filter(|(&slice, _)| slice < open)
+                .map(|(&slice, &n)| (slice, n == 0))
+                .collect();
+            self.settle(session, task_list, &mut slices, low, &checked, open)
+                .await?;
+        }
         Ok(per_slice.values().sum())
     }
 }

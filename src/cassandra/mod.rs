@@ -88,6 +88,7 @@
 
 mod bucket;
 mod bulk;
+mod clock;
 mod config;
 mod history;
 mod lease_hints;
@@ -124,7 +125,8 @@ use crate::state::{StateToken, StoredState};
 pub use bucket::bucket_of;
 pub use config::{
     CassandraConfig, Consistency, Replication, Retry, SerialConsistency, TableLayout,
-    DEFAULT_BUCKETS, MAX_BUCKETS,
+    DEFAULT_BUCKETS, DEFAULT_CLOCK_CHECK_EVERY, DEFAULT_CLOCK_TOLERANCE, DEFAULT_CLOCK_WARN_OFFSET,
+    MAX_BUCKETS, MAX_CLOCK_TOLERANCE,
 };
 pub use ready::ReadyReads;
 pub use schema::{schema_statements, SCHEMA_VERSION};
@@ -203,6 +205,8 @@ pub struct CassandraAdapter {
     /// The layout's own statements and operations.
     table: Box<dyn Table>,
     history: history::HistoryTable,
+    /// The cluster's time, measured against this process's clock.
+    clock: Arc<clock::ClusterClock>,
     /// What the spans of its calls say about where they go.
     names: SpanNames,
 }
@@ -342,15 +346,36 @@ impl CassandraAdapter {
         if config.create_schema {
             schema::create(&session, &config).await?;
         }
+        let query =
+            clock::CqlTimeQuery::prepare(Arc::clone(&session), config.clock_query_timeout())
+                .await?;
+        let clock = Arc::new(clock::ClusterClock::new(
+            Box::new(query),
+            Box::new(clock::SystemClock),
+            config.clock_limits(),
+        ));
+        // Measured before any write; should it fail, writes that place by
+        // time measure again, and refuse until a measurement succeeds.
+        clock.measure().await;
         let table: Box<dyn Table> = match config.layout {
-            TableLayout::TaskRb => {
-                Box::new(task_rb_table::TaskRbTable::prepare(Arc::clone(&session), &config).await?)
-            }
+            TableLayout::TaskRb => Box::new(
+                task_rb_table::TaskRbTable::prepare(
+                    Arc::clone(&session),
+                    &config,
+                    Arc::clone(&clock),
+                )
+                .await?,
+            ),
             TableLayout::Bucketed { buckets } => {
                 let buckets = schema::recorded_buckets(&session, &config, buckets).await?;
                 Box::new(
-                    taskrec_table::TaskrecTable::prepare(Arc::clone(&session), &config, buckets)
-                        .await?,
+                    taskrec_table::TaskrecTable::prepare(
+                        Arc::clone(&session),
+                        &config,
+                        buckets,
+                        Arc::clone(&clock),
+                    )
+                    .await?,
                 )
             }
         };
@@ -368,7 +393,9 @@ impl CassandraAdapter {
                 format!("{}.{}", config.keyspace, config.history_table_name()),
                 config.read_consistency,
                 config.write_consistency,
+                Arc::clone(&clock),
             ),
+            clock,
             session,
         })
     }
@@ -490,6 +517,18 @@ impl StorageAdapter for CassandraAdapter {
     /// data cell's write time).
     fn capabilities(&self) -> Capabilities {
         self.table.capabilities()
+    }
+
+    /// The cluster's time: this process's monotonic clock carried forward
+    /// from the last measurement of the cluster's (see
+    /// [`CassandraConfig::clock_tolerance`]); [`Error::ClockSkew`] when it
+    /// cannot be told within the tolerance.
+    async fn now(&self) -> Result<DateTime<Utc>> {
+        self.clock.now().await
+    }
+
+    fn clock_reading(&self) -> Option<crate::ClockReading> {
+        self.clock.reading()
     }
 
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {

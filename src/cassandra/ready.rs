@@ -46,7 +46,7 @@
 //! type it does not run) is handed out again.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -60,6 +60,7 @@ use crate::ready::{readiness, Readiness, ReadyTasks};
 use crate::state::StoredState;
 
 use super::bucket::bucket_of;
+use super::clock::ClusterClock;
 use super::{storage, CassandraAdapter, MAX_TTL};
 
 /// Due time per hint partition.
@@ -204,6 +205,8 @@ pub(super) struct ReadyIndex {
     /// How often a list is walked whatever its hints say
     /// ([`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every)).
     walk_every: Duration,
+    /// The cluster's time: hints are due, and sweeps end, by it.
+    clock: Arc<ClusterClock>,
 }
 
 /// The token of a sweep step: where the hints go on, or where a walk goes
@@ -292,6 +295,7 @@ impl ReadyIndex {
         read: scylla::statement::Consistency,
         write: scylla::statement::Consistency,
         walk_every: Duration,
+        clock: Arc<ClusterClock>,
     ) -> Result<Self> {
         let prepare = |cql: String, consistency| {
             let check = "does the ready index exist? create it with `create_schema(true)` \
@@ -330,6 +334,7 @@ impl ReadyIndex {
             lists: Mutex::new(HashMap::new()),
             reads: Mutex::new(ReadyReads::default()),
             walk_every,
+            clock,
         })
     }
 
@@ -341,16 +346,17 @@ impl ReadyIndex {
         add(&mut self.reads.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
-    /// The values of the hint that `id` may be claimable from `due`, kept
-    /// for [`RETENTION`] after it (or `ttl`, when the task itself expires
+    /// The values of the hint that `id` may be claimable from `due`
+    /// (`now` at the earliest, both the cluster's time), kept for
+    /// [`RETENTION`] after it (or `ttl`, when the task itself expires
     /// sooner), for [`insert`](Self::insert_statement).
     pub(super) fn hint_values<'a>(
         task_list: &'a str,
         id: &'a str,
         due: DateTime<Utc>,
+        now: DateTime<Utc>,
         ttl: Option<Duration>,
     ) -> HintValues<'a> {
-        let now = Utc::now();
         let due = due.max(now).timestamp_micros();
         let wait = Duration::from_micros(u64::try_from(due - now.timestamp_micros()).unwrap_or(0));
         // Kept RETENTION past its due time (a backoff of days included),
@@ -377,7 +383,7 @@ impl ReadyIndex {
         id: &str,
         due: DateTime<Utc>,
     ) -> Result<Key> {
-        let values = Self::hint_values(task_list, id, due, None);
+        let values = Self::hint_values(task_list, id, due, self.clock.estimate(), None);
         session
             .execute_unpaged(&self.insert, values)
             .await
@@ -389,7 +395,7 @@ impl ReadyIndex {
     /// whether it landed, `hint` is the hint written for it (none when the
     /// task is closed now).
     pub(super) fn changed(&self, task_list: &str, id: &str, hint: Option<Key>, applied: bool) {
-        let now = Utc::now().timestamp_micros();
+        let now = self.clock.estimate().timestamp_micros();
         self.memory(task_list, |m| {
             if applied {
                 // A sweep may have read this hint before the change landed
@@ -589,6 +595,9 @@ impl ReadyIndex {
     ) -> Result<ReadyTasks> {
         let session = adapter.session();
         let limit = limit.max(1);
+        // Never past the cluster's time: a sweep that ended in the future
+        // would start the next one past hints not yet due, and skip them.
+        let now = now.min(self.clock.estimate());
         let now_us = now.timestamp_micros();
         let step = match token {
             Some(token) => Step::decode(token)?,
@@ -779,9 +788,13 @@ impl ReadyIndex {
     /// Moves the list's low mark to [`LOW_SAFETY`] before `passed`, a
     /// position every hint before which has been read by a sweep.
     async fn mark_low(&self, session: &Session, task_list: &str, passed: i64) -> Result<()> {
-        // Never ahead of this clock (a forged token's start included): a
-        // mark in the future could not be moved back.
-        let low = passed.min(Utc::now().timestamp_micros()) - micros(LOW_SAFETY);
+        // Never ahead of the cluster's time (a forged token's start
+        // included): a mark in the future could not be moved back. Not
+        // moved at all while that time cannot be told.
+        let Ok(now) = self.clock.now().await else {
+            return Ok(());
+        };
+        let low = passed.min(now.timestamp_micros()) - micros(LOW_SAFETY);
         session
             .execute_unpaged(&self.write_low, (low, low, task_list))
             .await

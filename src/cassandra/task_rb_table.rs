@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -43,10 +43,17 @@ pub(super) struct TaskRbTable {
     list: PreparedStatement,
     /// The list's ids (an id may have a row per type).
     count: PreparedStatement,
+    /// The cluster's time: write timestamps order an id's rows, so they
+    /// are never this process's clock.
+    clock: Arc<super::clock::ClusterClock>,
 }
 
 impl TaskRbTable {
-    pub(super) async fn prepare(session: Arc<Session>, config: &CassandraConfig) -> Result<Self> {
+    pub(super) async fn prepare(
+        session: Arc<Session>,
+        config: &CassandraConfig,
+        clock: Arc<super::clock::ClusterClock>,
+    ) -> Result<Self> {
         let table = format!("{}.{}", config.keyspace, config.table);
         let (read, write) = (config.read_consistency, config.write_consistency);
         let prepare = |cql: String, consistency| {
@@ -91,6 +98,7 @@ impl TaskRbTable {
             list,
             count: prepare(format!("SELECT id FROM {table} WHERE task_list = ?"), read).await?,
             session,
+            clock,
         })
     }
 
@@ -265,12 +273,13 @@ impl Table for TaskRbTable {
     }
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
+        let now = self.clock.now().await?;
         let values = (
             record.task_list(),
             record.id(),
             record.type_name(),
             record.data(),
-            next_write_timestamp(),
+            next_write_timestamp(now),
             ttl_seconds(ttl)?,
         );
         self.session
@@ -284,12 +293,13 @@ impl Table for TaskRbTable {
     /// batches of about [`bulk::MAX_BYTES`] each.
     async fn write_all(&self, records: &[TaskRecord]) -> Result<()> {
         let ttl = ttl_seconds(None)?;
+        let now = self.clock.now().await?;
         let writes = bulk::last_of_each_key(records)
             .into_iter()
             .map(|record| {
                 let (list, id) = (record.task_list(), record.id());
                 let (type_name, data) = (record.type_name(), record.data());
-                let values = (list, id, type_name, data, next_write_timestamp(), ttl);
+                let values = (list, id, type_name, data, next_write_timestamp(now), ttl);
                 // As Cassandra weighs a batch: clustering keys, one cell and
                 // about 16 bytes of timestamp and expiry for it and the row.
                 let bytes = id.len() + 2 * type_name.len() + data.len() + 48;
@@ -322,7 +332,8 @@ impl Table for TaskRbTable {
     }
 
     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
-        let values = (next_write_timestamp(), task_list, id);
+        // A delete timestamped behind a row's write would leave the row.
+        let values = (next_write_timestamp(self.clock.now().await?), task_list, id);
         self.session
             .execute_unpaged(&self.delete, values)
             .await
@@ -348,14 +359,13 @@ impl Table for TaskRbTable {
     }
 }
 
-/// Microsecond write timestamps that never repeat or go back within this
-/// process, for task_rb's table: its reads take the newest row of an id by
-/// write time, so two saves from one process must never tie or reorder.
-fn next_write_timestamp() -> i64 {
+/// Microsecond write timestamps from the cluster's time `now` that never
+/// repeat or go back within this process, for task_rb's table: its reads
+/// take the newest row of an id by write time, so two saves from one
+/// process must never tie or reorder.
+fn next_write_timestamp(now: chrono::DateTime<chrono::Utc>) -> i64 {
     static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    let now = now.timestamp_micros();
     let mut last = LAST.load(Ordering::Relaxed);
     loop {
         let next = now.max(last + 2);

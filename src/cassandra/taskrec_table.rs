@@ -24,6 +24,7 @@ use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
 
 use super::bulk::{self, BoxedRow, Write};
+use super::clock::ClusterClock;
 use super::config::CassandraConfig;
 use super::lease_hints::{self, DeferredHints};
 use super::listing::Listing;
@@ -83,6 +84,9 @@ pub(super) struct TaskrecTable {
     deferred_hints: DeferredHints,
     /// Bulk requests in flight ([`bulk::BULK_REQUESTS_IN_FLIGHT`]).
     bulk_limit: tokio::sync::Semaphore,
+    /// The cluster's time: what places an entry in its minute and a hint
+    /// at its due time.
+    clock: Arc<ClusterClock>,
 }
 
 impl TaskrecTable {
@@ -90,6 +94,7 @@ impl TaskrecTable {
         session: Arc<Session>,
         config: &CassandraConfig,
         buckets: u32,
+        clock: Arc<ClusterClock>,
     ) -> Result<Self> {
         let table = format!("{}.{}", config.keyspace, config.table);
         let (read, write) = (config.read_consistency, config.write_consistency);
@@ -102,24 +107,14 @@ impl TaskrecTable {
             )
         };
         let serial = config.serial_consistency;
-        let listing = Listing::prepare(
-            &session,
-            &table,
-            buckets,
-            config.list_concurrency,
-            config.page_size,
-            read,
-            write,
-        )
-        .await?;
+        let listing =
+            Listing::prepare(&session, &table, buckets, config, Arc::clone(&clock)).await?;
         let failed = Listing::prepare(
             &session,
             &format!("{table}_failed"),
             buckets,
-            config.list_concurrency,
-            config.page_size,
-            read,
-            write,
+            config,
+            Arc::clone(&clock),
         )
         .await?;
         let ready = if config.keeps_ready_index() {
@@ -131,6 +126,7 @@ impl TaskrecTable {
                     read,
                     write,
                     config.ready_walk_every,
+                    Arc::clone(&clock),
                 )
                 .await?,
             )
@@ -214,8 +210,9 @@ impl TaskrecTable {
             listing,
             failed,
             ready,
-            deferred_hints: DeferredHints::default(),
+            deferred_hints: DeferredHints::new(Arc::clone(&clock)),
             bulk_limit: bulk::limit(),
+            clock,
             session,
         })
     }
@@ -308,7 +305,9 @@ impl TaskrecTable {
     /// removal of the entry it moves out of, if it moves).
     async fn write_record(&self, record: &TaskRecord, ttl_given: Option<Duration>) -> Result<()> {
         let (list, id) = (record.task_list(), record.id());
-        let now = Utc::now();
+        // The cluster's time, not this process's clock: a clock behind
+        // would list the task in a minute listings no longer read.
+        let now = self.clock.now().await?;
         let (slice, moved_from) = Listing::place(self.locate(list, id).await?, now);
         self.listing.register(&self.session, list, slice).await?;
         let parts = self.record_writes(record, slice, moved_from, now, ttl_given)?;
@@ -376,7 +375,7 @@ impl TaskrecTable {
         if let Some(ready) = &self.ready {
             parts.push((
                 ready.insert_statement(),
-                Box::new(ReadyIndex::hint_values(list, id, now, ttl_given)),
+                Box::new(ReadyIndex::hint_values(list, id, now, now, ttl_given)),
                 id.len() + 64,
             ));
         }
@@ -395,7 +394,7 @@ impl TaskrecTable {
     /// read per list and [`LOCATED_AT_ONCE`] ids, then every row, entry and
     /// hint in as few requests as the layout allows.
     async fn write_records(&self, records: &[TaskRecord]) -> Result<()> {
-        let now = Utc::now();
+        let now = self.clock.now().await?;
         let mut lists: BTreeMap<&str, Vec<&TaskRecord>> = BTreeMap::new();
         for record in bulk::last_of_each_key(records) {
             lists.entry(record.task_list()).or_default().push(record);
@@ -460,7 +459,7 @@ impl TaskrecTable {
     /// completed, saved again, purged), is stale and removed by the next
     /// listing of failed tasks.
     async fn index_failure(&self, task_list: &str, id: &str, token: uuid::Uuid) -> Result<()> {
-        let now = Utc::now();
+        let now = self.clock.now().await?;
         let slice = super::listing::slice_of(now);
         self.failed
             .register(&self.session, task_list, slice)
@@ -671,10 +670,11 @@ impl Table for TaskrecTable {
         if let Some(ready) = &self.ready {
             if let Some(from) = parsed.as_ref().and_then(TaskState::claimable_from) {
                 let claimed = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
-                let lease_left = (from - Utc::now()).to_std().unwrap_or_default();
+                let now = self.clock.estimate();
+                let lease_left = (from - now).to_std().unwrap_or_default();
                 match lease_hints::delay_for(lease_left).filter(|_| claimed) {
                     Some(delay) => {
-                        let values = ReadyIndex::hint_values(task_list, id, from, None);
+                        let values = ReadyIndex::hint_values(task_list, id, from, now, None);
                         hint = Some((values.3, id.to_owned()));
                         held_back = Some((from, delay));
                     }
