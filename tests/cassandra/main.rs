@@ -10,6 +10,7 @@ mod bad_inputs;
 mod capture;
 mod churn;
 mod claim_next;
+mod clock;
 mod cluster;
 mod compat;
 mod completion;

@@ -38,16 +38,23 @@ pub fn run<F: Future>(body: F) -> F::Output {
         .block_on(body)
 }
 
-/// This run's keyspace: fresh, so no earlier run's rows are seen.
+/// This run's keyspace: fresh, so no earlier run's rows are seen. A child
+/// process this binary starts for a test of its own (`clock.rs`) is given
+/// its parent's in `TASKREC_TEST_KEYSPACE`.
 pub fn keyspace() -> &'static str {
     static KEYSPACE: OnceLock<String> = OnceLock::new();
     KEYSPACE.get_or_init(|| {
-        format!(
-            "taskrec_it_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        )
+        std::env::var(KEYSPACE_VAR).unwrap_or_else(|_| {
+            format!(
+                "taskrec_it_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            )
+        })
     })
 }
+
+/// The variable that hands a child process its parent's keyspace.
+pub const KEYSPACE_VAR: &str = "TASKREC_TEST_KEYSPACE";
 
 /// A plain driver session, for looking at rows behind the adapter's back.
 pub async fn raw_session() -> Arc<Session> {
