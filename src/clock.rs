@@ -97,3 +97,20 @@ pub fn signed_seconds(offset: TimeDelta) -> String {
     let millis = millis.unsigned_abs();
     format!("{sign}{}.{:03} s", millis / 1_000, millis % 1_000)
 }
+
+/// Where a clock is against another, given the other's minus this one's:
+/// `360.000 s behind`, `2.500 s ahead of`, for sentences such as
+/// "this client's clock is 360.000 s behind the cluster's".
+///
+/// ```
+/// use chrono::TimeDelta;
+/// use taskrec::clock::behind_or_ahead;
+/// assert_eq!(behind_or_ahead(TimeDelta::minutes(6)), "360.000 s behind");
+/// assert_eq!(behind_or_ahead(TimeDelta::milliseconds(-2_500)), "2.500 s ahead of");
+/// ```
+pub fn behind_or_ahead(offset: TimeDelta) -> String {
+    let millis = offset.num_milliseconds();
+    let side = if millis >= 0 { "behind" } else { "ahead of" };
+    let millis = millis.unsigned_abs();
+    format!("{}.{:03} s {side}", millis / 1_000, millis % 1_000)
+}

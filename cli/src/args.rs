@@ -227,6 +227,19 @@ reported as FILE:LINE: reason (exit 1). A task already stored with the same type
 is left as it is (its state too), so importing a file twice changes nothing the second \
 time.")]
     Import(ImportArgs),
+    /// Check the deployment: nodes, versions, schema, and this client's clock
+    #[command(after_help = "Examples:\n  \
+taskrec doctor\n  \
+taskrec doctor --format json | jq .clock\n\n\
+Reads each node's version and schema version, measures this client's clock against each \
+node's and against the cluster (as the adapter keeps time by it), and names what needs \
+fixing. Exit 0 when nothing does (warnings, such as a clock taskrec corrects for, are \
+printed), 1 when something does.\n\n\
+JSON: {table, layout, buckets, clock: {offset_ms, uncertainty_ms, measured_at} or null, \
+clock_tolerance_ms, nodes: [{address, datacenter, rack, release_version, schema_version, \
+clock, error}], problems: [..], warnings: [..]}; offset_ms is the cluster's clock minus \
+this client's.")]
+    Doctor(DoctorArgs),
 }
 
 /// `schema print` and `schema create`.
@@ -251,6 +264,14 @@ pub struct ReplicationArgs {
     /// DC:COUNT pairs separated by commas (NetworkTopologyStrategy)
     #[arg(long, value_name = "SPEC", default_value = "1")]
     pub replication: String,
+}
+
+/// `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// `count`.

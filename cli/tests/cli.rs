@@ -824,6 +824,72 @@ fn an_unreachable_server_is_an_error() {
         .stderr(contains("error: connecting to Cassandra at 127.0.0.1:1"));
 }
 
+/// Debian's libfaketime (thread-safe build), which `scripts/test` installs
+/// (`scripts/faketime-install`), or the file `TASKREC_LIBFAKETIME` names.
+fn libfaketime() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("TASKREC_LIBFAKETIME") {
+        return path.into();
+    }
+    std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|dir| dir.path().join("faketime/libfaketimeMT.so.1"))
+        .find(|path| path.exists())
+        .expect("libfaketime is missing: install it with scripts/faketime-install")
+}
+
+#[test]
+fn doctor_shows_the_nodes_and_a_client_clock_that_is_off() {
+    let assert = taskrec().args(["doctor"]).assert().success();
+    let text = stdout_of(&assert);
+    assert!(
+        text.contains("taskrec's table, schema 3, 16 buckets"),
+        "{text}"
+    );
+    assert!(text.contains("the cluster's (±"), "{text}");
+    assert!(text.ends_with("no problems found\n"), "{text}");
+
+    let json = |assert: Assert| -> Value {
+        serde_json::from_str(&stdout_of(&assert)).expect("doctor's JSON")
+    };
+    let check = json(
+        taskrec()
+            .args(["doctor", "--format", "json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(check["problems"], json!([]));
+    assert_eq!(check["layout"], "taskrec");
+    let nodes = check["nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty());
+    for node in nodes {
+        assert!(node["release_version"].is_string(), "{node}");
+        assert!(node["schema_version"].is_string(), "{node}");
+        assert!(
+            node["clock"]["offset_ms"].as_i64().unwrap().abs() < 1_000,
+            "{node}"
+        );
+    }
+
+    // This client's clock 6 minutes behind: measured, warned about, and
+    // no problem (taskrec corrects for it).
+    let behind = json(
+        taskrec()
+            .env("LD_PRELOAD", libfaketime())
+            .env("FAKETIME", "-6m")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .args(["doctor", "--format", "json"])
+            .assert()
+            .success(),
+    );
+    let offset = behind["clock"]["offset_ms"].as_i64().unwrap();
+    assert!((offset - 360_000).abs() < 1_000, "{behind}");
+    assert_eq!(behind["problems"], json!([]));
+    let warnings = behind["warnings"].to_string();
+    assert!(warnings.contains("s behind the cluster's"), "{warnings}");
+}
+
 /// The worker example (`examples/worker.rs`), which `scripts/test` builds
 /// with every feature before the tests run.
 fn worker_example() -> std::path::PathBuf {

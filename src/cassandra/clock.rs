@@ -85,6 +85,15 @@ pub(super) struct ClockLimits {
     pub(super) warn_offset: Duration,
 }
 
+impl ClockLimits {
+    /// The request timeout of a time query: a sample slower than twice the
+    /// tolerance is of no use (its uncertainty, half of it, is past the
+    /// tolerance), but an answer at all is waited for a second.
+    pub(super) fn query_timeout(&self) -> Duration {
+        (self.tolerance * 2).max(Duration::from_secs(1))
+    }
+}
+
 /// One measurement: the cluster's time and this process's clocks at the
 /// same instant (the middle of the best sample's round trip).
 #[derive(Debug, Clone, Copy)]
@@ -132,6 +141,9 @@ pub(super) struct ClusterClock {
     state: Mutex<State>,
     /// Held while measuring: one measurement at a time.
     measuring: tokio::sync::Mutex<()>,
+    /// Whether measurements set the gauge and warn: the adapter's clock
+    /// does, a one-off probe of one node does not.
+    reports: bool,
 }
 
 impl ClusterClock {
@@ -146,7 +158,25 @@ impl ClusterClock {
             limits,
             state: Mutex::new(State::default()),
             measuring: tokio::sync::Mutex::new(()),
+            reports: true,
         }
+    }
+
+    /// A clock for one measurement that reports nothing (a node's, for
+    /// [`check_deployment`](super::CassandraAdapter::check_deployment)).
+    pub(super) fn probe(
+        query: Box<dyn TimeQuery>,
+        local: Box<dyn LocalClock>,
+        limits: ClockLimits,
+    ) -> Self {
+        ClusterClock {
+            reports: false,
+            ..ClusterClock::new(query, local, limits)
+        }
+    }
+
+    pub(super) fn limits(&self) -> ClockLimits {
+        self.limits
     }
 
     fn state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -329,6 +359,9 @@ impl ClusterClock {
                 None => s.failure = error.clone(),
             }
         });
+        if !self.reports {
+            return;
+        }
         match best {
             Some(m) => self.report(&m),
             None => tracing::warn!(
@@ -380,6 +413,14 @@ impl CqlTimeQuery {
         .await?;
         statement.set_request_timeout(Some(timeout));
         Ok(CqlTimeQuery { session, statement })
+    }
+
+    /// Sends the query to one node only.
+    pub(super) fn target(
+        &mut self,
+        policy: std::sync::Arc<dyn scylla::policies::load_balancing::LoadBalancingPolicy>,
+    ) {
+        self.statement.set_load_balancing_policy(Some(policy));
     }
 }
 

@@ -754,13 +754,6 @@ impl CassandraConfig {
         }
     }
 
-    /// The request timeout of a time query: a sample slower than twice the
-    /// tolerance is useless (its uncertainty, half of it, is past the
-    /// tolerance), but a second is allowed for an answer at all.
-    pub(super) fn clock_query_timeout(&self) -> Duration {
-        (self.clock_tolerance * 2).max(Duration::from_secs(1))
-    }
-
     /// Whether the ready index is kept: asked for, on taskrec's table
     /// (task_rb's keeps no task state to index).
     pub(super) fn keeps_ready_index(&self) -> bool {

@@ -90,6 +90,7 @@ mod bucket;
 mod bulk;
 mod clock;
 mod config;
+mod doctor;
 mod history;
 mod lease_hints;
 pub mod listing;
@@ -128,6 +129,7 @@ pub use config::{
     DEFAULT_BUCKETS, DEFAULT_CLOCK_CHECK_EVERY, DEFAULT_CLOCK_TOLERANCE, DEFAULT_CLOCK_WARN_OFFSET,
     MAX_BUCKETS, MAX_CLOCK_TOLERANCE,
 };
+pub use doctor::{DeploymentCheck, NodeCheck};
 pub use ready::ReadyReads;
 pub use schema::{schema_statements, SCHEMA_VERSION};
 #[cfg(feature = "cassandra-tls")]
@@ -346,9 +348,11 @@ impl CassandraAdapter {
         if config.create_schema {
             schema::create(&session, &config).await?;
         }
-        let query =
-            clock::CqlTimeQuery::prepare(Arc::clone(&session), config.clock_query_timeout())
-                .await?;
+        let query = clock::CqlTimeQuery::prepare(
+            Arc::clone(&session),
+            config.clock_limits().query_timeout(),
+        )
+        .await?;
         let clock = Arc::new(clock::ClusterClock::new(
             Box::new(query),
             Box::new(clock::SystemClock),

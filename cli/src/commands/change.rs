@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use taskrec::{TaskState, TaskStatus, TaskStore};
 
@@ -26,6 +26,7 @@ const IN_FLIGHT: usize = 16;
 /// `retry LIST ID...` and `retry LIST --failed`.
 pub async fn retry(store: &TaskStore, args: RetryArgs) -> anyhow::Result<()> {
     needs_state(store, "retry")?;
+    let now = store.now().await?;
     if args.failed {
         return each_failed(store, &args.list, &args.confirm, Bulk::Retry).await;
     }
@@ -34,11 +35,11 @@ pub async fn retry(store: &TaskStore, args: RetryArgs) -> anyhow::Result<()> {
     for id in &args.ids {
         let done = if args.confirm.dry_run {
             let state = store.state(&args.list, id).await?;
-            if let Some(state) = state.as_ref().filter(|s| !held(s)) {
+            if let Some(state) = state.as_ref().filter(|s| !held(s, now)) {
                 writeln!(out, "would retry {id} ({})", summary(state))?;
                 true
             } else {
-                explain_not_done(&args.list, id, state.as_ref(), "retried");
+                explain_not_done(&args.list, id, state.as_ref(), "retried", now);
                 false
             }
         } else if store.reset(&args.list, id).await? {
@@ -46,7 +47,7 @@ pub async fn retry(store: &TaskStore, args: RetryArgs) -> anyhow::Result<()> {
             true
         } else {
             let state = store.state(&args.list, id).await?;
-            explain_not_done(&args.list, id, state.as_ref(), "retried");
+            explain_not_done(&args.list, id, state.as_ref(), "retried", now);
             false
         };
         missed += u64::from(!done);
@@ -219,8 +220,9 @@ fn needs_state(store: &TaskStore, command: &str) -> anyhow::Result<()> {
 }
 
 /// Whether a worker holds the task under a lease that has not run out.
-fn held(state: &TaskState) -> bool {
-    state.status == TaskStatus::Claimed && !state.is_claimable(Utc::now())
+/// `now` is the store's time (the cluster's), which leases are written in.
+fn held(state: &TaskState, now: DateTime<Utc>) -> bool {
+    state.status == TaskStatus::Claimed && !state.is_claimable(now)
 }
 
 fn summary(state: &TaskState) -> String {
@@ -232,10 +234,16 @@ fn summary(state: &TaskState) -> String {
 }
 
 /// Says on standard error why an id was not changed.
-fn explain_not_done(list: &str, id: &str, state: Option<&TaskState>, done: &str) {
+fn explain_not_done(
+    list: &str,
+    id: &str,
+    state: Option<&TaskState>,
+    done: &str,
+    now: DateTime<Utc>,
+) {
     match state {
         None => eprintln!("no task {id:?} in list {list:?}"),
-        Some(state) if held(state) => eprintln!(
+        Some(state) if held(state, now) => eprintln!(
             "{id}: not {done}: claimed by {} until {} (a worker is running it)",
             state.owner.as_deref().unwrap_or("a worker"),
             state.lease_until.map(output::time).unwrap_or_default()

@@ -2,6 +2,7 @@
 
 mod change;
 mod count;
+mod doctor;
 mod export;
 mod import;
 mod ls;
@@ -26,5 +27,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purge(args) => change::purge(&connect::store(options).await?, args).await,
         Command::Export(args) => export::run(&connect::store(options).await?, args).await,
         Command::Import(args) => import::run(options, args).await,
+        Command::Doctor(args) => doctor::run(options, args).await,
     }
 }
