@@ -595,9 +595,6 @@ impl ReadyIndex {
     ) -> Result<ReadyTasks> {
         let session = adapter.session();
         let limit = limit.max(1);
-        // Never past the cluster's time: a sweep that ended in the future
-        // would start the next one past hints not yet due, and skip them.
-        let now = now.min(self.clock.estimate());
         let now_us = now.timestamp_micros();
         let step = match token {
             Some(token) => Step::decode(token)?,
@@ -741,7 +738,7 @@ impl ReadyIndex {
     ) -> Result<ReadyTasks> {
         let session = adapter.session();
         let (walk_due, quiet) = self.memory(task_list, |m| {
-            m.end = Some(now_us);
+            m.end = Some(self.remembered(now_us));
             m.forget_before(now_us);
             if from_low {
                 m.low_swept_at = Some(Instant::now());
@@ -783,6 +780,14 @@ impl ReadyIndex {
             next: None,
             next_open: next_hint.and_then(DateTime::from_timestamp_micros),
         })
+    }
+
+    /// Where a sweep that went up to `passed` (µs) is remembered to have
+    /// ended: never past the cluster's time. A caller may sweep with a
+    /// `now` of its own (a later one, to see what will open); the next
+    /// sweep must still read the hints between the cluster's time and that.
+    fn remembered(&self, passed: i64) -> i64 {
+        passed.min(self.clock.estimate().timestamp_micros())
     }
 
     /// Moves the list's low mark to [`LOW_SAFETY`] before `passed`, a
@@ -850,7 +855,7 @@ impl ReadyIndex {
                     m.ahead = None;
                     if sets_low {
                         // Every hint before the walk began is behind it.
-                        m.end = Some(started);
+                        m.end = Some(self.remembered(started));
                         m.low_swept_at = Some(Instant::now());
                     }
                     if clean {
