@@ -697,8 +697,11 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     /// out again a task handed out before that is still claimable (the
     /// memory adapter and the default do; the Cassandra adapter does at
     /// least every [`LOW_EVERY`](crate::cassandra::ready::LOW_EVERY)), or
-    /// one task twice. `now` is the caller's clock when it asks
-    /// (an adapter may count a task written after `now` as not yet ready).
+    /// one task twice. `now` is the time readiness is judged at: a
+    /// [`Worker`](crate::Worker) passes the adapter's own ([`now`](Self::now)),
+    /// the clock leases and backoffs were written by; a later one shows
+    /// what will have opened by then (an adapter may count a task written
+    /// after `now` as not yet ready).
     /// See [`ReadyTasks`] for what a step returns.
     ///
     /// Optional (with [`conditional_writes`](Capabilities::conditional_writes)):

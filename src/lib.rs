@@ -145,6 +145,19 @@
 //! [`TaskStore::with_history`] keeps the last state changes of each task
 //! (how many and how long: [`HistoryRetention`]), apart from the tasks.
 //!
+//! # Whose clock
+//!
+//! A lease's end, a retry's backoff, the minute a task is listed in: times
+//! one process writes and another judges. taskrec reads them all from the
+//! adapter ([`TaskStore::now`]), never from each process's own clock. The
+//! memory adapter is one process with one clock; the Cassandra adapter
+//! measures the cluster's time against this process's clock and corrects
+//! for the offset, so a worker whose clock is an hour off saves, claims and
+//! runs tasks like any other, and refuses such writes with
+//! [`Error::ClockSkew`] when it cannot tell the cluster's time
+//! ([`clock`] has the details). Hand the store times you make yourself
+//! from [`TaskStore::now`] too.
+//!
 //! # Tracing, metrics and worker events
 //!
 //! Every store operation, every call of the memory and Cassandra adapters

@@ -167,6 +167,11 @@ fn next_token() -> StateToken {
 /// Nothing survives the process: use it for tests, for single-process tools,
 /// or as the model for a backend of your own.
 ///
+/// It keeps time by this process's clock ([`StorageAdapter::now`]'s
+/// default, and no [`clock_reading`](StorageAdapter::clock_reading)): one
+/// process, one clock, so every time it writes and judges agrees with every
+/// other, whatever that clock says.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
 /// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};

@@ -54,10 +54,27 @@
 //! deletes the row `USING TIMESTAMP` that time. So one drained task costs
 //! one Paxos round, and a save that lands after the claim's last write
 //! survives the delete whole. Cassandra orders the two
-//! kinds by timestamp: Paxos ballots for the first, the coordinator's (or
-//! the driver's) clock for the second. Keep the clocks of Cassandra nodes
-//! and clients in sync (NTP): a save whose timestamp falls behind a claim's
-//! on the same row by clock skew can be shadowed by it.
+//! kinds by timestamp: Paxos ballots for the first, the coordinator's
+//! clock for the second (the adapter's statements carry no client
+//! timestamp; a session of your own given to
+//! [`with_session`](CassandraAdapter::with_session) should not either).
+//! Keep the clocks of the Cassandra nodes in sync (NTP): a save whose
+//! timestamp falls behind a claim's on the same row by the nodes' skew can
+//! be shadowed by it. `taskrec doctor`
+//! ([`check_deployment`](CassandraAdapter::check_deployment)) shows each
+//! node's clock.
+//!
+//! The clients' clocks, on the other hand, play no part: every time the
+//! adapter writes or judges (the minute a task is listed in, a hint's due
+//! time, a lease's end, a retry's backoff, a history entry) is the
+//! **cluster's**. Each adapter measures the offset between this process's
+//! clock and the cluster's when it connects and every
+//! [`clock_check_every`](CassandraConfig::clock_check_every), corrects for
+//! it ([`StorageAdapter::now`]), and refuses writes that place a task by
+//! time with [`Error::ClockSkew`] when it cannot tell the cluster's time
+//! within [`clock_tolerance`](CassandraConfig::clock_tolerance). It costs
+//! five small reads a minute, no request per task. `docs/SCALE.md`
+//! ("Clocks") has every mechanism, the clock it reads and the bound.
 //!
 //! # Claim-next: the ready index
 //!

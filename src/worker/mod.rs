@@ -8,13 +8,20 @@
 //! work as soon as the claim may have run out: when a renewal answers that
 //! it was lost, or when no renewal has succeeded for nine tenths of a
 //! lease. Another worker claims the task only after the lease ran out by
-//! its own clock. So one worker at a time runs a task, given that:
+//! the store's clock ([`TaskStore::now`](crate::TaskStore::now): on
+//! Cassandra the cluster's, measured by each process, so a worker whose
+//! own clock runs ahead does not take over). So one worker at a time runs
+//! a task, given that:
 //!
 //! - handlers are async and yield: a handler that blocks its thread (a
 //!   CPU-bound loop, a synchronous client) stops renewals and cancellation
 //!   alike; run such work with `tokio::task::spawn_blocking` and keep the
 //!   lease longer than it takes;
-//! - the workers' clocks agree to well within a tenth of the lease (NTP);
+//! - the store's clock, as each worker reads it, agrees to well within a
+//!   tenth of the lease: in memory one process, one clock; on Cassandra
+//!   within the adapter's clock tolerance (500 ms by default), whatever
+//!   the workers' own clocks say (the holder times its nine tenths on its
+//!   monotonic clock);
 //! - the work itself tolerates being cut off at an await point, since a
 //!   lost claim cancels it there.
 //!
