@@ -441,7 +441,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         Ok(records.len() as u64)
     }
 
-    /// Builds a task with a random id and saves it.
+    /// Builds a task with a new id and saves it: [`Task::build`]'s
+    /// time-ordered id, made from the store's clock ([`now`](Self::now)),
+    /// so that on Cassandra the save is one batch, no read first, even when
+    /// this process's own clock is off.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -456,7 +459,8 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         task_list: impl Into<String>,
         data: T,
     ) -> Result<Task<T>> {
-        let task = Task::build(task_list, data)?;
+        let id = crate::key::time_ordered_id(self.now().await?);
+        let task = Task::new(task_list, id, data)?;
         self.save(&task).await?;
         Ok(task)
     }

@@ -54,6 +54,13 @@ pub const SLICE: Duration = Duration::from_secs(60);
 /// the task's entry there; later saves move the entry to the current slice.
 pub const WRITES_UNTIL: Duration = Duration::from_secs(60);
 
+/// How much of [`WRITES_UNTIL`] a save of a new task leaves unused when it
+/// puts the task's entry in the minute its id was made in without reading
+/// first ([`Listing::place_new`]): twice the largest clock tolerance, so
+/// that no process (whose time may be off by the tolerance) still reads the
+/// entry's old place as open once another has moved it.
+pub const NEW_MARGIN: Duration = Duration::from_secs(2);
+
 /// How long after a slice's end a listing that finds it empty may mark it
 /// drained. Longer than [`WRITES_UNTIL`] by a margin for a save in flight and
 /// for clients whose clocks run behind (keep them in sync with NTP).
@@ -106,8 +113,10 @@ fn entry_record(task_list: &str, row: EntryRow) -> Option<TaskRecord> {
 /// What this process remembers of one list.
 #[derive(Default)]
 struct ListMemory {
-    /// The last slice and day whose directory rows it wrote.
-    written_slice: Option<i64>,
+    /// The last two slices and the last day whose directory rows it wrote
+    /// (two: saves of tasks built in the last minute write into it while
+    /// others write into the current one).
+    written_slices: [Option<i64>; 2],
     written_day: Option<i64>,
     /// Closed slices found holding tasks, and when.
     live: BTreeMap<i64, Instant>,
@@ -291,15 +300,40 @@ impl Listing {
 
     /// The slice a save at `now` writes a task's entry into, given the slice
     /// its entry is in (if any); and the slice it moves out of, if it moves.
-    pub(super) fn place(existing: Option<i64>, now: DateTime<Utc>) -> (i64, Option<i64>) {
+    ///
+    /// A task without an entry whose id taskrec made (`built_at`, ms since
+    /// the epoch) goes to its id's minute while that takes writes, as
+    /// [`place_new`](Self::place_new) would put it: saves that read and
+    /// saves that do not agree on where a new id's entry is.
+    pub(super) fn place(
+        existing: Option<i64>,
+        built_at: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> (i64, Option<i64>) {
         let current = slice_of(now);
+        let open_from = slice_of(now - chrono(WRITES_UNTIL));
+        let takes_writes = |slice: i64| open_from <= slice && slice <= current;
         match existing {
-            Some(slice) if slice_of(now - chrono(WRITES_UNTIL)) <= slice && slice <= current => {
-                (slice, None)
-            }
+            Some(slice) if takes_writes(slice) => (slice, None),
             Some(slice) => (current, Some(slice)),
-            None => (current, None),
+            None => match built_at.map(|at| at.div_euclid(SLICE_MILLIS)) {
+                Some(built) if takes_writes(built) => (built, None),
+                _ => (current, None),
+            },
         }
+    }
+
+    /// The slice a save at `now` of a task whose id was made at
+    /// `built_at` (ms since the epoch; [`built_at_millis`](crate::key::built_at_millis))
+    /// writes its entry into **without reading** where an earlier save put
+    /// it: that minute, while it takes writes with [`NEW_MARGIN`] to spare.
+    /// Every save of such an id in that time writes the same entry; a save
+    /// after it reads and moves the entry as any other ([`place`](Self::place)).
+    /// `None` when the id's minute is over, or not begun (a clock ahead).
+    pub(super) fn place_new(built_at: i64, now: DateTime<Utc>) -> Option<i64> {
+        let slice = built_at.div_euclid(SLICE_MILLIS);
+        let open_from = slice_of(now - chrono(WRITES_UNTIL) + chrono(NEW_MARGIN));
+        (open_from <= slice && slice <= slice_of(now)).then_some(slice)
     }
 
     pub(super) fn insert_statement(&self) -> &PreparedStatement {
@@ -338,7 +372,10 @@ impl Listing {
     ) -> Result<()> {
         let day = day_of(slice);
         let (slice_known, day_known) = self.with_memory(task_list, |m| {
-            (m.written_slice == Some(slice), m.written_day == Some(day))
+            (
+                m.written_slices.contains(&Some(slice)),
+                m.written_day == Some(day),
+            )
         });
         if slice_known {
             return Ok(());
@@ -351,7 +388,9 @@ impl Listing {
             futures::try_join!(slice_row, day_row).map_err(storage)?;
         }
         self.with_memory(task_list, |m| {
-            m.written_slice = Some(slice);
+            if !m.written_slices.contains(&Some(slice)) {
+                m.written_slices = [Some(slice), m.written_slices[0]];
+            }
             m.written_day = Some(day);
         });
         Ok(())
@@ -737,20 +776,74 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let current = slice_of(now);
-        assert_eq!(Listing::place(None, now), (current, None));
-        assert_eq!(Listing::place(Some(current), now), (current, None));
-        assert_eq!(Listing::place(Some(current - 1), now), (current - 1, None));
+        assert_eq!(Listing::place(None, None, now), (current, None));
+        assert_eq!(Listing::place(Some(current), None, now), (current, None));
         assert_eq!(
-            Listing::place(Some(current - 2), now),
+            Listing::place(Some(current - 1), None, now),
+            (current - 1, None)
+        );
+        // A new id taskrec made goes to its minute while that takes writes.
+        let minute_ago = (current - 1) * SLICE_MILLIS + 5;
+        assert_eq!(
+            Listing::place(None, Some(minute_ago), now),
+            (current - 1, None)
+        );
+        let long_ago = (current - 3) * SLICE_MILLIS;
+        assert_eq!(Listing::place(None, Some(long_ago), now), (current, None));
+        // An entry that exists wins over the id's minute.
+        assert_eq!(
+            Listing::place(Some(current), Some(minute_ago), now),
+            (current, None)
+        );
+        assert_eq!(
+            Listing::place(Some(current - 2), None, now),
             (current, Some(current - 2))
         );
         // A slice "from the future" (a client whose clock ran ahead) is left.
         assert_eq!(
-            Listing::place(Some(current + 5), now),
+            Listing::place(Some(current + 5), None, now),
             (current, Some(current + 5))
         );
         // Closed slices are those no save writes into any more.
         assert!(first_open_slice(now) < current - 2);
+    }
+
+    #[test]
+    fn a_new_tasks_entry_goes_to_its_ids_minute_while_that_takes_writes_with_room_to_spare() {
+        let now = DateTime::parse_from_rfc3339("2026-12-02T12:00:30Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let millis = |at: &str| DateTime::parse_from_rfc3339(at).unwrap().timestamp_millis();
+        let current = slice_of(now);
+        assert_eq!(
+            Listing::place_new(millis("2026-12-02T12:00:29Z"), now),
+            Some(current)
+        );
+        // Built in the last minute: that minute takes writes until 12:01:00;
+        // unread saves go into it until 12:00:58 (the margin).
+        assert_eq!(
+            Listing::place_new(millis("2026-12-02T11:59:01Z"), now),
+            Some(current - 1)
+        );
+        let late = now + chrono::Duration::seconds(27);
+        assert_eq!(
+            Listing::place_new(millis("2026-12-02T11:59:01Z"), late),
+            Some(current - 1)
+        );
+        let too_late = now + chrono::Duration::seconds(28);
+        assert_eq!(
+            Listing::place_new(millis("2026-12-02T11:59:01Z"), too_late),
+            None
+        );
+        // Two minutes ago, or a minute ahead (a clock ahead): read first.
+        assert_eq!(
+            Listing::place_new(millis("2026-12-02T11:58:59Z"), now),
+            None
+        );
+        assert_eq!(
+            Listing::place_new(millis("2026-12-02T12:01:00Z"), now),
+            None
+        );
     }
 
     #[test]

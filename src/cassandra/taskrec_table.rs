@@ -19,6 +19,7 @@ use scylla::value::CqlTimestamp;
 use crate::adapter::{Capabilities, Page, PageToken};
 use crate::error::Result;
 use crate::inspect::{status_of, StatePage, STATE_READS_IN_FLIGHT};
+use crate::key::built_at_millis;
 use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
@@ -302,13 +303,19 @@ impl TaskrecTable {
 
     /// A save to taskrec's table: where the task's entry is (one read by
     /// key), then its row, its entry and its ready hint together (and the
-    /// removal of the entry it moves out of, if it moves).
+    /// removal of the entry it moves out of, if it moves). A task whose id
+    /// taskrec made lately needs no read: its entry goes to its id's minute
+    /// ([`Listing::place_new`]).
     async fn write_record(&self, record: &TaskRecord, ttl_given: Option<Duration>) -> Result<()> {
         let (list, id) = (record.task_list(), record.id());
         // The cluster's time, not this process's clock: a clock behind
         // would list the task in a minute listings no longer read.
         let now = self.clock.now().await?;
-        let (slice, moved_from) = Listing::place(self.locate(list, id).await?, now);
+        let built_at = built_at_millis(id);
+        let (slice, moved_from) = match built_at.and_then(|at| Listing::place_new(at, now)) {
+            Some(slice) => (slice, None),
+            None => Listing::place(self.locate(list, id).await?, built_at, now),
+        };
         self.listing.register(&self.session, list, slice).await?;
         let parts = self.record_writes(record, slice, moved_from, now, ttl_given)?;
         let bytes = parts.iter().map(|(_, _, bytes)| bytes).sum();
@@ -401,10 +408,31 @@ impl TaskrecTable {
         }
         let mut writes = Vec::with_capacity(records.len() * 3);
         for (list, records) in lists {
-            let ids: Vec<&str> = records.iter().map(|r| r.id()).collect();
-            let located = self.locate_all(list, &ids).await?;
+            // Tasks whose ids taskrec made lately go to their ids' minutes
+            // unread; the others are located first.
+            let placed_new: HashMap<&str, i64> = records
+                .iter()
+                .filter_map(|r| {
+                    let slice = Listing::place_new(built_at_millis(r.id())?, now)?;
+                    Some((r.id(), slice))
+                })
+                .collect();
+            let ids: Vec<&str> = records
+                .iter()
+                .map(|r| r.id())
+                .filter(|id| !placed_new.contains_key(id))
+                .collect();
+            let located = if ids.is_empty() {
+                HashMap::new()
+            } else {
+                self.locate_all(list, &ids).await?
+            };
             for record in records {
-                let (slice, moved_from) = Listing::place(located.get(record.id()).copied(), now);
+                let id = record.id();
+                let (slice, moved_from) = match placed_new.get(id) {
+                    Some(&slice) => (slice, None),
+                    None => Listing::place(located.get(id).copied(), built_at_millis(id), now),
+                };
                 // Remembered per list: a write only for a slice not yet known.
                 self.listing.register(&self.session, list, slice).await?;
                 for (statement, row, bytes) in

@@ -24,6 +24,7 @@ mod exact;
 mod history;
 mod listing;
 mod load;
+mod new_ids;
 mod operate;
 mod own_node;
 mod paging;
