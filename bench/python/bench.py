@@ -195,10 +195,12 @@ def check(results, n):
         raise RuntimeError(f"{len(failed)} of {n} requests failed, first: {failed[0]!r}")
 
 
-def save(session, st, lst, n, c):
+def save(session, st, lst, n, c, new_ids=False):
     def params():
         for i in range(n):
-            tid = task_id(i)
+            # save-new: an id made per task (a random UUID: Python 3.11 has no
+            # version 7), as the other variants make one.
+            tid = str(uuid.uuid4()) if new_ids else task_id(i)
             now = datetime.now(timezone.utc)
             # Compact, as serde_json writes it: every variant stores the same 241 bytes.
             data = json.dumps(TEMPLATE, separators=(",", ":"))
@@ -306,9 +308,13 @@ def run(args):
             unit = "item"
         else:
             session.add_request_init_listener(latencies.on_request)
-            {"save": save, "find": find, "complete": complete}[args.workload](
-                session, st, args.list, args.n, args.concurrency
-            )
+            workloads = {
+                "save": save,
+                "save-new": lambda *a: save(*a, new_ids=True),
+                "find": find,
+                "complete": complete,
+            }
+            workloads[args.workload](session, st, args.list, args.n, args.concurrency)
             ops, samples, unit = args.n, latencies.samples, "op"
         secs = time.perf_counter() - t0
         cpu = cpu_us() - cpu0
@@ -335,7 +341,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--info", action="store_true")
     parser.add_argument("--variant", default="python")
-    parser.add_argument("--workload", choices=["save", "find", "stream", "stream-task_rb", "complete"])
+    parser.add_argument("--workload", choices=["save", "save-new", "find", "stream", "stream-task_rb", "complete"])
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--list")

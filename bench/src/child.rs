@@ -145,7 +145,10 @@ async fn run(job: Job) -> Result<Outcome, String> {
                 // One process, one store: the reads are the same map's.
                 return churn(&job, store.clone(), store).await;
             }
-            if !matches!(job.workload, Workload::Save | Workload::SaveAll) {
+            if !matches!(
+                job.workload,
+                Workload::Save | Workload::SaveNew | Workload::SaveAll
+            ) {
                 // Set-up, before the meter starts: the records to find, list or complete.
                 let template = payload::template();
                 for i in 0..job.n {
@@ -202,6 +205,7 @@ async fn raw(job: Job) -> Result<Outcome, String> {
     let meter = Meter::start();
     let (ops, latencies, unit) = match job.workload {
         Workload::Save => (n, run_ops(ctx, n, c, raw_save).await?, "op"),
+        Workload::SaveNew => (n, run_ops(ctx, n, c, raw_save_new).await?, "op"),
         Workload::SaveAll => (n, run_ops(ctx, groups(n), c, raw_save_group).await?, "op"),
         Workload::Find => (n, run_ops(ctx, n, c, raw_find).await?, "op"),
         Workload::Complete => (n, run_ops(ctx, n, c, raw_complete).await?, "op"),
@@ -232,7 +236,15 @@ async fn raw(job: Job) -> Result<Outcome, String> {
 }
 
 async fn raw_save(ctx: Arc<Raw>, i: u64) -> Result<(), String> {
-    let id = payload::id(i);
+    raw_insert(&ctx, payload::id(i)).await
+}
+
+/// `save` of a task with an id made now, as `save-new` makes them.
+async fn raw_save_new(ctx: Arc<Raw>, _: u64) -> Result<(), String> {
+    raw_insert(&ctx, uuid::Uuid::now_v7().to_string()).await
+}
+
+async fn raw_insert(ctx: &Raw, id: String) -> Result<(), String> {
     let at = cql::now();
     let encoded;
     let data = if ctx.serde {
@@ -480,6 +492,7 @@ async fn typed<A: StorageAdapter + 'static>(
     let meter = Meter::start();
     let (ops, latencies, unit) = match job.workload {
         Workload::Save => (n, run_ops(ctx, n, c, typed_save).await?, "op"),
+        Workload::SaveNew => (n, run_ops(ctx, n, c, typed_save_new).await?, "op"),
         Workload::SaveAll => {
             let saved = run_ops(ctx, groups(n), c, typed_save_group).await?;
             (n, saved, "op")
@@ -521,6 +534,19 @@ async fn typed_save<A: StorageAdapter>(ctx: Arc<Typed<A>>, i: u64) -> Result<(),
             .save(&Task::new(list, id, data).map_err(err)?)
             .await
             .map_err(err)
+    }
+}
+
+/// A task built (its id made by taskrec) and saved.
+async fn typed_save_new<A: StorageAdapter>(ctx: Arc<Typed<A>>, _: u64) -> Result<(), String> {
+    let list = ctx.list.as_str();
+    if ctx.registry.is_some() {
+        let data: DynTaskData = Box::new(ctx.template.clone());
+        let task = Task::build(list, data).map_err(err)?;
+        ctx.store.save(&task).await.map_err(err)
+    } else {
+        let task = Task::build(list, ctx.template.clone()).map_err(err)?;
+        ctx.store.save(&task).await.map_err(err)
     }
 }
 

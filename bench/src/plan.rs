@@ -92,6 +92,11 @@ impl FromStr for Variant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     Save,
+    /// N tasks whose ids taskrec made (`Task::build`), each saved once:
+    /// known to be new, so taskrec's table takes them without a read. The
+    /// raw variants make the same kind of id (a version 7 UUID) and write
+    /// the same INSERT as `save`.
+    SaveNew,
     /// N tasks saved in groups of 100 (`TaskStore::save_all`, one group per
     /// call; the concurrency is groups in flight), against the raw driver
     /// writing each group as one unlogged batch per bucket partition.
@@ -128,8 +133,9 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order of the run and of summary.md.
-    pub const ALL: [Workload; 13] = [
+    pub const ALL: [Workload; 14] = [
         Workload::Save,
+        Workload::SaveNew,
         Workload::SaveAll,
         Workload::Find,
         Workload::Claim,
@@ -149,8 +155,9 @@ impl Workload {
     /// 10–20 minutes more here (the drains of 100,000 tasks, the 100,000
     /// claims an idle list is held with, the 200,000 writes of a churn),
     /// which would double the quick run.
-    pub const DEFAULT: [Workload; 8] = [
+    pub const DEFAULT: [Workload; 9] = [
         Workload::Save,
+        Workload::SaveNew,
         Workload::SaveAll,
         Workload::Find,
         Workload::Claim,
@@ -172,6 +179,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         match self {
             Workload::Save => "save",
+            Workload::SaveNew => "save-new",
             Workload::SaveAll => "save-all",
             Workload::Find => "find",
             Workload::Stream => "stream",

@@ -243,6 +243,20 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
             }
         }
     }
+    // New tasks saved into a list of their own per variant, concurrency
+    // and repeat: nothing reads it after.
+    for &c in &options.concurrencies {
+        if !options.workloads.contains(&Workload::SaveNew) {
+            break;
+        }
+        for &v in &variants {
+            if Workload::SaveNew.runs_on(v) {
+                let n = options.n_for(Workload::SaveNew, c);
+                let list = format!("{}-new", shared_list(v, c, r));
+                jobs.push(job(v, Workload::SaveNew, c, n, &list));
+            }
+        }
+    }
     // Groups saved into a list of their own per variant, concurrency and
     // repeat: nothing reads it after.
     for &c in &options.concurrencies {
