@@ -366,7 +366,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn release(&self, claim: Claim) -> Result<bool> {
-        let state = claim.state.clone().released(self.now().await?);
+        let state = claim.state.clone().released(self.stamp_now().await);
         self.change(claim, Some(state)).await
     }
 
@@ -399,7 +399,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         let state = claim
             .state
             .clone()
-            .retried(error, not_before, self.now().await?);
+            .retried(error, not_before, self.stamp_now().await);
         self.change(claim, Some(state)).await
     }
 
@@ -421,7 +421,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn fail(&self, claim: Claim, error: &str) -> Result<bool> {
-        let state = claim.state.clone().failed(error, self.now().await?);
+        let state = claim.state.clone().failed(error, self.stamp_now().await);
         self.change(claim, Some(state)).await
     }
 
@@ -454,7 +454,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         result: Option<serde_json::Value>,
         keep: bool,
     ) -> Result<bool> {
-        let state = claim.state.clone().succeeded(result, self.now().await?);
+        let state = claim
+            .state
+            .clone()
+            .succeeded(result, self.stamp_now().await);
         if keep {
             self.change(claim, Some(state)).await
         } else {
@@ -595,7 +598,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         }
         let at = match state.changed_at {
             Some(at) => at,
-            None => self.now().await?,
+            None => self.stamp_now().await,
         };
         let entry = HistoryEntry {
             at,

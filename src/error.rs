@@ -190,9 +190,11 @@ pub enum Error {
     /// The adapter cannot tell its backend's time within its tolerance, so
     /// a write that places a task by time (a save's listing minute and
     /// ready hint, a claim's lease end, a retry's backoff, a history entry)
-    /// is refused rather than placed by a guess. Reads, deletes and
-    /// completions go on. It clears by itself once a measurement of the
-    /// clock succeeds (see [`clock`](crate::clock)).
+    /// is refused rather than placed by a guess. Reads go on, and so do
+    /// completions, failures, retries and releases (stamped by the last
+    /// measurement carried forward: refusing them would run their tasks
+    /// again). It clears by itself once a measurement of the clock
+    /// succeeds (see [`clock`](crate::clock)).
     ///
     /// ```
     /// use std::time::Duration;

@@ -231,7 +231,7 @@ pub(crate) async fn append_in_task_list<A: StorageAdapter + ?Sized>(
         HISTORY_TYPE,
         data,
         entry.at,
-        record::truncate_millis(adapter.now().await?),
+        record::truncate_millis(adapter.now().await.unwrap_or(entry.at)),
     )?;
     adapter.store(&record).await?;
     let (_, dropped) = read_task_list(adapter, &list, retention).await?;
@@ -261,7 +261,9 @@ async fn read_task_list<A: StorageAdapter + ?Sized>(
 ) -> Result<(Vec<HistoryEntry>, Vec<String>)> {
     let mut records: Vec<TaskRecord> = adapter.all(list).try_collect().await?;
     records.sort_by(|a, b| a.id().cmp(b.id()));
-    let now = adapter.now().await?;
+    // What has expired is no reason to refuse a read: this process's clock
+    // when the adapter cannot tell its own.
+    let now = adapter.now().await.unwrap_or_else(|_| Utc::now());
     let mut kept = Vec::with_capacity(records.len());
     let mut dropped = Vec::new();
     let surplus = records.len().saturating_sub(retention.kept());

@@ -275,6 +275,26 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         Ok(record::truncate_millis(self.now().await?))
     }
 
+    /// The store's time for a stamp that places nothing (when a state
+    /// changed, a history entry of a completion): [`now`](Self::now), or,
+    /// when the adapter cannot tell its time, this process's clock
+    /// corrected by the adapter's last measured offset. Completing, failing
+    /// or giving back a task must not be refused for want of a timestamp:
+    /// the task would run again.
+    pub(crate) async fn stamp_now(&self) -> chrono::DateTime<chrono::Utc> {
+        match self.now().await {
+            Ok(now) => now,
+            Err(_) => {
+                let offset = self
+                    .adapter
+                    .clock_reading()
+                    .map_or(chrono::TimeDelta::zero(), |r| r.offset);
+                let local = chrono::Utc::now();
+                local.checked_add_signed(offset).unwrap_or(local)
+            }
+        }
+    }
+
     /// Saves a task: inserts it, or overwrites the task with the same list
     /// and id. The stored record's `updated_at` is the time of saving, by
     /// the store's clock ([`now`](Self::now)).

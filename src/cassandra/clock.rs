@@ -28,7 +28,7 @@
 //! twice the tolerance, a step not yet measured again), a write that places
 //! by time gets [`Error::ClockSkew`] instead of a guess.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -48,8 +48,13 @@ pub const SAMPLES: usize = 5;
 pub const MAX_DRIFT: f64 = 500e-6;
 
 /// How long a process waits before measuring again after a measurement
-/// failed, when a write is waiting for one.
+/// failed.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// The times a cluster's clock may read (seconds since the epoch: the years
+/// 2000 to 2199): anything else is a broken answer, not a time to carry.
+const SANE_FROM: i64 = 946_684_800;
+const SANE_UNTIL: i64 = 7_258_118_400;
 
 /// One node's answer to "what time is it?", for the measurement.
 #[async_trait]
@@ -141,6 +146,8 @@ pub(super) struct ClusterClock {
     state: Mutex<State>,
     /// Held while measuring: one measurement at a time.
     measuring: tokio::sync::Mutex<()>,
+    /// Set while a measurement that came due runs in the background.
+    refreshing: std::sync::atomic::AtomicBool,
     /// Whether measurements set the gauge and warn: the adapter's clock
     /// does, a one-off probe of one node does not.
     reports: bool,
@@ -158,6 +165,7 @@ impl ClusterClock {
             limits,
             state: Mutex::new(State::default()),
             measuring: tokio::sync::Mutex::new(()),
+            refreshing: std::sync::atomic::AtomicBool::new(false),
             reports: true,
         }
     }
@@ -185,38 +193,89 @@ impl ClusterClock {
 
     /// The cluster's time now, or [`Error::ClockSkew`] when it cannot be
     /// told within the tolerance: for everything that places or judges by
-    /// time. Measures first when the last measurement is due (one caller
-    /// measures, the others go on with the last one) or unusable.
-    pub(super) async fn now(&self) -> Result<DateTime<Utc>> {
+    /// time. A measurement that came due is taken in the background (the
+    /// last one holds meanwhile: nobody waits for it); a write that finds
+    /// the time unknown waits for a measurement (one at a time, and after a
+    /// failed one not again for [`RETRY_PAUSE`]).
+    pub(super) async fn now(self: &Arc<Self>) -> Result<DateTime<Utc>> {
         match self.verdict() {
             Verdict::Fresh(now) => Ok(now),
             Verdict::Due(now) => {
-                // Someone else measuring: the last measurement still holds.
-                if let Ok(_measuring) = self.measuring.try_lock() {
-                    self.measure().await;
-                    return self.settled();
+                if !self.failed_lately() {
+                    self.refresh();
                 }
                 Ok(now)
             }
             Verdict::Unknown(_) => {
                 let attempts = self.state(|s| s.attempts);
                 let _measuring = self.measuring.lock().await;
-                let now = self.local.mono();
-                // A cluster that did not answer is asked again after a pause,
-                // not by every waiting write.
-                let (measured_meanwhile, failed_lately) = self.state(|s| {
-                    (
-                        s.attempts != attempts,
-                        s.failure.is_some()
-                            && s.last_attempt
-                                .is_some_and(|at| now.saturating_duration_since(at) < RETRY_PAUSE),
-                    )
-                });
-                if !measured_meanwhile && !failed_lately {
+                let measured_meanwhile = self.state(|s| s.attempts != attempts);
+                if !measured_meanwhile && !self.failed_lately() {
                     self.measure().await;
                 }
                 self.settled()
             }
+        }
+    }
+
+    /// The cluster's time when it is known within the tolerance, without
+    /// waiting for a measurement: for what may be put off (marking minutes
+    /// drained, moving a low mark), which a read should not wait for.
+    pub(super) fn now_if_known(&self) -> Result<DateTime<Utc>> {
+        self.settled()
+    }
+
+    /// The cluster's time as [`now`](Self::now) tells it, or, when it
+    /// cannot, the last measurement carried forward if there is one: for
+    /// the few writes a task's completion or failure needs (a delete's
+    /// timestamp on task_rb's table, the failed index), which are better
+    /// placed by the best guess than refused, since a refused completion
+    /// runs the task again.
+    pub(super) async fn now_or_last(self: &Arc<Self>) -> Result<DateTime<Utc>> {
+        match self.now().await {
+            Ok(now) => Ok(now),
+            Err(e) => self.carried().ok_or(e),
+        }
+    }
+
+    /// Whether the last measurement failed less than [`RETRY_PAUSE`] ago.
+    fn failed_lately(&self) -> bool {
+        let now = self.local.mono();
+        self.state(|s| {
+            s.failure.is_some()
+                && s.last_attempt
+                    .is_some_and(|at| now.saturating_duration_since(at) < RETRY_PAUSE)
+        })
+    }
+
+    /// Measures in the background, once at a time; inline outside a tokio
+    /// runtime (where nothing could run it).
+    fn refresh(self: &Arc<Self>) {
+        use std::sync::atomic::Ordering;
+        if self
+            .refreshing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        /// Clears the flag however the task ends, dropped unpolled
+        /// (its runtime shutting down) included.
+        struct Done(Arc<ClusterClock>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.refreshing.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(Arc::clone(self));
+        // Outside a tokio runtime nothing can run it: the measurement stays
+        // due, and once the time is unknown a write measures itself.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            drop(runtime.spawn(async move {
+                let clock = &done.0;
+                let _measuring = clock.measuring.lock().await;
+                clock.measure().await;
+            }));
         }
     }
 
@@ -232,11 +291,21 @@ impl ClusterClock {
     /// fail (what this process remembers of its sweeps): the measurement
     /// carried forward, or this process's clock before the first one.
     pub(super) fn estimate(&self) -> DateTime<Utc> {
-        let last = self.state(|s| s.last);
-        match last {
-            Some(m) => m.cluster + delta(self.local.mono().saturating_duration_since(m.mono)),
-            None => self.local.wall(),
-        }
+        self.carried().unwrap_or_else(|| self.local.wall())
+    }
+
+    /// The last measurement carried forward on the monotonic clock, if
+    /// there is one.
+    fn carried(&self) -> Option<DateTime<Utc>> {
+        let last = self.state(|s| s.last)?;
+        last.cluster.checked_add_signed(delta(
+            self.local.mono().saturating_duration_since(last.mono),
+        ))
+    }
+
+    /// Why the last measurement failed, if it did.
+    pub(super) fn failure(&self) -> Option<String> {
+        self.state(|s| s.failure.clone())
     }
 
     /// The last measurement, as the adapter reports it.
@@ -303,7 +372,14 @@ impl ClusterClock {
             };
             return Verdict::Unknown(skew(Some(m.offset()), Some(uncertainty), tolerance, why));
         }
-        let now = m.cluster + delta(age);
+        let Some(now) = m.cluster.checked_add_signed(delta(age)) else {
+            return Verdict::Unknown(skew(
+                Some(m.offset()),
+                None,
+                tolerance,
+                "the cluster's time is past what a date can hold".to_owned(),
+            ));
+        };
         if age >= self.limits.check_every {
             Verdict::Due(now)
         } else {
@@ -329,8 +405,12 @@ impl ClusterClock {
                     // is half a millisecond on.
                     let Some(cluster) = DateTime::from_timestamp_micros(
                         millis.saturating_mul(1_000).saturating_add(500),
-                    ) else {
-                        error = Some(format!("the cluster's clock read {millis} ms"));
+                    )
+                    .filter(|at| (SANE_FROM..SANE_UNTIL).contains(&at.timestamp())) else {
+                        error = Some(format!(
+                            "the cluster's clock read {millis} ms since the epoch, not a time of \
+                             this century"
+                        ));
                         continue;
                     };
                     let sample = Measurement {
@@ -347,27 +427,45 @@ impl ClusterClock {
                 Err(e) => error = Some(e),
             }
         }
+        let tolerance = self.limits.tolerance;
+        // A measurement too uncertain to use does not replace one that
+        // still holds (its uncertainty grown with its age, no step since).
+        let still_good = matches!(self.verdict(), Verdict::Fresh(_) | Verdict::Due(_));
+        let (best, error) = match best {
+            Some(m) if m.uncertainty > tolerance => {
+                let slow = format!(
+                    "the fastest of {SAMPLES} time queries took {:.1} ms there and back",
+                    m.round_trip.as_secs_f64() * 1_000.0
+                );
+                if still_good {
+                    (None, Some(slow))
+                } else {
+                    (Some(m), Some(slow))
+                }
+            }
+            Some(m) => (Some(m), None),
+            None => (None, Some(error.unwrap_or_else(|| "no answer".to_owned()))),
+        };
         let now = self.local.mono();
         self.state(|s| {
             s.attempts += 1;
             s.last_attempt = Some(now);
-            match best {
-                Some(m) => {
-                    s.last = Some(m);
-                    s.failure = None;
-                }
-                None => s.failure = error.clone(),
+            if let Some(m) = best {
+                s.last = Some(m);
             }
+            s.failure = error.clone();
         });
         if !self.reports {
             return;
         }
-        match best {
-            Some(m) => self.report(&m),
-            None => tracing::warn!(
-                error = error.as_deref().unwrap_or("no answer"),
+        if let Some(m) = &best {
+            self.report(m);
+        }
+        if let Some(error) = &error {
+            tracing::warn!(
+                error = error.as_str(),
                 "could not measure the cluster's clock"
-            ),
+            );
         }
     }
 
@@ -529,7 +627,7 @@ mod tests {
         }
     }
 
-    fn setup(offset: TimeDelta, rtts: &[Option<u64>]) -> (ClusterClock, Hands, Arc<Cluster>) {
+    fn setup(offset: TimeDelta, rtts: &[Option<u64>]) -> (Arc<ClusterClock>, Hands, Arc<Cluster>) {
         let start = DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -546,7 +644,7 @@ mod tests {
             Box::new(hands.clone()),
             limits(),
         );
-        (clock, hands, cluster)
+        (Arc::new(clock), hands, cluster)
     }
 
     fn feed(cluster: &Cluster, rtts: &[Option<u64>]) {
@@ -565,7 +663,7 @@ mod tests {
     }
 
     /// How far the clock's answer is from the cluster's true time.
-    fn error_of(clock: &ClusterClock, cluster: &Cluster) -> TimeDelta {
+    fn error_of(clock: &Arc<ClusterClock>, cluster: &Cluster) -> TimeDelta {
         let now = block_on(clock.now()).unwrap();
         let true_cluster =
             cluster.start_wall + delta(cluster.hands.mono() - cluster.start_mono) + cluster.offset;
@@ -685,20 +783,96 @@ mod tests {
         assert!(err.to_string().contains("s old"), "{err}");
     }
 
+    /// Runs `f` and then lets what it spawned run, on one runtime.
+    fn block_on_and_settle<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let out = f.await;
+                for _ in 0..10 {
+                    tokio::task::yield_now().await;
+                }
+                out
+            })
+    }
+
     #[test]
-    fn a_due_measurement_is_taken_by_the_caller_that_finds_it_due() {
+    fn a_due_measurement_is_taken_in_the_background_and_nobody_waits_for_it() {
         let (clock, hands, cluster) = setup(TimeDelta::zero(), &[Some(2); 5]);
         block_on(clock.measure());
         let first = clock.reading().unwrap().measured_at;
         hands.pass(Duration::from_secs(59));
-        assert!(block_on(clock.now()).is_ok());
+        assert!(block_on_and_settle(clock.now()).is_ok());
         assert_eq!(clock.reading().unwrap().measured_at, first, "not due yet");
         hands.pass(Duration::from_secs(2));
         feed(&cluster, &[Some(2); 5]);
-        assert!(block_on(clock.now()).is_ok());
+        assert!(block_on_and_settle(clock.now()).is_ok());
         assert!(
             clock.reading().unwrap().measured_at > first,
             "measured again"
+        );
+        assert!(
+            cluster.rtts.lock().unwrap().is_empty(),
+            "five samples taken"
+        );
+    }
+
+    #[test]
+    fn a_failed_due_measurement_is_not_tried_again_at_once() {
+        let (clock, hands, cluster) = setup(TimeDelta::zero(), &[Some(2); 5]);
+        block_on(clock.measure());
+        hands.pass(Duration::from_secs(61));
+        feed(&cluster, &[None; 5]);
+        assert!(block_on_and_settle(clock.now()).is_ok());
+        assert!(clock.failure().is_some());
+        // Within the pause, writes go on with the old measurement and ask
+        // nothing of the cluster.
+        feed(&cluster, &[Some(2); 5]);
+        hands.pass(RETRY_PAUSE / 2);
+        assert!(block_on_and_settle(clock.now()).is_ok());
+        assert_eq!(cluster.rtts.lock().unwrap().len(), 5, "not asked again yet");
+        hands.pass(RETRY_PAUSE);
+        assert!(block_on_and_settle(clock.now()).is_ok());
+        assert!(
+            cluster.rtts.lock().unwrap().is_empty(),
+            "asked after the pause"
+        );
+        assert!(clock.failure().is_none());
+    }
+
+    #[test]
+    fn slow_time_queries_do_not_replace_a_measurement_that_still_holds() {
+        let (clock, hands, cluster) = setup(TimeDelta::seconds(30), &[Some(2); 5]);
+        block_on(clock.measure());
+        let good = clock.reading().unwrap();
+        hands.pass(Duration::from_secs(61));
+        feed(&cluster, &[Some(1_500); 5]);
+        assert!(block_on_and_settle(clock.now()).is_ok());
+        assert_eq!(clock.reading().unwrap(), good, "the good one is kept");
+        let failure = clock.failure().unwrap();
+        assert!(failure.contains("1500.0 ms there and back"), "{failure}");
+        assert!(error_of(&clock, &cluster).abs() <= TimeDelta::milliseconds(2));
+    }
+
+    #[test]
+    fn a_broken_answer_is_not_a_time() {
+        struct Broken;
+        #[async_trait]
+        impl TimeQuery for Broken {
+            async fn cluster_millis(&self) -> std::result::Result<i64, String> {
+                Ok(i64::MAX / 1_000)
+            }
+        }
+        let broken = Arc::new(ClusterClock::new(
+            Box::new(Broken),
+            Box::new(Hands::new(Utc::now())),
+            limits(),
+        ));
+        let err = block_on(broken.now()).unwrap_err();
+        assert!(
+            err.to_string().contains("not a time of this century"),
+            "{err}"
         );
     }
 }

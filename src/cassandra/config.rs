@@ -100,19 +100,20 @@ pub const MAX_BUCKETS: u32 = 1024;
 /// place a task by time are refused ([`CassandraConfig::clock_tolerance`]).
 ///
 /// ```
-/// assert_eq!(taskrec::cassandra::DEFAULT_CLOCK_TOLERANCE.as_millis(), 500);
+/// assert_eq!(taskrec::cassandra::DEFAULT_CLOCK_TOLERANCE.as_millis(), 250);
 /// ```
-pub const DEFAULT_CLOCK_TOLERANCE: Duration = Duration::from_millis(500);
+pub const DEFAULT_CLOCK_TOLERANCE: Duration = Duration::from_millis(250);
 
-/// The largest clock tolerance accepted: the ready index's sweeps start 2 s
-/// before where the last one ended ([`MARGIN`](super::ready::MARGIN)), and a
-/// hint placed up to this far behind, plus the time its write takes, must
-/// still fall inside that margin.
+/// The largest clock tolerance accepted. Two processes, each within its
+/// tolerance of the cluster's time, may be twice that apart: a hint one of
+/// them places behind, and the time its write takes, must still fall
+/// inside the 2 s the ready index's sweeps start before where the other's
+/// last one ended ([`MARGIN`](super::ready::MARGIN)).
 ///
 /// ```
-/// assert_eq!(taskrec::cassandra::MAX_CLOCK_TOLERANCE.as_secs(), 1);
+/// assert_eq!(taskrec::cassandra::MAX_CLOCK_TOLERANCE.as_millis(), 500);
 /// ```
-pub const MAX_CLOCK_TOLERANCE: Duration = Duration::from_secs(1);
+pub const MAX_CLOCK_TOLERANCE: Duration = Duration::from_millis(500);
 
 /// How often the cluster's clock is measured again, by default
 /// ([`CassandraConfig::clock_check_every`]).
@@ -631,7 +632,7 @@ impl CassandraConfig {
 
     /// How uncertain the cluster's time may be before writes that place a
     /// task by time are refused (default [`DEFAULT_CLOCK_TOLERANCE`],
-    /// 500 ms; at most [`MAX_CLOCK_TOLERANCE`], 1 s).
+    /// 250 ms; at most [`MAX_CLOCK_TOLERANCE`], 500 ms).
     ///
     /// The adapter keeps time by the cluster, not by this process's clock
     /// (see [`clock`](crate::clock)): it measures the offset between the two
@@ -641,11 +642,15 @@ impl CassandraConfig {
     /// tolerance (no measurement yet, the cluster not answering the time
     /// query, time queries slower than twice the tolerance, a measurement
     /// grown old, or a step of this process's clock not yet measured
-    /// again), saves, claims, retries and history entries answer
+    /// again), saves, claims and renewals answer
     /// [`Error::ClockSkew`](crate::Error::ClockSkew) rather than place a
-    /// task by a guess; reads, deletes and completions go on. The bound of
-    /// 1 s keeps the residual error inside the margins the listing and the
-    /// ready index leave (`docs/SCALE.md`). The server's clock reads in
+    /// task by a guess. Reads go on without waiting for a measurement
+    /// (listings then mark no minute drained); completions, deletes,
+    /// failures, retries and releases go on too, stamped by the last
+    /// measurement carried forward, since refusing them would run their
+    /// tasks again. Two processes may disagree by twice their tolerance;
+    /// the bound of 500 ms keeps that inside the margins the listing and
+    /// the ready index leave (`docs/SCALE.md`). The server's clock reads in
     /// milliseconds, so below about a millisecond no measurement meets it.
     ///
     /// ```
@@ -654,7 +659,7 @@ impl CassandraConfig {
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs")
     ///     .clock_tolerance(Duration::from_millis(100));
     /// assert!(format!("{config:?}").contains("clock_tolerance: 100ms"));
-    /// let loose = CassandraConfig::new(["127.0.0.1:9042"], "jobs").clock_tolerance(Duration::from_secs(5));
+    /// let loose = CassandraConfig::new(["127.0.0.1:9042"], "jobs").clock_tolerance(Duration::from_secs(1));
     /// assert!(matches!(schema_statements(&loose), Err(taskrec::Error::InvalidConfig { .. })));
     /// ```
     pub fn clock_tolerance(mut self, tolerance: Duration) -> Self {

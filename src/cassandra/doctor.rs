@@ -209,6 +209,9 @@ impl CassandraAdapter {
                 let clock = ClusterClock::probe(Box::new(query), Box::new(SystemClock), limits);
                 clock.measure().await;
                 check.clock = clock.reading();
+                if check.clock.is_none() {
+                    check.error = clock.failure().map(|f| format!("its clock: {f}"));
+                }
             }
             Err(e) => check.error = Some(error_chain(&e)),
         }

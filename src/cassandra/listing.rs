@@ -56,9 +56,9 @@ pub const WRITES_UNTIL: Duration = Duration::from_secs(60);
 
 /// How much of [`WRITES_UNTIL`] a save of a new task leaves unused when it
 /// puts the task's entry in the minute its id was made in without reading
-/// first ([`Listing::place_new`]): twice the largest clock tolerance, so
-/// that no process (whose time may be off by the tolerance) still reads the
-/// entry's old place as open once another has moved it.
+/// first ([`Listing::place_new`]): more than twice the largest clock
+/// tolerance, so that no process (two may be twice the tolerance apart)
+/// still takes the entry's minute as open once another has moved it.
 pub const NEW_MARGIN: Duration = Duration::from_secs(2);
 
 /// How long after a slice's end a listing that finds it empty may mark it
@@ -514,8 +514,9 @@ impl Listing {
     async fn live_slices(&self, session: &Session, task_list: &str) -> Result<Vec<i64>> {
         let (mut slices, low) = self.directory(session, task_list).await?;
         // Which minutes are closed is the cluster's time to say: while it
-        // cannot be told, nothing is marked drained (the listing reads all).
-        let Ok(now) = self.clock.now().await else {
+        // cannot be told, nothing is marked drained (the listing reads all,
+        // and does not wait for a measurement).
+        let Ok(now) = self.clock.now_if_known() else {
             return Ok(slices);
         };
         let open = first_open_slice(now);
@@ -732,7 +733,7 @@ impl Listing {
             *per_slice.entry(slice).or_default() += n;
         }
         // Settled only while the cluster's time can be told.
-        if let Ok(now) = self.clock.now().await {
+        if let Ok(now) = self.clock.now_if_known() {
             let open = first_open_slice(now);
             let checked: Vec<(i64, bool)> = per_slice
                 .iter()

@@ -738,8 +738,9 @@ impl ReadyIndex {
     ) -> Result<ReadyTasks> {
         let session = adapter.session();
         let (walk_due, quiet) = self.memory(task_list, |m| {
-            m.end = Some(self.remembered(now_us));
-            m.forget_before(now_us);
+            let end = self.remembered(now_us);
+            m.end = Some(end);
+            m.forget_before(end);
             if from_low {
                 m.low_swept_at = Some(Instant::now());
             }
@@ -796,7 +797,7 @@ impl ReadyIndex {
         // Never ahead of the cluster's time (a forged token's start
         // included): a mark in the future could not be moved back. Not
         // moved at all while that time cannot be told.
-        let Ok(now) = self.clock.now().await else {
+        let Ok(now) = self.clock.now_if_known() else {
             return Ok(());
         };
         let low = passed.min(now.timestamp_micros()) - micros(LOW_SAFETY);

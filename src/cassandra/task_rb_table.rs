@@ -332,8 +332,14 @@ impl Table for TaskRbTable {
     }
 
     async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
-        // A delete timestamped behind a row's write would leave the row.
-        let values = (next_write_timestamp(self.clock.now().await?), task_list, id);
+        // A delete timestamped behind a row's write would leave the row:
+        // the cluster's time, or the last measurement carried forward when
+        // it cannot be told (a refused completion would run the task again).
+        let values = (
+            next_write_timestamp(self.clock.now_or_last().await?),
+            task_list,
+            id,
+        );
         self.session
             .execute_unpaged(&self.delete, values)
             .await

@@ -487,7 +487,9 @@ impl TaskrecTable {
     /// completed, saved again, purged), is stale and removed by the next
     /// listing of failed tasks.
     async fn index_failure(&self, task_list: &str, id: &str, token: uuid::Uuid) -> Result<()> {
-        let now = self.clock.now().await?;
+        // The last measurement carried forward when the time cannot be told:
+        // a failure refused would leave the task to run again.
+        let now = self.clock.now_or_last().await?;
         let slice = super::listing::slice_of(now);
         self.failed
             .register(&self.session, task_list, slice)

@@ -171,8 +171,11 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 if attempt >= self.config.max_attempts {
                     self.fail(claim, &error, counters, reporter).await?;
                 } else {
+                    // The failure is recorded even when the store cannot
+                    // tell its time: a refused retry would leave the task
+                    // to run again when its lease runs out.
                     let not_before = crate::claim::lease_end(
-                        self.store.now().await?,
+                        self.store.stamp_now().await,
                         self.config.backoff.delay(attempt),
                     );
                     if self.store.retry_later(claim, &error, not_before).await? {

@@ -320,7 +320,10 @@ impl WorkerConfig {
     /// make a drain give up and return the last one (default 100). Single
     /// errors (a timed-out claim under contention, a node restarting) are
     /// counted and the task is tried again in a later pass: its record and
-    /// state are still there.
+    /// state are still there. [`Error::ClockSkew`](crate::Error::ClockSkew)
+    /// (the store cannot tell its time, so it refuses claims) is counted
+    /// but not towards the limit: the worker waits until the time can be
+    /// told again, reporting each refused pass.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {

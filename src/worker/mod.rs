@@ -19,8 +19,10 @@
 //!   lease longer than it takes;
 //! - the store's clock, as each worker reads it, agrees to well within a
 //!   tenth of the lease: in memory one process, one clock; on Cassandra
-//!   within the adapter's clock tolerance (500 ms by default), whatever
-//!   the workers' own clocks say (the holder times its nine tenths on its
+//!   two workers' readings of the cluster's time differ by their
+//!   measurements' uncertainties (a millisecond or so on a LAN), twice the
+//!   adapter's clock tolerance at worst (250 ms by default), whatever the
+//!   workers' own clocks say (the holder times its nine tenths on its
 //!   monotonic clock);
 //! - the work itself tolerates being cut off at an await point, since a
 //!   lost claim cancels it there.

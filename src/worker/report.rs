@@ -67,7 +67,11 @@ impl Counters {
 
     pub(super) fn error(&self, error: crate::error::Error) {
         Self::add(&self.errors);
-        Self::add(&self.errors_in_a_row);
+        // A store that cannot tell the time refuses claims until it can
+        // again: the worker waits for that rather than giving up.
+        if !matches!(error, crate::error::Error::ClockSkew { .. }) {
+            Self::add(&self.errors_in_a_row);
+        }
         if let Ok(mut last) = self.last_error.lock() {
             *last = Some(error);
         }

@@ -150,6 +150,14 @@ impl Said {
     }
 }
 
+/// The machine's uptime in milliseconds (`/proc/uptime`, to 10 ms): the same
+/// clock in every process, which faketime leaves alone.
+fn uptime_ms() -> i64 {
+    let text = std::fs::read_to_string("/proc/uptime").expect("/proc/uptime");
+    let seconds: f64 = text.split_whitespace().next().unwrap().parse().unwrap();
+    (seconds * 1_000.0) as i64
+}
+
 async fn output(mut command: Command) -> Said {
     let output = tokio::task::spawn_blocking(move || command.output().expect("the child starts"))
         .await
@@ -351,45 +359,97 @@ fn two_workers_whose_clocks_are_ten_minutes_apart_never_run_a_task_together() {
             .unwrap();
         store.save_all(&tasks, 4).await.unwrap();
 
-        let here: Arc<Mutex<Vec<String>>> = Arc::default();
+        // Each run with when it started, by the machine's uptime: one clock
+        // for both processes, which faketime does not shift and taskrec
+        // does not read.
+        let here: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
         let ran = Arc::clone(&here);
+        let lease = Duration::from_secs(20);
         let worker = Worker::new(
             store.clone(),
-            WorkerConfig::new("true-clock")
-                .concurrency(4)
-                .lease(Duration::from_secs(20)),
+            WorkerConfig::new("true-clock").concurrency(4).lease(lease),
         );
         let draining = worker.drain_with::<Probe, _>(&list, move |task| {
-            ran.lock().unwrap().push(task.id().to_owned());
-            Box::pin(async {
+            ran.lock()
+                .unwrap()
+                .push((task.id().to_owned(), uptime_ms()));
+            Box::pin(async move {
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 Ok(None)
             })
         });
-        let ahead = output(as_child(
+
+        // The worker ahead first; this one once the other says it is ready
+        // (connected, its clock measured), so that both take part.
+        let mut process = as_child(
             Shift::By("+10m"),
             "work",
             &[("LIST", &list), ("WORK_MS", "3000"), ("LEASE_MS", "20000")],
-        ));
-        let (report, ahead) = tokio::join!(draining, ahead);
-        let report = report.unwrap();
+        )
+        .spawn()
+        .expect("the child starts");
+        let (stdout, stderr) = (
+            process.stdout.take().unwrap(),
+            process.stderr.take().unwrap(),
+        );
+        let (ready, is_ready) = tokio::sync::oneshot::channel();
+        let reader = tokio::task::spawn_blocking(move || {
+            let (mut lines, mut ready) = (Vec::new(), Some(ready));
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                if line.contains(&format!("{SAYS}ready")) {
+                    if let Some(ready) = ready.take() {
+                        // The parent may have stopped waiting: nothing to tell.
+                        let _ = ready.send(());
+                    }
+                }
+                lines.push(line);
+            }
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text).unwrap();
+            (lines, text)
+        });
+        tokio::time::timeout(Duration::from_secs(120), is_ready)
+            .await
+            .expect("the child never said it was ready")
+            .expect("the child ended before it was ready");
+        let report = draining.await.unwrap();
+        let (lines, stderr) = reader.await.unwrap();
+        let status = process.wait().unwrap();
+        assert!(status.success(), "{status}: {lines:?}\n{stderr}");
+        let ahead = Said::from_lines(lines.iter().map(String::as_str), stderr);
 
-        let mut runs: BTreeMap<String, u32> = BTreeMap::new();
-        let there: Vec<String> = ahead.all("ran").iter().map(|w| w[0].clone()).collect();
-        for id in here.lock().unwrap().iter().chain(&there) {
-            *runs.entry(id.clone()).or_default() += 1;
+        let mut runs: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        let there: Vec<(String, i64)> = ahead
+            .all("ran")
+            .iter()
+            .map(|w| (w[0].clone(), w[1].parse().unwrap()))
+            .collect();
+        for (id, at) in here.lock().unwrap().iter().chain(&there) {
+            runs.entry(id.clone()).or_default().push(*at);
         }
-        let twice: Vec<(&String, &u32)> = runs.iter().filter(|(_, &n)| n > 1).collect();
-        // A Paxos round that times out has an unknown outcome: such a task
-        // may run again once its lease has run out (at least once). None
-        // did here unless a worker counted an error.
+        assert_eq!(runs.len() as u32, TASKS, "every task ran: {runs:?}");
+        // At least once: a task may run again, but only once the lease of
+        // the run before has run out (a completion whose outcome a timeout
+        // hid leaves its claim until then). Never while it holds.
+        for (id, starts) in &mut runs {
+            starts.sort_unstable();
+            for pair in starts.windows(2) {
+                assert!(
+                    pair[1] - pair[0] >= lease.as_millis() as i64 - 1_000,
+                    "{id} ran again {} ms after it started, under a {lease:?} lease \
+                     (true-clock: {report:?}; ahead: {:?})",
+                    pair[1] - pair[0],
+                    ahead.lines
+                );
+            }
+        }
+        let twice = runs.values().filter(|starts| starts.len() > 1).count();
         let errors = report.errors + ahead.number("errors") as u64;
         assert!(
-            twice.len() as u64 <= errors,
-            "ran twice: {twice:?} (errors: {errors}; true-clock: {report:?}; ahead: {:?})",
-            ahead.lines
+            twice as u64 <= errors,
+            "{twice} ran twice with {errors} errors"
         );
-        assert_eq!(runs.len() as u32, TASKS, "every task ran: {runs:?}");
         assert!(
             !here.lock().unwrap().is_empty() && !there.is_empty(),
             "both worked: {} here, {} there",
@@ -418,6 +478,16 @@ fn a_step_of_the_local_clock_between_measurements_is_measured_again() {
     run(async {
         let list = unique_list("step");
         let store = TaskStore::new(bucketed().await); // the table, before the child
+                                                      // A list with a past: a count moves its low mark up to the minutes
+                                                      // that may still be written, past where a save 10 minutes behind
+                                                      // would put its tasks.
+        store
+            .save(&Task::new(&list, "warm-up", Probe { n: 0 }).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(store.count(&list).await.unwrap(), 1);
+        store.delete(&list, "warm-up").await.unwrap();
+        assert_eq!(store.count(&list).await.unwrap(), 0);
         let dir = tempfile::tempdir().unwrap();
         let time_file = dir.path().join("faketime");
         std::fs::write(&time_file, "+0\n").unwrap();
@@ -477,8 +547,8 @@ fn a_step_of_the_local_clock_between_measurements_is_measured_again() {
 }
 
 /// Item 4: when the adapter cannot tell the cluster's time within its
-/// tolerance, writes that place a task by time refuse, naming the figures;
-/// reads, deletes and completions go on. A tolerance of a microsecond can
+/// tolerance, writes that place a task by time (saves, claims) refuse,
+/// naming the figures; reads, completions, failures and releases go on. A tolerance of a microsecond can
 /// never be met (the server's clock reads in milliseconds).
 #[test]
 fn writes_that_place_by_time_refuse_when_the_time_cannot_be_told() {
@@ -508,6 +578,18 @@ fn writes_that_place_by_time_refuse_when_the_time_cannot_be_told() {
         }
         assert!(text.contains("within its tolerance of 0 ms"), "{text}");
         assert!(text.contains("time queries took"), "{text}");
+        // The adapter refuses by itself too, not only through the store.
+        let record = task.to_record().unwrap();
+        let direct = strict.adapter().store(&record).await;
+        assert!(matches!(direct, Err(Error::ClockSkew { .. })), "{direct:?}");
+        let direct_all = strict
+            .adapter()
+            .store_all(std::slice::from_ref(&record))
+            .await;
+        assert!(
+            matches!(direct_all, Err(Error::ClockSkew { .. })),
+            "{direct_all:?}"
+        );
         assert_eq!(strict.count(&list).await.unwrap(), 0, "nothing was written");
         assert!(strict.find::<Probe>(&list, "t1").await.unwrap().is_none());
         assert!(matches!(strict.now().await, Err(Error::ClockSkew { .. })));
@@ -524,6 +606,36 @@ fn writes_that_place_by_time_refuse_when_the_time_cannot_be_told() {
         assert!(matches!(claim, Err(Error::ClockSkew { .. })), "{claim:?}");
         strict.complete(&task).await.unwrap();
         assert_eq!(normal.count(&list).await.unwrap(), 0);
+        // A claim made where the time is known is completed, failed and
+        // given back where it is not: refusing would run the task again.
+        for (n, how) in ["succeed", "fail", "release"].into_iter().enumerate() {
+            let id = format!("claimed-{n}");
+            normal
+                .save(&Task::new(&list, &id, Probe { n: 2 }).unwrap())
+                .await
+                .unwrap();
+            let claim = normal
+                .claim(&list, &id, "w", Duration::from_secs(30))
+                .await
+                .unwrap()
+                .unwrap();
+            let done = match how {
+                "succeed" => strict.succeed(claim, None, false).await,
+                "fail" => strict.fail(claim, "broken").await,
+                _ => strict.release(claim).await,
+            };
+            assert!(done.unwrap(), "{how} by the strict store");
+        }
+        let failed = normal
+            .page_by_status(&list, taskrec::TaskStatus::Failed, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(failed.tasks.len(), 1, "the failure is in the failed index");
+        assert_eq!(
+            normal.count(&list).await.unwrap(),
+            2,
+            "failed and released stay"
+        );
     });
 }
 
@@ -615,9 +727,11 @@ async fn work_role(store: TaskStore<CassandraAdapter>, list: &str) {
                 println!("{SAYS}clock_offset {}", reading.offset.num_milliseconds());
             }
         });
-    let report = Worker::new(store, config)
+    let worker = Worker::new(store, config);
+    println!("{SAYS}ready");
+    let report = worker
         .drain_with::<Probe, _>(list, move |task| {
-            println!("{SAYS}ran {}", task.id());
+            println!("{SAYS}ran {} {}", task.id(), uptime_ms());
             Box::pin(async move {
                 tokio::time::sleep(work).await;
                 Ok(None)

@@ -26,10 +26,12 @@ const IN_FLIGHT: usize = 16;
 /// `retry LIST ID...` and `retry LIST --failed`.
 pub async fn retry(store: &TaskStore, args: RetryArgs) -> anyhow::Result<()> {
     needs_state(store, "retry")?;
-    let now = store.now().await?;
     if args.failed {
         return each_failed(store, &args.list, &args.confirm, Bulk::Retry).await;
     }
+    // Whether a lease still holds is the store's time to say (on Cassandra,
+    // the cluster's), not this host's.
+    let now = store.now().await?;
     let mut out = output::stdout();
     let mut missed = 0;
     for id in &args.ids {

@@ -147,11 +147,19 @@ async fn import_group(
         });
         anyhow::Ok((!unchanged).then(|| record.clone()))
     });
-    let changed: Vec<TaskRecord> = futures::future::try_join_all(lookups)
+    let mut changed: Vec<TaskRecord> = futures::future::try_join_all(lookups)
         .await?
         .into_iter()
         .flatten()
         .collect();
+    if !changed.is_empty() {
+        // Written now by the store's clock (the cluster's), as a save would
+        // stamp them, not by this host's.
+        let now = store.now().await?;
+        for record in &mut changed {
+            record.set_updated_at(now);
+        }
+    }
     if !changed.is_empty() {
         store.adapter().store_all(&changed).await.with_context(|| {
             let (first, last) = (group[0].0, group[group.len() - 1].0);
