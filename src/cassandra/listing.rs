@@ -56,7 +56,7 @@ pub const WRITES_UNTIL: Duration = Duration::from_secs(60);
 
 /// How much of [`WRITES_UNTIL`] a save of a new task leaves unused when it
 /// puts the task's entry in the minute its id was made in without reading
-/// first ([`Listing::place_new`]): more than twice the largest clock
+/// first: more than twice the largest clock
 /// tolerance, so that no process (two may be twice the tolerance apart)
 /// still takes the entry's minute as open once another has moved it.
 pub const NEW_MARGIN: Duration = Duration::from_secs(2);
