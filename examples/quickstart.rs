@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = TaskStore::from_dyn(adapter);
     let list = format!("datto.com-{}", uuid_suffix());
 
-    // 1. Build tasks: a given id, or a random UUID.
+    // 1. Build tasks: a given id, or a new (time-ordered) UUID.
     let fetch = Task::build(
         &list,
         FetchFile {

@@ -32,7 +32,7 @@
 //!     retries: 0,
 //!     checksum: None,
 //! })?
-//! .with_id("file1")?;                        // a random UUID without it
+//! .with_id("file1")?;                        // a new UUID without it
 //! assert_eq!(task.data().filename, "file1.txt");
 //! # Ok::<(), taskrec::Error>(())
 //! ```
