@@ -326,14 +326,19 @@ impl Listing {
     /// The slice a save at `now` of a task whose id was made at
     /// `built_at` (ms since the epoch; [`built_at_millis`](crate::key::built_at_millis))
     /// writes its entry into **without reading** where an earlier save put
-    /// it: that minute, while it takes writes with [`NEW_MARGIN`] to spare.
-    /// Every save of such an id in that time writes the same entry; a save
-    /// after it reads and moves the entry as any other ([`place`](Self::place)).
-    /// `None` when the id's minute is over, or not begun (a clock ahead).
+    /// it: that minute, until it stops taking writes, with [`NEW_MARGIN`]
+    /// to spare. Every save of such an id until then writes the same entry;
+    /// a save after it reads and moves the entry as any other
+    /// ([`place`](Self::place)). `None` once the id's minute is over.
+    ///
+    /// A minute that has not begun counts too (an id made by a process
+    /// whose clock runs ahead): its entry waits there, listed like any
+    /// other. Were it put in the current minute instead, a save once the
+    /// id's minute had come would put it in that one as well, unread.
     pub(super) fn place_new(built_at: i64, now: DateTime<Utc>) -> Option<i64> {
         let slice = built_at.div_euclid(SLICE_MILLIS);
         let open_from = slice_of(now - chrono(WRITES_UNTIL) + chrono(NEW_MARGIN));
-        (open_from <= slice && slice <= slice_of(now)).then_some(slice)
+        (open_from <= slice).then_some(slice)
     }
 
     pub(super) fn insert_statement(&self) -> &PreparedStatement {
@@ -836,14 +841,16 @@ mod tests {
             Listing::place_new(millis("2026-12-02T11:59:01Z"), too_late),
             None
         );
-        // Two minutes ago, or a minute ahead (a clock ahead): read first.
+        // Two minutes ago: read first.
         assert_eq!(
             Listing::place_new(millis("2026-12-02T11:58:59Z"), now),
             None
         );
+        // Made by a clock ahead: its own minute, before it begins, so that
+        // every save until that minute is over agrees.
         assert_eq!(
-            Listing::place_new(millis("2026-12-02T12:01:00Z"), now),
-            None
+            Listing::place_new(millis("2026-12-02T13:00:00Z"), now),
+            Some(current + 60)
         );
     }
 

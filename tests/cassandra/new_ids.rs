@@ -147,3 +147,28 @@ fn a_built_task_saved_again_keeps_one_entry_in_its_ids_minute() {
         assert_eq!(left.len(), 1, "its one entry went with it");
     });
 }
+
+/// An id made by a process whose clock runs ahead: its entry waits in the
+/// id's own minute, listed and counted at once, so that saves once that
+/// minute has come (which read nothing) find it where they put theirs.
+#[test]
+fn a_task_built_by_a_clock_ahead_is_listed_in_its_ids_minute() {
+    run(async {
+        let store = store(PLACED).await;
+        let list = unique_list("ahead");
+        let made = Utc::now() + TimeDelta::minutes(3);
+        let id = id_made_at(made);
+        for n in 0..3 {
+            store
+                .save(&Task::new(&list, &id, Fresh { n }).unwrap())
+                .await
+                .unwrap();
+        }
+        assert_eq!(directory_slices(PLACED, &list).await, [minute_of(made)]);
+        assert_eq!(store.count(&list).await.unwrap(), 1);
+        let listed: Vec<Task<Fresh>> = store.all(&list).try_collect().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        store.complete(&listed[0]).await.unwrap();
+        assert_eq!(store.count(&list).await.unwrap(), 0);
+    });
+}
