@@ -20,9 +20,32 @@
 //! the table of every mechanism, the clock it reads and the bound.
 
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+
+/// The offset (the cluster's clock minus this process's, in milliseconds)
+/// the Cassandra adapter last measured in this process; 0 before any.
+static PROCESS_OFFSET_MILLIS: AtomicI64 = AtomicI64::new(0);
+
+/// Remembers a measured offset for [`process_now`].
+#[cfg_attr(not(feature = "cassandra"), allow(dead_code))]
+pub(crate) fn record_process_offset(offset: TimeDelta) {
+    PROCESS_OFFSET_MILLIS.store(offset.num_milliseconds(), Ordering::Relaxed);
+}
+
+/// This process's clock corrected by the offset a Cassandra adapter in it
+/// last measured (none: this process's clock): the time
+/// [`Task::build`](crate::Task::build) makes ids from, which has no store to
+/// ask. Where the id's time places the task (the minute its listing entry
+/// goes to, on Cassandra), a process whose clock is off still makes ids of
+/// the cluster's time once it has connected.
+pub(crate) fn process_now() -> DateTime<Utc> {
+    let offset = TimeDelta::milliseconds(PROCESS_OFFSET_MILLIS.load(Ordering::Relaxed));
+    let local = Utc::now();
+    local.checked_add_signed(offset).unwrap_or(local)
+}
 
 /// What an adapter last measured of this process's clock against its
 /// backend's ([`StorageAdapter::clock_reading`](crate::StorageAdapter::clock_reading)).

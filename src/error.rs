@@ -50,6 +50,17 @@ pub enum KeyError {
         /// The limit in bytes.
         max: usize,
     },
+    /// An id made as a version 7 UUID (a time, then random bits) whose time
+    /// is more than a day ahead of the cluster's: the Cassandra adapter
+    /// lists such a task in the minute its id was made, and a minute that
+    /// far ahead would be read by every listing until it came.
+    #[error(
+        "it is a version 7 UUID made {ahead_secs} s ahead of the cluster's time (more than a day)"
+    )]
+    MadeAhead {
+        /// How far ahead, in seconds.
+        ahead_secs: u64,
+    },
     /// A type name holds whitespace (type names only).
     #[error("it has whitespace at byte {at}")]
     Whitespace {

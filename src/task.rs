@@ -74,9 +74,11 @@ impl<T> Task<T> {
     ///
     /// An id taskrec made is known to be new, and its time says where the
     /// task's listing entry goes, so on Cassandra a save of a task built
-    /// within the last minute or so is one batch, with no read of where an
-    /// earlier save put it ([`TaskStore::create`](crate::TaskStore::create)
-    /// makes the id from the store's clock; this one reads this process's).
+    /// within the last half minute or so is one batch, with no read of where
+    /// an earlier save put it. The time is this process's clock corrected
+    /// by the offset a Cassandra adapter in this process last measured (see
+    /// [`clock`](crate::clock)); [`TaskStore::create`](crate::TaskStore::create)
+    /// asks its store.
     ///
     /// ```
     /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
@@ -90,7 +92,7 @@ impl<T> Task<T> {
     pub fn build(task_list: impl Into<String>, data: T) -> Result<Self> {
         Self::new(
             task_list,
-            crate::key::time_ordered_id(chrono::Utc::now()),
+            crate::key::time_ordered_id(crate::clock::process_now()),
             data,
         )
     }

@@ -469,9 +469,11 @@ impl ClusterClock {
         }
     }
 
-    /// The gauge, and a warning when the offset is past the threshold.
+    /// The gauge, the process's offset for the ids it makes, and a warning
+    /// when the offset is past the threshold.
     fn report(&self, m: &Measurement) {
         let offset = m.offset();
+        crate::clock::record_process_offset(offset);
         metrics::gauge!(crate::observe::CLOCK_OFFSET_SECONDS).set(offset.as_seconds_f64());
         if past(offset, self.limits.warn_offset) {
             tracing::warn!(

@@ -301,6 +301,7 @@ pub struct CassandraConfig {
     pub(super) clock_tolerance: Duration,
     pub(super) clock_check_every: Duration,
     pub(super) clock_warn_offset: Duration,
+    pub(super) unread_saves: bool,
     pub(super) replication: Replication,
     #[cfg(feature = "cassandra-tls")]
     pub(super) tls: Option<super::tls::TlsConfig>,
@@ -335,6 +336,7 @@ impl fmt::Debug for CassandraConfig {
             .field("clock_tolerance", &self.clock_tolerance)
             .field("clock_check_every", &self.clock_check_every)
             .field("clock_warn_offset", &self.clock_warn_offset)
+            .field("unread_saves", &self.unread_saves)
             .field("replication", &self.replication);
         #[cfg(feature = "cassandra-tls")]
         debug.field("tls", &self.tls);
@@ -384,6 +386,7 @@ impl CassandraConfig {
             clock_tolerance: DEFAULT_CLOCK_TOLERANCE,
             clock_check_every: DEFAULT_CLOCK_CHECK_EVERY,
             clock_warn_offset: DEFAULT_CLOCK_WARN_OFFSET,
+            unread_saves: true,
             replication: Replication::Simple(1),
             #[cfg(feature = "cassandra-tls")]
             tls: None,
@@ -701,6 +704,28 @@ impl CassandraConfig {
     /// ```
     pub fn clock_warn_offset(mut self, offset: Duration) -> Self {
         self.clock_warn_offset = offset;
+        self
+    }
+
+    /// Whether a save of a task whose id taskrec made (a version 7 UUID,
+    /// [`Task::build`](crate::Task::build), [`TaskStore::create`](crate::TaskStore::create))
+    /// skips the read of where an earlier save put its listing entry
+    /// (default true): it puts the entry in the minute the id was made in,
+    /// for half a minute after that minute ends, so a save is one request
+    /// instead of two (`docs/SCALE.md`).
+    ///
+    /// Turn it off while processes of taskrec 0.2, which read first and
+    /// put a new id's entry in the current minute, save the same ids as
+    /// this one: an id made in one minute and saved by both in the next
+    /// would get an entry in each.
+    ///
+    /// ```
+    /// let config = taskrec::cassandra::CassandraConfig::new(["127.0.0.1:9042"], "jobs")
+    ///     .unread_saves(false); // during a rolling upgrade from 0.2
+    /// assert!(format!("{config:?}").contains("unread_saves: false"));
+    /// ```
+    pub fn unread_saves(mut self, skip_the_read: bool) -> Self {
+        self.unread_saves = skip_the_read;
         self
     }
 

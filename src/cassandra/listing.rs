@@ -56,15 +56,25 @@ pub const WRITES_UNTIL: Duration = Duration::from_secs(60);
 
 /// How much of [`WRITES_UNTIL`] a save of a new task leaves unused when it
 /// puts the task's entry in the minute its id was made in without reading
-/// first: more than twice the largest clock
-/// tolerance, so that no process (two may be twice the tolerance apart)
-/// still takes the entry's minute as open once another has moved it.
-pub const NEW_MARGIN: Duration = Duration::from_secs(2);
+/// first: half of it. Room for two processes' times to be apart (twice the
+/// largest clock tolerance) and for such a save to be in flight (the
+/// request timeout, 10 s by default), so that it lands before any save that
+/// reads can take the minute as closed and move the entry out of it.
+pub const NEW_MARGIN: Duration = Duration::from_secs(30);
+
+/// How far ahead of the cluster's time the time of an id taskrec made may
+/// be: its task is listed in that minute, which every listing reads until
+/// it has come and gone. An id made further ahead is refused
+/// ([`KeyError::MadeAhead`](crate::KeyError::MadeAhead)).
+pub const MADE_AHEAD_AT_MOST: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How long after a slice's end a listing that finds it empty may mark it
 /// drained. Longer than [`WRITES_UNTIL`] by a margin for a save in flight and
 /// for clients whose clocks run behind (keep them in sync with NTP).
 pub const CLOSED_AFTER: Duration = Duration::from_secs(300);
+
+/// How many slices a process remembers having named in a list's directory.
+const WRITTEN_SLICES_KEPT: usize = 8;
 
 /// How many closed slices one listing start checks for emptiness at most:
 /// a list whose low mark fell far behind catches up over a few listings.
@@ -113,10 +123,11 @@ fn entry_record(task_list: &str, row: EntryRow) -> Option<TaskRecord> {
 /// What this process remembers of one list.
 #[derive(Default)]
 struct ListMemory {
-    /// The last two slices and the last day whose directory rows it wrote
-    /// (two: saves of tasks built in the last minute write into it while
-    /// others write into the current one).
-    written_slices: [Option<i64>; 2],
+    /// The last few slices and the last day whose directory rows it wrote
+    /// (a few: saves of tasks built in the last minute, or by a clock
+    /// ahead, write into their ids' minutes while others write into the
+    /// current one).
+    written_slices: std::collections::VecDeque<i64>,
     written_day: Option<i64>,
     /// Closed slices found holding tasks, and when.
     live: BTreeMap<i64, Instant>,
@@ -312,12 +323,16 @@ impl Listing {
     ) -> (i64, Option<i64>) {
         let current = slice_of(now);
         let open_from = slice_of(now - chrono(WRITES_UNTIL));
-        let takes_writes = |slice: i64| open_from <= slice && slice <= current;
         match existing {
-            Some(slice) if takes_writes(slice) => (slice, None),
+            // A minute that has not begun is kept too: an id made a moment
+            // ahead of this process's time (another's, or a clock ahead)
+            // waits there, where saves that do not read put it.
+            Some(slice) if open_from <= slice => (slice, None),
             Some(slice) => (current, Some(slice)),
+            // As `place_new` would: the id's minute until it stops taking
+            // writes, one that has not begun included.
             None => match built_at.map(|at| at.div_euclid(SLICE_MILLIS)) {
-                Some(built) if takes_writes(built) => (built, None),
+                Some(built) if open_from <= built => (built, None),
                 _ => (current, None),
             },
         }
@@ -339,6 +354,20 @@ impl Listing {
         let slice = built_at.div_euclid(SLICE_MILLIS);
         let open_from = slice_of(now - chrono(WRITES_UNTIL) + chrono(NEW_MARGIN));
         (open_from <= slice).then_some(slice)
+    }
+
+    /// Refuses an id taskrec made whose time (`built_at`, ms) is more than
+    /// [`MADE_AHEAD_AT_MOST`] ahead of `now`.
+    pub(super) fn check_made_at(built_at: i64, now: DateTime<Utc>) -> Result<()> {
+        let ahead = built_at.saturating_sub(now.timestamp_millis());
+        if ahead > MADE_AHEAD_AT_MOST.as_millis() as i64 {
+            return Err(Error::InvalidId {
+                reason: crate::KeyError::MadeAhead {
+                    ahead_secs: u64::try_from(ahead / 1_000).unwrap_or(u64::MAX),
+                },
+            });
+        }
+        Ok(())
     }
 
     pub(super) fn insert_statement(&self) -> &PreparedStatement {
@@ -378,7 +407,7 @@ impl Listing {
         let day = day_of(slice);
         let (slice_known, day_known) = self.with_memory(task_list, |m| {
             (
-                m.written_slices.contains(&Some(slice)),
+                m.written_slices.contains(&slice),
                 m.written_day == Some(day),
             )
         });
@@ -393,8 +422,11 @@ impl Listing {
             futures::try_join!(slice_row, day_row).map_err(storage)?;
         }
         self.with_memory(task_list, |m| {
-            if !m.written_slices.contains(&Some(slice)) {
-                m.written_slices = [Some(slice), m.written_slices[0]];
+            if !m.written_slices.contains(&slice) {
+                if m.written_slices.len() == WRITTEN_SLICES_KEPT {
+                    m.written_slices.pop_back();
+                }
+                m.written_slices.push_front(slice);
             }
             m.written_day = Some(day);
         });
@@ -805,10 +837,10 @@ mod tests {
             Listing::place(Some(current - 2), None, now),
             (current, Some(current - 2))
         );
-        // A slice "from the future" (a client whose clock ran ahead) is left.
+        // A slice that has not begun (an id made a moment ahead) is kept.
         assert_eq!(
             Listing::place(Some(current + 5), None, now),
-            (current, Some(current + 5))
+            (current + 5, None)
         );
         // Closed slices are those no save writes into any more.
         assert!(first_open_slice(now) < current - 2);
@@ -816,42 +848,78 @@ mod tests {
 
     #[test]
     fn a_new_tasks_entry_goes_to_its_ids_minute_while_that_takes_writes_with_room_to_spare() {
-        let now = DateTime::parse_from_rfc3339("2026-12-02T12:00:30Z")
+        let now = DateTime::parse_from_rfc3339("2026-12-02T12:00:20Z")
             .unwrap()
             .with_timezone(&Utc);
         let millis = |at: &str| DateTime::parse_from_rfc3339(at).unwrap().timestamp_millis();
         let current = slice_of(now);
         assert_eq!(
-            Listing::place_new(millis("2026-12-02T12:00:29Z"), now),
+            Listing::place_new(millis("2026-12-02T12:00:19Z"), now),
             Some(current)
         );
         // Built in the last minute: that minute takes writes until 12:01:00;
-        // unread saves go into it until 12:00:58 (the margin).
-        assert_eq!(
-            Listing::place_new(millis("2026-12-02T11:59:01Z"), now),
-            Some(current - 1)
-        );
-        let late = now + chrono::Duration::seconds(27);
-        assert_eq!(
-            Listing::place_new(millis("2026-12-02T11:59:01Z"), late),
-            Some(current - 1)
-        );
-        let too_late = now + chrono::Duration::seconds(28);
-        assert_eq!(
-            Listing::place_new(millis("2026-12-02T11:59:01Z"), too_late),
-            None
-        );
+        // unread saves go into it until 12:00:30 (half of that: the margin).
+        let last_minute = millis("2026-12-02T11:59:01Z");
+        assert_eq!(Listing::place_new(last_minute, now), Some(current - 1));
+        let late = now + chrono::Duration::seconds(9);
+        assert_eq!(Listing::place_new(last_minute, late), Some(current - 1));
+        let too_late = now + chrono::Duration::seconds(10);
+        assert_eq!(Listing::place_new(last_minute, too_late), None);
         // Two minutes ago: read first.
         assert_eq!(
             Listing::place_new(millis("2026-12-02T11:58:59Z"), now),
             None
         );
         // Made by a clock ahead: its own minute, before it begins, so that
-        // every save until that minute is over agrees.
+        // every save until that minute is over agrees; up to a day ahead.
         assert_eq!(
             Listing::place_new(millis("2026-12-02T13:00:00Z"), now),
             Some(current + 60)
         );
+        assert!(Listing::check_made_at(millis("2026-12-03T12:00:00Z"), now).is_ok());
+        assert!(matches!(
+            Listing::check_made_at(millis("2026-12-03T12:00:21Z"), now),
+            Err(Error::InvalidId {
+                reason: crate::KeyError::MadeAhead { ahead_secs: 86_401 }
+            })
+        ));
+    }
+
+    /// Whatever the id's time and the time of the save: a save that reads
+    /// and finds no entry puts it where one that does not read would, and
+    /// an entry put there unread is kept in place by every save that reads
+    /// while it may still be in flight, from a process up to a second
+    /// behind or ahead.
+    #[test]
+    fn saves_that_read_and_saves_that_do_not_agree() {
+        let start = DateTime::parse_from_rfc3339("2026-12-02T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let second = chrono::Duration::seconds(1);
+        for made in (-180..180).step_by(7) {
+            let built = (start + second * made).timestamp_millis();
+            for at in (0..120).step_by(3) {
+                let now = start + second * at;
+                let Some(slice) = Listing::place_new(built, now) else {
+                    continue;
+                };
+                assert_eq!(
+                    Listing::place(None, Some(built), now),
+                    (slice, None),
+                    "made {made} s, saved at {at} s"
+                );
+                // In flight up to 20 s, decided by a clock 1 s ahead.
+                for later in -1..=21 {
+                    let then = now + second * later;
+                    assert_eq!(
+                        Listing::place(Some(slice), Some(built), then),
+                        (slice, None),
+                        "made {made} s, saved unread at {at} s, read at {} s",
+                        at + later
+                    );
+                }
+            }
+        }
     }
 
     #[test]

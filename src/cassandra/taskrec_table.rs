@@ -88,6 +88,9 @@ pub(super) struct TaskrecTable {
     /// The cluster's time: what places an entry in its minute and a hint
     /// at its due time.
     clock: Arc<ClusterClock>,
+    /// Whether a save of a task whose id taskrec made skips the read
+    /// ([`CassandraConfig::unread_saves`]).
+    unread_saves: bool,
 }
 
 impl TaskrecTable {
@@ -214,6 +217,7 @@ impl TaskrecTable {
             deferred_hints: DeferredHints::new(Arc::clone(&clock)),
             bulk_limit: bulk::limit(),
             clock,
+            unread_saves: config.unread_saves,
             session,
         })
     }
@@ -312,7 +316,11 @@ impl TaskrecTable {
         // would list the task in a minute listings no longer read.
         let now = self.clock.now().await?;
         let built_at = built_at_millis(id);
-        let (slice, moved_from) = match built_at.and_then(|at| Listing::place_new(at, now)) {
+        if let Some(at) = built_at {
+            Listing::check_made_at(at, now)?;
+        }
+        let unread = built_at.filter(|_| self.unread_saves);
+        let (slice, moved_from) = match unread.and_then(|at| Listing::place_new(at, now)) {
             Some(slice) => (slice, None),
             None => Listing::place(self.locate(list, id).await?, built_at, now),
         };
@@ -410,8 +418,14 @@ impl TaskrecTable {
         for (list, records) in lists {
             // Tasks whose ids taskrec made lately go to their ids' minutes
             // unread; the others are located first.
+            for record in &records {
+                if let Some(at) = built_at_millis(record.id()) {
+                    Listing::check_made_at(at, now)?;
+                }
+            }
             let placed_new: HashMap<&str, i64> = records
                 .iter()
+                .filter(|_| self.unread_saves)
                 .filter_map(|r| {
                     let slice = Listing::place_new(built_at_millis(r.id())?, now)?;
                     Some((r.id(), slice))

@@ -89,13 +89,23 @@ fn saves_of_built_tasks_read_nothing_and_saves_of_other_ids_read_where_the_entry
             "370 saves of built tasks read the tasks table"
         );
 
-        // The counter counts: a save of an id of the caller's reads it once.
+        // The counter counts: a save of an id of the caller's reads it once,
+        // and so does a save of a built task with `unread_saves(false)`.
         store
             .save(&Task::new(&list, "chosen", Fresh { n: 1 }).unwrap())
             .await
             .unwrap();
         assert_eq!(reads_of_the_tasks_table().await - before, 1);
-        assert_eq!(store.count(&list).await.unwrap(), 371);
+        let layout = TableLayout::Bucketed { buckets: Some(4) };
+        let reading = TaskStore::new(adapter(config(COUNTED, layout).unread_saves(false)).await);
+        for n in 0..10 {
+            reading
+                .save(&Task::build(&list, Fresh { n }).unwrap())
+                .await
+                .unwrap();
+        }
+        assert_eq!(reads_of_the_tasks_table().await - before, 11);
+        assert_eq!(store.count(&list).await.unwrap(), 381);
     });
 }
 
@@ -170,5 +180,59 @@ fn a_task_built_by_a_clock_ahead_is_listed_in_its_ids_minute() {
         assert_eq!(listed.len(), 1);
         store.complete(&listed[0]).await.unwrap();
         assert_eq!(store.count(&list).await.unwrap(), 0);
+    });
+}
+
+/// An id made in the minute before, saved while that minute still takes
+/// unread saves (up to half a minute after it ends): its entry goes there,
+/// by `save` and by `save_all` alike, and the directory names it.
+#[test]
+fn tasks_built_in_the_last_minute_are_listed_in_it() {
+    run(async {
+        // Half a minute after a minute ends, unread saves stop going into it:
+        // start in the first 20 s of a minute.
+        let second = Utc::now().timestamp_millis().rem_euclid(60_000);
+        if second > 20_000 {
+            tokio::time::sleep(Duration::from_millis((61_000 - second) as u64)).await;
+        }
+        let store = store(PLACED).await;
+        let list = unique_list("last-minute");
+        let now = Utc::now();
+        let last_minute =
+            now - TimeDelta::milliseconds(now.timestamp_millis().rem_euclid(60_000) + 2_000);
+        let ahead = now + TimeDelta::minutes(3);
+        let mut tasks = Vec::new();
+        for (n, made) in [last_minute, ahead].into_iter().enumerate() {
+            for k in 0..3 {
+                let id = id_made_at(made + TimeDelta::milliseconds(k));
+                tasks.push(Task::new(&list, id, Fresh { n: n as u32 }).unwrap());
+            }
+        }
+        store.save(&tasks[0]).await.unwrap();
+        assert_eq!(store.save_all(&tasks, 2).await.unwrap(), 6);
+        assert_eq!(
+            directory_slices(PLACED, &list).await,
+            [minute_of(last_minute), minute_of(ahead)]
+        );
+        assert_eq!(store.count(&list).await.unwrap(), 6);
+
+        // An id made more than a day ahead is refused, saved alone or in a group.
+        let far = Task::new(&list, id_made_at(now + TimeDelta::days(2)), Fresh { n: 9 }).unwrap();
+        let refused = store.save(&far).await.unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                taskrec::Error::InvalidId {
+                    reason: taskrec::KeyError::MadeAhead { .. }
+                }
+            ),
+            "{refused:?}"
+        );
+        let refused = store.save_all([&tasks[1], &far], 4).await.unwrap_err();
+        assert!(
+            matches!(refused, taskrec::Error::InvalidId { .. }),
+            "{refused:?}"
+        );
+        assert_eq!(store.count(&list).await.unwrap(), 6);
     });
 }
