@@ -67,6 +67,9 @@ pub struct Job {
     /// Churn rows: when not 0, the reads are timed again this many seconds
     /// after the first timing, once the emptied list's minutes have closed.
     pub churn_settle: u64,
+    /// Flow rows: the measured window, and how many worker processes.
+    pub flow_secs: u64,
+    pub flow_workers: usize,
 }
 
 impl Job {
@@ -86,6 +89,8 @@ impl Job {
             idle_secs: args.number("idle-secs", 10)?.max(1),
             idle_warmup: args.number("idle-warmup", 5)?,
             churn_settle: args.number("churn-settle", 0)?,
+            flow_secs: args.number("flow-secs", crate::flow::DEFAULT_SECS)?,
+            flow_workers: args.number("flow-workers", crate::flow::DEFAULT_WORKERS)?,
         };
         args.finish()?;
         Ok(job)
@@ -109,6 +114,9 @@ async fn run(job: Job) -> Result<Outcome, String> {
         Variant::Taskrec | Variant::TaskrecDyn => {
             if job.workload.is_idle() {
                 return idle(job).await;
+            }
+            if job.workload == Workload::Flow {
+                return crate::flow::flow(&job).await;
             }
             let task_rb = job.workload == Workload::StreamTaskRb;
             let config = cql::adapter_config(&job.addr, &job.keyspace, task_rb)
@@ -215,7 +223,8 @@ async fn raw(job: Job) -> Result<Outcome, String> {
         | Workload::Drain100k
         | Workload::Idle10k
         | Workload::Idle100k
-        | Workload::Churn100k => {
+        | Workload::Churn100k
+        | Workload::Flow => {
             return Err(format!(
                 "{} is taskrec's (a Worker, its ready index, its listing); raw has none",
                 job.workload
@@ -504,7 +513,7 @@ async fn typed<A: StorageAdapter + 'static>(
             let (done, latencies) = worker_drain(&ctx, c).await?;
             (done, latencies, "item")
         }
-        Workload::Idle10k | Workload::Idle100k | Workload::Churn100k => {
+        Workload::Idle10k | Workload::Idle100k | Workload::Churn100k | Workload::Flow => {
             return Err(format!("{} is set up by its own function", job.workload))
         }
         Workload::Stream | Workload::StreamTaskRb => {

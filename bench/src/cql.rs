@@ -29,7 +29,7 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::{Consistency, SerialConsistency};
 use scylla::value::CqlTimestamp;
-use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
+use taskrec::cassandra::{CassandraAdapter, CassandraConfig, Replication, TableLayout};
 use taskrec::{StorageAdapter, Task, TaskStore};
 
 use crate::plan::Table;
@@ -237,16 +237,26 @@ pub fn adapter_config(addr: &str, keyspace: &str, task_rb: bool) -> CassandraCon
     }
 }
 
-/// A fresh keyspace with the three tables: taskrec's and task_rb's through
-/// taskrec's own schema code (so they are exactly what the adapter expects),
-/// the raw table with plain CQL.
-pub async fn create_schema(session: &Session, addr: &str, keyspace: &str) -> Result<(), String> {
+/// A fresh keyspace with `replicas` copies of every row (`SimpleStrategy`:
+/// 1 on one node, 3 on the cluster run) and the three tables: taskrec's and
+/// task_rb's through taskrec's own schema code (so they are exactly what the
+/// adapter expects), the raw table with plain CQL. Every variant reads and
+/// writes at LOCAL_QUORUM: on three replicas, two answer each request.
+pub async fn create_schema(
+    session: &Session,
+    addr: &str,
+    keyspace: &str,
+    replicas: u32,
+) -> Result<(), String> {
     session
         .query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ())
         .await
         .map_err(|e| format!("dropping keyspace {keyspace}: {e}"))?;
     for task_rb in [false, true] {
-        CassandraAdapter::connect(adapter_config(addr, keyspace, task_rb).create_schema(true))
+        let config = adapter_config(addr, keyspace, task_rb)
+            .replication(Replication::Simple(replicas))
+            .create_schema(true);
+        CassandraAdapter::connect(config)
             .await
             .map_err(|e| format!("creating the schema: {e}"))?;
     }

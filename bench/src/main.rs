@@ -7,17 +7,20 @@
 //!                   [--python PATH] [--python-script PATH]
 //!                   [--addr HOST:PORT] [--keyspace NAME] [--out DIR] [--repeat R]
 //! taskrec-bench one --variant V --workload W --concurrency C --n N --list L [--addr ..] [--keyspace ..]
+//! taskrec-bench flow-worker --list L --owner NAME --concurrency C [--addr ..] [--keyspace ..]
 //! taskrec-bench help
 //! ```
 //!
 //! `run` drives everything and writes `summary.json`; `one` is the child
 //! process it starts for each (workload, variant, concurrency), so that each
 //! measurement has a process, a CPU clock and a peak RSS of its own.
+//! `flow-worker` is a worker process of the `flow` workload (`flow.rs`).
 //! `help` prints [`USAGE`].
 
 mod args;
 mod child;
 mod cql;
+mod flow;
 mod measure;
 mod payload;
 mod plan;
@@ -38,19 +41,22 @@ usage: taskrec-bench run [options]   the whole comparison (scripts/bench runs it
        taskrec-bench help
 
 run's options:
-  --quick                 N = 100,000 (default 1,000,000)
+  --quick                 N = 20,000 (default 1,000,000)
   --n N, --c1-n N         N, and N at concurrency 1 (save/find/complete)
   --concurrency LIST      default 1,32,256
   --variants LIST         raw, raw+serde, taskrec, taskrec-dyn, memory, python (default: all;
                           python only with --python PATH)
   --workloads LIST        names or groups, comma-separated:
                             default  save, save-all, find, claim, stream, stream-task_rb,
-                                     complete, drain (what a run without --workloads
+                                     complete, drain, flow (what a run without --workloads
                                      measures; N-sized; save-all: groups of 100 through
                                      save_all, raw: one batch per bucket partition)
                             scale    drain-10k, drain-100k, idle-10k, idle-100k, churn-100k
                                      (list sizes, fixed whatever N; opt-in: 10-20 more minutes)
                             all      both
+  --flow-secs S           the flow's measured window (default 60)
+  --flow-workers W        the flow's worker processes (default 2)
+  --replicas R            the keyspace's replication factor (default 1; 3 on the cluster run)
   --repeat R              every figure the median of R runs
   --addr HOST:PORT, --keyspace NAME, --out DIR, --python PATH, --python-script PATH
 
@@ -80,13 +86,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let result = match raw.split_first() {
-        Some((command, rest)) if command == "run" || command == "one" => {
-            args::Args::parse(rest).and_then(|mut args| {
-                if command == "run" {
-                    run::main(&mut args)
-                } else {
-                    child::main(&mut args)
-                }
+        Some((command, rest)) if matches!(command.as_str(), "run" | "one" | "flow-worker") => {
+            args::Args::parse(rest).and_then(|mut args| match command.as_str() {
+                "run" => run::main(&mut args),
+                "one" => child::main(&mut args),
+                _ => flow::worker_main(&mut args),
             })
         }
         _ => Err("usage: taskrec-bench run [--quick] ... | taskrec-bench one --variant V --workload W ... | taskrec-bench help".to_owned()),

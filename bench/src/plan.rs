@@ -125,6 +125,11 @@ pub enum Workload {
     /// The same over 100,000 held tasks: an idle worker's reads must not
     /// grow with the list.
     Idle100k,
+    /// Producers saving new tasks and worker processes (two by default)
+    /// running them, on one list at the same time for a window of seconds
+    /// (`flow.rs`): tasks through the list per second, tasks run twice, and
+    /// the wait from save to run.
+    Flow,
     /// 100,000 tasks saved and completed through one list, then `page(100)`
     /// and `count()` of the emptied list timed against a list that never
     /// had tasks (not a throughput: the flow's rate is context).
@@ -133,7 +138,7 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order of the run and of summary.md.
-    pub const ALL: [Workload; 14] = [
+    pub const ALL: [Workload; 15] = [
         Workload::Save,
         Workload::SaveNew,
         Workload::SaveAll,
@@ -143,6 +148,7 @@ impl Workload {
         Workload::StreamTaskRb,
         Workload::Complete,
         Workload::Drain,
+        Workload::Flow,
         Workload::Drain10k,
         Workload::Drain100k,
         Workload::Idle10k,
@@ -155,7 +161,7 @@ impl Workload {
     /// 10–20 minutes more here (the drains of 100,000 tasks, the 100,000
     /// claims an idle list is held with, the 200,000 writes of a churn),
     /// which would double the quick run.
-    pub const DEFAULT: [Workload; 9] = [
+    pub const DEFAULT: [Workload; 10] = [
         Workload::Save,
         Workload::SaveNew,
         Workload::SaveAll,
@@ -165,6 +171,7 @@ impl Workload {
         Workload::StreamTaskRb,
         Workload::Complete,
         Workload::Drain,
+        Workload::Flow,
     ];
 
     /// The rows about list sizes (`--workloads scale`): fixed sizes, not N.
@@ -187,6 +194,7 @@ impl Workload {
             Workload::Complete => "complete",
             Workload::Claim => "claim",
             Workload::Drain => "drain",
+            Workload::Flow => "flow",
             Workload::Drain10k => "drain-10k",
             Workload::Drain100k => "drain-100k",
             Workload::Idle10k => "idle-10k",
@@ -240,7 +248,9 @@ impl Workload {
             Workload::Drain | Workload::Drain10k | Workload::Drain100k | Workload::Churn100k => {
                 matches!(variant, Variant::Taskrec | Variant::Memory)
             }
-            Workload::Idle10k | Workload::Idle100k => variant == Variant::Taskrec,
+            // Worker processes of taskrec's own: nothing to compare within
+            // the workload; its row is read against raw's `save`.
+            Workload::Idle10k | Workload::Idle100k | Workload::Flow => variant == Variant::Taskrec,
             _ => true,
         }
     }

@@ -16,6 +16,10 @@ use crate::cql;
 use crate::measure::Outcome;
 use crate::plan::{Table, Variant, Workload};
 
+/// N of the quick run (`--quick`); `scripts/bench --quick` runs a tenth of
+/// it at concurrency 1.
+const QUICK_N: u64 = 20_000;
+
 /// Claims and drains run N / LWT_SHARE operations (see `Options::n_for`).
 const LWT_SHARE: u64 = 10;
 
@@ -49,12 +53,19 @@ struct Options {
     idle_secs: u64,
     idle_warmup: u64,
     churn_settle: u64,
+    flow_secs: u64,
+    flow_workers: usize,
+    /// Copies of every row: 3 on the cluster run (`scripts/bench --cluster`).
+    replicas: u32,
 }
 
 impl Options {
     fn from_args(args: &mut Args) -> Result<Self, String> {
         let quick = args.flag("quick");
-        let n = args.number("n", if quick { 100_000 } else { 1_000_000 })?;
+        // The quick run fits 20 minutes on two cores (docs/BENCHMARKS.md
+        // says how long it took): 20,000 operations per row at c >= 32 are
+        // still seconds of steady state for every variant.
+        let n = args.number("n", if quick { QUICK_N } else { 1_000_000 })?;
         let c1_n = args.number("c1-n", n)?.min(n);
         let concurrencies = match args.value("concurrency") {
             None => vec![1, 32, 256],
@@ -122,6 +133,11 @@ impl Options {
             idle_secs: args.number("idle-secs", 10u64)?.max(1),
             idle_warmup: args.number("idle-warmup", 5u64)?,
             churn_settle: args.number("churn-settle", 0u64)?,
+            flow_secs: args.number("flow-secs", crate::flow::DEFAULT_SECS)?.max(1),
+            flow_workers: args
+                .number("flow-workers", crate::flow::DEFAULT_WORKERS)?
+                .max(1),
+            replicas: args.number("replicas", 1u32)?.max(1),
         };
         args.finish()?;
         if options.variants.contains(&Variant::Python) && options.python.is_none() {
@@ -306,6 +322,19 @@ fn plan(options: &Options, r: usize) -> Vec<Job> {
             }
         }
     }
+    // A flow's concurrency is both sides': saves in flight, and tasks each
+    // worker process runs at once. Its list starts empty.
+    for &c in &options.concurrencies {
+        if !options.workloads.contains(&Workload::Flow) {
+            break;
+        }
+        for &v in &variants {
+            if Workload::Flow.runs_on(v) {
+                let list = format!("flow-{}-c{c}-r{r}", v.name());
+                jobs.push(job(v, Workload::Flow, c, options.flow_secs, &list));
+            }
+        }
+    }
     // Idle and churn lists are set up by their child, just before it
     // measures: an idle list's leases must not run out before, and a
     // churn is its own set-up.
@@ -459,6 +488,9 @@ pub fn main(args: &mut Args) -> Result<(), String> {
         "idle_secs": options.idle_secs,
         "idle_warmup": options.idle_warmup,
         "churn_settle": options.churn_settle,
+        "flow_secs": options.flow_secs,
+        "flow_workers": options.flow_workers,
+        "replicas": options.replicas,
         "addr": options.addr,
         "loadavg_at_start": loadavg(),
         "cpu_model": cpu_model(),
@@ -478,7 +510,8 @@ pub fn main(args: &mut Args) -> Result<(), String> {
         let seeded = Instant::now();
         runtime.block_on(async {
             let session = cql::session(&options.addr).await?;
-            cql::create_schema(&session, &options.addr, &options.keyspace).await?;
+            cql::create_schema(&session, &options.addr, &options.keyspace, options.replicas)
+                .await?;
             let lists = cql::Lists::open(&session, &options.addr, &options.keyspace).await?;
             let tables = stream_tables(&options);
             if !tables.is_empty() {
@@ -523,7 +556,7 @@ pub fn main(args: &mut Args) -> Result<(), String> {
             };
             let row = row(job, &outcome);
             eprintln!(
-                "[{}{}/{}] {:<14} {:<11} c={:<3} n={:<7} {:>9.0} ops/s {:>7.1} µs cpu/op {:>6.1} MB p50 {:.3} ms p99 {:.3} ms ({:.1} s)",
+                "[{}{}/{}] {:<14} {:<11} c={:<3} n={:<7} {:>9.0} ops/s {:>7.1} µs cpu/op {:>6.1} MB p50 {:.3} ms p99 {:.3} ms ({:.1} s; {} in all)",
                 if options.repeat > 1 { format!("run {} ", r + 1) } else { String::new() },
                 k + 1,
                 jobs.len(),
@@ -536,7 +569,8 @@ pub fn main(args: &mut Args) -> Result<(), String> {
                 row.peak_rss_mb,
                 row.p50_ms,
                 row.p99_ms,
-                at.elapsed().as_secs_f64()
+                at.elapsed().as_secs_f64(),
+                minutes(started.elapsed().as_secs_f64())
             );
             if !row.figures.is_empty() {
                 let figures: Vec<String> = row
@@ -567,10 +601,10 @@ pub fn main(args: &mut Args) -> Result<(), String> {
     std::fs::write(options.out.join("summary.md"), &table).map_err(|e| e.to_string())?;
     println!("{table}");
     eprintln!(
-        "wrote {}/summary.json ({} rows) in {:.0} s",
+        "wrote {}/summary.json ({} rows); the run took {}",
         options.out.display(),
         rows.len(),
-        started.elapsed().as_secs_f64()
+        minutes(started.elapsed().as_secs_f64())
     );
     if failures.is_empty() {
         Ok(())
@@ -605,6 +639,12 @@ fn row(job: &Job, outcome: &Outcome) -> Row {
     }
 }
 
+/// `12m05s`: how long a run has taken, as a person reads it.
+fn minutes(secs: f64) -> String {
+    let secs = secs.round() as u64;
+    format!("{}m{:02}s", secs / 60, secs % 60)
+}
+
 fn round(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (x * scale).round() / scale
@@ -627,6 +667,10 @@ fn child_args(options: &Options, job: &Job) -> Vec<String> {
     }
     if job.workload == Workload::Churn100k {
         args.push(("--churn-settle", options.churn_settle.to_string()));
+    }
+    if job.workload == Workload::Flow {
+        args.push(("--flow-secs", options.flow_secs.to_string()));
+        args.push(("--flow-workers", options.flow_workers.to_string()));
     }
     args.into_iter()
         .flat_map(|(name, value)| [name.to_owned(), value])
@@ -749,7 +793,7 @@ fn table(rows: &[Row], options: &Options) -> String {
     let sized_by_n = options.workloads.iter().any(|w| w.fixed_size().is_none());
     let _ = writeln!(
         out,
-        "{}x raw = ratio to the raw variant of the same workload and concurrency{}\n",
+        "{}x raw = ratio to the raw variant of the same workload and concurrency (drain and flow: to raw's `save`, one INSERT per task){}\n",
         if sized_by_n {
             format!(
                 "N = {} (save/find/complete at concurrency 1: N = {}; claim and drain: a tenth of those); ",
@@ -775,7 +819,15 @@ fn table(rows: &[Row], options: &Options) -> String {
             }
         );
     }
+    if options.replicas > 1 {
+        let _ = writeln!(
+            out,
+            "On a cluster: replication factor {}, every request at LOCAL_QUORUM.\n",
+            options.replicas
+        );
+    }
     main_table(&mut out, rows, options);
+    flow_table(&mut out, rows, options);
     idle_table(&mut out, rows, options);
     churn_table(&mut out, rows, options);
     out
@@ -798,9 +850,16 @@ fn main_table(out: &mut String, rows: &[Row], options: &Options) {
     let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for workload in Workload::ALL.into_iter().filter(|w| w.is_throughput()) {
         for &c in &options.concurrencies {
-            let raw = rows.iter().find(|r| {
-                r.workload == workload.name() && r.concurrency == c && r.variant == "raw"
-            });
+            // A drain or a flow has no raw counterpart: it is read against
+            // the raw driver's single INSERT (`save`) of the same run.
+            let base = if workload.is_drain() || workload == Workload::Flow {
+                Workload::Save
+            } else {
+                workload
+            };
+            let raw = rows
+                .iter()
+                .find(|r| r.workload == base.name() && r.concurrency == c && r.variant == "raw");
             for r in rows
                 .iter()
                 .filter(|r| r.workload == workload.name() && r.concurrency == c)
@@ -883,6 +942,52 @@ fn idle_table(out: &mut String, rows: &[Row], options: &Options) {
             figure(r, "walked_per_s", 1),
             figure(r, "cpu_us_per_s", 0),
             r.peak_rss_mb
+        );
+    }
+}
+
+/// The flow rows: tasks through one list while producers save and worker
+/// processes run, against the raw driver's INSERT of the same run.
+fn flow_table(out: &mut String, rows: &[Row], options: &Options) {
+    let flows: Vec<&Row> = rows.iter().filter(|r| r.workload == "flow").collect();
+    if flows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nFlow: producers save new tasks while {} worker processes run them, on one list, for {} s; tasks/s are runs started in that window; the producers hold the backlog under a bound; latency from a task's save (its id's time) to the start of its run; claims lost and Paxos rounds counted by the workers' `taskrec_claims_total` (each claim one lightweight transaction, the only ones of a clean run).\n",
+        options.flow_workers, options.flow_secs
+    );
+    let _ = writeln!(
+        out,
+        "| c | tasks/s | x raw INSERT | saved/s | ran twice | claims lost to each other | Paxos rounds / task | p50 save→run ms | p99 save→run ms | client CPU µs/task | tail s |"
+    );
+    let _ = writeln!(
+        out,
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for r in flows {
+        let raw = rows
+            .iter()
+            .find(|b| b.workload == "save" && b.variant == "raw" && b.concurrency == r.concurrency);
+        let ratio = raw.filter(|b| b.ops_per_s > 0.0).map_or_else(
+            || "–".to_owned(),
+            |b| format!("{:.2}", r.ops_per_s / b.ops_per_s),
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {} | {} | {} | {} % | {} | {:.1} | {:.1} | {:.0} | {} |",
+            r.concurrency,
+            r.ops_per_s,
+            ratio,
+            figure(r, "saved_per_s", 0),
+            figure(r, "ran_twice", 0),
+            figure(r, "claims_lost_pct", 1),
+            figure(r, "paxos_per_task", 2),
+            r.p50_ms,
+            r.p99_ms,
+            r.cpu_us_per_op,
+            figure(r, "tail_s", 1)
         );
     }
 }
