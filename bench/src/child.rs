@@ -22,8 +22,8 @@ use crate::measure::{drain, histogram, record, run_ops, Meter, Outcome};
 use crate::payload::{self, FetchFile, TYPE_NAME};
 use crate::plan::{Table, Variant, Workload};
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
+fn err(e: impl std::error::Error + 'static) -> String {
+    crate::error_chain(&e)
 }
 
 /// The worker name every claim carries.

@@ -354,9 +354,12 @@ impl Lists {
                         .map(drop)
                         .map_err(|e| e.to_string()),
                     Table::Taskrec => {
-                        let task =
-                            Task::new(list, id, template.clone()).map_err(|e| e.to_string())?;
-                        self.taskrec.save(&task).await.map_err(|e| e.to_string())
+                        let task = Task::new(list, id, template.clone())
+                            .map_err(|e| crate::error_chain(&e))?;
+                        self.taskrec
+                            .save(&task)
+                            .await
+                            .map_err(|e| crate::error_chain(&e))
                     }
                 }
             })

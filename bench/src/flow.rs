@@ -46,6 +46,11 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// A taskrec error with its causes.
+fn chain(e: taskrec::Error) -> String {
+    crate::error_chain(&e)
+}
+
 /// The most tasks saved and not yet run the producers allow: twice what
 /// the workers run at once (and at least 100, more than the workers' runs
 /// in one progress report), so that no worker waits for work while the
@@ -194,7 +199,7 @@ async fn serve(
     owner: String,
 ) -> Result<WorkerReport, String> {
     let config = cql::adapter_config(&addr, &keyspace, false);
-    let store = TaskStore::new(CassandraAdapter::connect(config).await.map_err(err)?);
+    let store = TaskStore::new(CassandraAdapter::connect(config).await.map_err(chain)?);
     // Everything else as a user gets it: the default lease, idle poll,
     // retries and backoff.
     let worker = Worker::new(
@@ -239,7 +244,7 @@ async fn serve(
             Box::pin(async { Ok(None) })
         })
         .await
-        .map_err(err)?;
+        .map_err(chain)?;
     serving.store(false, Ordering::Relaxed);
     let _ = progress.join();
     Ok(WorkerReport {
@@ -349,7 +354,7 @@ impl Drop for Workers {
 /// `job.flow_secs` seconds.
 pub async fn flow(job: &Job) -> Result<Outcome, String> {
     let config = cql::adapter_config(&job.addr, &job.keyspace, false);
-    let store = TaskStore::new(CassandraAdapter::connect(config).await.map_err(err)?);
+    let store = TaskStore::new(CassandraAdapter::connect(config).await.map_err(chain)?);
     let workers_n = job.flow_workers.max(1);
     let (ready_tx, ready_rx) = mpsc::channel();
     let mut workers = Workers(Vec::new());
@@ -399,8 +404,8 @@ pub async fn flow(job: &Job) -> Result<Outcome, String> {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
                     }
-                    let task = Task::build(list.as_str(), template.clone()).map_err(err)?;
-                    store.save(&task).await.map_err(err)?;
+                    let task = Task::build(list.as_str(), template.clone()).map_err(chain)?;
+                    store.save(&task).await.map_err(chain)?;
                     saved_n.fetch_add(1, Ordering::Relaxed);
                     let id = task.id().to_owned();
                     saved
@@ -434,7 +439,7 @@ pub async fn flow(job: &Job) -> Result<Outcome, String> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    while store.count(&job.list).await.map_err(err)? != 0 {
+    while store.count(&job.list).await.map_err(chain)? != 0 {
         if tail.elapsed() > TAIL_LIMIT {
             return Err("the flow's list did not empty after every task ran".to_owned());
         }

@@ -28,6 +28,19 @@ mod run;
 
 use std::process::ExitCode;
 
+/// An error and every cause under it, `: `-separated: taskrec's storage
+/// errors say what failed, their sources what the server answered.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// The benchmark's own Cassandra: `CASSANDRA_IP_OFFSET=20 scripts/cassandra-start`.
 pub const DEFAULT_ADDR: &str = "127.0.0.21:9042";
 pub const DEFAULT_KEYSPACE: &str = "taskrec_bench";
