@@ -431,3 +431,92 @@ async fn absurd_durations_saturate_instead_of_panicking() {
         .await
         .unwrap());
 }
+
+/// The memory adapter where another worker takes (and finishes) every task
+/// of the first sweep step right after this worker read it as ready.
+#[derive(Debug, Default)]
+struct Raced {
+    inner: MemoryAdapter,
+    raced: AtomicBool,
+    /// This worker's state changes (its claims, lost or won) and state reads.
+    swaps: std::sync::atomic::AtomicUsize,
+    loads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl StorageAdapter for Raced {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn store(&self, r: &TaskRecord) -> Result<()> {
+        self.inner.store(r).await
+    }
+    async fn find(&self, l: &str, i: &str) -> Result<Option<TaskRecord>> {
+        self.inner.find(l, i).await
+    }
+    async fn delete(&self, l: &str, i: &str) -> Result<()> {
+        self.inner.delete(l, i).await
+    }
+    async fn page(&self, l: &str, t: Option<&PageToken>, n: usize) -> Result<Page> {
+        self.inner.page(l, t, n).await
+    }
+    async fn load_state(&self, l: &str, i: &str) -> Result<Option<StoredState>> {
+        self.loads.fetch_add(1, SeqCst);
+        self.inner.load_state(l, i).await
+    }
+    async fn swap_state(
+        &self,
+        l: &str,
+        i: &str,
+        e: &StateToken,
+        n: Option<&str>,
+    ) -> Result<Option<StateToken>> {
+        self.swaps.fetch_add(1, SeqCst);
+        self.inner.swap_state(l, i, e, n).await
+    }
+    async fn next_ready(
+        &self,
+        l: &str,
+        t: Option<&PageToken>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        let ready = self.inner.next_ready(l, t, limit, now).await?;
+        if !self.raced.swap(true, SeqCst) {
+            for stored in &ready.tasks {
+                self.inner.delete(l, stored.record.id()).await?;
+            }
+        }
+        Ok(ready)
+    }
+}
+
+#[tokio::test]
+async fn once_a_claim_is_lost_the_pass_reads_states_again_instead_of_racing_for_each() {
+    let store = TaskStore::new(Raced::default());
+    for i in 0..4 {
+        let task = Task::new(
+            "l",
+            format!("t{i}"),
+            Job {
+                version: i,
+                sleep_ms: 0,
+            },
+        )
+        .unwrap();
+        store.save(&task).await.unwrap();
+    }
+    // One task at a time, so the visits of the step come one after another.
+    let worker = Worker::new(store.clone(), config("w").concurrency(1));
+    let report = worker
+        .drain_with::<Job, _>("l", |_| Box::pin(async { Ok(None) }))
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded, report.errors), (0, 0));
+    let adapter = store.adapter();
+    // The first claim is lost to the other worker (a Paxos round on
+    // Cassandra); the other three tasks are read again and found gone, with
+    // no claim attempted. Racing for each would have made four claims.
+    assert_eq!(adapter.swaps.load(SeqCst), 1);
+    assert_eq!(adapter.loads.load(SeqCst), 3);
+}

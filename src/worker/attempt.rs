@@ -3,6 +3,7 @@
 //! time limit, then success, a retry after a backoff, a final failure, a
 //! release or a lost claim.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         handler: &H,
         counters: &Counters,
         list_label: &Arc<str>,
+        contended: &AtomicBool,
     ) -> Result<Visit>
     where
         T: TaskDecode,
@@ -40,6 +42,20 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         {
             Some(name) if !*self.stop.borrow() => *name,
             _ => return Ok(Visit::Closed),
+        };
+        // Once a claim of this pass was lost, another worker is sweeping the
+        // same list, and the states this sweep read may have been claimed
+        // since: read the task's state again first. A task the other worker
+        // took then costs a plain read instead of a lost Paxos round (and
+        // two workers racing for every task lose half their claims).
+        let ready = if contended.load(Ordering::Relaxed) {
+            let (task_list, id) = (ready.record.task_list(), ready.record.id());
+            match self.store.adapter().load_state(task_list, id).await? {
+                Some(fresh) if T::TYPE_NAMES.contains(&fresh.record.type_name()) => fresh,
+                _ => return Ok(Visit::Closed), // gone, or saved as another type
+            }
+        } else {
+            ready
         };
         let labels = TaskLabels::new(Arc::clone(list_label), type_name);
         let owner = self.config.owner.as_str();
@@ -67,6 +83,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             ClaimAttempt::Lost => {
                 span.record("result", "lost");
                 labels.count_with(CLAIMS_TOTAL, "result", "lost");
+                contended.store(true, Ordering::Relaxed);
                 return Ok(Visit::Again(Duration::from_millis(10)));
             }
             ClaimAttempt::NotClaimable(state) => {

@@ -1,6 +1,7 @@
 //! The loop of `drain` and `serve`: passes over the lists, one sweep of
 //! [`StorageAdapter::next_ready`] each, and the waits between them.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -117,10 +118,16 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         // The list's name for the metrics' labels, shared by the pass's tasks.
         let list_label: Arc<str> = Arc::from(task_list);
         let list_label = &list_label;
+        // Set by the pass's first lost claim (see `visit`).
+        let contended = AtomicBool::new(false);
+        let contended = &contended;
         let visits = steps
             .map(|step| async move {
                 match step {
-                    Step::Ready(stored) => self.visit(stored, handler, counters, list_label).await,
+                    Step::Ready(stored) => {
+                        self.visit(stored, handler, counters, list_label, contended)
+                            .await
+                    }
                     Step::OpensAt(at) => Ok(Visit::Open(at)),
                     Step::Failed(e) => Err(e),
                 }
