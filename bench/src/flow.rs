@@ -504,10 +504,13 @@ fn summarize(
     let runs: u64 = runs_of.values().sum();
     let ran_twice = runs_of.values().filter(|&&n| n > 1).count() as u64;
     let sum = |f: fn(&WorkerReport) -> u64| reports.iter().map(f).sum::<u64>();
-    let unclean = (sum(|r| r.retried), sum(|r| r.failed), sum(|r| r.errors));
-    if unclean != (0, 0, 0) {
+    // The handler never fails: a retry or a failure is the bench's defect.
+    // Storage errors (timeouts of an overloaded server) are the list's own:
+    // the worker tries the task again, and the row says how many there were.
+    let unclean = (sum(|r| r.retried), sum(|r| r.failed));
+    if unclean != (0, 0) {
         return Err(format!(
-            "the flow did not run cleanly: retried, failed, errors = {unclean:?}"
+            "the flow did not run cleanly: retried, failed = {unclean:?}"
         ));
     }
     let secs = window.as_secs_f64();
@@ -522,6 +525,7 @@ fn summarize(
         ("runs".to_owned(), runs as f64),
         ("ran_twice".to_owned(), ran_twice as f64),
         ("leases_lost".to_owned(), sum(|r| r.lost) as f64),
+        ("storage_errors".to_owned(), sum(|r| r.errors) as f64),
         ("claims_won".to_owned(), sum(|r| r.claims_won) as f64),
         ("claims_lost".to_owned(), sum(|r| r.claims_lost) as f64),
         (

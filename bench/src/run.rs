@@ -960,11 +960,11 @@ fn flow_table(out: &mut String, rows: &[Row], options: &Options) {
     );
     let _ = writeln!(
         out,
-        "| c | tasks/s | x raw INSERT | saved/s | ran twice | claims lost to each other | Paxos rounds / task | p50 save→run ms | p99 save→run ms | client CPU µs/task | tail s |"
+        "| c | tasks/s | x raw INSERT | saved/s | ran twice | claims lost to each other | Paxos rounds / task | storage errors | p50 save→run ms | p99 save→run ms | client CPU µs/task | tail s |"
     );
     let _ = writeln!(
         out,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for r in flows {
         let raw = rows
@@ -976,7 +976,7 @@ fn flow_table(out: &mut String, rows: &[Row], options: &Options) {
         );
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {} | {} | {} | {} % | {} | {:.1} | {:.1} | {:.0} | {} |",
+            "| {} | {:.0} | {} | {} | {} | {} % | {} | {} | {:.1} | {:.1} | {:.0} | {} |",
             r.concurrency,
             r.ops_per_s,
             ratio,
@@ -984,6 +984,7 @@ fn flow_table(out: &mut String, rows: &[Row], options: &Options) {
             figure(r, "ran_twice", 0),
             figure(r, "claims_lost_pct", 1),
             figure(r, "paxos_per_task", 2),
+            figure(r, "storage_errors", 0),
             r.p50_ms,
             r.p99_ms,
             r.cpu_us_per_op,
