@@ -44,6 +44,12 @@
 //! provided `next_ready` (and on that table without its ready index) it
 //! reads every task of the list and its state.
 //!
+//! Several workers on one list are handed the same tasks. Each claims them
+//! in an order of its own; once a claim of a pass is lost to another
+//! worker, the pass reads each task's state again before claiming it, so a
+//! task another worker took costs a read rather than a lost claim (on
+//! Cassandra, a Paxos round).
+//!
 //! # Where things are
 //!
 //! - `config`: [`WorkerConfig`] and [`Backoff`], how a worker is set up;
