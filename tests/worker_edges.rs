@@ -432,12 +432,14 @@ async fn absurd_durations_saturate_instead_of_panicking() {
         .unwrap());
 }
 
-/// The memory adapter where another worker takes (and finishes) every task
-/// of the first sweep step right after this worker read it as ready.
+/// The memory adapter where another worker takes every task of the first
+/// sweep step right after this worker read it as ready: finishes it, or
+/// (with `claim_instead`) claims it and holds it.
 #[derive(Debug, Default)]
 struct Raced {
     inner: MemoryAdapter,
     raced: AtomicBool,
+    claim_instead: bool,
     /// This worker's state changes (its claims, lost or won) and state reads.
     swaps: std::sync::atomic::AtomicUsize,
     loads: std::sync::atomic::AtomicUsize,
@@ -484,7 +486,15 @@ impl StorageAdapter for Raced {
         let ready = self.inner.next_ready(l, t, limit, now).await?;
         if !self.raced.swap(true, SeqCst) {
             for stored in &ready.tasks {
-                self.inner.delete(l, stored.record.id()).await?;
+                if self.claim_instead {
+                    let other = TaskStore::new(self.inner.clone());
+                    let claim = other
+                        .claim(l, stored.record.id(), "other", Duration::from_secs(3600))
+                        .await?;
+                    assert!(claim.is_some(), "the other worker claims it");
+                } else {
+                    self.inner.delete(l, stored.record.id()).await?;
+                }
             }
         }
         Ok(ready)
@@ -519,4 +529,74 @@ async fn once_a_claim_is_lost_the_pass_reads_states_again_instead_of_racing_for_
     // no claim attempted. Racing for each would have made four claims.
     assert_eq!(adapter.swaps.load(SeqCst), 1);
     assert_eq!(adapter.loads.load(SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_task_another_worker_holds_is_read_again_and_left_to_it() {
+    let store = TaskStore::new(Raced {
+        claim_instead: true,
+        ..Raced::default()
+    });
+    for i in 0..4 {
+        let task = Task::new(
+            "l",
+            format!("t{i}"),
+            Job {
+                version: i,
+                sleep_ms: 0,
+            },
+        )
+        .unwrap();
+        store.save(&task).await.unwrap();
+    }
+    let worker = Worker::new(store.clone(), config("w").concurrency(1));
+    let stop = worker.stop_handle();
+    let serving = tokio::spawn(async move {
+        worker
+            .serve_with::<Job, _>(&["l"], |_| Box::pin(async { Ok(None) }))
+            .await
+    });
+    // Every task is held for an hour by the other worker: nothing to run.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.stop();
+    let report = serving.await.unwrap().unwrap();
+    assert_eq!((report.succeeded, report.errors), (0, 0));
+    let adapter = store.adapter();
+    // One claim lost, three states read again and found held: no claim.
+    assert_eq!(adapter.swaps.load(SeqCst), 1);
+    assert_eq!(adapter.loads.load(SeqCst), 3);
+    for i in 0..4 {
+        let state = store.state("l", &format!("t{i}")).await.unwrap().unwrap();
+        assert_eq!(state.owner.as_deref(), Some("other"));
+    }
+}
+
+#[tokio::test]
+async fn a_pass_that_loses_no_claim_reads_no_state_again() {
+    // Raced already: nobody takes the tasks.
+    let store = TaskStore::new(Raced {
+        raced: AtomicBool::new(true),
+        ..Raced::default()
+    });
+    for i in 0..4 {
+        let task = Task::new(
+            "l",
+            format!("t{i}"),
+            Job {
+                version: i,
+                sleep_ms: 0,
+            },
+        )
+        .unwrap();
+        store.save(&task).await.unwrap();
+    }
+    let worker = Worker::new(store.clone(), config("w").concurrency(1));
+    let report = worker
+        .drain_with::<Job, _>("l", |_| Box::pin(async { Ok(None) }))
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded, 4);
+    let adapter = store.adapter();
+    assert_eq!(adapter.swaps.load(SeqCst), 8); // a claim and a completion each
+    assert_eq!(adapter.loads.load(SeqCst), 0);
 }

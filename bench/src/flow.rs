@@ -39,6 +39,8 @@ pub const DEFAULT_SECS: u64 = 60;
 /// How long the workers get to run what is left after the window, and the
 /// last completions to clear the list: with the backlog bounded, seconds.
 const TAIL_LIMIT: Duration = Duration::from_secs(180);
+/// How long a worker told to stop gets to finish and report.
+const STOP_LIMIT: Duration = Duration::from_secs(60);
 /// How often a worker says how many tasks it has run so far.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
@@ -51,27 +53,25 @@ fn chain(e: taskrec::Error) -> String {
     crate::error_chain(&e)
 }
 
-/// The most tasks saved and not yet run the producers allow: twice what
-/// the workers run at once (and at least 100, more than the workers' runs
-/// in one progress report), so that no worker waits for work while the
-/// wait from save to run stays the list's own and not a queue the bench
-/// built (1,000 tasks at 300 a second would be 3 s of it).
+/// About the most tasks saved and not yet run the producers allow (each
+/// may be one save past it): twice what the workers run at once, and at
+/// least 100 (more than the workers' runs in one progress report), so that
+/// no worker waits for work.
+///
+/// The producers keep the list that full, so the wait from save to run is
+/// about this bound over the rate (Little's law): it says how long the
+/// bench's own queue takes to pass, not what a task waits on a list that
+/// keeps up. The row's figure to compare is its rate.
 pub fn backlog_bound(concurrency: usize, workers: usize) -> u64 {
     (2 * concurrency * workers).max(100) as u64
 }
 
-/// Milliseconds since the Unix epoch, by this machine's clock: the clock
-/// a version 7 id's time comes from, on the same machine as the workers.
+/// Milliseconds since the Unix epoch, by this machine's clock: the
+/// producers' and the workers' (processes on one machine).
 fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// When a task taskrec built was made: the time in its version 7 id.
-fn built_at_millis(id: &str) -> Option<u64> {
-    let (secs, nanos) = uuid::Uuid::parse_str(id).ok()?.get_timestamp()?.to_unix();
-    Some(secs * 1000 + u64::from(nanos) / 1_000_000)
 }
 
 /// One run of a task, as a worker saw it.
@@ -303,7 +303,11 @@ impl WorkerProcess {
                 if line == "ready" {
                     let _ = ready.send(());
                 } else if let Some(n) = line.strip_prefix("ran ") {
-                    counter.store(n.parse().map_err(err)?, Ordering::Relaxed);
+                    // Read on whatever a line says: a reader that stopped
+                    // would leave the worker blocked on a full pipe.
+                    if let Ok(n) = n.parse() {
+                        counter.store(n, Ordering::Relaxed);
+                    }
                 } else if !line.trim().is_empty() {
                     last = line;
                 }
@@ -318,12 +322,29 @@ impl WorkerProcess {
         })
     }
 
-    /// Closes its input and reads its report.
-    fn finish(mut self) -> Result<WorkerReport, String> {
-        drop(self.stdin.take());
-        let status = self.child.wait().map_err(err)?;
-        let line = self
-            .last_line
+    /// Waits for it to exit (its input closed) and reads its report.
+    fn finish(self) -> Result<WorkerReport, String> {
+        let WorkerProcess {
+            mut child,
+            last_line,
+            ..
+        } = self;
+        let deadline = Instant::now() + STOP_LIMIT;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(err)? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "a flow worker did not stop within {} s of being told to",
+                    STOP_LIMIT.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let line = last_line
             .join()
             .map_err(|_| "a worker's reader panicked".to_owned())??;
         if !status.success() {
@@ -333,8 +354,23 @@ impl WorkerProcess {
     }
 }
 
-/// Stops every worker still running when the flow fails half-way.
+/// The worker processes: every one is killed if the flow fails half-way.
 struct Workers(Vec<WorkerProcess>);
+
+impl Workers {
+    /// Tells every worker to stop (closes its input), then waits for each
+    /// and reads its report; one that fails leaves the others to `Drop`.
+    fn finish(&mut self) -> Result<Vec<WorkerReport>, String> {
+        for worker in &mut self.0 {
+            drop(worker.stdin.take());
+        }
+        let mut reports = Vec::new();
+        while let Some(worker) = self.0.pop() {
+            reports.push(worker.finish()?);
+        }
+        Ok(reports)
+    }
+}
 
 /// Tasks run so far, by every worker.
 fn ran(counters: &[Arc<AtomicU64>]) -> u64 {
@@ -380,7 +416,9 @@ pub async fn flow(job: &Job) -> Result<Outcome, String> {
     let cpu_at_start = cpu_micros();
     let started = Instant::now();
     let started_ms = unix_millis();
-    let saved = Arc::new(Mutex::new(Vec::<String>::new()));
+    // Each saved task's id and when it was built (ms, this machine's clock,
+    // as the workers' run starts are).
+    let saved = Arc::new(Mutex::new(Vec::<(String, u64)>::new()));
     let saved_n = Arc::new(AtomicU64::new(0));
     let waits = Arc::new(AtomicU64::new(0));
     let producers: Vec<_> = (0..job.concurrency.max(1))
@@ -404,6 +442,7 @@ pub async fn flow(job: &Job) -> Result<Outcome, String> {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
                     }
+                    let built_ms = unix_millis();
                     let task = Task::build(list.as_str(), template.clone()).map_err(chain)?;
                     store.save(&task).await.map_err(chain)?;
                     saved_n.fetch_add(1, Ordering::Relaxed);
@@ -411,19 +450,21 @@ pub async fn flow(job: &Job) -> Result<Outcome, String> {
                     saved
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .push(id);
+                        .push((id, built_ms));
                 }
                 Ok::<(), String>(())
             })
         })
         .collect();
-    for producer in producers {
+    // The first producer's error ends the row (the others stop with the window).
+    futures::future::try_join_all(producers.into_iter().map(|producer| async move {
         producer
             .await
-            .map_err(|e| format!("a producer panicked: {e}"))??;
-    }
+            .map_err(|e| format!("a producer panicked: {e}"))?
+    }))
+    .await?;
     let window_ms = started_ms + window.as_millis() as u64;
-    let saved: Vec<String> =
+    let saved: Vec<(String, u64)> =
         std::mem::take(&mut *saved.lock().unwrap_or_else(PoisonError::into_inner));
     let total = saved.len() as u64;
 
@@ -448,10 +489,7 @@ pub async fn flow(job: &Job) -> Result<Outcome, String> {
     let tail_secs = tail.elapsed().as_secs_f64();
     let parent_cpu = cpu_micros().saturating_sub(cpu_at_start);
 
-    let mut reports = Vec::new();
-    for worker in std::mem::take(&mut workers.0) {
-        reports.push(worker.finish()?);
-    }
+    let reports = workers.finish()?;
     summarize(
         &reports,
         &saved,
@@ -469,7 +507,7 @@ pub async fn flow(job: &Job) -> Result<Outcome, String> {
 #[allow(clippy::too_many_arguments)]
 fn summarize(
     reports: &[WorkerReport],
-    saved: &[String],
+    saved: &[(String, u64)],
     started_ms: u64,
     window_ms: u64,
     window: Duration,
@@ -478,6 +516,7 @@ fn summarize(
     bound: u64,
     waits: u64,
 ) -> Result<Outcome, String> {
+    let built: HashMap<&str, u64> = saved.iter().map(|(id, ms)| (id.as_str(), *ms)).collect();
     let mut runs_of: HashMap<&str, u64> = HashMap::with_capacity(saved.len());
     let mut latencies = histogram();
     let mut in_window = 0u64;
@@ -486,14 +525,14 @@ fn summarize(
         if (started_ms..window_ms).contains(&run.started_ms) {
             in_window += 1;
         }
-        if let Some(built) = built_at_millis(&run.id) {
-            let wait = run.started_ms.saturating_sub(built);
+        if let Some(&built_ms) = built.get(run.id.as_str()) {
+            let wait = run.started_ms.saturating_sub(built_ms);
             record(&mut latencies, Duration::from_millis(wait));
         }
     }
     let never_ran = saved
         .iter()
-        .filter(|id| !runs_of.contains_key(id.as_str()))
+        .filter(|(id, _)| !runs_of.contains_key(id.as_str()))
         .count();
     if never_ran > 0 {
         return Err(format!(

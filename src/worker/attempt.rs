@@ -43,19 +43,27 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             Some(name) if !*self.stop.borrow() => *name,
             _ => return Ok(Visit::Closed),
         };
-        // Once a claim of this pass was lost, another worker is sweeping the
-        // same list, and the states this sweep read may have been claimed
-        // since: read the task's state again first. A task the other worker
-        // took then costs a plain read instead of a lost Paxos round (and
-        // two workers racing for every task lose half their claims).
-        let ready = if contended.load(Ordering::Relaxed) {
+        // Once a claim of this pass was lost (most often to another worker
+        // sweeping the same list; also to a save of the task), the states
+        // this sweep read may have changed since: read the task's state
+        // again first. A task another worker took then costs a plain read
+        // instead of a lost Paxos round (two workers racing for every task
+        // lost half their claims). A pass with no lost claim reads nothing
+        // more.
+        let (ready, type_name) = if contended.load(Ordering::Relaxed) {
             let (task_list, id) = (ready.record.task_list(), ready.record.id());
-            match self.store.adapter().load_state(task_list, id).await? {
-                Some(fresh) if T::TYPE_NAMES.contains(&fresh.record.type_name()) => fresh,
+            let fresh = self.store.adapter().load_state(task_list, id).await?;
+            let fresh_type = fresh.as_ref().and_then(|fresh| {
+                T::TYPE_NAMES
+                    .iter()
+                    .find(|name| **name == fresh.record.type_name())
+            });
+            match (fresh, fresh_type) {
+                (Some(fresh), Some(name)) => (fresh, *name),
                 _ => return Ok(Visit::Closed), // gone, or saved as another type
             }
         } else {
-            ready
+            (ready, type_name)
         };
         let labels = TaskLabels::new(Arc::clone(list_label), type_name);
         let owner = self.config.owner.as_str();
