@@ -418,19 +418,16 @@ impl TaskrecTable {
         for (list, records) in lists {
             // Tasks whose ids taskrec made lately go to their ids' minutes
             // unread; the others are located first.
+            let mut placed_new: HashMap<&str, i64> = HashMap::new();
             for record in &records {
-                if let Some(at) = built_at_millis(record.id()) {
-                    Listing::check_made_at(at, now)?;
+                let Some(at) = built_at_millis(record.id()) else {
+                    continue;
+                };
+                Listing::check_made_at(at, now)?;
+                if let Some(slice) = Listing::place_new(at, now).filter(|_| self.unread_saves) {
+                    placed_new.insert(record.id(), slice);
                 }
             }
-            let placed_new: HashMap<&str, i64> = records
-                .iter()
-                .filter(|_| self.unread_saves)
-                .filter_map(|r| {
-                    let slice = Listing::place_new(built_at_millis(r.id())?, now)?;
-                    Some((r.id(), slice))
-                })
-                .collect();
             let ids: Vec<&str> = records
                 .iter()
                 .map(|r| r.id())

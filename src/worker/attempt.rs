@@ -36,11 +36,8 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     {
         // Tasks of types this worker does not run are left to the workers
         // that do (a list may mix types; a deploy may add new ones).
-        let type_name = match T::TYPE_NAMES
-            .iter()
-            .find(|name| **name == ready.record.type_name())
-        {
-            Some(name) if !*self.stop.borrow() => *name,
+        let type_name = match run_type::<T>(&ready) {
+            Some(name) if !*self.stop.borrow() => name,
             _ => return Ok(Visit::Closed),
         };
         // Once a claim of this pass was lost (most often to another worker
@@ -53,14 +50,9 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         let (ready, type_name) = if contended.load(Ordering::Relaxed) {
             let (task_list, id) = (ready.record.task_list(), ready.record.id());
             let fresh = self.store.adapter().load_state(task_list, id).await?;
-            let fresh_type = fresh.as_ref().and_then(|fresh| {
-                T::TYPE_NAMES
-                    .iter()
-                    .find(|name| **name == fresh.record.type_name())
-            });
-            match (fresh, fresh_type) {
-                (Some(fresh), Some(name)) => (fresh, *name),
-                _ => return Ok(Visit::Closed), // gone, or saved as another type
+            match fresh.and_then(|fresh| Some((run_type::<T>(&fresh)?, fresh))) {
+                Some((name, fresh)) => (fresh, name),
+                None => return Ok(Visit::Closed), // gone, or saved as another type
             }
         } else {
             (ready, type_name)
@@ -340,4 +332,13 @@ enum Run {
     Done(Claim, HandlerResult),
     Lost,
     Stopped(Claim),
+}
+
+/// The name under which this worker runs a stored task: one of `T`'s type
+/// names, or `None` for a type it does not run.
+fn run_type<T: TaskDecode>(stored: &StoredState) -> Option<&'static str> {
+    T::TYPE_NAMES
+        .iter()
+        .copied()
+        .find(|name| *name == stored.record.type_name())
 }
