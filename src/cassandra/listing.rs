@@ -19,6 +19,16 @@
 //! drained slices at the start. All three tables only ever receive inserts
 //! and updates: their reads meet no tombstones at all.
 //!
+//! A closed slice found still holding a few tasks (at most
+//! [`KEPT_AT_MOST`]: tasks failed for good and kept for a person, tasks
+//! under long leases) gets their ids written into its directory row
+//! (`kept`), and is from then on read by those ids, by key: the point reads
+//! meet none of the tombstones the tasks that left it wrote. So a list
+//! whose every minute keeps one task in a hundred reads what it holds, not
+//! what flowed through it. A closed slice takes no new entries, so the ids
+//! named are a superset of what it holds for ever after; a look that finds
+//! fewer names fewer, and one that finds none marks it drained.
+//!
 //! A save of a task that already has an entry rewrites it in place while its
 //! slice still takes writes ([`WRITES_UNTIL`] after the slice's end), and
 //! otherwise moves it to the current slice (a tombstone in the old slice,
@@ -84,6 +94,17 @@ const PRUNE_AT_ONCE: usize = 64;
 /// by this process.
 const LIVE_RECHECK: Duration = Duration::from_secs(600);
 
+/// How many tasks a closed slice may still hold for the directory to name
+/// them (`kept` in `schema/slices.cql`). Such a slice is then read by
+/// those ids, by key, and not scanned: the tombstones of the tasks that
+/// left it cost no read, so tasks kept for long (failed for good, held by
+/// long leases) do not make every listing pay for the tasks that flowed
+/// past them. A closed slice takes no new entries, so the set only shrinks.
+pub const KEPT_AT_MOST: usize = 256;
+
+/// How many bytes those ids may take in all: the set is one cell.
+const KEPT_BYTES_AT_MOST: usize = 16 * 1024;
+
 const SLICE_MILLIS: i64 = SLICE.as_millis() as i64;
 const SLICES_PER_DAY: i64 = 24 * 60 * 60 * 1_000 / SLICE_MILLIS;
 
@@ -133,6 +154,28 @@ struct ListMemory {
     live: BTreeMap<i64, Instant>,
 }
 
+/// A slice the directory names and does not mark drained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slice {
+    at: i64,
+    /// The ids of the tasks it held when a listing last looked, once it was
+    /// closed and held few (at most [`KEPT_AT_MOST`]): read by those ids,
+    /// by key, instead of by scanning its partitions. Sorted by shard, then
+    /// id: the order of a scan.
+    kept: Option<Vec<String>>,
+}
+
+/// What a look at a closed slice found in it.
+#[derive(Debug)]
+enum Found {
+    /// No entry: it is marked drained.
+    Empty,
+    /// These few entries, sorted by shard then id: the directory names them.
+    Few(Vec<String>),
+    /// More than the directory names: it stays a slice that is scanned.
+    Many,
+}
+
 /// The statements of the entries, slices and days tables.
 pub(super) struct Listing {
     shards: u32,
@@ -144,34 +187,68 @@ pub(super) struct Listing {
     insert_day: PreparedStatement,
     read_days: PreparedStatement,
     read_slices: PreparedStatement,
+    read_slice: PreparedStatement,
     mark_drained: PreparedStatement,
+    write_kept: PreparedStatement,
     write_low: PreparedStatement,
     list: PreparedStatement,
-    probe: PreparedStatement,
+    list_ids: PreparedStatement,
+    read_by_ids: PreparedStatement,
     count: PreparedStatement,
     memory: Mutex<HashMap<String, ListMemory>>,
     /// The cluster's time: which minutes are closed.
     clock: Arc<ClusterClock>,
 }
 
-/// Where a page of a listing goes on: a slice, a shard, and the driver's
-/// paging state within that partition.
+/// Where a page of a listing goes on: a slice, a shard, and where in that
+/// shard's partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Position {
     slice: i64,
     shard: u32,
-    paging_state: Vec<u8>,
+    resume: Resume,
 }
 
+/// Where in a partition a page goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resume {
+    /// The driver's paging state of a scan of the partition (empty: from
+    /// its start).
+    Scan(Vec<u8>),
+    /// After this id, in a slice read by the ids the directory names: the
+    /// slice's tasks left in the shard, by key.
+    After(String),
+}
+
+impl Position {
+    fn start_of(slice: i64) -> Self {
+        Position {
+            slice,
+            shard: 0,
+            resume: Resume::Scan(Vec::new()),
+        }
+    }
+}
+
+/// The first byte of a token that goes on with a scan, and of one that goes
+/// on after an id.
 const TOKEN_MAGIC: u8 = 0x7c;
+const TOKEN_MAGIC_AFTER: u8 = 0x7d;
 
 impl Position {
     fn encode(&self) -> PageToken {
-        let mut bytes = Vec::with_capacity(13 + self.paging_state.len());
-        bytes.push(TOKEN_MAGIC);
+        let rest: &[u8] = match &self.resume {
+            Resume::Scan(paging_state) => paging_state,
+            Resume::After(id) => id.as_bytes(),
+        };
+        let mut bytes = Vec::with_capacity(13 + rest.len());
+        bytes.push(match self.resume {
+            Resume::Scan(_) => TOKEN_MAGIC,
+            Resume::After(_) => TOKEN_MAGIC_AFTER,
+        });
         bytes.extend_from_slice(&self.slice.to_be_bytes());
         bytes.extend_from_slice(&self.shard.to_be_bytes());
-        bytes.extend_from_slice(&self.paging_state);
+        bytes.extend_from_slice(rest);
         PageToken::from_bytes(bytes)
     }
 
@@ -180,7 +257,8 @@ impl Position {
             reason: reason.to_owned(),
         };
         let bytes = token.as_bytes();
-        if bytes.first() != Some(&TOKEN_MAGIC) || bytes.len() < 13 {
+        let magic = bytes.first().copied();
+        if !matches!(magic, Some(TOKEN_MAGIC | TOKEN_MAGIC_AFTER)) || bytes.len() < 13 {
             return Err(invalid("not a token of taskrec's table"));
         }
         let mut slice = [0u8; 8];
@@ -189,10 +267,17 @@ impl Position {
         if shard >= shards {
             return Err(invalid("its shard is beyond this table's bucket count"));
         }
+        let resume = if magic == Some(TOKEN_MAGIC) {
+            Resume::Scan(bytes[13..].to_vec())
+        } else {
+            let id = std::str::from_utf8(&bytes[13..])
+                .map_err(|_| invalid("the id it goes on after is not UTF-8"))?;
+            Resume::After(id.to_owned())
+        };
         Ok(Position {
             slice: i64::from_be_bytes(slice),
             shard,
-            paging_state: bytes[13..].to_vec(),
+            resume,
         })
     }
 }
@@ -216,6 +301,14 @@ impl Listing {
         let entries = format!("{table}_entries");
         let slices = format!("{table}_slices");
         let days = format!("{table}_days");
+        // The column `kept` came after the table: say how to add it.
+        let prepare_kept = |cql: String, consistency| {
+            let check = format!(
+                "a slices table made before its column `kept` needs `ALTER TABLE {slices} ADD \
+                 kept frozen<set<text>>`, which `create_schema(true)` runs: see schema/README.md"
+            );
+            async move { super::prepare_with(session, cql, consistency, &check).await }
+        };
         let mut list = prepare(
             format!(
                 "SELECT id, type, data, created_at, updated_at FROM {entries} \
@@ -264,10 +357,18 @@ impl Listing {
                 read,
             )
             .await?,
-            read_slices: prepare(
+            read_slices: prepare_kept(
                 format!(
-                    "SELECT slice, drained FROM {slices} \
+                    "SELECT slice, drained, kept FROM {slices} \
                      WHERE task_list = ? AND day = ? AND slice >= ?"
+                ),
+                read,
+            )
+            .await?,
+            read_slice: prepare_kept(
+                format!(
+                    "SELECT drained, kept FROM {slices} \
+                     WHERE task_list = ? AND day = ? AND slice = ?"
                 ),
                 read,
             )
@@ -279,15 +380,33 @@ impl Listing {
                 write,
             )
             .await?,
+            write_kept: prepare_kept(
+                format!(
+                    "UPDATE {slices} SET kept = ? WHERE task_list = ? AND day = ? AND slice = ?"
+                ),
+                write,
+            )
+            .await?,
             write_low: prepare(
                 format!("UPDATE {days} USING TIMESTAMP ? SET low = ? WHERE task_list = ?"),
                 write,
             )
             .await?,
             list,
-            probe: prepare(
+            // One more than the directory names: whether a slice holds few.
+            list_ids: prepare(
                 format!(
-                    "SELECT id FROM {entries} WHERE task_list = ? AND slice = ? AND shard IN ? LIMIT 1"
+                    "SELECT id FROM {entries} WHERE task_list = ? AND slice = ? AND shard IN ? \
+                     LIMIT {}",
+                    KEPT_AT_MOST + 1
+                ),
+                read,
+            )
+            .await?,
+            read_by_ids: prepare(
+                format!(
+                    "SELECT id, type, data, created_at, updated_at FROM {entries} \
+                     WHERE task_list = ? AND slice = ? AND shard = ? AND id IN ?"
                 ),
                 read,
             )
@@ -459,18 +578,21 @@ impl Listing {
         days: &[i64],
         from: i64,
         first_only: bool,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<Vec<Slice>> {
         let mut slices = Vec::new();
         for &day in days.iter().filter(|&&day| day >= day_of(from)) {
             let mut pager = session
                 .execute_iter(self.read_slices.clone(), (task_list, day, from))
                 .await
                 .map_err(storage)?
-                .rows_stream::<(i64, Option<bool>)>()
+                .rows_stream::<(i64, Option<bool>, Option<Vec<String>>)>()
                 .map_err(storage)?;
-            while let Some((slice, drained)) = pager.try_next().await.map_err(storage)? {
+            while let Some((at, drained, kept)) = pager.try_next().await.map_err(storage)? {
                 if drained != Some(true) {
-                    slices.push(slice);
+                    slices.push(Slice {
+                        at,
+                        kept: kept.map(|ids| self.in_scan_order(ids)),
+                    });
                     if first_only {
                         return Ok(slices);
                     }
@@ -480,13 +602,43 @@ impl Listing {
         Ok(slices)
     }
 
+    /// The ids the directory names for `slice`, for a page that goes on in
+    /// it: none once it is drained (nothing is left to read), `None` if it
+    /// names none (the slice is scanned).
+    async fn kept_of(
+        &self,
+        session: &Session,
+        task_list: &str,
+        slice: i64,
+    ) -> Result<Option<Vec<String>>> {
+        let row = session
+            .execute_unpaged(&self.read_slice, (task_list, day_of(slice), slice))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<(Option<bool>, Option<Vec<String>>)>()
+            .map_err(storage)?;
+        Ok(match row {
+            Some((Some(true), _)) => Some(Vec::new()),
+            Some((_, kept)) => kept.map(|ids| self.in_scan_order(ids)),
+            None => None,
+        })
+    }
+
+    /// `ids` sorted as a scan of a slice meets them: by shard, then id.
+    fn in_scan_order(&self, mut ids: Vec<String>) -> Vec<String> {
+        ids.sort_by_cached_key(|id| (self.shard(id), id.clone()));
+        ids
+    }
+
     /// The slices of the list from its low mark on that are not marked
     /// drained, in order, and the low mark.
     async fn directory(
         &self,
         session: &Session,
         task_list: &str,
-    ) -> Result<(Vec<i64>, Option<i64>)> {
+    ) -> Result<(Vec<Slice>, Option<i64>)> {
         let (days, low) = self.days(session, task_list).await?;
         let slices = self
             .slices_from(session, task_list, &days, low.unwrap_or(i64::MIN), false)
@@ -494,45 +646,155 @@ impl Listing {
         Ok((slices, low))
     }
 
-    /// Marks the closed slices found empty drained, takes them out of
-    /// `slices`, remembers the closed ones found holding tasks, and moves the
-    /// low mark up to the first slice left (never past a slice that may
-    /// still be written).
+    /// The entries of `slice` among `ids` (sorted by shard, then id), read
+    /// by key: the point reads meet no other row of the partition, so none
+    /// of the tombstones of the tasks that left it. Only those after
+    /// `after` (a shard and an id), in the same order.
+    async fn entries_by_ids(
+        &self,
+        session: &Session,
+        task_list: &str,
+        slice: i64,
+        ids: &[String],
+        after: Option<(u32, &str)>,
+    ) -> Result<Vec<(u32, EntryRow)>> {
+        let mut by_shard: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+        for id in ids {
+            let shard = self.shard(id) as u32;
+            let later = after.is_none_or(|(at, last)| (shard, id.as_str()) > (at, last));
+            if later {
+                by_shard.entry(shard).or_default().push(id.clone());
+            }
+        }
+        let per_shard: Vec<Vec<(u32, EntryRow)>> = stream::iter(by_shard)
+            .map(|(shard, ids)| async move {
+                let mut rows: Vec<(u32, EntryRow)> = session
+                    .execute_unpaged(&self.read_by_ids, (task_list, slice, shard as i32, ids))
+                    .await
+                    .map_err(storage)?
+                    .into_rows_result()
+                    .map_err(storage)?
+                    .rows::<EntryRow>()
+                    .map_err(storage)?
+                    .map(|row| row.map(|row| (shard, row)).map_err(storage))
+                    .collect::<Result<_>>()?;
+                rows.sort_by(|a, b| a.1 .0.cmp(&b.1 .0));
+                Ok::<_, Error>(rows)
+            })
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        Ok(per_shard.into_iter().flatten().collect())
+    }
+
+    /// What a closed slice holds: `kept`, the ids the directory names for
+    /// it, read by key; otherwise up to one more than the directory names,
+    /// scanned.
+    async fn look_at(&self, session: &Session, task_list: &str, slice: &Slice) -> Result<Found> {
+        let ids: Vec<String> = match &slice.kept {
+            Some(kept) => self
+                .entries_by_ids(session, task_list, slice.at, kept, None)
+                .await?
+                .into_iter()
+                .map(|(_, row)| row.0)
+                .collect(),
+            None => {
+                let shards: Vec<i32> = (0..self.shards).map(|s| s as i32).collect();
+                session
+                    .execute_unpaged(&self.list_ids, (task_list, slice.at, shards))
+                    .await
+                    .map_err(storage)?
+                    .into_rows_result()
+                    .map_err(storage)?
+                    .rows::<(String,)>()
+                    .map_err(storage)?
+                    .map(|row| row.map(|(id,)| id).map_err(storage))
+                    .collect::<Result<_>>()?
+            }
+        };
+        Ok(Self::found(self.in_scan_order(ids)))
+    }
+
+    /// What `ids`, every task a closed slice holds, make of it.
+    fn found(ids: Vec<String>) -> Found {
+        let bytes: usize = ids.iter().map(String::len).sum();
+        if ids.is_empty() {
+            Found::Empty
+        } else if ids.len() <= KEPT_AT_MOST && bytes <= KEPT_BYTES_AT_MOST {
+            Found::Few(ids)
+        } else {
+            Found::Many
+        }
+    }
+
+    /// Marks the closed slices found empty drained and takes them out of
+    /// `slices`, names in the directory the tasks of those found holding
+    /// few (when that changed), remembers the closed ones found holding
+    /// tasks, and moves the low mark up to the first slice left (never past
+    /// a slice that may still be written).
     async fn settle(
         &self,
         session: &Session,
         task_list: &str,
-        slices: &mut Vec<i64>,
+        slices: &mut Vec<Slice>,
         low: Option<i64>,
-        checked: &[(i64, bool)],
+        checked: Vec<(i64, Found)>,
         open: i64,
     ) -> Result<()> {
-        let empty: Vec<i64> = checked.iter().filter(|c| c.1).map(|c| c.0).collect();
-        stream::iter(empty.iter().copied())
-            .map(|slice| async move {
-                session
-                    .execute_unpaged(&self.mark_drained, (task_list, day_of(slice), slice))
-                    .await
-                    .map_err(storage)
+        let recorded: HashMap<i64, &Option<Vec<String>>> =
+            slices.iter().map(|s| (s.at, &s.kept)).collect();
+        let mut empty = Vec::new();
+        let mut named: Vec<(i64, Vec<String>)> = Vec::new();
+        for (slice, found) in &checked {
+            match found {
+                Found::Empty => empty.push(*slice),
+                Found::Few(ids) if recorded.get(slice).and_then(|k| k.as_ref()) != Some(ids) => {
+                    named.push((*slice, ids.clone()))
+                }
+                Found::Few(_) | Found::Many => {}
+            }
+        }
+        // Each write: a slice to mark drained, or to name the tasks of.
+        let writes: Vec<(i64, Option<Vec<String>>)> = empty
+            .iter()
+            .map(|&slice| (slice, None))
+            .chain(named.iter().map(|(slice, ids)| (*slice, Some(ids.clone()))))
+            .collect();
+        stream::iter(writes)
+            .map(|(slice, ids)| async move {
+                let key = (task_list, day_of(slice), slice);
+                match ids {
+                    None => session.execute_unpaged(&self.mark_drained, key).await,
+                    Some(ids) => {
+                        let (list, day, slice) = key;
+                        let values = (ids, list, day, slice);
+                        session.execute_unpaged(&self.write_kept, values).await
+                    }
+                }
+                .map_err(storage)
             })
             .buffer_unordered(self.concurrency)
             .try_collect::<Vec<_>>()
             .await?;
         self.with_memory(task_list, |m| {
             let at = Instant::now();
-            for &(slice, is_empty) in checked {
-                if is_empty {
-                    m.live.remove(&slice);
-                } else {
-                    m.live.insert(slice, at);
-                }
+            for (slice, found) in &checked {
+                match found {
+                    Found::Empty => m.live.remove(slice),
+                    Found::Few(_) | Found::Many => m.live.insert(*slice, at),
+                };
             }
         });
-        slices.retain(|slice| !empty.contains(slice));
+        slices.retain(|slice| !empty.contains(&slice.at));
+        for (slice, ids) in named {
+            if let Some(entry) = slices.iter_mut().find(|s| s.at == slice) {
+                entry.kept = Some(ids);
+            }
+        }
         // Every slice before the first one left is drained, and every slice
         // before the first open one is closed: the mark may move up to the
         // lower of the two.
-        let new_low = slices.first().map_or(open, |&first| first.min(open));
+        let new_low = slices.first().map_or(open, |first| first.at.min(open));
         if low.is_none_or(|low| new_low > low) {
             // The mark's write time is its value (µs): a later write of a
             // lower mark, from a process that read an older directory, loses.
@@ -547,8 +809,9 @@ impl Listing {
 
     /// The slices a listing of the list reads, in order: those not drained
     /// from the low mark on. The first closed slices not found holding tasks
-    /// lately are checked (one request each), and settled.
-    async fn live_slices(&self, session: &Session, task_list: &str) -> Result<Vec<i64>> {
+    /// lately are looked at (one request each, or one per shard holding a
+    /// task the directory names), and settled.
+    async fn live_slices(&self, session: &Session, task_list: &str) -> Result<Vec<Slice>> {
         let (mut slices, low) = self.directory(session, task_list).await?;
         // Which minutes are closed is the cluster's time to say: while it
         // cannot be told, nothing is marked drained (the listing reads all,
@@ -557,35 +820,24 @@ impl Listing {
             return Ok(slices);
         };
         let open = first_open_slice(now);
-        let candidates: Vec<i64> = self.with_memory(task_list, |m| {
+        let candidates: Vec<Slice> = self.with_memory(task_list, |m| {
             m.live.retain(|_, at| at.elapsed() < LIVE_RECHECK);
             slices
                 .iter()
-                .copied()
-                .take_while(|&slice| slice < open)
-                .filter(|slice| !m.live.contains_key(slice))
+                .take_while(|slice| slice.at < open)
+                .filter(|slice| !m.live.contains_key(&slice.at))
                 .take(PRUNE_AT_ONCE)
+                .cloned()
                 .collect()
         });
-        let shards: Vec<i32> = (0..self.shards).map(|s| s as i32).collect();
-        let checked: Vec<(i64, bool)> = stream::iter(candidates)
-            .map(|slice| {
-                let shards = &shards;
-                async move {
-                    let found = session
-                        .execute_unpaged(&self.probe, (task_list, slice, shards))
-                        .await
-                        .map_err(storage)?
-                        .into_rows_result()
-                        .map_err(storage)?
-                        .rows_num();
-                    Ok::<_, Error>((slice, found == 0))
-                }
+        let checked: Vec<(i64, Found)> = stream::iter(candidates)
+            .map(|slice| async move {
+                Ok::<_, Error>((slice.at, self.look_at(session, task_list, &slice).await?))
             })
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
-        self.settle(session, task_list, &mut slices, low, &checked, open)
+        self.settle(session, task_list, &mut slices, low, checked, open)
             .await?;
         Ok(slices)
     }
@@ -617,77 +869,156 @@ impl Listing {
         page_size: usize,
     ) -> Result<(Vec<(i64, TaskRecord)>, Option<PageToken>)> {
         let page_size = page_size.max(1);
-        let mut at = match token {
-            Some(token) => Position::decode(token, self.shards)?,
-            None => match self.live_slices(session, task_list).await?.first() {
-                Some(&slice) => Position {
-                    slice,
-                    shard: 0,
-                    paging_state: Vec::new(),
-                },
+        // Where the page starts, and the ids the directory names for that
+        // slice: a token that goes on after an id reads them again (the
+        // slice was read by them), and so does one at the start of a shard
+        // of a slice named since; one in the middle of a scan scans on.
+        let (mut at, mut kept) = match token {
+            Some(token) => {
+                let mut at = Position::decode(token, self.shards)?;
+                let kept = match &at.resume {
+                    Resume::Scan(state) if !state.is_empty() => None,
+                    Resume::Scan(_) => {
+                        let kept = self.kept_of(session, task_list, at.slice).await?;
+                        if kept.is_some() {
+                            // Ids are never empty: after "" is the shard's start.
+                            at.resume = Resume::After(String::new());
+                        }
+                        kept
+                    }
+                    // Named once, named for ever (or drained): a slice
+                    // without a directory row has nothing to read.
+                    Resume::After(_) => Some(
+                        self.kept_of(session, task_list, at.slice)
+                            .await?
+                            .unwrap_or_default(),
+                    ),
+                };
+                (at, kept)
+            }
+            None => match self
+                .live_slices(session, task_list)
+                .await?
+                .into_iter()
+                .next()
+            {
+                Some(slice) => (Position::start_of(slice.at), slice.kept),
                 None => return Ok((Vec::new(), None)),
             },
         };
         let mut entries: Vec<(i64, TaskRecord)> = Vec::new();
         loop {
-            let mut statement = self.list.clone();
             let wanted = page_size - entries.len();
-            statement.set_page_size(i32::try_from(wanted).unwrap_or(i32::MAX));
-            let paging = if at.paging_state.is_empty() {
-                PagingState::start()
-            } else {
-                PagingState::new_from_raw_bytes(at.paging_state.as_slice())
-            };
-            let shard = i32::try_from(at.shard).map_err(storage)?;
-            let (result, more) = session
-                .execute_single_page(&statement, (task_list, at.slice, shard), paging)
-                .await
-                .map_err(storage)?;
-            for row in result
-                .into_rows_result()
-                .map_err(storage)?
-                .rows::<EntryRow>()
-                .map_err(storage)?
-            {
-                if let Some(record) = entry_record(task_list, row.map_err(storage)?) {
-                    entries.push((at.slice, record));
+            let next = match &kept {
+                Some(ids) => {
+                    let after = match &at.resume {
+                        Resume::After(id) => Some((at.shard, id.as_str())),
+                        Resume::Scan(_) => None,
+                    };
+                    let rows = self
+                        .entries_by_ids(session, task_list, at.slice, ids, after)
+                        .await?;
+                    let more = rows.len() > wanted;
+                    let mut last = None;
+                    for (shard, row) in rows.into_iter().take(wanted) {
+                        last = Some((shard, row.0.clone()));
+                        if let Some(record) = entry_record(task_list, row) {
+                            entries.push((at.slice, record));
+                        }
+                    }
+                    match last {
+                        Some((shard, id)) if more => Some(Position {
+                            slice: at.slice,
+                            shard,
+                            resume: Resume::After(id),
+                        }),
+                        _ => None,
+                    }
                 }
-            }
-            let next = match more {
-                PagingStateResponse::HasMorePages { state } => Some(Position {
-                    paging_state: state
-                        .as_bytes_slice()
-                        .map(|b| b.to_vec())
-                        .unwrap_or_default(),
-                    ..at
-                }),
-                PagingStateResponse::NoMorePages if at.shard + 1 < self.shards => Some(Position {
-                    slice: at.slice,
-                    shard: at.shard + 1,
-                    paging_state: Vec::new(),
-                }),
-                PagingStateResponse::NoMorePages => {
+                None => {
+                    self.scan_page(session, task_list, &at, wanted, &mut entries)
+                        .await?
+                }
+            };
+            let next = match next {
+                Some(next) => Some((next, kept.clone())),
+                None => {
                     let (days, _) = self.days(session, task_list).await?;
                     let after = at.slice.saturating_add(1);
                     self.slices_from(session, task_list, &days, after, true)
                         .await?
-                        .first()
-                        .map(|&slice| Position {
-                            slice,
-                            shard: 0,
-                            paging_state: Vec::new(),
-                        })
+                        .into_iter()
+                        .next()
+                        .map(|slice| (Position::start_of(slice.at), slice.kept))
                 }
             };
             match next {
-                Some(next) if entries.len() < page_size => at = next,
-                next => return Ok((entries, next.map(|p| p.encode()))),
+                Some((next, next_kept)) if entries.len() < page_size => {
+                    at = next;
+                    kept = next_kept;
+                }
+                next => return Ok((entries, next.map(|(p, _)| p.encode()))),
             }
         }
     }
 
+    /// Up to `wanted` entries of the partition at `at`, scanned with the
+    /// driver's paging, into `entries`; where the scan goes on (the next
+    /// shard of the slice), or `None` past the slice's last shard.
+    async fn scan_page(
+        &self,
+        session: &Session,
+        task_list: &str,
+        at: &Position,
+        wanted: usize,
+        entries: &mut Vec<(i64, TaskRecord)>,
+    ) -> Result<Option<Position>> {
+        let mut statement = self.list.clone();
+        statement.set_page_size(i32::try_from(wanted).unwrap_or(i32::MAX));
+        let paging = match &at.resume {
+            Resume::Scan(state) if !state.is_empty() => {
+                PagingState::new_from_raw_bytes(state.as_slice())
+            }
+            _ => PagingState::start(),
+        };
+        let shard = i32::try_from(at.shard).map_err(storage)?;
+        let (result, more) = session
+            .execute_single_page(&statement, (task_list, at.slice, shard), paging)
+            .await
+            .map_err(storage)?;
+        for row in result
+            .into_rows_result()
+            .map_err(storage)?
+            .rows::<EntryRow>()
+            .map_err(storage)?
+        {
+            if let Some(record) = entry_record(task_list, row.map_err(storage)?) {
+                entries.push((at.slice, record));
+            }
+        }
+        Ok(match more {
+            PagingStateResponse::HasMorePages { state } => Some(Position {
+                slice: at.slice,
+                shard: at.shard,
+                resume: Resume::Scan(
+                    state
+                        .as_bytes_slice()
+                        .map(|b| b.to_vec())
+                        .unwrap_or_default(),
+                ),
+            }),
+            PagingStateResponse::NoMorePages if at.shard + 1 < self.shards => Some(Position {
+                slice: at.slice,
+                shard: at.shard + 1,
+                resume: Resume::Scan(Vec::new()),
+            }),
+            PagingStateResponse::NoMorePages => None,
+        })
+    }
+
     /// Every entry of the list, partitions read `concurrency` at a time,
-    /// each through the driver's paging.
+    /// each through the driver's paging; a slice whose tasks the directory
+    /// names, by those ids.
     pub(super) fn all<'a>(
         &'a self,
         session: &'a Session,
@@ -696,16 +1027,45 @@ impl Listing {
         stream::once(async move {
             let slices = self.live_slices(session, task_list).await?;
             let shards = self.shards;
-            let partitions = stream::iter(
-                slices
-                    .into_iter()
-                    .flat_map(move |slice| (0..shards).map(move |shard| (slice, shard))),
-            );
+            let parts = stream::iter(slices.into_iter().flat_map(move |slice| {
+                let whole: Vec<(i64, Option<u32>, Option<Vec<String>>)> = match slice.kept {
+                    Some(kept) => vec![(slice.at, None, Some(kept))],
+                    None => (0..shards)
+                        .map(|shard| (slice.at, Some(shard), None))
+                        .collect(),
+                };
+                whole
+            }));
             Ok::<_, Error>(
-                partitions
-                    .map(move |(slice, shard)| self.partition(session, task_list, slice, shard))
+                parts
+                    .map(move |(slice, shard, kept)| match (shard, kept) {
+                        (_, Some(kept)) => self.kept_part(session, task_list, slice, kept),
+                        (Some(shard), None) => self.partition(session, task_list, slice, shard),
+                        (None, None) => stream::empty().boxed(),
+                    })
                     .flatten_unordered(self.concurrency),
             )
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    /// The entries of a slice whose tasks the directory names, by key.
+    fn kept_part<'a>(
+        &'a self,
+        session: &'a Session,
+        task_list: &'a str,
+        slice: i64,
+        kept: Vec<String>,
+    ) -> BoxStream<'a, Result<TaskRecord>> {
+        stream::once(async move {
+            let rows = self
+                .entries_by_ids(session, task_list, slice, &kept, None)
+                .await?;
+            Ok::<_, Error>(stream::iter(
+                rows.into_iter()
+                    .filter_map(move |(_, row)| entry_record(task_list, row).map(Ok)),
+            ))
         })
         .try_flatten()
         .boxed()
@@ -739,48 +1099,75 @@ impl Listing {
     }
 
     /// The number of entries of the list. Every partition of every slice
-    /// not drained is counted, so the closed slices found empty are settled
-    /// here without a further request.
+    /// not drained is counted (a slice whose tasks the directory names, by
+    /// those ids), so the closed slices are settled here: those found empty
+    /// marked drained, those found holding few named.
     pub(super) async fn count(&self, session: &Session, task_list: &str) -> Result<u64> {
         let (mut slices, low) = self.directory(session, task_list).await?;
-        let shards = self.shards;
-        let counts: Vec<(i64, u64)> = stream::iter(
-            slices
-                .clone()
-                .into_iter()
-                .flat_map(move |slice| (0..shards).map(move |shard| (slice, shard))),
-        )
-        .map(|(slice, shard)| async move {
-            let shard = i32::try_from(shard).map_err(storage)?;
-            let (n,): (i64,) = session
-                .execute_unpaged(&self.count, (task_list, slice, shard))
-                .await
-                .map_err(storage)?
-                .into_rows_result()
-                .map_err(storage)?
-                .single_row()
-                .map_err(storage)?;
-            Ok::<_, Error>((slice, u64::try_from(n).unwrap_or(0)))
-        })
-        .buffer_unordered(self.concurrency)
-        .try_collect()
-        .await?;
-        let mut per_slice: BTreeMap<i64, u64> = BTreeMap::new();
-        for (slice, n) in counts {
-            *per_slice.entry(slice).or_default() += n;
-        }
+        let open = self.clock.now_if_known().ok().map(first_open_slice);
+        let counted: Vec<(i64, u64, Option<Found>)> = stream::iter(slices.clone())
+            .map(|slice| async move {
+                let slice = &slice;
+                let closed = open.is_some_and(|open| slice.at < open);
+                if let Some(kept) = &slice.kept {
+                    // Read by key: counting them is seeing which are left.
+                    let ids: Vec<String> = self
+                        .entries_by_ids(session, task_list, slice.at, kept, None)
+                        .await?
+                        .into_iter()
+                        .map(|(_, row)| row.0)
+                        .collect();
+                    let n = ids.len() as u64;
+                    return Ok::<_, Error>((slice.at, n, closed.then(|| Self::found(ids))));
+                }
+                let n = self.count_scanned(session, task_list, slice.at).await?;
+                // A closed slice found holding few is looked at once more,
+                // for their ids: the last scan of it.
+                let found = match n {
+                    _ if !closed => None,
+                    0 => Some(Found::Empty),
+                    n if n <= KEPT_AT_MOST as u64 => {
+                        Some(self.look_at(session, task_list, slice).await?)
+                    }
+                    _ => Some(Found::Many),
+                };
+                Ok((slice.at, n, found))
+            })
+            .buffer_unordered(self.concurrency.div_ceil(self.shards as usize).max(1))
+            .try_collect()
+            .await?;
+        let total = counted.iter().map(|(_, n, _)| n).sum();
         // Settled only while the cluster's time can be told.
-        if let Ok(now) = self.clock.now_if_known() {
-            let open = first_open_slice(now);
-            let checked: Vec<(i64, bool)> = per_slice
-                .iter()
-                .filter(|(&slice, _)| slice < open)
-                .map(|(&slice, &n)| (slice, n == 0))
+        if let Some(open) = open {
+            let checked = counted
+                .into_iter()
+                .filter_map(|(slice, _, found)| found.map(|found| (slice, found)))
                 .collect();
-            self.settle(session, task_list, &mut slices, low, &checked, open)
+            self.settle(session, task_list, &mut slices, low, checked, open)
                 .await?;
         }
-        Ok(per_slice.values().sum())
+        Ok(total)
+    }
+
+    /// The entries of a slice, counted in each of its shards' partitions.
+    async fn count_scanned(&self, session: &Session, task_list: &str, slice: i64) -> Result<u64> {
+        let counts: Vec<u64> = stream::iter(0..self.shards)
+            .map(|shard| async move {
+                let shard = i32::try_from(shard).map_err(storage)?;
+                let (n,): (i64,) = session
+                    .execute_unpaged(&self.count, (task_list, slice, shard))
+                    .await
+                    .map_err(storage)?
+                    .into_rows_result()
+                    .map_err(storage)?
+                    .single_row()
+                    .map_err(storage)?;
+                Ok::<_, Error>(u64::try_from(n).unwrap_or(0))
+            })
+            .buffer_unordered(self.concurrency.min(self.shards as usize).max(1))
+            .try_collect()
+            .await?;
+        Ok(counts.into_iter().sum())
     }
 }
 
@@ -793,10 +1180,31 @@ mod tests {
         let at = Position {
             slice: 29_000_000,
             shard: 3,
-            paging_state: vec![1, 2, 3],
+            resume: Resume::Scan(vec![1, 2, 3]),
         };
         assert_eq!(Position::decode(&at.encode(), 4).unwrap(), at);
-        for bad in ["7c00", "7a0000000000", "7c000000000000000100000004"] {
+        let after = Position {
+            slice: 29_000_000,
+            shard: 2,
+            resume: Resume::After("täsk-7".to_owned()),
+        };
+        assert_eq!(Position::decode(&after.encode(), 4).unwrap(), after);
+        // Tokens of 0.2 (a scan's paging state) read as they did.
+        let old: PageToken = "7c0000000001ba81400000000301".parse().unwrap();
+        assert_eq!(
+            Position::decode(&old, 4).unwrap(),
+            Position {
+                slice: 29_000_000,
+                shard: 3,
+                resume: Resume::Scan(vec![1]),
+            }
+        );
+        for bad in [
+            "7c00",
+            "7a0000000000",
+            "7c000000000000000100000004",
+            "7d0000000001ba814000000001ff",
+        ] {
             let token: PageToken = bad.parse().unwrap();
             assert!(
                 matches!(
@@ -920,6 +1328,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_closed_slice_holding_few_tasks_is_named_by_their_ids() {
+        let ids = |n: usize, len: usize| -> Vec<String> {
+            (0..n).map(|k| format!("{k:0len$}")).collect()
+        };
+        assert!(matches!(Listing::found(Vec::new()), Found::Empty));
+        assert!(matches!(Listing::found(ids(1, 36)), Found::Few(found) if found.len() == 1));
+        assert!(matches!(
+            Listing::found(ids(KEPT_AT_MOST, 36)),
+            Found::Few(_)
+        ));
+        assert!(matches!(
+            Listing::found(ids(KEPT_AT_MOST + 1, 36)),
+            Found::Many
+        ));
+        // The set is one cell: long ids make fewer of them fit.
+        assert!(matches!(Listing::found(ids(100, 200)), Found::Many));
     }
 
     #[test]

@@ -106,8 +106,51 @@ pub(super) async fn create(session: &Session, config: &CassandraConfig) -> Resul
             .await
             .map_err(storage)?;
     }
+    if let TableLayout::Bucketed { .. } = config.layout {
+        let failed = format!("{}_failed", config.table);
+        for table in [config.table.as_str(), failed.as_str()] {
+            add_kept_column(session, config, &format!("{table}_slices")).await?;
+        }
+    }
     session.await_schema_agreement().await.map_err(storage)?;
     Ok(())
+}
+
+/// Adds the `kept` column to a slices table made before it
+/// (`schema/slices.cql`): `CREATE TABLE IF NOT EXISTS` leaves an existing
+/// table as it is. Asked of the schema first, as `ADD IF NOT EXISTS` is not
+/// understood by every server taskrec supports.
+async fn add_kept_column(session: &Session, config: &CassandraConfig, table: &str) -> Result<()> {
+    let present = || async {
+        let mut query = Statement::new(
+            "SELECT column_name FROM system_schema.columns \
+             WHERE keyspace_name = ? AND table_name = ? AND column_name = 'kept'",
+        );
+        query.set_consistency(Consistency::One);
+        Ok::<_, crate::Error>(
+            session
+                .query_unpaged(query, (&config.keyspace, table))
+                .await
+                .map_err(storage)?
+                .into_rows_result()
+                .map_err(storage)?
+                .rows_num()
+                > 0,
+        )
+    };
+    if present().await? {
+        return Ok(());
+    }
+    let alter = format!(
+        "ALTER TABLE {}.{table} ADD kept frozen<set<text>>",
+        config.keyspace
+    );
+    match session.query_unpaged(alter.as_str(), ()).await {
+        Ok(_) => Ok(()),
+        // Another client connecting at the same time added it first.
+        Err(_) if present().await? => Ok(()),
+        Err(e) => Err(storage(e)),
+    }
 }
 
 /// The bucket count recorded in the table's comment, once its schema

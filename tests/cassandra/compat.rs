@@ -351,3 +351,48 @@ fn a_table_of_another_schema_version_is_refused_with_the_way_forward() {
         );
     });
 }
+
+/// A slices table made before its column `kept` (taskrec 0.2.0): a client
+/// that may not change the schema says which statement adds it; one that
+/// may adds it, and from then on every client lists the table's tasks.
+#[test]
+fn a_slices_table_made_before_its_kept_column_is_altered_or_refused_with_the_statement() {
+    run(async {
+        let session = raw_session().await;
+        let layout = TableLayout::Bucketed { buckets: Some(4) };
+        let _ = adapter(config("tasks", layout)).await; // the keyspace
+        let before = config("before_kept", layout).create_schema(false);
+        for cql in taskrec::cassandra::schema_statements(&before).unwrap() {
+            let made_by_0_2_0 = cql.replace("  kept frozen<set<text>>,\n", "");
+            session.query_unpaged(made_by_0_2_0, ()).await.unwrap();
+        }
+        session.await_schema_agreement().await.unwrap();
+
+        let slices = format!("{}.before_kept_slices", keyspace());
+        match CassandraAdapter::connect(before.clone()).await {
+            Err(Error::InvalidConfig { reason, .. }) => assert!(
+                reason.contains(&format!("ALTER TABLE {slices} ADD kept frozen<set<text>>"))
+                    && reason.contains("create_schema(true)"),
+                "{reason}"
+            ),
+            other => panic!("a slices table without `kept`: {other:?}"),
+        }
+
+        let store = TaskStore::new(adapter(before.clone().create_schema(true)).await);
+        let list = unique_list("before-kept");
+        let task = Task::new(
+            &list,
+            "t1",
+            FetchFile {
+                external_host: "h".into(),
+                filename: "f".into(),
+            },
+        )
+        .unwrap();
+        store.save(&task).await.unwrap();
+        assert_eq!(store.count(&list).await.unwrap(), 1);
+        // Connecting again, as any client after the change, finds it there.
+        let again = TaskStore::new(adapter(before.create_schema(false)).await);
+        assert_eq!(again.count(&list).await.unwrap(), 1);
+    });
+}

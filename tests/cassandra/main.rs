@@ -22,6 +22,7 @@ mod crash;
 #[path = "../support/exact.rs"]
 mod exact;
 mod history;
+mod kept;
 mod listing;
 mod load;
 mod new_ids;

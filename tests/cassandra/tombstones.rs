@@ -48,7 +48,8 @@ struct Item {
 }
 
 /// For `CASSANDRA_YAML_EXTRA` (scripts/cassandra-start).
-const THRESHOLDS: &str = "tombstone_warn_threshold: 1000\ntombstone_failure_threshold: 10000";
+pub(crate) const THRESHOLDS: &str =
+    "tombstone_warn_threshold: 1000\ntombstone_failure_threshold: 10000";
 /// Also for `CASSANDRA_YAML_EXTRA`, after the scripts' own settings (a key
 /// given again wins): this node is wiped when the test ends, so it need not
 /// fsync each write before acknowledging it (the scripts' `batch`), and
@@ -59,19 +60,19 @@ const THRESHOLDS: &str = "tombstone_warn_threshold: 1000\ntombstone_failure_thre
 /// stall of a few seconds among 192 writes in flight failed the churn with
 /// a server-side write timeout (CI, 2026-12-03), which says nothing about
 /// tombstones. The client waits longer still (`CLIENT_TIMEOUT`).
-const FAST_WRITES: &str = "commitlog_sync: periodic\ncommitlog_sync_period: 10000ms\n\
+pub(crate) const FAST_WRITES: &str = "commitlog_sync: periodic\ncommitlog_sync_period: 10000ms\n\
                            concurrent_writes: 32\nconcurrent_reads: 32\n\
                            write_request_timeout: 30000ms\nread_request_timeout: 30000ms\n\
                            range_request_timeout: 30000ms";
 /// The driver's request timeout: past the server's own (`FAST_WRITES`), so
 /// a slow request fails, if at all, with the server's answer.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
-const KEYSPACE: &str = "taskrec_thresholds";
+pub(crate) const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const KEYSPACE: &str = "taskrec_thresholds";
 
 /// Tasks saved and completed through one list of taskrec's table.
 const CHURN: u64 = 200_000;
 /// Save-and-complete pairs in flight.
-const IN_FLIGHT: usize = 192;
+pub(crate) const IN_FLIGHT: usize = 192;
 /// The table's bucket count: entries partitions per list and minute.
 ///
 /// Measured here (2026-12-02, debug build, 2 cores, the own node beside the
@@ -97,7 +98,7 @@ const REFILL: u64 = 1_000;
 /// range tombstones, 30,000 bounds, three times the failure threshold.
 const TASK_RB_CHURN: u64 = 15_000;
 
-async fn connect(node: &OwnNode, table: &str, layout: TableLayout) -> CassandraAdapter {
+pub(crate) async fn connect(node: &OwnNode, table: &str, layout: TableLayout) -> CassandraAdapter {
     let config = CassandraConfig::new([node.address()], KEYSPACE)
         .table(table)
         .layout(layout)
@@ -157,7 +158,7 @@ async fn churn(
     minutes
 }
 
-fn log_len(log: &Path) -> u64 {
+pub(crate) fn log_len(log: &Path) -> u64 {
     std::fs::metadata(log).map_or(0, |m| m.len())
 }
 
@@ -166,7 +167,7 @@ fn log_len(log: &Path) -> u64 {
 /// tombstone cells for query ... (see tombstone_warn_threshold)") and its
 /// abort ("Scanned over N tombstones during query ...; query aborted",
 /// `TombstoneOverwhelmingException`). Printed as found.
-fn tombstone_lines(log: &Path, from: u64) -> Vec<String> {
+pub(crate) fn tombstone_lines(log: &Path, from: u64) -> Vec<String> {
     let bytes = std::fs::read(log).unwrap_or_else(|e| panic!("reading {}: {e}", log.display()));
     let start = usize::try_from(from).unwrap().min(bytes.len());
     let lines: Vec<String> = String::from_utf8_lossy(&bytes[start..])
@@ -186,7 +187,7 @@ fn tombstone_lines(log: &Path, from: u64) -> Vec<String> {
 }
 
 /// One claim-next sweep of `list` at one `now`: the ids handed out.
-async fn sweep(adapter: &CassandraAdapter, list: &str) -> taskrec::Result<Vec<String>> {
+pub(crate) async fn sweep(adapter: &CassandraAdapter, list: &str) -> taskrec::Result<Vec<String>> {
     let now = Utc::now();
     let (mut token, mut ids) = (None, Vec::new());
     loop {
@@ -199,14 +200,14 @@ async fn sweep(adapter: &CassandraAdapter, list: &str) -> taskrec::Result<Vec<St
     }
 }
 
-fn sorted(mut ids: Vec<String>) -> Vec<String> {
+pub(crate) fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
 }
 
 /// Asserts that `got` is `expected` (sorted) exactly, each id once; on a
 /// mismatch says how, without printing a thousand ids.
-fn assert_ids(what: &str, got: Vec<String>, expected: &[String]) {
+pub(crate) fn assert_ids(what: &str, got: Vec<String>, expected: &[String]) {
     let got = sorted(got);
     if got == expected {
         return;
@@ -234,7 +235,7 @@ fn assert_ids(what: &str, got: Vec<String>, expected: &[String]) {
     );
 }
 
-fn ok<T>(what: &str, result: taskrec::Result<T>) -> T {
+pub(crate) fn ok<T>(what: &str, result: taskrec::Result<T>) -> T {
     result.unwrap_or_else(|e| panic!("{what}: {}", chain(&e)))
 }
 

@@ -1,0 +1,277 @@
+//! Tasks kept for long do not make a list's reads pay for the tasks that
+//! flowed past them (issue 21, item 7), on a node of the test's own with
+//! the tombstone thresholds of `tombstones.rs` (a read that scans more than
+//! 1,000 tombstones logs a warning). Alone (about a minute):
+//!
+//! ```sh
+//! cargo test --all-features --test cassandra kept:: -- --nocapture
+//! ```
+//!
+//! A history of 100,800 tasks through one list over 84 past minutes, 12 of
+//! every 1,200 kept (1 %, as failed tasks are kept for a person), in one
+//! shard a minute so that a scan of a minute meets its 1,188 tombstones and
+//! the server warns. The first count scans each minute (and the log says
+//! so: the test's control) and names its 12 tasks in the directory; from
+//! then on count, pages, all() and a claim-next sweep read the 1,008 kept
+//! tasks by key and the log gains no tombstone line; tasks completed out of
+//! a named minute leave it (named fewer, or drained).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
+use taskrec::cassandra::TableLayout;
+use taskrec::{Task, TaskData, TaskStore, TaskType};
+use tokio::time::Instant;
+
+use crate::own_node::OwnNode;
+use crate::tombstones::{
+    assert_ids, connect, log_len, ok, sweep, tombstone_lines, FAST_WRITES, IN_FLIGHT, KEYSPACE,
+    THRESHOLDS,
+};
+use crate::utils::{chain, run, unique_list};
+
+#[derive(Debug, Clone, PartialEq, TaskData)]
+struct Item {
+    n: u64,
+}
+
+#[test]
+fn kept_tasks_do_not_pin_what_flowed_past_them() {
+    run(async {
+        let extra = format!("{THRESHOLDS}\n{FAST_WRITES}");
+        let node = OwnNode::start(&[("CASSANDRA_YAML_EXTRA", extra.as_str())]).await;
+        let log = node.log_of(1);
+        kept_tasks_are_read_by_key(&node, &log).await;
+    });
+}
+
+/// Minutes of history, tasks through each, and tasks of each kept.
+const KEPT_MINUTES: i64 = 84;
+const KEPT_FLOWED: u64 = 1_200;
+const KEPT_EACH: u64 = 12;
+
+/// Kept tasks do not make reads pay for the tasks that flowed past them.
+///
+/// The history is written as taskrec writes it, in past minutes, which a
+/// save (always the current minute) cannot reach: each kept task's row and
+/// entry, the directory rows, and a delete of each other task's entry
+/// (what a completion leaves in the minute's partition: a tombstone).
+async fn kept_tasks_are_read_by_key(node: &OwnNode, log: &Path) {
+    let layout = TableLayout::Bucketed { buckets: Some(1) };
+    let adapter = Arc::new(connect(node, "kept", layout).await);
+    let session = Arc::clone(adapter.session());
+    let store = TaskStore::from_arc(Arc::clone(&adapter));
+    let list = unique_list("kept");
+    let now_minute = Utc::now().timestamp().div_euclid(60);
+    let minutes: Vec<i64> = (0..KEPT_MINUTES).map(|i| now_minute - 10 - i).collect();
+    let ks = KEYSPACE;
+    let prepare = |cql: String| {
+        let session = Arc::clone(&session);
+        async move { session.prepare(cql).await.unwrap() }
+    };
+    let row = prepare(format!(
+        "INSERT INTO {ks}.kept (task_list, id, type, data, created_at, updated_at, state, \
+         state_token, slice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .await;
+    let entry = prepare(format!(
+        "INSERT INTO {ks}.kept_entries (task_list, slice, shard, id, type, data, created_at, \
+         updated_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?)"
+    ))
+    .await;
+    let gone = prepare(format!(
+        "DELETE FROM {ks}.kept_entries WHERE task_list = ? AND slice = ? AND shard = 0 AND id = ?"
+    ))
+    .await;
+    let slice_row = prepare(format!(
+        "INSERT INTO {ks}.kept_slices (task_list, day, slice) VALUES (?, ?, ?)"
+    ))
+    .await;
+    let day_row = prepare(format!(
+        "INSERT INTO {ks}.kept_days (task_list, day) VALUES (?, ?)"
+    ))
+    .await;
+
+    /// One write of the history.
+    enum Write {
+        /// A kept task's row and entry: its id and number.
+        Kept(String, u64),
+        /// What a completed task left in its minute.
+        Gone(String),
+        /// The directory's row of the minute, and of its day.
+        Directory,
+    }
+    let mut expected = Vec::new();
+    let mut writes = Vec::new();
+    for &minute in &minutes {
+        writes.push((minute, Write::Directory));
+        for k in 0..KEPT_FLOWED {
+            let id = format!("m{minute}-{k:04}");
+            if k < KEPT_EACH {
+                expected.push(id.clone());
+                writes.push((minute, Write::Kept(id, k)));
+            } else {
+                writes.push((minute, Write::Gone(id)));
+            }
+        }
+    }
+    let timed = Instant::now();
+    let (list_ref, session_ref) = (list.as_str(), &session);
+    let (row, entry, gone, slice_row, day_row) = (&row, &entry, &gone, &slice_row, &day_row);
+    futures::stream::iter(writes)
+        .map(|(minute, write)| async move {
+            let at = scylla::value::CqlTimestamp(minute * 60_000);
+            let day = minute.div_euclid(1_440);
+            let result = match write {
+                Write::Kept(id, n) => {
+                    let data = format!("{{\"n\":{n}}}");
+                    let token = uuid::Uuid::new_v4();
+                    let state = taskrec::INITIAL_STATE_JSON;
+                    let values = (
+                        list_ref,
+                        &id,
+                        Item::TYPE_NAME,
+                        &data,
+                        at,
+                        at,
+                        state,
+                        token,
+                        minute,
+                    );
+                    session_ref.execute_unpaged(row, values).await.and(
+                        session_ref
+                            .execute_unpaged(
+                                entry,
+                                (list_ref, minute, &id, Item::TYPE_NAME, &data, at, at),
+                            )
+                            .await,
+                    )
+                }
+                Write::Gone(id) => {
+                    session_ref
+                        .execute_unpaged(gone, (list_ref, minute, &id))
+                        .await
+                }
+                Write::Directory => session_ref
+                    .execute_unpaged(slice_row, (list_ref, day, minute))
+                    .await
+                    .and(session_ref.execute_unpaged(day_row, (list_ref, day)).await),
+            };
+            result.unwrap_or_else(|e| panic!("writing the history: {}", chain(&e)));
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<Vec<()>>()
+        .await;
+    expected.sort();
+    println!(
+        "history of {} tasks over {KEPT_MINUTES} minutes, {} kept, written in {:.1} s",
+        KEPT_MINUTES as u64 * KEPT_FLOWED,
+        expected.len(),
+        timed.elapsed().as_secs_f64()
+    );
+
+    // The first count scans each minute: the server warns, once a minute
+    // at least (the control: without it, this test could not fail).
+    let mark = log_len(log);
+    assert_eq!(
+        ok("the first count", store.count(&list).await),
+        expected.len() as u64
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let scans = tombstone_lines(log, mark);
+    assert!(
+        scans.len() >= KEPT_MINUTES as usize,
+        "the first count scans {KEPT_MINUTES} minutes of 1,188 tombstones each, \
+         but the node logged {} tombstone warnings",
+        scans.len()
+    );
+
+    // From then on the kept tasks are read by key.
+    let mark = log_len(log);
+    let timed = Instant::now();
+    assert_eq!(ok("count", store.count(&list).await), expected.len() as u64);
+    let mut walked = Vec::new();
+    let mut token = None;
+    loop {
+        let (page, next) = ok(
+            "page(100)",
+            store.page::<Item>(&list, token.as_ref(), 100).await,
+        );
+        if next.is_some() {
+            assert_eq!(page.len(), 100, "a page before the last is full");
+        }
+        walked.extend(page.into_iter().map(|t| ok("page(100)", t).id().to_owned()));
+        token = next;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_ids("paging through the kept tasks", walked, &expected);
+    let all: Vec<Task<Item>> = ok("all()", store.all(&list).try_collect().await);
+    assert_ids(
+        "all() of the kept tasks",
+        all.iter().map(|t| t.id().to_owned()).collect(),
+        &expected,
+    );
+    let mut handed = ok("claim-next sweep", sweep(&adapter, &list).await);
+    handed.sort();
+    handed.dedup();
+    assert_ids("claim-next on the kept tasks", handed, &expected);
+    println!(
+        "count, pages, all() and a claim-next sweep of the kept tasks: {:.0} ms",
+        timed.elapsed().as_secs_f64() * 1000.0
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        tombstone_lines(log, mark),
+        Vec::<String>::new(),
+        "reads of a list whose kept tasks the directory names logged tombstones"
+    );
+
+    // Tasks that leave a named minute leave its name: all of the oldest
+    // minute's (it is drained), half of the next one's.
+    let (oldest, next) = (minutes[minutes.len() - 1], minutes[minutes.len() - 2]);
+    let leaving: Vec<String> = (0..KEPT_EACH)
+        .map(|k| format!("m{oldest}-{k:04}"))
+        .chain((0..KEPT_EACH / 2).map(|k| format!("m{next}-{k:04}")))
+        .collect();
+    for id in &leaving {
+        let task = ok("find", store.find::<Item>(&list, id).await).expect("a kept task");
+        ok("complete", store.complete(&task).await);
+    }
+    let left = expected.len() - leaving.len();
+    assert_eq!(
+        ok("count after completions", store.count(&list).await),
+        left as u64
+    );
+    let directory: Vec<(i64, Option<bool>, Option<Vec<String>>)> = session
+        .query_unpaged(
+            format!("SELECT slice, drained, kept FROM {ks}.kept_slices WHERE task_list = ? AND day IN ?"),
+            (&list, minutes.iter().map(|m| m.div_euclid(1_440)).collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>()),
+        )
+        .await
+        .unwrap()
+        .into_rows_result()
+        .unwrap()
+        .rows()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let of = |minute: i64| directory.iter().find(|d| d.0 == minute).unwrap();
+    assert_eq!(of(oldest).1, Some(true), "the emptied minute is drained");
+    let named = of(next).2.clone().unwrap_or_default();
+    assert_eq!(
+        named.len(),
+        (KEPT_EACH - KEPT_EACH / 2) as usize,
+        "{named:?}"
+    );
+    let others = directory
+        .iter()
+        .filter(|d| d.0 != oldest && d.0 != next)
+        .map(|d| d.2.as_ref().map_or(0, Vec::len))
+        .collect::<Vec<_>>();
+    assert_eq!(others, vec![KEPT_EACH as usize; KEPT_MINUTES as usize - 2]);
+}
