@@ -707,3 +707,70 @@ async fn serve_works_on_several_lists_until_stopped_and_gives_back_what_runs() {
         "the task running at the stop was given back"
     );
 }
+
+/// A worker serving two lists takes from each in turn: a list that never
+/// runs dry (each task saves the next, as a busy producer would) does not
+/// keep the other's task waiting until it empties. The worker runs at
+/// concurrency 4, so a pass hands out at most 32 tasks before the other
+/// list's turn: the image runs within the first few rounds, not never.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_from_every_list_in_turn_while_one_never_runs_dry() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    let worker = Worker::new(store.clone(), fast("fair").concurrency(4));
+    let stop = worker.stop_handle();
+    fill(&store, "emails", (0..64).map(job)).await;
+    fill(&store, "images", [job(1_000_000)]).await;
+    let emails_before_the_image = Arc::new(AtomicUsize::new(0));
+    let image_ran = Arc::new(AtomicUsize::new(0));
+    let serving = {
+        let (store, emails, image_ran) = (
+            store.clone(),
+            Arc::clone(&emails_before_the_image),
+            Arc::clone(&image_ran),
+        );
+        tokio::spawn(async move {
+            worker
+                .serve_with::<Job, _>(&["emails", "images"], move |task: Task<Job>| {
+                    let (store, emails, image_ran) =
+                        (store.clone(), Arc::clone(&emails), Arc::clone(&image_ran));
+                    Box::pin(async move {
+                        if task.task_list() == "images" {
+                            image_ran.fetch_add(1, Ordering::SeqCst);
+                            return Ok(None);
+                        }
+                        if image_ran.load(Ordering::SeqCst) == 0 {
+                            emails.fetch_add(1, Ordering::SeqCst);
+                        }
+                        // The next e-mail, saved before this one completes.
+                        let next = task.data().n + 64;
+                        fill(&store, "emails", [job(next)]).await;
+                        Ok(None)
+                    })
+                })
+                .await
+        })
+    };
+    // A bound for the test, not the behaviour: without turns the image
+    // never runs, and the e-mails would go on for ever.
+    while image_ran.load(Ordering::SeqCst) == 0
+        && emails_before_the_image.load(Ordering::SeqCst) < 5_000
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.stop();
+    serving.await.unwrap().unwrap();
+    let before = emails_before_the_image.load(Ordering::SeqCst);
+    assert_eq!(
+        image_ran.load(Ordering::SeqCst),
+        1,
+        "{before} e-mails ran, and no image"
+    );
+    assert!(
+        before <= 2 * 4 * 8 + 4,
+        "{before} e-mails ran before the image: more than a pass's share"
+    );
+    assert!(
+        store.count("emails").await.unwrap() > 0,
+        "the e-mails never ran dry"
+    );
+}

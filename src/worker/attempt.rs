@@ -324,6 +324,9 @@ pub(super) enum Visit {
     Open(DateTime<Utc>),
     /// Worth a look again after this long (a claim lost to another worker).
     Again(Duration),
+    /// Not a task: the sweep ended after its share of a list, which has
+    /// more (`drain.rs`).
+    CutShort,
     /// Nothing to do, now or later.
     Closed,
 }

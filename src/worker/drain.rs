@@ -18,9 +18,17 @@ use crate::error::Result;
 use crate::state::StoredState;
 use crate::task::Task;
 
+/// How many tasks, in windows of the worker's concurrency, a pass over one
+/// of several lists hands out at most before the next list's turn: a list
+/// that never runs dry (tasks saved as fast as they run) would otherwise
+/// keep the others waiting until it does.
+const SHARE_PER_PASS: usize = 8;
+
 impl<A: StorageAdapter + ?Sized> Worker<A> {
     /// The loop of `drain` and `serve`: a pass (one sweep) per list, again
-    /// at once while passes claim tasks, after a wait while none does.
+    /// at once while passes claim tasks, after a wait while none does. Over
+    /// several lists, a pass ends after its share ([`SHARE_PER_PASS`]) and
+    /// the next list takes its turn, round and round.
     pub(super) async fn work<'h, T, H>(
         &self,
         task_lists: &[&str],
@@ -42,6 +50,8 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         let first_idle_wait = (self.config.idle_poll / 16).max(Duration::from_millis(1));
         let mut idle_wait = first_idle_wait;
         let mut clock_reported = None;
+        let share =
+            (task_lists.len() > 1).then(|| self.config.concurrency.saturating_mul(SHARE_PER_PASS));
         loop {
             if *stopped.borrow_and_update() {
                 break;
@@ -49,13 +59,13 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             self.report_clock(&mut clock_reported);
             let mut all = Pass::default();
             for task_list in task_lists {
-                let pass = self.pass(task_list, handler, &counters).await?;
+                let pass = self.pass(task_list, share, handler, &counters).await?;
                 if let Some(error) = counters.too_many_errors(self.config.error_limit) {
                     return Err(error);
                 }
                 all.add(pass);
             }
-            if all.claimed > 0 {
+            if all.claimed > 0 || all.cut_short {
                 idle_wait = first_idle_wait;
                 continue;
             }
@@ -96,9 +106,10 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         Ok(report)
     }
 
-    /// One sweep over the list's ready tasks ([`StorageAdapter::next_ready`]):
-    /// claims and runs what it can; says how many it claimed, and when the
-    /// earliest task it could not claim opens up.
+    /// One sweep over the list's ready tasks ([`StorageAdapter::next_ready`]),
+    /// or over the first `share` of them: claims and runs what it can; says
+    /// how many it claimed, and when the earliest task it could not claim
+    /// opens up.
     ///
     /// Errors do not cut a pass short: a visit or listing error is counted
     /// and the tasks already running finish (a cancelled task would keep its
@@ -107,6 +118,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     async fn pass<'h, T, H>(
         &self,
         task_list: &str,
+        share: Option<usize>,
         handler: &H,
         counters: &Counters,
     ) -> Result<Pass>
@@ -114,7 +126,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
-        let steps = self.sweep(task_list);
+        let steps = self.sweep(task_list, share);
         // The list's name for the metrics' labels, shared by the pass's tasks.
         let list_label: Arc<str> = Arc::from(task_list);
         let list_label = &list_label;
@@ -129,6 +141,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                             .await
                     }
                     Step::OpensAt(at) => Ok(Visit::Open(at)),
+                    Step::CutShort => Ok(Visit::CutShort),
                     Step::Failed(e) => Err(e),
                 }
             })
@@ -143,6 +156,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                         Visit::Ran => pass.claimed += 1,
                         Visit::Open(at) => pass.wake_at(at),
                         Visit::Again(after) => pass.again_after(after),
+                        Visit::CutShort => pass.cut_short = true,
                         Visit::Closed => {}
                     }
                 }
@@ -178,7 +192,10 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     /// A plain function returning a boxed stream: built inside `pass`, the
     /// closures' futures defeat the compiler's proof that a drain is `Send`
     /// (rust-lang/rust#64552).
-    fn sweep<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Step> {
+    ///
+    /// With a `share`, the sweep ends once it has handed out that many
+    /// tasks, with [`Step::CutShort`].
+    fn sweep<'a>(&'a self, task_list: &'a str, share: Option<usize>) -> BoxStream<'a, Step> {
         // A step asks for a few times the concurrency: enough to keep every
         // slot busy, few enough that tasks handed out are claimed soon.
         let window = self.config.concurrency.saturating_mul(4);
@@ -186,10 +203,10 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         let stop = &self.stop;
         let adapter = self.store.adapter();
         // State: the token to go on from (`Some(None)`: the start), `None`
-        // once the sweep is over; and the shuffle's seed.
+        // once the sweep is over; the shuffle's seed; tasks handed out.
         futures::stream::unfold(
-            (Some(None::<PageToken>), seed),
-            move |(token, mut seed)| async move {
+            (Some(None::<PageToken>), seed, 0usize),
+            move |(token, mut seed, handed)| async move {
                 let token = token?;
                 if *stop.borrow() {
                     return None;
@@ -213,10 +230,18 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                         // each step spreads them out (on Cassandra, contended
                         // claims are slow Paxos rounds).
                         shuffle(&mut items, &mut seed);
+                        let handed = handed + items.len();
                         items.extend(ready.next_open.map(Step::OpensAt));
-                        Some((items, (ready.next.map(Some), seed)))
+                        let next = match ready.next {
+                            Some(_) if share.is_some_and(|share| handed >= share) => {
+                                items.push(Step::CutShort);
+                                None
+                            }
+                            next => next.map(Some),
+                        };
+                        Some((items, (next, seed, handed)))
                     }
-                    Err(e) => Some((vec![Step::Failed(e)], (None, seed))),
+                    Err(e) => Some((vec![Step::Failed(e)], (None, seed, handed))),
                 }
             },
         )
@@ -269,6 +294,8 @@ enum Step {
     Ready(StoredState),
     /// A task seen open but not ready opens then.
     OpensAt(DateTime<Utc>),
+    /// The sweep handed out its share and ends before the list's end.
+    CutShort,
     /// The sweep failed here (and ends).
     Failed(crate::error::Error),
 }
@@ -281,6 +308,9 @@ struct Pass {
     /// The shortest pause after which something is worth a look again
     /// (a lost claim, a storage error).
     again_after: Option<Duration>,
+    /// The sweep ended after its share, before the list's end: the list
+    /// has more for the next round.
+    cut_short: bool,
 }
 
 impl Pass {
@@ -300,5 +330,6 @@ impl Pass {
         if let Some(after) = other.again_after {
             self.again_after(after);
         }
+        self.cut_short |= other.cut_short;
     }
 }

@@ -321,6 +321,12 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     /// a signal by the application), the tasks running are given back for
     /// other workers and the report says so.
     ///
+    /// Several lists take turns: a pass over one of them hands out at most
+    /// eight times [`concurrency`](WorkerConfig::concurrency) tasks before
+    /// the next list's pass, so a list that never runs dry does not keep the
+    /// others waiting (each pass waits for its last tasks to finish, so a
+    /// turn costs a little of the concurrency at its end).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
     /// use std::time::Duration;
