@@ -35,7 +35,7 @@
 //! which that slice's bound already counts). `docs/SCALE.md` has the bounds
 //! and the measurements.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -105,6 +105,28 @@ pub const KEPT_AT_MOST: usize = 256;
 /// How many bytes those ids may take in all: the set is one cell.
 const KEPT_BYTES_AT_MOST: usize = 16 * 1024;
 
+/// How many shards of a named slice are read at once: a named slice is one
+/// unit of a listing's concurrency, whose reads stay within a few requests.
+const NAMED_SHARDS_AT_ONCE: usize = 4;
+
+/// Whether this configuration may name the tasks of a closed slice: only if
+/// a read sees every write acknowledged before it (read and write
+/// consistencies that overlap, no retry that lowers them). A look that
+/// missed one entry would name a set without it, and that task would not be
+/// listed again; marking a slice drained relies on the same, for a look
+/// that misses every entry. Otherwise slices are scanned, as before naming.
+fn names_slices(config: &CassandraConfig) -> bool {
+    use scylla::statement::Consistency::{All, EachQuorum, LocalQuorum, Quorum};
+    let majority = |c| matches!(c, Quorum | LocalQuorum | EachQuorum | All);
+    let (read, write) = (config.read_consistency, config.write_consistency);
+    let overlap = (majority(read) && majority(write)) || read == All || write == All;
+    let keeps_levels = matches!(
+        config.retry,
+        super::config::Retry::Default | super::config::Retry::Never
+    );
+    overlap && keeps_levels
+}
+
 const SLICE_MILLIS: i64 = SLICE.as_millis() as i64;
 const SLICES_PER_DAY: i64 = 24 * 60 * 60 * 1_000 / SLICE_MILLIS;
 
@@ -141,6 +163,27 @@ fn entry_record(task_list: &str, row: EntryRow) -> Option<TaskRecord> {
     record(task_list, id, (type_name, data, created, updated))
 }
 
+/// The named slices a page reads at once: `first` and the named slices
+/// right after it, as many as may hold the `wanted` entries (at least one
+/// each), stopping at the first slice that is scanned.
+fn named_run(
+    first: (i64, &[String]),
+    upcoming: &VecDeque<Slice>,
+    wanted: usize,
+) -> Vec<(i64, Vec<String>)> {
+    let mut run = vec![(first.0, first.1.to_vec())];
+    let mut ids = first.1.len().max(1);
+    for slice in upcoming {
+        let Some(kept) = &slice.kept else { break };
+        ids += kept.len().max(1);
+        if ids > wanted {
+            break;
+        }
+        run.push((slice.at, kept.clone()));
+    }
+    run
+}
+
 /// What this process remembers of one list.
 #[derive(Default)]
 struct ListMemory {
@@ -148,7 +191,7 @@ struct ListMemory {
     /// (a few: saves of tasks built in the last minute, or by a clock
     /// ahead, write into their ids' minutes while others write into the
     /// current one).
-    written_slices: std::collections::VecDeque<i64>,
+    written_slices: VecDeque<i64>,
     written_day: Option<i64>,
     /// Closed slices found holding tasks, and when.
     live: BTreeMap<i64, Instant>,
@@ -180,6 +223,9 @@ enum Found {
 pub(super) struct Listing {
     shards: u32,
     concurrency: usize,
+    /// Whether closed slices holding few tasks get them named (see
+    /// [`names_slices`]).
+    names_slices: bool,
     insert: PreparedStatement,
     delete: PreparedStatement,
     fenced_delete: PreparedStatement,
@@ -321,6 +367,7 @@ impl Listing {
         Ok(Listing {
             shards,
             concurrency,
+            names_slices: names_slices(config),
             insert: prepare(
                 format!(
                     "INSERT INTO {entries} (task_list, slice, shard, id, type, data, created_at, updated_at) \
@@ -569,15 +616,15 @@ impl Listing {
         Ok((days, low))
     }
 
-    /// The slices from `from` on that are not drained, in order; with
-    /// `first_only`, at most the first.
+    /// The slices from `from` on that are not drained, in order; at most
+    /// `at_most` of them.
     async fn slices_from(
         &self,
         session: &Session,
         task_list: &str,
         days: &[i64],
         from: i64,
-        first_only: bool,
+        at_most: usize,
     ) -> Result<Vec<Slice>> {
         let mut slices = Vec::new();
         for &day in days.iter().filter(|&&day| day >= day_of(from)) {
@@ -593,7 +640,7 @@ impl Listing {
                         at,
                         kept: kept.map(|ids| self.in_scan_order(ids)),
                     });
-                    if first_only {
+                    if slices.len() == at_most {
                         return Ok(slices);
                     }
                 }
@@ -641,7 +688,13 @@ impl Listing {
     ) -> Result<(Vec<Slice>, Option<i64>)> {
         let (days, low) = self.days(session, task_list).await?;
         let slices = self
-            .slices_from(session, task_list, &days, low.unwrap_or(i64::MIN), false)
+            .slices_from(
+                session,
+                task_list,
+                &days,
+                low.unwrap_or(i64::MIN),
+                usize::MAX,
+            )
             .await?;
         Ok((slices, low))
     }
@@ -667,24 +720,81 @@ impl Listing {
             }
         }
         let per_shard: Vec<Vec<(u32, EntryRow)>> = stream::iter(by_shard)
-            .map(|(shard, ids)| async move {
-                let mut rows: Vec<(u32, EntryRow)> = session
-                    .execute_unpaged(&self.read_by_ids, (task_list, slice, shard as i32, ids))
-                    .await
-                    .map_err(storage)?
-                    .into_rows_result()
-                    .map_err(storage)?
-                    .rows::<EntryRow>()
-                    .map_err(storage)?
-                    .map(|row| row.map(|row| (shard, row)).map_err(storage))
-                    .collect::<Result<_>>()?;
-                rows.sort_by(|a, b| a.1 .0.cmp(&b.1 .0));
-                Ok::<_, Error>(rows)
+            .map(|(shard, ids)| self.read_shard(session, task_list, slice, shard, ids))
+            .buffered(NAMED_SHARDS_AT_ONCE)
+            .try_collect()
+            .await?;
+        Ok(per_shard.into_iter().flatten().collect())
+    }
+
+    /// The entries among `ids` of one shard of `slice`, by key, in id order.
+    async fn read_shard(
+        &self,
+        session: &Session,
+        task_list: &str,
+        slice: i64,
+        shard: u32,
+        ids: Vec<String>,
+    ) -> Result<Vec<(u32, EntryRow)>> {
+        let shard_i32 = i32::try_from(shard).map_err(storage)?;
+        let mut rows: Vec<(u32, EntryRow)> = session
+            .execute_unpaged(&self.read_by_ids, (task_list, slice, shard_i32, ids))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .rows::<EntryRow>()
+            .map_err(storage)?
+            .map(|row| row.map(|row| (shard, row)).map_err(storage))
+            .collect::<Result<_>>()?;
+        rows.sort_by(|a, b| a.1 .0.cmp(&b.1 .0));
+        Ok(rows)
+    }
+
+    /// The entries of several named slices (each with the ids named), by
+    /// key: one request per slice and shard holding a named task,
+    /// `concurrency` at once. Per slice, in the order given, each in scan
+    /// order.
+    async fn named_entries(
+        &self,
+        session: &Session,
+        task_list: &str,
+        slices: Vec<(i64, Vec<String>)>,
+    ) -> Result<Vec<(i64, Vec<(u32, EntryRow)>)>> {
+        let mut units: Vec<(usize, i64, u32, Vec<String>)> = Vec::new();
+        for (n, (slice, ids)) in slices.iter().enumerate() {
+            let mut by_shard: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+            for id in ids {
+                by_shard
+                    .entry(self.shard(id) as u32)
+                    .or_default()
+                    .push(id.clone());
+            }
+            units.extend(
+                by_shard
+                    .into_iter()
+                    .map(|(shard, ids)| (n, *slice, shard, ids)),
+            );
+        }
+        let read: Vec<(usize, Vec<(u32, EntryRow)>)> = stream::iter(units)
+            .map(|(n, slice, shard, ids)| async move {
+                Ok::<_, Error>((
+                    n,
+                    self.read_shard(session, task_list, slice, shard, ids)
+                        .await?,
+                ))
             })
             .buffered(self.concurrency)
             .try_collect()
             .await?;
-        Ok(per_shard.into_iter().flatten().collect())
+        let mut per_slice: Vec<(i64, Vec<(u32, EntryRow)>)> = slices
+            .iter()
+            .map(|(slice, _)| (*slice, Vec::new()))
+            .collect();
+        for (n, rows) in read {
+            per_slice[n].1.extend(rows);
+        }
+        Ok(per_slice)
     }
 
     /// What a closed slice holds: `kept`, the ids the directory names for
@@ -748,10 +858,13 @@ impl Listing {
         for (slice, found) in &checked {
             match found {
                 Found::Empty => empty.push(*slice),
-                Found::Few(ids) if recorded.get(slice).and_then(|k| k.as_ref()) != Some(ids) => {
-                    named.push((*slice, ids.clone()))
-                }
-                Found::Few(_) | Found::Many => {}
+                Found::Few(ids) => match recorded.get(slice) {
+                    // Named before: named again only if fewer are left.
+                    Some(Some(before)) if before != ids => named.push((*slice, ids.clone())),
+                    Some(None) if self.names_slices => named.push((*slice, ids.clone())),
+                    _ => {}
+                },
+                Found::Many => {}
             }
         }
         // Each write: a slice to mark drained, or to name the tasks of.
@@ -907,17 +1020,33 @@ impl Listing {
             },
         };
         let mut entries: Vec<(i64, TaskRecord)> = Vec::new();
+        // The slices after the one being read, from the directory, a page's
+        // worth at a time; and the entries of named slices read ahead.
+        let mut upcoming: VecDeque<Slice> = VecDeque::new();
+        let mut read_ahead: HashMap<i64, Vec<(u32, EntryRow)>> = HashMap::new();
         loop {
-            let wanted = page_size - entries.len();
+            let wanted = page_size.saturating_sub(entries.len()).max(1);
             let next = match &kept {
                 Some(ids) => {
                     let after = match &at.resume {
-                        Resume::After(id) => Some((at.shard, id.as_str())),
-                        Resume::Scan(_) => None,
+                        Resume::After(id) if !id.is_empty() => Some((at.shard, id.as_str())),
+                        Resume::After(_) if at.shard > 0 => Some((at.shard, "")),
+                        _ => None,
                     };
-                    let rows = self
-                        .entries_by_ids(session, task_list, at.slice, ids, after)
-                        .await?;
+                    let rows = match read_ahead.remove(&at.slice) {
+                        Some(rows) if after.is_none() => rows,
+                        _ if after.is_none() => {
+                            let run = named_run((at.slice, ids), &upcoming, wanted);
+                            let mut read = self.named_entries(session, task_list, run).await?;
+                            let (_, rows) = read.remove(0);
+                            read_ahead.extend(read);
+                            rows
+                        }
+                        _ => {
+                            self.entries_by_ids(session, task_list, at.slice, ids, after)
+                                .await?
+                        }
+                    };
                     let more = rows.len() > wanted;
                     let mut last = None;
                     for (shard, row) in rows.into_iter().take(wanted) {
@@ -943,12 +1072,16 @@ impl Listing {
             let next = match next {
                 Some(next) => Some((next, kept.clone())),
                 None => {
-                    let (days, _) = self.days(session, task_list).await?;
-                    let after = at.slice.saturating_add(1);
-                    self.slices_from(session, task_list, &days, after, true)
-                        .await?
-                        .into_iter()
-                        .next()
+                    if upcoming.is_empty() {
+                        let (days, _) = self.days(session, task_list).await?;
+                        let after = at.slice.saturating_add(1);
+                        upcoming = self
+                            .slices_from(session, task_list, &days, after, page_size)
+                            .await?
+                            .into();
+                    }
+                    upcoming
+                        .pop_front()
                         .map(|slice| (Position::start_of(slice.at), slice.kept))
                 }
             };
@@ -1105,37 +1238,52 @@ impl Listing {
     pub(super) async fn count(&self, session: &Session, task_list: &str) -> Result<u64> {
         let (mut slices, low) = self.directory(session, task_list).await?;
         let open = self.clock.now_if_known().ok().map(first_open_slice);
-        let counted: Vec<(i64, u64, Option<Found>)> = stream::iter(slices.clone())
-            .map(|slice| async move {
-                let slice = &slice;
-                let closed = open.is_some_and(|open| slice.at < open);
-                if let Some(kept) = &slice.kept {
-                    // Read by key: counting them is seeing which are left.
-                    let ids: Vec<String> = self
-                        .entries_by_ids(session, task_list, slice.at, kept, None)
-                        .await?
-                        .into_iter()
-                        .map(|(_, row)| row.0)
-                        .collect();
-                    let n = ids.len() as u64;
-                    return Ok::<_, Error>((slice.at, n, closed.then(|| Self::found(ids))));
-                }
-                let n = self.count_scanned(session, task_list, slice.at).await?;
-                // A closed slice found holding few is looked at once more,
-                // for their ids: the last scan of it.
-                let found = match n {
-                    _ if !closed => None,
-                    0 => Some(Found::Empty),
-                    n if n <= KEPT_AT_MOST as u64 => {
-                        Some(self.look_at(session, task_list, slice).await?)
-                    }
-                    _ => Some(Found::Many),
-                };
-                Ok((slice.at, n, found))
+        // A named slice is one request per shard holding a named task, a
+        // scanned one a request per shard (and one more for a closed one
+        // found holding few): `concurrency` requests in flight.
+        let (named, scanned): (Vec<Slice>, Vec<Slice>) = slices
+            .iter()
+            .cloned()
+            .partition(|slice| slice.kept.is_some());
+        let closed = |slice: i64| open.is_some_and(|open| slice < open);
+        // Read by key: counting them is seeing which are left.
+        let named = named
+            .into_iter()
+            .map(|slice| (slice.at, slice.kept.unwrap_or_default()))
+            .collect();
+        let mut counted: Vec<(i64, u64, Option<Found>)> = self
+            .named_entries(session, task_list, named)
+            .await?
+            .into_iter()
+            .map(|(slice, rows)| {
+                let ids: Vec<String> = rows.into_iter().map(|(_, row)| row.0).collect();
+                let n = ids.len() as u64;
+                (slice, n, closed(slice).then(|| Self::found(ids)))
             })
-            .buffer_unordered(self.concurrency.div_ceil(self.shards as usize).max(1))
-            .try_collect()
-            .await?;
+            .collect();
+        let count_one = |slice: Slice| async move {
+            let slice = &slice;
+            let n = self.count_scanned(session, task_list, slice.at).await?;
+            // A closed slice found holding few is looked at once more,
+            // for their ids: the last scan of it.
+            let found = match n {
+                _ if !closed(slice.at) => None,
+                0 => Some(Found::Empty),
+                n if n <= KEPT_AT_MOST as u64 => {
+                    Some(self.look_at(session, task_list, slice).await?)
+                }
+                _ => Some(Found::Many),
+            };
+            Ok::<_, Error>((slice.at, n, found))
+        };
+        let per_slice = self.concurrency.div_ceil(self.shards as usize).max(1);
+        counted.extend(
+            stream::iter(scanned)
+                .map(count_one)
+                .buffer_unordered(per_slice)
+                .try_collect::<Vec<_>>()
+                .await?,
+        );
         let total = counted.iter().map(|(_, n, _)| n).sum();
         // Settled only while the cluster's time can be told.
         if let Some(open) = open {
@@ -1347,6 +1495,54 @@ mod tests {
         ));
         // The set is one cell: long ids make fewer of them fit.
         assert!(matches!(Listing::found(ids(100, 200)), Found::Many));
+    }
+
+    #[test]
+    fn slices_are_named_only_where_reads_see_every_acknowledged_write() {
+        use super::super::config::Retry;
+        use scylla::statement::Consistency;
+        let config = || CassandraConfig::new(["127.0.0.1:9042"], "jobs");
+        assert!(
+            names_slices(&config()),
+            "LOCAL_QUORUM both ways: the default"
+        );
+        assert!(!names_slices(&config().read_consistency(Consistency::One)));
+        assert!(!names_slices(
+            &config().write_consistency(Consistency::LocalOne)
+        ));
+        assert!(names_slices(
+            &config()
+                .read_consistency(Consistency::One)
+                .write_consistency(Consistency::All)
+        ));
+        assert!(!names_slices(
+            &config().retry(Retry::DowngradingConsistency)
+        ));
+        assert!(names_slices(&config().retry(Retry::Never)));
+    }
+
+    #[test]
+    fn a_page_reads_ahead_the_named_slices_that_may_fill_it() {
+        let named = |at: i64, n: usize| Slice {
+            at,
+            kept: Some((0..n).map(|k| format!("{at}-{k}")).collect()),
+        };
+        let scanned = |at: i64| Slice { at, kept: None };
+        let upcoming: VecDeque<Slice> = [
+            named(2, 3),
+            named(3, 0),
+            named(4, 5),
+            scanned(5),
+            named(6, 1),
+        ]
+        .into();
+        let first = vec!["1-0".to_owned()];
+        let slices = |run: Vec<(i64, Vec<String>)>| run.iter().map(|r| r.0).collect::<Vec<_>>();
+        // 1 + 3 + 1 (an empty set counts as one) + 5 = 10: all up to the scanned one.
+        assert_eq!(slices(named_run((1, &first), &upcoming, 100)), [1, 2, 3, 4]);
+        assert_eq!(slices(named_run((1, &first), &upcoming, 9)), [1, 2, 3]);
+        // The first is read whatever it holds.
+        assert_eq!(slices(named_run((1, &first), &upcoming, 1)), [1]);
     }
 
     #[test]
