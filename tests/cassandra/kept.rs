@@ -29,8 +29,7 @@ use tokio::time::Instant;
 
 use crate::own_node::OwnNode;
 use crate::tombstones::{
-    assert_ids, connect, log_len, ok, sweep, tombstone_lines, FAST_WRITES, IN_FLIGHT, KEYSPACE,
-    THRESHOLDS,
+    assert_ids, connect, log_len, ok, sweep, tombstone_lines, FAST_WRITES, KEYSPACE, THRESHOLDS,
 };
 use crate::utils::{chain, run, unique_list};
 
@@ -42,12 +41,17 @@ struct Item {
 #[test]
 fn kept_tasks_do_not_pin_what_flowed_past_them() {
     run(async {
+        let _alone = crate::utils::HEAVY.lock().await;
         let extra = format!("{THRESHOLDS}\n{FAST_WRITES}");
         let node = OwnNode::start(&[("CASSANDRA_YAML_EXTRA", extra.as_str())]).await;
         let log = node.log_of(1);
         kept_tasks_are_read_by_key(&node, &log).await;
     });
 }
+
+/// Writes of a history in flight: few enough that the tests beside this one
+/// keep some of the machine.
+const HISTORY_IN_FLIGHT: usize = 48;
 
 /// Minutes of history, tasks through each, and tasks of each kept.
 const KEPT_MINUTES: i64 = 84;
@@ -310,7 +314,7 @@ impl History<'_> {
                 };
                 result.unwrap_or_else(|e| panic!("writing the history: {}", chain(&e)));
             })
-            .buffer_unordered(IN_FLIGHT)
+            .buffer_unordered(HISTORY_IN_FLIGHT)
             .collect::<Vec<()>>()
             .await;
         expected.sort();

@@ -27,6 +27,7 @@ struct Item {
 const IN_FLIGHT: usize = 256;
 
 async fn save_count_list(saves: u64) {
+    let _alone = crate::utils::HEAVY.lock().await;
     let store: TaskStore<CassandraAdapter> = TaskStore::new(
         adapter(config("load", TableLayout::Bucketed { buckets: Some(16) }).page_size(5000)).await,
     );

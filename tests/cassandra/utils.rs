@@ -176,3 +176,9 @@ async fn bigints(cql: &str, values: impl scylla::serialize::row::SerializeRow) -
         .map(|row| row.unwrap().0)
         .collect()
 }
+
+/// Held by the tests that load this two-core machine for minutes (100,000
+/// saves on the shared server, a history of 100,000 writes on a node of
+/// its own): run together, each starves the other's server of CPU, and
+/// requests time out for reasons that are not the test's.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
