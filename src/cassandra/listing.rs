@@ -1151,7 +1151,8 @@ impl Listing {
 
     /// Every entry of the list, partitions read `concurrency` at a time,
     /// each through the driver's paging; a slice whose tasks the directory
-    /// names, by those ids.
+    /// names, by those ids (a few of its shards at once: up to
+    /// [`NAMED_SHARDS_AT_ONCE`] × `concurrency` requests in flight).
     pub(super) fn all<'a>(
         &'a self,
         session: &'a Session,
