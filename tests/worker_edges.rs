@@ -501,21 +501,24 @@ impl StorageAdapter for Raced {
     }
 }
 
+/// Saves the tasks t0..t3 into list "l".
+async fn save_four(store: &TaskStore<Raced>) {
+    for i in 0..4 {
+        let job = Job {
+            version: i,
+            sleep_ms: 0,
+        };
+        store
+            .save(&Task::new("l", format!("t{i}"), job).unwrap())
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn once_a_claim_is_lost_the_pass_reads_states_again_instead_of_racing_for_each() {
     let store = TaskStore::new(Raced::default());
-    for i in 0..4 {
-        let task = Task::new(
-            "l",
-            format!("t{i}"),
-            Job {
-                version: i,
-                sleep_ms: 0,
-            },
-        )
-        .unwrap();
-        store.save(&task).await.unwrap();
-    }
+    save_four(&store).await;
     // One task at a time, so the visits of the step come one after another.
     let worker = Worker::new(store.clone(), config("w").concurrency(1));
     let report = worker
@@ -537,18 +540,7 @@ async fn a_task_another_worker_holds_is_read_again_and_left_to_it() {
         claim_instead: true,
         ..Raced::default()
     });
-    for i in 0..4 {
-        let task = Task::new(
-            "l",
-            format!("t{i}"),
-            Job {
-                version: i,
-                sleep_ms: 0,
-            },
-        )
-        .unwrap();
-        store.save(&task).await.unwrap();
-    }
+    save_four(&store).await;
     let worker = Worker::new(store.clone(), config("w").concurrency(1));
     let stop = worker.stop_handle();
     let serving = tokio::spawn(async move {
@@ -578,18 +570,7 @@ async fn a_pass_that_loses_no_claim_reads_no_state_again() {
         raced: AtomicBool::new(true),
         ..Raced::default()
     });
-    for i in 0..4 {
-        let task = Task::new(
-            "l",
-            format!("t{i}"),
-            Job {
-                version: i,
-                sleep_ms: 0,
-            },
-        )
-        .unwrap();
-        store.save(&task).await.unwrap();
-    }
+    save_four(&store).await;
     let worker = Worker::new(store.clone(), config("w").concurrency(1));
     let report = worker
         .drain_with::<Job, _>("l", |_| Box::pin(async { Ok(None) }))

@@ -711,20 +711,29 @@ impl Listing {
         ids: &[String],
         after: Option<(u32, &str)>,
     ) -> Result<Vec<(u32, EntryRow)>> {
-        let mut by_shard: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-        for id in ids {
+        let later = |id: &&String| {
             let shard = self.shard(id) as u32;
-            let later = after.is_none_or(|(at, last)| (shard, id.as_str()) > (at, last));
-            if later {
-                by_shard.entry(shard).or_default().push(id.clone());
-            }
-        }
+            after.is_none_or(|(at, last)| (shard, id.as_str()) > (at, last))
+        };
+        let by_shard = self.by_shard(ids.iter().filter(later));
         let per_shard: Vec<Vec<(u32, EntryRow)>> = stream::iter(by_shard)
             .map(|(shard, ids)| self.read_shard(session, task_list, slice, shard, ids))
             .buffered(NAMED_SHARDS_AT_ONCE)
             .try_collect()
             .await?;
         Ok(per_shard.into_iter().flatten().collect())
+    }
+
+    /// `ids` grouped by their shard, in shard order.
+    fn by_shard<'i>(&self, ids: impl Iterator<Item = &'i String>) -> BTreeMap<u32, Vec<String>> {
+        let mut by_shard: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+        for id in ids {
+            by_shard
+                .entry(self.shard(id) as u32)
+                .or_default()
+                .push(id.clone());
+        }
+        by_shard
     }
 
     /// The entries among `ids` of one shard of `slice`, by key, in id order.
@@ -763,15 +772,8 @@ impl Listing {
     ) -> Result<Vec<(i64, Vec<(u32, EntryRow)>)>> {
         let mut units: Vec<(usize, i64, u32, Vec<String>)> = Vec::new();
         for (n, (slice, ids)) in slices.iter().enumerate() {
-            let mut by_shard: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-            for id in ids {
-                by_shard
-                    .entry(self.shard(id) as u32)
-                    .or_default()
-                    .push(id.clone());
-            }
             units.extend(
-                by_shard
+                self.by_shard(ids.iter())
                     .into_iter()
                     .map(|(shard, ids)| (n, *slice, shard, ids)),
             );
