@@ -395,6 +395,8 @@ impl Page {
 /// async fn swap_state(
 ///     &self, task_list: &str, id: &str, expected: &StateToken, new: Option<&str>,
 /// ) -> Result<Option<StateToken>>; // conditional_writes
+/// async fn store_scheduled(&self, record: &TaskRecord, not_before: DateTime<Utc>)
+///     -> Result<()>; // conditional_writes, and written for it
 ///
 /// // Optional: with `conditional_writes`, the defaults walk the list and its
 /// // states; without, they answer `Error::Unsupported`.
@@ -484,6 +486,11 @@ impl Page {
 ///   provided defaults answer `Unsupported { adapter: self.name(), operation:
 ///   "conditional writes (Capabilities::conditional_writes), which task
 ///   state, claims and workers need" }`.
+/// - **Scheduled tasks** (with `conditional_writes`): `store_scheduled`
+///   stores as `store` does, with the state of
+///   [`TaskState::scheduled`](crate::TaskState::scheduled) (pending, never
+///   tried, `not_before` its time), in one write; the Ready tasks rule then
+///   keeps it from sweeps before its time.
 /// - **Ready tasks** (with `conditional_writes`): a sweep of `next_ready`
 ///   at a time `now` hands out only tasks claimable at `now` (pending and
 ///   past its `not_before`, or claimed with `lease_until` passed), with
@@ -513,6 +520,14 @@ impl Page {
 /// with `swap_state` to `None`, and, where the store keeps history, calls
 /// `append_history`. [`TaskStore::claim`](crate::TaskStore::claim) reads with
 /// `load_state` and claims with `swap_state`.
+///
+/// Scheduled tasks ([`TaskStore::save_scheduled`](crate::TaskStore::save_scheduled))
+/// need a third method, [`store_scheduled`](StorageAdapter::store_scheduled):
+/// a store and a state change in one write, which no default can make of the
+/// other two (a worker could claim the task between them). Its default
+/// answers `Unsupported` naming it; the conformance rule
+/// `scheduled_tasks_wait_for_their_time` fails until an adapter with the
+/// capability writes it.
 ///
 /// Without the capability, `Worker::drain`, `Worker::serve` and
 /// `TaskStore::claim` read nothing and answer [`Error::Unsupported`], which
@@ -655,6 +670,32 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         Err(Error::Unsupported {
             adapter: self.name(),
             operation: "a time-to-live",
+        })
+    }
+
+    /// Inserts or overwrites the record under its (task list, id), as
+    /// [`store`](Self::store) does, with the state of a task that no worker
+    /// may claim before `not_before` ([`TaskState::scheduled`](crate::TaskState::scheduled)),
+    /// in one write: no sweep of [`next_ready`](Self::next_ready) may hand
+    /// it out at a `now` before `not_before`, and every sweep at or after it
+    /// does, as for any task that became claimable then.
+    ///
+    /// Optional, for adapters with [`Capabilities::conditional_writes`]:
+    /// the default answers [`Error::Unsupported`], naming the capability
+    /// when the adapter lacks it and this method when it has it (a
+    /// [`store`](Self::store) followed by a state change would leave a
+    /// moment in which a worker could run the task early, so there is no
+    /// default made of the two). The memory and Cassandra adapters
+    /// override it; the conformance rule `scheduled_tasks_wait_for_their_time`
+    /// checks it.
+    async fn store_scheduled(&self, record: &TaskRecord, not_before: DateTime<Utc>) -> Result<()> {
+        let _ = (record, not_before);
+        if !self.capabilities().conditional_writes() {
+            return Err(lacks_conditional_writes(self.name()));
+        }
+        Err(Error::Unsupported {
+            adapter: self.name(),
+            operation: "scheduled saves (StorageAdapter::store_scheduled)",
         })
     }
 
@@ -896,6 +937,13 @@ macro_rules! forward_adapter {
             }
             async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
                 (**self).store_with_ttl(record, ttl).await
+            }
+            async fn store_scheduled(
+                &self,
+                record: &TaskRecord,
+                not_before: DateTime<Utc>,
+            ) -> Result<()> {
+                (**self).store_scheduled(record, not_before).await
             }
             async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
                 (**self).load_state(task_list, id).await

@@ -148,6 +148,7 @@ macro_rules! __conformance_rules {
             foreign_state_token_changes_nothing => check_foreign_state_token,
             racing_swaps_have_one_winner => check_state_race,
             next_ready_hands_out_claimable_tasks => check_next_ready,
+            scheduled_tasks_wait_for_their_time => check_scheduled,
             status_counts_and_pages => check_status_pages,
             history_per_task_oldest_first => check_history,
             concurrent_writes_lose_nothing => check_concurrent_writes,
@@ -227,6 +228,7 @@ macro_rules! __conformance_test_fns {
 /// | `foreign_state_token_changes_nothing` | [`check_foreign_state_token`](crate::conformance::check_foreign_state_token) |
 /// | `racing_swaps_have_one_winner` | [`check_state_race`](crate::conformance::check_state_race) |
 /// | `next_ready_hands_out_claimable_tasks` | [`check_next_ready`](crate::conformance::check_next_ready) |
+/// | `scheduled_tasks_wait_for_their_time` | [`check_scheduled`](crate::conformance::check_scheduled) |
 /// | `status_counts_and_pages` | [`check_status_pages`](crate::conformance::check_status_pages) |
 /// | `history_per_task_oldest_first` | [`check_history`](crate::conformance::check_history) |
 /// | `concurrent_writes_lose_nothing` | [`check_concurrent_writes`](crate::conformance::check_concurrent_writes) |
@@ -1539,29 +1541,7 @@ pub async fn check_next_ready(adapter: &dyn StorageAdapter) {
         }
     }
 
-    let count = states.len();
-    let sweep = |limit: usize, at: DateTime<Utc>| async move {
-        let (mut handed, mut next_open, mut token) = (Vec::new(), None::<DateTime<Utc>>, None);
-        for _ in 0..100 {
-            let step = adapter
-                .next_ready(list, token.as_ref(), limit, at)
-                .await
-                .unwrap_or_else(|e| panic!("next_ready failed: {e}"));
-            assert!(
-                step.tasks.len() <= limit.max(1),
-                "a step hands out at most `limit` tasks"
-            );
-            if let Some(open) = step.next_open {
-                next_open = Some(next_open.map_or(open, |t: DateTime<Utc>| t.min(open)));
-            }
-            handed.extend(step.tasks);
-            token = step.next;
-            if token.is_none() {
-                return (handed, next_open);
-            }
-        }
-        panic!("a sweep of a list of {count} tasks did not end in 100 steps");
-    };
+    let sweep = |limit: usize, at: DateTime<Utc>| sweep_all(adapter, list, limit, at);
 
     // Asked after the set-up, as a worker asks: at its clock's reading.
     let asked = Utc::now();
@@ -1655,6 +1635,164 @@ pub async fn check_next_ready(adapter: &dyn StorageAdapter) {
         matches!(bad, Err(Error::InvalidPageToken { .. }) | Ok(_)),
         "a token the adapter never handed out is refused or read as a position: {bad:?}"
     );
+}
+
+/// One whole sweep of `next_ready` over `list` at `at`, `limit` a step:
+/// what it handed out, and the earliest time it said a task opens.
+async fn sweep_all(
+    adapter: &dyn StorageAdapter,
+    list: &str,
+    limit: usize,
+    at: DateTime<Utc>,
+) -> (Vec<crate::state::StoredState>, Option<DateTime<Utc>>) {
+    let (mut handed, mut next_open, mut token) = (Vec::new(), None::<DateTime<Utc>>, None);
+    for _ in 0..100 {
+        let step = adapter
+            .next_ready(list, token.as_ref(), limit, at)
+            .await
+            .unwrap_or_else(|e| panic!("next_ready failed: {e}"));
+        assert!(
+            step.tasks.len() <= limit.max(1),
+            "a step hands out at most `limit` tasks"
+        );
+        if let Some(open) = step.next_open {
+            next_open = Some(next_open.map_or(open, |t: DateTime<Utc>| t.min(open)));
+        }
+        handed.extend(step.tasks);
+        token = step.next;
+        if token.is_none() {
+            return (handed, next_open);
+        }
+    }
+    panic!("a sweep of a small list did not end in 100 steps");
+}
+
+/// Scheduled saves: a task stored with
+/// [`store_scheduled`](StorageAdapter::store_scheduled) is stored pending,
+/// never tried, with its `not_before`; no sweep before that time hands it
+/// out, and the sweep says when it opens; until then it is counted and
+/// paged as [`TaskStatus::Scheduled`]; a time already past is ready at
+/// once; a plain store of the same key makes it ready at once; a sweep at
+/// or after its time hands it out with a token that claims it. Without
+/// conditional writes, `store_scheduled` is [`Error::Unsupported`] naming
+/// the capability, and stores nothing.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_scheduled(&adapter).await; // panics if it breaks the rule
+/// # }
+/// ```
+pub async fn check_scheduled(adapter: &dyn StorageAdapter) {
+    let list = unique_list("scheduled");
+    let list = list.as_str();
+    let now = adapter.now().await.expect("the adapter tells its time");
+    let at = now + TimeDelta::hours(1);
+    if !adapter.capabilities().conditional_writes() {
+        let scheduled = adapter
+            .store_scheduled(&record(list, "later", "{}"), at)
+            .await;
+        assert_lacks_conditional_writes("store_scheduled", scheduled);
+        let found = adapter.find(list, "later").await.expect("find");
+        assert!(found.is_none(), "a refused scheduled save stores nothing");
+        return;
+    }
+    store(adapter, &record(list, "ready-now", "{}")).await;
+    for (id, not_before) in [
+        ("in-an-hour", at),
+        ("already-due", now - TimeDelta::seconds(1)),
+    ] {
+        adapter
+            .store_scheduled(&record(list, id, r#"{"n":1}"#), not_before)
+            .await
+            .unwrap_or_else(|e| panic!("store_scheduled of {id}: {e}"));
+    }
+    let stored = adapter
+        .load_state(list, "in-an-hour")
+        .await
+        .unwrap()
+        .expect("a scheduled task is stored");
+    assert_eq!(stored.record.data(), r#"{"n":1}"#, "its record is stored");
+    let state = TaskState::from_json(&stored.json).expect("its state reads");
+    assert_eq!(
+        (state.status, state.not_before, state.attempts),
+        (TaskStatus::Pending, Some(at), 0),
+        "stored pending, not before its time, never tried"
+    );
+    assert_eq!(state.status_at(now), TaskStatus::Scheduled);
+
+    let ids = |tasks: Vec<crate::state::StoredState>| -> Vec<String> {
+        distinct(tasks)
+            .iter()
+            .map(|s| s.record.id().to_owned())
+            .collect()
+    };
+    let (handed, next_open) = sweep_all(adapter, list, 10, Utc::now()).await;
+    assert_eq!(
+        ids(handed),
+        ["already-due", "ready-now"],
+        "before its time a scheduled task is not handed out; one due already is"
+    );
+    let open = next_open.expect("a scheduled task is open");
+    assert!(
+        (open - at).num_milliseconds().abs() <= 1,
+        "the sweep says the scheduled task opens at its time: {open} for {at}"
+    );
+
+    let counts = adapter.count_by_status(list).await.unwrap();
+    assert_eq!(
+        (counts.scheduled, counts.pending, counts.total()),
+        (1, 2, 3),
+        "counted as scheduled until its time: {counts:?}"
+    );
+    let page = adapter
+        .page_by_status(list, TaskStatus::Scheduled, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(page.tasks), ["in-an-hour"], "paged as scheduled");
+    let page = adapter
+        .page_by_status(list, TaskStatus::Pending, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(page.tasks),
+        ["already-due", "ready-now"],
+        "the others are pending"
+    );
+
+    adapter
+        .store_scheduled(&record(list, "saved-again", "{}"), at)
+        .await
+        .unwrap();
+    store(adapter, &record(list, "saved-again", "{}")).await;
+    let state = adapter
+        .load_state(list, "saved-again")
+        .await
+        .unwrap()
+        .expect("stored");
+    let state = TaskState::from_json(&state.json).unwrap();
+    assert!(
+        state.is_claimable(Utc::now()),
+        "a plain store makes a scheduled task ready at once: {state:?}"
+    );
+    let (handed, _) = sweep_all(adapter, list, 10, Utc::now()).await;
+    assert!(
+        ids(handed).iter().any(|id| id == "saved-again"),
+        "and a sweep hands it out"
+    );
+
+    // A sweep at its time (the last: an adapter may remember how far it
+    // swept) hands it out.
+    let (later, _) = sweep_all(adapter, list, 10, at + TimeDelta::seconds(1)).await;
+    let due = distinct(later)
+        .into_iter()
+        .find(|s| s.record.id() == "in-an-hour")
+        .expect("at its time a scheduled task is handed out");
+    let claimed = adapter
+        .swap_state(list, "in-an-hour", &due.token, Some(&claimed_state("w")))
+        .await
+        .unwrap();
+    assert!(claimed.is_some(), "its token claims it");
 }
 
 /// The tasks of a sweep, each once, in id order: an adapter may hand out a

@@ -8,6 +8,7 @@
 //! them: the Cassandra adapter keeps an index of failed tasks, so a page of
 //! failed tasks reads only failed tasks.
 
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::adapter::{PageToken, StorageAdapter};
@@ -30,6 +31,9 @@ use crate::state::{StoredState, TaskState, TaskStatus};
 pub struct StatusCounts {
     /// Waiting for a worker, backing off after a failed attempt included.
     pub pending: u64,
+    /// Saved to run at a time still ahead, never tried yet
+    /// ([`TaskStatus::Scheduled`]).
+    pub scheduled: u64,
     /// Held by a worker (whether or not its lease has run out).
     pub claimed: u64,
     /// Done and kept.
@@ -46,6 +50,7 @@ impl StatusCounts {
     pub fn get(&self, status: TaskStatus) -> u64 {
         match status {
             TaskStatus::Pending => self.pending,
+            TaskStatus::Scheduled => self.scheduled,
             TaskStatus::Claimed => self.claimed,
             TaskStatus::Succeeded => self.succeeded,
             TaskStatus::Failed => self.failed,
@@ -55,12 +60,13 @@ impl StatusCounts {
 
     /// Every task counted.
     pub fn total(&self) -> u64 {
-        self.pending + self.claimed + self.succeeded + self.failed + self.unknown
+        self.pending + self.scheduled + self.claimed + self.succeeded + self.failed + self.unknown
     }
 
     fn add(&mut self, status: TaskStatus) {
         let slot = match status {
             TaskStatus::Pending => &mut self.pending,
+            TaskStatus::Scheduled => &mut self.scheduled,
             TaskStatus::Claimed => &mut self.claimed,
             TaskStatus::Succeeded => &mut self.succeeded,
             TaskStatus::Failed => &mut self.failed,
@@ -88,9 +94,10 @@ impl StatePage {
     }
 }
 
-/// The status a stored state is counted under (unreadable: unknown).
-pub(crate) fn status_of(stored: &StoredState) -> TaskStatus {
-    TaskState::from_json(&stored.json).map_or(TaskStatus::Unknown, |state| state.status)
+/// The status a stored state is counted and listed under at `now`
+/// ([`TaskState::status_at`]; unreadable: unknown).
+pub(crate) fn status_of(stored: &StoredState, now: DateTime<Utc>) -> TaskStatus {
+    TaskState::from_json(&stored.json).map_or(TaskStatus::Unknown, |state| state.status_at(now))
 }
 
 /// States read at once, by the defaults here and in claim-next.
@@ -120,13 +127,16 @@ pub(crate) async fn count_by_walking<A: StorageAdapter + ?Sized>(
 ) -> Result<StatusCounts> {
     let mut counts = StatusCounts::default();
     let mut token = None;
+    // Whether a task is still scheduled is judged by the adapter's clock,
+    // the one its `not_before` was written by.
+    let now = adapter.now().await?;
     loop {
         let page = adapter
             .page(task_list, token.as_ref(), crate::adapter::DEFAULT_PAGE_SIZE)
             .await?;
         let ids = page.records.iter().map(|r| r.id().to_owned()).collect();
         for stored in states_of(adapter, task_list, ids).await? {
-            counts.add(status_of(&stored));
+            counts.add(status_of(&stored, now));
         }
         match page.next {
             Some(next) => token = Some(next),
@@ -146,6 +156,7 @@ pub(crate) async fn page_by_walking<A: StorageAdapter + ?Sized>(
     page_size: usize,
 ) -> Result<StatePage> {
     let mut next = token.cloned();
+    let now = adapter.now().await?;
     loop {
         let page = adapter
             .page(task_list, next.as_ref(), page_size.max(1))
@@ -154,7 +165,7 @@ pub(crate) async fn page_by_walking<A: StorageAdapter + ?Sized>(
         let tasks: Vec<StoredState> = states_of(adapter, task_list, ids)
             .await?
             .into_iter()
-            .filter(|stored| status_of(stored) == status)
+            .filter(|stored| status_of(stored, now) == status)
             .collect();
         next = page.next;
         if !tasks.is_empty() || next.is_none() {

@@ -145,6 +145,10 @@
 //! [`TaskStore::with_history`] keeps the last state changes of each task
 //! (how many and how long: [`HistoryRetention`]), apart from the tasks.
 //!
+//! [`TaskStore::save_scheduled`] and [`TaskStore::save_delayed`] save a task
+//! that no worker runs before a time: listed as [`TaskStatus::Scheduled`]
+//! until then, handed out by claim-next when it comes.
+//!
 //! # Whose clock
 //!
 //! A lease's end, a retry's backoff, the minute a task is listed in: times

@@ -241,13 +241,21 @@ impl MemoryAdapter {
 }
 
 /// Inserts or replaces the record's entry, state and token included.
-fn insert(lists: &mut Lists, record: &TaskRecord) {
+/// A scheduled task's state: its JSON, and from when it is claimable.
+type Scheduled = (String, DateTime<Utc>);
+
+/// Stores `record` afresh, pending; `scheduled`, not claimable before its
+/// time.
+fn insert(lists: &mut Lists, record: &TaskRecord, scheduled: Option<Scheduled>) {
     // Pending from its save (the record's own time, no clock read):
     // ready tasks come out in the order they were saved or opened up.
-    let ready_from = Some(record.updated_at());
+    let (state, ready_from) = match scheduled {
+        Some((json, at)) => (Some(json), Some(at)),
+        None => (None, Some(record.updated_at())),
+    };
     let entry = Entry {
         record: record.clone(),
-        state: None,
+        state,
         token: next_token(),
         ready_from,
     };
@@ -280,7 +288,7 @@ impl StorageAdapter for MemoryAdapter {
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {
         let _span = span(Op::Save, record.task_list(), Some(record.id())).entered();
-        insert(&mut self.write(), record);
+        insert(&mut self.write(), record, None);
         Ok(())
     }
 
@@ -291,8 +299,15 @@ impl StorageAdapter for MemoryAdapter {
         let _span = span(Op::SaveAll, first.map_or("", |r| r.task_list()), None).entered();
         let mut lists = self.write();
         for record in records {
-            insert(&mut lists, record);
+            insert(&mut lists, record, None);
         }
+        Ok(())
+    }
+
+    async fn store_scheduled(&self, record: &TaskRecord, not_before: DateTime<Utc>) -> Result<()> {
+        let _span = span(Op::Save, record.task_list(), Some(record.id())).entered();
+        let json = crate::state::TaskState::scheduled(not_before).to_json()?;
+        insert(&mut self.write(), record, Some((json, not_before)));
         Ok(())
     }
 

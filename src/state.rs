@@ -39,6 +39,15 @@ pub enum TaskStatus {
     Succeeded,
     /// Failed as many times as allowed; kept for a person to look at.
     Failed,
+    /// Saved to run no earlier than a time that has not come yet
+    /// ([`TaskStore::save_scheduled`](crate::TaskStore::save_scheduled)).
+    ///
+    /// A status listings and counts show, never one that is stored: the
+    /// stored state is [`Pending`](Self::Pending) with
+    /// [`not_before`](TaskState::not_before) set and no attempt made, which
+    /// every reader (taskrec 0.2 included) already leaves alone until then.
+    /// [`TaskState::status_at`] tells it apart.
+    Scheduled,
     /// A status this version of taskrec does not know (written by a newer
     /// one): never claimed, never counted as open.
     #[serde(other)]
@@ -64,7 +73,8 @@ pub struct TaskState {
     /// When the claim runs out, while claimed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<DateTime<Utc>>,
-    /// A pending task is not claimed before this time (retry backoff).
+    /// A pending task is not claimed before this time: a retry's backoff,
+    /// or the time a scheduled task was saved to run at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<DateTime<Utc>>,
     /// How many times a worker has claimed the task.
@@ -114,6 +124,54 @@ impl TaskState {
         }
     }
 
+    /// The state of a task saved to run no earlier than `not_before`:
+    /// pending, with no attempt made.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, Utc};
+    /// use taskrec::{TaskState, TaskStatus};
+    /// let now = Utc::now();
+    /// let state = TaskState::scheduled(now + TimeDelta::hours(1));
+    /// assert_eq!(state.status, TaskStatus::Pending); // what is stored
+    /// assert_eq!(state.status_at(now), TaskStatus::Scheduled); // what is listed
+    /// assert!(!state.is_claimable(now));
+    /// assert!(state.is_claimable(now + TimeDelta::hours(1)));
+    /// ```
+    pub fn scheduled(not_before: DateTime<Utc>) -> Self {
+        TaskState {
+            not_before: Some(not_before),
+            ..TaskState::pending()
+        }
+    }
+
+    /// The status listings and counts show at `now`: the stored
+    /// [`status`](Self::status), except that a pending task that has never
+    /// been tried and waits for a time still ahead is
+    /// [`Scheduled`](TaskStatus::Scheduled). A task backing off after a
+    /// failed attempt stays [`Pending`](TaskStatus::Pending).
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, Utc};
+    /// use taskrec::{TaskState, TaskStatus};
+    /// let now = Utc::now();
+    /// let at = now + TimeDelta::minutes(5);
+    /// assert_eq!(TaskState::scheduled(at).status_at(now), TaskStatus::Scheduled);
+    /// assert_eq!(TaskState::scheduled(at).status_at(at), TaskStatus::Pending); // its time has come
+    /// let backing_off = TaskState { attempts: 1, ..TaskState::scheduled(at) };
+    /// assert_eq!(backing_off.status_at(now), TaskStatus::Pending);
+    /// ```
+    pub fn status_at(&self, now: DateTime<Utc>) -> TaskStatus {
+        match self.status {
+            TaskStatus::Pending | TaskStatus::Scheduled
+                if self.attempts == 0 && self.not_before.is_some_and(|t| t > now) =>
+            {
+                TaskStatus::Scheduled
+            }
+            TaskStatus::Scheduled => TaskStatus::Pending,
+            status => status,
+        }
+    }
+
     /// Whether a worker may claim the task at `now`: pending and past any
     /// backoff, or claimed under a lease that has run out.
     ///
@@ -130,7 +188,7 @@ impl TaskState {
     /// ```
     pub fn is_claimable(&self, now: DateTime<Utc>) -> bool {
         match self.status {
-            TaskStatus::Pending => self.not_before.is_none_or(|t| t <= now),
+            TaskStatus::Pending | TaskStatus::Scheduled => self.not_before.is_none_or(|t| t <= now),
             TaskStatus::Claimed => self.lease_until.is_none_or(|t| t <= now),
             TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Unknown => false,
         }
@@ -152,7 +210,9 @@ impl TaskState {
     /// ```
     pub fn claimable_from(&self) -> Option<DateTime<Utc>> {
         match self.status {
-            TaskStatus::Pending => Some(self.not_before.unwrap_or(DateTime::<Utc>::MIN_UTC)),
+            TaskStatus::Pending | TaskStatus::Scheduled => {
+                Some(self.not_before.unwrap_or(DateTime::<Utc>::MIN_UTC))
+            }
             TaskStatus::Claimed => Some(self.lease_until.unwrap_or(DateTime::<Utc>::MIN_UTC)),
             TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Unknown => None,
         }
@@ -167,7 +227,10 @@ impl TaskState {
     /// assert!(TaskState::pending().is_open());
     /// ```
     pub fn is_open(&self) -> bool {
-        matches!(self.status, TaskStatus::Pending | TaskStatus::Claimed)
+        matches!(
+            self.status,
+            TaskStatus::Pending | TaskStatus::Scheduled | TaskStatus::Claimed
+        )
     }
 
     /// The state as the JSON text adapters store.

@@ -373,6 +373,101 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         .await
     }
 
+    /// Saves a task to be run no earlier than `at`: inserts it, or
+    /// overwrites the task with the same list and id, as [`save`](Self::save)
+    /// does, with a state that no worker claims before `at` (by the store's
+    /// clock, [`now`](Self::now): on Cassandra, the cluster's).
+    ///
+    /// Until then the task is listed and counted as
+    /// [`TaskStatus::Scheduled`](crate::TaskStatus::Scheduled); at `at` it
+    /// is pending like any other, and claim-next hands it out: on Cassandra
+    /// from its ready hint, due at `at`, so no worker walks the list to find
+    /// it. A time already past saves a task that is ready at once.
+    /// [`Worker::drain`](crate::Worker::drain) waits for scheduled tasks
+    /// as for any open task; [`Worker::serve`](crate::Worker::serve) runs
+    /// them when their time comes.
+    ///
+    /// Needs an adapter that writes a scheduled task in one write
+    /// ([`StorageAdapter::store_scheduled`]: memory and Cassandra's taskrec
+    /// table); elsewhere [`Error::Unsupported`](crate::Error::Unsupported),
+    /// and nothing is written.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Report { day: u32 }
+    /// use std::time::Duration;
+    /// use chrono::TimeDelta;
+    /// use taskrec::{MemoryAdapter, Task, TaskStatus, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// let at = store.now().await? + TimeDelta::hours(1);
+    /// store.save_scheduled(&Task::new("reports", "r1", Report { day: 1 })?, at).await?;
+    ///
+    /// assert_eq!(store.count_by_status("reports").await?.scheduled, 1);
+    /// let state = store.state("reports", "r1").await?.unwrap();
+    /// assert_eq!((state.status, state.not_before), (TaskStatus::Pending, Some(at)));
+    /// // Not claimed before its time.
+    /// assert!(store.claim("reports", "r1", "w", Duration::from_secs(30)).await?.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_scheduled<T: TaskData>(
+        &self,
+        task: &Task<T>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let span = tracing::debug_span!(
+            "taskrec.save",
+            task_list = task.task_list(),
+            task.id = task.id(),
+            task.type = task.type_name(),
+            not_before = %at,
+        );
+        async {
+            let mut record = task.to_record()?;
+            record.set_updated_at(self.record_now().await?);
+            (*self.adapter).store_scheduled(&record, at).await?;
+            if self.keeps_history(task.task_list()) {
+                let mut state = crate::state::TaskState::scheduled(at);
+                state.changed_at = Some(record.updated_at());
+                self.record_history(task.task_list(), task.id(), &state)
+                    .await?;
+            }
+            TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Saves a task to be run no earlier than `delay` from now, by the
+    /// store's clock ([`now`](Self::now)): [`save_scheduled`](Self::save_scheduled)
+    /// at `now + delay`. (A delay past the end of the calendar chrono
+    /// counts, the year 262,143, schedules the task for that end.)
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Reminder {}
+    /// use std::time::Duration;
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// let task = Task::build("reminders", Reminder {})?;
+    /// store.save_delayed(&task, Duration::from_secs(15 * 60)).await?;
+    /// let counts = store.count_by_status("reminders").await?;
+    /// assert_eq!((counts.scheduled, counts.pending), (1, 0));
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_delayed<T: TaskData>(
+        &self,
+        task: &Task<T>,
+        delay: std::time::Duration,
+    ) -> Result<()> {
+        let now = self.now().await?;
+        let at = chrono::TimeDelta::from_std(delay)
+            .ok()
+            .and_then(|delay| now.checked_add_signed(delay))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        self.save_scheduled(task, at).await
+    }
+
     /// Saves many tasks, in groups of up to [`SAVE_ALL_GROUP`] handed to
     /// the adapter's [`store_all`](StorageAdapter::store_all), with up to
     /// `concurrency` groups in flight.

@@ -107,4 +107,13 @@ impl StorageAdapter for StateOnly {
     ) -> taskrec::Result<Option<taskrec::StateToken>> {
         self.0.swap_state(list, id, expected, new).await
     }
+    // The third method the capability asks for: no default can store a
+    // task scheduled in one write.
+    async fn store_scheduled(
+        &self,
+        record: &taskrec::TaskRecord,
+        not_before: chrono::DateTime<chrono::Utc>,
+    ) -> taskrec::Result<()> {
+        self.0.store_scheduled(record, not_before).await
+    }
 }

@@ -2,6 +2,9 @@
 //! subcommand per operation, each with an example in its `--help`.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -170,8 +173,8 @@ taskrec --keyspace jobs schema create --replication 3"
     #[command(after_help = "Examples:\n  \
 taskrec count emails\n  \
 taskrec count emails --by-state --format json\n\n\
-JSON: {\"task_list\": L, \"total\": N} and, with --by-state, \"pending\", \"claimed\", \
-\"succeeded\", \"failed\", \"unknown\" (unreadable or newer states).")]
+JSON: {\"task_list\": L, \"total\": N} and, with --by-state, \"pending\", \"scheduled\" \
+(saved to run at a time still ahead), \"claimed\", \"succeeded\", \"failed\", \"unknown\" (unreadable or newer states).")]
     Count(CountArgs),
     /// List a list's tasks, or those in one state
     #[command(after_help = "Examples:\n  \
@@ -179,7 +182,8 @@ taskrec ls emails --limit 20\n  \
 taskrec ls emails --state failed --format jsonl | jq -r .state.last_error\n\n\
 JSON (an array) and JSON lines give one object a task: task_list, id, type, data (the task's \
 JSON object; a string when the stored data is not JSON), created_at, updated_at (RFC 3339, \
-UTC), state (null on task_rb's table): {status, attempts, last_error, owner, lease_until, \
+UTC), state (null on task_rb's table): {status (scheduled: a pending task whose not_before \
+is ahead and that was never tried), attempts, last_error, owner, lease_until, \
 not_before, changed_at, result}, absent values null.")]
     Ls(LsArgs),
     /// Show one task: its record, state and history
@@ -221,11 +225,13 @@ stays flat whatever the list's size.")]
     #[command(after_help = "Examples:\n  \
 taskrec import emails.jsonl\n  \
 taskrec import emails.jsonl --list emails-replay --keep-going\n  \
-taskrec export emails | taskrec import - --list emails-copy\n\n\
+taskrec export emails | taskrec import - --list emails-copy\n  \
+taskrec import reminders.jsonl --in 15m\n\n\
 Every line is checked first, and nothing is written when one is bad; each bad line is \
 reported as FILE:LINE: reason (exit 1). A task already stored with the same type and data \
 is left as it is (its state too), so importing a file twice changes nothing the second \
-time.")]
+time. With --at or --in, the tasks written are scheduled: listed as scheduled, and run by no \
+worker before that time.")]
     Import(ImportArgs),
     /// Check the deployment: nodes, versions, schema, and this client's clock
     #[command(after_help = "Examples:\n  \
@@ -392,6 +398,47 @@ pub struct ImportArgs {
     /// Groups of up to 100 tasks imported at once
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub concurrency: usize,
+    /// Schedule the tasks written: none runs before this time (RFC 3339,
+    /// e.g. 2026-12-24T08:00:00Z)
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "delay")]
+    pub at: Option<DateTime<Utc>>,
+    /// Schedule the tasks written: none runs before this long from now, by
+    /// the cluster's clock (a number and s, m, h or d: 90s, 15m, 2h, 7d)
+    #[arg(long = "in", value_name = "DELAY", value_parser = parse_delay)]
+    pub delay: Option<Duration>,
+}
+
+/// A time as `--at` takes it: RFC 3339, any offset.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|e| format!("{e}: give a time as RFC 3339, e.g. 2026-12-24T08:00:00Z"))
+}
+
+/// A delay as `--in` takes it: a whole number and a unit, `s`, `m`, `h` or `d`.
+fn parse_delay(text: &str) -> Result<Duration, String> {
+    let unit_at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} has no unit: add s, m, h or d (e.g. {text}s)"))?;
+    let (number, unit) = text.split_at(unit_at);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a whole number (e.g. 15m)"))?;
+    let seconds_per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: the unit {unit:?} is not one of s, m, h, d"
+            ))
+        }
+    };
+    number
+        .checked_mul(seconds_per)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long a delay"))
 }
 
 /// A task state to select.
@@ -399,6 +446,8 @@ pub struct ImportArgs {
 #[allow(missing_docs)]
 pub enum State {
     Pending,
+    /// Saved to run at a time still ahead
+    Scheduled,
     Claimed,
     Succeeded,
     Failed,

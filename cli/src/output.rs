@@ -23,6 +23,7 @@ pub fn time(at: DateTime<Utc>) -> String {
 pub fn status_name(status: TaskStatus) -> &'static str {
     match status {
         TaskStatus::Pending => "pending",
+        TaskStatus::Scheduled => "scheduled",
         TaskStatus::Claimed => "claimed",
         TaskStatus::Succeeded => "succeeded",
         TaskStatus::Failed => "failed",

@@ -114,7 +114,7 @@ fn counts(list: &str) -> Value {
 fn expected_counts(list: &str, pending: u64, failed: u64) -> Value {
     json!({
         "task_list": list, "total": pending + failed, "pending": pending,
-        "claimed": 0, "succeeded": 0, "failed": failed, "unknown": 0,
+        "scheduled": 0, "claimed": 0, "succeeded": 0, "failed": failed, "unknown": 0,
     })
 }
 
@@ -259,6 +259,60 @@ fn import_checks_every_line_first_and_names_the_bad_ones() {
         ids,
         BTreeSet::from(["a".to_owned(), "b".to_owned(), "d".to_owned()])
     );
+}
+
+/// `--in` and `--at` schedule what an import writes: listed and counted as
+/// scheduled while the time is ahead, pending at once when it is past; a
+/// delay the command cannot read is bad usage, naming the units.
+#[test]
+fn import_with_in_or_at_schedules_the_tasks_written() {
+    let list = unique_list("import-scheduled");
+    let lines: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|id| hash_line(&list, id, json!({ "to": id })))
+        .collect();
+    let file = file_of(&lines);
+    taskrec()
+        .arg("import")
+        .arg(file.path())
+        .args(["--in", "1h"])
+        .assert()
+        .success();
+    let mut expected = expected_counts(&list, 0, 0);
+    expected["scheduled"] = json!(2);
+    expected["total"] = json!(2);
+    assert_eq!(counts(&list), expected);
+    let listed = taskrec()
+        .args(["ls", &list, "--state", "scheduled", "--format", "jsonl"])
+        .assert()
+        .success();
+    let listed: Vec<Value> = stdout_of(&listed)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    for task in &listed {
+        assert_eq!(task["state"]["status"], "scheduled", "{task}");
+        assert!(task["state"]["not_before"].is_string(), "{task}");
+    }
+
+    let past = unique_list("import-past");
+    let file = file_of(&[hash_line(&past, "p", json!({}))]);
+    taskrec()
+        .arg("import")
+        .arg(file.path())
+        .args(["--at", "2020-01-01T00:00:00Z"])
+        .assert()
+        .success();
+    assert_eq!(counts(&past), expected_counts(&past, 1, 0));
+
+    taskrec()
+        .arg("import")
+        .arg(file.path())
+        .args(["--in", "15x"])
+        .assert()
+        .code(2)
+        .stderr(contains("not one of s, m, h, d"));
 }
 
 #[test]
@@ -426,7 +480,7 @@ fn count_ls_and_retry_of_failed_tasks() {
         .assert()
         .success()
         .stdout(
-            "STATE      TASKS\npending    2\nclaimed    0\nsucceeded  0\nfailed     2\nunknown    0\ntotal      4\n",
+            "STATE      TASKS\npending    2\nscheduled  0\nclaimed    0\nsucceeded  0\nfailed     2\nunknown    0\ntotal      4\n",
         );
 
     // The failed ones, with their attempts and errors.

@@ -595,6 +595,20 @@ impl StorageAdapter for CassandraAdapter {
         observe::timed(Op::Save, span, self.table.write(record, Some(ttl))).await
     }
 
+    /// Stores the record as `store` does (one batch of its row, its
+    /// listing entry and its ready hint), its state scheduled and its hint
+    /// due at `not_before`: sweeps hand it out from the hint once the
+    /// cluster's time reaches it, without walking the list.
+    async fn store_scheduled(&self, record: &TaskRecord, not_before: DateTime<Utc>) -> Result<()> {
+        let span = self.span(Op::Save, record.task_list(), Some(record.id()));
+        observe::timed(
+            Op::Save,
+            span,
+            self.table.write_scheduled(record, not_before),
+        )
+        .await
+    }
+
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         let span = self.span(Op::Find, task_list, Some(id));
         observe::timed(Op::Find, span, self.table.find(task_list, id)).await

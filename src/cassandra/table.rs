@@ -43,6 +43,15 @@ pub(super) trait Table: Send + Sync {
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()>;
 
+    /// Writes a record whose task no worker may claim before `not_before`.
+    async fn write_scheduled(
+        &self,
+        _record: &TaskRecord,
+        _not_before: DateTime<Utc>,
+    ) -> Result<()> {
+        Err(no_state())
+    }
+
     /// Writes many records, as `write` would one after another (no TTL).
     async fn write_all(&self, records: &[TaskRecord]) -> Result<()>;
 

@@ -93,6 +93,14 @@ pub(super) struct TaskrecTable {
     unread_saves: bool,
 }
 
+/// How a save leaves its task: pending and claimable at once, or
+/// scheduled (the state's JSON, and the time it opens).
+#[derive(Clone, Copy)]
+enum Opens<'a> {
+    Now,
+    At(&'a str, DateTime<Utc>),
+}
+
 impl TaskrecTable {
     pub(super) async fn prepare(
         session: Arc<Session>,
@@ -310,7 +318,12 @@ impl TaskrecTable {
     /// removal of the entry it moves out of, if it moves). A task whose id
     /// taskrec made lately needs no read: its entry goes to its id's minute
     /// ([`Listing::place_new`]).
-    async fn write_record(&self, record: &TaskRecord, ttl_given: Option<Duration>) -> Result<()> {
+    async fn write_record(
+        &self,
+        record: &TaskRecord,
+        ttl_given: Option<Duration>,
+        opens: Opens<'_>,
+    ) -> Result<()> {
         let (list, id) = (record.task_list(), record.id());
         // The cluster's time, not this process's clock: a clock behind
         // would list the task in a minute listings no longer read.
@@ -325,7 +338,7 @@ impl TaskrecTable {
             None => Listing::place(self.locate(list, id).await?, built_at, now),
         };
         self.listing.register(&self.session, list, slice).await?;
-        let parts = self.record_writes(record, slice, moved_from, now, ttl_given)?;
+        let parts = self.record_writes(record, slice, moved_from, now, ttl_given, opens)?;
         let bytes = parts.iter().map(|(_, _, bytes)| bytes).sum();
         let parts = parts
             .into_iter()
@@ -336,8 +349,9 @@ impl TaskrecTable {
         self.send_together(parts, bytes).await
     }
 
-    /// What a save of `record` writes, its entry in `slice`: its row, its
-    /// entry, its ready hint and the removal of the entry it moves out of,
+    /// What a save of `record` writes, its entry in `slice`: its row (with
+    /// the state `opens` says), its entry, its ready hint (due when the
+    /// task opens) and the removal of the entry it moves out of,
     /// each with about what it weighs as Cassandra measures a batch (the
     /// size of its mutation: values, clustering keys, and about 16 bytes of
     /// timestamp and expiry per cell and row).
@@ -348,7 +362,12 @@ impl TaskrecTable {
         moved_from: Option<i64>,
         now: DateTime<Utc>,
         ttl_given: Option<Duration>,
+        opens: Opens<'a>,
     ) -> Result<Vec<(&'a PreparedStatement, BoxedRow<'a>, usize)>> {
+        let (state, due) = match opens {
+            Opens::Now => (INITIAL_STATE_JSON, now),
+            Opens::At(state, at) => (state, at),
+        };
         let ttl = ttl_seconds(ttl_given)?;
         let (list, id) = (record.task_list(), record.id());
         let listing = &self.listing;
@@ -366,7 +385,7 @@ impl TaskrecTable {
             data,
             created,
             updated,
-            INITIAL_STATE_JSON,
+            state,
             uuid::Uuid::new_v4(),
             slice,
             ttl,
@@ -376,7 +395,7 @@ impl TaskrecTable {
         );
         let mut parts: Vec<(&PreparedStatement, BoxedRow<'a>, usize)> = vec![
             // Seven cells, the state's JSON among them, and the row's own.
-            (&self.insert_row, Box::new(row), text + 224),
+            (&self.insert_row, Box::new(row), text + state.len() + 208),
             // Four cells and the id.
             (
                 listing.insert_statement(),
@@ -390,7 +409,7 @@ impl TaskrecTable {
         if let Some(ready) = &self.ready {
             parts.push((
                 ready.insert_statement(),
-                Box::new(ReadyIndex::hint_values(list, id, now, now, ttl_given)),
+                Box::new(ReadyIndex::hint_values(list, id, due, now, ttl_given)),
                 id.len() + 64,
             ));
         }
@@ -447,7 +466,7 @@ impl TaskrecTable {
                 // Remembered per list: a write only for a slice not yet known.
                 self.listing.register(&self.session, list, slice).await?;
                 for (statement, row, bytes) in
-                    self.record_writes(record, slice, moved_from, now, None)?
+                    self.record_writes(record, slice, moved_from, now, None, Opens::Now)?
                 {
                     writes.push(Write::new(statement, row, bytes)?);
                 }
@@ -557,10 +576,13 @@ impl TaskrecTable {
                 .await?;
             let mut tasks = Vec::new();
             for (slice, id, token, stored) in states {
+                // Any time will do: it tells only scheduled tasks from
+                // pending ones, never a failed one from another.
                 match stored {
                     Some(stored)
                         if stored.token.as_uuid().to_string() == token
-                            && status_of(&stored) == TaskStatus::Failed =>
+                            && status_of(&stored, DateTime::<Utc>::MIN_UTC)
+                                == TaskStatus::Failed =>
                     {
                         tasks.push(stored)
                     }
@@ -603,7 +625,16 @@ impl Table for TaskrecTable {
     }
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
-        self.write_record(record, ttl).await
+        self.write_record(record, ttl, Opens::Now).await
+    }
+
+    /// One save, as `write`'s: the row holds the scheduled state and the
+    /// ready hint is due at `not_before`, so sweeps pass over the task
+    /// until then and hand it out from its hint after, with no walk.
+    async fn write_scheduled(&self, record: &TaskRecord, not_before: DateTime<Utc>) -> Result<()> {
+        let state = TaskState::scheduled(not_before).to_json()?;
+        self.write_record(record, None, Opens::At(&state, not_before))
+            .await
     }
 
     async fn write_all(&self, records: &[TaskRecord]) -> Result<()> {

@@ -235,7 +235,9 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
 
     /// Runs every task of `task_list` through [`Execute`] until none is left
     /// to do: all completed, or kept as failed. While other workers hold
-    /// tasks or tasks wait out a backoff, it waits for them; it returns when
+    /// tasks or tasks wait out a backoff or their scheduled time
+    /// ([`TaskStore::save_scheduled`](crate::TaskStore::save_scheduled)), it
+    /// waits for them; it returns when
     /// the list has nothing open, or when stopped.
     ///
     /// ```

@@ -30,6 +30,7 @@ mod operate;
 mod own_node;
 mod paging;
 mod save_all;
+mod scheduled;
 #[cfg(feature = "cassandra-tls")]
 mod secure;
 mod state_edges;

@@ -22,6 +22,7 @@ pub async fn run(store: &TaskStore, args: CountArgs) -> anyhow::Result<()> {
                     "task_list": args.list,
                     "total": counts.total(),
                     "pending": counts.pending,
+                    "scheduled": counts.scheduled,
                     "claimed": counts.claimed,
                     "succeeded": counts.succeeded,
                     "failed": counts.failed,
@@ -44,6 +45,7 @@ fn write_counts(out: &mut impl Write, counts: &StatusCounts) -> std::io::Result<
     let mut table = output::Table::new(vec!["STATE", "TASKS"]);
     for (name, n) in [
         ("pending", counts.pending),
+        ("scheduled", counts.scheduled),
         ("claimed", counts.claimed),
         ("succeeded", counts.succeeded),
         ("failed", counts.failed),

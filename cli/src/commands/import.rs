@@ -10,6 +10,11 @@
 //! and timestamps included (a save would make it pending again): importing
 //! the same file twice changes nothing the second time.
 //!
+//! With `--at TIME` or `--in DELAY` the tasks written are scheduled
+//! ([`StorageAdapter::store_scheduled`](taskrec::StorageAdapter::store_scheduled)):
+//! no worker runs them before that time (one time for the whole file, a
+//! delay counted from when the import connects, by the store's clock).
+//!
 //! Lines are imported in groups of [`SAVE_ALL_GROUP`]: each task of a group
 //! looked up by key, then the changed ones written with one
 //! [`store_all`](taskrec::StorageAdapter::store_all) call, which Cassandra
@@ -22,6 +27,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use taskrec::{validate_task_list, TaskHash, TaskRecord, TaskStore, SAVE_ALL_GROUP};
 
@@ -54,6 +60,24 @@ pub async fn run(options: &Connection, args: ImportArgs) -> anyhow::Result<()> {
         Some(checked.good)
     };
     let store = connect::store(options).await?;
+    let schedule = match (args.at, args.delay) {
+        (Some(at), _) => Some(at),
+        (None, Some(delay)) => {
+            let now = store.now().await?;
+            Some(
+                chrono::TimeDelta::from_std(delay)
+                    .ok()
+                    .and_then(|delay| now.checked_add_signed(delay))
+                    .ok_or_else(|| usage("--in: too long a delay"))?,
+            )
+        }
+        (None, None) => None,
+    };
+    if schedule.is_some() && !store.adapter().capabilities().conditional_writes() {
+        return Err(usage(
+            "--at and --in need task state, which task_rb's table does not keep",
+        ));
+    }
     let bar = match total {
         Some(total) => progress::bar(total, "imported"),
         None => progress::counter("imported"),
@@ -82,7 +106,7 @@ pub async fn run(options: &Connection, args: ImportArgs) -> anyhow::Result<()> {
             let (store, file, bar) = (&store, &file, &bar);
             async move {
                 let group = group.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-                let tally = import_group(store, file, &group).await?;
+                let tally = import_group(store, file, &group, schedule).await?;
                 bar.inc(group.len() as u64);
                 anyhow::Ok(tally)
             }
@@ -125,11 +149,13 @@ impl std::ops::Add for Tally {
 /// Saves the records of one group of lines (line number, record) that the
 /// store does not hold already with the same type and data: each looked up
 /// by key, then the changed ones written together, in the few batched
-/// requests of [`store_all`](taskrec::StorageAdapter::store_all).
+/// requests of [`store_all`](taskrec::StorageAdapter::store_all); or, to be
+/// run no earlier than `schedule`, each in its own write, all at once.
 async fn import_group(
     store: &TaskStore,
     file: &str,
     group: &[(u64, TaskRecord)],
+    schedule: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Tally> {
     let lookups = group.iter().map(|(number, record)| async move {
         let stored = store
@@ -160,11 +186,25 @@ async fn import_group(
             record.set_updated_at(now);
         }
     }
-    if !changed.is_empty() {
-        store.adapter().store_all(&changed).await.with_context(|| {
-            let (first, last) = (group[0].0, group[group.len() - 1].0);
-            format!("{file}:{first}-{last}: saving {} tasks", changed.len())
-        })?;
+    let context = || {
+        let (first, last) = (group[0].0, group[group.len() - 1].0);
+        format!("{file}:{first}-{last}: saving {} tasks", changed.len())
+    };
+    match schedule {
+        _ if changed.is_empty() => {}
+        None => store
+            .adapter()
+            .store_all(&changed)
+            .await
+            .with_context(context)?,
+        Some(at) => {
+            let saves = changed
+                .iter()
+                .map(|record| store.adapter().store_scheduled(record, at));
+            futures::future::try_join_all(saves)
+                .await
+                .with_context(context)?;
+        }
     }
     let written = changed.len() as u64;
     Ok(Tally {

@@ -5,6 +5,7 @@
 
 use std::io::Write;
 
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use taskrec::{StoredState, TaskRecord, TaskState, TaskStatus, TaskStore};
 
@@ -24,6 +25,12 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
     let mut out = output::stdout();
     let mut printer = Printer::new(args.format, has_state);
     let limit = args.limit.unwrap_or(u64::MAX);
+    // Whether a task is still scheduled, by the store's clock.
+    let now = if has_state {
+        store.now().await?
+    } else {
+        DateTime::<Utc>::MIN_UTC
+    };
     match args.state {
         Some(_) if !has_state => {
             return Err(usage(
@@ -40,7 +47,7 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
                     .page_by_status(&args.list, status, token.as_ref(), size)
                     .await?;
                 for task in page.tasks.iter().take(size) {
-                    printer.task(&mut out, &task.record, Some(&readable(task)))?;
+                    printer.task(&mut out, &task.record, Some(&readable(task, now)))?;
                     left -= 1;
                 }
                 match page.next {
@@ -57,7 +64,7 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
             while let Some(records) = pages.try_next().await.map_err(|e| e.1)? {
                 if has_state {
                     for task in states(store, &args.list, records).await? {
-                        printer.task(&mut out, &task.record, Some(&readable(&task)))?;
+                        printer.task(&mut out, &task.record, Some(&readable(&task, now)))?;
                     }
                 } else {
                     for record in &records {
@@ -75,19 +82,28 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
 fn status(state: State) -> TaskStatus {
     match state {
         State::Pending => TaskStatus::Pending,
+        State::Scheduled => TaskStatus::Scheduled,
         State::Claimed => TaskStatus::Claimed,
         State::Succeeded => TaskStatus::Succeeded,
         State::Failed => TaskStatus::Failed,
     }
 }
 
-/// The state of a listed task; one that cannot be read (written by a newer
-/// taskrec, or damaged) shows as unknown rather than ending the listing.
-fn readable(stored: &StoredState) -> TaskState {
-    TaskState::from_json(&stored.json).unwrap_or_else(|_| TaskState {
-        status: TaskStatus::Unknown,
-        ..TaskState::pending()
-    })
+/// The state of a listed task, its status as listed at `now` (a task
+/// waiting for its scheduled time is `scheduled`); one that cannot be read
+/// (written by a newer taskrec, or damaged) shows as unknown rather than
+/// ending the listing.
+fn readable(stored: &StoredState, now: DateTime<Utc>) -> TaskState {
+    match TaskState::from_json(&stored.json) {
+        Ok(state) => TaskState {
+            status: state.status_at(now),
+            ..state
+        },
+        Err(_) => TaskState {
+            status: TaskStatus::Unknown,
+            ..TaskState::pending()
+        },
+    }
 }
 
 /// The states of a page of records, in its order; a task completed since

@@ -11,7 +11,15 @@ use crate::output::{self, DetailsView, TaskView};
 pub async fn run(store: &TaskStore, args: ShowArgs) -> anyhow::Result<()> {
     let (record, state, history) = if store.adapter().capabilities().conditional_writes() {
         match store.show(&args.list, &args.id).await? {
-            Some(details) => (details.record, Some(details.state), details.history),
+            Some(details) => {
+                // Listed as `ls` lists it: a task waiting for its time is scheduled.
+                let now = store.now().await?;
+                let state = TaskState {
+                    status: details.state.status_at(now),
+                    ..details.state
+                };
+                (details.record, Some(state), details.history)
+            }
             None => absent(&args)?,
         }
     } else {
