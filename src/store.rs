@@ -311,18 +311,42 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn save<T: TaskData>(&self, task: &Task<T>) -> Result<()> {
+        self.save_opening(task, None).await
+    }
+
+    /// What [`save`](Self::save) and [`save_scheduled`](Self::save_scheduled)
+    /// do: the record stamped with the store's time, stored pending (or
+    /// scheduled for `at`), its history line where history is kept, and
+    /// its count.
+    async fn save_opening<T: TaskData>(
+        &self,
+        task: &Task<T>,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()> {
         let span = tracing::debug_span!(
             "taskrec.save",
             task_list = task.task_list(),
             task.id = task.id(),
             task.type = task.type_name(),
+            not_before = tracing::field::Empty,
         );
+        if let Some(at) = at {
+            span.record("not_before", tracing::field::display(at));
+        }
         async {
             let mut record = task.to_record()?;
             record.set_updated_at(self.record_now().await?);
-            (*self.adapter).store(&record).await?;
+            let mut state = match at {
+                None => {
+                    (*self.adapter).store(&record).await?;
+                    crate::state::TaskState::pending()
+                }
+                Some(at) => {
+                    (*self.adapter).store_scheduled(&record, at).await?;
+                    crate::state::TaskState::scheduled(at)
+                }
+            };
             if self.keeps_history(task.task_list()) {
-                let mut state = crate::state::TaskState::pending();
                 state.changed_at = Some(record.updated_at());
                 self.record_history(task.task_list(), task.id(), &state)
                     .await?;
@@ -414,28 +438,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         task: &Task<T>,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        let span = tracing::debug_span!(
-            "taskrec.save",
-            task_list = task.task_list(),
-            task.id = task.id(),
-            task.type = task.type_name(),
-            not_before = %at,
-        );
-        async {
-            let mut record = task.to_record()?;
-            record.set_updated_at(self.record_now().await?);
-            (*self.adapter).store_scheduled(&record, at).await?;
-            if self.keeps_history(task.task_list()) {
-                let mut state = crate::state::TaskState::scheduled(at);
-                state.changed_at = Some(record.updated_at());
-                self.record_history(task.task_list(), task.id(), &state)
-                    .await?;
-            }
-            TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
-            Ok(())
-        }
-        .instrument(span)
-        .await
+        self.save_opening(task, Some(at)).await
     }
 
     /// Saves a task to be run no earlier than `delay` from now, by the
