@@ -397,6 +397,7 @@ impl Page {
 /// ) -> Result<Option<StateToken>>; // conditional_writes
 /// async fn store_scheduled(&self, record: &TaskRecord, not_before: DateTime<Utc>)
 ///     -> Result<()>; // conditional_writes, and written for it
+/// async fn store_if_absent(&self, record: &TaskRecord) -> Result<bool>; // the same
 ///
 /// // Optional: with `conditional_writes`, the defaults walk the list and its
 /// // states; without, they answer `Error::Unsupported`.
@@ -521,13 +522,16 @@ impl Page {
 /// `append_history`. [`TaskStore::claim`](crate::TaskStore::claim) reads with
 /// `load_state` and claims with `swap_state`.
 ///
-/// Scheduled tasks ([`TaskStore::save_scheduled`](crate::TaskStore::save_scheduled))
-/// need a third method, [`store_scheduled`](StorageAdapter::store_scheduled):
-/// a store and a state change in one write, which no default can make of the
-/// other two (a worker could claim the task between them). Its default
-/// answers `Unsupported` naming it; the conformance rule
-/// `scheduled_tasks_wait_for_their_time` fails until an adapter with the
-/// capability writes it.
+/// Scheduled and unique tasks ([`TaskStore::save_scheduled`](crate::TaskStore::save_scheduled),
+/// [`TaskStore::save_unique`](crate::TaskStore::save_unique)) need two more
+/// methods, [`store_scheduled`](StorageAdapter::store_scheduled) (a store
+/// and a state change in one write: a worker could claim the task between
+/// the two) and [`store_if_absent`](StorageAdapter::store_if_absent) (a
+/// store conditional on the key being free: two callers could both find it
+/// free), which no default can make of the others. Their defaults answer
+/// `Unsupported` naming them; the conformance rules
+/// `scheduled_tasks_wait_for_their_time` and `store_if_absent_stores_once`
+/// fail until an adapter with the capability writes them.
 ///
 /// Without the capability, `Worker::drain`, `Worker::serve` and
 /// `TaskStore::claim` read nothing and answer [`Error::Unsupported`], which
@@ -696,6 +700,29 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         Err(Error::Unsupported {
             adapter: self.name(),
             operation: "scheduled saves (StorageAdapter::store_scheduled)",
+        })
+    }
+
+    /// Stores the record, as [`store`](Self::store) does, only if no record
+    /// is stored under its (task list, id), atomically: of calls racing on
+    /// one key, exactly one answers `true` and stores its record; the others
+    /// answer `false` and change nothing (the stored record and its state
+    /// stay as they are).
+    ///
+    /// Optional, for adapters with [`Capabilities::conditional_writes`]:
+    /// the default answers [`Error::Unsupported`], naming the capability
+    /// when the adapter lacks it and this method when it has it (a `find`
+    /// then a `store` would let two racing callers both store). The memory
+    /// and Cassandra adapters override it; the conformance rule
+    /// `store_if_absent_stores_once` checks it.
+    async fn store_if_absent(&self, record: &TaskRecord) -> Result<bool> {
+        let _ = record;
+        if !self.capabilities().conditional_writes() {
+            return Err(lacks_conditional_writes(self.name()));
+        }
+        Err(Error::Unsupported {
+            adapter: self.name(),
+            operation: "saves of new tasks only (StorageAdapter::store_if_absent)",
         })
     }
 
@@ -944,6 +971,9 @@ macro_rules! forward_adapter {
                 not_before: DateTime<Utc>,
             ) -> Result<()> {
                 (**self).store_scheduled(record, not_before).await
+            }
+            async fn store_if_absent(&self, record: &TaskRecord) -> Result<bool> {
+                (**self).store_if_absent(record).await
             }
             async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
                 (**self).load_state(task_list, id).await

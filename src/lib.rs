@@ -148,6 +148,8 @@
 //! [`TaskStore::save_scheduled`] and [`TaskStore::save_delayed`] save a task
 //! that no worker runs before a time: listed as [`TaskStatus::Scheduled`]
 //! until then, handed out by claim-next when it comes.
+//! [`TaskStore::save_unique`] saves a task only if its id is free, so that
+//! producers racing on the same work make one task ([`Unique`]).
 //!
 //! # Whose clock
 //!
@@ -260,7 +262,7 @@ pub use ready::ReadyTasks;
 pub use record::TaskRecord;
 pub use registry::{DynTaskData, ErasedTaskData, TaskRegistry};
 pub use state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
-pub use store::{TaskStore, DEFAULT_CONCURRENCY, SAVE_ALL_GROUP};
+pub use store::{TaskStore, Unique, DEFAULT_CONCURRENCY, SAVE_ALL_GROUP};
 pub use task::Task;
 #[doc = include_str!("../docs/derive.md")]
 pub use taskrec_derive::TaskData;

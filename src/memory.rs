@@ -311,6 +311,19 @@ impl StorageAdapter for MemoryAdapter {
         Ok(())
     }
 
+    /// The check and the insert under one write lock.
+    async fn store_if_absent(&self, record: &TaskRecord) -> Result<bool> {
+        let _span = span(Op::Save, record.task_list(), Some(record.id())).entered();
+        let mut lists = self.write();
+        let taken = lists
+            .get(record.task_list())
+            .is_some_and(|list| list.entries.contains_key(record.id()));
+        if !taken {
+            insert(&mut lists, record, None);
+        }
+        Ok(!taken)
+    }
+
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         let _span = span(Op::LoadState, task_list, Some(id)).entered();
         Ok(self

@@ -16,6 +16,16 @@ use crate::record::{self, TaskRecord};
 use crate::registry::{DynTaskData, TaskRegistry};
 use crate::task::Task;
 
+/// What [`TaskStore::save_unique`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use = "a task that was not saved is another producer's: say what to do about it"]
+pub enum Unique {
+    /// The id was free: this task is stored.
+    Saved,
+    /// A task of the list has the id already: nothing changed.
+    Taken,
+}
+
 /// A reasonable `concurrency` for [`TaskStore::save_all`] (groups of tasks
 /// in flight) and for other bulk work (saves in flight) when you have no
 /// better number. `save_all` has no default
@@ -299,6 +309,14 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// and id. The stored record's `updated_at` is the time of saving, by
     /// the store's clock ([`now`](Self::now)).
     ///
+    /// An overwrite starts the task afresh, state included: a failed task
+    /// comes back pending, its attempts at 0 and its last error gone (its
+    /// history, where kept, still has them), and one a worker holds is
+    /// pending again (the worker's completion then leaves the new version,
+    /// [`Worker`](crate::Worker) says how). To save only a task that is not
+    /// stored yet and leave a stored one as it is, use
+    /// [`save_unique`](Self::save_unique).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
     /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
@@ -314,10 +332,78 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         self.save_opening(task, None).await
     }
 
+    /// Saves a task only if no task of its list has its id: of producers
+    /// racing to save the same id, exactly one gets [`Unique::Saved`] and its
+    /// task is stored; the others get [`Unique::Taken`] and change nothing.
+    /// A task already stored under the id stays as it is, its state
+    /// included (a plain [`save`](Self::save) would make it pending again,
+    /// a failed one too). Use an id that names the work (an order number, a
+    /// file's path) so that two producers of the same work make one task.
+    ///
+    /// On Cassandra it is a read and, when the id is free, a lightweight
+    /// transaction (`INSERT … IF NOT EXISTS`, one Paxos round) before the
+    /// task's listing entry; in memory, one step under the lock. After an
+    /// error the task may or may not be stored: calling again answers
+    /// [`Unique::Taken`] if it was. Needs
+    /// [`StorageAdapter::store_if_absent`] (memory and Cassandra's taskrec
+    /// table); elsewhere [`Error::Unsupported`](crate::Error::Unsupported),
+    /// and nothing is written.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Invoice { order: u32 }
+    /// use taskrec::{MemoryAdapter, Task, TaskStore, Unique};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// let task = Task::new("invoices", "order-1042", Invoice { order: 1042 })?;
+    /// assert_eq!(store.save_unique(&task).await?, Unique::Saved);
+    /// assert_eq!(store.save_unique(&task).await?, Unique::Taken); // a second producer
+    /// assert_eq!(store.count("invoices").await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_unique<T: TaskData>(&self, task: &Task<T>) -> Result<Unique> {
+        let span = tracing::debug_span!(
+            "taskrec.save_unique",
+            task_list = task.task_list(),
+            task.id = task.id(),
+            task.type = task.type_name(),
+            saved = tracing::field::Empty,
+        );
+        async {
+            let mut record = task.to_record()?;
+            record.set_updated_at(self.record_now().await?);
+            if !(*self.adapter).store_if_absent(&record).await? {
+                tracing::Span::current().record("saved", false);
+                return Ok(Unique::Taken);
+            }
+            tracing::Span::current().record("saved", true);
+            self.saved(task, &record, crate::state::TaskState::pending())
+                .await?;
+            Ok(Unique::Saved)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// What every save does once its record is stored: the task's history
+    /// line, where history is kept, with the state it was saved in; its count.
+    async fn saved<T: TaskData>(
+        &self,
+        task: &Task<T>,
+        record: &TaskRecord,
+        mut state: crate::state::TaskState,
+    ) -> Result<()> {
+        if self.keeps_history(task.task_list()) {
+            state.changed_at = Some(record.updated_at());
+            self.record_history(task.task_list(), task.id(), &state)
+                .await?;
+        }
+        TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
+        Ok(())
+    }
+
     /// What [`save`](Self::save) and [`save_scheduled`](Self::save_scheduled)
     /// do: the record stamped with the store's time, stored pending (or
-    /// scheduled for `at`), its history line where history is kept, and
-    /// its count.
+    /// scheduled for `at`), then what every save does ([`saved`](Self::saved)).
     async fn save_opening<T: TaskData>(
         &self,
         task: &Task<T>,
@@ -336,7 +422,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         async {
             let mut record = task.to_record()?;
             record.set_updated_at(self.record_now().await?);
-            let mut state = match at {
+            let state = match at {
                 None => {
                     (*self.adapter).store(&record).await?;
                     crate::state::TaskState::pending()
@@ -346,13 +432,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
                     crate::state::TaskState::scheduled(at)
                 }
             };
-            if self.keeps_history(task.task_list()) {
-                state.changed_at = Some(record.updated_at());
-                self.record_history(task.task_list(), task.id(), &state)
-                    .await?;
-            }
-            TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
-            Ok(())
+            self.saved(task, &record, state).await
         }
         .instrument(span)
         .await
@@ -548,13 +628,8 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             .collect::<Result<Vec<_>>>()?;
         (*self.adapter).store_all(&records).await?;
         for (task, record) in tasks.iter().zip(&records) {
-            if self.keeps_history(task.task_list()) {
-                let mut state = crate::state::TaskState::pending();
-                state.changed_at = Some(record.updated_at());
-                self.record_history(task.task_list(), task.id(), &state)
-                    .await?;
-            }
-            TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
+            self.saved(task, record, crate::state::TaskState::pending())
+                .await?;
         }
         Ok(records.len() as u64)
     }

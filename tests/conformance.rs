@@ -107,13 +107,16 @@ impl StorageAdapter for StateOnly {
     ) -> taskrec::Result<Option<taskrec::StateToken>> {
         self.0.swap_state(list, id, expected, new).await
     }
-    // The third method the capability asks for: no default can store a
-    // task scheduled in one write.
+    // The two methods the capability asks for beyond the state: no
+    // default can store a task scheduled, or only if absent, in one write.
     async fn store_scheduled(
         &self,
         record: &taskrec::TaskRecord,
         not_before: chrono::DateTime<chrono::Utc>,
     ) -> taskrec::Result<()> {
         self.0.store_scheduled(record, not_before).await
+    }
+    async fn store_if_absent(&self, record: &taskrec::TaskRecord) -> taskrec::Result<bool> {
+        self.0.store_if_absent(record).await
     }
 }

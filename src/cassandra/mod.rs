@@ -609,6 +609,18 @@ impl StorageAdapter for CassandraAdapter {
         .await
     }
 
+    /// On taskrec's table: one read (is the key taken?); if it is free, the
+    /// task's ready hint, then its row in a lightweight transaction (`INSERT
+    /// … IF NOT EXISTS`, which decides a race), then its listing entry. The
+    /// hint comes first so that a process dying between the transaction and
+    /// the entry leaves a task that workers still find and run (listed once
+    /// it is saved again or gone); a call that lost wrote only a hint, which
+    /// costs a sweep one state read.
+    async fn store_if_absent(&self, record: &TaskRecord) -> Result<bool> {
+        let span = self.span(Op::Save, record.task_list(), Some(record.id()));
+        observe::timed(Op::Save, span, self.table.write_if_absent(record)).await
+    }
+
     async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
         let span = self.span(Op::Find, task_list, Some(id));
         observe::timed(Op::Find, span, self.table.find(task_list, id)).await

@@ -52,6 +52,11 @@ pub(super) trait Table: Send + Sync {
         Err(no_state())
     }
 
+    /// Writes a record only if its key is free; whether it did.
+    async fn write_if_absent(&self, _record: &TaskRecord) -> Result<bool> {
+        Err(no_state())
+    }
+
     /// Writes many records, as `write` would one after another (no TTL).
     async fn write_all(&self, records: &[TaskRecord]) -> Result<()>;
 

@@ -58,6 +58,8 @@ pub(super) struct TaskrecTable {
     insert_row: PreparedStatement,
     find_row: PreparedStatement,
     delete_row: PreparedStatement,
+    /// The row, if no row has the key (a lightweight transaction).
+    insert_if_absent: PreparedStatement,
     /// The slice of the task's listing entry (null: no task).
     read_slice: PreparedStatement,
     /// The ids and slices of many tasks of one list: `id IN ?`.
@@ -161,6 +163,17 @@ impl TaskrecTable {
                 read,
             )
             .await?,
+            insert_if_absent: lwt(
+                serial,
+                prepare(
+                    format!(
+                        "INSERT INTO {table} (task_list, id, type, data, created_at, updated_at, state, state_token, slice) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+                    ),
+                    write,
+                )
+                .await?,
+            ),
             delete_row: prepare(format!("DELETE FROM {table} WHERE task_list = ? AND id = ?"), write).await?,
             read_slice: prepare(
                 format!("SELECT slice FROM {table} WHERE task_list = ? AND id = ?"),
@@ -347,6 +360,69 @@ impl TaskrecTable {
         // Past a few kilobytes the server warns about a batch, and fails it
         // at 50: a large record goes as separate requests at once instead.
         self.send_together(parts, bytes).await
+    }
+
+    /// A save of a task only if its key is free (see
+    /// `CassandraAdapter::store_if_absent`): whether it saved it.
+    async fn write_record_if_absent(&self, record: &TaskRecord) -> Result<bool> {
+        let (list, id) = (record.task_list(), record.id());
+        let now = self.clock.now().await?;
+        let built_at = built_at_millis(id);
+        if let Some(at) = built_at {
+            Listing::check_made_at(at, now)?;
+        }
+        // Taken already, as most racing producers find: one read, nothing written.
+        if self.locate(list, id).await?.is_some() {
+            return Ok(false);
+        }
+        let slice = match built_at.and_then(|at| Listing::place_new(at, now)) {
+            Some(slice) => slice,
+            None => Listing::place(None, built_at, now).0,
+        };
+        self.listing.register(&self.session, list, slice).await?;
+        if let Some(ready) = &self.ready {
+            ready.hint(&self.session, list, id, now).await?;
+        }
+        let (created, updated) = (
+            CqlTimestamp(record.created_at().timestamp_millis()),
+            CqlTimestamp(record.updated_at().timestamp_millis()),
+        );
+        let (type_name, data) = (record.type_name(), record.data());
+        let row = (
+            list,
+            id,
+            type_name,
+            data,
+            created,
+            updated,
+            INITIAL_STATE_JSON,
+            uuid::Uuid::new_v4(),
+            slice,
+        );
+        let answer =
+            first_row::<scylla::value::Row>(&self.session, &self.insert_if_absent, row).await?;
+        let applied = matches!(
+            answer.as_ref().and_then(|r| r.columns.first()),
+            Some(Some(scylla::value::CqlValue::Boolean(true)))
+        );
+        if applied {
+            let entry = (
+                list,
+                slice,
+                self.listing.shard(id),
+                id,
+                type_name,
+                data,
+                created,
+                updated,
+                0,
+            );
+            self.session
+                .execute_unpaged(self.listing.insert_statement(), entry)
+                .await
+                .map_err(storage)?;
+        }
+        Ok(applied)
     }
 
     /// What a save of `record` writes, its entry in `slice`: its row (with
@@ -626,6 +702,10 @@ impl Table for TaskrecTable {
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
         self.write_record(record, ttl, Opens::Now).await
+    }
+
+    async fn write_if_absent(&self, record: &TaskRecord) -> Result<bool> {
+        self.write_record_if_absent(record).await
     }
 
     /// One save, as `write`'s: the row holds the scheduled state and the

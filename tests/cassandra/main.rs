@@ -36,5 +36,6 @@ mod secure;
 mod state_edges;
 mod tombstones;
 mod tracing_spans;
+mod unique;
 mod utils;
 mod worker;
