@@ -95,6 +95,96 @@ pub(super) struct TaskrecTable {
     unread_saves: bool,
 }
 
+/// What a save writes of a task, bound as its row's values (with a fresh
+/// token) and as its listing entry's.
+struct Written<'a> {
+    list: &'a str,
+    id: &'a str,
+    type_name: &'a str,
+    data: &'a str,
+    created: CqlTimestamp,
+    updated: CqlTimestamp,
+}
+
+impl<'a> Written<'a> {
+    fn of(record: &'a TaskRecord) -> Self {
+        Written {
+            list: record.task_list(),
+            id: record.id(),
+            type_name: record.type_name(),
+            data: record.data(),
+            created: CqlTimestamp(record.created_at().timestamp_millis()),
+            updated: CqlTimestamp(record.updated_at().timestamp_millis()),
+        }
+    }
+
+    /// The row's values: list, id, type, data, created_at, updated_at,
+    /// `state`, a fresh token, `slice`.
+    #[allow(clippy::type_complexity)]
+    fn row(
+        &self,
+        state: &'a str,
+        slice: i64,
+    ) -> (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        CqlTimestamp,
+        CqlTimestamp,
+        &'a str,
+        uuid::Uuid,
+        i64,
+    ) {
+        let w = self;
+        let token = uuid::Uuid::new_v4();
+        (
+            w.list,
+            w.id,
+            w.type_name,
+            w.data,
+            w.created,
+            w.updated,
+            state,
+            token,
+            slice,
+        )
+    }
+
+    /// The entry's values: list, `slice`, `shard`, id, type, data,
+    /// created_at, updated_at, `ttl` (seconds, 0 for none).
+    #[allow(clippy::type_complexity)]
+    fn entry(
+        &self,
+        slice: i64,
+        shard: i32,
+        ttl: i32,
+    ) -> (
+        &'a str,
+        i64,
+        i32,
+        &'a str,
+        &'a str,
+        &'a str,
+        CqlTimestamp,
+        CqlTimestamp,
+        i32,
+    ) {
+        let w = self;
+        (
+            w.list,
+            slice,
+            shard,
+            w.id,
+            w.type_name,
+            w.data,
+            w.created,
+            w.updated,
+            ttl,
+        )
+    }
+}
+
 /// How a save leaves its task: pending and claimable at once, or
 /// scheduled (the state's JSON, and the time it opens).
 #[derive(Clone, Copy)]
@@ -383,22 +473,8 @@ impl TaskrecTable {
         if let Some(ready) = &self.ready {
             ready.hint(&self.session, list, id, now).await?;
         }
-        let (created, updated) = (
-            CqlTimestamp(record.created_at().timestamp_millis()),
-            CqlTimestamp(record.updated_at().timestamp_millis()),
-        );
-        let (type_name, data) = (record.type_name(), record.data());
-        let row = (
-            list,
-            id,
-            type_name,
-            data,
-            created,
-            updated,
-            INITIAL_STATE_JSON,
-            uuid::Uuid::new_v4(),
-            slice,
-        );
+        let written = Written::of(record);
+        let row = written.row(INITIAL_STATE_JSON, slice);
         let answer =
             first_row::<scylla::value::Row>(&self.session, &self.insert_if_absent, row).await?;
         let applied = matches!(
@@ -406,17 +482,7 @@ impl TaskrecTable {
             Some(Some(scylla::value::CqlValue::Boolean(true)))
         );
         if applied {
-            let entry = (
-                list,
-                slice,
-                self.listing.shard(id),
-                id,
-                type_name,
-                data,
-                created,
-                updated,
-                0,
-            );
+            let entry = written.entry(slice, self.listing.shard(id), 0);
             self.session
                 .execute_unpaged(self.listing.insert_statement(), entry)
                 .await
@@ -445,30 +511,16 @@ impl TaskrecTable {
             Opens::At(state, at) => (state, at),
         };
         let ttl = ttl_seconds(ttl_given)?;
-        let (list, id) = (record.task_list(), record.id());
         let listing = &self.listing;
-        let shard = listing.shard(id);
-        let (created, updated) = (
-            CqlTimestamp(record.created_at().timestamp_millis()),
-            CqlTimestamp(record.updated_at().timestamp_millis()),
-        );
-        let (type_name, data) = (record.type_name(), record.data());
-        let text = type_name.len() + data.len();
+        let written = Written::of(record);
+        let shard = listing.shard(written.id);
+        let text = written.type_name.len() + written.data.len();
+        let (list, id, type_name, data, created, updated, state, token, slice) =
+            written.row(state, slice);
         let row = (
-            list,
-            id,
-            type_name,
-            data,
-            created,
-            updated,
-            state,
-            uuid::Uuid::new_v4(),
-            slice,
-            ttl,
+            list, id, type_name, data, created, updated, state, token, slice, ttl,
         );
-        let entry = (
-            list, slice, shard, id, type_name, data, created, updated, ttl,
-        );
+        let entry = written.entry(slice, shard, ttl);
         let mut parts: Vec<(&PreparedStatement, BoxedRow<'a>, usize)> = vec![
             // Seven cells, the state's JSON among them, and the row's own.
             (&self.insert_row, Box::new(row), text + state.len() + 208),
