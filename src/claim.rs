@@ -475,9 +475,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     }
 
     /// Makes a failed (or succeeded, or waiting) task pending again at
-    /// once, attempts and backoff reset, for an operator who fixed the
-    /// cause. `false` when the task is absent, held under a live claim (a
-    /// running worker keeps it), or changed meanwhile.
+    /// once, attempts, backoff and last error reset, for an operator who
+    /// fixed the cause. `false` when the task is absent, held under a live
+    /// claim (a running worker keeps it), or changed meanwhile. Where the
+    /// store keeps history, the reset's line keeps the error the task was
+    /// reset from as its `last_error`, so the history says why it failed
+    /// even when its failure's own line was not kept.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -508,14 +511,25 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             return Ok(false);
         }
         let state = TaskState::reset(now);
+        // The task's history keeps why it had failed: the line of the reset
+        // carries the error it was reset from (the state itself forgets it).
+        let recorded = TaskState {
+            last_error: current.last_error,
+            ..state.clone()
+        };
         let claim = Claim {
             task_list: task_list.to_owned(),
             id: id.to_owned(),
             token: stored.token,
-            state: state.clone(),
+            state,
             record: stored.record,
         };
-        self.change(claim, Some(state)).await
+        if self.swap_quiet(claim).await?.is_none() {
+            return Ok(false);
+        }
+        self.record_history_best_effort(task_list, id, &recorded)
+            .await;
+        Ok(true)
     }
 
     /// The recorded state changes of a task that the store's

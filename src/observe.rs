@@ -39,6 +39,8 @@
 //! | a storage error in a worker's pass (a listing, a claim); the task is tried again later | error | `task_list`, `error` |
 //! | this process's clock is off the cluster's by more than [`clock_warn_offset`](crate::cassandra::CassandraConfig::clock_warn_offset) (at each measurement); a measurement of the cluster's clock failed | warn | `offset`, `uncertainty_ms`; `error` |
 //! | Cassandra sent a warning with its answer (a batch past its size or partition thresholds, a read over many tombstones), for saves, batched saves and reads by key | warn | `warning` |
+//! | a ready task of a type the worker does not run, left for a worker that runs it (once per list and type every 10 minutes per worker) | warn | `task_list`, `task.id`, `task.type` |
+//! | such a task failed once it waited [`fail_unknown_types_after`](crate::WorkerConfig::fail_unknown_types_after) | error | `task_list`, `task.id`, `task.type`, `error` |
 //! | an attempt succeeded; a task given back when the worker stopped | debug | |
 //!
 //! # Metrics
@@ -52,6 +54,7 @@
 //! | [`taskrec_retries_total`](RETRIES_TOTAL) | counter | `task_list`, `task_type` | failed attempts that will be retried after a backoff |
 //! | [`taskrec_failures_total`](FAILURES_TOTAL) | counter | `task_list`, `task_type` | tasks kept as failed |
 //! | [`taskrec_lost_leases_total`](LOST_LEASES_TOTAL) | counter | `task_list`, `task_type` | attempts whose claim was lost before their outcome was recorded |
+//! | [`taskrec_unknown_types_total`](UNKNOWN_TYPES_TOTAL) | counter | `task_list`, `task_type` | ready tasks a worker passed over because it does not run their type, each time it met one |
 //! | [`taskrec_operation_duration_seconds`](OPERATION_DURATION_SECONDS) | histogram | `operation` (one of [`OPERATIONS`]) | the Cassandra adapter's calls, from first request to answer |
 //! | [`taskrec_attempt_duration_seconds`](ATTEMPT_DURATION_SECONDS) | histogram | `task_list`, `task_type`, `outcome` (`succeeded`, `failed`, `lost`, `stopped`) | how long handlers ran |
 //! | [`taskrec_time_to_first_claim_seconds`](TIME_TO_FIRST_CLAIM_SECONDS) | histogram | `task_list`, `task_type` | from a task's save to its first claim, on adapters that keep timestamps |
@@ -93,6 +96,9 @@ pub const RETRIES_TOTAL: &str = "taskrec_retries_total";
 pub const FAILURES_TOTAL: &str = "taskrec_failures_total";
 /// Counter: attempts whose claim was lost before their outcome was recorded.
 pub const LOST_LEASES_TOTAL: &str = "taskrec_lost_leases_total";
+/// Counter: ready tasks a worker passed over because it does not run their
+/// type (each time it met one), labelled `task_list` and `task_type`.
+pub const UNKNOWN_TYPES_TOTAL: &str = "taskrec_unknown_types_total";
 /// Histogram (seconds): storage adapter calls, labelled `operation`.
 pub const OPERATION_DURATION_SECONDS: &str = "taskrec_operation_duration_seconds";
 /// Histogram (seconds): handler runs, labelled `outcome`.
@@ -153,6 +159,11 @@ pub fn describe_metrics() {
         "Failed attempts that will be retried after a backoff."
     );
     describe_counter!(FAILURES_TOTAL, Unit::Count, "Tasks kept as failed.");
+    describe_counter!(
+        UNKNOWN_TYPES_TOTAL,
+        Unit::Count,
+        "Ready tasks a worker passed over because it does not run their type."
+    );
     describe_counter!(
         LOST_LEASES_TOTAL,
         Unit::Count,

@@ -12,7 +12,7 @@ use metrics_util::MetricKind;
 use taskrec::observe::{
     ATTEMPTS_TOTAL, ATTEMPT_DURATION_SECONDS, CLAIMS_TOTAL, COMPLETED_TOTAL, FAILURES_TOTAL,
     LOST_LEASES_TOTAL, OPERATION_DURATION_SECONDS, RETRIES_TOTAL, SAVED_TOTAL,
-    TIME_TO_FIRST_CLAIM_SECONDS,
+    TIME_TO_FIRST_CLAIM_SECONDS, UNKNOWN_TYPES_TOTAL,
 };
 use taskrec::{Backoff, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
 
@@ -154,6 +154,33 @@ fn completing_a_task_counts_it() {
     // `complete` takes any `Task<T>`: the type is not known there.
     let completed = [("task_list", "done"), ("task_type", "")];
     assert_eq!(counters.get(&id(COMPLETED_TOTAL, &completed)), Some(&1));
+}
+
+/// A ready task of a type the worker does not run is counted each time the
+/// worker meets it, by list and type; failed once it has waited, it counts
+/// as a failure too.
+#[test]
+fn a_task_of_a_type_the_worker_does_not_run_is_counted() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    with_recorder(&recorder, async {
+        let store = TaskStore::new(MemoryAdapter::new());
+        let typo = taskrec::TaskRecord::new("typos", "t1", "Jbo", "{}")?;
+        taskrec::StorageAdapter::store(store.adapter(), &typo).await?;
+        let never_runs = |_| -> taskrec::HandlerFuture<'static> { Box::pin(async { Ok(None) }) };
+        let worker = Worker::new(store.clone(), WorkerConfig::new("w"));
+        worker.drain_with::<Job, _>("typos", never_runs).await?; // left: met once
+        worker.drain_with::<Job, _>("typos", never_runs).await?; // and again
+        let failing = WorkerConfig::new("w").fail_unknown_types_after(Duration::ZERO);
+        Worker::new(store, failing)
+            .drain_with::<Job, _>("typos", never_runs)
+            .await
+    })
+    .unwrap();
+    let (counters, _) = read(&snapshotter);
+    let labels = [("task_list", "typos"), ("task_type", "Jbo")];
+    assert_eq!(counters.get(&id(UNKNOWN_TYPES_TOTAL, &labels)), Some(&3));
+    assert_eq!(counters.get(&id(FAILURES_TOTAL, &labels)), Some(&1));
 }
 
 #[test]

@@ -792,3 +792,38 @@ async fn history_is_kept_for_the_named_lists_everywhere_or_nowhere() {
         "{err:?}"
     );
 }
+
+/// A reset of a failed task forgets its error in the state, and its history
+/// line keeps it: the history says why the task was reset, even where the
+/// failure's own line was not written (the history kept only from here on).
+#[tokio::test]
+async fn a_reset_keeps_the_error_it_reset_from_in_the_history() {
+    let adapter = Arc::new(MemoryAdapter::new());
+    let plain = TaskStore::from_arc(Arc::clone(&adapter));
+    plain.save(&ping("resets", "p", 1)).await.unwrap();
+    let claim = plain
+        .claim("resets", "p", "w", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(plain.fail(claim, "bad input").await.unwrap());
+
+    // An operator's store keeps history; the application's did not.
+    let operator = TaskStore::from_arc(adapter).with_history(["resets"]);
+    assert!(operator.reset("resets", "p").await.unwrap());
+    let state = operator.state("resets", "p").await.unwrap().unwrap();
+    assert_eq!(
+        (state.status, state.attempts, state.last_error),
+        (taskrec::TaskStatus::Pending, 0, None)
+    );
+    let history = operator.history("resets", "p").await.unwrap();
+    let lines: Vec<(taskrec::TaskStatus, Option<&str>)> = history
+        .iter()
+        .map(|change| (change.state.status, change.state.last_error.as_deref()))
+        .collect();
+    assert_eq!(
+        lines,
+        [(taskrec::TaskStatus::Pending, Some("bad input"))],
+        "the reset's line says what it was reset from"
+    );
+}

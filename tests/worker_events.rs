@@ -38,6 +38,7 @@ fn line(event: &WorkerEvent) -> String {
         WorkerEvent::LeaseLost { task, .. } => format!("lost {} #{}", task.id, task.attempt),
         WorkerEvent::Released { task, .. } => format!("released {} #{}", task.id, task.attempt),
         WorkerEvent::StorageError { error, .. } => format!("storage error: {error}"),
+        WorkerEvent::UnknownType { id, type_name, .. } => format!("unknown type {id}: {type_name}"),
         WorkerEvent::Finished { report, .. } => format!(
             "finished: {} succeeded, {} retried, {} failed, {} lost",
             report.succeeded, report.retried, report.failed, report.lost
@@ -163,5 +164,93 @@ async fn a_task_saved_again_while_it_runs_loses_its_claim() {
             "succeeded resaved #1",
             "finished: 1 succeeded, 0 retried, 0 failed, 1 lost",
         ]
+    );
+}
+
+/// A ready task of a type the worker does not run is said once per list
+/// and type (not on every pass), and left pending, untried, for a worker
+/// that runs it; a task of a type it runs beside it runs as usual.
+#[tokio::test]
+async fn a_task_of_a_type_the_worker_does_not_run_is_reported_once_and_left() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    store
+        .save(&Task::new("mixed", "job", Job { n: 1 }).unwrap())
+        .await
+        .unwrap();
+    for id in ["typo-1", "typo-2"] {
+        let record = taskrec::TaskRecord::new("mixed", id, "Jbo", "{}").unwrap();
+        taskrec::StorageAdapter::store(store.adapter(), &record)
+            .await
+            .unwrap();
+    }
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&events);
+    let config = WorkerConfig::new("w").on_event(move |event| {
+        if !matches!(event, WorkerEvent::Claimed { .. }) {
+            seen.lock().unwrap().push(line(event));
+        }
+    });
+    let worker = Worker::new(store.clone(), config);
+    let ran = |_| -> taskrec::HandlerFuture<'static> { Box::pin(async { Ok(None) }) };
+    worker.drain_with::<Job, _>("mixed", ran).await.unwrap();
+    worker.drain_with::<Job, _>("mixed", ran).await.unwrap();
+    let events = events.lock().unwrap().clone();
+    let unknown: Vec<&String> = events.iter().filter(|l| l.starts_with("unknown")).collect();
+    assert_eq!(
+        unknown.len(),
+        1,
+        "said once for the list and type: {events:?}"
+    );
+    assert!(unknown[0].ends_with(": Jbo"), "{unknown:?}");
+    assert!(
+        events.contains(&"succeeded job #1".to_owned()),
+        "{events:?}"
+    );
+    for id in ["typo-1", "typo-2"] {
+        let state = store.state("mixed", id).await.unwrap().unwrap();
+        assert_eq!(
+            (state.status, state.attempts),
+            (taskrec::TaskStatus::Pending, 0),
+            "{id} is left for a worker that runs its type"
+        );
+    }
+}
+
+/// With `fail_unknown_types_after`, a task of a type no worker runs is
+/// failed once it has waited that long, with the decoder's error; not before.
+#[tokio::test]
+async fn a_task_of_an_unknown_type_is_failed_once_it_has_waited() {
+    let store = TaskStore::new(MemoryAdapter::new());
+    let record = taskrec::TaskRecord::new("typos", "t", "Jbo", "{}").unwrap();
+    taskrec::StorageAdapter::store(store.adapter(), &record)
+        .await
+        .unwrap();
+    let ran = |_| -> taskrec::HandlerFuture<'static> { Box::pin(async { Ok(None) }) };
+    let patient = WorkerConfig::new("w").fail_unknown_types_after(Duration::from_secs(3600));
+    let worker = Worker::new(store.clone(), patient);
+    let stop = worker.stop_handle();
+    let serving = tokio::spawn(async move { worker.serve_with::<Job, _>(&["typos"], ran).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.stop();
+    let report = serving.await.unwrap().unwrap();
+    assert_eq!(
+        report.failed, 0,
+        "not failed before it has waited: {report:?}"
+    );
+    let state = store.state("typos", "t").await.unwrap().unwrap();
+    assert_eq!(state.status, taskrec::TaskStatus::Pending);
+
+    let eager = WorkerConfig::new("w").fail_unknown_types_after(Duration::ZERO);
+    let report = Worker::new(store.clone(), eager)
+        .drain_with::<Job, _>("typos", ran)
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 1, "{report:?}");
+    let state = store.state("typos", "t").await.unwrap().unwrap();
+    assert_eq!(state.status, taskrec::TaskStatus::Failed);
+    let error = state.last_error.unwrap();
+    assert!(
+        error.starts_with("no worker ran it for ") && error.contains("expected `Job`, found `Jbo`"),
+        "{error}"
     );
 }

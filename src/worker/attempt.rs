@@ -17,7 +17,7 @@ use crate::adapter::StorageAdapter;
 use crate::claim::{Claim, ClaimAttempt};
 use crate::data::TaskDecode;
 use crate::error::Result;
-use crate::observe::{TaskLabels, CLAIMS_TOTAL};
+use crate::observe::{TaskLabels, CLAIMS_TOTAL, FAILURES_TOTAL, UNKNOWN_TYPES_TOTAL};
 use crate::state::{StoredState, TaskState};
 use crate::task::Task;
 
@@ -34,11 +34,14 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
+        if *self.stop.borrow() {
+            return Ok(Visit::Closed);
+        }
         // Tasks of types this worker does not run are left to the workers
-        // that do (a list may mix types; a deploy may add new ones).
-        let type_name = match run_type::<T>(&ready) {
-            Some(name) if !*self.stop.borrow() => name,
-            _ => return Ok(Visit::Closed),
+        // that do (a list may mix types; a deploy may add new ones), unless
+        // they have waited too long; either way, said and counted.
+        let Some(type_name) = run_type::<T>(&ready) else {
+            return self.unknown_type::<T>(ready, counters, list_label).await;
         };
         // Once a claim of this pass was lost (most often to another worker
         // sweeping the same list; also to a save of the task), the states
@@ -115,6 +118,98 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         self.attempt(claim, handler, counters, &reporter)
             .instrument(span)
             .await
+    }
+
+    /// A ready task of a type this worker does not run: counted, reported
+    /// now and then, and failed with its decoding error if it has waited
+    /// [`fail_unknown_types_after`](crate::WorkerConfig::fail_unknown_types_after).
+    async fn unknown_type<T: TaskDecode>(
+        &self,
+        ready: StoredState,
+        counters: &Counters,
+        list_label: &Arc<str>,
+    ) -> Result<Visit> {
+        let record = &ready.record;
+        let (task_list, id, type_name) = (record.task_list(), record.id(), record.type_name());
+        let labels = TaskLabels::new(Arc::clone(list_label), type_name.to_owned());
+        labels.count(UNKNOWN_TYPES_TOTAL);
+        self.report_unknown_type(task_list, id, type_name);
+        let Some(age) = self.config.fail_unknown_after else {
+            return Ok(Visit::Closed);
+        };
+        let now = self.store.stamp_now().await;
+        let waited = (now - record.updated_at()).to_std().unwrap_or_default();
+        if waited < age {
+            // Looked at again when it has waited long enough.
+            let at = record.updated_at() + chrono::TimeDelta::from_std(age).unwrap_or_default();
+            return Ok(Visit::Open(at));
+        }
+        // The decoder's own error says what it found and what it runs.
+        let error = match Task::<T>::from_record(record.clone()) {
+            Err(e) => format!("no worker ran it for {waited:?}: {e}"),
+            Ok(_) => return Ok(Visit::Closed), // decodes after all: not ours to fail
+        };
+        let owner = self.config.owner.as_str();
+        let claim = match self
+            .store
+            .claim_stored(ready, owner, self.config.lease)
+            .await?
+        {
+            ClaimAttempt::Claimed(claim) => claim,
+            ClaimAttempt::Lost => return Ok(Visit::Again(Duration::from_millis(10))),
+            ClaimAttempt::NotClaimable(state) => return Ok(open_at(state.as_ref())),
+        };
+        let (task_list, id, type_name) = (
+            claim.task_list().to_owned(),
+            claim.id().to_owned(),
+            claim.record().type_name().to_owned(),
+        );
+        if self.store.fail(claim, &error).await? {
+            Counters::add(&counters.failed);
+            labels.count(FAILURES_TOTAL);
+            tracing::error!(
+                target: TRACING_TARGET,
+                task_list,
+                task.id = id,
+                task.type = type_name,
+                error,
+                "failed: no worker runs its type"
+            );
+        }
+        Ok(Visit::Ran)
+    }
+
+    /// A WARN line and a [`WorkerEvent::UnknownType`](crate::WorkerEvent::UnknownType),
+    /// at most once per list and type every `UNKNOWN_TYPE_REPORT_EVERY`.
+    fn report_unknown_type(&self, task_list: &str, id: &str, type_name: &str) {
+        {
+            let mut reported = self
+                .unknown_reported
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = (task_list.to_owned(), type_name.to_owned());
+            let now = std::time::Instant::now();
+            match reported.get(&key) {
+                Some(at) if now.duration_since(*at) < super::UNKNOWN_TYPE_REPORT_EVERY => return,
+                _ => {
+                    reported.insert(key, now);
+                }
+            }
+        }
+        tracing::warn!(
+            target: TRACING_TARGET,
+            task_list,
+            task.id = id,
+            task.type = type_name,
+            "a ready task of a type this worker does not run: left for a worker that runs it"
+        );
+        if let Some(hook) = &self.config.events {
+            hook.emit(&crate::WorkerEvent::UnknownType {
+                task_list: task_list.to_owned(),
+                id: id.to_owned(),
+                type_name: type_name.to_owned(),
+            });
+        }
     }
 
     /// Runs a claimed task and records its outcome.

@@ -99,6 +99,7 @@ pub struct WorkerConfig {
     pub(super) idle_poll: Duration,
     pub(super) error_limit: u32,
     pub(super) events: Option<EventHook>,
+    pub(super) fail_unknown_after: Option<Duration>,
 }
 
 impl WorkerConfig {
@@ -123,6 +124,7 @@ impl WorkerConfig {
             idle_poll: Duration::from_secs(1),
             error_limit: 100,
             events: None,
+            fail_unknown_after: None,
         }
     }
 
@@ -386,6 +388,44 @@ impl WorkerConfig {
     /// ```
     pub fn idle_poll(mut self, wait: Duration) -> Self {
         self.idle_poll = wait.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Fails a ready task of a type this worker does not run once it has
+    /// waited `age` since it was saved (its `updated_at`, by the store's
+    /// clock): kept as failed with the decoder's error (the type it found
+    /// and the types the worker runs) as its last error, for a person to
+    /// look at.
+    ///
+    /// By default such a task is left pending for a worker that runs its
+    /// type (a list may mix types, and a deploy may bring new ones in before
+    /// the workers that run them); either way the worker says so, once per
+    /// list and type every few minutes, with a WARN line and a
+    /// [`WorkerEvent::UnknownType`], and counts each meeting in
+    /// `taskrec_unknown_types_total`. Set it where one worker runs every
+    /// type of its lists, so that a typo does not wait for ever.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # use std::time::Duration;
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, StorageAdapter, TaskData, TaskRecord, TaskStore, TaskStatus, Worker, WorkerConfig};
+    /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
+    /// # #[async_trait::async_trait] impl Execute for Ping {
+    /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
+    /// # }
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// let typo = TaskRecord::new("pings", "p1", "Pnig", "{}")?;
+    /// store.adapter().store(&typo).await?;
+    /// let config = WorkerConfig::new("w").fail_unknown_types_after(Duration::ZERO);
+    /// let report = Worker::new(store.clone(), config).drain::<Ping, _>("pings", &()).await?;
+    /// assert_eq!(report.failed, 1);
+    /// let state = store.state("pings", "p1").await?.unwrap();
+    /// assert_eq!(state.status, TaskStatus::Failed);
+    /// assert!(state.last_error.unwrap().contains("expected `Ping`, found `Pnig`"));
+    /// # Ok(()) }
+    /// ```
+    pub fn fail_unknown_types_after(mut self, age: Duration) -> Self {
+        self.fail_unknown_after = Some(age);
         self
     }
 

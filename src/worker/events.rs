@@ -149,6 +149,22 @@ pub enum WorkerEvent {
         /// The measurement.
         reading: crate::ClockReading,
     },
+    /// The worker met a ready task of a type it does not run (a typo, a
+    /// type of a newer release, a list shared with other workers): told
+    /// once per list and type every 10 minutes per worker, with a WARN
+    /// line, and counted each time in
+    /// `taskrec_unknown_types_total`. The task is left for a worker that
+    /// runs its type, or failed once it has waited
+    /// [`fail_unknown_types_after`](crate::WorkerConfig::fail_unknown_types_after).
+    #[non_exhaustive]
+    UnknownType {
+        /// The task met (the first of its type since the last report).
+        task_list: String,
+        /// Its id.
+        id: String,
+        /// The type this worker does not run.
+        type_name: String,
+    },
     /// The drain or serve is over; its report.
     #[non_exhaustive]
     Finished {

@@ -166,7 +166,14 @@ pub struct Worker<A: ?Sized = dyn StorageAdapter> {
     store: TaskStore<A>,
     config: WorkerConfig,
     stop: Arc<watch::Sender<bool>>,
+    /// When each (list, type) this worker does not run was last reported.
+    unknown_reported:
+        std::sync::Mutex<std::collections::HashMap<(String, String), std::time::Instant>>,
 }
+
+/// How often a worker reports, per list and type, the ready tasks of a
+/// type it does not run ([`WorkerEvent::UnknownType`]).
+const UNKNOWN_TYPE_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl<A: ?Sized> std::fmt::Debug for Worker<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -201,6 +208,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             store,
             config,
             stop: Arc::new(watch::channel(false).0),
+            unknown_reported: std::sync::Mutex::default(),
         }
     }
 
