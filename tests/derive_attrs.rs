@@ -10,6 +10,15 @@ fn encode<T: TaskData>(value: &T) -> Value {
     serde_json::from_str(&serde_json::to_string(&DataRef(value)).unwrap()).unwrap()
 }
 
+/// The message of a decode's error, without the position serde_json adds.
+fn error_of<T: std::fmt::Debug>(decoded: Result<T, serde_json::Error>) -> String {
+    let message = decoded.unwrap_err().to_string();
+    match message.find(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message,
+    }
+}
+
 fn decode<T: TaskDecode>(type_name: &str, json: &Value) -> Result<T, serde_json::Error> {
     let text = json.to_string();
     T::deserialize_data(type_name, &mut serde_json::Deserializer::from_str(&text))
@@ -42,7 +51,10 @@ mod rename {
     #[test]
     fn the_field_name_is_no_longer_a_key() {
         let stored = json!({"target_path": "/x", "size": 7});
-        assert!(decode::<Upload>("Upload", &stored).is_err());
+        assert_eq!(
+            error_of(decode::<Upload>("Upload", &stored)),
+            "missing field `targetPath`"
+        );
     }
 
     /// Swapping two keys is allowed: each key still has one field.
@@ -124,7 +136,10 @@ mod default {
 
     #[test]
     fn a_field_without_default_is_still_required() {
-        assert!(decode::<Fetch>("Fetch", &json!({"attempts": 1})).is_err());
+        assert_eq!(
+            error_of(decode::<Fetch>("Fetch", &json!({"attempts": 1}))),
+            "missing field `filename`"
+        );
     }
 }
 
@@ -333,8 +348,17 @@ mod extra {
 
     #[test]
     fn known_fields_are_still_checked() {
-        assert!(decode::<Fetch>("Fetch", &json!({"filename": 1, "retryCount": 1})).is_err());
-        assert!(decode::<Fetch>("Fetch", &json!({"retryCount": 1})).is_err());
+        assert_eq!(
+            error_of(decode::<Fetch>(
+                "Fetch",
+                &json!({"filename": 1, "retryCount": 1})
+            )),
+            "invalid type: integer `1`, expected a string"
+        );
+        assert_eq!(
+            error_of(decode::<Fetch>("Fetch", &json!({"retryCount": 1}))),
+            "missing field `filename`"
+        );
     }
 
     #[test]

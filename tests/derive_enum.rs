@@ -144,9 +144,14 @@ fn an_unknown_type_name_is_not_decoded() {
 
 #[test]
 fn bad_data_under_a_known_name_is_an_error() {
-    assert!(decode::<Jobs>("FetchFile", &json!({"filename": 1}))
+    let error = decode::<Jobs>("FetchFile", &json!({"filename": 1}))
         .unwrap()
-        .is_err());
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("invalid type: integer `1`, expected a string"),
+        "{error}"
+    );
 }
 
 /// Enums and structs may live in other modules and be named by path.

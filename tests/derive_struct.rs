@@ -86,13 +86,24 @@ fn decoding_ignores_key_order_and_unknown_keys() {
 #[test]
 fn a_missing_field_is_an_error() {
     let json = r#"{"external_host":"example.com","filename":"a.txt"}"#;
-    assert!(decode::<FetchFile>("FetchFile", json).unwrap().is_err());
+    let error = decode::<FetchFile>("FetchFile", json)
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("missing field `retries`"), "{error}");
 }
 
 #[test]
 fn a_field_of_the_wrong_type_is_an_error() {
     let json = r#"{"external_host":"example.com","filename":"a.txt","retries":"three"}"#;
-    assert!(decode::<FetchFile>("FetchFile", json).unwrap().is_err());
+    let error = decode::<FetchFile>("FetchFile", json)
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("invalid type: string \"three\", expected"),
+        "{error}"
+    );
 }
 
 #[test]

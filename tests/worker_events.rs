@@ -23,13 +23,7 @@ fn line(event: &WorkerEvent) -> String {
     match event {
         WorkerEvent::Claimed { task, .. } => format!("claimed {} #{}", task.id, task.attempt),
         WorkerEvent::Succeeded { task, .. } => format!("succeeded {} #{}", task.id, task.attempt),
-        WorkerEvent::Retried {
-            task,
-            error,
-            next_attempt_at,
-            ..
-        } => {
-            assert!(*next_attempt_at > task_saved_before());
+        WorkerEvent::Retried { task, error, .. } => {
             format!("retried {} #{}: {error}", task.id, task.attempt)
         }
         WorkerEvent::Failed { task, error, .. } => {
@@ -45,11 +39,6 @@ fn line(event: &WorkerEvent) -> String {
         ),
         other => panic!("an event this test does not know: {other:?}"),
     }
-}
-
-/// A time before any task of these tests was saved.
-fn task_saved_before() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::UNIX_EPOCH
 }
 
 /// A worker over one task `job`, failing its first `failures` attempts;
@@ -71,6 +60,7 @@ async fn events_of(failures: u32, max_attempts: u32) -> (Vec<String>, Vec<Worker
         ))
         .on_event(move |event| sink.lock().unwrap().push(event.clone()));
     let tries = AtomicU32::new(0);
+    let before = chrono::Utc::now();
     Worker::new(store, config)
         .drain_with::<Job, _>("events", |_| {
             let fails = tries.fetch_add(1, Ordering::SeqCst) < failures;
@@ -84,7 +74,22 @@ async fn events_of(failures: u32, max_attempts: u32) -> (Vec<String>, Vec<Worker
         })
         .await
         .unwrap();
+    let after = chrono::Utc::now();
     let events = seen.lock().unwrap().clone();
+    // A retry is due the backoff (1 ms) after the failure it follows, which
+    // happened while the drain ran.
+    for event in &events {
+        if let WorkerEvent::Retried {
+            next_attempt_at, ..
+        } = event
+        {
+            let backoff = chrono::TimeDelta::milliseconds(1);
+            assert!(
+                before + backoff <= *next_attempt_at && *next_attempt_at <= after + backoff,
+                "a retry due at {next_attempt_at}, for a failure between {before} and {after}"
+            );
+        }
+    }
     (events.iter().map(line).collect(), events)
 }
 

@@ -145,11 +145,14 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
         assert_eq!(report.succeeded, 100, "{report:?}");
         let taken = adapter.ready_reads();
         println!("taking 100 free tasks among 50,000 held read {taken:?}");
-        assert_eq!(taken.walked, 0, "no walk: {taken:?}");
-        assert!(
-            taken.hints + taken.states <= 2_000,
-            "a few hundred rows, not the list: {taken:?}"
+        // docs/SCALE.md's figures: no walk, one state per task taken, a few
+        // hundred hint rows (215-331 measured), not the list's 50,100.
+        assert_eq!(
+            (taken.walked, taken.states),
+            (0, 100),
+            "no walk, a state a task: {taken:?}"
         );
+        assert!(taken.hints <= 1_000, "a few hundred hint rows: {taken:?}");
 
         // Idle: only held tasks are left. After a first second (which may
         // read the hints of the 100 just run once more, finding them gone),
@@ -177,7 +180,11 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
             (0, 0),
             "idle polls read no task: {idle_reads:?}"
         );
-        assert!(idle_reads.hints > 0, "the worker polled: {idle_reads:?}");
+        // Hint rows only (718-3,300 measured), never the 50,000 held tasks'.
+        assert!(
+            (1..=5_000).contains(&idle_reads.hints),
+            "the worker polled, reading hints only: {idle_reads:?}"
+        );
     });
 }
 
