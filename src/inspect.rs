@@ -9,6 +9,8 @@
 //! failed tasks reads only failed tasks.
 
 use chrono::{DateTime, Utc};
+use std::future::Future;
+
 use futures::{StreamExt, TryStreamExt};
 
 use crate::adapter::{PageToken, StorageAdapter};
@@ -103,20 +105,44 @@ pub(crate) fn status_of(stored: &StoredState, now: DateTime<Utc>) -> TaskStatus 
 /// States read at once, by the defaults here and in claim-next.
 pub(crate) const STATE_READS_IN_FLIGHT: usize = 32;
 
-/// The states of the records of a page, in its order (tasks gone since are
-/// left out). Owned ids: a stream of futures borrowing the page trips the
+/// The one loop that reads many tasks' states: `load` for each id,
+/// [`STATE_READS_IN_FLIGHT`] at once, answered in the order of `keys`, each
+/// id with what its caller attached to it and its state (`None`: gone).
+/// Owned ids: a stream of futures borrowing the caller's page trips the
 /// compiler's `Send` check of the trait's boxed future.
+pub(crate) async fn load_states<K, L, F>(
+    keys: Vec<(String, K)>,
+    load: L,
+) -> Result<Vec<(String, K, Option<StoredState>)>>
+where
+    L: Fn(String) -> F,
+    F: Future<Output = Result<Option<StoredState>>>,
+{
+    let load = &load;
+    futures::stream::iter(keys)
+        .map(|(id, attached)| async move {
+            let stored = load(id.clone()).await?;
+            Ok((id, attached, stored))
+        })
+        .buffered(STATE_READS_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
+/// The states of the records of a page, in its order (tasks gone since are
+/// left out).
 pub(crate) async fn states_of<A: StorageAdapter + ?Sized>(
     adapter: &A,
     task_list: &str,
     ids: Vec<String>,
 ) -> Result<Vec<StoredState>> {
-    let states: Vec<Option<StoredState>> = futures::stream::iter(ids)
-        .map(|id| async move { adapter.load_state(task_list, &id).await })
-        .buffered(STATE_READS_IN_FLIGHT)
-        .try_collect()
-        .await?;
-    Ok(states.into_iter().flatten().collect())
+    let keys = ids.into_iter().map(|id| (id, ())).collect();
+    let load = |id: String| async move { adapter.load_state(task_list, &id).await };
+    let states = load_states(keys, load).await?;
+    Ok(states
+        .into_iter()
+        .filter_map(|(_, (), stored)| stored)
+        .collect())
 }
 
 /// The default [`StorageAdapter::count_by_status`]: every record of the

@@ -57,7 +57,6 @@ use scylla::statement::prepared::PreparedStatement;
 use crate::adapter::{PageToken, StorageAdapter};
 use crate::error::{Error, Result};
 use crate::ready::{readiness, Readiness, ReadyTasks};
-use crate::state::StoredState;
 
 use super::bucket::bucket_of;
 use super::clock::ClusterClock;
@@ -87,8 +86,6 @@ pub const FIRST_WALK_AFTER: Duration = Duration::from_secs(60);
 const SLICES_PER_STEP: i64 = 64;
 /// Slices past now read for the next hint when nothing is ready.
 pub const LOOK_AHEAD_SLICES: i64 = 20;
-/// States read at once per step.
-const STATE_READS_IN_FLIGHT: usize = 32;
 
 fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
@@ -687,21 +684,16 @@ impl ReadyIndex {
         ids.sort_unstable();
         ids.dedup();
         self.count(|r| r.states += ids.len() as u64);
-        let states: Vec<(String, Option<StoredState>)> = futures::stream::iter(ids)
-            .map(|id| async move {
-                let stored = adapter.load_state(task_list, &id).await?;
-                Ok::<_, Error>((id, stored))
-            })
-            .buffered(STATE_READS_IN_FLIGHT)
-            .try_collect()
-            .await?;
+        let wanted = ids.into_iter().map(|id| (id, ())).collect();
+        let load = |id: String| async move { adapter.load_state(task_list, &id).await };
+        let states = crate::inspect::load_states(wanted, load).await?;
         let mut ready = ReadyTasks::default();
         // Hints whose tasks are not handed out need no second state read:
         // gone, closed, or open later (when another hint comes due, or a
         // change un-sees this one). Handed-out ones are read again, so a
         // task this process did not claim after all is handed out again.
         let mut settled = Vec::new();
-        for (id, stored) in states {
+        for (id, (), stored) in states {
             let Some(stored) = stored else {
                 settled.push(id);
                 continue;

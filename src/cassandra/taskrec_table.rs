@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::BoxStream;
 use scylla::client::session::Session;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
@@ -18,7 +18,7 @@ use scylla::value::CqlTimestamp;
 
 use crate::adapter::{Capabilities, Page, PageToken};
 use crate::error::Result;
-use crate::inspect::{status_of, StatePage, STATE_READS_IN_FLIGHT};
+use crate::inspect::{load_states, status_of, StatePage};
 use crate::key::built_at_millis;
 use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
@@ -689,21 +689,15 @@ impl TaskrecTable {
                 .failed
                 .page_in(&self.session, task_list, next.as_ref(), page_size.max(1))
                 .await?;
-            // (slice, id, the token of the change that failed it)
-            let entries: Vec<(i64, String, String)> = entries
+            // Each id with its slice and the token of the change that failed it.
+            let keys = entries
                 .into_iter()
-                .map(|(slice, r)| (slice, r.id().to_owned(), r.data().to_owned()))
+                .map(|(slice, r)| (r.id().to_owned(), (slice, r.data().to_owned())))
                 .collect();
-            let states: Vec<(i64, String, String, Option<StoredState>)> = stream::iter(entries)
-                .map(|(slice, id, token)| async move {
-                    let stored = self.load_state(task_list, &id).await?;
-                    Ok::<_, crate::Error>((slice, id, token, stored))
-                })
-                .buffered(STATE_READS_IN_FLIGHT)
-                .try_collect()
-                .await?;
+            let load = |id: String| async move { self.load_state(task_list, &id).await };
+            let states = load_states(keys, load).await?;
             let mut tasks = Vec::new();
-            for (slice, id, token, stored) in states {
+            for (id, (slice, token), stored) in states {
                 // Any time will do: it tells only scheduled tasks from
                 // pending ones, never a failed one from another.
                 match stored {
