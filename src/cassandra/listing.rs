@@ -36,7 +36,7 @@
 //! and the measurements.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -53,6 +53,7 @@ use crate::record::TaskRecord;
 use super::bucket::bucket_of;
 use super::clock::ClusterClock;
 use super::config::CassandraConfig;
+use super::per_list::{slice_index, PerList};
 use super::rows::record;
 use super::storage;
 
@@ -132,7 +133,7 @@ const SLICES_PER_DAY: i64 = 24 * 60 * 60 * 1_000 / SLICE_MILLIS;
 
 /// The slice of an instant: minutes since the Unix epoch.
 pub(super) fn slice_of(at: DateTime<Utc>) -> i64 {
-    at.timestamp_millis().div_euclid(SLICE_MILLIS)
+    slice_index(at.timestamp_millis(), SLICE_MILLIS)
 }
 
 fn day_of(slice: i64) -> i64 {
@@ -241,7 +242,7 @@ pub(super) struct Listing {
     list_ids: PreparedStatement,
     read_by_ids: PreparedStatement,
     count: PreparedStatement,
-    memory: Mutex<HashMap<String, ListMemory>>,
+    memory: PerList<ListMemory>,
     /// The cluster's time: which minutes are closed.
     clock: Arc<ClusterClock>,
 }
@@ -465,7 +466,7 @@ impl Listing {
                 read,
             )
             .await?,
-            memory: Mutex::new(HashMap::new()),
+            memory: PerList::new(),
             clock,
         })
     }
@@ -549,16 +550,7 @@ impl Listing {
     }
 
     fn with_memory<T>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> T) -> T {
-        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        // The list's name is copied only the first time: this runs on every
-        // save.
-        if let Some(list) = memory.get_mut(task_list) {
-            return f(list);
-        }
-        if memory.len() > 10_000 {
-            memory.clear(); // a bound, not a cache policy: lists are few
-        }
-        f(memory.entry(task_list.to_owned()).or_default())
+        self.memory.with(task_list, ListMemory::default, f)
     }
 
     /// Makes sure the directory names `slice` before an entry is written

@@ -111,6 +111,7 @@ mod doctor;
 mod history;
 mod lease_hints;
 pub mod listing;
+mod per_list;
 pub mod ready;
 mod rows;
 mod schema;

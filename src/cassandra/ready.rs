@@ -60,6 +60,7 @@ use crate::ready::{readiness, Readiness, ReadyTasks};
 
 use super::bucket::bucket_of;
 use super::clock::ClusterClock;
+use super::per_list::{slice_index, PerList};
 use super::{storage, CassandraAdapter, MAX_TTL};
 
 /// Due time per hint partition.
@@ -92,7 +93,7 @@ fn micros(d: Duration) -> i64 {
 }
 
 fn slice_of(due: i64) -> i64 {
-    due.div_euclid(micros(SLICE))
+    slice_index(due, micros(SLICE))
 }
 
 /// A hint's place: due time (µs since the epoch) and id.
@@ -197,7 +198,7 @@ pub(super) struct ReadyIndex {
     read: PreparedStatement,
     read_low: PreparedStatement,
     write_low: PreparedStatement,
-    lists: Mutex<HashMap<String, ListMemory>>,
+    lists: PerList<ListMemory>,
     reads: Mutex<ReadyReads>,
     /// How often a list is walked whatever its hints say
     /// ([`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every)).
@@ -328,7 +329,7 @@ impl ReadyIndex {
                 write,
             )
             .await?,
-            lists: Mutex::new(HashMap::new()),
+            lists: PerList::new(),
             reads: Mutex::new(ReadyReads::default()),
             walk_every,
             clock,
@@ -415,31 +416,23 @@ impl ReadyIndex {
     }
 
     fn memory<R>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> R) -> R {
-        let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
-        // The list's name is copied only the first time: this runs on every
-        // claim, renewal and completion.
-        if let Some(memory) = lists.get_mut(task_list) {
-            return f(memory);
-        }
-        let memory = lists
-            .entry(task_list.to_owned())
-            .or_insert_with(|| ListMemory {
-                end: None,
-                seen: BTreeSet::new(),
-                stale: BTreeSet::new(),
-                last_hint: HashMap::new(),
-                low_swept_at: None,
-                // The first walk soon after the process's first sweep: a
-                // process that starts at the low mark misses the tasks whose
-                // hints others read before it and left (another type's).
-                walked_at: Instant::now()
-                    .checked_sub(self.walk_every.saturating_sub(FIRST_WALK_AFTER))
-                    .unwrap_or_else(Instant::now),
-                quiet: None,
-                walk_open: None,
-                ahead: None,
-            });
-        f(memory)
+        let make = || ListMemory {
+            end: None,
+            seen: BTreeSet::new(),
+            stale: BTreeSet::new(),
+            last_hint: HashMap::new(),
+            low_swept_at: None,
+            // The first walk soon after the process's first sweep: a
+            // process that starts at the low mark misses the tasks whose
+            // hints others read before it and left (another type's).
+            walked_at: Instant::now()
+                .checked_sub(self.walk_every.saturating_sub(FIRST_WALK_AFTER))
+                .unwrap_or_else(Instant::now),
+            quiet: None,
+            walk_open: None,
+            ahead: None,
+        };
+        self.lists.with(task_list, make, f)
     }
 
     /// Where a new sweep starts, and whether at the low mark.
