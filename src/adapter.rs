@@ -1055,3 +1055,54 @@ macro_rules! forward_adapter {
 
 forward_adapter!(Arc);
 forward_adapter!(Box);
+
+#[cfg(test)]
+mod tests {
+    /// The names of the methods a block of this file defines, in order: each
+    /// `fn` or `async fn` at the block's own indentation (`indent` spaces).
+    fn methods(block: &str, indent: usize) -> Vec<&str> {
+        let prefix = " ".repeat(indent);
+        block
+            .lines()
+            .filter_map(|line| line.strip_prefix(prefix.as_str()))
+            .filter_map(|line| {
+                let line = line.strip_prefix("async ").unwrap_or(line);
+                let name = line.strip_prefix("fn ")?;
+                name.split(['(', '<']).next()
+            })
+            .collect()
+    }
+
+    /// `forward_adapter!` forwards every method of the trait: a method it
+    /// missed would run the trait's default for `Arc<A>` and `Box<A>`,
+    /// silently ignoring `A`'s own (a scheduled save answering Unsupported
+    /// through an `Arc`, say). Read from this file's source, so a method
+    /// added to the trait and not to the macro fails here.
+    #[test]
+    fn forward_adapter_forwards_every_method_of_the_trait() {
+        let source = include_str!("adapter.rs");
+        let trait_start = source
+            .find("pub trait StorageAdapter")
+            .expect("the trait is in this file");
+        let trait_body = &source[trait_start..];
+        let trait_body = &trait_body[..trait_body.find("\n}\n").expect("the trait's end")];
+        let macro_start = source
+            .find("macro_rules! forward_adapter")
+            .expect("the macro is in this file");
+        let macro_body = &source[macro_start..];
+        let macro_body = &macro_body[..macro_body.find("\n}\n").expect("the macro's end")];
+
+        let mut in_trait = methods(trait_body, 4);
+        let mut forwarded = methods(macro_body, 12);
+        assert!(
+            in_trait.len() >= 20,
+            "the trait's methods were found: {in_trait:?}"
+        );
+        in_trait.sort_unstable();
+        forwarded.sort_unstable();
+        assert_eq!(
+            forwarded, in_trait,
+            "forward_adapter! forwards exactly the trait's methods"
+        );
+    }
+}
