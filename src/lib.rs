@@ -151,6 +151,17 @@
 //! [`TaskStore::save_unique`] saves a task only if its id is free, so that
 //! producers racing on the same work make one task ([`Unique`]).
 //!
+//! # Ending a task: which call when
+//!
+//! | you are | the task | call | what it does |
+//! | --- | --- | --- | --- |
+//! | a worker ([`Worker`] does it for you) | ran under your claim and succeeded | [`TaskStore::succeed`] | deletes it (or keeps it as succeeded, with its result), only while your claim holds: a version saved while it ran survives |
+//! | a worker | ran under your claim and failed | [`TaskStore::retry_later`] or [`TaskStore::fail`] | pending again after a backoff, or kept as failed for a person |
+//! | code without claims ([`execute_list`], task_rb's way) | ran and succeeded | [`TaskStore::complete`] | deletes it by key, whatever its state: a version saved meanwhile goes with it |
+//! | an operator | failed for good, and should not run | [`TaskStore::purge`] (one) or [`TaskStore::purge_failed`] (a list's) | deletes it only if it is still failed: a task retried or saved since stays |
+//! | an operator | failed, and the cause is fixed | [`TaskStore::reset`] or [`TaskStore::retry_failed`] | pending again, attempts reset; its history keeps why it failed |
+//! | anyone | is not wanted any more, whatever its state | [`TaskStore::delete`] | deletes it by key, even from under a worker running it (the worker's completion then finds it gone) |
+//!
 //! # Whose clock
 //!
 //! A lease's end, a retry's backoff, the minute a task is listed in: times
