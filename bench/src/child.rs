@@ -34,7 +34,7 @@ const LEASE: Duration = Duration::from_secs(600);
 /// The other, live worker that holds an idle list's tasks.
 const HOLDER: &str = "taskrec-bench-live";
 /// The lease the live worker holds an idle list's tasks under: as long as
-/// the claim-next look-ahead (`LOOK_AHEAD_SLICES` slices of `SLICE`, 10
+/// the claim-next look-ahead (`LOOK_AHEAD_SLICES` slices of `HINT_SLICE`, 10
 /// minutes), no longer. A sweep that finds nothing ready looks that far
 /// ahead for the next hint; held tasks whose lease-end hints lie beyond it
 /// look like "nothing hinted soon", and every idle poll then walks the
@@ -42,7 +42,7 @@ const HOLDER: &str = "taskrec-bench-live";
 /// the idle worker starts, every lease ends within its look-ahead, and
 /// 10 minutes leave room for the set-up of 100,000 (checked below).
 const HELD_LEASE: Duration =
-    Duration::from_secs(ready::SLICE.as_secs() * ready::LOOK_AHEAD_SLICES as u64);
+    Duration::from_secs(ready::HINT_SLICE.as_secs() * ready::LOOK_AHEAD_SLICES as u64);
 /// The idle worker's `idle_poll`: five polls a second, so that a window of
 /// ten seconds holds fifty of them (the default, 1 s, would hold ten).
 const IDLE_POLL: Duration = Duration::from_millis(200);

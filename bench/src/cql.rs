@@ -231,8 +231,8 @@ pub fn adapter_config(addr: &str, keyspace: &str, task_rb: bool) -> CassandraCon
     if task_rb {
         config.table(TASK_RB_TABLE).layout(TableLayout::TaskRb)
     } else {
-        config.table(TASKREC_TABLE).layout(TableLayout::Bucketed {
-            buckets: Some(BUCKETS),
+        config.table(TASKREC_TABLE).layout(TableLayout::Taskrec {
+            shards: Some(BUCKETS),
         })
     }
 }

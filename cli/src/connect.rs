@@ -29,8 +29,8 @@ pub fn config(options: &Connection) -> anyhow::Result<CassandraConfig> {
         .filter(|node| !node.is_empty())
         .collect();
     let layout = match options.layout {
-        Layout::Taskrec => TableLayout::Bucketed {
-            buckets: options.buckets,
+        Layout::Taskrec => TableLayout::Taskrec {
+            shards: options.buckets,
         },
         Layout::TaskRb if options.buckets.is_some() => {
             return Err(usage(

@@ -23,7 +23,7 @@ const MAX_IDENTIFIER_LEN: usize = 48;
 ///
 /// ```
 /// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
-/// let ours = CassandraConfig::new(["127.0.0.1:9042"], "jobs"); // bucketed by default
+/// let ours = CassandraConfig::new(["127.0.0.1:9042"], "jobs"); // taskrec's table by default
 /// assert!(schema_statements(&ours)?[1].contains("PRIMARY KEY ((task_list, id))"));
 /// let theirs = ours.layout(TableLayout::TaskRb);
 /// assert!(schema_statements(&theirs)?[1].contains("PRIMARY KEY ((task_list), id, type)"));
@@ -40,17 +40,19 @@ pub enum TableLayout {
     /// scans what the list completed before (see
     /// [`listing`](super::listing) and `docs/SCALE.md`).
     ///
-    /// `buckets` is used when creating the table; an existing table's own
-    /// count (kept in its comment) always wins, and a different explicit
-    /// count is an error. Choose it for the list's peak rate of new tasks:
-    /// an entries partition holds what one list creates in a minute, over
-    /// `buckets`, and that is what a read of it can meet in tombstones
-    /// (Cassandra warns past 1,000): 16 keeps it under 1,000 up to about
-    /// 260 new tasks a second per list, 256 up to about 4,000.
-    Bucketed {
+    /// `shards` is used when creating the table; an existing table's own
+    /// count (kept in its comment, as `buckets=N`) always wins, and a
+    /// different explicit count is an error. Choose it for the list's peak
+    /// rate of new tasks: an entries partition holds what one list creates
+    /// in a minute, over `shards`, and that is what a read of it can meet
+    /// in tombstones (Cassandra warns past 1,000): 16 keeps it under 1,000
+    /// up to about 260 new tasks a second per list, 256 up to about 4,000.
+    ///
+    /// (Named `Bucketed { buckets }` before 0.3.)
+    Taskrec {
         /// Shards of a minute of a list's listing entries, when creating the
         /// table (`None`: 16, or whatever the existing table records).
-        buckets: Option<u32>,
+        shards: Option<u32>,
     },
     /// task_rb's table as that gem creates it,
     /// `PRIMARY KEY ((task_list), id, type)` with a `data` text column. It
@@ -75,7 +77,7 @@ pub enum TableLayout {
     TaskRb,
 }
 
-/// The bucket count of a new bucketed table when none is given.
+/// The bucket count of a new taskrec table when none is given.
 ///
 /// ```
 /// use taskrec::cassandra::{schema_statements, CassandraConfig, DEFAULT_BUCKETS};
@@ -90,7 +92,7 @@ pub const DEFAULT_BUCKETS: u32 = 16;
 /// ```
 /// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout, MAX_BUCKETS};
 /// let config = |n| CassandraConfig::new(["127.0.0.1:9042"], "jobs")
-///     .layout(TableLayout::Bucketed { buckets: Some(n) });
+///     .layout(TableLayout::Taskrec { shards: Some(n) });
 /// assert!(schema_statements(&config(MAX_BUCKETS)).is_ok());
 /// assert!(matches!(schema_statements(&config(MAX_BUCKETS + 1)), Err(taskrec::Error::InvalidConfig { .. })));
 /// ```
@@ -271,7 +273,7 @@ impl Replication {
 ///
 /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")
 ///     .table("tasks")
-///     .layout(TableLayout::Bucketed { buckets: Some(32) })
+///     .layout(TableLayout::Taskrec { shards: Some(32) })
 ///     .write_consistency(Consistency::Quorum)
 ///     .read_consistency(Consistency::Quorum)
 ///     .request_timeout(Duration::from_secs(5))
@@ -346,7 +348,7 @@ impl fmt::Debug for CassandraConfig {
 
 impl CassandraConfig {
     /// A configuration for a cluster reached through `contact_points`
-    /// (`"host:port"`), using `keyspace` and, by default, taskrec's bucketed
+    /// (`"host:port"`), using `keyspace` and, by default, taskrec's own
     /// table `tasks`, LOCAL_QUORUM reads and writes, a 10 s request timeout
     /// and the driver's default retry policy. Nothing is checked here:
     /// [`connect`](super::CassandraAdapter::connect) and
@@ -370,7 +372,7 @@ impl CassandraConfig {
             keyspace: keyspace.into(),
             table: "tasks".to_owned(),
             history_table: None,
-            layout: TableLayout::Bucketed { buckets: None },
+            layout: TableLayout::Taskrec { shards: None },
             read_consistency: Consistency::LocalQuorum,
             write_consistency: Consistency::LocalQuorum,
             serial_consistency: SerialConsistency::Serial,
@@ -441,12 +443,12 @@ impl CassandraConfig {
             .unwrap_or_else(|| format!("{}_history", self.table))
     }
 
-    /// The table layout (default: taskrec's bucketed table).
+    /// The table layout (default: taskrec's own table, `TableLayout::Taskrec`).
     ///
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs")
-    ///     .layout(TableLayout::Bucketed { buckets: Some(64) });
+    ///     .layout(TableLayout::Taskrec { shards: Some(64) });
     /// assert!(schema_statements(&config)?[1].contains("buckets=64;"));
     /// # Ok::<(), taskrec::Error>(())
     /// ```
@@ -787,7 +789,7 @@ impl CassandraConfig {
     /// Whether the ready index is kept: asked for, on taskrec's table
     /// (task_rb's keeps no task state to index).
     pub(super) fn keeps_ready_index(&self) -> bool {
-        self.ready_index && matches!(self.layout, TableLayout::Bucketed { .. })
+        self.ready_index && matches!(self.layout, TableLayout::Taskrec { .. })
     }
 
     /// Checks what can be checked without a cluster.
@@ -799,7 +801,7 @@ impl CassandraConfig {
         validate_identifier("table", &self.table)?;
         // Taskrec's table has tables beside it, named after it.
         let mut suffixes = Vec::new();
-        if matches!(self.layout, TableLayout::Bucketed { .. }) {
+        if matches!(self.layout, TableLayout::Taskrec { .. }) {
             suffixes.extend(["_entries", "_slices", "_days"]);
             suffixes.extend(["_failed_entries", "_failed_slices", "_failed_days"]);
         }
@@ -836,7 +838,7 @@ impl CassandraConfig {
                 self.clock_tolerance
             )));
         }
-        if let TableLayout::Bucketed { buckets: Some(n) } = self.layout {
+        if let TableLayout::Taskrec { shards: Some(n) } = self.layout {
             if n == 0 || n > MAX_BUCKETS {
                 return Err(invalid(format!(
                     "bucket count {n} is not between 1 and {MAX_BUCKETS}"
@@ -903,7 +905,7 @@ mod tests {
     fn bucket_counts_out_of_range_are_refused() {
         for n in [0, MAX_BUCKETS + 1] {
             let config = CassandraConfig::new(["h:1"], "ks")
-                .layout(TableLayout::Bucketed { buckets: Some(n) });
+                .layout(TableLayout::Taskrec { shards: Some(n) });
             assert!(matches!(
                 config.validate(),
                 Err(Error::InvalidConfig { .. })

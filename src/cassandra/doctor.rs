@@ -152,7 +152,7 @@ impl CassandraAdapter {
             } else {
                 "task_rb"
             },
-            buckets: self.buckets(),
+            buckets: self.shards(),
             clock,
             clock_tolerance: limits.tolerance,
             problems,

@@ -57,9 +57,10 @@ use super::per_list::{slice_index, PerList};
 use super::rows::record;
 use super::storage;
 
-/// The length of a slice: entries of the tasks a list first saved in the
-/// same minute share partitions (one per shard).
-pub const SLICE: Duration = Duration::from_secs(60);
+/// The length of a listing slice: entries of the tasks a list first saved
+/// in the same minute share partitions (one per shard). (Named `SLICE`
+/// before 0.3, like the ready index's, which is half as long.)
+pub const ENTRY_SLICE: Duration = Duration::from_secs(60);
 
 /// How long after a slice's end a save of one of its tasks still rewrites
 /// the task's entry there; later saves move the entry to the current slice.
@@ -128,7 +129,7 @@ fn names_slices(config: &CassandraConfig) -> bool {
     overlap && keeps_levels
 }
 
-const SLICE_MILLIS: i64 = SLICE.as_millis() as i64;
+const SLICE_MILLIS: i64 = ENTRY_SLICE.as_millis() as i64;
 const SLICES_PER_DAY: i64 = 24 * 60 * 60 * 1_000 / SLICE_MILLIS;
 
 /// The slice of an instant: minutes since the Unix epoch.

@@ -388,8 +388,8 @@ impl CassandraAdapter {
                 )
                 .await?,
             ),
-            TableLayout::Bucketed { buckets } => {
-                let buckets = schema::recorded_buckets(&session, &config, buckets).await?;
+            TableLayout::Taskrec { shards } => {
+                let buckets = schema::recorded_buckets(&session, &config, shards).await?;
                 Box::new(
                     taskrec_table::TaskrecTable::prepare(
                         Arc::clone(&session),
@@ -438,20 +438,21 @@ impl CassandraAdapter {
         &self.session
     }
 
-    /// The table's bucket count: the shards of each minute of a list's
-    /// listing entries (see [`TableLayout::Bucketed`]); 1 for task_rb's
-    /// table, which keeps a list in one partition.
+    /// The table's shard count: the shards of each minute of a list's
+    /// listing entries (see [`TableLayout::Taskrec`]); 1 for task_rb's
+    /// table, which keeps a list in one partition. (Named `buckets` before
+    /// 0.3.)
     ///
     /// ```no_run
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
     /// use taskrec::cassandra::{bucket_of, CassandraAdapter, CassandraConfig, TableLayout};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")
-    ///     .layout(TableLayout::Bucketed { buckets: None }); // whatever the table records
+    ///     .layout(TableLayout::Taskrec { shards: None }); // whatever the table records
     /// let adapter = CassandraAdapter::connect(config).await?;
-    /// assert!(bucket_of("file1", adapter.buckets()) < adapter.buckets()); // "file1"'s shard
+    /// assert!(bucket_of("file1", adapter.shards()) < adapter.shards()); // "file1"'s shard
     /// # Ok(()) }
     /// ```
-    pub fn buckets(&self) -> u32 {
+    pub fn shards(&self) -> u32 {
         self.table.buckets()
     }
 

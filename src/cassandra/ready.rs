@@ -4,7 +4,7 @@
 //! Every write that leaves a task open also writes a **hint**: "task `id`
 //! may be claimable from `due`". A save hints `now`; a claim or renewal the
 //! lease's end; a retry the backoff's end. Hints live in partitions
-//! `(task_list, slice, shard)`, one per [`SLICE`] of due time and
+//! `(task_list, slice, shard)`, one per [`HINT_SLICE`] of due time and
 //! [`SHARDS`] per slice, ordered by `(due, id)` inside. They are never
 //! deleted one by one (no tombstones): they expire after [`RETENTION`].
 //!
@@ -63,8 +63,9 @@ use super::clock::ClusterClock;
 use super::per_list::{slice_index, PerList};
 use super::{storage, CassandraAdapter, MAX_TTL};
 
-/// Due time per hint partition.
-pub const SLICE: Duration = Duration::from_secs(30);
+/// Due time per hint partition. (Named `SLICE` before 0.3, like the
+/// listing's [`ENTRY_SLICE`](super::listing::ENTRY_SLICE), twice as long.)
+pub const HINT_SLICE: Duration = Duration::from_secs(30);
 /// Hint partitions per slice of a list.
 pub const SHARDS: u32 = 8;
 /// How long a hint is kept after it is due.
@@ -93,7 +94,7 @@ fn micros(d: Duration) -> i64 {
 }
 
 fn slice_of(due: i64) -> i64 {
-    slice_index(due, micros(SLICE))
+    slice_index(due, micros(HINT_SLICE))
 }
 
 /// A hint's place: due time (µs since the epoch) and id.
@@ -567,7 +568,7 @@ impl ReadyIndex {
                 }
                 None => {
                     slice += 1;
-                    after = (slice * micros(SLICE) - 1, String::new());
+                    after = (slice * micros(HINT_SLICE) - 1, String::new());
                     batch = 2;
                 }
             }
@@ -615,7 +616,7 @@ impl ReadyIndex {
         while slice <= slice_of(now_us) {
             if slice - first_slice >= SLICES_PER_STEP {
                 // A long stretch of empty slices: hand control back.
-                let after = (slice * micros(SLICE) - 1, String::new());
+                let after = (slice * micros(HINT_SLICE) - 1, String::new());
                 return Ok(ReadyTasks {
                     next: Some(Step::Hints { after, from_low }.encode()),
                     ..ReadyTasks::default()
@@ -633,7 +634,7 @@ impl ReadyIndex {
             let Some(last) = due.last().cloned() else {
                 // Nothing more due in this slice: on to the next.
                 slice += 1;
-                after = (slice * micros(SLICE) - 1, String::new());
+                after = (slice * micros(HINT_SLICE) - 1, String::new());
                 continue;
             };
             let fresh: Vec<Key> = self.memory(task_list, |m| {
@@ -916,8 +917,8 @@ mod tests {
     #[test]
     fn slices_split_due_times_by_thirty_seconds() {
         assert_eq!(slice_of(0), 0);
-        assert_eq!(slice_of(micros(SLICE) - 1), 0);
-        assert_eq!(slice_of(micros(SLICE)), 1);
+        assert_eq!(slice_of(micros(HINT_SLICE) - 1), 0);
+        assert_eq!(slice_of(micros(HINT_SLICE)), 1);
         assert_eq!(slice_of(-1), -1);
     }
 }

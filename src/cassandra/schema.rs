@@ -31,10 +31,10 @@ const DAYS_CQL: &str = include_str!("../../schema/days.cql");
 ///   new table.
 pub const SCHEMA_VERSION: u32 = 3;
 
-/// What precedes the schema version in a bucketed table's comment.
+/// What precedes the schema version in a taskrec table's comment.
 const SCHEMA_MARK: &str = "schema=";
 
-/// What precedes the bucket count in a bucketed table's comment.
+/// What precedes the bucket count in a taskrec table's comment.
 const BUCKETS_MARK: &str = "buckets=";
 
 /// The CQL statements that create the configured keyspace, table, history
@@ -62,11 +62,11 @@ pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
     };
     let fill = |template: &str, buckets: u32| fill_for(template, &config.table, buckets);
     let table = match config.layout {
-        TableLayout::Bucketed { buckets } => fill(TASKS_CQL, buckets.unwrap_or(DEFAULT_BUCKETS))?,
+        TableLayout::Taskrec { shards } => fill(TASKS_CQL, shards.unwrap_or(DEFAULT_BUCKETS))?,
         TableLayout::TaskRb => fill(TASK_RB_TASKS_CQL, 0)?,
     };
     let mut statements = vec![fill(KEYSPACE_CQL, 0)?, table, fill(HISTORY_CQL, 0)?];
-    if let TableLayout::Bucketed { .. } = config.layout {
+    if let TableLayout::Taskrec { .. } = config.layout {
         // What listings of taskrec's table read, and the same three for the
         // index of its failed tasks.
         let failed = format!("{}_failed", config.table);
@@ -106,7 +106,7 @@ pub(super) async fn create(session: &Session, config: &CassandraConfig) -> Resul
             .await
             .map_err(storage)?;
     }
-    if let TableLayout::Bucketed { .. } = config.layout {
+    if let TableLayout::Taskrec { .. } = config.layout {
         let failed = format!("{}_failed", config.table);
         for table in [config.table.as_str(), failed.as_str()] {
             add_kept_column(session, config, &format!("{table}_slices")).await?;
@@ -203,7 +203,7 @@ pub(super) async fn recorded_buckets(
     let recorded = parse_buckets(&comment).ok_or_else(|| {
         invalid(format!(
             "table {table} records no bucket count in its comment (`{BUCKETS_MARK}N`): \
-             is it a taskrec bucketed table? task_rb's table needs `TableLayout::TaskRb`"
+             is it a taskrec table? task_rb's table needs `TableLayout::TaskRb`"
         ))
     })?;
     match configured {
@@ -228,7 +228,7 @@ fn parse_number(comment: &str, mark: &str) -> Option<u32> {
 }
 
 #[cfg(test)]
-/// The comment of a bucketed table of this schema, as `schema/tasks.cql` writes it.
+/// The comment of a taskrec table of this schema, as `schema/tasks.cql` writes it.
 fn comment_for(buckets: u32) -> String {
     format!("taskrec tasks table; buckets={buckets}; {SCHEMA_MARK}{SCHEMA_VERSION}")
 }

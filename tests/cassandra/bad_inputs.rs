@@ -25,7 +25,7 @@ struct Cassandra {
 
 async fn backend(table: &str, layout: TableLayout) -> Cassandra {
     let adapter: CassandraAdapter = adapter(config(table, layout).page_size(100)).await;
-    let buckets = (layout != TableLayout::TaskRb).then(|| adapter.buckets());
+    let buckets = (layout != TableLayout::TaskRb).then(|| adapter.shards());
     Cassandra {
         store: TaskStore::from_dyn(Arc::new(adapter)),
         session: raw_session().await,
@@ -35,7 +35,7 @@ async fn backend(table: &str, layout: TableLayout) -> Cassandra {
 }
 
 async fn bucketed(table: &str) -> Cassandra {
-    backend(table, TableLayout::Bucketed { buckets: Some(16) }).await
+    backend(table, TableLayout::Taskrec { shards: Some(16) }).await
 }
 
 async fn task_rb(table: &str) -> Cassandra {

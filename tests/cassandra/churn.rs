@@ -91,7 +91,7 @@ fn task_rbs_table_reads_until_the_tombstone_limit() {
 #[ignore = "minutes: 100,000 tasks drained; run on demand (docs/SCALE.md)"]
 fn a_list_that_completed_100k_tasks_hands_out_new_ones_by_their_hints() {
     run(async {
-        let layout = TableLayout::Bucketed { buckets: Some(16) };
+        let layout = TableLayout::Taskrec { shards: Some(16) };
         let list = unique_list("flowed");
         let first = std::sync::Arc::new(adapter(config("churn_bucketed", layout)).await);
         let store = TaskStore::from_arc(std::sync::Arc::clone(&first));

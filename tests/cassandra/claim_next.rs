@@ -206,7 +206,7 @@ fn the_walk_interval_sets_what_an_idle_worker_reads() {
         for (walk_every, walks) in [(None, false), (Some(Duration::from_secs(1)), true)] {
             let mut config = crate::utils::config(
                 "tasks",
-                taskrec::cassandra::TableLayout::Bucketed { buckets: Some(16) },
+                taskrec::cassandra::TableLayout::Taskrec { shards: Some(16) },
             )
             .page_size(100);
             if let Some(every) = walk_every {

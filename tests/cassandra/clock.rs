@@ -39,7 +39,7 @@ const ROLE: &str = "TASKREC_CLOCK_CHILD";
 const SAYS: &str = "CHILD ";
 
 fn layout() -> TableLayout {
-    TableLayout::Bucketed { buckets: Some(16) }
+    TableLayout::Taskrec { shards: Some(16) }
 }
 
 /// Debian's libfaketime (its thread-safe build, under `/usr/lib/<arch>/`),

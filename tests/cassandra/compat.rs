@@ -158,14 +158,9 @@ fn a_missing_table_and_a_contradicting_bucket_count_are_config_errors() {
         );
 
         // The table was made with 16 buckets (recorded in its comment).
-        let unspecified = adapter(config("tasks", TableLayout::Bucketed { buckets: None })).await;
-        assert_eq!(
-            unspecified.buckets(),
-            16,
-            "read from the table, not assumed"
-        );
-        let wrong =
-            config("tasks", TableLayout::Bucketed { buckets: Some(8) }).create_schema(false);
+        let unspecified = adapter(config("tasks", TableLayout::Taskrec { shards: None })).await;
+        assert_eq!(unspecified.shards(), 16, "read from the table, not assumed");
+        let wrong = config("tasks", TableLayout::Taskrec { shards: Some(8) }).create_schema(false);
         let err = CassandraAdapter::connect(wrong).await.unwrap_err();
         assert!(
             matches!(err, Error::InvalidConfig { ref reason, .. } if reason.contains("16")),
@@ -304,7 +299,7 @@ fn an_id_saved_under_a_new_type_lists_once_as_its_newest_row() {
 fn a_table_of_another_schema_version_is_refused_with_the_way_forward() {
     run(async {
         let session = raw_session().await;
-        let layout = TableLayout::Bucketed { buckets: Some(16) };
+        let layout = TableLayout::Taskrec { shards: Some(16) };
         // Make sure the keyspace exists, then make tables by hand: one as
         // taskrec 0.1 made it (no version in its comment), one of schema 2
         // (its key and comment), one from a future version.
@@ -327,8 +322,7 @@ fn a_table_of_another_schema_version_is_refused_with_the_way_forward() {
         session.await_schema_agreement().await.unwrap();
 
         let refused = |table: &'static str| async move {
-            let config =
-                config(table, TableLayout::Bucketed { buckets: None }).create_schema(false);
+            let config = config(table, TableLayout::Taskrec { shards: None }).create_schema(false);
             match CassandraAdapter::connect(config).await {
                 Err(Error::InvalidConfig { reason, .. }) => reason,
                 other => panic!("{table}: {other:?}"),
@@ -359,7 +353,7 @@ fn a_table_of_another_schema_version_is_refused_with_the_way_forward() {
 fn a_slices_table_made_before_its_kept_column_is_altered_or_refused_with_the_statement() {
     run(async {
         let session = raw_session().await;
-        let layout = TableLayout::Bucketed { buckets: Some(4) };
+        let layout = TableLayout::Taskrec { shards: Some(4) };
         let before = config("before_kept", layout).create_schema(false);
         // The keyspace first, then the tables as 0.2.0 made them.
         for cql in taskrec::cassandra::schema_statements(&before).unwrap() {

@@ -33,7 +33,7 @@ fn unavailable(err: &Error) -> Option<(Consistency, i32, i32)> {
 }
 
 async fn with_consistency(read: Consistency, write: Consistency) -> CassandraAdapter {
-    let config = config("tasks", TableLayout::Bucketed { buckets: Some(16) })
+    let config = config("tasks", TableLayout::Taskrec { shards: Some(16) })
         .read_consistency(read)
         .write_consistency(write)
         .retry(Retry::Never);

@@ -17,12 +17,9 @@ fn task_rb_layout_keeps_the_adapter_contract() {
 #[test]
 fn bucketed_layout_without_the_ready_index_keeps_the_adapter_contract() {
     run(async {
-        let config = config(
-            "tasks_unindexed",
-            TableLayout::Bucketed { buckets: Some(4) },
-        )
-        .ready_index(false)
-        .page_size(100);
+        let config = config("tasks_unindexed", TableLayout::Taskrec { shards: Some(4) })
+            .ready_index(false)
+            .page_size(100);
         taskrec::conformance::run_all(&adapter(config).await).await;
     });
 }

@@ -39,7 +39,7 @@ fn history_is_written_to_its_own_table_with_the_retention_ttl() {
     run(async {
         let adapter = adapter(config(
             "hist_bucketed",
-            TableLayout::Bucketed { buckets: Some(4) },
+            TableLayout::Taskrec { shards: Some(4) },
         ))
         .await;
         let store = TaskStore::new(adapter).with_history_everywhere();
@@ -124,7 +124,7 @@ fn a_history_read_scans_only_the_entries_it_keeps() {
     run(async {
         let adapter = adapter(config(
             "hist_bounded",
-            TableLayout::Bucketed { buckets: Some(4) },
+            TableLayout::Taskrec { shards: Some(4) },
         ))
         .await;
         let list = unique_list("hist-bounded");
@@ -165,10 +165,10 @@ fn a_missing_history_table_is_named_only_when_history_is_kept() {
         // its history table is named to one that does not.
         let _ = adapter(config(
             "hist_missing",
-            TableLayout::Bucketed { buckets: Some(4) },
+            TableLayout::Taskrec { shards: Some(4) },
         ))
         .await;
-        let config = config("hist_missing", TableLayout::Bucketed { buckets: Some(4) })
+        let config = config("hist_missing", TableLayout::Taskrec { shards: Some(4) })
             .create_schema(false)
             .history_table("no_such_history");
         let store = TaskStore::new(adapter(config).await);

@@ -65,7 +65,7 @@ const KEPT_EACH: u64 = 12;
 /// entry, the directory rows, and a delete of each other task's entry
 /// (what a completion leaves in the minute's partition: a tombstone).
 async fn kept_tasks_are_read_by_key(node: &OwnNode, log: &Path) {
-    let layout = TableLayout::Bucketed { buckets: Some(1) };
+    let layout = TableLayout::Taskrec { shards: Some(1) };
     let adapter = Arc::new(connect(node, "kept", layout).await);
     let session = Arc::clone(adapter.session());
     let store = TaskStore::from_arc(Arc::clone(&adapter));
@@ -348,7 +348,7 @@ fn reads_by_how_many_tasks_flowed_past_the_kept_ones() {
         let flowed: u64 = std::env::var("TASKREC_KEPT_FLOWED")
             .map(|v| v.parse().expect("TASKREC_KEPT_FLOWED is a number"))
             .unwrap_or(100);
-        let layout = TableLayout::Bucketed { buckets: Some(16) };
+        let layout = TableLayout::Taskrec { shards: Some(16) };
         let adapter =
             Arc::new(crate::utils::adapter(crate::utils::config("kept_timed", layout)).await);
         let session = Arc::clone(adapter.session());

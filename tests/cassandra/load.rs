@@ -29,7 +29,7 @@ const IN_FLIGHT: usize = 256;
 async fn save_count_list(saves: u64) {
     let _alone = crate::utils::HEAVY.lock().await;
     let store: TaskStore<CassandraAdapter> = TaskStore::new(
-        adapter(config("load", TableLayout::Bucketed { buckets: Some(16) }).page_size(5000)).await,
+        adapter(config("load", TableLayout::Taskrec { shards: Some(16) }).page_size(5000)).await,
     );
     let list = unique_list("load");
     let payload = "x".repeat(100);

@@ -25,7 +25,7 @@ const COUNTED: &str = "fresh_counted";
 const PLACED: &str = "fresh_placed";
 
 async fn store(table: &str) -> TaskStore<CassandraAdapter> {
-    let layout = TableLayout::Bucketed { buckets: Some(4) };
+    let layout = TableLayout::Taskrec { shards: Some(4) };
     TaskStore::new(adapter(config(table, layout)).await)
 }
 
@@ -96,7 +96,7 @@ fn saves_of_built_tasks_read_nothing_and_saves_of_other_ids_read_where_the_entry
             .await
             .unwrap();
         assert_eq!(reads_of_the_tasks_table().await - before, 1);
-        let layout = TableLayout::Bucketed { buckets: Some(4) };
+        let layout = TableLayout::Taskrec { shards: Some(4) };
         let reading = TaskStore::new(adapter(config(COUNTED, layout).unread_saves(false)).await);
         for n in 0..10 {
             reading

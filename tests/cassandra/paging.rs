@@ -71,7 +71,7 @@ fn a_list_walks_across_many_pages_on_both_layouts() {
 fn a_kept_token_resumes_in_another_adapter() {
     run(async {
         for layout in [
-            TableLayout::Bucketed { buckets: Some(16) },
+            TableLayout::Taskrec { shards: Some(16) },
             TableLayout::TaskRb,
         ] {
             let table = match layout {
@@ -112,7 +112,7 @@ fn a_kept_token_resumes_in_another_adapter() {
 fn ten_thousand_tasks_spread_evenly_over_sixteen_buckets() {
     run(async {
         let store = TaskStore::new(bucketed().await);
-        assert_eq!(store.adapter().buckets(), 16);
+        assert_eq!(store.adapter().shards(), 16);
         let list = unique_list("spread");
         fill(&store, &list, 10_000).await;
 

@@ -151,7 +151,7 @@ fn the_server_warns_about_a_batch_across_many_partitions() {
     run(async {
         let adapter = adapter(crate::utils::config(
             "tasks",
-            TableLayout::Bucketed { buckets: Some(16) },
+            TableLayout::Taskrec { shards: Some(16) },
         ))
         .await;
         let session = adapter.session().clone();

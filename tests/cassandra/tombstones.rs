@@ -321,11 +321,11 @@ async fn task_rbs_table_is_aborted(node: &OwnNode, log: &Path) {
 /// taskrec's table: 200,000 completions through one list, and its reads
 /// stay under the thresholds, silent in the log.
 async fn taskrecs_table_reads_clean(node: &OwnNode, log: &Path) {
-    let layout = TableLayout::Bucketed {
-        buckets: Some(BUCKETS),
+    let layout = TableLayout::Taskrec {
+        shards: Some(BUCKETS),
     };
     let adapter = Arc::new(connect(node, "tasks", layout).await);
-    assert_eq!(adapter.buckets(), BUCKETS);
+    assert_eq!(adapter.shards(), BUCKETS);
     let store = TaskStore::from_arc(Arc::clone(&adapter));
     let list = unique_list("flowed");
 

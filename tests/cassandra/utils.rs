@@ -96,7 +96,7 @@ pub async fn adapter(config: CassandraConfig) -> CassandraAdapter {
 }
 
 pub async fn bucketed() -> CassandraAdapter {
-    adapter(config("tasks", TableLayout::Bucketed { buckets: Some(16) }).page_size(100)).await
+    adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) }).page_size(100)).await
 }
 
 pub async fn task_rb() -> CassandraAdapter {

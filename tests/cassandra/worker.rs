@@ -127,7 +127,7 @@ fn a_worker_killed_with_sigkill_is_finished_by_another_after_its_lease() {
     run(async {
         // The example's keyspace and table, where the child process works.
         let config = CassandraConfig::new([address()], "taskrec_worker")
-            .layout(TableLayout::Bucketed { buckets: None })
+            .layout(TableLayout::Taskrec { shards: None })
             .create_schema(true);
         let store = TaskStore::new(adapter(config).await);
         let list = unique_list("killed");
