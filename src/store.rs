@@ -376,7 +376,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
                 return Ok(Unique::Taken);
             }
             tracing::Span::current().record("saved", true);
-            self.saved(task, &record, crate::state::TaskState::pending())
+            self.saved(&record, crate::state::TaskState::pending())
                 .await?;
             Ok(Unique::Saved)
         }
@@ -386,18 +386,13 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
 
     /// What every save does once its record is stored: the task's history
     /// line, where history is kept, with the state it was saved in; its count.
-    async fn saved<T: TaskData>(
-        &self,
-        task: &Task<T>,
-        record: &TaskRecord,
-        mut state: crate::state::TaskState,
-    ) -> Result<()> {
-        if self.keeps_history(task.task_list()) {
+    async fn saved(&self, record: &TaskRecord, mut state: crate::state::TaskState) -> Result<()> {
+        let (task_list, id) = (record.task_list(), record.id());
+        if self.keeps_history(task_list) {
             state.changed_at = Some(record.updated_at());
-            self.record_history(task.task_list(), task.id(), &state)
-                .await?;
+            self.record_history(task_list, id, &state).await?;
         }
-        TaskLabels::owned(task.task_list(), task.type_name()).count(SAVED_TOTAL);
+        TaskLabels::owned(task_list, record.type_name()).count(SAVED_TOTAL);
         Ok(())
     }
 
@@ -432,7 +427,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
                     crate::state::TaskState::scheduled(at)
                 }
             };
-            self.saved(task, &record, state).await
+            self.saved(&record, state).await
         }
         .instrument(span)
         .await
@@ -617,21 +612,94 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// One group of [`save_all`](Self::save_all): its records in one call
     /// of the adapter, then what [`save`](Self::save) does after a store.
     async fn save_group<T: TaskData>(&self, tasks: Vec<&Task<T>>) -> Result<u64> {
-        let now = self.record_now().await?;
         let records = tasks
             .iter()
-            .map(|task| {
-                let mut record = task.to_record()?;
-                record.set_updated_at(now);
-                Ok(record)
-            })
+            .map(|task| task.to_record())
             .collect::<Result<Vec<_>>>()?;
-        (*self.adapter).store_all(&records).await?;
-        for (task, record) in tasks.iter().zip(&records) {
-            self.saved(task, record, crate::state::TaskState::pending())
-                .await?;
+        let saved = records.len() as u64;
+        self.save_owned_records(records, None).await?;
+        Ok(saved)
+    }
+
+    /// Saves records as they are (untyped: an import, a copy between
+    /// lists), each stamped with the store's time as its `updated_at`, as
+    /// [`save`](Self::save) stamps a task; with `at`, scheduled to run no
+    /// earlier than then, as [`save_scheduled`](Self::save_scheduled) does.
+    /// Each saved record gets its history line and its count, as a save
+    /// does. Without `at` the records go in one [`store_all`](StorageAdapter::store_all)
+    /// call (on Cassandra, a few batches grouped by partition); with it,
+    /// each in its own write, all at once.
+    ///
+    /// After an error some may be saved and some not; saving them again is
+    /// safe.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::{MemoryAdapter, TaskRecord, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// let records = vec![
+    ///     TaskRecord::new("emails", "a", "SendEmail", r#"{"to":"a@example.com"}"#)?,
+    ///     TaskRecord::new("emails", "b", "SendEmail", r#"{"to":"b@example.com"}"#)?,
+    /// ];
+    /// store.save_records(&records, None).await?;
+    /// let later = store.now().await? + chrono::TimeDelta::hours(1);
+    /// store.save_records(&records[..1], Some(later)).await?; // "a" again, scheduled
+    /// let counts = store.count_by_status("emails").await?;
+    /// assert_eq!((counts.pending, counts.scheduled), (1, 1));
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_records(
+        &self,
+        records: &[TaskRecord],
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()> {
+        self.save_owned_records(records.to_vec(), at).await
+    }
+
+    /// [`save_records`](Self::save_records) of records the caller gives up.
+    async fn save_owned_records(
+        &self,
+        mut records: Vec<TaskRecord>,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
         }
-        Ok(records.len() as u64)
+        let now = self.record_now().await?;
+        for record in &mut records {
+            record.set_updated_at(now);
+        }
+        let state = match at {
+            None => {
+                (*self.adapter).store_all(&records).await?;
+                crate::state::TaskState::pending()
+            }
+            Some(at) => {
+                let saves = records
+                    .iter()
+                    .map(|record| (*self.adapter).store_scheduled(record, at));
+                futures::future::try_join_all(saves).await?;
+                crate::state::TaskState::scheduled(at)
+            }
+        };
+        // Their history lines at once, as their saves went.
+        let saved = records
+            .iter()
+            .map(|record| self.saved(record, state.clone()));
+        futures::future::try_join_all(saved).await?;
+        Ok(())
+    }
+
+    /// Whether the store keeps a state beside each task (its adapter has
+    /// [`conditional_writes`](crate::Capabilities::conditional_writes)):
+    /// what claims, workers, statuses and scheduled and unique saves need.
+    ///
+    /// ```
+    /// let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// assert!(store.keeps_state());
+    /// ```
+    pub fn keeps_state(&self) -> bool {
+        self.adapter.capabilities().conditional_writes()
     }
 
     /// Builds a task with a new id and saves it: [`Task::build`]'s

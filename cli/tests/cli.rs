@@ -659,10 +659,17 @@ fn show_one_task() {
     assert!(task["created_at"]
         .as_str()
         .is_some_and(|t| t.ends_with('Z')));
+    // The import's save is in the history; the claim and the failure,
+    // made through the test's own store, which keeps none, are not.
+    let history = task["history"].as_array().expect("history is an array");
+    assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(
-        task["history"],
-        json!([]),
-        "the failing store (the test's) keeps no history"
+        (
+            &history[0]["state"]["status"],
+            &history[0]["state"]["attempts"]
+        ),
+        (&json!("pending"), &json!(0)),
+        "the import's line"
     );
 
     let text = taskrec().args(["show", &list, "t0"]).assert().success();
@@ -685,9 +692,13 @@ fn show_one_task() {
         .success();
     let task: Value = serde_json::from_str(&stdout_of(&assert)).expect("show's JSON");
     let history = task["history"].as_array().expect("history is an array");
-    assert_eq!(history.len(), 1, "{history:?}");
-    assert_eq!(history[0]["state"]["status"], "pending");
-    assert_eq!(history[0]["state"]["attempts"], 0);
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[1]["state"]["status"], "pending");
+    assert_eq!(history[1]["state"]["attempts"], 0);
+    assert_eq!(
+        history[1]["state"]["last_error"], "smtp 550\nmailbox unavailable",
+        "the retry's line keeps why the task had failed"
+    );
 
     taskrec()
         .args(["show", &list, "nope"])

@@ -212,7 +212,7 @@ async fn each_failed(
 
 /// Retry and purge work on task state, which task_rb's table does not keep.
 fn needs_state(store: &TaskStore, command: &str) -> anyhow::Result<()> {
-    if store.adapter().capabilities().conditional_writes() {
+    if store.keeps_state() {
         Ok(())
     } else {
         Err(usage(format!(

@@ -16,10 +16,12 @@
 //! delay counted from when the import connects, by the store's clock).
 //!
 //! Lines are imported in groups of [`SAVE_ALL_GROUP`]: each task of a group
-//! looked up by key, then the changed ones written with one
+//! looked up by key, then the changed ones saved together with
+//! [`TaskStore::save_records`] (stamped by the store's clock, with a
+//! history line and a count each, as any save; one
 //! [`store_all`](taskrec::StorageAdapter::store_all) call, which Cassandra
-//! turns into a few batches grouped by partition; `--concurrency` groups at
-//! once.
+//! turns into a few batches grouped by partition); `--concurrency` groups
+//! at once.
 
 use std::cell::Cell;
 use std::fs::File;
@@ -73,7 +75,7 @@ pub async fn run(options: &Connection, args: ImportArgs) -> anyhow::Result<()> {
         }
         (None, None) => None,
     };
-    if schedule.is_some() && !store.adapter().capabilities().conditional_writes() {
+    if schedule.is_some() && !store.keeps_state() {
         return Err(usage(
             "--at and --in need task state, which task_rb's table does not keep",
         ));
@@ -148,9 +150,8 @@ impl std::ops::Add for Tally {
 
 /// Saves the records of one group of lines (line number, record) that the
 /// store does not hold already with the same type and data: each looked up
-/// by key, then the changed ones written together, in the few batched
-/// requests of [`store_all`](taskrec::StorageAdapter::store_all); or, to be
-/// run no earlier than `schedule`, each in its own write, all at once.
+/// by key, then the changed ones saved together ([`TaskStore::save_records`]),
+/// scheduled to run no earlier than `schedule` if given.
 async fn import_group(
     store: &TaskStore,
     file: &str,
@@ -173,39 +174,20 @@ async fn import_group(
         });
         anyhow::Ok((!unchanged).then(|| record.clone()))
     });
-    let mut changed: Vec<TaskRecord> = futures::future::try_join_all(lookups)
+    let changed: Vec<TaskRecord> = futures::future::try_join_all(lookups)
         .await?
         .into_iter()
         .flatten()
         .collect();
-    if !changed.is_empty() {
-        // Written now by the store's clock (the cluster's), as a save would
-        // stamp them, not by this host's.
-        let now = store.now().await?;
-        for record in &mut changed {
-            record.set_updated_at(now);
-        }
-    }
-    let context = || {
-        let (first, last) = (group[0].0, group[group.len() - 1].0);
-        format!("{file}:{first}-{last}: saving {} tasks", changed.len())
-    };
-    match schedule {
-        _ if changed.is_empty() => {}
-        None => store
-            .adapter()
-            .store_all(&changed)
-            .await
-            .with_context(context)?,
-        Some(at) => {
-            let saves = changed
-                .iter()
-                .map(|record| store.adapter().store_scheduled(record, at));
-            futures::future::try_join_all(saves)
-                .await
-                .with_context(context)?;
-        }
-    }
+    // Stamped by the store's clock (the cluster's), not this host's, with
+    // the history line and the count of any save.
+    store
+        .save_records(&changed, schedule)
+        .await
+        .with_context(|| {
+            let (first, last) = (group[0].0, group[group.len() - 1].0);
+            format!("{file}:{first}-{last}: saving {} tasks", changed.len())
+        })?;
     let written = changed.len() as u64;
     Ok(Tally {
         written,

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use taskrec::{StoredState, TaskRecord, TaskState, TaskStatus, TaskStore};
+use taskrec::{TaskRecord, TaskState, TaskStatus, TaskStore};
 
 use crate::args::{ListFormat, LsArgs, State};
 use crate::exit::usage;
@@ -21,7 +21,7 @@ const STATE_READS: usize = 32;
 
 /// Prints the list's tasks, or those in one state.
 pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
-    let has_state = store.adapter().capabilities().conditional_writes();
+    let has_state = store.keeps_state();
     let mut out = output::stdout();
     let mut printer = Printer::new(args.format, has_state);
     let limit = args.limit.unwrap_or(u64::MAX);
@@ -47,7 +47,8 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
                     .page_by_status(&args.list, status, token.as_ref(), size)
                     .await?;
                 for task in page.tasks.iter().take(size) {
-                    printer.task(&mut out, &task.record, Some(&readable(task, now)))?;
+                    let state = listed(TaskState::from_json(&task.json), now);
+                    printer.task(&mut out, &task.record, Some(&state))?;
                     left -= 1;
                 }
                 match page.next {
@@ -63,8 +64,8 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
                 .try_chunks(PAGE);
             while let Some(records) = pages.try_next().await.map_err(|e| e.1)? {
                 if has_state {
-                    for task in states(store, &args.list, records).await? {
-                        printer.task(&mut out, &task.record, Some(&readable(&task, now)))?;
+                    for (record, state) in states(store, &args.list, records).await? {
+                        printer.task(&mut out, &record, Some(&listed(state, now)))?;
                     }
                 } else {
                     for record in &records {
@@ -93,8 +94,8 @@ fn status(state: State) -> TaskStatus {
 /// waiting for its scheduled time is `scheduled`); one that cannot be read
 /// (written by a newer taskrec, or damaged) shows as unknown rather than
 /// ending the listing.
-fn readable(stored: &StoredState, now: DateTime<Utc>) -> TaskState {
-    match TaskState::from_json(&stored.json) {
+fn listed(state: taskrec::Result<TaskState>, now: DateTime<Utc>) -> TaskState {
+    match state {
         Ok(state) => TaskState {
             status: state.status_at(now),
             ..state
@@ -106,18 +107,27 @@ fn readable(stored: &StoredState, now: DateTime<Utc>) -> TaskState {
     }
 }
 
-/// The states of a page of records, in its order; a task completed since
-/// the page was read is left out.
+/// Each record of a page with its state (one that cannot be read as an
+/// error), in its order; a task completed since the page was read is left
+/// out.
 async fn states(
     store: &TaskStore,
     list: &str,
     records: Vec<TaskRecord>,
-) -> anyhow::Result<Vec<StoredState>> {
-    let states: Vec<Option<StoredState>> = futures::stream::iter(records)
-        .map(|record| async move { store.adapter().load_state(list, record.id()).await })
-        .buffered(STATE_READS)
-        .try_collect()
-        .await?;
+) -> anyhow::Result<Vec<(TaskRecord, taskrec::Result<TaskState>)>> {
+    let states: Vec<Option<(TaskRecord, taskrec::Result<TaskState>)>> =
+        futures::stream::iter(records)
+            .map(|record| async move {
+                match store.state(list, record.id()).await {
+                    Ok(Some(state)) => Ok(Some((record, Ok(state)))),
+                    Ok(None) => Ok(None),
+                    Err(e @ taskrec::Error::InvalidData { .. }) => Ok(Some((record, Err(e)))),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffered(STATE_READS)
+            .try_collect()
+            .await?;
     Ok(states.into_iter().flatten().collect())
 }
 

@@ -9,7 +9,7 @@ use crate::output::{self, DetailsView, TaskView};
 
 /// Prints the task's record, state and history; an error when it is absent.
 pub async fn run(store: &TaskStore, args: ShowArgs) -> anyhow::Result<()> {
-    let (record, state, history) = if store.adapter().capabilities().conditional_writes() {
+    let (record, state, history) = if store.keeps_state() {
         match store.show(&args.list, &args.id).await? {
             Some(details) => {
                 // Listed as `ls` lists it: a task waiting for its time is scheduled.
