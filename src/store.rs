@@ -617,7 +617,7 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             .map(|task| task.to_record())
             .collect::<Result<Vec<_>>>()?;
         let saved = records.len() as u64;
-        self.save_owned_records(records, None).await?;
+        self.save_records(records, None).await?;
         Ok(saved)
     }
 
@@ -641,23 +641,14 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     ///     TaskRecord::new("emails", "a", "SendEmail", r#"{"to":"a@example.com"}"#)?,
     ///     TaskRecord::new("emails", "b", "SendEmail", r#"{"to":"b@example.com"}"#)?,
     /// ];
-    /// store.save_records(&records, None).await?;
+    /// store.save_records(records.clone(), None).await?;
     /// let later = store.now().await? + chrono::TimeDelta::hours(1);
-    /// store.save_records(&records[..1], Some(later)).await?; // "a" again, scheduled
+    /// store.save_records(records[..1].to_vec(), Some(later)).await?; // "a" again, scheduled
     /// let counts = store.count_by_status("emails").await?;
     /// assert_eq!((counts.pending, counts.scheduled), (1, 1));
     /// # Ok(()) }
     /// ```
     pub async fn save_records(
-        &self,
-        records: &[TaskRecord],
-        at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<()> {
-        self.save_owned_records(records.to_vec(), at).await
-    }
-
-    /// [`save_records`](Self::save_records) of records the caller gives up.
-    async fn save_owned_records(
         &self,
         mut records: Vec<TaskRecord>,
         at: Option<chrono::DateTime<chrono::Utc>>,

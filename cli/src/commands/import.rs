@@ -181,14 +181,14 @@ async fn import_group(
         .collect();
     // Stamped by the store's clock (the cluster's), not this host's, with
     // the history line and the count of any save.
+    let written = changed.len() as u64;
     store
-        .save_records(&changed, schedule)
+        .save_records(changed, schedule)
         .await
         .with_context(|| {
             let (first, last) = (group[0].0, group[group.len() - 1].0);
-            format!("{file}:{first}-{last}: saving {} tasks", changed.len())
+            format!("{file}:{first}-{last}: saving {written} tasks")
         })?;
-    let written = changed.len() as u64;
     Ok(Tally {
         written,
         unchanged: group.len() as u64 - written,
