@@ -22,9 +22,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use taskrec::{
-    DataRef, MemoryAdapter, StorageAdapter, Task, TaskData, TaskDecode, TaskHash, TaskRecord,
-};
+use taskrec::adapter::StorageAdapter;
+use taskrec::{DataRef, MemoryAdapter, Task, TaskData, TaskDecode, TaskHash, TaskRecord};
 
 /// The harness's task type (bench/src/payload.rs): about 240 bytes of JSON.
 /// Both derives on one struct: the two encodings write the same text.

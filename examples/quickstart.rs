@@ -8,7 +8,8 @@
 //! ```
 
 use futures::TryStreamExt;
-use taskrec::{MemoryAdapter, StorageAdapter, Task, TaskData, TaskHash, TaskStore};
+use taskrec::adapter::StorageAdapter;
+use taskrec::{MemoryAdapter, Task, TaskData, TaskHash, TaskStore};
 
 /// A task type: its fields are the task's data.
 #[derive(Debug, Clone, PartialEq, TaskData)]

@@ -15,9 +15,10 @@
 //! It exits non-zero when any expectation below breaks.
 
 use futures::StreamExt;
+use taskrec::adapter::StorageAdapter;
 use taskrec::{
-    DynTaskData, Error, MemoryAdapter, StorageAdapter, Task, TaskData, TaskHash, TaskRecord,
-    TaskRegistry, TaskStore,
+    DynTaskData, Error, MemoryAdapter, Task, TaskData, TaskHash, TaskRecord, TaskRegistry,
+    TaskStore,
 };
 
 /// The application's own task types.

@@ -14,7 +14,7 @@
 //! tasks first), `--concurrency N` (8), `--lease-ms N` (5000), `--work-ms N`
 //! (time each task takes, 10), `--fail-every N` (every Nth task fails its
 //! first attempt, 0: none), `--broken-every N` (every Nth task fails every
-//! attempt, so it is kept as failed for the CLI's `ls --state failed` and
+//! attempt, so it is kept as failed for the CLI's `ls --status failed` and
 //! `retry`; 0: none), `--max-attempts N` (3), `--cassandra` (at
 //! `TASKREC_CASSANDRA`, default 127.0.0.1:9042, keyspace `taskrec_worker`;
 //! needs `--features cassandra`), `--metrics-addr HOST:PORT` (serve
@@ -39,10 +39,8 @@ use std::time::Duration;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use tracing_subscriber::EnvFilter;
 
-use taskrec::{
-    BoxError, Execute, MemoryAdapter, StorageAdapter, Task, TaskData, TaskStore, Worker,
-    WorkerConfig,
-};
+use taskrec::adapter::StorageAdapter;
+use taskrec::{BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
 
 /// The work: pretend to resize an image.
 #[derive(Debug, Clone, TaskData)]

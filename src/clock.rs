@@ -9,7 +9,7 @@
 //! over tasks whose leases still hold.
 //!
 //! So every time taskrec writes or judges is the **adapter's** time,
-//! [`StorageAdapter::now`](crate::StorageAdapter::now):
+//! [`StorageAdapter::now`](crate::adapter::StorageAdapter::now):
 //! [`TaskStore::now`](crate::TaskStore::now) for code of your own (a
 //! retry's `not_before`, say). The memory adapter lives in one process
 //! and uses that process's clock. The Cassandra adapter measures the
@@ -48,7 +48,7 @@ pub(crate) fn process_now() -> DateTime<Utc> {
 }
 
 /// What an adapter last measured of this process's clock against its
-/// backend's ([`StorageAdapter::clock_reading`](crate::StorageAdapter::clock_reading)).
+/// backend's ([`StorageAdapter::clock_reading`](crate::adapter::StorageAdapter::clock_reading)).
 ///
 /// ```
 /// use std::time::Duration;

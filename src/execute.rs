@@ -58,7 +58,8 @@ pub trait Execute<C: ?Sized + Sync = ()>: TaskData {
 /// #     }
 /// # }
 /// // `Divide` fails on a zero divisor (see `execute_list`).
-/// use taskrec::{ExecuteOutcome, StorageAdapter, TaskRecord};
+/// use taskrec::{ExecuteOutcome, TaskRecord};
+/// use taskrec::adapter::StorageAdapter;
 /// let store = TaskStore::new(MemoryAdapter::new());
 /// store.save(&Task::new("math", "bad", Divide { by: 0 })?).await?;
 /// store.adapter().store(&TaskRecord::new("math", "odd", "Divide", r#"{"by":"two"}"#)?).await?;

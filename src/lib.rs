@@ -46,8 +46,9 @@
 //!
 //! # Saving, finding, listing, completing
 //!
-//! A [`TaskStore`] does the typed work over a [`StorageAdapter`]: the
-//! [`MemoryAdapter`] here; Cassandra or your own backend the same way.
+//! A [`TaskStore`] does the typed work over a storage adapter: the
+//! [`MemoryAdapter`] here; Cassandra or your own backend (see
+//! [`adapter`]) the same way.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -132,14 +133,14 @@
 //!
 //! # Claims, leases and workers
 //!
-//! Adapters with [`conditional_writes`](Capabilities::conditional_writes)
+//! Adapters with [`conditional_writes`](crate::adapter::Capabilities::conditional_writes)
 //! keep a [`TaskState`] beside each record. [`TaskStore::claim`] takes a task
 //! for a lease, [`TaskStore::renew`], [`TaskStore::release`],
 //! [`TaskStore::retry_later`], [`TaskStore::fail`] and
 //! [`TaskStore::succeed`] move it on, each a compare-and-set so two workers
 //! never hold one task. [`Worker`] drains a list with all of it: bounded
 //! concurrency, backoff, a time limit per attempt, graceful stop; it finds
-//! work through [`StorageAdapter::next_ready`] rather than by reading the
+//! work through [`StorageAdapter::next_ready`](crate::adapter::StorageAdapter::next_ready) rather than by reading the
 //! list, and [`Worker::serve`] keeps at it over several lists until
 //! stopped; and
 //! [`TaskStore::with_history`] keeps the last state changes of each task
@@ -196,9 +197,12 @@
 //!
 //! # Writing a storage adapter
 //!
-//! Implement [`StorageAdapter`] (four methods; its docs hold the contract)
-//! and run the [`conformance`] suite in your tests (cargo feature
-//! `conformance`): [`conformance_tests!`] makes each rule a test of its own.
+//! The crate root holds what applications use; everything a backend's
+//! author uses is in [`adapter`] alone: the [`StorageAdapter`](adapter::StorageAdapter)
+//! trait (four methods; its docs hold the contract), pages and tokens,
+//! stored states, capabilities, the walking helpers and `async_trait`. Run
+//! the [`conformance`] suite in your tests (cargo feature `conformance`):
+//! [`conformance_tests!`] makes each rule a test of its own.
 //!
 //! # Feature flags
 //!
@@ -210,7 +214,6 @@
 //! | `worker` (default) | [`Worker`]: the worker loop, on tokio timers |
 
 pub mod adapter;
-mod claim;
 pub mod clock;
 mod data;
 mod data_check;
@@ -220,13 +223,10 @@ mod extra;
 mod generator;
 mod hash;
 mod history;
-mod inspect;
 mod json_text;
 mod key;
 mod memory;
-mod operate;
 mod raw_json;
-mod ready;
 mod record;
 mod registry;
 mod state;
@@ -250,8 +250,7 @@ pub struct ReadmeDoctests;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use adapter::{walk_pages, Capabilities, Page, PageToken, StorageAdapter, DEFAULT_PAGE_SIZE};
-pub use claim::Claim;
+pub use adapter::PageToken;
 pub use clock::ClockReading;
 pub use data::{DataRef, TaskData, TaskDecode, TaskType};
 pub use data_check::MAX_DATA_DEPTH;
@@ -260,20 +259,20 @@ pub use execute::{execute_list, CompositeTask, Execute, ExecuteOutcome, Executed
 pub use extra::ExtraMap;
 pub use generator::{IntoGenerated, TaskGenerator};
 pub use hash::{HashData, TaskHash};
-pub use history::{HistoryEntry, HistoryRetention, StateChange};
-pub use inspect::{StatePage, StatusCounts};
+pub use history::{HistoryRetention, StateChange};
 pub use key::{
     validate_id, validate_task_list, validate_type_name, TaskKey, MAX_KEY_BYTES,
     MAX_TYPE_NAME_BYTES,
 };
 pub use memory::MemoryAdapter;
-pub use operate::TaskDetails;
 pub use raw_json::RawJson;
-pub use ready::ReadyTasks;
 pub use record::TaskRecord;
 pub use registry::{DynTaskData, ErasedTaskData, TaskRegistry};
-pub use state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
-pub use store::{TaskStore, Unique, DEFAULT_CONCURRENCY, SAVE_ALL_GROUP};
+pub use state::{StatusCounts, TaskState, TaskStatus};
+pub use store::{
+    Claim, StatusPage, TaskDetails, TaskStore, TaskWithState, Unique, DEFAULT_CONCURRENCY,
+    SAVE_ALL_GROUP,
+};
 pub use task::Task;
 #[doc = include_str!("../docs/derive.md")]
 pub use taskrec_derive::TaskData;

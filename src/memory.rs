@@ -8,11 +8,11 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 
+use crate::adapter::ready::ReadyTasks;
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
-use crate::history::{HistoryEntry, HistoryRetention};
+use crate::history::{HistoryRetention, StoredStateChange};
 use crate::observe::Op;
-use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, INITIAL_STATE_JSON};
 use chrono::{DateTime, Utc};
@@ -174,7 +174,8 @@ fn next_token() -> StateToken {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
+/// use taskrec::{MemoryAdapter, TaskRecord};
+/// use taskrec::adapter::StorageAdapter;
 /// let adapter = MemoryAdapter::new();
 /// adapter.store(&TaskRecord::new("l", "1", "T", "{}")?).await?;
 /// assert_eq!(adapter.count("l").await?, 1);
@@ -192,7 +193,7 @@ pub struct MemoryAdapter {
 /// History entries by (task list, id), oldest first.
 #[derive(Debug, Default)]
 struct Histories {
-    tasks: HashMap<(String, String), VecDeque<HistoryEntry>>,
+    tasks: HashMap<(String, String), VecDeque<StoredStateChange>>,
     /// Appends since the last sweep of expired entries.
     appends: usize,
 }
@@ -217,7 +218,8 @@ impl MemoryAdapter {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
+    /// use taskrec::{MemoryAdapter, TaskRecord};
+    /// use taskrec::adapter::StorageAdapter;
     /// let adapter = MemoryAdapter::new();
     /// assert_eq!(adapter.count("l").await?, 0);
     /// let clone = adapter.clone(); // shares the storage
@@ -478,7 +480,7 @@ impl StorageAdapter for MemoryAdapter {
         &self,
         task_list: &str,
         id: &str,
-        entry: &HistoryEntry,
+        entry: &StoredStateChange,
         retention: &HistoryRetention,
     ) -> Result<()> {
         let _span = span(Op::AppendHistory, task_list, Some(id)).entered();
@@ -508,7 +510,7 @@ impl StorageAdapter for MemoryAdapter {
         task_list: &str,
         id: &str,
         retention: &HistoryRetention,
-    ) -> Result<Vec<HistoryEntry>> {
+    ) -> Result<Vec<StoredStateChange>> {
         let _span = span(Op::History, task_list, Some(id)).entered();
         let now = chrono::Utc::now();
         let histories = self
@@ -544,7 +546,7 @@ mod tests {
     async fn expired_histories_of_tasks_no_longer_written_are_swept() {
         let adapter = MemoryAdapter::new();
         let day = HistoryRetention::default().ttl(Some(std::time::Duration::from_secs(86_400)));
-        let old = HistoryEntry {
+        let old = StoredStateChange {
             at: chrono::Utc::now() - chrono::TimeDelta::days(2),
             state: "{}".to_owned(),
         };
@@ -558,7 +560,7 @@ mod tests {
             HISTORY_SWEEP_EVERY - 1,
             "kept until the sweep"
         );
-        let fresh = HistoryEntry {
+        let fresh = StoredStateChange {
             at: chrono::Utc::now(),
             state: "{}".to_owned(),
         };

@@ -19,7 +19,7 @@
 //! | --- | --- | --- | --- |
 //! | `taskrec.save`, `taskrec.find`, `taskrec.page`, `taskrec.delete`, `taskrec.count` | debug | [`TaskStore`](crate::TaskStore) | `task_list`, `task.id`, `task.type` (as far as the call knows them) |
 //! | `taskrec.save_all` | debug | [`TaskStore::save_all`](crate::TaskStore::save_all) | `concurrency`, `saved` (at the end) |
-//! | `taskrec.cassandra` | debug | every [`StorageAdapter`](crate::StorageAdapter) call of the Cassandra adapter | `db.system.name = "cassandra"`, `db.namespace` (keyspace), `db.collection.name` (table), `db.operation.name`, `cassandra.consistency.level`, `otel.kind = "client"`, `task_list`, `task.id`, `error.type` (on failure) |
+//! | `taskrec.cassandra` | debug | every [`StorageAdapter`](crate::adapter::StorageAdapter) call of the Cassandra adapter | `db.system.name = "cassandra"`, `db.namespace` (keyspace), `db.collection.name` (table), `db.operation.name`, `cassandra.consistency.level`, `otel.kind = "client"`, `task_list`, `task.id`, `error.type` (on failure) |
 //! | `taskrec.memory` | debug | every `StorageAdapter` call of the [`MemoryAdapter`](crate::MemoryAdapter) | `db.system.name = "memory"`, `db.operation.name`, `task_list`, `task.id` |
 //! | `taskrec.claim` | debug | a [`Worker`](crate::Worker) claiming a task | `task_list`, `task.id`, `task.type`, `owner`, `result` (`won`, `lost`, `not_claimable`) |
 //! | `taskrec.attempt` | info | a `Worker` running a claimed task, renewals and the outcome included; the handler runs inside it, so its own events carry the task | `task_list`, `task.id`, `task.type`, `attempt`, `owner`, `outcome` (`succeeded`, `retried`, `failed`, `lost`, `released`) |

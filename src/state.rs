@@ -2,7 +2,7 @@
 //! runs out, succeeded or failed, with its attempts, last error and result.
 //!
 //! The state lives beside the record in adapters that can write
-//! conditionally ([`Capabilities::conditional_writes`](crate::Capabilities::conditional_writes)).
+//! conditionally ([`Capabilities::conditional_writes`](crate::adapter::Capabilities::conditional_writes)).
 //! Adapters keep it as opaque JSON text with a [`StateToken`] that changes on
 //! every write, and change it only when the caller presents the current
 //! token: a compare-and-set on which claims, renewals and releases are built
@@ -97,7 +97,8 @@ pub struct TaskState {
 /// that is saved (again) is pending and has not been tried.
 ///
 /// ```
-/// use taskrec::{TaskState, INITIAL_STATE_JSON};
+/// use taskrec::TaskState;
+/// use taskrec::adapter::INITIAL_STATE_JSON;
 /// assert_eq!(TaskState::from_json(INITIAL_STATE_JSON)?, TaskState::pending());
 /// # Ok::<(), taskrec::Error>(())
 /// ```
@@ -361,8 +362,8 @@ impl TaskState {
 /// (and a state that was overwritten and written back is still told apart).
 ///
 /// ```
-/// let a = taskrec::StateToken::random();
-/// assert_ne!(a, taskrec::StateToken::random());
+/// let a = taskrec::adapter::StateToken::random();
+/// assert_ne!(a, taskrec::adapter::StateToken::random());
 /// assert_eq!(a.as_uuid().to_string().len(), 36);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -372,7 +373,7 @@ impl StateToken {
     /// A new token: a random (version 4) UUID.
     ///
     /// ```
-    /// let token = taskrec::StateToken::random();
+    /// let token = taskrec::adapter::StateToken::random();
     /// assert_eq!(token.as_uuid().get_version_num(), 4);
     /// ```
     pub fn random() -> Self {
@@ -383,7 +384,7 @@ impl StateToken {
     ///
     /// ```
     /// let stored = uuid::Uuid::parse_str("67e55044-10b1-426f-9247-bb680e5fe0c8").unwrap();
-    /// let token = taskrec::StateToken::from_uuid(stored);
+    /// let token = taskrec::adapter::StateToken::from_uuid(stored);
     /// assert_eq!(token.as_uuid(), stored);
     /// ```
     pub fn from_uuid(uuid: uuid::Uuid) -> Self {
@@ -393,7 +394,7 @@ impl StateToken {
     /// The token as a UUID, for storing.
     ///
     /// ```
-    /// use taskrec::StateToken;
+    /// use taskrec::adapter::StateToken;
     /// let token = StateToken::random();
     /// let column = token.as_uuid().to_string(); // written and read back
     /// assert_eq!(StateToken::from_uuid(column.parse().unwrap()), token);
@@ -414,9 +415,9 @@ impl fmt::Debug for StateToken {
 /// with this token is a claim on exactly this version of the task.
 ///
 /// ```
-/// let stored = taskrec::StoredState {
-///     json: taskrec::INITIAL_STATE_JSON.to_owned(),
-///     token: taskrec::StateToken::random(),
+/// let stored = taskrec::adapter::StoredState {
+///     json: taskrec::adapter::INITIAL_STATE_JSON.to_owned(),
+///     token: taskrec::adapter::StateToken::random(),
 ///     record: taskrec::TaskRecord::new("l", "i", "T", "{}")?,
 /// };
 /// assert_eq!(stored.record.id(), "i");
@@ -430,4 +431,66 @@ pub struct StoredState {
     pub token: StateToken,
     /// The record, read together with the state.
     pub record: crate::record::TaskRecord,
+}
+
+/// How many tasks of a list are in each status.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+/// use taskrec::{MemoryAdapter, TaskRecord, TaskStatus};
+/// use taskrec::adapter::StorageAdapter;
+/// let adapter = MemoryAdapter::new();
+/// adapter.store(&TaskRecord::new("l", "a", "T", "{}")?).await?;
+/// let counts = adapter.count_by_status("l").await?;
+/// assert_eq!((counts.get(TaskStatus::Pending), counts.total()), (1, 1));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusCounts {
+    /// Waiting for a worker, backing off after a failed attempt included.
+    pub pending: u64,
+    /// Saved to run at a time still ahead, never tried yet
+    /// ([`TaskStatus::Scheduled`]).
+    pub scheduled: u64,
+    /// Held by a worker (whether or not its lease has run out).
+    pub claimed: u64,
+    /// Done and kept.
+    pub succeeded: u64,
+    /// Failed for good.
+    pub failed: u64,
+    /// In a status this version does not know, or whose state cannot be
+    /// read.
+    pub unknown: u64,
+}
+
+impl StatusCounts {
+    /// The count of one status.
+    pub fn get(&self, status: TaskStatus) -> u64 {
+        match status {
+            TaskStatus::Pending => self.pending,
+            TaskStatus::Scheduled => self.scheduled,
+            TaskStatus::Claimed => self.claimed,
+            TaskStatus::Succeeded => self.succeeded,
+            TaskStatus::Failed => self.failed,
+            TaskStatus::Unknown => self.unknown,
+        }
+    }
+
+    /// Every task counted.
+    pub fn total(&self) -> u64 {
+        self.pending + self.scheduled + self.claimed + self.succeeded + self.failed + self.unknown
+    }
+
+    pub(crate) fn add(&mut self, status: TaskStatus) {
+        let slot = match status {
+            TaskStatus::Pending => &mut self.pending,
+            TaskStatus::Scheduled => &mut self.scheduled,
+            TaskStatus::Claimed => &mut self.claimed,
+            TaskStatus::Succeeded => &mut self.succeeded,
+            TaskStatus::Failed => &mut self.failed,
+            TaskStatus::Unknown => &mut self.unknown,
+        };
+        *slot += 1;
+    }
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use taskrec::adapter::{Capabilities, Page, ReadyTasks, StateToken, StorageAdapter, StoredState};
 use taskrec::{
-    Capabilities, MemoryAdapter, Page, PageToken, ReadyTasks, Result, StateToken, StorageAdapter,
-    StoredState, Task, TaskData, TaskRecord, TaskStore, Worker, WorkerConfig,
+    MemoryAdapter, PageToken, Result, Task, TaskData, TaskRecord, TaskStore, Worker, WorkerConfig,
 };
 
 #[derive(Debug, Clone, PartialEq, TaskData)]

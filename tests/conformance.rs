@@ -13,14 +13,16 @@ mod support;
 use std::sync::Arc;
 
 use support::json_dir::JsonDirAdapter;
-use taskrec::{conformance, MemoryAdapter, StorageAdapter};
+use taskrec::adapter::StorageAdapter;
+use taskrec::{conformance, MemoryAdapter};
 
 mod memory {
     taskrec::conformance_tests!(async || taskrec::MemoryAdapter::new());
 }
 
 mod boxed_dyn {
-    use taskrec::{MemoryAdapter, StorageAdapter};
+    use taskrec::adapter::StorageAdapter;
+    use taskrec::MemoryAdapter;
 
     async fn adapter() -> Box<dyn StorageAdapter> {
         Box::new(MemoryAdapter::new())
@@ -32,7 +34,7 @@ mod boxed_dyn {
 mod arc_dyn {
     taskrec::conformance_tests!(|| async {
         std::sync::Arc::new(taskrec::MemoryAdapter::new())
-            as std::sync::Arc<dyn taskrec::StorageAdapter>
+            as std::sync::Arc<dyn taskrec::adapter::StorageAdapter>
     });
 }
 
@@ -71,7 +73,7 @@ struct StateOnly(MemoryAdapter);
 
 #[async_trait::async_trait]
 impl StorageAdapter for StateOnly {
-    fn capabilities(&self) -> taskrec::Capabilities {
+    fn capabilities(&self) -> taskrec::adapter::Capabilities {
         self.0.capabilities()
     }
     async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
@@ -88,23 +90,23 @@ impl StorageAdapter for StateOnly {
         list: &str,
         token: Option<&taskrec::PageToken>,
         page_size: usize,
-    ) -> taskrec::Result<taskrec::Page> {
+    ) -> taskrec::Result<taskrec::adapter::Page> {
         self.0.page(list, token, page_size).await
     }
     async fn load_state(
         &self,
         list: &str,
         id: &str,
-    ) -> taskrec::Result<Option<taskrec::StoredState>> {
+    ) -> taskrec::Result<Option<taskrec::adapter::StoredState>> {
         self.0.load_state(list, id).await
     }
     async fn swap_state(
         &self,
         list: &str,
         id: &str,
-        expected: &taskrec::StateToken,
+        expected: &taskrec::adapter::StateToken,
         new: Option<&str>,
-    ) -> taskrec::Result<Option<taskrec::StateToken>> {
+    ) -> taskrec::Result<Option<taskrec::adapter::StateToken>> {
         self.0.swap_state(list, id, expected, new).await
     }
     // The two methods the capability asks for beyond the state: no

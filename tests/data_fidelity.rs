@@ -182,7 +182,7 @@ async fn data_nested_up_to_the_limit_reads_back_and_deeper_is_refused() {
         data: serde_json::json!({ "tree": nested(levels) }),
     };
     let record = hash_of(MAX_DATA_DEPTH - 1).into_record().unwrap();
-    taskrec::StorageAdapter::store(store.adapter(), &record)
+    taskrec::adapter::StorageAdapter::store(store.adapter(), &record)
         .await
         .unwrap();
     store
@@ -279,7 +279,8 @@ async fn type_names_are_checked_on_every_write_path() {
 #[tokio::test]
 async fn a_stored_record_with_a_bad_type_name_still_lists() {
     use futures::TryStreamExt;
-    use taskrec::{StorageAdapter, TaskRecord};
+    use taskrec::adapter::StorageAdapter;
+    use taskrec::TaskRecord;
     let adapter = MemoryAdapter::new();
     let now = chrono::Utc::now();
     adapter

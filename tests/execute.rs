@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use taskrec::adapter::{Page, StorageAdapter};
 use taskrec::{
     execute_list, BoxError, CompositeTask, Error, Execute, ExecuteOutcome, ExecutedTask, KeyError,
-    MemoryAdapter, Page, PageToken, StorageAdapter, Task, TaskData, TaskHash, TaskKey, TaskRecord,
-    TaskStore, TaskType,
+    MemoryAdapter, PageToken, Task, TaskData, TaskHash, TaskKey, TaskRecord, TaskStore, TaskType,
 };
 
 /// What the tasks need from their caller, and what they report back.

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
+use taskrec::adapter::StorageAdapter;
 use taskrec::{
-    Error, KeyError, MemoryAdapter, StorageAdapter, Task, TaskData, TaskGenerator, TaskKey,
-    TaskRecord, TaskStore,
+    Error, KeyError, MemoryAdapter, Task, TaskData, TaskGenerator, TaskKey, TaskRecord, TaskStore,
 };
 
 #[derive(Debug, Clone, PartialEq, TaskData)]

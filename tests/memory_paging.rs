@@ -4,7 +4,8 @@
 //! after itself), and every write keeps find, page and count in agreement.
 
 use futures::FutureExt;
-use taskrec::{Error, MemoryAdapter, PageToken, StorageAdapter, TaskRecord, INITIAL_STATE_JSON};
+use taskrec::adapter::{StorageAdapter, INITIAL_STATE_JSON};
+use taskrec::{Error, MemoryAdapter, PageToken, TaskRecord};
 
 /// The adapter's futures never wait: each is polled once.
 fn now<T>(future: impl std::future::Future<Output = T>) -> T {

@@ -166,7 +166,7 @@ fn a_task_of_a_type_the_worker_does_not_run_is_counted() {
     with_recorder(&recorder, async {
         let store = TaskStore::new(MemoryAdapter::new());
         let typo = taskrec::TaskRecord::new("typos", "t1", "Jbo", "{}")?;
-        taskrec::StorageAdapter::store(store.adapter(), &typo).await?;
+        taskrec::adapter::StorageAdapter::store(store.adapter(), &typo).await?;
         let never_runs = |_| -> taskrec::HandlerFuture<'static> { Box::pin(async { Ok(None) }) };
         let worker = Worker::new(store.clone(), WorkerConfig::new("w"));
         worker.drain_with::<Job, _>("typos", never_runs).await?; // left: met once
@@ -258,8 +258,8 @@ struct ResaveBeforeClaim {
 }
 
 #[async_trait::async_trait]
-impl taskrec::StorageAdapter for ResaveBeforeClaim {
-    fn capabilities(&self) -> taskrec::Capabilities {
+impl taskrec::adapter::StorageAdapter for ResaveBeforeClaim {
+    fn capabilities(&self) -> taskrec::adapter::Capabilities {
         self.inner.capabilities()
     }
     async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
@@ -276,23 +276,23 @@ impl taskrec::StorageAdapter for ResaveBeforeClaim {
         list: &str,
         token: Option<&taskrec::PageToken>,
         size: usize,
-    ) -> taskrec::Result<taskrec::Page> {
+    ) -> taskrec::Result<taskrec::adapter::Page> {
         self.inner.page(list, token, size).await
     }
     async fn load_state(
         &self,
         list: &str,
         id: &str,
-    ) -> taskrec::Result<Option<taskrec::StoredState>> {
+    ) -> taskrec::Result<Option<taskrec::adapter::StoredState>> {
         self.inner.load_state(list, id).await
     }
     async fn swap_state(
         &self,
         list: &str,
         id: &str,
-        expected: &taskrec::StateToken,
+        expected: &taskrec::adapter::StateToken,
         new: Option<&str>,
-    ) -> taskrec::Result<Option<taskrec::StateToken>> {
+    ) -> taskrec::Result<Option<taskrec::adapter::StateToken>> {
         let resave = self.resave.lock().unwrap().take();
         if let Some(record) = resave {
             self.inner.store(&record).await?;

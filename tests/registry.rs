@@ -6,9 +6,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 use futures::TryStreamExt;
 use serde_json::{json, Value};
+use taskrec::adapter::StorageAdapter;
 use taskrec::{
-    CompositeTask, DynTaskData, Error, KeyError, MemoryAdapter, StorageAdapter, Task, TaskData,
-    TaskHash, TaskKey, TaskRecord, TaskRegistry, TaskStore,
+    CompositeTask, DynTaskData, Error, KeyError, MemoryAdapter, Task, TaskData, TaskHash, TaskKey,
+    TaskRecord, TaskRegistry, TaskStore,
 };
 
 #[derive(Debug, Clone, PartialEq, TaskData)]

@@ -9,9 +9,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DurationRound, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
+use taskrec::adapter::{Page, StorageAdapter};
 use taskrec::{
-    Error, KeyError, MemoryAdapter, Page, PageToken, StorageAdapter, Task, TaskData, TaskKey,
-    TaskRecord, TaskStore, MAX_KEY_BYTES,
+    Error, KeyError, MemoryAdapter, PageToken, Task, TaskData, TaskKey, TaskRecord, TaskStore,
+    MAX_KEY_BYTES,
 };
 
 #[derive(Debug, Clone, PartialEq, TaskData)]

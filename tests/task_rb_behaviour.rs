@@ -11,10 +11,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
-use taskrec::{
-    Error, MemoryAdapter, Page, PageToken, StorageAdapter, Task, TaskData, TaskHash, TaskRecord,
-    TaskStore,
-};
+use taskrec::adapter::{Page, StorageAdapter};
+use taskrec::{Error, MemoryAdapter, PageToken, Task, TaskData, TaskHash, TaskRecord, TaskStore};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct FetchFile {

@@ -169,7 +169,8 @@ async fn each_attempt_is_a_span_and_its_outcome_an_event_in_it() {
 
 #[tokio::test]
 async fn a_storage_error_in_a_pass_is_an_error_event() {
-    use taskrec::{Page, PageToken, StorageAdapter, StoredState, TaskRecord};
+    use taskrec::adapter::{Page, StorageAdapter, StoredState};
+    use taskrec::{PageToken, TaskRecord};
 
     /// Keeps records, but every state read fails.
     #[derive(Debug, Default)]
@@ -177,7 +178,7 @@ async fn a_storage_error_in_a_pass_is_an_error_event() {
 
     #[async_trait::async_trait]
     impl StorageAdapter for Flaky {
-        fn capabilities(&self) -> taskrec::Capabilities {
+        fn capabilities(&self) -> taskrec::adapter::Capabilities {
             self.0.capabilities()
         }
         async fn store(&self, r: &TaskRecord) -> taskrec::Result<()> {

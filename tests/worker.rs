@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use taskrec::adapter::StorageAdapter;
 use taskrec::{
-    Backoff, BoxError, Execute, MemoryAdapter, StorageAdapter, Task, TaskData, TaskStatus,
-    TaskStore, Worker, WorkerConfig,
+    Backoff, BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStatus, TaskStore, Worker,
+    WorkerConfig,
 };
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
@@ -500,7 +501,7 @@ async fn adapters_without_conditional_writes_refuse_claims() {
             l: &str,
             t: Option<&taskrec::PageToken>,
             n: usize,
-        ) -> taskrec::Result<taskrec::Page> {
+        ) -> taskrec::Result<taskrec::adapter::Page> {
             self.0.page(l, t, n).await
         }
     }
@@ -545,7 +546,7 @@ async fn claims_and_workers_ask_the_capability_first() {
         fn name(&self) -> &'static str {
             "unclaimed"
         }
-        fn capabilities(&self) -> taskrec::Capabilities {
+        fn capabilities(&self) -> taskrec::adapter::Capabilities {
             self.0.capabilities().with_conditional_writes(false)
         }
         async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
@@ -562,23 +563,23 @@ async fn claims_and_workers_ask_the_capability_first() {
             l: &str,
             t: Option<&taskrec::PageToken>,
             n: usize,
-        ) -> taskrec::Result<taskrec::Page> {
+        ) -> taskrec::Result<taskrec::adapter::Page> {
             self.0.page(l, t, n).await
         }
         async fn load_state(
             &self,
             l: &str,
             i: &str,
-        ) -> taskrec::Result<Option<taskrec::StoredState>> {
+        ) -> taskrec::Result<Option<taskrec::adapter::StoredState>> {
             self.0.load_state(l, i).await
         }
         async fn swap_state(
             &self,
             l: &str,
             i: &str,
-            expected: &taskrec::StateToken,
+            expected: &taskrec::adapter::StateToken,
             new: Option<&str>,
-        ) -> taskrec::Result<Option<taskrec::StateToken>> {
+        ) -> taskrec::Result<Option<taskrec::adapter::StateToken>> {
             self.0.swap_state(l, i, expected, new).await
         }
         async fn next_ready(
@@ -587,7 +588,7 @@ async fn claims_and_workers_ask_the_capability_first() {
             token: Option<&taskrec::PageToken>,
             limit: usize,
             now: chrono::DateTime<chrono::Utc>,
-        ) -> taskrec::Result<taskrec::ReadyTasks> {
+        ) -> taskrec::Result<taskrec::adapter::ReadyTasks> {
             self.0.next_ready(l, token, limit, now).await
         }
     }

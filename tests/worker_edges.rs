@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use taskrec::adapter::{Capabilities, Page, ReadyTasks, StateToken, StorageAdapter, StoredState};
 use taskrec::{
-    Capabilities, Error, MemoryAdapter, Page, PageToken, ReadyTasks, Result, StateToken,
-    StorageAdapter, StoredState, Task, TaskData, TaskRecord, TaskStatus, TaskStore, Worker,
-    WorkerConfig,
+    Error, MemoryAdapter, PageToken, Result, Task, TaskData, TaskRecord, TaskStatus, TaskStore,
+    Worker, WorkerConfig,
 };
 
 #[derive(Debug, Clone, PartialEq, TaskData)]

@@ -184,7 +184,7 @@ async fn a_task_of_a_type_the_worker_does_not_run_is_reported_once_and_left() {
         .unwrap();
     for id in ["typo-1", "typo-2"] {
         let record = taskrec::TaskRecord::new("mixed", id, "Jbo", "{}").unwrap();
-        taskrec::StorageAdapter::store(store.adapter(), &record)
+        taskrec::adapter::StorageAdapter::store(store.adapter(), &record)
             .await
             .unwrap();
     }
@@ -227,7 +227,7 @@ async fn a_task_of_a_type_the_worker_does_not_run_is_reported_once_and_left() {
 async fn a_task_of_an_unknown_type_is_failed_once_it_has_waited() {
     let store = TaskStore::new(MemoryAdapter::new());
     let record = taskrec::TaskRecord::new("typos", "t", "Jbo", "{}").unwrap();
-    taskrec::StorageAdapter::store(store.adapter(), &record)
+    taskrec::adapter::StorageAdapter::store(store.adapter(), &record)
         .await
         .unwrap();
     let ran = |_| -> taskrec::HandlerFuture<'static> { Box::pin(async { Ok(None) }) };

@@ -11,10 +11,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{ready, CassandraAdapter};
-use taskrec::{
-    DynTaskData, MemoryAdapter, StorageAdapter, Task, TaskRegistry, TaskStore, Worker, WorkerConfig,
-};
+use taskrec::{DynTaskData, MemoryAdapter, Task, TaskRegistry, TaskStore, Worker, WorkerConfig};
 
 use crate::args::Args;
 use crate::cql::{self, RawListRow, RawRow, StateRow, TaskRbListRow};

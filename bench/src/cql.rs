@@ -29,8 +29,9 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::{Consistency, SerialConsistency};
 use scylla::value::CqlTimestamp;
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, CassandraConfig, Replication, TableLayout};
-use taskrec::{StorageAdapter, Task, TaskStore};
+use taskrec::{Task, TaskStore};
 
 use crate::plan::Table;
 
@@ -78,7 +79,7 @@ pub type StateRow = (
     Option<uuid::Uuid>,
 );
 /// The state every save writes (taskrec's `INITIAL_STATE_JSON`).
-pub const PENDING_STATE: &str = taskrec::INITIAL_STATE_JSON;
+pub const PENDING_STATE: &str = taskrec::adapter::INITIAL_STATE_JSON;
 /// A task_rb listing row: id, type, data, write time of data.
 pub type TaskRbListRow = (String, String, Option<String>, Option<i64>);
 

@@ -22,8 +22,8 @@ Exit codes: 0 done, 1 an error (connection, storage, a missing task, bad import 
 2 bad usage.",
     after_help = "Examples:\n  \
 export TASKREC_CASSANDRA=10.0.0.1:9042,10.0.0.2:9042 TASKREC_KEYSPACE=jobs\n  \
-taskrec count emails --by-state\n  \
-taskrec ls emails --state failed\n  \
+taskrec count emails --by-status\n  \
+taskrec ls emails --status failed\n  \
 taskrec retry emails --failed --yes"
 )]
 pub struct Cli {
@@ -169,17 +169,17 @@ taskrec --keyspace jobs schema print\n  \
 taskrec --keyspace jobs schema create --replication 3"
     )]
     Schema(SchemaCommand),
-    /// Count a list's tasks, in all or by state
+    /// Count a list's tasks, in all or by status
     #[command(after_help = "Examples:\n  \
 taskrec count emails\n  \
-taskrec count emails --by-state --format json\n\n\
-JSON: {\"task_list\": L, \"total\": N} and, with --by-state, \"pending\", \"scheduled\" \
+taskrec count emails --by-status --format json\n\n\
+JSON: {\"task_list\": L, \"total\": N} and, with --by-status, \"pending\", \"scheduled\" \
 (saved to run at a time still ahead), \"claimed\", \"succeeded\", \"failed\", \"unknown\" (unreadable or newer states).")]
     Count(CountArgs),
-    /// List a list's tasks, or those in one state
+    /// List a list's tasks, or those in one status
     #[command(after_help = "Examples:\n  \
 taskrec ls emails --limit 20\n  \
-taskrec ls emails --state failed --format jsonl | jq -r .state.last_error\n\n\
+taskrec ls emails --status failed --format jsonl | jq -r .state.last_error\n\n\
 JSON (an array) and JSON lines give one object a task: task_list, id, type, data (the task's \
 JSON object; a string when the stored data is not JSON), created_at, updated_at (RFC 3339, \
 UTC), state (null on task_rb's table): {status (scheduled: a pending task whose not_before \
@@ -210,8 +210,8 @@ completed).")]
     Complete(CompleteArgs),
     /// Remove a list's failed tasks
     #[command(after_help = "Examples:\n  \
-taskrec purge emails --state failed --dry-run\n  \
-taskrec purge emails --state failed --yes\n\n\
+taskrec purge emails --status failed --dry-run\n  \
+taskrec purge emails --status failed --yes\n\n\
 A task retried or saved again since it was listed is left alone.")]
     Purge(PurgeArgs),
     /// Write a list's tasks as JSON lines of task hashes
@@ -285,9 +285,10 @@ pub struct DoctorArgs {
 pub struct CountArgs {
     /// The task list
     pub list: String,
-    /// Count by state: pending, claimed, succeeded, failed, unknown
-    #[arg(long)]
-    pub by_state: bool,
+    /// Count by status: pending, scheduled, claimed, succeeded, failed, unknown
+    /// (`--by-status` is the 0.2 spelling, still accepted)
+    #[arg(long, alias = "by-state")]
+    pub by_status: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -298,9 +299,9 @@ pub struct CountArgs {
 pub struct LsArgs {
     /// The task list
     pub list: String,
-    /// Only the tasks in this state
-    #[arg(long, value_enum)]
-    pub state: Option<State>,
+    /// Only the tasks in this status (`--state` is the 0.2 spelling, still accepted)
+    #[arg(long, value_enum, alias = "state")]
+    pub status: Option<Status>,
     /// At most this many tasks
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
@@ -355,9 +356,9 @@ pub struct CompleteArgs {
 pub struct PurgeArgs {
     /// The task list
     pub list: String,
-    /// The state of the tasks to remove
-    #[arg(long, value_enum, required = true)]
-    pub state: PurgeState,
+    /// The status of the tasks to remove (`--state` is the 0.2 spelling, still accepted)
+    #[arg(long, value_enum, required = true, alias = "state")]
+    pub status: PurgeStatus,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub confirm: Confirm,
@@ -441,10 +442,10 @@ fn parse_delay(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{text:?} is too long a delay"))
 }
 
-/// A task state to select.
+/// A task status to select.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[allow(missing_docs)]
-pub enum State {
+pub enum Status {
     Pending,
     /// Saved to run at a time still ahead
     Scheduled,
@@ -453,11 +454,11 @@ pub enum State {
     Failed,
 }
 
-/// The only state `purge` removes (a pending or claimed task is work still
+/// The only status `purge` removes (a pending or claimed task is work still
 /// to do, a succeeded one leaves by itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[allow(missing_docs)]
-pub enum PurgeState {
+pub enum PurgeStatus {
     Failed,
 }
 

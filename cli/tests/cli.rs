@@ -105,7 +105,7 @@ fn stdout_of(assert: &Assert) -> String {
 
 fn counts(list: &str) -> Value {
     let assert = taskrec()
-        .args(["count", list, "--by-state", "--format", "json"])
+        .args(["count", list, "--by-status", "--format", "json"])
         .assert()
         .success();
     serde_json::from_str(&stdout_of(&assert)).expect("count's JSON")
@@ -283,7 +283,7 @@ fn import_with_in_or_at_schedules_the_tasks_written() {
     expected["total"] = json!(2);
     assert_eq!(counts(&list), expected);
     let listed = taskrec()
-        .args(["ls", &list, "--state", "scheduled", "--format", "jsonl"])
+        .args(["ls", &list, "--status", "scheduled", "--format", "jsonl"])
         .assert()
         .success();
     let listed: Vec<Value> = stdout_of(&listed)
@@ -475,6 +475,7 @@ fn count_ls_and_retry_of_failed_tasks() {
         .success()
         .stdout(format!("{}\n", json!({ "task_list": list, "total": 4 })));
     assert_eq!(counts(&list), expected_counts(&list, 2, 2));
+    // 0.2's spelling of --by-status, still accepted.
     taskrec()
         .args(["count", &list, "--by-state"])
         .assert()
@@ -485,7 +486,7 @@ fn count_ls_and_retry_of_failed_tasks() {
 
     // The failed ones, with their attempts and errors.
     let assert = taskrec()
-        .args(["ls", &list, "--state", "failed", "--format", "jsonl"])
+        .args(["ls", &list, "--status", "failed", "--format", "jsonl"])
         .assert()
         .success();
     let mut failed: Vec<Value> = stdout_of(&assert)
@@ -508,6 +509,7 @@ fn count_ls_and_retry_of_failed_tasks() {
         assert_eq!(state["last_error"], "upstream down");
         assert_eq!(state["owner"], Value::Null);
     }
+    // 0.2's spelling of --status, still accepted.
     let table = taskrec()
         .args(["ls", &list, "--state", "failed"])
         .assert()
@@ -596,7 +598,7 @@ fn purge_and_complete() {
     let (list, _) = imported("purge", 3);
     fail(&list, &["t0"], "bad input");
     taskrec()
-        .args(["purge", &list, "--state", "failed", "--dry-run"])
+        .args(["purge", &list, "--status", "failed", "--dry-run"])
         .assert()
         .success()
         .stdout(
@@ -604,12 +606,12 @@ fn purge_and_complete() {
              1 failed tasks would be purged; nothing changed\n",
         );
     taskrec()
-        .args(["purge", &list, "--state", "failed"])
+        .args(["purge", &list, "--status", "failed"])
         .assert()
         .code(2)
         .stderr(contains("pass --yes"));
     taskrec()
-        .args(["purge", &list, "--state", "failed", "--yes"])
+        .args(["purge", &list, "--status", "failed", "--yes"])
         .assert()
         .success()
         .stdout(format!("purged 1 failed tasks of list {list}\n"));
@@ -729,13 +731,13 @@ fn no_escape_codes_reach_pipes() {
         vec![
             "purge".into(),
             list.clone(),
-            "--state".into(),
+            "--status".into(),
             "failed".into(),
             "--yes".into(),
         ],
         vec!["ls".into(), list.clone()],
-        vec!["count".into(), list.clone(), "--by-state".into()],
-        vec!["ls".into(), list.clone(), "--state".into(), "bogus".into()],
+        vec!["count".into(), list.clone(), "--by-status".into()],
+        vec!["ls".into(), list.clone(), "--status".into(), "bogus".into()],
         vec!["--help".into()],
     ];
     for args in runs {
@@ -764,10 +766,10 @@ fn bad_usage_exits_with_2_and_says_why() {
         ))
         .stderr(contains("<LIST>"));
     bare()
-        .args(["ls", "l", "--state", "bogus"])
+        .args(["ls", "l", "--status", "bogus"])
         .assert()
         .code(2)
-        .stderr(contains("invalid value 'bogus' for '--state <STATE>'"));
+        .stderr(contains("invalid value 'bogus' for '--status <STATUS>'"));
     bare()
         .args(["retry", "l"])
         .assert()
@@ -779,10 +781,10 @@ fn bad_usage_exits_with_2_and_says_why() {
         .code(2)
         .stderr(contains("cannot be used with"));
     bare()
-        .args(["purge", "l", "--state", "pending"])
+        .args(["purge", "l", "--status", "pending"])
         .assert()
         .code(2)
-        .stderr(contains("invalid value 'pending' for '--state <STATE>'"));
+        .stderr(contains("invalid value 'pending' for '--status <STATUS>'"));
     bare()
         .args(["count", "l"])
         .env_remove("TASKREC_KEYSPACE")
@@ -1098,7 +1100,7 @@ fn a_workers_failed_tasks_are_seen_and_retried_as_the_readme_shows() {
     };
     let counts: Value = serde_json::from_str(&stdout_of(
         &cli()
-            .args(["count", &list, "--by-state", "--format", "json"])
+            .args(["count", &list, "--by-status", "--format", "json"])
             .assert()
             .success(),
     ))
@@ -1111,7 +1113,7 @@ fn a_workers_failed_tasks_are_seen_and_retried_as_the_readme_shows() {
 
     let listed = stdout_of(
         &cli()
-            .args(["ls", &list, "--state", "failed", "--format", "jsonl"])
+            .args(["ls", &list, "--status", "failed", "--format", "jsonl"])
             .assert()
             .success(),
     );
@@ -1146,7 +1148,7 @@ fn a_workers_failed_tasks_are_seen_and_retried_as_the_readme_shows() {
         .success();
     let counts: Value = serde_json::from_str(&stdout_of(
         &cli()
-            .args(["count", &list, "--by-state", "--format", "json"])
+            .args(["count", &list, "--by-status", "--format", "json"])
             .assert()
             .success(),
     ))

@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use taskrec::{MemoryAdapter, PageToken, StorageAdapter, TaskRecord};
+use taskrec::{MemoryAdapter, PageToken, TaskRecord};
+use taskrec::adapter::StorageAdapter;
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(text) = std::str::from_utf8(bytes) else {

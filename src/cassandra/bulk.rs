@@ -1,4 +1,4 @@
-//! Many writes at once ([`StorageAdapter::store_all`](crate::StorageAdapter::store_all)):
+//! Many writes at once ([`StorageAdapter::store_all`](crate::adapter::StorageAdapter::store_all)):
 //! statements packed into unlogged batches by the replicas that own their
 //! partitions.
 //!

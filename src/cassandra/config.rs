@@ -594,7 +594,7 @@ impl CassandraConfig {
 
     /// Whether taskrec's table keeps its ready index (default true): every
     /// save, claim and renewal also writes a hint row, so that workers find
-    /// ready tasks without reading the list ([`next_ready`](crate::StorageAdapter::next_ready);
+    /// ready tasks without reading the list ([`next_ready`](crate::adapter::StorageAdapter::next_ready);
     /// see the [module docs](super#claim-next-the-ready-index)). It costs a
     /// third write in a save's batch (`docs/BENCHMARKS.md`). Without it, saves write the row and its listing entry and a
     /// worker's every pass reads the whole list and every state. Every

@@ -161,7 +161,7 @@ impl CassandraAdapter {
     }
 
     fn capabilities_keep_state(&self) -> bool {
-        crate::StorageAdapter::capabilities(self).conditional_writes()
+        crate::adapter::StorageAdapter::capabilities(self).conditional_writes()
     }
 
     /// One node: its `system.local`, and its clock against this client's,

@@ -17,7 +17,7 @@ use scylla::statement::Consistency;
 use tokio::sync::OnceCell;
 
 use crate::error::Result;
-use crate::history::{HistoryEntry, HistoryRetention};
+use crate::history::{HistoryRetention, StoredStateChange};
 
 use super::{storage, ttl_seconds};
 
@@ -88,7 +88,7 @@ impl HistoryTable {
         session: &Session,
         task_list: &str,
         id: &str,
-        entry: &HistoryEntry,
+        entry: &StoredStateChange,
         retention: &HistoryRetention,
     ) -> Result<()> {
         let statements = self.statements(session).await?;
@@ -113,7 +113,7 @@ impl HistoryTable {
         task_list: &str,
         id: &str,
         retention: &HistoryRetention,
-    ) -> Result<Vec<HistoryEntry>> {
+    ) -> Result<Vec<StoredStateChange>> {
         let statements = self.statements(session).await?;
         let limit = i32::try_from(retention.kept()).unwrap_or(i32::MAX);
         let result = session
@@ -126,7 +126,7 @@ impl HistoryTable {
             .map_err(storage)?
             .map(|row| {
                 let (at, state) = row.map_err(storage)?;
-                Ok(HistoryEntry {
+                Ok(StoredStateChange {
                     at: micros(at),
                     // A null state (another writer's row) reads as JSON
                     // null, which decoding the change then names.

@@ -79,7 +79,7 @@
 //! # Claim-next: the ready index
 //!
 //! On taskrec's table, a worker does not read the list to find work:
-//! [`next_ready`](crate::StorageAdapter::next_ready) reads the **ready
+//! [`next_ready`](crate::adapter::StorageAdapter::next_ready) reads the **ready
 //! index** (`schema/ready.cql`), hints written beside every save (due now),
 //! claim and renewal (due at the lease's end) and retry (due at the
 //! backoff's end). A sweep reads the hints due by now from where this
@@ -133,11 +133,11 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::statement::prepared::PreparedStatement;
 
+use crate::adapter::ready::ReadyTasks;
 use crate::adapter::{Capabilities, Page, PageToken, StorageAdapter};
 use crate::error::{Error, Result};
-use crate::history::{HistoryEntry, HistoryRetention};
+use crate::history::{HistoryRetention, StoredStateChange};
 use crate::observe::{self, Op};
-use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState};
 
@@ -211,7 +211,8 @@ where
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
 /// use std::sync::Arc;
 /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
-/// use taskrec::{StorageAdapter, TaskStore};
+/// use taskrec::TaskStore;
+/// use taskrec::adapter::StorageAdapter;
 /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks");
 /// let adapter = Arc::new(CassandraAdapter::connect(config).await?);
 /// let (orders, invoices) = (TaskStore::from_arc(Arc::clone(&adapter)), TaskStore::from_arc(adapter));
@@ -316,7 +317,7 @@ impl CassandraAdapter {
     /// ```no_run
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
     /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
-    /// use taskrec::StorageAdapter;
+    /// use taskrec::adapter::StorageAdapter;
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks").create_schema(true);
     /// let adapter = CassandraAdapter::connect(config).await?;
     /// assert!(adapter.capabilities().conditional_writes()); // taskrec's table keeps task state
@@ -661,7 +662,7 @@ impl StorageAdapter for CassandraAdapter {
         &self,
         task_list: &str,
         id: &str,
-        entry: &HistoryEntry,
+        entry: &StoredStateChange,
         retention: &HistoryRetention,
     ) -> Result<()> {
         let span = self.span(Op::AppendHistory, task_list, Some(id));
@@ -676,7 +677,7 @@ impl StorageAdapter for CassandraAdapter {
         task_list: &str,
         id: &str,
         retention: &HistoryRetention,
-    ) -> Result<Vec<HistoryEntry>> {
+    ) -> Result<Vec<StoredStateChange>> {
         let span = self.span(Op::History, task_list, Some(id));
         let read = self.history.read(&self.session, task_list, id, retention);
         observe::timed(Op::History, span, read).await
@@ -693,7 +694,7 @@ impl StorageAdapter for CassandraAdapter {
         status: crate::TaskStatus,
         token: Option<&PageToken>,
         page_size: usize,
-    ) -> Result<crate::StatePage> {
+    ) -> Result<crate::adapter::StoredStatusPage> {
         let span = self.span(Op::PageByStatus, task_list, None);
         let page = self
             .table

@@ -8,7 +8,7 @@
 //! [`SHARDS`] per slice, ordered by `(due, id)` inside. They are never
 //! deleted one by one (no tombstones): they expire after [`RETENTION`].
 //!
-//! A sweep ([`next_ready`](crate::StorageAdapter::next_ready)) reads the
+//! A sweep ([`next_ready`](crate::adapter::StorageAdapter::next_ready)) reads the
 //! hints due by now from a start position, loads each hinted task's state
 //! and hands out those that are claimable. A hint is a hint: the task may
 //! have been claimed, finished or saved again since; its state decides.
@@ -54,9 +54,9 @@ use futures::{StreamExt, TryStreamExt};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
+use crate::adapter::ready::{readiness, Readiness, ReadyTasks};
 use crate::adapter::{PageToken, StorageAdapter};
 use crate::error::{Error, Result};
-use crate::ready::{readiness, Readiness, ReadyTasks};
 
 use super::bucket::bucket_of;
 use super::clock::ClusterClock;
@@ -680,7 +680,7 @@ impl ReadyIndex {
         self.count(|r| r.states += ids.len() as u64);
         let wanted = ids.into_iter().map(|id| (id, ())).collect();
         let load = |id: String| async move { adapter.load_state(task_list, &id).await };
-        let states = crate::inspect::load_states(wanted, load).await?;
+        let states = crate::adapter::inspect::load_states(wanted, load).await?;
         let mut ready = ReadyTasks::default();
         // Hints whose tasks are not handed out need no second state read:
         // gone, closed, or open later (when another hint comes due, or a
@@ -814,7 +814,8 @@ impl ReadyIndex {
         };
         let first_step = token.is_none();
         let (mut ready, records) =
-            crate::ready::ready_by_walking(adapter, task_list, token.as_ref(), limit, now).await?;
+            crate::adapter::ready::ready_by_walking(adapter, task_list, token.as_ref(), limit, now)
+                .await?;
         self.count(|r| r.walked += records);
         // `clean`: nothing handed out so far in this walk.
         let clean = clean && ready.tasks.is_empty();

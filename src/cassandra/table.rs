@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
+use crate::adapter::inspect::StoredStatusPage;
+use crate::adapter::ready::ReadyTasks;
 use crate::adapter::{Capabilities, Page, PageToken};
 use crate::error::{Error, Result};
-use crate::inspect::StatePage;
-use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, TaskStatus};
 
@@ -117,10 +117,10 @@ pub(super) trait Table: Send + Sync {
         status: TaskStatus,
         token: Option<&PageToken>,
         page_size: usize,
-    ) -> Result<StatePage> {
+    ) -> Result<StoredStatusPage> {
         if !self.capabilities().conditional_writes() {
             return Err(no_state());
         }
-        crate::inspect::page_by_walking(adapter, task_list, status, token, page_size).await
+        crate::adapter::inspect::page_by_walking(adapter, task_list, status, token, page_size).await
     }
 }

@@ -16,11 +16,11 @@ use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 
+use crate::adapter::inspect::{load_states, status_of, StoredStatusPage};
+use crate::adapter::ready::ReadyTasks;
 use crate::adapter::{Capabilities, Page, PageToken};
 use crate::error::Result;
-use crate::inspect::{load_states, status_of, StatePage};
 use crate::key::built_at_millis;
-use crate::ready::ReadyTasks;
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
 
@@ -682,7 +682,7 @@ impl TaskrecTable {
         task_list: &str,
         token: Option<&PageToken>,
         page_size: usize,
-    ) -> Result<StatePage> {
+    ) -> Result<StoredStatusPage> {
         let mut next = token.cloned();
         loop {
             let (entries, page_next) = self
@@ -719,7 +719,7 @@ impl TaskrecTable {
             }
             next = page_next;
             if !tasks.is_empty() || next.is_none() {
-                return Ok(StatePage::new(tasks, next));
+                return Ok(StoredStatusPage::new(tasks, next));
             }
         }
     }
@@ -915,11 +915,14 @@ impl Table for TaskrecTable {
         status: TaskStatus,
         token: Option<&PageToken>,
         page_size: usize,
-    ) -> Result<StatePage> {
+    ) -> Result<StoredStatusPage> {
         match status {
             TaskStatus::Failed => self.page_failed(task_list, token, page_size).await,
             _ => {
-                crate::inspect::page_by_walking(adapter, task_list, status, token, page_size).await
+                crate::adapter::inspect::page_by_walking(
+                    adapter, task_list, status, token, page_size,
+                )
+                .await
             }
         }
     }
@@ -941,7 +944,8 @@ impl Table for TaskrecTable {
             None => {
                 // Without the ready index: the list's pages and every state.
                 let (ready, _) =
-                    crate::ready::ready_by_walking(adapter, task_list, token, limit, now).await?;
+                    crate::adapter::ready::ready_by_walking(adapter, task_list, token, limit, now)
+                        .await?;
                 Ok(ready)
             }
         }

@@ -14,11 +14,11 @@ use super::events::AttemptReporter;
 use super::report::Counters;
 use super::{HandlerFuture, HandlerResult, Worker, TRACING_TARGET};
 use crate::adapter::StorageAdapter;
-use crate::claim::{Claim, ClaimAttempt};
 use crate::data::TaskDecode;
 use crate::error::Result;
 use crate::observe::{TaskLabels, CLAIMS_TOTAL, FAILURES_TOTAL, UNKNOWN_TYPES_TOTAL};
 use crate::state::{StoredState, TaskState};
+use crate::store::{Claim, ClaimAttempt};
 use crate::task::Task;
 
 impl<A: StorageAdapter + ?Sized> Worker<A> {
@@ -286,7 +286,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                     // The failure is recorded even when the store cannot
                     // tell its time: a refused retry would leave the task
                     // to run again when its lease runs out.
-                    let not_before = crate::claim::lease_end(
+                    let not_before = crate::store::lease_end(
                         self.store.stamp_now().await,
                         self.config.backoff.delay(attempt),
                     );

@@ -336,7 +336,7 @@ impl WorkerConfig {
     /// # }
     /// # #[derive(Debug, Default)] struct Flaky(taskrec::MemoryAdapter);
     /// # #[async_trait::async_trait] impl StorageAdapter for Flaky {
-    /// #     fn capabilities(&self) -> taskrec::Capabilities { self.0.capabilities() }
+    /// #     fn capabilities(&self) -> taskrec::adapter::Capabilities { self.0.capabilities() }
     /// #     async fn store(&self, r: &TaskRecord) -> taskrec::Result<()> { self.0.store(r).await }
     /// #     async fn find(&self, l: &str, i: &str) -> taskrec::Result<Option<TaskRecord>> { self.0.find(l, i).await }
     /// #     async fn delete(&self, l: &str, i: &str) -> taskrec::Result<()> { self.0.delete(l, i).await }

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use tracing::Span;
 
 use super::DrainReport;
-use crate::claim::Claim;
 use crate::observe::{
     TaskLabels, ATTEMPTS_TOTAL, ATTEMPT_DURATION_SECONDS, COMPLETED_TOTAL, FAILURES_TOTAL,
     LOST_LEASES_TOTAL, RETRIES_TOTAL, TIME_TO_FIRST_CLAIM_SECONDS,
 };
+use crate::store::Claim;
 
 /// The task an event is about, and which attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]

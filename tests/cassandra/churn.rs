@@ -15,8 +15,9 @@
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
-use taskrec::{StorageAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+use taskrec::{Task, TaskData, TaskStore, Worker, WorkerConfig};
 
 use crate::utils::{adapter, chain, config, run, unique_list};
 

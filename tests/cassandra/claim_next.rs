@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{ready, CassandraAdapter, ReadyReads};
-use taskrec::{StorageAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+use taskrec::{Task, TaskData, TaskStore, Worker, WorkerConfig};
 
 use crate::utils::{bucketed, run, unique_list};
 

@@ -21,10 +21,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
-use taskrec::{
-    Error, StorageAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig, WorkerEvent,
-};
+use taskrec::{Error, Task, TaskData, TaskStore, Worker, WorkerConfig, WorkerEvent};
 
 use crate::utils::{adapter, address, bucketed, config, keyspace, run, unique_list, KEYSPACE_VAR};
 

@@ -263,7 +263,7 @@ fn an_id_saved_under_a_new_type_lists_once_as_its_newest_row() {
         assert_eq!(store.count(&list).await.unwrap(), 3);
         // Pages of every size, so that b's rows straddle a page boundary.
         for page_size in 1..=4 {
-            let walked: Vec<_> = taskrec::walk_pages(store.adapter(), &list, page_size)
+            let walked: Vec<_> = taskrec::adapter::walk_pages(store.adapter(), &list, page_size)
                 .try_collect()
                 .await
                 .unwrap();

@@ -103,7 +103,7 @@ fn a_save_landing_between_the_token_read_and_the_delete_survives() {
         );
         raw_session()
             .await
-            .query_unpaged(cql.as_str(), (taskrec::INITIAL_STATE_JSON, &list))
+            .query_unpaged(cql.as_str(), (taskrec::adapter::INITIAL_STATE_JSON, &list))
             .await
             .unwrap();
 

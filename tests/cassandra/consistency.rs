@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, Consistency, Retry, TableLayout};
-use taskrec::{Error, StorageAdapter, Task, TaskData, TaskStore};
+use taskrec::{Error, Task, TaskData, TaskStore};
 
 use crate::utils::{adapter, bucketed, config, raw_session, run, unique_list};
 

@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
+use taskrec::adapter::{StorageAdapter, StoredStateChange};
 use taskrec::cassandra::TableLayout;
-use taskrec::{
-    Error, HistoryEntry, HistoryRetention, StorageAdapter, Task, TaskData, TaskStatus, TaskStore,
-};
+use taskrec::{Error, HistoryRetention, Task, TaskData, TaskStatus, TaskStore};
 
 use crate::utils::{adapter, chain, config, keyspace, raw_session, run, traced_read, unique_list};
 
@@ -131,7 +130,7 @@ fn a_history_read_scans_only_the_entries_it_keeps() {
         let retention = HistoryRetention::default();
         let start = chrono::Utc::now() - chrono::TimeDelta::hours(1);
         for n in 0..250i64 {
-            let entry = HistoryEntry {
+            let entry = StoredStateChange {
                 at: start + chrono::TimeDelta::seconds(n),
                 state: format!(r#"{{"status":"claimed","attempts":{n}}}"#),
             };

@@ -293,7 +293,8 @@ impl History<'_> {
                 let result = match write {
                     Write::Kept(id, n) => {
                         let data = format!("{{\"n\":{n}}}");
-                        let (token, state) = (uuid::Uuid::new_v4(), taskrec::INITIAL_STATE_JSON);
+                        let (token, state) =
+                            (uuid::Uuid::new_v4(), taskrec::adapter::INITIAL_STATE_JSON);
                         let type_name = Item::TYPE_NAME;
                         let values = (list, &id, type_name, &data, at, at, state, token, minute);
                         let entry_values =

@@ -7,8 +7,9 @@
 
 use chrono::Utc;
 use futures::TryStreamExt;
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{bucket_of, CassandraAdapter};
-use taskrec::{StorageAdapter, Task, TaskData, TaskState, TaskStatus, TaskStore};
+use taskrec::{Task, TaskData, TaskStatus, TaskStore};
 
 use crate::utils::{bucketed, directory_slices, keyspace, raw_session, run, unique_list};
 
@@ -305,13 +306,13 @@ fn failed_tasks_are_listed_from_an_index_of_their_own() {
                     .await
                     .unwrap();
                 page.tasks
-                    .iter()
-                    .map(|stored| {
-                        let state = TaskState::from_json(&stored.json).unwrap();
+                    .into_iter()
+                    .map(|task| {
+                        let task = task.unwrap();
                         (
-                            stored.record.id().to_owned(),
-                            state.attempts,
-                            state.last_error,
+                            task.record.id().to_owned(),
+                            task.state.attempts,
+                            task.state.last_error,
                         )
                     })
                     .collect::<Vec<_>>()

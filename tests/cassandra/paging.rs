@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use futures::TryStreamExt;
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
-use taskrec::{PageToken, StorageAdapter, Task, TaskData, TaskStore};
+use taskrec::{PageToken, Task, TaskData, TaskStore};
 
 use crate::utils::{adapter, bucketed, config, raw_session, run, task_rb, unique_list};
 

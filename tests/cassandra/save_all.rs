@@ -10,8 +10,9 @@
 use std::collections::BTreeSet;
 
 use futures::TryStreamExt;
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
-use taskrec::{StorageAdapter, Task, TaskData, TaskStore};
+use taskrec::{Task, TaskData, TaskStore};
 use tracing::instrument::WithSubscriber;
 
 use crate::capture::Captured;

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use taskrec::{StorageAdapter, Task, TaskData, TaskStatus, TaskStore};
+use taskrec::adapter::StorageAdapter;
+use taskrec::{Task, TaskData, TaskStatus, TaskStore};
 
 use crate::utils::{bucketed, keyspace, raw_session, run, unique_list};
 

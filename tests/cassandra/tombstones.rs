@@ -35,8 +35,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
-use taskrec::{StorageAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+use taskrec::{Task, TaskData, TaskStore, Worker, WorkerConfig};
 use tokio::time::Instant;
 
 use crate::own_node::OwnNode;

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use serde::{Deserialize, Serialize};
-use taskrec::{Error, Page, PageToken, Result, StorageAdapter, TaskRecord};
+use taskrec::adapter::{Page, StorageAdapter};
+use taskrec::{Error, PageToken, Result, TaskRecord};
 
 const ADAPTER: &str = "json-dir";
 

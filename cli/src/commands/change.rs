@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use taskrec::{TaskState, TaskStatus, TaskStore};
 
-use crate::args::{CompleteArgs, Confirm, PurgeArgs, PurgeState, RetryArgs};
+use crate::args::{CompleteArgs, Confirm, PurgeArgs, PurgeStatus, RetryArgs};
 use crate::confirm::{confirm, Go};
 use crate::exit::usage;
 use crate::output::{self, status_name};
@@ -104,8 +104,8 @@ pub async fn complete(store: &TaskStore, args: CompleteArgs) -> anyhow::Result<(
 /// `purge LIST --state failed`.
 pub async fn purge(store: &TaskStore, args: PurgeArgs) -> anyhow::Result<()> {
     needs_state(store, "purge")?;
-    match args.state {
-        PurgeState::Failed => each_failed(store, &args.list, &args.confirm, Bulk::Purge).await,
+    match args.status {
+        PurgeStatus::Failed => each_failed(store, &args.list, &args.confirm, Bulk::Purge).await,
     }
 }
 
@@ -169,15 +169,19 @@ async fn each_failed(
         match go {
             Go::DryRun => {
                 for task in &page.tasks {
-                    let state = TaskState::from_json(&task.json).ok();
-                    let what = state
-                        .as_ref()
-                        .map_or("state unreadable".to_owned(), summary);
-                    writeln!(out, "would {} {} ({what})", bulk.verb(), task.record.id())?;
+                    match task {
+                        Ok(task) => {
+                            let what = summary(&task.state);
+                            writeln!(out, "would {} {} ({what})", bulk.verb(), task.record.id())?;
+                        }
+                        Err(err) => writeln!(out, "would skip: {err}")?,
+                    }
                 }
             }
             Go::Ahead => {
-                done += futures::stream::iter(&page.tasks)
+                // Failed tasks only: a state that does not read is listed
+                // as unknown, never here; were one here, it is left alone.
+                done += futures::stream::iter(page.tasks.iter().flatten())
                     .map(|task| bulk.apply(store, list, task.record.id()))
                     .buffer_unordered(IN_FLIGHT)
                     .inspect_ok(|_| bar.inc(1))

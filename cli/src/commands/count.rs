@@ -11,7 +11,7 @@ use crate::output;
 /// Prints how many tasks the list holds, in all or by state.
 pub async fn run(store: &TaskStore, args: CountArgs) -> anyhow::Result<()> {
     let mut out = output::stdout();
-    if args.by_state {
+    if args.by_status {
         let counts = store.count_by_status(&args.list).await?;
         match args.format {
             Format::Text => write_counts(&mut out, &counts)?,

@@ -11,7 +11,7 @@
 //! the same file twice changes nothing the second time.
 //!
 //! With `--at TIME` or `--in DELAY` the tasks written are scheduled
-//! ([`StorageAdapter::store_scheduled`](taskrec::StorageAdapter::store_scheduled)):
+//! ([`StorageAdapter::store_scheduled`](taskrec::adapter::StorageAdapter::store_scheduled)):
 //! no worker runs them before that time (one time for the whole file, a
 //! delay counted from when the import connects, by the store's clock).
 //!
@@ -19,7 +19,7 @@
 //! looked up by key, then the changed ones saved together with
 //! [`TaskStore::save_records`] (stamped by the store's clock, with a
 //! history line and a count each, as any save; one
-//! [`store_all`](taskrec::StorageAdapter::store_all) call, which Cassandra
+//! [`store_all`](taskrec::adapter::StorageAdapter::store_all) call, which Cassandra
 //! turns into a few batches grouped by partition); `--concurrency` groups
 //! at once.
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use taskrec::{TaskRecord, TaskState, TaskStatus, TaskStore};
 
-use crate::args::{ListFormat, LsArgs, State};
+use crate::args::{ListFormat, LsArgs, Status};
 use crate::exit::usage;
 use crate::output::{self, TaskView};
 
@@ -31,14 +31,14 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
     } else {
         DateTime::<Utc>::MIN_UTC
     };
-    match args.state {
+    match args.status {
         Some(_) if !has_state => {
             return Err(usage(
-                "--state needs task state, which task_rb's table does not keep",
+                "--status needs task state, which task_rb's table does not keep",
             ))
         }
-        Some(state) => {
-            let status = status(state);
+        Some(wanted) => {
+            let status = status(wanted);
             let mut left = limit;
             let mut token = None;
             while left > 0 {
@@ -46,9 +46,25 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
                 let page = store
                     .page_by_status(&args.list, status, token.as_ref(), size)
                     .await?;
-                for task in page.tasks.iter().take(size) {
-                    let state = listed(TaskState::from_json(&task.json), now);
-                    printer.task(&mut out, &task.record, Some(&state))?;
+                for task in page.tasks.into_iter().take(size) {
+                    match task {
+                        Ok(task) => {
+                            let state = listed(Ok(task.state), now);
+                            printer.task(&mut out, &task.record, Some(&state))?;
+                        }
+                        // A state that does not read (listed as unknown): its
+                        // record is read again to be shown, unless gone since.
+                        Err(err) => {
+                            let Some(key) = err.task().cloned() else {
+                                return Err(err.into());
+                            };
+                            let Some(record) = store.find_record(&key.task_list, &key.id).await?
+                            else {
+                                continue;
+                            };
+                            printer.task(&mut out, &record, Some(&listed(Err(err), now)))?;
+                        }
+                    }
                     left -= 1;
                 }
                 match page.next {
@@ -80,13 +96,13 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn status(state: State) -> TaskStatus {
-    match state {
-        State::Pending => TaskStatus::Pending,
-        State::Scheduled => TaskStatus::Scheduled,
-        State::Claimed => TaskStatus::Claimed,
-        State::Succeeded => TaskStatus::Succeeded,
-        State::Failed => TaskStatus::Failed,
+fn status(wanted: Status) -> TaskStatus {
+    match wanted {
+        Status::Pending => TaskStatus::Pending,
+        Status::Scheduled => TaskStatus::Scheduled,
+        Status::Claimed => TaskStatus::Claimed,
+        Status::Succeeded => TaskStatus::Succeeded,
+        Status::Failed => TaskStatus::Failed,
     }
 }
 

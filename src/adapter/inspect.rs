@@ -8,91 +8,31 @@
 //! them: the Cassandra adapter keeps an index of failed tasks, so a page of
 //! failed tasks reads only failed tasks.
 
-use chrono::{DateTime, Utc};
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::adapter::{PageToken, StorageAdapter};
 use crate::error::Result;
-use crate::state::{StoredState, TaskState, TaskStatus};
+use crate::state::{StatusCounts, StoredState, TaskState, TaskStatus};
 
-/// How many tasks of a list are in each status.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord, TaskStatus};
-/// let adapter = MemoryAdapter::new();
-/// adapter.store(&TaskRecord::new("l", "a", "T", "{}")?).await?;
-/// let counts = adapter.count_by_status("l").await?;
-/// assert_eq!((counts.get(TaskStatus::Pending), counts.total()), (1, 1));
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StatusCounts {
-    /// Waiting for a worker, backing off after a failed attempt included.
-    pub pending: u64,
-    /// Saved to run at a time still ahead, never tried yet
-    /// ([`TaskStatus::Scheduled`]).
-    pub scheduled: u64,
-    /// Held by a worker (whether or not its lease has run out).
-    pub claimed: u64,
-    /// Done and kept.
-    pub succeeded: u64,
-    /// Failed for good.
-    pub failed: u64,
-    /// In a status this version does not know, or whose state cannot be
-    /// read.
-    pub unknown: u64,
-}
-
-impl StatusCounts {
-    /// The count of one status.
-    pub fn get(&self, status: TaskStatus) -> u64 {
-        match status {
-            TaskStatus::Pending => self.pending,
-            TaskStatus::Scheduled => self.scheduled,
-            TaskStatus::Claimed => self.claimed,
-            TaskStatus::Succeeded => self.succeeded,
-            TaskStatus::Failed => self.failed,
-            TaskStatus::Unknown => self.unknown,
-        }
-    }
-
-    /// Every task counted.
-    pub fn total(&self) -> u64 {
-        self.pending + self.scheduled + self.claimed + self.succeeded + self.failed + self.unknown
-    }
-
-    fn add(&mut self, status: TaskStatus) {
-        let slot = match status {
-            TaskStatus::Pending => &mut self.pending,
-            TaskStatus::Scheduled => &mut self.scheduled,
-            TaskStatus::Claimed => &mut self.claimed,
-            TaskStatus::Succeeded => &mut self.succeeded,
-            TaskStatus::Failed => &mut self.failed,
-            TaskStatus::Unknown => &mut self.unknown,
-        };
-        *slot += 1;
-    }
-}
+use super::{PageToken, StorageAdapter};
 
 /// A page of the tasks of a list in one status, each with its record and
 /// state, and where the listing goes on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct StatePage {
+pub struct StoredStatusPage {
     /// The tasks, at most the page size asked for; empty only at the end.
     pub tasks: Vec<StoredState>,
     /// Where the next page starts; `None` at the end.
     pub next: Option<PageToken>,
 }
 
-impl StatePage {
+impl StoredStatusPage {
     /// A page of `tasks`, and where the next starts.
     pub fn new(tasks: Vec<StoredState>, next: Option<PageToken>) -> Self {
-        StatePage { tasks, next }
+        StoredStatusPage { tasks, next }
     }
 }
 
@@ -180,7 +120,7 @@ pub(crate) async fn page_by_walking<A: StorageAdapter + ?Sized>(
     status: TaskStatus,
     token: Option<&PageToken>,
     page_size: usize,
-) -> Result<StatePage> {
+) -> Result<StoredStatusPage> {
     let mut next = token.cloned();
     let now = adapter.now().await?;
     loop {
@@ -195,7 +135,7 @@ pub(crate) async fn page_by_walking<A: StorageAdapter + ?Sized>(
             .collect();
         next = page.next;
         if !tasks.is_empty() || next.is_none() {
-            return Ok(StatePage { tasks, next });
+            return Ok(StoredStatusPage { tasks, next });
         }
     }
 }

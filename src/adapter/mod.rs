@@ -41,308 +41,32 @@
 //! # Ok(()) }
 //! ```
 
+mod capabilities;
+mod forward;
+pub(crate) mod history;
+pub(crate) mod inspect;
+mod page;
+pub(crate) mod ready;
+
 use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{BoxStream, TryStreamExt};
 
-/// The attribute the trait is written with, for a backend's `impl` block.
 pub use async_trait::async_trait;
 
 pub use crate::error::{BoxError, Error, Result};
-pub use crate::history::{HistoryEntry, HistoryRetention};
-pub use crate::inspect::{StatePage, StatusCounts};
-pub use crate::ready::ReadyTasks;
+pub use crate::history::{HistoryRetention, StoredStateChange};
 pub use crate::record::TaskRecord;
-pub use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON};
-
-/// How many records a listing asks for at a time, unless told otherwise:
-/// the page size of the default [`StorageAdapter::all`].
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord, DEFAULT_PAGE_SIZE};
-/// let adapter = MemoryAdapter::new();
-/// for i in 0..=DEFAULT_PAGE_SIZE {
-///     adapter.store(&TaskRecord::new("l", format!("{i:04}"), "T", "{}")?).await?;
-/// }
-/// let page = adapter.page("l", None, DEFAULT_PAGE_SIZE).await?;
-/// assert_eq!((page.records.len(), page.is_last()), (1000, false));
-/// # Ok(()) }
-/// ```
-pub const DEFAULT_PAGE_SIZE: usize = 1000;
-
-/// Where a listing stopped: opaque bytes that only the adapter that made them
-/// understands. Keep it (as bytes or as its hex text) to resume later.
-///
-/// ```
-/// use taskrec::PageToken;
-/// let token = PageToken::from_bytes(vec![0xca, 0xfe]);
-/// let text = token.to_string();
-/// assert_eq!(text, "cafe");
-/// assert_eq!(text.parse::<PageToken>()?, token);
-/// assert!("not hex".parse::<PageToken>().is_err());
-/// # Ok::<(), taskrec::Error>(())
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PageToken(Vec<u8>);
-
-impl PageToken {
-    /// A token from the bytes an adapter chose.
-    ///
-    /// ```
-    /// let token = taskrec::PageToken::from_bytes("k42");
-    /// assert_eq!(token.as_bytes(), b"k42");
-    /// assert_eq!(token.to_string(), "6b3432");
-    /// ```
-    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
-        PageToken(bytes.into())
-    }
-
-    /// The token's bytes.
-    ///
-    /// ```
-    /// let token: taskrec::PageToken = "00ff".parse()?;
-    /// assert_eq!(token.as_bytes(), [0x00, 0xff]);
-    /// # Ok::<(), taskrec::Error>(())
-    /// ```
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The token's bytes, taking the token apart.
-    ///
-    /// ```
-    /// let token = taskrec::PageToken::from_bytes(vec![1, 2, 3]);
-    /// let bytes: Vec<u8> = token.into_bytes();
-    /// assert_eq!(bytes, [1, 2, 3]);
-    /// ```
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
-}
-
-impl fmt::Display for PageToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-impl fmt::Debug for PageToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PageToken({self})")
-    }
-}
-
-impl FromStr for PageToken {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self> {
-        let invalid = |reason: &str| Error::InvalidPageToken {
-            reason: reason.to_owned(),
-        };
-        if !text.len().is_multiple_of(2) {
-            return Err(invalid("odd number of hex digits"));
-        }
-        text.as_bytes()
-            .chunks(2)
-            .map(|pair| match pair {
-                // from_str_radix alone would also take a sign ("+f").
-                [hi, lo] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
-                    Ok((hex_value(*hi) << 4) | hex_value(*lo))
-                }
-                _ => Err(invalid("not hexadecimal text")),
-            })
-            .collect::<Result<Vec<u8>>>()
-            .map(PageToken)
-    }
-}
-
-/// What an adapter can do beyond the required contract. The conformance
-/// suite checks each capability an adapter claims, and checks that it
-/// refuses cleanly what it does not claim.
-///
-/// ```
-/// let caps = taskrec::Capabilities::new().with_time_to_live(true);
-/// assert!(caps.keeps_timestamps() && caps.time_to_live());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Capabilities {
-    keeps_timestamps: bool,
-    time_to_live: bool,
-    conditional_writes: bool,
-}
-
-impl Capabilities {
-    /// What a plain adapter has: timestamps kept, no time-to-live, no
-    /// conditional writes.
-    ///
-    /// ```
-    /// let caps = taskrec::Capabilities::new();
-    /// assert!(caps.keeps_timestamps());
-    /// assert!(!caps.time_to_live() && !caps.conditional_writes());
-    /// assert_eq!(caps, taskrec::Capabilities::default());
-    /// ```
-    pub const fn new() -> Self {
-        Capabilities {
-            keeps_timestamps: true,
-            time_to_live: false,
-            conditional_writes: false,
-        }
-    }
-
-    /// Whether `created_at` and `updated_at` come back as stored. Without it,
-    /// both come back as the time the record was last written.
-    ///
-    /// ```
-    /// use taskrec::{MemoryAdapter, StorageAdapter};
-    /// assert!(MemoryAdapter::new().capabilities().keeps_timestamps());
-    /// ```
-    pub const fn keeps_timestamps(&self) -> bool {
-        self.keeps_timestamps
-    }
-
-    /// Whether [`StorageAdapter::store_with_ttl`] is supported.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// use std::time::Duration;
-    /// use taskrec::{Error, MemoryAdapter, StorageAdapter, TaskRecord};
-    /// let adapter = MemoryAdapter::new();
-    /// assert!(!adapter.capabilities().time_to_live());
-    /// let record = TaskRecord::new("l", "i", "T", "{}")?;
-    /// let stored = adapter.store_with_ttl(&record, Duration::from_secs(60)).await;
-    /// assert!(matches!(stored, Err(Error::Unsupported { .. })));
-    /// # Ok(()) }
-    /// ```
-    pub const fn time_to_live(&self) -> bool {
-        self.time_to_live
-    }
-
-    /// Whether the adapter keeps a task's [state](crate::TaskState) and
-    /// changes it only conditionally ([`StorageAdapter::load_state`],
-    /// [`StorageAdapter::swap_state`]): what claims and workers need
-    /// ([`StorageAdapter`'s docs](StorageAdapter#what-claims-and-a-worker-need)
-    /// list the methods). Without it, a claim, a worker and every state
-    /// method answer [`Error::Unsupported`] naming this capability.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord, INITIAL_STATE_JSON};
-    /// let adapter = MemoryAdapter::new();
-    /// assert!(adapter.capabilities().conditional_writes());
-    /// adapter.store(&TaskRecord::new("l", "i", "T", "{}")?).await?;
-    /// assert_eq!(adapter.load_state("l", "i").await?.unwrap().json, INITIAL_STATE_JSON);
-    /// # Ok(()) }
-    /// ```
-    pub const fn conditional_writes(&self) -> bool {
-        self.conditional_writes
-    }
-
-    /// Sets [`conditional_writes`](Self::conditional_writes).
-    ///
-    /// ```
-    /// use taskrec::Capabilities;
-    /// const CAPS: Capabilities = Capabilities::new().with_conditional_writes(true);
-    /// assert!(CAPS.conditional_writes());
-    /// assert!(CAPS.keeps_timestamps() && !CAPS.time_to_live()); // the rest as `new`
-    /// ```
-    pub const fn with_conditional_writes(mut self, yes: bool) -> Self {
-        self.conditional_writes = yes;
-        self
-    }
-
-    /// Sets [`keeps_timestamps`](Self::keeps_timestamps).
-    ///
-    /// ```
-    /// // An adapter whose table has no timestamp columns:
-    /// let caps = taskrec::Capabilities::new().with_keeps_timestamps(false);
-    /// assert!(!caps.keeps_timestamps());
-    /// ```
-    pub const fn with_keeps_timestamps(mut self, yes: bool) -> Self {
-        self.keeps_timestamps = yes;
-        self
-    }
-
-    /// Sets [`time_to_live`](Self::time_to_live).
-    ///
-    /// ```
-    /// let caps = taskrec::Capabilities::new().with_time_to_live(true);
-    /// assert!(caps.time_to_live());
-    /// assert!(!caps.conditional_writes());
-    /// ```
-    pub const fn with_time_to_live(mut self, yes: bool) -> Self {
-        self.time_to_live = yes;
-        self
-    }
-}
-
-impl Default for Capabilities {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The operation an [`Error::Unsupported`] names when an adapter without
-/// [`conditional_writes`](Capabilities::conditional_writes) is asked for
-/// task state, a claim or a worker.
-pub(crate) const NO_CONDITIONAL_WRITES: &str =
-    "conditional writes (Capabilities::conditional_writes), which task state, claims and workers need";
-
-/// The error of a state method, a claim or a worker on an adapter without
-/// [`conditional_writes`](Capabilities::conditional_writes).
-pub(crate) fn lacks_conditional_writes(adapter: &'static str) -> Error {
-    Error::Unsupported {
-        adapter,
-        operation: NO_CONDITIONAL_WRITES,
-    }
-}
-
-fn hex_value(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        _ => digit - b'A' + 10,
-    }
-}
-
-/// One page of a listing: some records and where to continue.
-///
-/// ```
-/// let page = taskrec::Page { records: Vec::new(), next: None };
-/// assert!(page.is_last());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    /// The records of this page, at most the page size asked for.
-    pub records: Vec<TaskRecord>,
-    /// The token for the next page; `None` on the last page.
-    pub next: Option<PageToken>,
-}
-
-impl Page {
-    /// Whether this is the last page of the listing.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
-    /// let adapter = MemoryAdapter::new();
-    /// for id in ["a", "b", "c"] {
-    ///     adapter.store(&TaskRecord::new("l", id, "T", "{}")?).await?;
-    /// }
-    /// let first = adapter.page("l", None, 2).await?;
-    /// assert!(!first.is_last());
-    /// assert!(adapter.page("l", first.next.as_ref(), 2).await?.is_last());
-    /// # Ok(()) }
-    /// ```
-    pub fn is_last(&self) -> bool {
-        self.next.is_none()
-    }
-}
+pub use crate::state::{
+    StateToken, StatusCounts, StoredState, TaskState, TaskStatus, INITIAL_STATE_JSON,
+};
+pub(crate) use capabilities::lacks_conditional_writes;
+pub use capabilities::Capabilities;
+pub use inspect::StoredStatusPage;
+pub use page::{walk_pages, Page, PageToken, DEFAULT_PAGE_SIZE};
+pub use ready::ReadyTasks;
 
 /// A storage backend for task records.
 ///
@@ -364,7 +88,7 @@ impl Page {
 /// ```
 /// # use std::time::Duration;
 /// # use chrono::{DateTime, Utc};
-/// # use futures::stream::BoxStream;
+/// # use futures::stream::{BoxStream, TryStreamExt};
 /// # use taskrec::adapter::*;
 /// # trait StorageAdapterAsWritten: std::fmt::Debug + Send + Sync {
 /// // Required: the four a backend writes.
@@ -383,10 +107,10 @@ impl Page {
 /// async fn count(&self, task_list: &str) -> Result<u64>; // walks `all`
 /// async fn store_all(&self, records: &[TaskRecord]) -> Result<()>; // `store` each
 /// async fn append_history(
-///     &self, task_list: &str, id: &str, entry: &HistoryEntry, retention: &HistoryRetention,
+///     &self, task_list: &str, id: &str, entry: &StoredStateChange, retention: &HistoryRetention,
 /// ) -> Result<()>; // a task list of its own per task
 /// async fn history(&self, task_list: &str, id: &str, retention: &HistoryRetention)
-///     -> Result<Vec<HistoryEntry>>;
+///     -> Result<Vec<StoredStateChange>>;
 ///
 /// // Optional: the defaults answer `Error::Unsupported`; override with the capability.
 /// async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()>; // time_to_live
@@ -407,7 +131,7 @@ impl Page {
 /// async fn count_by_status(&self, task_list: &str) -> Result<StatusCounts>;
 /// async fn page_by_status(
 ///     &self, task_list: &str, status: TaskStatus, token: Option<&PageToken>, page_size: usize,
-/// ) -> Result<StatePage>;
+/// ) -> Result<StoredStatusPage>;
 /// # }
 /// ```
 ///
@@ -550,7 +274,8 @@ impl Page {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use taskrec::{Page, PageToken, Result, StorageAdapter, TaskRecord};
+/// use taskrec::{PageToken, Result, TaskRecord};
+/// use taskrec::adapter::{Page, StorageAdapter};
 ///
 /// /// Forwards to an inner adapter, counting writes.
 /// #[derive(Debug, Default)]
@@ -790,7 +515,8 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         if !self.capabilities().conditional_writes() {
             return Err(lacks_conditional_writes(self.name()));
         }
-        let (ready, _) = crate::ready::ready_by_walking(self, task_list, token, limit, now).await?;
+        let (ready, _) =
+            crate::adapter::ready::ready_by_walking(self, task_list, token, limit, now).await?;
         Ok(ready)
     }
 
@@ -804,12 +530,12 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         if !self.capabilities().conditional_writes() {
             return Err(lacks_conditional_writes(self.name()));
         }
-        crate::inspect::count_by_walking(self, task_list).await
+        crate::adapter::inspect::count_by_walking(self, task_list).await
     }
 
     /// A page of the tasks of `task_list` whose status is `status`, each
     /// with its record and state, at most `page_size` (0 counts as 1); start
-    /// with `token` `None` and follow [`StatePage::next`](crate::StatePage::next)
+    /// with `token` `None` and follow [`StoredStatusPage::next`](StoredStatusPage::next)
     /// until it is `None`. Every task in that status when the listing starts
     /// and still in it when its page is read is listed once; a task whose
     /// status changes meanwhile may be listed or not.
@@ -828,11 +554,11 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         status: crate::TaskStatus,
         token: Option<&PageToken>,
         page_size: usize,
-    ) -> Result<crate::StatePage> {
+    ) -> Result<StoredStatusPage> {
         if !self.capabilities().conditional_writes() {
             return Err(lacks_conditional_writes(self.name()));
         }
-        crate::inspect::page_by_walking(self, task_list, status, token, page_size).await
+        crate::adapter::inspect::page_by_walking(self, task_list, status, token, page_size).await
     }
 
     /// Records one state change of the task (list, id), keeping what
@@ -853,10 +579,10 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         &self,
         task_list: &str,
         id: &str,
-        entry: &HistoryEntry,
+        entry: &StoredStateChange,
         retention: &HistoryRetention,
     ) -> Result<()> {
-        crate::history::append_in_task_list(self, task_list, id, entry, retention).await
+        history::append_in_task_list(self, task_list, id, entry, retention).await
     }
 
     /// The recorded state changes of the task (list, id) that `retention`
@@ -869,8 +595,8 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         task_list: &str,
         id: &str,
         retention: &HistoryRetention,
-    ) -> Result<Vec<HistoryEntry>> {
-        crate::history::read_in_task_list(self, task_list, id, retention).await
+    ) -> Result<Vec<StoredStateChange>> {
+        history::read_in_task_list(self, task_list, id, retention).await
     }
 
     /// Every record of a task list, as a lazy stream walking the pages.
@@ -887,222 +613,5 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         self.all(task_list)
             .try_fold(0u64, |n, _| async move { Ok(n + 1) })
             .await
-    }
-}
-
-/// The records of a task list as a stream that fetches one page at a time:
-/// the default [`StorageAdapter::all`], usable by adapters that override it
-/// only to pick another page size.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-/// use futures::TryStreamExt;
-/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
-/// let adapter = MemoryAdapter::new();
-/// for i in 0..5 {
-///     adapter.store(&TaskRecord::new("l", format!("{i}"), "T", "{}")?).await?;
-/// }
-/// let records: Vec<_> = taskrec::walk_pages(&adapter, "l", 2).try_collect().await?;
-/// assert_eq!(records.len(), 5);
-/// # Ok(()) }
-/// ```
-pub fn walk_pages<'a, A>(
-    adapter: &'a A,
-    task_list: &'a str,
-    page_size: usize,
-) -> BoxStream<'a, Result<TaskRecord>>
-where
-    A: StorageAdapter + ?Sized,
-{
-    enum Walk {
-        Start,
-        From(PageToken),
-        Done,
-    }
-    stream::try_unfold(Walk::Start, move |walk| async move {
-        let token = match walk {
-            Walk::Done => return Ok(None),
-            Walk::Start => None,
-            Walk::From(token) => Some(token),
-        };
-        let page = adapter.page(task_list, token.as_ref(), page_size).await?;
-        let next = match page.next {
-            Some(token) => Walk::From(token),
-            None => Walk::Done,
-        };
-        Ok(Some((page.records, next)))
-    })
-    .map_ok(|records| stream::iter(records.into_iter().map(Ok)))
-    .try_flatten()
-    .boxed()
-}
-
-/// Adapters behind a pointer (`Arc<dyn StorageAdapter>`, `Box<...>`) are
-/// adapters: every method forwards, provided ones included, so an adapter's
-/// own overrides are kept.
-macro_rules! forward_adapter {
-    ($pointer:ident) => {
-        #[async_trait]
-        impl<A: StorageAdapter + ?Sized> StorageAdapter for $pointer<A> {
-            fn name(&self) -> &'static str {
-                (**self).name()
-            }
-            fn capabilities(&self) -> Capabilities {
-                (**self).capabilities()
-            }
-            async fn now(&self) -> Result<DateTime<Utc>> {
-                (**self).now().await
-            }
-            fn clock_reading(&self) -> Option<crate::ClockReading> {
-                (**self).clock_reading()
-            }
-            async fn store(&self, record: &TaskRecord) -> Result<()> {
-                (**self).store(record).await
-            }
-            async fn store_all(&self, records: &[TaskRecord]) -> Result<()> {
-                (**self).store_all(records).await
-            }
-            async fn store_with_ttl(&self, record: &TaskRecord, ttl: Duration) -> Result<()> {
-                (**self).store_with_ttl(record, ttl).await
-            }
-            async fn store_scheduled(
-                &self,
-                record: &TaskRecord,
-                not_before: DateTime<Utc>,
-            ) -> Result<()> {
-                (**self).store_scheduled(record, not_before).await
-            }
-            async fn store_if_absent(&self, record: &TaskRecord) -> Result<bool> {
-                (**self).store_if_absent(record).await
-            }
-            async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
-                (**self).load_state(task_list, id).await
-            }
-            async fn swap_state(
-                &self,
-                task_list: &str,
-                id: &str,
-                expected: &StateToken,
-                new: Option<&str>,
-            ) -> Result<Option<StateToken>> {
-                (**self).swap_state(task_list, id, expected, new).await
-            }
-            async fn find(&self, task_list: &str, id: &str) -> Result<Option<TaskRecord>> {
-                (**self).find(task_list, id).await
-            }
-            async fn delete(&self, task_list: &str, id: &str) -> Result<()> {
-                (**self).delete(task_list, id).await
-            }
-            async fn page(
-                &self,
-                task_list: &str,
-                token: Option<&PageToken>,
-                page_size: usize,
-            ) -> Result<Page> {
-                (**self).page(task_list, token, page_size).await
-            }
-            async fn next_ready(
-                &self,
-                task_list: &str,
-                token: Option<&PageToken>,
-                limit: usize,
-                now: DateTime<Utc>,
-            ) -> Result<ReadyTasks> {
-                (**self).next_ready(task_list, token, limit, now).await
-            }
-            async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
-                (**self).count_by_status(task_list).await
-            }
-            async fn page_by_status(
-                &self,
-                task_list: &str,
-                status: crate::TaskStatus,
-                token: Option<&PageToken>,
-                page_size: usize,
-            ) -> Result<crate::StatePage> {
-                (**self)
-                    .page_by_status(task_list, status, token, page_size)
-                    .await
-            }
-            async fn append_history(
-                &self,
-                task_list: &str,
-                id: &str,
-                entry: &HistoryEntry,
-                retention: &HistoryRetention,
-            ) -> Result<()> {
-                (**self)
-                    .append_history(task_list, id, entry, retention)
-                    .await
-            }
-            async fn history(
-                &self,
-                task_list: &str,
-                id: &str,
-                retention: &HistoryRetention,
-            ) -> Result<Vec<HistoryEntry>> {
-                (**self).history(task_list, id, retention).await
-            }
-            fn all<'a>(&'a self, task_list: &'a str) -> BoxStream<'a, Result<TaskRecord>> {
-                (**self).all(task_list)
-            }
-            async fn count(&self, task_list: &str) -> Result<u64> {
-                (**self).count(task_list).await
-            }
-        }
-    };
-}
-
-forward_adapter!(Arc);
-forward_adapter!(Box);
-
-#[cfg(test)]
-mod tests {
-    /// The names of the methods a block of this file defines, in order: each
-    /// `fn` or `async fn` at the block's own indentation (`indent` spaces).
-    fn methods(block: &str, indent: usize) -> Vec<&str> {
-        let prefix = " ".repeat(indent);
-        block
-            .lines()
-            .filter_map(|line| line.strip_prefix(prefix.as_str()))
-            .filter_map(|line| {
-                let line = line.strip_prefix("async ").unwrap_or(line);
-                let name = line.strip_prefix("fn ")?;
-                name.split(['(', '<']).next()
-            })
-            .collect()
-    }
-
-    /// `forward_adapter!` forwards every method of the trait: a method it
-    /// missed would run the trait's default for `Arc<A>` and `Box<A>`,
-    /// silently ignoring `A`'s own (a scheduled save answering Unsupported
-    /// through an `Arc`, say). Read from this file's source, so a method
-    /// added to the trait and not to the macro fails here.
-    #[test]
-    fn forward_adapter_forwards_every_method_of_the_trait() {
-        let source = include_str!("adapter.rs");
-        let trait_start = source
-            .find("pub trait StorageAdapter")
-            .expect("the trait is in this file");
-        let trait_body = &source[trait_start..];
-        let trait_body = &trait_body[..trait_body.find("\n}\n").expect("the trait's end")];
-        let macro_start = source
-            .find("macro_rules! forward_adapter")
-            .expect("the macro is in this file");
-        let macro_body = &source[macro_start..];
-        let macro_body = &macro_body[..macro_body.find("\n}\n").expect("the macro's end")];
-
-        let mut in_trait = methods(trait_body, 4);
-        let mut forwarded = methods(macro_body, 12);
-        assert!(
-            in_trait.len() >= 20,
-            "the trait's methods were found: {in_trait:?}"
-        );
-        in_trait.sort_unstable();
-        forwarded.sort_unstable();
-        assert_eq!(
-            forwarded, in_trait,
-            "forward_adapter! forwards exactly the trait's methods"
-        );
     }
 }

@@ -1,7 +1,6 @@
-//! What an operator does to a list's tasks by hand: look at one task whole
-//! ([`TaskStore::show`]), run failed tasks again ([`TaskStore::retry_failed`],
-//! or [`TaskStore::reset`] for one) and remove them
-//! ([`TaskStore::purge`], [`TaskStore::purge_failed`]).
+//! What an operator does to a list's tasks by hand: run failed tasks again
+//! ([`TaskStore::retry_failed`], or [`TaskStore::reset`] for one) and
+//! remove them ([`TaskStore::purge`], [`TaskStore::purge_failed`]).
 //!
 //! Each acts on a task only while it is in the state the operator saw:
 //! purging a failed task that a worker has since been given back (retried
@@ -10,68 +9,78 @@
 
 use crate::adapter::StorageAdapter;
 use crate::error::Result;
-use crate::history::StateChange;
 use crate::key::validate_key;
-use crate::record::TaskRecord;
 use crate::state::{TaskState, TaskStatus};
-use crate::store::TaskStore;
 
-/// One task whole: its record, its state and its recorded history.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct TaskDetails {
-    /// The record as stored (type, data, times).
-    pub record: TaskRecord,
-    /// Its processing state.
-    pub state: TaskState,
-    /// Its state changes the store keeps, oldest first (empty unless the
-    /// store keeps history for the list).
-    pub history: Vec<StateChange>,
-}
+use super::{Claim, TaskStore};
 
 /// Failed tasks read per page by the bulk operations here.
 const PAGE: usize = 100;
 
 impl<A: StorageAdapter + ?Sized> TaskStore<A> {
-    /// One task with its record, state and history; `None` when absent.
+    /// Makes a failed (or succeeded, or waiting) task pending again at
+    /// once, attempts, backoff and last error reset, for an operator who
+    /// fixed the cause. `false` when the task is absent, held under a live
+    /// claim (a running worker keeps it), or changed meanwhile. Where the
+    /// store keeps history, the reset's line keeps the error the task was
+    /// reset from as its `last_error`, so the history says why it failed
+    /// even when its failure's own line was not kept.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
     /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
-    /// use std::time::Duration;
-    /// use taskrec::{MemoryAdapter, Task, TaskStatus, TaskStore};
-    /// let store = TaskStore::new(MemoryAdapter::new()).with_history(["pings"]);
-    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
-    /// let claim = store.claim("pings", "p1", "w", Duration::from_secs(30)).await?.unwrap();
+    /// # use std::time::Duration;
+    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
+    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
+    /// use taskrec::TaskStatus;
+    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
     /// store.fail(claim, "bad input").await?;
-    ///
-    /// let task = store.show("pings", "p1").await?.unwrap();
-    /// assert_eq!((task.record.type_name(), task.state.status), ("Ping", TaskStatus::Failed));
-    /// assert_eq!(task.state.last_error.as_deref(), Some("bad input"));
-    /// assert_eq!(task.history.len(), 3); // saved, claimed, failed
-    /// assert!(store.show("pings", "never-saved").await?.is_none());
+    /// assert!(store.reset("pings", "p1").await?); // the input was fixed
+    /// let state = store.state("pings", "p1").await?.unwrap();
+    /// assert_eq!((state.status, state.attempts), (TaskStatus::Pending, 0));
+    /// assert!(!store.reset("pings", "never-saved").await?);
     /// # Ok(()) }
     /// ```
-    pub async fn show(&self, task_list: &str, id: &str) -> Result<Option<TaskDetails>> {
+    pub async fn reset(&self, task_list: &str, id: &str) -> Result<bool> {
         validate_key(task_list, id)?;
         let Some(stored) = self.adapter().load_state(task_list, id).await? else {
-            return Ok(None);
+            return Ok(false);
         };
-        let state = TaskState::from_json(&stored.json)
+        let current = TaskState::from_json(&stored.json)
             .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
-        let history = self.history(task_list, id).await?;
-        Ok(Some(TaskDetails {
-            record: stored.record,
+        let now = self.now().await?;
+        // A live claim is left alone: taking the task from a running worker
+        // would let a second one start beside it.
+        if current.status == TaskStatus::Claimed && !current.is_claimable(now) {
+            return Ok(false);
+        }
+        let state = TaskState::reset(now);
+        // The task's history keeps why it had failed: the line of the reset
+        // carries the error it was reset from (the state itself forgets it).
+        let recorded = TaskState {
+            last_error: current.last_error,
+            ..state.clone()
+        };
+        let claim = Claim {
+            task_list: task_list.to_owned(),
+            id: id.to_owned(),
+            token: stored.token,
             state,
-            history,
-        }))
+            record: stored.record,
+        };
+        if self.swap_quiet(claim).await?.is_none() {
+            return Ok(false);
+        }
+        self.record_history_best_effort(task_list, id, &recorded)
+            .await;
+        Ok(true)
     }
 
     /// Removes a task that failed for good; `false` (and nothing removed)
     /// when it is absent or not failed, including when it was retried or
     /// saved again since the caller looked.
     ///
-    /// Needs an adapter with [`conditional_writes`](crate::Capabilities::conditional_writes).
+    /// Needs an adapter with [`conditional_writes`](crate::adapter::Capabilities::conditional_writes).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -169,7 +178,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         let mut done = 0;
         let mut token = None;
         loop {
+            // The adapter's page: only the ids are wanted, and each act
+            // reads the state it judges afresh.
             let page = self
+                .adapter()
                 .page_by_status(task_list, TaskStatus::Failed, token.as_ref(), PAGE)
                 .await?;
             for stored in page.tasks {

@@ -18,7 +18,8 @@ use crate::state::{StoredState, TaskState};
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-/// use taskrec::{MemoryAdapter, StorageAdapter, TaskRecord};
+/// use taskrec::{MemoryAdapter, TaskRecord};
+/// use taskrec::adapter::StorageAdapter;
 /// let adapter = MemoryAdapter::new();
 /// adapter.store(&TaskRecord::new("l", "a", "T", "{}")?).await?;
 /// let ready = adapter.next_ready("l", None, 10, chrono::Utc::now()).await?;
@@ -87,7 +88,7 @@ pub(crate) async fn ready_by_walking<A: StorageAdapter + ?Sized>(
         let page = adapter.page(task_list, ready.next.as_ref(), limit).await?;
         records_read += page.records.len() as u64;
         let ids = page.records.iter().map(|r| r.id().to_owned()).collect();
-        for stored in crate::inspect::states_of(adapter, task_list, ids).await? {
+        for stored in crate::adapter::inspect::states_of(adapter, task_list, ids).await? {
             match readiness(&stored.json, now) {
                 Readiness::Ready => ready.tasks.push(stored),
                 Readiness::OpenAt(at) => {

@@ -8,11 +8,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::adapter::StorageAdapter;
 use crate::error::Result;
-use crate::history::{HistoryEntry, StateChange};
 use crate::key::validate_key;
 use crate::record::TaskRecord;
-use crate::state::{StateToken, StoredState, TaskState, TaskStatus};
-use crate::store::TaskStore;
+use crate::state::{StateToken, StoredState, TaskState};
+
+use super::TaskStore;
 
 /// A worker's hold on one task, until its lease runs out.
 ///
@@ -35,11 +35,13 @@ use crate::store::TaskStore;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Claim {
-    task_list: String,
-    id: String,
-    token: StateToken,
-    state: TaskState,
-    record: TaskRecord,
+    // Built here and by `repair.rs`'s reset, which takes a task back from
+    // a dead holder as if it held it.
+    pub(super) task_list: String,
+    pub(super) id: String,
+    pub(super) token: StateToken,
+    pub(super) state: TaskState,
+    pub(super) record: TaskRecord,
 }
 
 impl Claim {
@@ -150,93 +152,11 @@ pub(crate) enum ClaimAttempt {
 }
 
 impl<A: StorageAdapter + ?Sized> TaskStore<A> {
-    /// The processing state of a task, or `None` when there is no such task.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
-    /// use taskrec::{MemoryAdapter, Task, TaskStatus, TaskStore};
-    /// let store = TaskStore::new(MemoryAdapter::new());
-    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
-    /// assert_eq!(store.state("pings", "p1").await?.unwrap().status, TaskStatus::Pending);
-    /// assert!(store.state("pings", "nope").await?.is_none());
-    /// # Ok(()) }
-    /// ```
-    pub async fn state(&self, task_list: &str, id: &str) -> Result<Option<TaskState>> {
-        validate_key(task_list, id)?;
-        match self.adapter().load_state(task_list, id).await? {
-            Some(stored) => TaskState::from_json(&stored.json)
-                .map(Some)
-                .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id))),
-            None => Ok(None),
-        }
-    }
-
-    /// How many tasks of a list are in each status.
-    ///
-    /// On Cassandra this reads the list's listing and each task's state by
-    /// key: no completed task's tombstone is scanned (`docs/SCALE.md`).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
-    /// use std::time::Duration;
-    /// use taskrec::{MemoryAdapter, Task, TaskStore};
-    /// let store = TaskStore::new(MemoryAdapter::new());
-    /// for id in ["a", "b", "c"] { store.save(&Task::new("pings", id, Ping {})?).await?; }
-    /// let claim = store.claim("pings", "a", "w", Duration::from_secs(30)).await?.unwrap();
-    /// store.fail(claim, "bad input").await?;
-    /// let counts = store.count_by_status("pings").await?;
-    /// assert_eq!((counts.pending, counts.failed, counts.total()), (2, 1, 3));
-    /// # Ok(()) }
-    /// ```
-    pub async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
-        crate::validate_task_list(task_list)?;
-        self.adapter().count_by_status(task_list).await
-    }
-
-    /// A page of the tasks of a list in `status`, each with its record and
-    /// state (for failed tasks: their attempts and last error); follow
-    /// [`StatePage::next`](crate::StatePage::next) for the rest. On
-    /// Cassandra, failed tasks are read from an index of their own, so a
-    /// listing of them reads only failed tasks.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
-    /// use std::time::Duration;
-    /// use taskrec::{MemoryAdapter, Task, TaskState, TaskStatus, TaskStore};
-    /// let store = TaskStore::new(MemoryAdapter::new());
-    /// for id in ["a", "b"] { store.save(&Task::new("pings", id, Ping {})?).await?; }
-    /// let claim = store.claim("pings", "b", "w", Duration::from_secs(30)).await?.unwrap();
-    /// store.fail(claim, "bad input").await?;
-    ///
-    /// let page = store.page_by_status("pings", TaskStatus::Failed, None, 100).await?;
-    /// assert_eq!(page.tasks.len(), 1);
-    /// let state = TaskState::from_json(&page.tasks[0].json)?;
-    /// assert_eq!((page.tasks[0].record.id(), state.attempts), ("b", 1));
-    /// assert_eq!(state.last_error.as_deref(), Some("bad input"));
-    /// assert!(page.next.is_none());
-    /// # Ok(()) }
-    /// ```
-    pub async fn page_by_status(
-        &self,
-        task_list: &str,
-        status: TaskStatus,
-        token: Option<&crate::PageToken>,
-        page_size: usize,
-    ) -> Result<crate::StatePage> {
-        crate::validate_task_list(task_list)?;
-        self.adapter()
-            .page_by_status(task_list, status, token, page_size)
-            .await
-    }
-
     /// Claims a task for `owner` until `lease` has passed, counting an
     /// attempt. `None` when the task is absent, finished, held under a live
     /// lease, waiting out a retry backoff, or claimed by someone else first.
     ///
-    /// Needs an adapter with [`conditional_writes`](crate::Capabilities::conditional_writes):
+    /// Needs an adapter with [`conditional_writes`](crate::adapter::Capabilities::conditional_writes):
     /// on another, it reads nothing and answers
     /// [`Error::Unsupported`](crate::Error::Unsupported) naming the
     /// capability (`the … adapter does not support conditional writes
@@ -474,93 +394,6 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         }
     }
 
-    /// Makes a failed (or succeeded, or waiting) task pending again at
-    /// once, attempts, backoff and last error reset, for an operator who
-    /// fixed the cause. `false` when the task is absent, held under a live
-    /// claim (a running worker keeps it), or changed meanwhile. Where the
-    /// store keeps history, the reset's line keeps the error the task was
-    /// reset from as its `last_error`, so the history says why it failed
-    /// even when its failure's own line was not kept.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
-    /// # use std::time::Duration;
-    /// # let store = taskrec::TaskStore::new(taskrec::MemoryAdapter::new());
-    /// # store.save(&taskrec::Task::new("pings", "p1", Ping {})?).await?;
-    /// use taskrec::TaskStatus;
-    /// let claim = store.claim("pings", "p1", "worker-a", Duration::from_secs(30)).await?.unwrap();
-    /// store.fail(claim, "bad input").await?;
-    /// assert!(store.reset("pings", "p1").await?); // the input was fixed
-    /// let state = store.state("pings", "p1").await?.unwrap();
-    /// assert_eq!((state.status, state.attempts), (TaskStatus::Pending, 0));
-    /// assert!(!store.reset("pings", "never-saved").await?);
-    /// # Ok(()) }
-    /// ```
-    pub async fn reset(&self, task_list: &str, id: &str) -> Result<bool> {
-        validate_key(task_list, id)?;
-        let Some(stored) = self.adapter().load_state(task_list, id).await? else {
-            return Ok(false);
-        };
-        let current = TaskState::from_json(&stored.json)
-            .map_err(|e| e.at_task(|| crate::TaskKey::new(task_list, id)))?;
-        let now = self.now().await?;
-        // A live claim is left alone: taking the task from a running worker
-        // would let a second one start beside it.
-        if current.status == TaskStatus::Claimed && !current.is_claimable(now) {
-            return Ok(false);
-        }
-        let state = TaskState::reset(now);
-        // The task's history keeps why it had failed: the line of the reset
-        // carries the error it was reset from (the state itself forgets it).
-        let recorded = TaskState {
-            last_error: current.last_error,
-            ..state.clone()
-        };
-        let claim = Claim {
-            task_list: task_list.to_owned(),
-            id: id.to_owned(),
-            token: stored.token,
-            state,
-            record: stored.record,
-        };
-        if self.swap_quiet(claim).await?.is_none() {
-            return Ok(false);
-        }
-        self.record_history_best_effort(task_list, id, &recorded)
-            .await;
-        Ok(true)
-    }
-
-    /// The recorded state changes of a task that the store's
-    /// [retention](Self::with_history_retention) keeps, oldest first (empty
-    /// unless the store keeps history for its list). Changes are ordered by their
-    /// time to the microsecond; two within the same microsecond come in no
-    /// particular order.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
-    /// use std::time::Duration;
-    /// use taskrec::{MemoryAdapter, Task, TaskStatus, TaskStore};
-    /// let store = TaskStore::new(MemoryAdapter::new()).with_history(["pings"]);
-    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
-    /// let claim = store.claim("pings", "p1", "w", Duration::from_secs(30)).await?.unwrap();
-    /// store.succeed(claim, None, false).await?; // completed: the record is gone, its history stays
-    /// let steps: Vec<TaskStatus> = store.history("pings", "p1").await?.iter().map(|c| c.state.status).collect();
-    /// assert_eq!(steps, [TaskStatus::Pending, TaskStatus::Claimed, TaskStatus::Succeeded]);
-    /// # Ok(()) }
-    /// ```
-    pub async fn history(&self, task_list: &str, id: &str) -> Result<Vec<StateChange>> {
-        validate_key(task_list, id)?;
-        self.adapter()
-            .history(task_list, id, self.history_retention())
-            .await?
-            .iter()
-            .map(|entry| StateChange::from_entry(task_list, id, entry))
-            .collect()
-    }
-
     /// Writes `claim.state` conditionally, recording history; the claim as
     /// written, or `None` when its token was stale.
     async fn swap(&self, claim: Claim) -> Result<Option<Claim>> {
@@ -575,11 +408,16 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// History is an account of state changes, written after each one: a
     /// history write that fails must not report the change itself as failed
     /// (the caller would then give up a claim it holds).
-    async fn record_history_best_effort(&self, task_list: &str, id: &str, state: &TaskState) {
+    pub(super) async fn record_history_best_effort(
+        &self,
+        task_list: &str,
+        id: &str,
+        state: &TaskState,
+    ) {
         let _ = self.record_history(task_list, id, state).await;
     }
 
-    async fn swap_quiet(&self, mut claim: Claim) -> Result<Option<Claim>> {
+    pub(super) async fn swap_quiet(&self, mut claim: Claim) -> Result<Option<Claim>> {
         let json = claim.state.to_json()?;
         match self
             .adapter()
@@ -599,27 +437,5 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             claim.state = state;
         }
         Ok(self.swap(claim).await?.is_some())
-    }
-
-    pub(crate) async fn record_history(
-        &self,
-        task_list: &str,
-        id: &str,
-        state: &TaskState,
-    ) -> Result<()> {
-        if !self.keeps_history(task_list) {
-            return Ok(());
-        }
-        let at = match state.changed_at {
-            Some(at) => at,
-            None => self.stamp_now().await,
-        };
-        let entry = HistoryEntry {
-            at,
-            state: state.to_json()?,
-        };
-        self.adapter()
-            .append_history(task_list, id, &entry, self.history_retention())
-            .await
     }
 }
