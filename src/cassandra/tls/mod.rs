@@ -19,12 +19,11 @@ use crate::error::Result;
 /// its cargo feature only.
 ///
 /// The default is the one feature that is on. With both on, it is
-/// [`OpenSsl`](TlsBackend::OpenSsl): `cassandra-tls` is only turned on by
-/// someone who needs OpenSSL (its system library is then built and linked
-/// anyway), and an application that must use OpenSSL (FIPS, an
-/// organisation's rule) must not be moved to rustls because another crate in
-/// its build turned `cassandra-rustls` on. [`TlsConfig::backend`] chooses
-/// explicitly.
+/// `OpenSsl`: `cassandra-tls` is only turned on by someone who needs OpenSSL
+/// (its system library is then built and linked anyway), and an application
+/// that must use OpenSSL (FIPS, an organisation's rule) must not be moved to
+/// rustls because another crate in its build turned `cassandra-rustls` on.
+/// [`TlsConfig::backend`] chooses explicitly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum TlsBackend {
