@@ -209,7 +209,8 @@
 //! | feature | what it adds |
 //! | --- | --- |
 //! | `cassandra` | the [`cassandra`] module: the Cassandra / ScyllaDB adapter on the `scylla` driver |
-//! | `cassandra-tls` | TLS for the Cassandra adapter, through OpenSSL |
+//! | `cassandra-rustls` | TLS for the Cassandra adapter ([`cassandra::TlsConfig`]), through rustls: no system library |
+//! | `cassandra-tls` | the same TLS through the system's OpenSSL (with both on, OpenSSL unless [`cassandra::TlsBackend`] says otherwise) |
 //! | `conformance` | the [`conformance`] module and [`conformance_tests!`]: the adapter conformance suite |
 //! | `worker` (default) | [`Worker`]: the worker loop, on tokio timers |
 

@@ -111,7 +111,8 @@ pub struct Connection {
     pub timeout: u64,
 
     /// Encrypt connections with TLS, verifying servers against this CA's PEM file
-    /// (a `taskrec` built with the `tls` feature)
+    /// (and it alone); through rustls, or the system's OpenSSL in a `taskrec` built
+    /// with `--features openssl`
     #[arg(long, value_name = "FILE", env = "TASKREC_TLS_CA", global = true)]
     pub tls_ca: Option<PathBuf>,
 

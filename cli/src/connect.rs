@@ -139,7 +139,9 @@ fn with_credentials(config: CassandraConfig) -> anyhow::Result<CassandraConfig> 
     }
 }
 
-#[cfg(feature = "tls")]
+/// TLS through the library's default backend: rustls, or OpenSSL in a build
+/// with the `openssl` feature (built in only by someone who asked for it).
+#[cfg(any(feature = "rustls", feature = "openssl"))]
 fn with_tls(config: CassandraConfig, options: &Connection) -> anyhow::Result<CassandraConfig> {
     use taskrec::cassandra::TlsConfig;
     match (&options.tls_ca, &options.tls_cert, &options.tls_key) {
@@ -152,12 +154,12 @@ fn with_tls(config: CassandraConfig, options: &Connection) -> anyhow::Result<Cas
     }
 }
 
-#[cfg(not(feature = "tls"))]
+#[cfg(not(any(feature = "rustls", feature = "openssl")))]
 fn with_tls(config: CassandraConfig, options: &Connection) -> anyhow::Result<CassandraConfig> {
     if options.tls_ca.is_some() || options.tls_cert.is_some() || options.tls_key.is_some() {
         return Err(usage(
-            "this taskrec was built without TLS: install it with \
-             `cargo install --path cli --features tls`",
+            "this taskrec was built without TLS: install it with its default \
+             features, `cargo install --path cli` (rustls), or with `--features openssl`",
         ));
     }
     Ok(config)

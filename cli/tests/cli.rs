@@ -891,6 +891,40 @@ fn an_unreachable_server_is_an_error() {
         .stderr(contains("error: connecting to Cassandra at 127.0.0.1:1"));
 }
 
+#[test]
+fn a_tls_ca_file_that_is_no_ca_is_an_error_naming_it() {
+    // No server needed: the file is read before any node is asked.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let run = || {
+        bare()
+            .env("TASKREC_CASSANDRA", "127.0.0.1:1")
+            .args(["--tls-ca", ca.to_str().unwrap(), "count", "l"])
+            .assert()
+    };
+    #[cfg(any(feature = "rustls", feature = "openssl"))]
+    {
+        let refused = format!(
+            "error: connecting to Cassandra at 127.0.0.1:1 (keyspace {}, table tasks): \
+             invalid cassandra adapter configuration: reading CA file {}: ",
+            keyspace(),
+            ca.display()
+        );
+        let assert = run().code(1).stdout("");
+        if cfg!(feature = "openssl") {
+            // OpenSSL (used when built in) says why among its error codes.
+            assert.stderr(contains(refused.as_str()));
+        } else {
+            assert.stderr(format!("{refused}no certificate in it\n"));
+        }
+    }
+    #[cfg(not(any(feature = "rustls", feature = "openssl")))]
+    run()
+        .code(2)
+        .stderr(contains("this taskrec was built without TLS"));
+}
+
 /// Debian's libfaketime (thread-safe build), which `scripts/test` installs
 /// (`scripts/faketime-install`), or the file `TASKREC_LIBFAKETIME` names.
 fn libfaketime() -> std::path::PathBuf {

@@ -305,7 +305,7 @@ pub struct CassandraConfig {
     pub(super) clock_warn_offset: Duration,
     pub(super) unread_saves: bool,
     pub(super) replication: Replication,
-    #[cfg(feature = "cassandra-tls")]
+    #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
     pub(super) tls: Option<super::tls::TlsConfig>,
 }
 
@@ -340,7 +340,7 @@ impl fmt::Debug for CassandraConfig {
             .field("clock_warn_offset", &self.clock_warn_offset)
             .field("unread_saves", &self.unread_saves)
             .field("replication", &self.replication);
-        #[cfg(feature = "cassandra-tls")]
+        #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
         debug.field("tls", &self.tls);
         debug.finish()
     }
@@ -390,7 +390,7 @@ impl CassandraConfig {
             clock_warn_offset: DEFAULT_CLOCK_WARN_OFFSET,
             unread_saves: true,
             replication: Replication::Simple(1),
-            #[cfg(feature = "cassandra-tls")]
+            #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
             tls: None,
         }
     }
@@ -745,14 +745,15 @@ impl CassandraConfig {
         self
     }
 
-    /// Encrypts connections with TLS (cargo feature `cassandra-tls`).
+    /// Encrypts connections with TLS (cargo feature `cassandra-rustls`, or
+    /// `cassandra-tls` for OpenSSL: [`TlsBackend`](super::TlsBackend)).
     ///
     /// ```
     /// use taskrec::cassandra::{CassandraConfig, TlsConfig};
     /// let config = CassandraConfig::new(["127.0.0.1:9142"], "jobs").tls(TlsConfig::new("certs/ca.pem"));
     /// assert!(format!("{config:?}").contains(r#"tls: Some(TlsConfig { ca_file: "certs/ca.pem""#));
     /// ```
-    #[cfg(feature = "cassandra-tls")]
+    #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
     pub fn tls(mut self, tls: super::tls::TlsConfig) -> Self {
         self.tls = Some(tls);
         self

@@ -118,7 +118,7 @@ mod schema;
 mod table;
 mod task_rb_table;
 mod taskrec_table;
-#[cfg(feature = "cassandra-tls")]
+#[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
 mod tls;
 
 use std::fmt;
@@ -150,8 +150,8 @@ pub use config::{
 pub use doctor::{DeploymentCheck, NodeCheck};
 pub use ready::ReadyReads;
 pub use schema::{schema_statements, SCHEMA_VERSION};
-#[cfg(feature = "cassandra-tls")]
-pub use tls::TlsConfig;
+#[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
+pub use tls::{TlsBackend, TlsConfig};
 
 use table::Table;
 
@@ -337,7 +337,7 @@ impl CassandraAdapter {
         if let Some((user, password)) = &config.credentials {
             builder = builder.user(user, password);
         }
-        #[cfg(feature = "cassandra-tls")]
+        #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
         if let Some(tls) = &config.tls {
             builder = builder.tls_context(Some(tls.tls_context()?));
         }

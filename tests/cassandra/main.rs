@@ -31,7 +31,7 @@ mod own_node;
 mod paging;
 mod save_all;
 mod scheduled;
-#[cfg(feature = "cassandra-tls")]
+#[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
 mod secure;
 mod state_edges;
 mod tombstones;
