@@ -1,0 +1,396 @@
+//! The ready index of taskrec's table (`schema/ready.cql`): claim-next on
+//! Cassandra without reading the list.
+//!
+//! Every write that leaves a task open also writes a **hint**: "task `id`
+//! may be claimable from `due`". A save hints `now`; a claim or renewal the
+//! lease's end; a retry the backoff's end. Hints live in partitions
+//! `(task_list, slice, shard)`, one per [`HINT_SLICE`] of due time and
+//! [`SHARDS`] per slice, ordered by `(due, id)` inside. They are never
+//! deleted one by one (no tombstones): they expire after [`RETENTION`].
+//!
+//! A sweep ([`next_ready`](crate::adapter::StorageAdapter::next_ready)) reads the
+//! hints due by now from a start position, loads each hinted task's state
+//! and hands out those that are claimable. A hint is a hint: the task may
+//! have been claimed, finished or saved again since; its state decides.
+//!
+//! Where a sweep starts:
+//!
+//! - each process remembers, per list, where its last sweep ended, and the
+//!   next starts [`MARGIN`] before that (a hint computed before a sweep
+//!   but written after it lands behind the sweep's end), skipping the hints
+//!   it has already looked at;
+//! - every [`LOW_EVERY`], and on a process's first sweep of a list, it
+//!   starts at the list's **low mark**, a position every sweep has passed,
+//!   less [`LOW_SAFETY`], stored in `{table}_ready_low`; the mark only moves
+//!   forward (it is written `USING TIMESTAMP` its own value);
+//! - a hint that is missed anyway (its write failed after the task's,
+//!   or it expired, or others read it before this process started and left
+//!   its task, of a type only this process runs) is caught by a **walk**:
+//!   the list's pages and every state, as the provided `next_ready` reads
+//!   them. A process walks each list it sweeps [`FIRST_WALK_AFTER`] after
+//!   its first sweep and then every [`WALK_EVERY`] (or
+//!   [`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every));
+//!   a sweep walks when it
+//!   finds nothing ready and no hint due within [`LOOK_AHEAD_SLICES`] slices
+//!   (so a drained list is known to be drained), unless a walk already
+//!   found nothing ready in the list and no hint has been read since (then
+//!   the list is quiet until the first open task the walk saw opens: a
+//!   lease or backoff longer than the look-ahead costs no walk per poll);
+//!   a sweep that
+//!   would start more than [`RETENTION`] back (every hint there expired)
+//!   walks instead.
+//!
+//! Hints whose tasks a sweep found gone, finished or held are remembered
+//! for about a minute and not read again; hints whose tasks it handed out
+//! are, so that a task handed out and not claimed (a worker stopped, a
+//! type it does not run) is handed out again.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+
+use crate::adapter::ready::{readiness, Readiness, ReadyTasks};
+use crate::adapter::{PageToken, StorageAdapter};
+use crate::error::Result;
+
+use super::bucket::bucket_of;
+use super::clock::ClusterClock;
+use super::per_list::{slice_index, PerList};
+use super::{storage, CassandraAdapter, MAX_TTL};
+
+/// Due time per hint partition. (Named `SLICE` before 0.3, like the
+mod memory;
+mod step;
+mod sweep;
+mod walk;
+
+use memory::{ListMemory, Quiet, MEMORY_TRIM_AT};
+use step::Step;
+
+/// listing's [`ENTRY_SLICE`](super::listing::ENTRY_SLICE), twice as long.)
+pub const HINT_SLICE: Duration = Duration::from_secs(30);
+/// Hint partitions per slice of a list.
+pub const SHARDS: u32 = 8;
+/// How long a hint is kept after it is due.
+pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How far behind its last end a process's next sweep starts.
+pub const MARGIN: Duration = Duration::from_secs(2);
+/// How far behind the position every sweep has passed the low mark is kept:
+/// longer than a hint's write can take (the request timeout) plus clock skew.
+pub const LOW_SAFETY: Duration = Duration::from_secs(20);
+/// How often a process starts a sweep at the low mark (and moves it).
+pub const LOW_EVERY: Duration = Duration::from_secs(30);
+/// How often a process walks each list it sweeps, whatever the hints say,
+/// unless [`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every)
+/// says otherwise.
+pub const WALK_EVERY: Duration = Duration::from_secs(600);
+/// How soon after its first sweep of a list a process walks it.
+pub const FIRST_WALK_AFTER: Duration = Duration::from_secs(60);
+/// Slices read at most per step, so that a sweep catching up on a long
+/// stretch of due time hands control back between them.
+const SLICES_PER_STEP: i64 = 64;
+/// Slices past now read for the next hint when nothing is ready.
+pub const LOOK_AHEAD_SLICES: i64 = 20;
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn slice_of(due: i64) -> i64 {
+    slice_index(due, micros(HINT_SLICE))
+}
+
+/// A hint's place: due time (µs since the epoch) and id.
+pub(super) type Key = (i64, String);
+
+/// The bind values of a hint: list, slice, shard, due, id, TTL (seconds).
+pub(super) type HintValues<'a> = (&'a str, i64, i32, i64, &'a str, i32);
+
+/// Hints read per shard while looking for the next one that is not stale.
+const LOOK_AHEAD_BATCH: usize = 256;
+
+/// Counts of what sweeps read, for tests and diagnostics. Counters may be
+/// added.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadyReads {
+    /// Hint rows read.
+    pub hints: u64,
+    /// Task states read because of a hint.
+    pub states: u64,
+    /// Records listed by walks (each with its state read).
+    pub walked: u64,
+}
+
+pub(super) struct ReadyIndex {
+    insert: PreparedStatement,
+    read: PreparedStatement,
+    read_low: PreparedStatement,
+    write_low: PreparedStatement,
+    lists: PerList<ListMemory>,
+    reads: Mutex<ReadyReads>,
+    /// How often a list is walked whatever its hints say
+    /// ([`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every)).
+    walk_every: Duration,
+    /// The cluster's time: hints are due, and sweeps end, by it.
+    clock: Arc<ClusterClock>,
+}
+
+impl ReadyIndex {
+    pub(super) async fn prepare(
+        session: &Session,
+        ready_table: &str,
+        low_table: &str,
+        read: scylla::statement::Consistency,
+        write: scylla::statement::Consistency,
+        walk_every: Duration,
+        clock: Arc<ClusterClock>,
+    ) -> Result<Self> {
+        let prepare = |cql: String, consistency| {
+            let check = "does the ready index exist? create it with `create_schema(true)` \
+                         or schema/ready.cql";
+            super::prepare_with(session, cql, consistency, check)
+        };
+        Ok(ReadyIndex {
+            insert: prepare(
+                format!(
+                    "INSERT INTO {ready_table} (task_list, slice, shard, due, id) \
+                     VALUES (?, ?, ?, ?, ?) USING TTL ?"
+                ),
+                write,
+            )
+            .await?,
+            read: prepare(
+                format!(
+                    "SELECT due, id FROM {ready_table} \
+                     WHERE task_list = ? AND slice = ? AND shard = ? AND (due, id) > (?, ?) AND (due) <= (?) LIMIT ?"
+                ),
+                read,
+            )
+            .await?,
+            read_low: prepare(
+                format!("SELECT low FROM {low_table} WHERE task_list = ?"),
+                read,
+            )
+            .await?,
+            // The mark only moves forward: a write carries its own value as
+            // its timestamp, so the highest mark wins whatever the order.
+            write_low: prepare(
+                format!("UPDATE {low_table} USING TIMESTAMP ? SET low = ? WHERE task_list = ?"),
+                write,
+            )
+            .await?,
+            lists: PerList::new(),
+            reads: Mutex::new(ReadyReads::default()),
+            walk_every,
+            clock,
+        })
+    }
+
+    pub(super) fn reads(&self) -> ReadyReads {
+        *self.reads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn count(&self, add: impl FnOnce(&mut ReadyReads)) {
+        add(&mut self.reads.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// The values of the hint that `id` may be claimable from `due`
+    /// (`now` at the earliest, both the cluster's time), kept for
+    /// [`RETENTION`] after it (or `ttl`, when the task itself expires
+    /// sooner), for [`insert`](Self::insert_statement).
+    pub(super) fn hint_values<'a>(
+        task_list: &'a str,
+        id: &'a str,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+        ttl: Option<Duration>,
+    ) -> HintValues<'a> {
+        let due = due.max(now).timestamp_micros();
+        let wait = Duration::from_micros(u64::try_from(due - now.timestamp_micros()).unwrap_or(0));
+        // Kept RETENTION past its due time (a backoff of days included),
+        // never past the task's own expiry.
+        let keep = ttl
+            .unwrap_or(MAX_TTL)
+            .min(wait.saturating_add(RETENTION))
+            .min(MAX_TTL);
+        let keep = i32::try_from(keep.as_secs().max(1)).unwrap_or(i32::MAX);
+        let shard = bucket_of(id, SHARDS) as i32;
+        (task_list, slice_of(due), shard, due, id, keep)
+    }
+
+    /// The statement that writes a hint, for batching with a task's row.
+    pub(super) fn insert_statement(&self) -> &PreparedStatement {
+        &self.insert
+    }
+
+    /// Writes the hint that `id` may be claimable from `due`; its key.
+    pub(super) async fn hint(
+        &self,
+        session: &Session,
+        task_list: &str,
+        id: &str,
+        due: DateTime<Utc>,
+    ) -> Result<Key> {
+        let values = Self::hint_values(task_list, id, due, self.clock.estimate(), None);
+        session
+            .execute_unpaged(&self.insert, values)
+            .await
+            .map_err(storage)?;
+        Ok((values.3, id.to_owned()))
+    }
+
+    /// After a state change of (list, id) by this process: `applied` says
+    /// whether it landed, `hint` is the hint written for it (none when the
+    /// task is closed now).
+    pub(super) fn changed(&self, task_list: &str, id: &str, hint: Option<Key>, applied: bool) {
+        let now = self.clock.estimate().timestamp_micros();
+        self.memory(task_list, |m| {
+            if applied {
+                // A sweep may have read this hint before the change landed
+                // (and seen the state before it): let the next one read it.
+                if let Some(key) = &hint {
+                    m.seen.remove(key);
+                }
+                // A hint due now is read by the next sweep anyway; only a
+                // future one (a lease's end, a backoff's) is worth tracking.
+                m.replace_hint(id, hint.filter(|key| key.0 > now));
+            } else {
+                m.stale.extend(hint);
+            }
+            // A process that changes states without sweeping the list
+            // would otherwise keep every stale hint.
+            if m.stale.len() + m.last_hint.len() > MEMORY_TRIM_AT {
+                m.forget_before(now);
+            }
+        });
+    }
+
+    fn memory<R>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> R) -> R {
+        let make = || ListMemory {
+            end: None,
+            seen: BTreeSet::new(),
+            stale: BTreeSet::new(),
+            last_hint: HashMap::new(),
+            low_swept_at: None,
+            // The first walk soon after the process's first sweep: a
+            // process that starts at the low mark misses the tasks whose
+            // hints others read before it and left (another type's).
+            walked_at: Instant::now()
+                .checked_sub(self.walk_every.saturating_sub(FIRST_WALK_AFTER))
+                .unwrap_or_else(Instant::now),
+            quiet: None,
+            walk_open: None,
+            ahead: None,
+        };
+        self.lists.with(task_list, make, f)
+    }
+
+    pub(super) async fn next_ready(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        token: Option<&PageToken>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
+        let session = adapter.session();
+        let limit = limit.max(1);
+        let now_us = now.timestamp_micros();
+        let step = match token {
+            Some(token) => Step::decode(token)?,
+            None => self.start(session, task_list, now_us).await?,
+        };
+        let (mut after, from_low) = match step {
+            walk @ Step::Walk { .. } => {
+                return self.walk(adapter, task_list, walk, limit, now).await;
+            }
+            Step::Hints { after, from_low } => (after, from_low),
+        };
+        if after.0 < now_us - micros(RETENTION) {
+            // Every hint from that far back has expired: only a walk can
+            // find what they pointed at (and a forged token lands here too).
+            let walk = Step::Walk {
+                token: None,
+                started: now_us,
+                sets_low: true,
+                clean: true,
+            };
+            return self.walk(adapter, task_list, walk, limit, now).await;
+        }
+        // Hints spread evenly over the shards (by a hash of the id): about
+        // `limit` in all, not `limit` from each and most of them dropped.
+        let per_shard = limit.div_ceil(SHARDS as usize).max(8);
+        let mut slice = slice_of(after.0);
+        let first_slice = slice;
+        while slice <= slice_of(now_us) {
+            if slice - first_slice >= SLICES_PER_STEP {
+                // A long stretch of empty slices: hand control back.
+                let after = (slice * micros(HINT_SLICE) - 1, String::new());
+                return Ok(ReadyTasks {
+                    next: Some(Step::Hints { after, from_low }.encode()),
+                    ..ReadyTasks::default()
+                });
+            }
+            let keys = self
+                .read_slice(session, task_list, slice, &after, now_us, per_shard)
+                .await?;
+            // At most `limit` per step: the shards together may return more.
+            let due: Vec<Key> = keys
+                .into_iter()
+                .take_while(|key| key.0 <= now_us)
+                .take(limit)
+                .collect();
+            let Some(last) = due.last().cloned() else {
+                // Nothing more due in this slice: on to the next.
+                slice += 1;
+                after = (slice * micros(HINT_SLICE) - 1, String::new());
+                continue;
+            };
+            let fresh: Vec<Key> = self.memory(task_list, |m| {
+                let fresh: Vec<Key> = due
+                    .iter()
+                    .filter(|key| !m.seen.contains(*key) && !m.stale.contains(*key))
+                    .cloned()
+                    .collect();
+                // A hint of a change the last walk may not have seen: the
+                // list is no longer known quiet.
+                if m.quiet
+                    .is_some_and(|q| fresh.iter().any(|key| key.0 > q.since - micros(MARGIN)))
+                {
+                    m.quiet = None;
+                }
+                fresh
+            });
+            let mut ready = self.states(adapter, task_list, fresh, now).await?;
+            ready.next = Some(
+                Step::Hints {
+                    after: last,
+                    from_low,
+                }
+                .encode(),
+            );
+            return Ok(ready);
+        }
+        self.end_sweep(adapter, task_list, now_us, from_low, limit, now)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_split_due_times_by_thirty_seconds() {
+        assert_eq!(slice_of(0), 0);
+        assert_eq!(slice_of(micros(HINT_SLICE) - 1), 0);
+        assert_eq!(slice_of(micros(HINT_SLICE)), 1);
+        assert_eq!(slice_of(-1), -1);
+    }
+}
