@@ -71,7 +71,7 @@ where
     M::Value: serde::Deserialize<'de>,
     A: serde::de::MapAccess<'de>,
 {
-    let value = map.next_value::<M::Value>()?;
+    let value = M::read_value(map, key.as_str())?;
     extra.insert_extra(key.into_string(), value);
     Ok(())
 }

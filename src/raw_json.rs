@@ -13,8 +13,9 @@ use serde_json::value::RawValue;
 ///
 /// `serde_json::Value` holds numbers as `i64`, `u64` or `f64`, so an integer
 /// beyond 64 bits (`123456789012345678901234567890`) or a decimal with more
-/// digits than an `f64` keeps comes back changed (`1.2345678901234568e+29`),
-/// without an error. A `RawJson` never parses the value into numbers at all:
+/// digits than an `f64` keeps cannot be held exactly: a declared `Value`
+/// field rounds it (`1.2345678901234568e+29`), an `#[task(extra)]` map of
+/// `Value` refuses it when read. A `RawJson` never parses the value into numbers at all:
 /// use it where a task holds JSON it does not interpret, above all in an
 /// [`#[task(extra)]`](crate::ExtraMap) map (`BTreeMap<String, RawJson>`), so
 /// that keys written by task_rb or a newer version of the task come back

@@ -324,23 +324,46 @@ async fn numbers_beyond_64_bits_round_trip_exactly_through_an_outside_adapter() 
     exact::check_round_trips("json-dir", &store, "fidelity").await;
 }
 
-/// What the `extra` map of `serde_json::Value` does with the same text: the
-/// nearest `f64`, which is why `RawJson` exists. Pinned so the docs'
-/// warning stays true (and is dropped should serde_json ever keep them).
+/// What the `extra` map of `serde_json::Value` does with numbers it cannot
+/// hold exactly: refuses them when read, naming the key and `RawJson`, never
+/// a quiet rounding; numbers it holds exactly go back as they came.
 #[test]
-fn a_value_extra_map_rounds_big_numbers_where_raw_json_does_not() {
+fn a_value_extra_map_refuses_numbers_it_would_round() {
     #[derive(Debug, TaskData)]
     struct Loose {
         #[task(extra)]
         rest: serde_json::Map<String, serde_json::Value>,
     }
-    let hash =
-        r#"{"task_list":"l","id":"1","type":"Loose","data":{"n":123456789012345678901234567890}}"#;
-    let task: Task<Loose> = Task::from_json(hash).unwrap();
-    assert_eq!(
-        task.to_json().unwrap(),
-        r#"{"task_list":"l","id":"1","type":"Loose","data":{"n":1.2345678901234568e+29}}"#
-    );
+    let hash = |data: &str| format!(r#"{{"task_list":"l","id":"1","type":"Loose","data":{data}}}"#);
+    for inexact in [
+        r#"{"n":123456789012345678901234567890}"#,
+        r#"{"n":-99999999999999999999}"#,
+        r#"{"ok":1,"deep":{"list":[1,2,0.10000000000000000001]}}"#,
+        r#"{"n":1e400}"#,
+    ] {
+        let (path, message, _) = invalid(Task::<Loose>::from_json(&hash(inexact)));
+        let key = if inexact.contains("deep") {
+            ".deep"
+        } else {
+            ".n"
+        };
+        assert_eq!(path, key, "{inexact}");
+        assert!(
+            message.contains("does not fit a serde_json::Value exactly")
+                && message.contains("taskrec::RawJson"),
+            "{inexact}: {message}"
+        );
+    }
+    for exact in [
+        r#"{"n":18446744073709551615,"m":-9223372036854775808}"#,
+        r#"{"x":0.1,"y":1.2345678901234568e+29,"z":-2.5e-8,"s":"123456789012345678901234567890"}"#,
+        r#"{"nested":{"a":[1,2.5,{"b":3}]},"zero":0,"neg":-0.5}"#,
+    ] {
+        let task: Task<Loose> = Task::from_json(&hash(exact)).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&task.to_json().unwrap()).unwrap();
+        let given: serde_json::Value = serde_json::from_str(&hash(exact)).unwrap();
+        assert_eq!(back, given, "{exact}");
+    }
 }
 
 #[test]
