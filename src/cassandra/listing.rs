@@ -188,7 +188,7 @@ fn named_run(
 
 /// What this process remembers of one list.
 #[derive(Default)]
-struct ListMemory {
+struct DirectoryMemory {
     /// The last few slices and the last day whose directory rows it wrote
     /// (a few: saves of tasks built in the last minute, or by a clock
     /// ahead, write into their ids' minutes while others write into the
@@ -243,7 +243,7 @@ pub(super) struct Listing {
     list_ids: PreparedStatement,
     read_by_ids: PreparedStatement,
     count: PreparedStatement,
-    memory: PerList<ListMemory>,
+    memory: PerList<DirectoryMemory>,
     /// The cluster's time: which minutes are closed.
     clock: Arc<ClusterClock>,
 }
@@ -550,8 +550,8 @@ impl Listing {
         &self.fenced_delete
     }
 
-    fn with_memory<T>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> T) -> T {
-        self.memory.with(task_list, ListMemory::default, f)
+    fn with_memory<T>(&self, task_list: &str, f: impl FnOnce(&mut DirectoryMemory) -> T) -> T {
+        self.memory.with(task_list, DirectoryMemory::default, f)
     }
 
     /// Makes sure the directory names `slice` before an entry is written

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::{micros, Key, LOW_EVERY, LOW_SAFETY, MARGIN};
 
 /// What a process remembers of its sweeps of one list.
-pub(super) struct ListMemory {
+pub(super) struct SweepMemory {
     /// Where the last sweep ended (µs), if one did.
     pub(super) end: Option<i64>,
     /// Hints already looked at, back to [`REMEMBERED`] before the last sweep:
@@ -48,7 +48,7 @@ pub(super) struct Quiet {
     pub(super) opens_at: Option<i64>,
 }
 
-impl ListMemory {
+impl SweepMemory {
     /// The task's earlier future hint is stale now; `new`, if any, is its latest.
     pub(super) fn replace_hint(&mut self, id: &str, new: Option<Key>) {
         let old = match &new {

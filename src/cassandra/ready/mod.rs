@@ -69,7 +69,7 @@ mod step;
 mod sweep;
 mod walk;
 
-use memory::{ListMemory, Quiet, MEMORY_TRIM_AT};
+use memory::{SweepMemory, Quiet, MEMORY_TRIM_AT};
 use step::Step;
 
 /// listing's [`ENTRY_SLICE`](super::listing::ENTRY_SLICE), twice as long.)
@@ -132,7 +132,7 @@ pub(super) struct ReadyIndex {
     read: PreparedStatement,
     read_low: PreparedStatement,
     write_low: PreparedStatement,
-    lists: PerList<ListMemory>,
+    lists: PerList<SweepMemory>,
     reads: Mutex<ReadyReads>,
     /// How often a list is walked whatever its hints say
     /// ([`CassandraConfig::ready_walk_every`](super::CassandraConfig::ready_walk_every)).
@@ -271,8 +271,8 @@ impl ReadyIndex {
         });
     }
 
-    fn memory<R>(&self, task_list: &str, f: impl FnOnce(&mut ListMemory) -> R) -> R {
-        let make = || ListMemory {
+    fn memory<R>(&self, task_list: &str, f: impl FnOnce(&mut SweepMemory) -> R) -> R {
+        let make = || SweepMemory {
             end: None,
             seen: BTreeSet::new(),
             stale: BTreeSet::new(),
