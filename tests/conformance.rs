@@ -1,18 +1,22 @@
 //! The adapter conformance suite on every adapter that needs no server,
 //! one test per rule (`taskrec::conformance_tests!`), one module per
 //! adapter: the memory adapter (directly and behind `Box<dyn>` and
-//! `Arc<dyn>`), a JSON-file-per-task adapter written outside the crate, as a
-//! user would, and an adapter on the provided claim-next and history. Each
-//! test builds its adapter afresh; `cargo test --test conformance json_dir`
-//! runs one adapter's rules, `-- delete_is_idempotent` one rule on each.
+//! `Arc<dyn>`), the `custom_adapter` example's JSON-file-per-task adapter,
+//! written outside the crate as a user would, and an adapter on the provided
+//! claim-next and history. Each test builds its adapter afresh;
+//! `cargo test --test conformance json_file` runs one adapter's rules,
+//! `-- delete_is_idempotent` one rule on each.
 
 #![cfg(feature = "conformance")]
 
-mod support;
+/// The example's adapter itself, not a copy: what the example shows is what
+/// these rules hold.
+#[path = "../examples/custom_adapter/json_file.rs"]
+mod custom_adapter;
 
 use std::sync::Arc;
 
-use support::json_dir::JsonDirAdapter;
+use custom_adapter::JsonFileAdapter;
 use taskrec::adapter::StorageAdapter;
 use taskrec::{conformance, MemoryAdapter};
 
@@ -38,16 +42,70 @@ mod arc_dyn {
     });
 }
 
-mod json_dir {
-    use super::JsonDirAdapter;
+mod json_file {
+    use super::JsonFileAdapter;
 
     /// The adapter over a fresh directory, kept until the test ends.
-    async fn adapter() -> (JsonDirAdapter, tempfile::TempDir) {
+    async fn adapter() -> (JsonFileAdapter, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
-        (JsonDirAdapter::new(dir.path()), dir)
+        (JsonFileAdapter::new(dir.path()), dir)
     }
 
     taskrec::conformance_tests!(adapter);
+
+    /// SHA-256 of the text in hex: the adapter's file and directory names.
+    fn hashed(text: &str) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Two keys with one SHA-256 would share a file, two task lists a
+    /// directory. No such pair is known, so the test makes one the way it
+    /// would look: a file (a directory) moved to the name of another key.
+    /// `find` and `page` answer a storage error naming the file, never the
+    /// other key's record.
+    #[tokio::test]
+    async fn a_file_holding_another_key_is_an_error_not_a_record() {
+        use taskrec::adapter::{Error, StorageAdapter, TaskRecord};
+
+        let (adapter, dir) = adapter().await;
+        adapter
+            .store(&TaskRecord::new("l", "a", "T", "{}").unwrap())
+            .await
+            .unwrap();
+        let list_dir = dir.path().join(hashed("l"));
+        std::fs::copy(
+            list_dir.join(format!("{}.json", hashed("a"))),
+            list_dir.join(format!("{}.json", hashed("b"))),
+        )
+        .unwrap();
+        match adapter.find("l", "b").await {
+            Err(Error::Storage { adapter, source }) => {
+                assert_eq!(adapter, "json-file");
+                assert!(
+                    source.to_string().ends_with("holds another key"),
+                    "{source}"
+                );
+            }
+            other => panic!("expected Storage, got {other:?}"),
+        }
+        assert!(adapter.find("l", "a").await.unwrap().is_some());
+
+        std::fs::rename(&list_dir, dir.path().join(hashed("m"))).unwrap();
+        match adapter.page("m", None, 10).await {
+            Err(Error::Storage { adapter, source }) => {
+                assert_eq!(adapter, "json-file");
+                assert!(
+                    source.to_string().ends_with("holds another key"),
+                    "{source}"
+                );
+            }
+            other => panic!("expected Storage, got {other:?}"),
+        }
+    }
 }
 
 mod provided_claim_next_and_history {
