@@ -13,12 +13,15 @@
 /// these rules hold.
 #[path = "../examples/custom_adapter/json_file.rs"]
 mod custom_adapter;
+#[path = "support/wrapper.rs"]
+mod wrapper;
 
 use std::sync::Arc;
 
 use custom_adapter::JsonFileAdapter;
 use taskrec::adapter::StorageAdapter;
 use taskrec::{conformance, MemoryAdapter};
+use wrapper::{Method, Wrapped};
 
 mod memory {
     taskrec::conformance_tests!(async || taskrec::MemoryAdapter::new());
@@ -109,7 +112,7 @@ mod json_file {
 }
 
 mod provided_claim_next_and_history {
-    taskrec::conformance_tests!(|| async { super::StateOnly::default() });
+    taskrec::conformance_tests!(|| async { super::state_only() });
 }
 
 /// `run_all` still runs every rule in one call (the custom_adapter example
@@ -126,57 +129,18 @@ async fn run_all_checks_every_rule_in_one_call() {
 /// Keeps task state (through the memory adapter) but none of the optional
 /// methods with defaults: claim-next and history run on the defaults an
 /// adapter author gets.
-#[derive(Debug, Default)]
-struct StateOnly(MemoryAdapter);
-
-#[async_trait::async_trait]
-impl StorageAdapter for StateOnly {
-    fn capabilities(&self) -> taskrec::adapter::Capabilities {
-        self.0.capabilities()
-    }
-    async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
-        self.0.store(record).await
-    }
-    async fn find(&self, list: &str, id: &str) -> taskrec::Result<Option<taskrec::TaskRecord>> {
-        self.0.find(list, id).await
-    }
-    async fn delete(&self, list: &str, id: &str) -> taskrec::Result<()> {
-        self.0.delete(list, id).await
-    }
-    async fn page(
-        &self,
-        list: &str,
-        token: Option<&taskrec::PageToken>,
-        page_size: usize,
-    ) -> taskrec::Result<taskrec::adapter::Page> {
-        self.0.page(list, token, page_size).await
-    }
-    async fn load_state(
-        &self,
-        list: &str,
-        id: &str,
-    ) -> taskrec::Result<Option<taskrec::adapter::StoredState>> {
-        self.0.load_state(list, id).await
-    }
-    async fn swap_state(
-        &self,
-        list: &str,
-        id: &str,
-        expected: &taskrec::adapter::StateToken,
-        new: Option<&str>,
-    ) -> taskrec::Result<Option<taskrec::adapter::StateToken>> {
-        self.0.swap_state(list, id, expected, new).await
-    }
-    // The two methods the capability asks for beyond the state: no
+fn state_only() -> Wrapped {
+    // The state, and the two methods the capability asks for beyond it: no
     // default can store a task scheduled, or only if absent, in one write.
-    async fn store_scheduled(
-        &self,
-        record: &taskrec::TaskRecord,
-        not_before: chrono::DateTime<chrono::Utc>,
-    ) -> taskrec::Result<()> {
-        self.0.store_scheduled(record, not_before).await
-    }
-    async fn store_if_absent(&self, record: &taskrec::TaskRecord) -> taskrec::Result<bool> {
-        self.0.store_if_absent(record).await
-    }
+    let written = [
+        Method::LoadState,
+        Method::SwapState,
+        Method::StoreScheduled,
+        Method::StoreIfAbsent,
+    ];
+    let defaults: Vec<Method> = Method::PROVIDED
+        .into_iter()
+        .filter(|method| !written.contains(method))
+        .collect();
+    Wrapped::new().named("state-only").trait_defaults(&defaults)
 }
