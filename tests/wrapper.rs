@@ -160,6 +160,37 @@ async fn trait_defaults_run_through_the_wrappers_own_methods() {
     assert_eq!(without.calls(Method::Page), 0, "the memory adapter's own");
 }
 
+/// `next_ready` on the trait's default sweeps by walking the list and
+/// reading each state, both through the wrapper.
+#[tokio::test]
+async fn a_default_sweep_reads_through_the_wrapper() {
+    let adapter = Wrapped::new().trait_defaults(&[Method::NextReady]);
+    for id in ["a", "b"] {
+        adapter.store(&record(id)).await.unwrap();
+    }
+    let ready = adapter
+        .next_ready("l", None, 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(ready.tasks.len(), 2);
+    assert_eq!(adapter.sizes(Method::Page), [2]);
+    assert_eq!(adapter.calls(Method::LoadState), 2);
+    let forwarded = Wrapped::new();
+    forwarded.store(&record("a")).await.unwrap();
+    forwarded
+        .next_ready("l", None, 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            forwarded.calls(Method::Page),
+            forwarded.calls(Method::LoadState)
+        ),
+        (0, 0),
+        "the memory adapter's own sweep"
+    );
+}
+
 /// Without `conditional_writes`, the state methods on the trait's defaults
 /// refuse, naming the wrapper by its name.
 #[tokio::test]
