@@ -56,13 +56,18 @@ mod json_file {
 
     taskrec::conformance_tests!(adapter);
 
-    /// SHA-256 of the text in hex: the adapter's file and directory names.
-    fn hashed(text: &str) -> String {
-        use sha2::Digest;
-        sha2::Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    /// A storage error of the adapter's saying a file holds another key.
+    fn assert_holds_another_key<T: std::fmt::Debug>(answer: taskrec::Result<T>) {
+        match answer {
+            Err(taskrec::Error::Storage { adapter, source }) => {
+                assert_eq!(adapter, "json-file");
+                assert!(
+                    source.to_string().ends_with("holds another key"),
+                    "{source}"
+                );
+            }
+            other => panic!("expected Storage, got {other:?}"),
+        }
     }
 
     /// Two keys with one SHA-256 would share a file, two task lists a
@@ -72,7 +77,8 @@ mod json_file {
     /// other key's record.
     #[tokio::test]
     async fn a_file_holding_another_key_is_an_error_not_a_record() {
-        use taskrec::adapter::{Error, StorageAdapter, TaskRecord};
+        use crate::custom_adapter::hashed;
+        use taskrec::adapter::{StorageAdapter, TaskRecord};
 
         let (adapter, dir) = adapter().await;
         adapter
@@ -85,29 +91,11 @@ mod json_file {
             list_dir.join(format!("{}.json", hashed("b"))),
         )
         .unwrap();
-        match adapter.find("l", "b").await {
-            Err(Error::Storage { adapter, source }) => {
-                assert_eq!(adapter, "json-file");
-                assert!(
-                    source.to_string().ends_with("holds another key"),
-                    "{source}"
-                );
-            }
-            other => panic!("expected Storage, got {other:?}"),
-        }
+        assert_holds_another_key(adapter.find("l", "b").await);
         assert!(adapter.find("l", "a").await.unwrap().is_some());
 
         std::fs::rename(&list_dir, dir.path().join(hashed("m"))).unwrap();
-        match adapter.page("m", None, 10).await {
-            Err(Error::Storage { adapter, source }) => {
-                assert_eq!(adapter, "json-file");
-                assert!(
-                    source.to_string().ends_with("holds another key"),
-                    "{source}"
-                );
-            }
-            other => panic!("expected Storage, got {other:?}"),
-        }
+        assert_holds_another_key(adapter.page("m", None, 10).await);
     }
 }
 

@@ -227,8 +227,9 @@ fn collision(path: &Path) -> Error {
     storage(format!("{} holds another key", path.display()))
 }
 
-/// SHA-256 of the text, as 64 lowercase hex digits.
-fn hashed(text: &str) -> String {
+/// SHA-256 of the text, as 64 lowercase hex digits: the names of a list's
+/// directory and of a record's file.
+pub fn hashed(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())
         .iter()
