@@ -306,8 +306,8 @@ async fn a_stored_record_with_a_bad_type_name_still_lists() {
 
 #[path = "support/exact.rs"]
 mod exact;
-#[path = "support/json_dir.rs"]
-mod json_dir;
+#[path = "../examples/custom_adapter/json_file.rs"]
+mod json_file;
 
 #[tokio::test]
 async fn numbers_beyond_64_bits_round_trip_exactly_through_memory_and_the_hash_form() {
@@ -315,13 +315,14 @@ async fn numbers_beyond_64_bits_round_trip_exactly_through_memory_and_the_hash_f
     exact::check_round_trips("memory", &store, "fidelity").await;
 }
 
-/// A third-party adapter (one JSON file per task) keeps the text too.
+/// A third-party adapter (the `custom_adapter` example's, one JSON file per
+/// task) keeps the text too.
 #[tokio::test]
 async fn numbers_beyond_64_bits_round_trip_exactly_through_an_outside_adapter() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let adapter = json_dir::JsonDirAdapter::new(dir.path());
+    let adapter = json_file::JsonFileAdapter::new(dir.path());
     let store = TaskStore::from_dyn(std::sync::Arc::new(adapter));
-    exact::check_round_trips("json-dir", &store, "fidelity").await;
+    exact::check_round_trips(json_file::ADAPTER, &store, "fidelity").await;
 }
 
 /// What the `extra` map of `serde_json::Value` does with numbers it cannot

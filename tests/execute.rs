@@ -3,17 +3,21 @@
 //! the caller's context reaches each task; `CompositeTask` runs a child
 //! list, and a task_rb CompositeTask record decodes as one.
 
+#[path = "support/wrapper.rs"]
+mod wrapper;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use taskrec::adapter::{Page, StorageAdapter};
+use taskrec::adapter::StorageAdapter;
 use taskrec::{
     execute_list, BoxError, CompositeTask, Error, Execute, ExecuteOutcome, ExecutedTask, KeyError,
-    MemoryAdapter, PageToken, Task, TaskData, TaskHash, TaskKey, TaskRecord, TaskStore, TaskType,
+    MemoryAdapter, Task, TaskData, TaskHash, TaskKey, TaskRecord, TaskStore, TaskType,
 };
+use wrapper::{Call, Method, Wrapped};
 
 /// What the tasks need from their caller, and what they report back.
 #[derive(Debug, Default)]
@@ -291,59 +295,25 @@ async fn unit_context_and_empty_or_invalid_lists() {
     ));
 }
 
-/// Forwards to a memory adapter, serving short pages, counting deletes, and
-/// failing deletes or listings when told to.
-#[derive(Debug, Default)]
-struct Flaky {
-    inner: MemoryAdapter,
-    max_page: usize,
-    fail_deletes: bool,
-    fail_pages: bool,
-    deletes: AtomicUsize,
+/// Forwards to a memory adapter, serving at most `max_page` records a page
+/// (`execute_list` lists with `all`, here the trait's default, which walks
+/// those short pages), and counting deletes.
+fn short_pages(max_page: usize) -> Wrapped {
+    Wrapped::new()
+        .max_page(max_page)
+        .trait_defaults(&[Method::All])
 }
 
-#[async_trait]
-impl StorageAdapter for Flaky {
-    async fn store(&self, record: &TaskRecord) -> taskrec::Result<()> {
-        self.inner.store(record).await
-    }
-    async fn find(&self, task_list: &str, id: &str) -> taskrec::Result<Option<TaskRecord>> {
-        self.inner.find(task_list, id).await
-    }
-    async fn delete(&self, task_list: &str, id: &str) -> taskrec::Result<()> {
-        self.deletes.fetch_add(1, Ordering::SeqCst);
-        if self.fail_deletes {
-            return Err(Error::storage(
-                "flaky",
-                std::io::Error::other("delete refused"),
-            ));
-        }
-        self.inner.delete(task_list, id).await
-    }
-    async fn page(
-        &self,
-        task_list: &str,
-        token: Option<&PageToken>,
-        page_size: usize,
-    ) -> taskrec::Result<Page> {
-        if self.fail_pages {
-            return Err(Error::storage(
-                "flaky",
-                std::io::Error::other("listing refused"),
-            ));
-        }
-        self.inner
-            .page(task_list, token, page_size.min(self.max_page.max(1)))
-            .await
+/// `method` fails with a storage error of the adapter "flaky".
+fn refused(method: Method, message: &'static str) -> impl Fn(&Call<'_>) -> Option<Error> {
+    move |call| {
+        (call.method == method).then(|| Error::storage("flaky", std::io::Error::other(message)))
     }
 }
 
 #[tokio::test]
 async fn every_task_of_a_many_page_list_runs_exactly_once_while_completing() {
-    let store = TaskStore::new(Flaky {
-        max_page: 7,
-        ..Flaky::default()
-    });
+    let store = TaskStore::new(short_pages(7));
     for n in 0..100 {
         save_work(&store, "jobs", work(n, n % 2 == 1)).await;
     }
@@ -360,16 +330,13 @@ async fn every_task_of_a_many_page_list_runs_exactly_once_while_completing() {
         assert!(runs.values().all(|&n| n == 1), "{runs:?}");
     }
     assert_eq!(store.count("jobs").await.unwrap(), 50);
-    assert_eq!(store.adapter().deletes.load(Ordering::SeqCst), 50);
+    assert_eq!(store.adapter().calls(Method::Delete), 50);
 }
 
 #[tokio::test]
 async fn a_failed_delete_is_not_completed_and_the_record_stays() {
-    let store = TaskStore::new(Flaky {
-        max_page: 10,
-        fail_deletes: true,
-        ..Flaky::default()
-    });
+    let store =
+        TaskStore::new(short_pages(10).fail_when(refused(Method::Delete, "delete refused")));
     save_work(&store, "jobs", work(1, false)).await;
     let ctx = Ctx::default();
     let outcomes = execute_list::<Work, _, _>(&store, "jobs", &ctx, 1)
@@ -389,11 +356,7 @@ async fn a_failed_delete_is_not_completed_and_the_record_stays() {
 
 #[tokio::test]
 async fn a_failed_listing_fails_the_run() {
-    let store = TaskStore::new(Flaky {
-        max_page: 10,
-        fail_pages: true,
-        ..Flaky::default()
-    });
+    let store = TaskStore::new(short_pages(10).fail_when(refused(Method::Page, "listing refused")));
     save_work(&store, "jobs", work(1, false)).await;
     match execute_list::<Work, _, _>(&store, "jobs", &Ctx::default(), 1).await {
         Err(Error::Storage { adapter, .. }) => assert_eq!(adapter, "flaky"),

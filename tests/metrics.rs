@@ -3,6 +3,9 @@
 
 #![cfg(feature = "worker")]
 
+#[path = "support/wrapper.rs"]
+mod wrapper;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -15,6 +18,7 @@ use taskrec::observe::{
     TIME_TO_FIRST_CLAIM_SECONDS, UNKNOWN_TYPES_TOTAL,
 };
 use taskrec::{Backoff, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+use wrapper::{Method, Wrapped};
 
 #[derive(Debug, TaskData)]
 struct Job {
@@ -248,59 +252,6 @@ fn a_lost_lease_is_counted() {
     );
 }
 
-/// The memory adapter, saving a record once just before the next
-/// `swap_state`: a producer's new version landing between a worker's read
-/// of a task and its claim, which the claim then loses.
-#[derive(Debug, Default)]
-struct ResaveBeforeClaim {
-    inner: MemoryAdapter,
-    resave: std::sync::Mutex<Option<taskrec::TaskRecord>>,
-}
-
-#[async_trait::async_trait]
-impl taskrec::adapter::StorageAdapter for ResaveBeforeClaim {
-    fn capabilities(&self) -> taskrec::adapter::Capabilities {
-        self.inner.capabilities()
-    }
-    async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
-        self.inner.store(record).await
-    }
-    async fn find(&self, list: &str, id: &str) -> taskrec::Result<Option<taskrec::TaskRecord>> {
-        self.inner.find(list, id).await
-    }
-    async fn delete(&self, list: &str, id: &str) -> taskrec::Result<()> {
-        self.inner.delete(list, id).await
-    }
-    async fn page(
-        &self,
-        list: &str,
-        token: Option<&taskrec::PageToken>,
-        size: usize,
-    ) -> taskrec::Result<taskrec::adapter::Page> {
-        self.inner.page(list, token, size).await
-    }
-    async fn load_state(
-        &self,
-        list: &str,
-        id: &str,
-    ) -> taskrec::Result<Option<taskrec::adapter::StoredState>> {
-        self.inner.load_state(list, id).await
-    }
-    async fn swap_state(
-        &self,
-        list: &str,
-        id: &str,
-        expected: &taskrec::adapter::StateToken,
-        new: Option<&str>,
-    ) -> taskrec::Result<Option<taskrec::adapter::StateToken>> {
-        let resave = self.resave.lock().unwrap().take();
-        if let Some(record) = resave {
-            self.inner.store(&record).await?;
-        }
-        self.inner.swap_state(list, id, expected, new).await
-    }
-}
-
 /// A claim lost to another writer is counted as `result="lost"`, the
 /// claim that follows as won.
 #[test]
@@ -308,10 +259,14 @@ fn a_lost_claim_is_counted() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let report = with_recorder(&recorder, async {
-        let store = TaskStore::new(ResaveBeforeClaim::default());
+        let store = TaskStore::new(Wrapped::new());
         let task = Task::new("claims", "raced", Job { fail_first: 0 })?;
         store.save(&task).await?;
-        *store.adapter().resave.lock().unwrap() = Some(task.to_record()?);
+        // A producer's new version lands between the worker's read of the
+        // task and its claim, which the claim then loses.
+        store
+            .adapter()
+            .store_before_next(Method::SwapState, task.to_record()?);
         Worker::new(store, WorkerConfig::new("w"))
             .drain_with::<Job, _>("claims", |_| Box::pin(async { Ok(None) }))
             .await

@@ -3,17 +3,20 @@
 //! typed key errors on every entry point; records of another type and
 //! corrupt records; page tokens as text; TTL refused; concurrent saves.
 
+#[path = "support/wrapper.rs"]
+mod wrapper;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DurationRound, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
-use taskrec::adapter::{Page, StorageAdapter};
+use taskrec::adapter::StorageAdapter;
 use taskrec::{
     Error, KeyError, MemoryAdapter, PageToken, Task, TaskData, TaskKey, TaskRecord, TaskStore,
     MAX_KEY_BYTES,
 };
+use wrapper::{Method, Wrapped};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Ping {
@@ -193,7 +196,7 @@ async fn save_all_saves_every_task() {
 /// `concurrency` at once, from a future that can be spawned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_all_hands_groups_to_store_all_and_can_be_spawned() {
-    let adapter = Arc::new(GroupSizes::default());
+    let adapter = Arc::new(Wrapped::new());
     let store = TaskStore::from_arc(Arc::clone(&adapter));
     let tasks: Vec<Task<Ping>> = (0..250).map(|n| ping("l", &format!("{n:03}"), n)).collect();
     let saved = tokio::spawn({
@@ -204,48 +207,13 @@ async fn save_all_hands_groups_to_store_all_and_can_be_spawned() {
     .unwrap()
     .unwrap();
     assert_eq!(saved, 250);
-    let mut sizes = adapter.sizes.lock().unwrap().clone();
+    let mut sizes = adapter.sizes(Method::StoreAll);
     sizes.sort_unstable();
     assert_eq!(
         sizes,
         [50, taskrec::SAVE_ALL_GROUP, taskrec::SAVE_ALL_GROUP]
     );
     assert_eq!(store.count("l").await.unwrap(), 250);
-}
-
-/// The memory adapter, remembering the size of each `store_all` call.
-#[derive(Debug, Default)]
-struct GroupSizes {
-    inner: MemoryAdapter,
-    sizes: std::sync::Mutex<Vec<usize>>,
-}
-
-#[async_trait]
-impl StorageAdapter for GroupSizes {
-    async fn store(&self, record: &TaskRecord) -> taskrec::Result<()> {
-        self.inner.store(record).await
-    }
-    async fn store_all(&self, records: &[TaskRecord]) -> taskrec::Result<()> {
-        self.sizes.lock().unwrap().push(records.len());
-        self.inner.store_all(records).await
-    }
-    async fn find(&self, task_list: &str, id: &str) -> taskrec::Result<Option<TaskRecord>> {
-        self.inner.find(task_list, id).await
-    }
-    async fn delete(&self, task_list: &str, id: &str) -> taskrec::Result<()> {
-        self.inner.delete(task_list, id).await
-    }
-    async fn page(
-        &self,
-        task_list: &str,
-        token: Option<&PageToken>,
-        page_size: usize,
-    ) -> taskrec::Result<Page> {
-        self.inner.page(task_list, token, page_size).await
-    }
-    async fn count(&self, task_list: &str) -> taskrec::Result<u64> {
-        self.inner.count(task_list).await
-    }
 }
 
 #[tokio::test]
@@ -649,42 +617,26 @@ async fn save_with_ttl_names_the_memory_adapter_by_name() {
 
 // ---- failures from the adapter -------------------------------------------
 
-/// Forwards to a memory adapter but fails to store ids starting with "bad".
-#[derive(Debug, Default)]
-struct FailingStores {
-    inner: MemoryAdapter,
-}
-
-#[async_trait]
-impl StorageAdapter for FailingStores {
-    async fn store(&self, record: &TaskRecord) -> taskrec::Result<()> {
-        if record.id().starts_with("bad") {
-            return Err(Error::storage(
-                "failing",
-                std::io::Error::other(format!("cannot write {}", record.id())),
-            ));
-        }
-        self.inner.store(record).await
-    }
-    async fn find(&self, task_list: &str, id: &str) -> taskrec::Result<Option<TaskRecord>> {
-        self.inner.find(task_list, id).await
-    }
-    async fn delete(&self, task_list: &str, id: &str) -> taskrec::Result<()> {
-        self.inner.delete(task_list, id).await
-    }
-    async fn page(
-        &self,
-        task_list: &str,
-        token: Option<&PageToken>,
-        page_size: usize,
-    ) -> taskrec::Result<Page> {
-        self.inner.page(task_list, token, page_size).await
-    }
+/// Forwards to a memory adapter but fails to store ids starting with "bad";
+/// `store_all` is the trait's default, storing one record after another
+/// through the failing `store`.
+fn failing_stores() -> Wrapped {
+    Wrapped::new()
+        .trait_defaults(&[Method::StoreAll])
+        .fail_when(|call| match call.record {
+            Some(record) if call.method == Method::Store && record.id().starts_with("bad") => {
+                Some(Error::storage(
+                    "failing",
+                    std::io::Error::other(format!("cannot write {}", record.id())),
+                ))
+            }
+            _ => None,
+        })
 }
 
 #[tokio::test]
 async fn save_all_returns_the_first_storage_error() {
-    let store = TaskStore::new(FailingStores::default());
+    let store = TaskStore::new(failing_stores());
     let tasks = [
         ping("l", "ok1", 1),
         ping("l", "bad", 2),

@@ -6,6 +6,8 @@
 
 #[path = "support/capture.rs"]
 mod capture;
+#[path = "support/wrapper.rs"]
+mod wrapper;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -15,6 +17,7 @@ use tracing::Level;
 
 use capture::Captured;
 use taskrec::{Backoff, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
+use wrapper::{Method, Wrapped};
 
 #[derive(Debug, TaskData)]
 struct Job {
@@ -169,37 +172,17 @@ async fn each_attempt_is_a_span_and_its_outcome_an_event_in_it() {
 
 #[tokio::test]
 async fn a_storage_error_in_a_pass_is_an_error_event() {
-    use taskrec::adapter::{Page, StorageAdapter, StoredState};
-    use taskrec::{PageToken, TaskRecord};
-
-    /// Keeps records, but every state read fails.
-    #[derive(Debug, Default)]
-    struct Flaky(MemoryAdapter);
-
-    #[async_trait::async_trait]
-    impl StorageAdapter for Flaky {
-        fn capabilities(&self) -> taskrec::adapter::Capabilities {
-            self.0.capabilities()
-        }
-        async fn store(&self, r: &TaskRecord) -> taskrec::Result<()> {
-            self.0.store(r).await
-        }
-        async fn find(&self, l: &str, i: &str) -> taskrec::Result<Option<TaskRecord>> {
-            self.0.find(l, i).await
-        }
-        async fn delete(&self, l: &str, i: &str) -> taskrec::Result<()> {
-            self.0.delete(l, i).await
-        }
-        async fn page(&self, l: &str, t: Option<&PageToken>, n: usize) -> taskrec::Result<Page> {
-            self.0.page(l, t, n).await
-        }
-        async fn load_state(&self, _: &str, _: &str) -> taskrec::Result<Option<StoredState>> {
-            Err(taskrec::Error::storage("flaky", "node down"))
-        }
-    }
+    // Keeps records, but every state read fails; the sweep is the trait's
+    // default, which reads each task's state.
+    let flaky = Wrapped::new()
+        .trait_defaults(&[Method::NextReady])
+        .fail_when(|call| {
+            (call.method == Method::LoadState)
+                .then(|| taskrec::Error::storage("flaky", "node down"))
+        });
 
     let captured = Captured::default();
-    let store = TaskStore::new(Flaky::default());
+    let store = TaskStore::new(flaky);
     store
         .save(&Task::new("errors", "e1", Job { n: 1 }).unwrap())
         .await

@@ -4,16 +4,20 @@
 
 #![cfg(feature = "worker")]
 
+#[path = "support/wrapper.rs"]
+mod wrapper;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use taskrec::adapter::StorageAdapter;
+use taskrec::adapter::Capabilities;
 use taskrec::{
     Backoff, BoxError, Execute, MemoryAdapter, Task, TaskData, TaskStatus, TaskStore, Worker,
     WorkerConfig,
 };
+use wrapper::{Method, Wrapped};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Job {
@@ -478,35 +482,13 @@ fn lacks_conditional_writes(adapter: &str) -> String {
 
 #[tokio::test]
 async fn adapters_without_conditional_writes_refuse_claims() {
-    /// An adapter that keeps only the required contract.
-    #[derive(Debug, Default)]
-    struct Plain(MemoryAdapter);
-
-    #[async_trait::async_trait]
-    impl StorageAdapter for Plain {
-        fn name(&self) -> &'static str {
-            "plain"
-        }
-        async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
-            self.0.store(record).await
-        }
-        async fn find(&self, l: &str, i: &str) -> taskrec::Result<Option<taskrec::TaskRecord>> {
-            self.0.find(l, i).await
-        }
-        async fn delete(&self, l: &str, i: &str) -> taskrec::Result<()> {
-            self.0.delete(l, i).await
-        }
-        async fn page(
-            &self,
-            l: &str,
-            t: Option<&taskrec::PageToken>,
-            n: usize,
-        ) -> taskrec::Result<taskrec::adapter::Page> {
-            self.0.page(l, t, n).await
-        }
-    }
-
-    let store = TaskStore::new(Plain::default());
+    // An adapter that keeps only the required contract: the trait's
+    // default capabilities, and its defaults for every optional method.
+    let plain = Wrapped::new()
+        .named("plain")
+        .with_capabilities(|_| Capabilities::new())
+        .trait_defaults(&Method::PROVIDED);
+    let store = TaskStore::new(plain);
     store
         .save(&Task::new("l", "t", job(1)).unwrap())
         .await
@@ -538,62 +520,12 @@ async fn adapters_without_conditional_writes_refuse_claims() {
 /// read, and an empty list is refused as a full one is.
 #[tokio::test]
 async fn claims_and_workers_ask_the_capability_first() {
-    #[derive(Debug, Default)]
-    struct Unclaimed(MemoryAdapter);
-
-    #[async_trait::async_trait]
-    impl StorageAdapter for Unclaimed {
-        fn name(&self) -> &'static str {
-            "unclaimed"
-        }
-        fn capabilities(&self) -> taskrec::adapter::Capabilities {
-            self.0.capabilities().with_conditional_writes(false)
-        }
-        async fn store(&self, record: &taskrec::TaskRecord) -> taskrec::Result<()> {
-            self.0.store(record).await
-        }
-        async fn find(&self, l: &str, i: &str) -> taskrec::Result<Option<taskrec::TaskRecord>> {
-            self.0.find(l, i).await
-        }
-        async fn delete(&self, l: &str, i: &str) -> taskrec::Result<()> {
-            self.0.delete(l, i).await
-        }
-        async fn page(
-            &self,
-            l: &str,
-            t: Option<&taskrec::PageToken>,
-            n: usize,
-        ) -> taskrec::Result<taskrec::adapter::Page> {
-            self.0.page(l, t, n).await
-        }
-        async fn load_state(
-            &self,
-            l: &str,
-            i: &str,
-        ) -> taskrec::Result<Option<taskrec::adapter::StoredState>> {
-            self.0.load_state(l, i).await
-        }
-        async fn swap_state(
-            &self,
-            l: &str,
-            i: &str,
-            expected: &taskrec::adapter::StateToken,
-            new: Option<&str>,
-        ) -> taskrec::Result<Option<taskrec::adapter::StateToken>> {
-            self.0.swap_state(l, i, expected, new).await
-        }
-        async fn next_ready(
-            &self,
-            l: &str,
-            token: Option<&taskrec::PageToken>,
-            limit: usize,
-            now: chrono::DateTime<chrono::Utc>,
-        ) -> taskrec::Result<taskrec::adapter::ReadyTasks> {
-            self.0.next_ready(l, token, limit, now).await
-        }
-    }
-
-    let store = TaskStore::new(Unclaimed::default());
+    // Every method forwarded, the state methods included; only the
+    // capability is off.
+    let unclaimed = Wrapped::new()
+        .named("unclaimed")
+        .with_capabilities(|memory| memory.with_conditional_writes(false));
+    let store = TaskStore::new(unclaimed);
     store
         .save(&Task::new("l", "t", job(1)).unwrap())
         .await

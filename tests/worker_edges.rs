@@ -5,17 +5,16 @@
 //! lists that mix types, resetting a live claim, states from a newer
 //! version, panicking tasks, absurd durations.
 
+#[path = "support/wrapper.rs"]
+mod wrapper;
+
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use taskrec::adapter::{Capabilities, Page, ReadyTasks, StateToken, StorageAdapter, StoredState};
-use taskrec::{
-    Error, MemoryAdapter, PageToken, Result, Task, TaskData, TaskRecord, TaskStatus, TaskStore,
-    Worker, WorkerConfig,
-};
+use taskrec::adapter::StorageAdapter;
+use taskrec::{Error, MemoryAdapter, Task, TaskData, TaskStatus, TaskStore, Worker, WorkerConfig};
+use wrapper::{Method, Wrapped};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Job {
@@ -29,66 +28,6 @@ struct Other {
     x: u32,
 }
 
-/// The memory adapter with two fault hooks.
-#[derive(Debug, Default)]
-struct Hooked {
-    inner: MemoryAdapter,
-    /// Stored (as a producer re-saving the task would) just before the next
-    /// swap_state: after the worker read the task as ready, before its claim.
-    resave_before_swap: Mutex<Option<TaskRecord>>,
-    /// The next sweep of ready tasks ends with one storage error at its second step.
-    fail_listing_once: AtomicBool,
-}
-
-#[async_trait]
-impl StorageAdapter for Hooked {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn store(&self, r: &TaskRecord) -> Result<()> {
-        self.inner.store(r).await
-    }
-    async fn find(&self, l: &str, i: &str) -> Result<Option<TaskRecord>> {
-        self.inner.find(l, i).await
-    }
-    async fn delete(&self, l: &str, i: &str) -> Result<()> {
-        self.inner.delete(l, i).await
-    }
-    async fn page(&self, l: &str, t: Option<&PageToken>, n: usize) -> Result<Page> {
-        self.inner.page(l, t, n).await
-    }
-    async fn load_state(&self, l: &str, i: &str) -> Result<Option<StoredState>> {
-        self.inner.load_state(l, i).await
-    }
-    async fn swap_state(
-        &self,
-        l: &str,
-        i: &str,
-        e: &StateToken,
-        n: Option<&str>,
-    ) -> Result<Option<StateToken>> {
-        let resave = self.resave_before_swap.lock().unwrap().take();
-        if let Some(record) = resave {
-            self.inner.store(&record).await?;
-        }
-        self.inner.swap_state(l, i, e, n).await
-    }
-    /// Steps of three tasks, so a sweep of eight takes three steps; the
-    /// second step of the next sweep fails once.
-    async fn next_ready(
-        &self,
-        l: &str,
-        t: Option<&PageToken>,
-        _limit: usize,
-        now: DateTime<Utc>,
-    ) -> Result<ReadyTasks> {
-        if t.is_some() && self.fail_listing_once.swap(false, SeqCst) {
-            return Err(Error::storage("hooked", "read timeout on step 2"));
-        }
-        self.inner.next_ready(l, t, 3, now).await
-    }
-}
-
 fn config(owner: &str) -> WorkerConfig {
     WorkerConfig::new(owner)
         .lease(Duration::from_secs(30))
@@ -97,7 +36,7 @@ fn config(owner: &str) -> WorkerConfig {
 
 #[tokio::test]
 async fn a_task_saved_again_between_read_and_claim_runs_as_saved() {
-    let store = TaskStore::new(Hooked::default());
+    let store = TaskStore::new(Wrapped::new());
     store
         .save(
             &Task::new(
@@ -124,7 +63,7 @@ async fn a_task_saved_again_between_read_and_claim_runs_as_saved() {
     .unwrap()
     .to_record()
     .unwrap();
-    *store.adapter().resave_before_swap.lock().unwrap() = Some(v2);
+    store.adapter().store_before_next(Method::SwapState, v2);
 
     let seen = Mutex::new(Vec::new());
     let worker = Worker::new(store.clone(), config("w"));
@@ -146,7 +85,15 @@ async fn a_task_saved_again_between_read_and_claim_runs_as_saved() {
 
 #[tokio::test]
 async fn a_listing_error_lets_running_tasks_finish_and_the_drain_goes_on() {
-    let store = TaskStore::new(Hooked::default());
+    // Steps of three tasks, so a sweep of eight takes three steps; the
+    // second step of the first sweep fails once.
+    let failed = AtomicBool::new(false);
+    let adapter = Wrapped::new().max_step(3).fail_when(move |call| {
+        let second_step = call.method == Method::NextReady && call.token.is_some();
+        (second_step && !failed.swap(true, SeqCst))
+            .then(|| Error::storage("hooked", "read timeout on step 2"))
+    });
+    let store = TaskStore::new(adapter);
     for n in 0..8u64 {
         let sleep_ms = if n == 3 { 300 } else { 10 };
         store
@@ -164,7 +111,6 @@ async fn a_listing_error_lets_running_tasks_finish_and_the_drain_goes_on() {
             .await
             .unwrap();
     }
-    store.adapter().fail_listing_once.store(true, SeqCst);
     let finished = Arc::new(Mutex::new(Vec::<String>::new()));
     let worker = Worker::new(store.clone(), config("w").concurrency(2));
     let report = worker
@@ -434,75 +380,39 @@ async fn absurd_durations_saturate_instead_of_panicking() {
 
 /// The memory adapter where another worker takes every task of the first
 /// sweep step right after this worker read it as ready: finishes it, or
-/// (with `claim_instead`) claims it and holds it.
-#[derive(Debug, Default)]
-struct Raced {
-    inner: MemoryAdapter,
-    raced: AtomicBool,
-    claim_instead: bool,
-    /// This worker's state changes (its claims, lost or won) and state reads.
-    swaps: std::sync::atomic::AtomicUsize,
-    loads: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait]
-impl StorageAdapter for Raced {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn store(&self, r: &TaskRecord) -> Result<()> {
-        self.inner.store(r).await
-    }
-    async fn find(&self, l: &str, i: &str) -> Result<Option<TaskRecord>> {
-        self.inner.find(l, i).await
-    }
-    async fn delete(&self, l: &str, i: &str) -> Result<()> {
-        self.inner.delete(l, i).await
-    }
-    async fn page(&self, l: &str, t: Option<&PageToken>, n: usize) -> Result<Page> {
-        self.inner.page(l, t, n).await
-    }
-    async fn load_state(&self, l: &str, i: &str) -> Result<Option<StoredState>> {
-        self.loads.fetch_add(1, SeqCst);
-        self.inner.load_state(l, i).await
-    }
-    async fn swap_state(
-        &self,
-        l: &str,
-        i: &str,
-        e: &StateToken,
-        n: Option<&str>,
-    ) -> Result<Option<StateToken>> {
-        self.swaps.fetch_add(1, SeqCst);
-        self.inner.swap_state(l, i, e, n).await
-    }
-    async fn next_ready(
-        &self,
-        l: &str,
-        t: Option<&PageToken>,
-        limit: usize,
-        now: DateTime<Utc>,
-    ) -> Result<ReadyTasks> {
-        let ready = self.inner.next_ready(l, t, limit, now).await?;
-        if !self.raced.swap(true, SeqCst) {
+/// (with `claim_instead`) claims it and holds it. This worker's state
+/// changes (its claims, lost or won) and state reads are counted.
+fn raced(claim_instead: bool) -> Wrapped {
+    let raced = AtomicBool::new(false);
+    Wrapped::new().after_ready_step(move |memory, task_list, ready| {
+        let first = !raced.swap(true, SeqCst);
+        async move {
+            if !first {
+                return Ok(());
+            }
             for stored in &ready.tasks {
-                if self.claim_instead {
-                    let other = TaskStore::new(self.inner.clone());
+                if claim_instead {
+                    let other = TaskStore::new(memory.clone());
                     let claim = other
-                        .claim(l, stored.record.id(), "other", Duration::from_secs(3600))
+                        .claim(
+                            &task_list,
+                            stored.record.id(),
+                            "other",
+                            Duration::from_secs(3600),
+                        )
                         .await?;
                     assert!(claim.is_some(), "the other worker claims it");
                 } else {
-                    self.inner.delete(l, stored.record.id()).await?;
+                    memory.delete(&task_list, stored.record.id()).await?;
                 }
             }
+            Ok(())
         }
-        Ok(ready)
-    }
+    })
 }
 
 /// Saves the tasks t0..t3 into list "l".
-async fn save_four(store: &TaskStore<Raced>) {
+async fn save_four(store: &TaskStore<Wrapped>) {
     for i in 0..4 {
         let job = Job {
             version: i,
@@ -517,7 +427,7 @@ async fn save_four(store: &TaskStore<Raced>) {
 
 #[tokio::test]
 async fn once_a_claim_is_lost_the_pass_reads_states_again_instead_of_racing_for_each() {
-    let store = TaskStore::new(Raced::default());
+    let store = TaskStore::new(raced(false));
     save_four(&store).await;
     // One task at a time, so the visits of the step come one after another.
     let worker = Worker::new(store.clone(), config("w").concurrency(1));
@@ -530,16 +440,13 @@ async fn once_a_claim_is_lost_the_pass_reads_states_again_instead_of_racing_for_
     // The first claim is lost to the other worker (a Paxos round on
     // Cassandra); the other three tasks are read again and found gone, with
     // no claim attempted. Racing for each would have made four claims.
-    assert_eq!(adapter.swaps.load(SeqCst), 1);
-    assert_eq!(adapter.loads.load(SeqCst), 3);
+    assert_eq!(adapter.calls(Method::SwapState), 1);
+    assert_eq!(adapter.calls(Method::LoadState), 3);
 }
 
 #[tokio::test]
 async fn a_task_another_worker_holds_is_read_again_and_left_to_it() {
-    let store = TaskStore::new(Raced {
-        claim_instead: true,
-        ..Raced::default()
-    });
+    let store = TaskStore::new(raced(true));
     save_four(&store).await;
     let worker = Worker::new(store.clone(), config("w").concurrency(1));
     let stop = worker.stop_handle();
@@ -555,8 +462,8 @@ async fn a_task_another_worker_holds_is_read_again_and_left_to_it() {
     assert_eq!((report.succeeded, report.errors), (0, 0));
     let adapter = store.adapter();
     // One claim lost, three states read again and found held: no claim.
-    assert_eq!(adapter.swaps.load(SeqCst), 1);
-    assert_eq!(adapter.loads.load(SeqCst), 3);
+    assert_eq!(adapter.calls(Method::SwapState), 1);
+    assert_eq!(adapter.calls(Method::LoadState), 3);
     for i in 0..4 {
         let state = store.state("l", &format!("t{i}")).await.unwrap().unwrap();
         assert_eq!(state.owner.as_deref(), Some("other"));
@@ -565,11 +472,8 @@ async fn a_task_another_worker_holds_is_read_again_and_left_to_it() {
 
 #[tokio::test]
 async fn a_pass_that_loses_no_claim_reads_no_state_again() {
-    // Raced already: nobody takes the tasks.
-    let store = TaskStore::new(Raced {
-        raced: AtomicBool::new(true),
-        ..Raced::default()
-    });
+    // Nobody takes the tasks.
+    let store = TaskStore::new(Wrapped::new());
     save_four(&store).await;
     let worker = Worker::new(store.clone(), config("w").concurrency(1));
     let report = worker
@@ -578,6 +482,6 @@ async fn a_pass_that_loses_no_claim_reads_no_state_again() {
         .unwrap();
     assert_eq!(report.succeeded, 4);
     let adapter = store.adapter();
-    assert_eq!(adapter.swaps.load(SeqCst), 8); // a claim and a completion each
-    assert_eq!(adapter.loads.load(SeqCst), 0);
+    assert_eq!(adapter.calls(Method::SwapState), 8); // a claim and a completion each
+    assert_eq!(adapter.calls(Method::LoadState), 0);
 }

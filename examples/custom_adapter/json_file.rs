@@ -1,36 +1,24 @@
-//! A storage adapter of your own: one JSON file per task in a directory,
-//! small and complete, to copy as the start of a real backend.
+//! The adapter of the `custom_adapter` example: one JSON file per task in a
+//! directory, small and complete, to copy as the start of a real backend.
+//! `main.rs`, next to this file, proves it with the conformance suite and
+//! uses it through a `TaskStore`.
 //!
-//! The example implements [`StorageAdapter`]'s four required methods, proves
-//! the adapter keeps the whole adapter contract by running taskrec's
-//! conformance suite against it, and then uses it as an application would,
-//! through a [`TaskStore`]: save, find, list, complete. Everything happens in
-//! a temporary directory that is removed at the end.
+//! It implements [`StorageAdapter`]'s four required methods and keeps the
+//! trait's defaults for the rest. Besides taskrec it needs `tokio` (feature
+//! `fs`), `serde`, `serde_json`, `chrono`, `sha2` and `uuid` (feature `v4`).
 //!
-//! ```sh
-//! cargo run --example custom_adapter --features conformance
-//! ```
-//!
-//! It exits non-zero when any rule of the contract or any expectation below
-//! breaks. Besides taskrec, the adapter needs `tokio` (feature `fs`),
-//! `serde`, `serde_json`, `chrono`, `sha2` and `uuid` (feature `v4`); the
-//! example also uses `tempfile` and `futures`.
+//! (taskrec's own tests run the conformance suite on this same file, one
+//! test a rule, from `tests/conformance.rs`.)
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
-use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use taskrec::adapter::{async_trait, Error, Page, PageToken, Result, StorageAdapter, TaskRecord};
-use taskrec::{Task, TaskData, TaskStore};
-
-// ---------------------------------------------------------------------------
-// The adapter
-// ---------------------------------------------------------------------------
 
 /// The name errors and logs give the adapter (`Error::Storage { adapter, .. }`).
-const ADAPTER: &str = "json-file";
+pub const ADAPTER: &str = "json-file";
 
 /// Stores each task as `<root>/<sha256 of task list>/<sha256 of id>.json`.
 ///
@@ -164,10 +152,7 @@ impl StorageAdapter for JsonFileAdapter {
         let path = self.file(task_list, id);
         let record = self.read(&path).await?;
         match record {
-            // Two keys with one SHA-256: never expected, but never hidden.
-            Some(r) if (r.task_list(), r.id()) != (task_list, id) => {
-                Err(storage(format!("{} holds another key", path.display())))
-            }
+            Some(r) if (r.task_list(), r.id()) != (task_list, id) => Err(collision(&path)),
             _ => Ok(record),
         }
     }
@@ -213,8 +198,10 @@ impl StorageAdapter for JsonFileAdapter {
             last = Some(name);
             let path = self.list_dir(task_list).join(format!("{name}.json"));
             // Listed, then deleted before it was read: skipped.
-            if let Some(record) = self.read(&path).await? {
-                records.push(record);
+            match self.read(&path).await? {
+                Some(r) if r.task_list() != task_list => return Err(collision(&path)),
+                Some(record) => records.push(record),
+                None => {}
             }
         }
         let next = last
@@ -233,8 +220,16 @@ fn storage(cause: impl Into<taskrec::BoxError>) -> Error {
     Error::storage(ADAPTER, cause)
 }
 
-/// SHA-256 of the text, as 64 lowercase hex digits.
-fn hashed(text: &str) -> String {
+/// A file holding another key than the one its name was made from: two keys
+/// (or two task lists) with one SHA-256. Never expected, but never hidden:
+/// `find` and `page` check the key inside every file they read.
+fn collision(path: &Path) -> Error {
+    storage(format!("{} holds another key", path.display()))
+}
+
+/// SHA-256 of the text, as 64 lowercase hex digits: the names of a list's
+/// directory and of a record's file.
+pub fn hashed(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())
         .iter()
@@ -244,98 +239,4 @@ fn hashed(text: &str) -> String {
 
 fn is_hashed_name(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-// ---------------------------------------------------------------------------
-// Using it
-// ---------------------------------------------------------------------------
-
-/// A task type, to store through the adapter.
-#[derive(Debug, Clone, PartialEq, TaskData)]
-struct FetchFile {
-    external_host: String,
-    filename: String,
-}
-
-#[tokio::main]
-async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let root = dir.path().to_owned();
-    println!("adapter: {ADAPTER} in {}", root.display());
-
-    // 1. The contract. Every rule of `StorageAdapter` is checked here; a
-    //    broken one panics with its name, and the example exits non-zero.
-    //    A backend's own tests run the same rules one test each, on a fresh
-    //    adapter per rule, with the directory kept until the test ends:
-    //
-    //        mod json_file_adapter {
-    //            taskrec::conformance_tests!(|| async {
-    //                let dir = tempfile::tempdir().unwrap();
-    //                (super::JsonFileAdapter::new(dir.path()), dir)
-    //            });
-    //        }
-    let adapter = JsonFileAdapter::new(&root);
-    taskrec::conformance::run_all(&adapter).await;
-    println!("conformance: every rule of the adapter contract holds");
-
-    // 2. The adapter under a TaskStore, as an application uses it.
-    let store = TaskStore::new(adapter);
-    let list = "datto.com";
-    for (id, filename) in [("file1", "file1.txt"), ("file2", "file2.txt")] {
-        let task = Task::new(
-            list,
-            id,
-            FetchFile {
-                external_host: "datto.com".into(),
-                filename: filename.into(),
-            },
-        )?;
-        store.save(&task).await?;
-    }
-    println!("saved 2 tasks in `{list}`");
-
-    let found: Option<Task<FetchFile>> = store.find(list, "file1").await?;
-    let found = found.ok_or("file1 was saved but is not found")?;
-    assert_eq!(found.data().filename, "file1.txt");
-    println!("found `file1`: {:?}", found.data());
-
-    // No conditional writes, so no claims and no `Worker`: refused before
-    // anything is read, naming the capability the adapter would need.
-    let lease = std::time::Duration::from_secs(30);
-    match store.claim(list, "file1", "worker-1", lease).await {
-        Err(refused @ Error::Unsupported { .. }) => {
-            assert_eq!(
-                refused.to_string(),
-                "the json-file adapter does not support conditional writes \
-                 (Capabilities::conditional_writes), which task state, claims and workers need"
-            );
-            println!("claim refused: {refused}");
-        }
-        other => return Err(format!("a claim on {ADAPTER} must be refused: {other:?}").into()),
-    }
-
-    // The records are files: another handle on the same directory (another
-    // process, later) sees them.
-    let reopened = TaskStore::new(JsonFileAdapter::new(&root));
-    let mut open: Vec<Task<FetchFile>> = reopened.all(list).try_collect().await?;
-    open.sort_by(|a, b| a.id().cmp(b.id()));
-    let ids: Vec<&str> = open.iter().map(Task::id).collect();
-    assert_eq!(ids, ["file1", "file2"]);
-    println!("listed through a second handle: {ids:?}");
-
-    for task in &open {
-        store.complete(task).await?;
-    }
-    assert_eq!(store.count(list).await?, 0);
-    assert!(store.find::<FetchFile>(list, "file1").await?.is_none());
-    println!(
-        "completed both; the list holds {}",
-        store.count(list).await?
-    );
-
-    // 3. Clean up, and say so if the directory could not be removed.
-    dir.close()?;
-    assert!(!root.exists(), "the temporary directory is left behind");
-    println!("removed {}", root.display());
-    Ok(())
 }
