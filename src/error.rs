@@ -257,8 +257,8 @@ impl Error {
     ///
     /// ```
     /// let io = std::io::Error::other("disk full");
-    /// let err = taskrec::Error::storage("json-dir", io);
-    /// assert_eq!(err.to_string(), "storage error in the json-dir adapter");
+    /// let err = taskrec::Error::storage("json-file", io);
+    /// assert_eq!(err.to_string(), "storage error in the json-file adapter");
     /// // The driver's error is the source, for reports that walk the chain:
     /// let source = std::error::Error::source(&err).unwrap();
     /// assert_eq!(source.to_string(), "disk full");

@@ -175,16 +175,16 @@ async fn unsupported_names_the_operation() {
 
 #[test]
 fn storage_names_the_adapter_and_shows_the_driver_error() {
-    let err = Error::storage("json-dir", io::Error::other("disk full"));
+    let err = Error::storage("json-file", io::Error::other("disk full"));
     assert!(matches!(
         err,
         Error::Storage {
-            adapter: "json-dir",
+            adapter: "json-file",
             ..
         }
     ));
     // The driver's error is the source, not repeated in the message.
-    assert_eq!(err.to_string(), "storage error in the json-dir adapter");
+    assert_eq!(err.to_string(), "storage error in the json-file adapter");
 }
 
 // ---- Error::storage keeps the source -------------------------------------
@@ -257,7 +257,7 @@ fn errors_without_a_cause_have_no_source() {
 /// (anyhow's `{:#}`, tracing, eyre) prints the driver's message once.
 #[test]
 fn a_chained_report_shows_the_driver_error_once() {
-    let err = Error::storage("json-dir", io::Error::other("disk full"));
+    let err = Error::storage("json-file", io::Error::other("disk full"));
     let mut report = err.to_string();
     let mut next = err.source();
     while let Some(cause) = next {

@@ -560,7 +560,7 @@ async fn all_goes_on_past_corrupt_records() {
 }
 
 /// `all` goes on past a corrupt record, but `page` decodes the page with
-/// `collect::<Result<Vec<_>>>()` (src/store.rs, `TaskStore::page`): one bad
+/// `collect::<Result<Vec<_>>>()` (src/store/records.rs, `TaskStore::page`): one bad
 /// record fails the whole page and drops its `next` token, so a caller
 /// walking with `page` can never get past it to the good records after it.
 #[tokio::test]
@@ -598,8 +598,8 @@ async fn save_with_ttl_is_unsupported_on_memory() {
 }
 
 /// Every other error names an adapter by its short name (`"memory"`,
-/// `"cassandra"`, `"json-dir"`, as `Error::Storage`'s docs say), but the
-/// default `StorageAdapter::store_with_ttl` (src/adapter.rs) names it with
+/// `"cassandra"`, `"json-file"`, as `Error::Storage`'s docs say), but the
+/// default `StorageAdapter::store_with_ttl` (src/adapter/mod.rs) names it with
 /// `std::any::type_name::<Self>()`: `"taskrec::memory::MemoryAdapter"`, a
 /// private module path, and the message reads "the
 /// taskrec::memory::MemoryAdapter adapter does not support a time-to-live".
@@ -691,7 +691,7 @@ async fn many_concurrent_saves_from_spawned_tasks_are_all_kept() {
     assert_eq!(ns, (0..WRITERS * EACH).collect::<Vec<_>>());
 }
 
-/// `PageToken::from_str` (src/adapter.rs) reads each pair of characters
+/// `PageToken::from_str` (src/adapter/page.rs) reads each pair of characters
 /// with `u8::from_str_radix(.., 16)`, which accepts a leading `+`: "+f+f"
 /// is taken as the token `0f0f`, though it is not hexadecimal text and no
 /// token ever displays that way.

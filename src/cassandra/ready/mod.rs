@@ -69,7 +69,7 @@ mod step;
 mod sweep;
 mod walk;
 
-use memory::{SweepMemory, Quiet, MEMORY_TRIM_AT};
+use memory::{Quiet, SweepMemory, MEMORY_TRIM_AT};
 use step::Step;
 
 /// listing's [`ENTRY_SLICE`](super::listing::ENTRY_SLICE), twice as long.)
