@@ -211,11 +211,11 @@ pub async fn task_rb_list(session: &Session, keyspace: &str) -> Result<PreparedS
 }
 
 /// The bucket of an id in the raw table. Any stable hash would do for a
-/// table of the raw variants' own; taskrec's (`bucket_of`) is at hand, and
+/// table of the raw variants' own; taskrec's (`shard_of`) is at hand, and
 /// the Python variant computes the same one, so both raw clients write and
 /// read the same partitions.
 pub fn bucket(id: &str) -> i32 {
-    taskrec::cassandra::bucket_of(id, BUCKETS) as i32
+    taskrec::cassandra::shard_of(id, BUCKETS) as i32
 }
 
 /// Now, to the millisecond, as the timestamp columns store it.

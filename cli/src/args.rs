@@ -69,8 +69,9 @@ pub struct Connection {
     pub layout: Layout,
 
     /// Listing shards of a new taskrec table (`schema`); an existing table's own count wins
-    #[arg(long, value_name = "N", global = true)]
-    pub buckets: Option<u32>,
+    /// (`--buckets` is the 0.2 spelling, still accepted)
+    #[arg(long, value_name = "N", global = true, alias = "buckets")]
+    pub shards: Option<u32>,
 
     /// The consistency of reads and writes
     #[arg(
@@ -260,7 +261,7 @@ taskrec --keyspace jobs --layout task-rb schema print --replication dc1:3,dc2:3"
     /// Create the keyspace and tables where missing
     #[command(after_help = "Examples:\n  \
 taskrec --keyspace jobs schema create\n  \
-taskrec --keyspace jobs --buckets 64 schema create --replication 3")]
+taskrec --keyspace jobs --shards 64 schema create --replication 3")]
     Create(ReplicationArgs),
 }
 

@@ -30,11 +30,11 @@ pub fn config(options: &Connection) -> anyhow::Result<CassandraConfig> {
         .collect();
     let layout = match options.layout {
         Layout::Taskrec => TableLayout::Taskrec {
-            shards: options.buckets,
+            shards: options.shards,
         },
-        Layout::TaskRb if options.buckets.is_some() => {
+        Layout::TaskRb if options.shards.is_some() => {
             return Err(usage(
-                "--buckets is for taskrec's table; task_rb's keeps a list in one partition",
+                "--shards is for taskrec's table; task_rb's keeps a list in one partition",
             ))
         }
         Layout::TaskRb => TableLayout::TaskRb,

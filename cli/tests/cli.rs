@@ -803,7 +803,7 @@ fn bad_usage_exits_with_2_and_says_why() {
         .args(["--layout", "task-rb", "--buckets", "4", "schema", "print"])
         .assert()
         .code(2)
-        .stderr(contains("--buckets is for taskrec's table"));
+        .stderr(contains("--shards is for taskrec's table"));
     bare()
         .args(["schema", "print", "--replication", "dc1=3"])
         .assert()

@@ -77,26 +77,26 @@ pub enum TableLayout {
     TaskRb,
 }
 
-/// The bucket count of a new taskrec table when none is given.
+/// The shard count of a new taskrec table when none is given.
 ///
 /// ```
-/// use taskrec::cassandra::{schema_statements, CassandraConfig, DEFAULT_BUCKETS};
+/// use taskrec::cassandra::{schema_statements, CassandraConfig, DEFAULT_SHARDS};
 /// let table = schema_statements(&CassandraConfig::new(["127.0.0.1:9042"], "jobs"))?.remove(1);
-/// assert!(table.contains(&format!("buckets={DEFAULT_BUCKETS};"))); // recorded in its comment
+/// assert!(table.contains(&format!("buckets={DEFAULT_SHARDS};"))); // recorded in its comment
 /// # Ok::<(), taskrec::Error>(())
 /// ```
-pub const DEFAULT_BUCKETS: u32 = 16;
+pub const DEFAULT_SHARDS: u32 = 16;
 
-/// The largest bucket count accepted.
+/// The largest shard count accepted.
 ///
 /// ```
-/// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout, MAX_BUCKETS};
+/// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout, MAX_SHARDS};
 /// let config = |n| CassandraConfig::new(["127.0.0.1:9042"], "jobs")
 ///     .layout(TableLayout::Taskrec { shards: Some(n) });
-/// assert!(schema_statements(&config(MAX_BUCKETS)).is_ok());
-/// assert!(matches!(schema_statements(&config(MAX_BUCKETS + 1)), Err(taskrec::Error::InvalidConfig { .. })));
+/// assert!(schema_statements(&config(MAX_SHARDS)).is_ok());
+/// assert!(matches!(schema_statements(&config(MAX_SHARDS + 1)), Err(taskrec::Error::InvalidConfig { .. })));
 /// ```
-pub const MAX_BUCKETS: u32 = 1024;
+pub const MAX_SHARDS: u32 = 1024;
 
 /// How uncertain the cluster's time may be, by default, before writes that
 /// place a task by time are refused ([`CassandraConfig::clock_tolerance`]).
@@ -840,9 +840,9 @@ impl CassandraConfig {
             )));
         }
         if let TableLayout::Taskrec { shards: Some(n) } = self.layout {
-            if n == 0 || n > MAX_BUCKETS {
+            if n == 0 || n > MAX_SHARDS {
                 return Err(invalid(format!(
-                    "bucket count {n} is not between 1 and {MAX_BUCKETS}"
+                    "bucket count {n} is not between 1 and {MAX_SHARDS}"
                 )));
             }
         }
@@ -904,7 +904,7 @@ mod tests {
 
     #[test]
     fn bucket_counts_out_of_range_are_refused() {
-        for n in [0, MAX_BUCKETS + 1] {
+        for n in [0, MAX_SHARDS + 1] {
             let config = CassandraConfig::new(["h:1"], "ks")
                 .layout(TableLayout::Taskrec { shards: Some(n) });
             assert!(matches!(

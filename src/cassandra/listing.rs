@@ -50,11 +50,11 @@ use crate::adapter::{Page, PageToken};
 use crate::error::{Error, Result};
 use crate::record::TaskRecord;
 
-use super::bucket::bucket_of;
 use super::clock::ClusterClock;
 use super::config::CassandraConfig;
 use super::per_list::{slice_index, PerList};
 use super::rows::record;
+use super::shard::shard_of;
 use super::storage;
 
 /// The length of a listing slice: entries of the tasks a list first saved
@@ -473,8 +473,8 @@ impl Listing {
     }
 
     pub(super) fn shard(&self, id: &str) -> i32 {
-        // Bucket counts are at most MAX_BUCKETS, so the shard fits an i32.
-        bucket_of(id, self.shards) as i32
+        // Bucket counts are at most MAX_SHARDS, so the shard fits an i32.
+        shard_of(id, self.shards) as i32
     }
 
     /// The slice a save at `now` writes a task's entry into, given the slice

@@ -103,7 +103,6 @@
 //! `count` no longer see it either); the row's few state cells stay until
 //! deleted.
 
-mod bucket;
 mod bulk;
 mod clock;
 mod config;
@@ -115,6 +114,7 @@ mod per_list;
 pub mod ready;
 mod rows;
 mod schema;
+mod shard;
 mod table;
 mod task_rb_table;
 mod taskrec_table;
@@ -141,15 +141,15 @@ use crate::observe::{self, Op};
 use crate::record::TaskRecord;
 use crate::state::{StateToken, StoredState};
 
-pub use bucket::bucket_of;
 pub use config::{
     CassandraConfig, Consistency, Replication, Retry, SerialConsistency, TableLayout,
-    DEFAULT_BUCKETS, DEFAULT_CLOCK_CHECK_EVERY, DEFAULT_CLOCK_TOLERANCE, DEFAULT_CLOCK_WARN_OFFSET,
-    MAX_BUCKETS, MAX_CLOCK_TOLERANCE,
+    DEFAULT_CLOCK_CHECK_EVERY, DEFAULT_CLOCK_TOLERANCE, DEFAULT_CLOCK_WARN_OFFSET, DEFAULT_SHARDS,
+    MAX_CLOCK_TOLERANCE, MAX_SHARDS,
 };
 pub use doctor::{DeploymentCheck, NodeCheck};
 pub use ready::ReadyReads;
 pub use schema::{schema_statements, SCHEMA_VERSION};
+pub use shard::shard_of;
 #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
 pub use tls::{TlsBackend, TlsConfig};
 
@@ -446,11 +446,11 @@ impl CassandraAdapter {
     ///
     /// ```no_run
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// use taskrec::cassandra::{bucket_of, CassandraAdapter, CassandraConfig, TableLayout};
+    /// use taskrec::cassandra::{shard_of, CassandraAdapter, CassandraConfig, TableLayout};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks")
     ///     .layout(TableLayout::Taskrec { shards: None }); // whatever the table records
     /// let adapter = CassandraAdapter::connect(config).await?;
-    /// assert!(bucket_of("file1", adapter.shards()) < adapter.shards()); // "file1"'s shard
+    /// assert!(shard_of("file1", adapter.shards()) < adapter.shards()); // "file1"'s shard
     /// # Ok(()) }
     /// ```
     pub fn shards(&self) -> u32 {

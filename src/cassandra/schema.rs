@@ -6,7 +6,7 @@ use scylla::statement::{Consistency, Statement};
 
 use crate::error::Result;
 
-use super::config::{invalid, CassandraConfig, TableLayout, DEFAULT_BUCKETS, MAX_BUCKETS};
+use super::config::{invalid, CassandraConfig, TableLayout, DEFAULT_SHARDS, MAX_SHARDS};
 use super::storage;
 
 const KEYSPACE_CQL: &str = include_str!("../../schema/keyspace.cql");
@@ -37,9 +37,11 @@ const SCHEMA_MARK: &str = "schema=";
 /// What precedes the bucket count in a taskrec table's comment.
 const BUCKETS_MARK: &str = "buckets=";
 
-/// The CQL statements that create the configured keyspace, table, history
-/// table and (for taskrec's table) the ready index, the placeholders of the
-/// files in `schema/` filled in.
+/// The CQL statements that create the configured keyspace, table and history
+/// table and, for taskrec's table, what its listings read (the entries,
+/// slices and days tables, and the same three for its index of failed
+/// tasks) and its ready index (hints and their low mark): the placeholders
+/// of the files in `schema/` filled in, in the order to run them.
 ///
 /// ```
 /// use taskrec::cassandra::{schema_statements, CassandraConfig, TableLayout};
@@ -52,17 +54,17 @@ const BUCKETS_MARK: &str = "buckets=";
 /// ```
 pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
     config.validate()?;
-    let fill_for = |template: &str, table: &str, buckets: u32| -> Result<String> {
+    let fill_for = |template: &str, table: &str, shards: u32| -> Result<String> {
         Ok(strip_comments(template)
             .replace("{keyspace}", &config.keyspace)
             .replace("{table}", table)
             .replace("{history_table}", &config.history_table_name())
-            .replace("{buckets}", &buckets.to_string())
+            .replace("{shards}", &shards.to_string())
             .replace("{replication}", &config.replication.to_cql()?))
     };
-    let fill = |template: &str, buckets: u32| fill_for(template, &config.table, buckets);
+    let fill = |template: &str, shards: u32| fill_for(template, &config.table, shards);
     let table = match config.layout {
-        TableLayout::Taskrec { shards } => fill(TASKS_CQL, shards.unwrap_or(DEFAULT_BUCKETS))?,
+        TableLayout::Taskrec { shards } => fill(TASKS_CQL, shards.unwrap_or(DEFAULT_SHARDS))?,
         TableLayout::TaskRb => fill(TASK_RB_TASKS_CQL, 0)?,
     };
     let mut statements = vec![fill(KEYSPACE_CQL, 0)?, table, fill(HISTORY_CQL, 0)?];
@@ -215,7 +217,7 @@ pub(super) async fn recorded_buckets(
 }
 
 fn parse_buckets(comment: &str) -> Option<u32> {
-    parse_number(comment, BUCKETS_MARK).filter(|n| (1..=MAX_BUCKETS).contains(n))
+    parse_number(comment, BUCKETS_MARK).filter(|n| (1..=MAX_SHARDS).contains(n))
 }
 
 /// The number after `mark` in a table's comment.

@@ -20,10 +20,10 @@ use crate::adapter::{Capabilities, Page, PageToken};
 use crate::error::{Error, Result};
 use crate::record::TaskRecord;
 
-use super::bucket::Position;
 use super::bulk::{self, Write};
 use super::config::CassandraConfig;
 use super::rows::{task_rb_record, TaskRbColumns};
+use super::shard::Position;
 use super::table::Table;
 use super::{prepare_with, storage, ttl_seconds};
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use scylla::client::session::Session;
 use scylla::value::CqlTimestamp;
-use taskrec::cassandra::{bucket_of, CassandraAdapter, TableLayout};
+use taskrec::cassandra::{shard_of, CassandraAdapter, TableLayout};
 use taskrec::TaskStore;
 
 use crate::corpus::{self, Backend, RawRow};
@@ -90,7 +90,7 @@ impl Backend for Cassandra {
                          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         self.table
                     ),
-                    (task_list, slice, bucket_of(id, buckets) as i32, id, type_name, data, created, updated),
+                    (task_list, slice, shard_of(id, buckets) as i32, id, type_name, data, created, updated),
                 );
                 let slice_row = self.session.query_unpaged(
                     format!(

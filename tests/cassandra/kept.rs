@@ -23,7 +23,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use scylla::client::session::Session;
-use taskrec::cassandra::{bucket_of, TableLayout};
+use taskrec::cassandra::{shard_of, TableLayout};
 use taskrec::{Task, TaskData, TaskStore, TaskType};
 use tokio::time::Instant;
 
@@ -285,7 +285,7 @@ impl History<'_> {
         let timed = Instant::now();
         let (list, session) = (self.list, self.session);
         let (row, entry, gone, slice_row, day_row) = (&row, &entry, &gone, &slice_row, &day_row);
-        let shard = |id: &str| bucket_of(id, self.shards) as i32;
+        let shard = |id: &str| shard_of(id, self.shards) as i32;
         futures::stream::iter(writes)
             .map(|(minute, write)| async move {
                 let at = scylla::value::CqlTimestamp(minute * 60_000);

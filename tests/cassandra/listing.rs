@@ -8,7 +8,7 @@
 use chrono::Utc;
 use futures::TryStreamExt;
 use taskrec::adapter::StorageAdapter;
-use taskrec::cassandra::{bucket_of, CassandraAdapter};
+use taskrec::cassandra::{shard_of, CassandraAdapter};
 use taskrec::{Task, TaskData, TaskStatus, TaskStore};
 
 use crate::utils::{bucketed, directory_slices, keyspace, raw_session, run, unique_list};
@@ -49,7 +49,7 @@ async fn put_in_slice(list: &str, id: &str, n: u32, slice: i64) {
                 "INSERT INTO {ks}.tasks_entries (task_list, slice, shard, id, type, data, created_at, updated_at) \
                  VALUES (?, ?, ?, ?, 'Item', ?, ?, ?)"
             ),
-            (list, slice, bucket_of(id, 16) as i32, id, &data, at, at),
+            (list, slice, shard_of(id, 16) as i32, id, &data, at, at),
         )
         .await
         .unwrap();
@@ -117,7 +117,7 @@ async fn entry_ids(list: &str, slice: i64, id: &str) -> Vec<String> {
                 "SELECT id FROM {}.tasks_entries WHERE task_list = ? AND slice = ? AND shard = ?",
                 keyspace()
             ),
-            (list, slice, bucket_of(id, 16) as i32),
+            (list, slice, shard_of(id, 16) as i32),
         )
         .await
         .unwrap()

@@ -42,7 +42,7 @@ impl Execute<Ledger> for Alarm {
 async fn hints_of(list: &str, id: &str, at: DateTime<Utc>) -> Vec<i64> {
     let due = at.timestamp_micros();
     let slice_micros = i64::try_from(taskrec::cassandra::ready::HINT_SLICE.as_micros()).unwrap();
-    let shard = taskrec::cassandra::bucket_of(id, taskrec::cassandra::ready::SHARDS) as i32;
+    let shard = taskrec::cassandra::shard_of(id, taskrec::cassandra::ready::SHARDS) as i32;
     let cql = format!(
         "SELECT due, id FROM {}.tasks_ready WHERE task_list = ? AND slice = ? AND shard = ?",
         keyspace()

@@ -23,7 +23,7 @@
 //! What bounds the tombstones a read of taskrec's table meets is the layout
 //! (schema=3): a listing reads "entries" partitions keyed
 //! `((task_list, slice, shard), id)`, slice = the minute of a task's first
-//! save, shard = `bucket_of(id, buckets)`, so one partition holds the
+//! save, shard = `shard_of(id, buckets)`, so one partition holds the
 //! tombstones of what the list created in one minute, over the bucket count.
 //! The churn is paced (`MAX_RATE`) so that this stays under the warning
 //! threshold however fast the machine is: see `BUCKETS`.

@@ -58,9 +58,9 @@ use crate::adapter::ready::{readiness, Readiness, ReadyTasks};
 use crate::adapter::{PageToken, StorageAdapter};
 use crate::error::Result;
 
-use super::bucket::bucket_of;
 use super::clock::ClusterClock;
 use super::per_list::{slice_index, PerList};
+use super::shard::shard_of;
 use super::{storage, CassandraAdapter, MAX_TTL};
 
 /// Due time per hint partition. (Named `SLICE` before 0.3, like the
@@ -220,7 +220,7 @@ impl ReadyIndex {
             .min(wait.saturating_add(RETENTION))
             .min(MAX_TTL);
         let keep = i32::try_from(keep.as_secs().max(1)).unwrap_or(i32::MAX);
-        let shard = bucket_of(id, SHARDS) as i32;
+        let shard = shard_of(id, SHARDS) as i32;
         (task_list, slice_of(due), shard, due, id, keep)
     }
 

@@ -1,31 +1,31 @@
-//! The bucket hash (the shard of a listing entry of taskrec's table), and
+//! The shard hash (where a listing entry of taskrec's table goes), and
 //! the page tokens of task_rb's table.
 
 use crate::adapter::PageToken;
 use crate::error::{Error, Result};
 
-/// The bucket of an id among `buckets`: in taskrec's table, the shard of
+/// The shard of an id among `shards`: in taskrec's table, the shard of
 /// the id's listing entry (`{table}_entries`).
 ///
 /// The hash is 64-bit FNV-1a over the id's UTF-8 bytes (offset basis
 /// `0xcbf29ce484222325`, prime `0x100000001b3`), passed through MurmurHash3's
-/// 64-bit finalizer (`fmix64`), and the bucket is that modulo the bucket
+/// 64-bit finalizer (`fmix64`), and the shard is that modulo the shard
 /// count. FNV-1a alone spreads ids that differ in one digit poorly (its low
 /// bits depend only on the low bits of each byte); the finalizer mixes every
 /// bit into every other. The formula is part of the stored format: any
 /// program that writes the table (and its entries) must use it.
 ///
 /// ```
-/// assert_eq!(taskrec::cassandra::bucket_of("file1", 16), 5);
+/// assert_eq!(taskrec::cassandra::shard_of("file1", 16), 5);
 /// ```
-pub fn bucket_of(id: &str, buckets: u32) -> u32 {
+pub fn shard_of(id: &str, shards: u32) -> u32 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in id.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    // The remainder is below `buckets`, so it fits a u32.
-    (fmix64(hash) % u64::from(buckets.max(1))) as u32
+    // The remainder is below `shards`, so it fits a u32.
+    (fmix64(hash) % u64::from(shards.max(1))) as u32
 }
 
 /// MurmurHash3's 64-bit finalizer.
@@ -156,11 +156,11 @@ mod tests {
         // FNV-1a 64 of "" is the offset basis; of "a" it is 0xaf63dc4c8601ec8c.
         let n = 1 << 30;
         assert_eq!(
-            u64::from(bucket_of("", n)),
+            u64::from(shard_of("", n)),
             fmix64(0xcbf2_9ce4_8422_2325) % u64::from(n)
         );
         assert_eq!(
-            u64::from(bucket_of("a", n)),
+            u64::from(shard_of("a", n)),
             fmix64(0xaf63_dc4c_8601_ec8c) % u64::from(n)
         );
         assert_eq!(fmix64(0), 0);
@@ -176,7 +176,7 @@ mod tests {
         ] {
             let mut counts = [0u32; 16];
             for id in &ids {
-                counts[bucket_of(id, 16) as usize] += 1;
+                counts[shard_of(id, 16) as usize] += 1;
             }
             let share = 10_000 / 16;
             assert!(
