@@ -178,8 +178,10 @@
 //!
 //! # Tracing, metrics and worker events
 //!
-//! Every store operation, every call of the memory and Cassandra adapters
-//! and every worker attempt is a [`tracing`] span, with OpenTelemetry's
+//! Every call of the memory and Cassandra adapters is a [`tracing`] span
+//! (so every store operation shows as the adapter calls it makes; saves,
+//! finds, pages, deletes and counts are spans of their own around them),
+//! and so is every worker attempt, with OpenTelemetry's
 //! database fields (`db.system.name`, `db.namespace`, `db.collection.name`,
 //! `db.operation.name`, …) and the task's (`task_list`, `task.id`,
 //! `task.type`, `attempt`); retries, final failures and lost leases are
