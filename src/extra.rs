@@ -1,6 +1,7 @@
 //! The maps an `#[task(extra)]` field can be: where a task keeps the keys
 //! its type does not declare.
 
+use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
@@ -11,9 +12,10 @@ use std::hash::BuildHasher;
 /// Implemented for `BTreeMap<String, V>`, `HashMap<String, V, S>` and
 /// `serde_json::Map<String, serde_json::Value>`. Choose
 /// [`RawJson`](crate::RawJson) as the value type to keep each value as the
-/// text it arrived as: a map of `serde_json::Value` refuses, when read, a
-/// number a `Value` cannot hold exactly (beyond 64-bit integers, or with more
-/// digits than an `f64` keeps), naming the key, rather than round it.
+/// text it arrived as: a map of `serde_json::Value` (any of the three)
+/// refuses, when read, a number a `Value` cannot hold exactly (an integer
+/// beyond 64 bits, even one an `f64` holds, or a decimal with more digits
+/// than an `f64` keeps), naming the key, rather than round it.
 ///
 /// ```
 /// use std::collections::BTreeMap;
@@ -65,7 +67,7 @@ pub trait ExtraMap: Default {
     }
 }
 
-impl<V> ExtraMap for BTreeMap<String, V> {
+impl<V: 'static> ExtraMap for BTreeMap<String, V> {
     type Value = V;
 
     fn insert_extra(&mut self, key: String, value: V) {
@@ -74,10 +76,18 @@ impl<V> ExtraMap for BTreeMap<String, V> {
 
     fn extra_entries(&self) -> impl Iterator<Item = (&str, &V)> {
         self.iter().map(|(key, value)| (key.as_str(), value))
+    }
+
+    fn read_value<'de, A>(map: &mut A, key: &str) -> Result<V, A::Error>
+    where
+        A: serde::de::MapAccess<'de>,
+        V: serde::Deserialize<'de>,
+    {
+        read_extra(map, key)
     }
 }
 
-impl<V, S: BuildHasher + Default> ExtraMap for HashMap<String, V, S> {
+impl<V: 'static, S: BuildHasher + Default> ExtraMap for HashMap<String, V, S> {
     type Value = V;
 
     fn insert_extra(&mut self, key: String, value: V) {
@@ -86,6 +96,14 @@ impl<V, S: BuildHasher + Default> ExtraMap for HashMap<String, V, S> {
 
     fn extra_entries(&self) -> impl Iterator<Item = (&str, &V)> {
         self.iter().map(|(key, value)| (key.as_str(), value))
+    }
+
+    fn read_value<'de, A>(map: &mut A, key: &str) -> Result<V, A::Error>
+    where
+        A: serde::de::MapAccess<'de>,
+        V: serde::Deserialize<'de>,
+    {
+        read_extra(map, key)
     }
 }
 
@@ -132,6 +150,25 @@ impl ExtraMap for serde_json::Map<String, serde_json::Value> {
     }
 }
 
+/// Reads one extra value as `V`: a `serde_json::Value` through its text,
+/// refusing a number it would not hold exactly ([`ExactValue`]); any other
+/// `V` as it deserializes.
+fn read_extra<'de, V, A>(map: &mut A, key: &str) -> Result<V, A::Error>
+where
+    V: serde::Deserialize<'de> + 'static,
+    A: serde::de::MapAccess<'de>,
+{
+    if TypeId::of::<V>() != TypeId::of::<serde_json::Value>() {
+        return map.next_value();
+    }
+    let value: Box<dyn Any> = Box::new(map.next_value_seed(ExactValue { key })?);
+    match value.downcast::<V>() {
+        Ok(value) => Ok(*value),
+        // `V` is `serde_json::Value`, checked above.
+        Err(_) => Err(serde::de::Error::custom("an extra value of another type")),
+    }
+}
+
 /// Reads a `serde_json::Value` from its text, refusing a number it would
 /// not hold exactly. A seed, so that the error is raised while the key's
 /// value is read, and a path-tracking reader names the key.
@@ -147,11 +184,18 @@ impl<'de> serde::de::DeserializeSeed<'de> for ExactValue<'_> {
         deserializer: D,
     ) -> Result<Self::Value, D::Error> {
         use serde::de::Error as _;
-        // The text first: once a `Value` holds the number, what it was is gone.
-        let raw: Box<serde_json::value::RawValue> = serde::Deserialize::deserialize(deserializer)?;
+        // The text first: once a `Value` holds the number, what it was is
+        // gone. (`RawJson` reads any format: serde_json's raw text, or
+        // another format's value as JSON would hold it.)
+        let raw: crate::RawJson = serde::Deserialize::deserialize(deserializer)?;
         if let Some(number) = inexact_number(raw.get()) {
+            // A literal is ASCII: cut anywhere.
+            let shown = match number.get(..40) {
+                Some(start) if number.len() > 40 => format!("{start}…"),
+                _ => number.to_owned(),
+            };
             return Err(D::Error::custom(format!(
-                "the number {number} of key `{}` does not fit a serde_json::Value exactly \
+                "the number {shown} of key `{}` does not fit a serde_json::Value exactly \
                  (beyond 64-bit integers and f64); keep such keys in a map of taskrec::RawJson",
                 self.key
             )));
@@ -226,6 +270,9 @@ fn decimal(text: &str) -> (bool, String, i64) {
     if significant.is_empty() {
         return (false, String::new(), 0);
     }
-    let exponent = exponent + whole.len() as i64 - leading as i64;
+    // Saturating: a valid literal may carry any exponent (`0.01e-9223372036854775808`).
+    let exponent = exponent
+        .saturating_add(whole.len() as i64)
+        .saturating_sub(leading as i64);
     (negative, significant, exponent)
 }

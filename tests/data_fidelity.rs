@@ -355,6 +355,36 @@ fn a_value_extra_map_refuses_numbers_it_would_round() {
             "{inexact}: {message}"
         );
     }
+    // A BTreeMap of `Value` refuses the same, and so does every map of
+    // `Value` decoded from another format's value (here a `Value` itself,
+    // whose numbers are already 64-bit: what it holds goes through).
+    #[derive(Debug, TaskData)]
+    struct Sorted {
+        #[task(extra)]
+        rest: BTreeMap<String, serde_json::Value>,
+    }
+    let sorted =
+        r#"{"task_list":"l","id":"1","type":"Sorted","data":{"n":123456789012345678901234567890}}"#;
+    let (path, message, _) = invalid(Task::<Sorted>::from_json(sorted));
+    assert_eq!(path, ".n");
+    assert!(message.contains("taskrec::RawJson"), "{message}");
+    let from_value: taskrec::TaskHash<serde_json::Value> = serde_json::from_str(
+        r#"{"task_list":"l","id":"1","type":"Sorted","data":{"n":12345678901234567,"x":0.5}}"#,
+    )
+    .unwrap();
+    let task = Task::<Sorted>::from_hash(from_value).unwrap();
+    assert_eq!(
+        task.data().rest["n"],
+        serde_json::json!(12345678901234567u64)
+    );
+    assert_eq!(task.data().rest["x"], serde_json::json!(0.5));
+    // An exponent at the edge of what a literal may carry: a number that
+    // is not zero, which an `f64` would make zero, refused (not a panic).
+    let (path, _, _) = invalid(Task::<Loose>::from_json(&hash(
+        r#"{"z":0.01e-9223372036854775808}"#,
+    )));
+    assert_eq!(path, ".z");
+
     for exact in [
         r#"{"n":18446744073709551615,"m":-9223372036854775808}"#,
         r#"{"x":0.1,"y":1.2345678901234568e+29,"z":-2.5e-8,"s":"123456789012345678901234567890"}"#,
