@@ -16,20 +16,21 @@ use super::TaskStore;
 #[non_exhaustive]
 pub struct StatusPage {
     /// The tasks, at most the page size asked for; empty only at the end.
-    /// A task whose stored state does not read is an error in its place.
-    pub tasks: Vec<Result<TaskWithState>>,
+    pub tasks: Vec<TaskWithState>,
     /// Where the next page starts; `None` at the end.
     pub next: Option<PageToken>,
 }
 
 /// A task's record and its processing state, as a page by status lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct TaskWithState {
     /// The record as stored (type, data, times).
     pub record: TaskRecord,
-    /// Its processing state.
-    pub state: TaskState,
+    /// Its processing state, or the error naming the task when the stored
+    /// state does not read (such a task is listed as
+    /// [`TaskStatus::Unknown`]).
+    pub state: Result<TaskState>,
 }
 
 /// One task whole: its record, its state and its recorded history.
@@ -98,8 +99,8 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// failed tasks.
     ///
     /// A task whose stored state does not read (written by another tool,
-    /// say) is an error in its place naming the task, listed under
-    /// [`TaskStatus::Unknown`]; the page goes on past it.
+    /// say) is listed under [`TaskStatus::Unknown`] with its record and the
+    /// error naming it in place of its state; the page goes on past it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -113,9 +114,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     ///
     /// let page = store.page_by_status("pings", TaskStatus::Failed, None, 100).await?;
     /// assert_eq!(page.tasks.len(), 1);
-    /// let failed = page.tasks[0].as_ref().unwrap();
-    /// assert_eq!((failed.record.id(), failed.state.attempts), ("b", 1));
-    /// assert_eq!(failed.state.last_error.as_deref(), Some("bad input"));
+    /// let failed = &page.tasks[0];
+    /// let state = failed.state.as_ref().unwrap();
+    /// assert_eq!((failed.record.id(), state.attempts), ("b", 1));
+    /// assert_eq!(state.last_error.as_deref(), Some("bad input"));
     /// assert!(page.next.is_none());
     /// # Ok(()) }
     /// ```
@@ -137,11 +139,11 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             .map(|stored| {
                 let state = TaskState::from_json(&stored.json).map_err(|e| {
                     e.at_task(|| crate::TaskKey::new(stored.record.task_list(), stored.record.id()))
-                })?;
-                Ok(TaskWithState {
+                });
+                TaskWithState {
                     record: stored.record,
                     state,
-                })
+                }
             })
             .collect();
         Ok(StatusPage {

@@ -308,11 +308,11 @@ fn failed_tasks_are_listed_from_an_index_of_their_own() {
                 page.tasks
                     .into_iter()
                     .map(|task| {
-                        let task = task.unwrap();
+                        let state = task.state.unwrap();
                         (
                             task.record.id().to_owned(),
-                            task.state.attempts,
-                            task.state.last_error,
+                            state.attempts,
+                            state.last_error,
                         )
                     })
                     .collect::<Vec<_>>()

@@ -179,11 +179,7 @@ fn a_task_scheduled_ahead_waits_for_its_time_and_runs_within_a_few_polls_of_it()
             .page_by_status(&list, TaskStatus::Scheduled, None, 10)
             .await
             .unwrap();
-        let ids: Vec<&str> = page
-            .tasks
-            .iter()
-            .map(|t| t.as_ref().unwrap().record.id())
-            .collect();
+        let ids: Vec<&str> = page.tasks.iter().map(|t| t.record.id()).collect();
         assert_eq!(ids, [in_an_hour.id()]);
     });
 }

@@ -101,7 +101,7 @@ pub async fn complete(store: &TaskStore, args: CompleteArgs) -> anyhow::Result<(
     Ok(())
 }
 
-/// `purge LIST --state failed`.
+/// `purge LIST --status failed`.
 pub async fn purge(store: &TaskStore, args: PurgeArgs) -> anyhow::Result<()> {
     needs_state(store, "purge")?;
     match args.status {
@@ -169,19 +169,15 @@ async fn each_failed(
         match go {
             Go::DryRun => {
                 for task in &page.tasks {
-                    match task {
-                        Ok(task) => {
-                            let what = summary(&task.state);
-                            writeln!(out, "would {} {} ({what})", bulk.verb(), task.record.id())?;
-                        }
-                        Err(err) => writeln!(out, "would skip: {err}")?,
-                    }
+                    let what = task
+                        .state
+                        .as_ref()
+                        .map_or("state unreadable".to_owned(), summary);
+                    writeln!(out, "would {} {} ({what})", bulk.verb(), task.record.id())?;
                 }
             }
             Go::Ahead => {
-                // Failed tasks only: a state that does not read is listed
-                // as unknown, never here; were one here, it is left alone.
-                done += futures::stream::iter(page.tasks.iter().flatten())
+                done += futures::stream::iter(&page.tasks)
                     .map(|task| bulk.apply(store, list, task.record.id()))
                     .buffer_unordered(IN_FLIGHT)
                     .inspect_ok(|_| bar.inc(1))

@@ -47,24 +47,8 @@ pub async fn run(store: &TaskStore, args: LsArgs) -> anyhow::Result<()> {
                     .page_by_status(&args.list, status, token.as_ref(), size)
                     .await?;
                 for task in page.tasks.into_iter().take(size) {
-                    match task {
-                        Ok(task) => {
-                            let state = listed(Ok(task.state), now);
-                            printer.task(&mut out, &task.record, Some(&state))?;
-                        }
-                        // A state that does not read (listed as unknown): its
-                        // record is read again to be shown, unless gone since.
-                        Err(err) => {
-                            let Some(key) = err.task().cloned() else {
-                                return Err(err.into());
-                            };
-                            let Some(record) = store.find_record(&key.task_list, &key.id).await?
-                            else {
-                                continue;
-                            };
-                            printer.task(&mut out, &record, Some(&listed(Err(err), now)))?;
-                        }
-                    }
+                    let state = listed(task.state, now);
+                    printer.task(&mut out, &task.record, Some(&state))?;
                     left -= 1;
                 }
                 match page.next {
