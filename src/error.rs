@@ -182,7 +182,7 @@ pub enum Error {
         reason: String,
     },
     /// An adapter was configured wrongly (a bad keyspace name, a table that
-    /// does not exist, a bucket count that contradicts the table's own).
+    /// does not exist, a shard count that contradicts the table's own).
     #[error("invalid {adapter} adapter configuration: {reason}")]
     InvalidConfig {
         /// The adapter's name.

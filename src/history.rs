@@ -7,7 +7,7 @@
 //! outlives a completed task, and no listing of the task's list ever reads
 //! it. Adapters keep it where they like; the default, for adapters that do
 //! not, is a small task list of its own per task (see
-//! [`StorageAdapter::append_history`]).
+//! [`StorageAdapter::append_history`](crate::adapter::StorageAdapter::append_history)).
 
 use std::time::Duration;
 

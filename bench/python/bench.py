@@ -63,7 +63,7 @@ MASK64 = (1 << 64) - 1
 
 def bucket_of(task_id, buckets=BUCKETS):
     """The raw table's bucket of an id, as the Rust raw variant computes it
-    (taskrec's hash, src/cassandra/bucket.rs): FNV-1a 64 of the id's UTF-8
+    (taskrec's hash, src/cassandra/shard.rs): FNV-1a 64 of the id's UTF-8
     bytes through MurmurHash3's fmix64, modulo the bucket count."""
     h = 0xCBF29CE484222325
     for byte in task_id.encode():

@@ -243,7 +243,7 @@ Reads each node's version and schema version, measures this client's clock again
 node's and against the cluster (as the adapter keeps time by it), and names what needs \
 fixing. Exit 0 when nothing does (warnings, such as a clock taskrec corrects for, are \
 printed), 1 when something does.\n\n\
-JSON: {table, layout, buckets, clock: {offset_ms, uncertainty_ms, measured_at} or null, \
+JSON: {table, layout, shards, clock: {offset_ms, uncertainty_ms, measured_at} or null, \
 clock_tolerance_ms, nodes: [{address, datacenter, rack, release_version, schema_version, \
 clock, error}], problems: [..], warnings: [..]}; offset_ms is the cluster's clock minus \
 this client's.")]
@@ -288,7 +288,7 @@ pub struct CountArgs {
     /// The task list
     pub list: String,
     /// Count by status: pending, scheduled, claimed, succeeded, failed, unknown
-    /// (`--by-status` is the 0.2 spelling, still accepted)
+    /// (`--by-state` is the 0.2 spelling, still accepted)
     #[arg(long, alias = "by-state")]
     pub by_status: bool,
     /// Output format

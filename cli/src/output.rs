@@ -19,7 +19,7 @@ pub fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A status as stored and as `--state` takes it.
+/// A status as stored and as `--status` takes it.
 pub fn status_name(status: TaskStatus) -> &'static str {
     match status {
         TaskStatus::Pending => "pending",

@@ -799,11 +799,19 @@ fn bad_usage_exits_with_2_and_says_why() {
         .stderr(contains(
             "keyspace name \"Bad-Name\" must be a lowercase letter",
         ));
+    // --shards, and its 0.2 spelling --buckets, are for taskrec's table.
+    for flag in ["--shards", "--buckets"] {
+        bare()
+            .args(["--layout", "task-rb", flag, "4", "schema", "print"])
+            .assert()
+            .code(2)
+            .stderr(contains("--shards is for taskrec's table"));
+    }
     bare()
-        .args(["--layout", "task-rb", "--buckets", "4", "schema", "print"])
+        .args(["--shards", "64", "schema", "print"])
         .assert()
-        .code(2)
-        .stderr(contains("--shards is for taskrec's table"));
+        .success()
+        .stdout(contains("buckets=64; schema=3"));
     bare()
         .args(["schema", "print", "--replication", "dc1=3"])
         .assert()
@@ -945,7 +953,7 @@ fn doctor_shows_the_nodes_and_a_client_clock_that_is_off() {
     let assert = taskrec().args(["doctor"]).assert().success();
     let text = stdout_of(&assert);
     assert!(
-        text.contains("taskrec's table, schema 3, 16 buckets"),
+        text.contains("taskrec's table, schema 3, 16 shards"),
         "{text}"
     );
     assert!(text.contains("the cluster's (±"), "{text}");

@@ -842,7 +842,7 @@ impl CassandraConfig {
         if let TableLayout::Taskrec { shards: Some(n) } = self.layout {
             if n == 0 || n > MAX_SHARDS {
                 return Err(invalid(format!(
-                    "bucket count {n} is not between 1 and {MAX_SHARDS}"
+                    "shard count {n} is not between 1 and {MAX_SHARDS}"
                 )));
             }
         }

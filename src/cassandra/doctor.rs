@@ -49,8 +49,8 @@ pub struct DeploymentCheck {
     /// The table layout: `taskrec` (schema [`SCHEMA_VERSION`](super::SCHEMA_VERSION))
     /// or `task_rb`.
     pub layout: &'static str,
-    /// The table's bucket count (1 for task_rb's table).
-    pub buckets: u32,
+    /// The table's shard count (1 for task_rb's table).
+    pub shards: u32,
     /// The adapter's own measurement of this client's clock against the
     /// cluster's: the one it places and judges tasks by.
     pub clock: Option<ClockReading>,
@@ -152,7 +152,7 @@ impl CassandraAdapter {
             } else {
                 "task_rb"
             },
-            buckets: self.shards(),
+            shards: self.shards(),
             clock,
             clock_tolerance: limits.tolerance,
             problems,

@@ -263,7 +263,7 @@ impl fmt::Debug for CassandraAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CassandraAdapter")
             .field("table", &self.name)
-            .field("buckets", &self.table.buckets())
+            .field("shards", &self.table.shards())
             .finish_non_exhaustive()
     }
 }
@@ -311,7 +311,7 @@ impl CassandraAdapter {
     /// table and prepares every statement.
     ///
     /// Fails with [`Error::InvalidConfig`] for a bad keyspace or table name,
-    /// a missing table, or a bucket count that contradicts the table's, and
+    /// a missing table, or a shard count that contradicts the table's, and
     /// with [`Error::Storage`] when the cluster cannot be reached.
     ///
     /// ```no_run
@@ -454,7 +454,7 @@ impl CassandraAdapter {
     /// # Ok(()) }
     /// ```
     pub fn shards(&self) -> u32 {
-        self.table.buckets()
+        self.table.shards()
     }
 
     /// Every row stored under `(task_list, id)`, in the table's clustering

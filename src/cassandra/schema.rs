@@ -1,5 +1,5 @@
 //! Creating the keyspace and tables from the CQL in `schema/`, and reading
-//! a table's bucket count back from its comment.
+//! a table's shard count back from its comment (kept as `buckets=N`).
 
 use scylla::client::session::Session;
 use scylla::statement::{Consistency, Statement};
@@ -204,13 +204,13 @@ pub(super) async fn recorded_buckets(
     }
     let recorded = parse_buckets(&comment).ok_or_else(|| {
         invalid(format!(
-            "table {table} records no bucket count in its comment (`{BUCKETS_MARK}N`): \
+            "table {table} records no shard count in its comment (`{BUCKETS_MARK}N`): \
              is it a taskrec table? task_rb's table needs `TableLayout::TaskRb`"
         ))
     })?;
     match configured {
         Some(configured) if configured != recorded => Err(invalid(format!(
-            "{configured} buckets configured, but table {table} was created with {recorded}"
+            "{configured} shards configured, but table {table} was created with {recorded}"
         ))),
         _ => Ok(recorded),
     }

@@ -33,8 +33,8 @@ pub(super) fn no_state() -> Error {
 pub(super) trait Table: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
-    /// Partitions a list's listing spreads over (see `CassandraAdapter::buckets`).
-    fn buckets(&self) -> u32;
+    /// Partitions a list's listing spreads over (see `CassandraAdapter::shards`).
+    fn shards(&self) -> u32;
 
     /// What claim-next sweeps have read so far.
     fn ready_reads(&self) -> ReadyReads {

@@ -268,7 +268,7 @@ impl Table for TaskRbTable {
             .with_conditional_writes(false)
     }
 
-    fn buckets(&self) -> u32 {
+    fn shards(&self) -> u32 {
         1
     }
 

@@ -735,7 +735,7 @@ impl Table for TaskrecTable {
             .with_conditional_writes(true)
     }
 
-    fn buckets(&self) -> u32 {
+    fn shards(&self) -> u32 {
         self.buckets
     }
 

@@ -214,7 +214,8 @@ macro_rules! __conformance_test_fns {
 ///     taskrec::conformance_tests!(async || taskrec::MemoryAdapter::new());
 /// }
 /// mod boxed {
-///     use taskrec::{MemoryAdapter, StorageAdapter};
+///     use taskrec::adapter::StorageAdapter;
+///     use taskrec::MemoryAdapter;
 ///     async fn adapter() -> Box<dyn StorageAdapter> {
 ///         Box::new(MemoryAdapter::new())
 ///     }

@@ -329,7 +329,8 @@ impl WorkerConfig {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
-    /// # use taskrec::{BoxError, Execute, Page, PageToken, StorageAdapter, StoredState, TaskRecord};
+    /// # use taskrec::{BoxError, Execute, PageToken, TaskRecord};
+    /// # use taskrec::adapter::{Page, StorageAdapter, StoredState};
     /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
     /// # #[async_trait::async_trait] impl Execute for Ping {
     /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }
@@ -408,7 +409,8 @@ impl WorkerConfig {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
     /// # use std::time::Duration;
-    /// # use taskrec::{BoxError, Execute, MemoryAdapter, StorageAdapter, TaskData, TaskRecord, TaskStore, TaskStatus, Worker, WorkerConfig};
+    /// # use taskrec::{BoxError, Execute, MemoryAdapter, TaskData, TaskRecord, TaskStore, TaskStatus, Worker, WorkerConfig};
+    /// # use taskrec::adapter::StorageAdapter;
     /// # #[derive(Debug, TaskData)] struct Ping { n: u32 }
     /// # #[async_trait::async_trait] impl Execute for Ping {
     /// #     async fn execute(&self, _: &()) -> Result<(), BoxError> { Ok(()) }

@@ -1,4 +1,4 @@
-//! `count LIST [--by-state]`.
+//! `count LIST [--by-status]`.
 
 use std::io::Write;
 

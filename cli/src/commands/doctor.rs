@@ -40,8 +40,8 @@ fn relation(reading: &ClockReading) -> String {
 fn write_text(out: &mut impl Write, check: &DeploymentCheck) -> std::io::Result<()> {
     let layout = match check.layout {
         "taskrec" => format!(
-            "taskrec's table, schema {SCHEMA_VERSION}, {} buckets",
-            check.buckets
+            "taskrec's table, schema {SCHEMA_VERSION}, {} shards",
+            check.shards
         ),
         other => format!("{other}'s table"),
     };
@@ -123,7 +123,7 @@ fn to_json(check: &DeploymentCheck) -> Value {
     json!({
         "table": check.table,
         "layout": check.layout,
-        "buckets": check.buckets,
+        "shards": check.shards,
         "clock": check.clock.as_ref().map(reading_json),
         "clock_tolerance_ms": check.clock_tolerance.as_millis() as u64,
         "nodes": nodes,
