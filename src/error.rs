@@ -270,28 +270,6 @@ impl Error {
         }
     }
 
-    /// The task a decoding error is about, where it names one: the record
-    /// whose data, type, hash or state did not read.
-    ///
-    /// ```
-    /// # #[derive(Debug, taskrec::TaskData)] struct Ping { n: u32 }
-    /// use taskrec::{Task, TaskKey, TaskRecord};
-    /// let record = TaskRecord::new("pings", "p1", "Ping", r#"{"n":"one"}"#)?;
-    /// let err = Task::<Ping>::from_record(record).unwrap_err();
-    /// assert_eq!(err.task(), Some(&TaskKey::new("pings", "p1")));
-    /// assert_eq!(taskrec::Error::storage("x", "down").task(), None);
-    /// # Ok::<(), taskrec::Error>(())
-    /// ```
-    pub fn task(&self) -> Option<&TaskKey> {
-        match self {
-            Error::UnknownType { task, .. }
-            | Error::TypeMismatch { task, .. }
-            | Error::InvalidData { task, .. }
-            | Error::InvalidHash { task, .. } => task.as_ref(),
-            _ => None,
-        }
-    }
-
     /// Attaches the record a decoding error came from, where it has none yet.
     pub(crate) fn at_task(mut self, key: impl FnOnce() -> TaskKey) -> Self {
         match &mut self {
