@@ -17,7 +17,9 @@
 //! attempt, so it is kept as failed for the CLI's `ls --status failed` and
 //! `retry`; 0: none), `--max-attempts N` (3), `--cassandra` (at
 //! `TASKREC_CASSANDRA`, default 127.0.0.1:9042, keyspace `taskrec_worker`;
-//! needs `--features cassandra`), `--metrics-addr HOST:PORT` (serve
+//! needs `--features cassandra`), `--owned-parts` (with `--cassandra`: the
+//! workers on a list split it into parts, `CassandraConfig::owned_parts`),
+//! `--metrics-addr HOST:PORT` (serve
 //! taskrec's metrics for Prometheus at `http://HOST:PORT/metrics` while it
 //! works), `--linger-ms N` (after the drain, keep serving the metrics N ms
 //! more, or until Ctrl-C).
@@ -86,6 +88,7 @@ struct Options {
     broken_every: u32,
     max_attempts: u32,
     cassandra: bool,
+    owned_parts: bool,
     metrics_addr: Option<std::net::SocketAddr>,
     linger: Duration,
 }
@@ -101,6 +104,7 @@ fn options() -> Result<Options, String> {
         broken_every: 0,
         max_attempts: 3,
         cassandra: false,
+        owned_parts: false,
         metrics_addr: None,
         linger: Duration::ZERO,
     };
@@ -135,6 +139,7 @@ fn options() -> Result<Options, String> {
                     Duration::from_millis(number(value("--linger-ms")?, "--linger-ms")?)
             }
             "--cassandra" => options.cassandra = true,
+            "--owned-parts" => options.owned_parts = true,
             "--metrics-addr" => {
                 let text = value("--metrics-addr")?;
                 let addr = text
@@ -173,7 +178,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         taskrec::observe::describe_metrics();
         println!("metrics at http://{addr}/metrics");
     }
-    let store = TaskStore::from_dyn(adapter(options.cassandra).await?);
+    let store = TaskStore::from_dyn(adapter(options.cassandra, options.owned_parts).await?);
     let owner = format!("worker-{}", std::process::id());
 
     if options.generate > 0 {
@@ -236,19 +241,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 #[cfg(feature = "cassandra")]
-async fn adapter(cassandra: bool) -> taskrec::Result<Arc<dyn StorageAdapter>> {
+async fn adapter(cassandra: bool, owned_parts: bool) -> taskrec::Result<Arc<dyn StorageAdapter>> {
     use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
     if !cassandra {
         return Ok(Arc::new(MemoryAdapter::new()));
     }
     let address =
         std::env::var("TASKREC_CASSANDRA").unwrap_or_else(|_| "127.0.0.1:9042".to_owned());
-    let config = CassandraConfig::new([address], "taskrec_worker").create_schema(true);
+    let config = CassandraConfig::new([address], "taskrec_worker")
+        .create_schema(true)
+        .owned_parts(owned_parts);
     Ok(Arc::new(CassandraAdapter::connect(config).await?))
 }
 
 #[cfg(not(feature = "cassandra"))]
-async fn adapter(cassandra: bool) -> taskrec::Result<Arc<dyn StorageAdapter>> {
+async fn adapter(cassandra: bool, _owned_parts: bool) -> taskrec::Result<Arc<dyn StorageAdapter>> {
     if cassandra {
         eprintln!("--cassandra needs the `cassandra` feature: cargo run --example worker --features cassandra -- --cassandra");
         std::process::exit(2);

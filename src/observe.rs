@@ -58,6 +58,7 @@
 //! | [`taskrec_operation_duration_seconds`](OPERATION_DURATION_SECONDS) | histogram | `operation` (one of [`OPERATIONS`]) | the Cassandra adapter's calls, from first request to answer |
 //! | [`taskrec_attempt_duration_seconds`](ATTEMPT_DURATION_SECONDS) | histogram | `task_list`, `task_type`, `outcome` (`succeeded`, `failed`, `lost`, `stopped`) | how long handlers ran |
 //! | [`taskrec_time_to_first_claim_seconds`](TIME_TO_FIRST_CLAIM_SECONDS) | histogram | `task_list`, `task_type` | from a task's save to its first claim, on adapters that keep timestamps |
+//! | [`taskrec_part_takeovers_total`](PART_TAKEOVERS_TOTAL) | counter | `task_list` | parts of lists taken over from a process whose lease on them had run out (Cassandra with [`owned_parts`](crate::cassandra::CassandraConfig::owned_parts)); each is also a warn event naming the previous owner, since when it held the part and when its lease ended |
 //! | [`taskrec_clock_offset_seconds`](CLOCK_OFFSET_SECONDS) | gauge | | the cluster's clock minus this process's, as the Cassandra adapter last measured it (it keeps time by the cluster's; see [`clock`](crate::clock)) |
 //!
 //! Claims made outside a worker ([`TaskStore::claim`](crate::TaskStore::claim))
@@ -108,6 +109,10 @@ pub const TIME_TO_FIRST_CLAIM_SECONDS: &str = "taskrec_time_to_first_claim_secon
 /// Gauge (seconds): the cluster's clock minus this process's, as the
 /// Cassandra adapter last measured it.
 pub const CLOCK_OFFSET_SECONDS: &str = "taskrec_clock_offset_seconds";
+/// Counter: parts of lists this process took over from an owner whose lease
+/// had run out (Cassandra, [`owned_parts`](crate::cassandra::CassandraConfig::owned_parts)),
+/// labelled `task_list`.
+pub const PART_TAKEOVERS_TOTAL: &str = "taskrec_part_takeovers_total";
 
 /// Every value of `db.operation.name` and of the `operation` label.
 ///
@@ -183,6 +188,11 @@ pub fn describe_metrics() {
         TIME_TO_FIRST_CLAIM_SECONDS,
         Unit::Seconds,
         "From a task's save to its first claim."
+    );
+    describe_counter!(
+        PART_TAKEOVERS_TOTAL,
+        Unit::Count,
+        "Parts of lists taken over from a process whose lease on them had run out."
     );
     metrics::describe_gauge!(
         CLOCK_OFFSET_SECONDS,

@@ -226,9 +226,14 @@ pub fn now() -> CqlTimestamp {
     CqlTimestamp(millis)
 }
 
+/// Set (to anything) to run the taskrec variants with
+/// `CassandraConfig::owned_parts`: worker processes split each list.
+pub const OWNED_PARTS_VAR: &str = "TASKREC_BENCH_OWNED_PARTS";
+
 /// The adapter configuration for taskrec's table or task_rb's.
 pub fn adapter_config(addr: &str, keyspace: &str, task_rb: bool) -> CassandraConfig {
-    let config = CassandraConfig::new([addr], keyspace);
+    let config = CassandraConfig::new([addr], keyspace)
+        .owned_parts(std::env::var_os(OWNED_PARTS_VAR).is_some());
     if task_rb {
         config.table(TASK_RB_TABLE).layout(TableLayout::TaskRb)
     } else {

@@ -82,6 +82,9 @@ macro_rules! forward_adapter {
             ) -> Result<ReadyTasks> {
                 (**self).next_ready(task_list, token, limit, now).await
             }
+            async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
+                (**self).stop_sweeping(task_list).await
+            }
             async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
                 (**self).count_by_status(task_list).await
             }

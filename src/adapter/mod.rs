@@ -128,6 +128,7 @@ pub use ready::ReadyTasks;
 /// async fn next_ready(
 ///     &self, task_list: &str, token: Option<&PageToken>, limit: usize, now: DateTime<Utc>,
 /// ) -> Result<ReadyTasks>;
+/// async fn stop_sweeping(&self, task_list: &str) -> Result<()>; // nothing to hand back
 /// async fn count_by_status(&self, task_list: &str) -> Result<StatusCounts>;
 /// async fn page_by_status(
 ///     &self, task_list: &str, status: TaskStatus, token: Option<&PageToken>, page_size: usize,
@@ -518,6 +519,20 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         let (ready, _) =
             crate::adapter::ready::ready_by_walking(self, task_list, token, limit, now).await?;
         Ok(ready)
+    }
+
+    /// The caller stops sweeping `task_list` with [`next_ready`](Self::next_ready)
+    /// for now: a [`Worker`](crate::Worker) says so for each of its lists when
+    /// it stops. An adapter that splits a list between the processes
+    /// sweeping it hands this process's share back, for the others to take
+    /// at once instead of when a lease runs out (the Cassandra adapter with
+    /// [`owned_parts`](crate::cassandra::CassandraConfig::owned_parts));
+    /// a later sweep takes a share again.
+    ///
+    /// Optional: the default has nothing to hand back and does nothing.
+    async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
+        let _ = task_list;
+        Ok(())
     }
 
     /// How many tasks of `task_list` are in each status

@@ -304,6 +304,7 @@ pub struct CassandraConfig {
     pub(super) clock_check_every: Duration,
     pub(super) clock_warn_offset: Duration,
     pub(super) unread_saves: bool,
+    pub(super) owned_parts: bool,
     pub(super) replication: Replication,
     #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
     pub(super) tls: Option<super::tls::TlsConfig>,
@@ -339,6 +340,7 @@ impl fmt::Debug for CassandraConfig {
             .field("clock_check_every", &self.clock_check_every)
             .field("clock_warn_offset", &self.clock_warn_offset)
             .field("unread_saves", &self.unread_saves)
+            .field("owned_parts", &self.owned_parts)
             .field("replication", &self.replication);
         #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
         debug.field("tls", &self.tls);
@@ -389,6 +391,7 @@ impl CassandraConfig {
             clock_check_every: DEFAULT_CLOCK_CHECK_EVERY,
             clock_warn_offset: DEFAULT_CLOCK_WARN_OFFSET,
             unread_saves: true,
+            owned_parts: false,
             replication: Replication::Simple(1),
             #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]
             tls: None,
@@ -635,6 +638,43 @@ impl CassandraConfig {
         self
     }
 
+    /// Whether the processes sweeping a list for ready tasks split it into
+    /// parts, each swept by one of them (default off).
+    ///
+    /// The ready index of a list has [`SHARDS`](super::ready::SHARDS) hint
+    /// shards. With this on, each is a **part** owned by one sweeping process
+    /// at a time, under a lease of [`PART_LEASE`](super::ready::PART_LEASE)
+    /// renewed every [`RENEW_EVERY`](super::ready::RENEW_EVERY); each process
+    /// takes its fair share (the parts over the processes sweeping the list,
+    /// rounded up) and sweeps only its parts' hints, so workers on one list no
+    /// longer race for the same tasks. A process that stops sweeping (a
+    /// [`Worker`](crate::Worker) that stops) hands its parts back at once;
+    /// one that dies leaves them until their lease runs out, and the
+    /// takeover is logged and counted (`taskrec_part_takeovers_total`).
+    ///
+    /// It costs a few requests per list every 5 s and process (a row saying
+    /// it sweeps, a read of the parts, one lightweight transaction renewing
+    /// its parts), whatever the list holds; the tasks of a part whose owner
+    /// died wait up to the lease for their next sweep. Claims stay conditional
+    /// writes, so two processes never both claim a task, whichever parts
+    /// they think they hold. Every process sweeping a list should use the
+    /// same setting: one without it sweeps every shard and races the others
+    /// as before, and reads the list's low mark, which those with it do not
+    /// move. The tables it uses (`{table}_ready_parts`,
+    /// `{table}_ready_sweepers`) are made with the ready index
+    /// (`schema/ready_parts.cql`, `schema/ready_sweepers.cql`).
+    /// See `docs/SCALE.md`, "Parts of a list".
+    ///
+    /// ```
+    /// use taskrec::cassandra::CassandraConfig;
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").owned_parts(true);
+    /// assert!(format!("{config:?}").contains("owned_parts: true"));
+    /// ```
+    pub fn owned_parts(mut self, on: bool) -> Self {
+        self.owned_parts = on;
+        self
+    }
+
     /// How uncertain the cluster's time may be before writes that place a
     /// task by time are refused (default [`DEFAULT_CLOCK_TOLERANCE`],
     /// 250 ms; at most [`MAX_CLOCK_TOLERANCE`], 500 ms).
@@ -807,7 +847,7 @@ impl CassandraConfig {
             suffixes.extend(["_failed_entries", "_failed_slices", "_failed_days"]);
         }
         if self.keeps_ready_index() {
-            suffixes.extend(["_ready", "_ready_low"]);
+            suffixes.extend(["_ready", "_ready_low", "_ready_parts", "_ready_sweepers"]);
         }
         let longest = suffixes.iter().map(|s| s.len()).max().unwrap_or(0);
         for suffix in &suffixes {

@@ -502,6 +502,22 @@ impl CassandraAdapter {
         self.table.ready_reads()
     }
 
+    /// The parts of `task_list` this process sweeps, as of its last look
+    /// (see [`CassandraConfig::owned_parts`]): empty without it, or before
+    /// a first sweep of the list, or while others hold every part.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// use taskrec::cassandra::{CassandraAdapter, CassandraConfig};
+    /// let config = CassandraConfig::new(["127.0.0.1:9042"], "my_tasks").owned_parts(true);
+    /// let adapter = CassandraAdapter::connect(config).await?;
+    /// assert!(adapter.parts_held("emails").is_empty()); // nothing swept yet
+    /// # Ok(()) }
+    /// ```
+    pub fn parts_held(&self, task_list: &str) -> Vec<u32> {
+        self.table.parts_held(task_list)
+    }
+
     /// The span of one call: `taskrec.cassandra`, with the database fields
     /// of OpenTelemetry's conventions (see [`observe`](crate::observe)).
     fn span(&self, op: Op, task_list: &str, id: Option<&str>) -> tracing::Span {
@@ -656,6 +672,12 @@ impl StorageAdapter for CassandraAdapter {
         let span = self.span(Op::NextReady, task_list, None);
         let sweep = self.table.next_ready(self, task_list, token, limit, now);
         observe::timed(Op::NextReady, span, sweep).await
+    }
+
+    /// With [`CassandraConfig::owned_parts`], hands this process's parts of
+    /// the list back at once.
+    async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
+        self.table.stop_sweeping(&self.session, task_list).await
     }
 
     async fn append_history(

@@ -15,6 +15,8 @@ const TASK_RB_TASKS_CQL: &str = include_str!("../../schema/task_rb_tasks.cql");
 const HISTORY_CQL: &str = include_str!("../../schema/history.cql");
 const READY_CQL: &str = include_str!("../../schema/ready.cql");
 const READY_LOW_CQL: &str = include_str!("../../schema/ready_low.cql");
+const READY_PARTS_CQL: &str = include_str!("../../schema/ready_parts.cql");
+const READY_SWEEPERS_CQL: &str = include_str!("../../schema/ready_sweepers.cql");
 const ENTRIES_CQL: &str = include_str!("../../schema/entries.cql");
 const SLICES_CQL: &str = include_str!("../../schema/slices.cql");
 const DAYS_CQL: &str = include_str!("../../schema/days.cql");
@@ -82,6 +84,10 @@ pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
         // Claim-next needs task state, which only taskrec's table keeps.
         statements.push(fill(READY_CQL, 0)?);
         statements.push(fill(READY_LOW_CQL, 0)?);
+        // Made whether or not `owned_parts` is on, so that turning it on
+        // later needs no schema change.
+        statements.push(fill(READY_PARTS_CQL, 0)?);
+        statements.push(fill(READY_SWEEPERS_CQL, 0)?);
     }
     Ok(statements)
 }
@@ -280,6 +286,8 @@ mod tests {
         assert!(cql[8].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_failed_days ("));
         assert!(cql[9].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
         assert!(cql[10].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));
+        assert!(cql[11].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_parts ("));
+        assert!(cql[12].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_sweepers ("));
         assert!(!cql
             .iter()
             .any(|s| s.contains("{table}") || s.contains("{history_table}")));

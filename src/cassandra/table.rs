@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
+use scylla::client::session::Session;
 
 use crate::adapter::inspect::StoredStatusPage;
 use crate::adapter::ready::ReadyTasks;
@@ -106,6 +107,17 @@ pub(super) trait Table: Send + Sync {
         _now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
         Err(no_state())
+    }
+
+    /// This process stops sweeping the list: its parts go back.
+    async fn stop_sweeping(&self, _session: &Session, _task_list: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// The parts of the list this process sweeps (none without
+    /// `owned_parts`).
+    fn parts_held(&self, _task_list: &str) -> Vec<u32> {
+        Vec::new()
     }
 
     /// `adapter` as for [`next_ready`](Self::next_ready). The default walks

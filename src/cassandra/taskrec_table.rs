@@ -29,6 +29,7 @@ use super::clock::ClusterClock;
 use super::config::CassandraConfig;
 use super::lease_hints::{self, DeferredHints};
 use super::listing::Listing;
+use super::ready::Parts;
 use super::ready::{ReadyIndex, ReadyReads};
 use super::rows::record;
 use super::table::Table;
@@ -222,6 +223,20 @@ impl TaskrecTable {
         )
         .await?;
         let ready = if config.keeps_ready_index() {
+            let parts = match config.owned_parts {
+                true => Some(
+                    Parts::prepare(
+                        &session,
+                        &format!("{table}_ready_parts"),
+                        &format!("{table}_ready_sweepers"),
+                        read,
+                        write,
+                        serial,
+                    )
+                    .await?,
+                ),
+                false => None,
+            };
             Some(
                 ReadyIndex::prepare(
                     &session,
@@ -232,7 +247,8 @@ impl TaskrecTable {
                     config.ready_walk_every,
                     Arc::clone(&clock),
                 )
-                .await?,
+                .await?
+                .with_parts(parts),
             )
         } else {
             None
@@ -925,6 +941,20 @@ impl Table for TaskrecTable {
                 .await
             }
         }
+    }
+
+    async fn stop_sweeping(&self, session: &Session, task_list: &str) -> Result<()> {
+        match &self.ready {
+            Some(ready) => ready.stop_sweeping(session, task_list).await,
+            None => Ok(()),
+        }
+    }
+
+    fn parts_held(&self, task_list: &str) -> Vec<u32> {
+        self.ready
+            .as_ref()
+            .map(|ready| ready.parts_held(task_list))
+            .unwrap_or_default()
     }
 
     async fn next_ready(

@@ -39,6 +39,27 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
+        let result = self.work_until(task_lists, handler, until).await;
+        // Whatever ended it: what this process held of each list goes back
+        // to the others now, not when a lease runs out.
+        for task_list in task_lists {
+            if let Err(error) = self.store.adapter().stop_sweeping(task_list).await {
+                tracing::warn!(task_list, %error, "could not hand back this worker's share of a list");
+            }
+        }
+        result
+    }
+
+    async fn work_until<'h, T, H>(
+        &self,
+        task_lists: &[&str],
+        handler: &H,
+        until: Until,
+    ) -> Result<DrainReport>
+    where
+        T: TaskDecode,
+        H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
+    {
         // Said at once, whatever the lists hold, in the words the adapter
         // contract uses for it.
         let adapter = self.store.adapter();

@@ -29,6 +29,7 @@ mod new_ids;
 mod operate;
 mod own_node;
 mod paging;
+mod parts;
 mod save_all;
 mod scheduled;
 #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]

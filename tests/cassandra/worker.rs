@@ -44,9 +44,9 @@ impl Execute<Ledger> for Unit {
 /// The worker example's task type, as it stores it.
 #[derive(Debug, Clone, TaskData)]
 #[task(type_name = "Resize")]
-struct Resize {
-    image: u32,
-    work_ms: u64,
+pub(crate) struct Resize {
+    pub(crate) image: u32,
+    pub(crate) work_ms: u64,
 }
 
 #[async_trait::async_trait]
@@ -107,7 +107,7 @@ fn two_workers_racing_over_ten_thousand_tasks_never_run_one_together() {
 }
 
 /// The worker example, built by `cargo test` beside this test binary.
-fn worker_example() -> std::path::PathBuf {
+pub(crate) fn worker_example() -> std::path::PathBuf {
     let deps = std::env::current_exe().expect("the test binary's path");
     let exe = deps
         .parent()

@@ -64,6 +64,7 @@ pub enum Method {
     LoadState,
     SwapState,
     NextReady,
+    StopSweeping,
     CountByStatus,
     PageByStatus,
     AppendHistory,
@@ -74,7 +75,7 @@ pub enum Method {
 
 impl Method {
     /// Every method of the trait.
-    pub const ALL: [Method; 21] = [
+    pub const ALL: [Method; 22] = [
         Method::Name,
         Method::Capabilities,
         Method::Now,
@@ -90,6 +91,7 @@ impl Method {
         Method::LoadState,
         Method::SwapState,
         Method::NextReady,
+        Method::StopSweeping,
         Method::CountByStatus,
         Method::PageByStatus,
         Method::AppendHistory,
@@ -101,7 +103,7 @@ impl Method {
     /// The methods whose trait default [`Wrapped::trait_defaults`] can run:
     /// all but the four required ones, and `name` and `capabilities`, which
     /// have knobs of their own.
-    pub const PROVIDED: [Method; 15] = [
+    pub const PROVIDED: [Method; 16] = [
         Method::Now,
         Method::ClockReading,
         Method::StoreAll,
@@ -111,6 +113,7 @@ impl Method {
         Method::LoadState,
         Method::SwapState,
         Method::NextReady,
+        Method::StopSweeping,
         Method::CountByStatus,
         Method::PageByStatus,
         Method::AppendHistory,
@@ -137,6 +140,7 @@ impl Method {
             Method::LoadState => "load_state",
             Method::SwapState => "swap_state",
             Method::NextReady => "next_ready",
+            Method::StopSweeping => "stop_sweeping",
             Method::CountByStatus => "count_by_status",
             Method::PageByStatus => "page_by_status",
             Method::AppendHistory => "append_history",
@@ -547,6 +551,16 @@ impl StorageAdapter for Wrapped {
             hook(self.inner.clone(), task_list.to_owned(), ready.clone()).await?;
         }
         Ok(ready)
+    }
+
+    async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
+        self.enter(Call::of(Method::StopSweeping).list(task_list))
+            .await?;
+        if self.default_for(Method::StopSweeping) {
+            Stateful(self).stop_sweeping(task_list).await
+        } else {
+            self.inner.stop_sweeping(task_list).await
+        }
     }
 
     async fn count_by_status(&self, task_list: &str) -> Result<StatusCounts> {

@@ -65,11 +65,14 @@ use super::{storage, CassandraAdapter, MAX_TTL};
 
 /// Due time per hint partition. (Named `SLICE` before 0.3, like the
 mod memory;
+mod parts;
 mod step;
 mod sweep;
 mod walk;
 
 use memory::{Quiet, SweepMemory, MEMORY_TRIM_AT};
+pub(crate) use parts::Parts;
+pub use parts::{PART_LEASE, RENEW_EVERY, SWEEPER_TTL};
 use step::Step;
 
 /// listing's [`ENTRY_SLICE`](super::listing::ENTRY_SLICE), twice as long.)
@@ -125,6 +128,12 @@ pub struct ReadyReads {
     pub states: u64,
     /// Records listed by walks (each with its state read).
     pub walked: u64,
+    /// Parts of lists this process took over from an owner whose lease had
+    /// run out ([`CassandraConfig::owned_parts`](super::CassandraConfig::owned_parts)).
+    pub part_takeovers: u64,
+    /// Lightweight transactions this process ran to take, renew and hand
+    /// back parts (with `owned_parts`): Paxos rounds beside the claims'.
+    pub part_transactions: u64,
 }
 
 pub(super) struct ReadyIndex {
@@ -139,6 +148,9 @@ pub(super) struct ReadyIndex {
     walk_every: Duration,
     /// The cluster's time: hints are due, and sweeps end, by it.
     clock: Arc<ClusterClock>,
+    /// With [`CassandraConfig::owned_parts`](super::CassandraConfig::owned_parts):
+    /// the parts of each list this process sweeps.
+    parts: Option<Parts>,
 }
 
 impl ReadyIndex {
@@ -189,11 +201,48 @@ impl ReadyIndex {
             reads: Mutex::new(ReadyReads::default()),
             walk_every,
             clock,
+            parts: None,
         })
     }
 
+    /// With [`CassandraConfig::owned_parts`](super::CassandraConfig::owned_parts):
+    /// sweeps by the parts this process holds.
+    pub(super) fn with_parts(mut self, parts: Option<Parts>) -> Self {
+        self.parts = parts;
+        self
+    }
+
     pub(super) fn reads(&self) -> ReadyReads {
-        *self.reads.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut reads = *self.reads.lock().unwrap_or_else(PoisonError::into_inner);
+        reads.part_takeovers = self.parts.as_ref().map_or(0, Parts::takeovers);
+        reads.part_transactions = self.parts.as_ref().map_or(0, Parts::transactions);
+        reads
+    }
+
+    /// The hint shards of `task_list` this process sweeps: all of them, or
+    /// the parts it holds.
+    pub(super) fn shards(&self, task_list: &str) -> Vec<u32> {
+        match &self.parts {
+            Some(parts) => parts.held(task_list).into_iter().collect(),
+            None => (0..SHARDS).collect(),
+        }
+    }
+
+    /// The parts of `task_list` this process holds (none without
+    /// `owned_parts`), as of its last look.
+    pub(super) fn parts_held(&self, task_list: &str) -> Vec<u32> {
+        self.parts
+            .as_ref()
+            .map(|parts| parts.held(task_list).into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// This process stops sweeping `task_list`: its parts go back at once.
+    pub(super) async fn stop_sweeping(&self, session: &Session, task_list: &str) -> Result<()> {
+        match &self.parts {
+            Some(parts) => parts.stop(session, task_list).await,
+            None => Ok(()),
+        }
     }
 
     fn count(&self, add: impl FnOnce(&mut ReadyReads)) {
@@ -299,12 +348,56 @@ impl ReadyIndex {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
+        let Some(parts) = &self.parts else {
+            return self
+                .next_ready_of(adapter, task_list, token, None, limit, now)
+                .await;
+        };
+        let view = match token {
+            None => {
+                // The parts' leases and owners are the cluster's time.
+                let at = self.clock.estimate().timestamp_micros();
+                parts.refresh(adapter.session(), task_list, at).await?
+            }
+            Some(_) => None,
+        };
+        let mut ready = if self.shards(task_list).is_empty() {
+            // Nothing to sweep, but a token that is not a sweep's is still
+            // refused.
+            if let Some(token) = token {
+                Step::decode(token)?;
+            }
+            ReadyTasks::default()
+        } else {
+            self.next_ready_of(adapter, task_list, token, view, limit, now)
+                .await?
+        };
+        if let (None, Some(again)) = (&ready.next, parts.again_at(task_list)) {
+            // A part to take over or to be handed: look again then, even if
+            // this process's own parts hold nothing (so a drain goes on).
+            let again = DateTime::from_timestamp_micros(again)
+                .unwrap_or(now)
+                .max(now + Duration::from_millis(100));
+            ready.next_open = Some(ready.next_open.map_or(again, |at| at.min(again)));
+        }
+        Ok(ready)
+    }
+
+    async fn next_ready_of(
+        &self,
+        adapter: &CassandraAdapter,
+        task_list: &str,
+        token: Option<&PageToken>,
+        view: Option<parts::View>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<ReadyTasks> {
         let session = adapter.session();
         let limit = limit.max(1);
         let now_us = now.timestamp_micros();
         let step = match token {
             Some(token) => Step::decode(token)?,
-            None => self.start(session, task_list, now_us).await?,
+            None => self.start(session, task_list, now_us, view).await?,
         };
         let (mut after, from_low) = match step {
             walk @ Step::Walk { .. } => {
@@ -325,7 +418,8 @@ impl ReadyIndex {
         }
         // Hints spread evenly over the shards (by a hash of the id): about
         // `limit` in all, not `limit` from each and most of them dropped.
-        let per_shard = limit.div_ceil(SHARDS as usize).max(8);
+        let shards = self.shards(task_list);
+        let per_shard = limit.div_ceil(shards.len().max(1)).max(8);
         let mut slice = slice_of(after.0);
         let first_slice = slice;
         while slice <= slice_of(now_us) {
@@ -338,7 +432,9 @@ impl ReadyIndex {
                 });
             }
             let keys = self
-                .read_slice(session, task_list, slice, &after, now_us, per_shard)
+                .read_slice(
+                    session, task_list, &shards, slice, &after, now_us, per_shard,
+                )
                 .await?;
             // At most `limit` per step: the shards together may return more.
             let due: Vec<Key> = keys

@@ -6,10 +6,18 @@ use super::*;
 
 impl ReadyIndex {
     /// Where a new sweep starts, and whether at the low mark.
-    pub(super) async fn start(&self, session: &Session, task_list: &str, now: i64) -> Result<Step> {
+    pub(super) async fn start(
+        &self,
+        session: &Session,
+        task_list: &str,
+        now: i64,
+        view: Option<super::parts::View>,
+    ) -> Result<Step> {
+        // Parts just taken are swept from where their last owner left off.
+        let gained = view.as_ref().is_some_and(|view| view.gained);
         let (end, recent) = self.memory(task_list, |m| {
             let recent = m.low_swept_at.is_some_and(|at| at.elapsed() < LOW_EVERY);
-            (m.end.map(|end| end - micros(MARGIN)), recent)
+            (m.end.map(|end| end - micros(MARGIN)), recent && !gained)
         });
         if let (Some(end), true) = (end, recent) {
             return Ok(Step::Hints {
@@ -17,10 +25,15 @@ impl ReadyIndex {
                 from_low: false,
             });
         }
-        let low =
-            crate::cassandra::first_row::<(Option<i64>,)>(session, &self.read_low, (task_list,))
-                .await?
-                .and_then(|(low,)| low);
+        let low = match &self.parts {
+            // The lowest mark of the parts held: each is its owners' own.
+            Some(parts) => parts.low(task_list),
+            None => {
+                crate::cassandra::first_row::<(Option<i64>,)>(session, &self.read_low, (task_list,))
+                    .await?
+                    .and_then(|(low,)| low)
+            }
+        };
         Ok(match low {
             // Never past where this process's own last sweep ended: hints
             // others read and left (another type's tasks) are this one's.
@@ -42,17 +55,19 @@ impl ReadyIndex {
     /// The hints of one slice after `after` and due by `until`, merged
     /// over its shards: those known complete (every shard's rows up to the
     /// last one returned).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn read_slice(
         &self,
         session: &Session,
         task_list: &str,
+        shards: &[u32],
         slice: i64,
         after: &Key,
         until: i64,
         limit: usize,
     ) -> Result<Vec<Key>> {
         let limit_i32 = i32::try_from(limit).unwrap_or(i32::MAX);
-        let shards: Vec<Vec<Key>> = futures::stream::iter(0..SHARDS)
+        let shards: Vec<Vec<Key>> = futures::stream::iter(shards.iter().copied())
             .map(|shard| async move {
                 let rows = session
                     .execute_unpaged(
@@ -111,12 +126,13 @@ impl ReadyIndex {
             .filter(|key| key.0 > now)
             .unwrap_or((now, String::new()));
         let mut slice = slice_of(after.0);
+        let shards = self.shards(task_list);
         // A few hints per shard, more while all are stale: the first hint
         // is usually good, and a drained list's stale ones come by the hundred.
         let mut batch = 2;
         while slice <= slice_of(now) + LOOK_AHEAD_SLICES {
             let keys = self
-                .read_slice(session, task_list, slice, &after, i64::MAX, batch)
+                .read_slice(session, task_list, &shards, slice, &after, i64::MAX, batch)
                 .await?;
 
             let found = self.memory(task_list, |m| {
@@ -277,6 +293,11 @@ impl ReadyIndex {
             return Ok(());
         };
         let low = passed.min(now.timestamp_micros()) - micros(LOW_SAFETY);
+        if let Some(parts) = &self.parts {
+            // The marks of the parts swept: the list's own is for processes
+            // that sweep it whole.
+            return parts.mark(session, task_list, low).await;
+        }
         session
             .execute_unpaged(&self.write_low, (low, low, task_list))
             .await

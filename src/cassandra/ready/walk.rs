@@ -27,6 +27,13 @@ impl ReadyIndex {
             crate::adapter::ready::ready_by_walking(adapter, task_list, token.as_ref(), limit, now)
                 .await?;
         self.count(|r| r.walked += records);
+        if self.parts.is_some() {
+            // Only the tasks of the parts this process holds are its own.
+            let shards = self.shards(task_list);
+            ready
+                .tasks
+                .retain(|task| shards.contains(&shard_of(task.record.id(), SHARDS)));
+        }
         // `clean`: nothing handed out so far in this walk.
         let clean = clean && ready.tasks.is_empty();
         let opens = ready.next_open.map(|at| at.timestamp_micros());

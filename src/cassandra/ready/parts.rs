@@ -1,0 +1,588 @@
+//! Parts of a list: which shards of the ready index this process sweeps,
+//! when [`CassandraConfig::owned_parts`](crate::cassandra::CassandraConfig::owned_parts)
+//! is on.
+//!
+//! Without it, every process that sweeps a list reads every hint of it and
+//! races the others for the same tasks: two workers on one list lost a
+//! fifth to a half of their claims to each other (`docs/BENCHMARKS.md`),
+//! each loss a Paxos round and a state read for nothing. With it, the
+//! [`SHARDS`] hint shards of a list are its **parts**, and each part has one
+//! owner at a time, recorded in `{table}_ready_parts`:
+//!
+//! - a process that sweeps a list says so every [`RENEW_EVERY`] with a row
+//!   in `{table}_ready_sweepers` that expires after [`SWEEPER_TTL`]; its
+//!   fair share is the parts over the live sweepers, rounded up;
+//! - it takes free parts up to its share (released, never owned, or whose
+//!   lease ended) with one lightweight transaction each, renews the parts
+//!   it keeps with one for all of them (a conditional batch in the list's
+//!   partition) and hands back parts past its share in the same batch;
+//! - it sweeps only the hints of its parts; a part's `swept_to`, written by
+//!   its owner like the list's low mark, is where the next owner starts;
+//! - a part whose owner stopped sweeping without handing it back (killed,
+//!   cut off) is free once its [`PART_LEASE`] has run out: taking it over is
+//!   logged with who held it and since when, and counted
+//!   ([`ReadyReads::part_takeovers`](super::ReadyReads::part_takeovers),
+//!   the metric `taskrec_part_takeovers_total`).
+//!
+//! Ownership here decides only where a process looks. Claims stay
+//! conditional writes on each task, so two processes that both believe
+//! they own a part (a lease run out while its owner was paused) still never
+//! both claim a task: they only race for it again, as without parts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use scylla::client::session::Session;
+use scylla::statement::batch::{Batch, BatchType};
+use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::{Consistency, SerialConsistency};
+
+use crate::error::Result;
+
+use super::{micros, SHARDS};
+use crate::cassandra::storage;
+
+/// How long a part stays its owner's after the owner's last renewal.
+pub const PART_LEASE: Duration = Duration::from_secs(20);
+/// How often a sweeping process renews its parts and looks at its share,
+/// at the start of a sweep.
+pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How long a process counts as sweeping a list after it last said so.
+pub const SWEEPER_TTL: Duration = Duration::from_secs(15);
+
+/// A part's row as read: owner (`""` when handed back), since, lease end
+/// and where its owner last swept to (µs of the cluster's time).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct PartRow {
+    owner: String,
+    since: i64,
+    lease_end: i64,
+    swept_to: Option<i64>,
+}
+
+/// What this process holds of one list.
+#[derive(Debug, Default)]
+struct Held {
+    parts: BTreeSet<u32>,
+    refreshed_at: Option<Instant>,
+    /// When this process should look at the parts again although its own
+    /// hold nothing (see [`Parts::again_at`]).
+    again_at: Option<i64>,
+    /// Where a sweep of the parts held starts: see [`View::low`].
+    low: Option<i64>,
+}
+
+/// What a sweep starting now works with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct View {
+    /// The parts this process holds.
+    pub(super) parts: BTreeSet<u32>,
+    /// Parts taken at this look: the sweep starts where their last owner
+    /// left off.
+    pub(super) gained: bool,
+    /// Where the sweep of these parts starts: the lowest of their
+    /// `swept_to`; `None` when one was never swept (a walk finds its tasks).
+    pub(super) low: Option<i64>,
+}
+
+pub(crate) struct Parts {
+    /// This process, as owners and sweepers are named: readable in a log
+    /// line, unique per adapter.
+    me: String,
+    /// For the batch that renews and hands back parts.
+    write: Consistency,
+    serial: SerialConsistency,
+    read: PreparedStatement,
+    take_new: PreparedStatement,
+    take_from: PreparedStatement,
+    renew: PreparedStatement,
+    release: PreparedStatement,
+    mark: PreparedStatement,
+    say_sweeping: PreparedStatement,
+    stop_sweeping: PreparedStatement,
+    read_sweepers: PreparedStatement,
+    lists: Mutex<HashMap<String, Held>>,
+    takeovers: AtomicU64,
+    /// Lightweight transactions on parts, so far.
+    transactions: AtomicU64,
+}
+
+impl Parts {
+    pub(crate) async fn prepare(
+        session: &Session,
+        parts_table: &str,
+        sweepers_table: &str,
+        read: Consistency,
+        write: Consistency,
+        serial: SerialConsistency,
+    ) -> Result<Self> {
+        // Parts change hands by lightweight transactions only.
+        let lwt = |statement| crate::cassandra::lwt(serial, statement);
+        let prepare = |cql: String, consistency| {
+            let check = "do the ready index's parts tables exist? create them with \
+                         `create_schema(true)` or schema/ready_parts.cql";
+            crate::cassandra::prepare_with(session, cql, consistency, check)
+        };
+        let host = std::env::var("HOSTNAME").unwrap_or_default();
+        let me = format!(
+            "{host}{}pid {} #{}",
+            if host.is_empty() { "" } else { " " },
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        Ok(Parts {
+            me,
+            write,
+            serial,
+            read: prepare(
+                format!(
+                    "SELECT part, owner, since, lease_end, swept_to FROM {parts_table} \
+                     WHERE task_list = ?"
+                ),
+                read,
+            )
+            .await?,
+            take_new: lwt(prepare(
+                format!(
+                    "INSERT INTO {parts_table} (task_list, part, owner, since, lease_end) \
+                     VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"
+                ),
+                write,
+            )
+            .await?),
+            take_from: lwt(prepare(
+                format!(
+                    "UPDATE {parts_table} SET owner = ?, since = ?, lease_end = ? \
+                     WHERE task_list = ? AND part = ? IF owner = ? AND lease_end = ?"
+                ),
+                write,
+            )
+            .await?),
+            renew: lwt(prepare(
+                format!(
+                    "UPDATE {parts_table} SET lease_end = ? WHERE task_list = ? AND part = ? \
+                     IF owner = ?"
+                ),
+                write,
+            )
+            .await?),
+            release: lwt(prepare(
+                format!(
+                    "UPDATE {parts_table} SET owner = '', lease_end = 0 \
+                     WHERE task_list = ? AND part = ? IF owner = ?"
+                ),
+                write,
+            )
+            .await?),
+            // Only moves forward: its own value is its timestamp, as the
+            // list's low mark.
+            mark: prepare(
+                format!(
+                    "UPDATE {parts_table} USING TIMESTAMP ? SET swept_to = ? \
+                     WHERE task_list = ? AND part = ?"
+                ),
+                write,
+            )
+            .await?,
+            say_sweeping: prepare(
+                format!(
+                    "INSERT INTO {sweepers_table} (task_list, sweeper) VALUES (?, ?) USING TTL ?"
+                ),
+                write,
+            )
+            .await?,
+            stop_sweeping: prepare(
+                format!("DELETE FROM {sweepers_table} WHERE task_list = ? AND sweeper = ?"),
+                write,
+            )
+            .await?,
+            read_sweepers: prepare(
+                format!("SELECT sweeper FROM {sweepers_table} WHERE task_list = ?"),
+                read,
+            )
+            .await?,
+            lists: Mutex::new(HashMap::new()),
+            takeovers: AtomicU64::new(0),
+            transactions: AtomicU64::new(0),
+        })
+    }
+
+    /// Parts taken over from an owner whose lease had run out, so far.
+    pub(super) fn takeovers(&self) -> u64 {
+        self.takeovers.load(Ordering::Relaxed)
+    }
+
+    /// Lightweight transactions (Paxos rounds) this process ran on parts.
+    pub(super) fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
+    }
+
+    /// Runs one lightweight transaction: whether it applied.
+    async fn transaction(
+        &self,
+        session: &Session,
+        statement: &PreparedStatement,
+        values: impl scylla::serialize::row::SerializeRow,
+    ) -> Result<bool> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        let result = session
+            .execute_unpaged(statement, values)
+            .await
+            .map_err(storage)?;
+        applied(result)
+    }
+
+    fn with<R>(&self, task_list: &str, f: impl FnOnce(&mut Held) -> R) -> R {
+        let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = lists.get_mut(task_list) {
+            return f(held);
+        }
+        f(lists.entry(task_list.to_owned()).or_default())
+    }
+
+    /// The parts this process holds of `task_list`, as of its last look.
+    pub(super) fn held(&self, task_list: &str) -> BTreeSet<u32> {
+        self.with(task_list, |held| held.parts.clone())
+    }
+
+    /// When a sweep that found nothing in this process's parts should look
+    /// again all the same (µs), as of the last look: when a part held by a
+    /// process that no longer says it sweeps runs out of lease (to take it
+    /// over), or at the next renewal while this process has less than its
+    /// share and others more (they hand theirs back then). `None` when the
+    /// other parts are held by live sweepers, who sweep them: a drain of
+    /// this process's parts can end.
+    pub(super) fn again_at(&self, task_list: &str) -> Option<i64> {
+        self.with(task_list, |held| held.again_at)
+    }
+
+    /// Where a sweep of the parts held starts (see [`View::low`]).
+    pub(super) fn low(&self, task_list: &str) -> Option<i64> {
+        self.with(task_list, |held| held.low)
+    }
+
+    /// At the start of a sweep: renews, takes and hands back parts when the
+    /// last look is [`RENEW_EVERY`] old (or none was made), and says what the
+    /// sweep works with. `now` is the cluster's time (µs).
+    pub(super) async fn refresh(
+        &self,
+        session: &Session,
+        task_list: &str,
+        now: i64,
+    ) -> Result<Option<View>> {
+        let due = self.with(task_list, |held| {
+            held.refreshed_at
+                .is_none_or(|at| at.elapsed() >= RENEW_EVERY)
+        });
+        if !due {
+            return Ok(None);
+        }
+        let ttl = i32::try_from(SWEEPER_TTL.as_secs()).unwrap_or(i32::MAX);
+        session
+            .execute_unpaged(&self.say_sweeping, (task_list, self.me.as_str(), ttl))
+            .await
+            .map_err(storage)?;
+        let (rows, sweepers) = futures::try_join!(
+            self.read_parts(session, task_list),
+            self.read_sweepers(session, task_list)
+        )?;
+        let share = (SHARDS as usize).div_ceil(sweepers.len().max(1));
+        let lease_end = now + micros(PART_LEASE);
+
+        // Mine, by the table: a part whose lease ran out while this process
+        // did not sweep may have been taken since; the batch below tells.
+        let mut mine: Vec<u32> = rows
+            .iter()
+            .filter(|(_, row)| row.owner == self.me)
+            .map(|(part, _)| *part)
+            .collect();
+        let extra = mine.split_off(mine.len().min(share));
+        let mut kept = self
+            .renew_and_release(session, task_list, &mine, &extra, lease_end)
+            .await?;
+
+        // Free parts, up to the share: first those never owned or handed
+        // back, then those whose owner's lease ran out; in an order of this
+        // process's own, so that processes joining together try different ones.
+        let start = super::super::shard::shard_of(&self.me, SHARDS);
+        let mut free: Vec<(u32, Option<&PartRow>)> = (0..SHARDS)
+            .map(|i| (i + start) % SHARDS)
+            .filter(|part| !kept.contains(part))
+            .filter_map(|part| match rows.get(&part) {
+                None => Some((part, None)),
+                Some(row) if row.owner.is_empty() || row.lease_end < now => Some((part, Some(row))),
+                Some(_) => None,
+            })
+            .collect();
+        free.sort_by_key(|(_, row)| row.is_some_and(|row| !row.owner.is_empty()));
+        let mut gained = false;
+        let mut lost_race = false;
+        for (part, row) in free {
+            if kept.len() >= share {
+                break;
+            }
+            let taken = self
+                .take(session, task_list, part, row, now, lease_end)
+                .await?;
+            if !taken {
+                // Another process took it first: its share is filling up
+                // too; look again at the next renewal.
+                lost_race = true;
+                break;
+            }
+            if let Some(row) = row.filter(|row| !row.owner.is_empty() && row.owner != self.me) {
+                self.takeovers.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(
+                    crate::observe::PART_TAKEOVERS_TOTAL,
+                    "task_list" => task_list.to_owned()
+                )
+                .increment(1);
+                tracing::warn!(
+                    task_list,
+                    part,
+                    previous_owner = %row.owner,
+                    held_since = %micros_to_text(row.since),
+                    lease_ended = %micros_to_text(row.lease_end),
+                    owner = %self.me,
+                    "took over a part of a list whose owner stopped renewing it"
+                );
+            }
+            kept.insert(part);
+            gained = true;
+        }
+
+        let held_by_others: Vec<&PartRow> = rows
+            .iter()
+            .filter(|(part, row)| {
+                !kept.contains(part) && !row.owner.is_empty() && row.lease_end >= now
+            })
+            .map(|(_, row)| row)
+            .collect();
+        let mut per_owner: HashMap<&str, usize> = HashMap::new();
+        for row in &held_by_others {
+            *per_owner.entry(row.owner.as_str()).or_default() += 1;
+        }
+        let orphaned = held_by_others
+            .iter()
+            .filter(|row| !sweepers.contains(&row.owner))
+            .map(|row| row.lease_end + 1)
+            .min();
+        let handing_back = (kept.len() < share
+            && (lost_race || per_owner.values().any(|n| *n > share)))
+        .then_some(now + micros(RENEW_EVERY));
+        let again_at = match (orphaned, handing_back) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let low = if kept.is_empty() {
+            None
+        } else {
+            kept.iter()
+                .map(|part| rows.get(part).and_then(|row| row.swept_to))
+                .collect::<Option<Vec<i64>>>()
+                .and_then(|lows| lows.into_iter().min())
+        };
+        self.with(task_list, |held| {
+            gained |= held.parts != kept && !kept.is_subset(&held.parts);
+            held.parts = kept.clone();
+            held.refreshed_at = Some(Instant::now());
+            held.again_at = again_at;
+            held.low = low;
+        });
+        Ok(Some(View {
+            parts: kept,
+            gained,
+            low,
+        }))
+    }
+
+    async fn read_parts(
+        &self,
+        session: &Session,
+        task_list: &str,
+    ) -> Result<BTreeMap<u32, PartRow>> {
+        type Row = (i32, Option<String>, Option<i64>, Option<i64>, Option<i64>);
+        let result = session
+            .execute_unpaged(&self.read, (task_list,))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?;
+        let mut parts = BTreeMap::new();
+        for row in result.rows::<Row>().map_err(storage)? {
+            let (part, owner, since, lease_end, swept_to) = row.map_err(storage)?;
+            // A part outside today's count (a table shared with another
+            // version) is not this process's to take.
+            let Ok(part) = u32::try_from(part) else {
+                continue;
+            };
+            if part >= SHARDS {
+                continue;
+            }
+            parts.insert(
+                part,
+                PartRow {
+                    owner: owner.unwrap_or_default(),
+                    since: since.unwrap_or_default(),
+                    lease_end: lease_end.unwrap_or_default(),
+                    swept_to,
+                },
+            );
+        }
+        Ok(parts)
+    }
+
+    async fn read_sweepers(&self, session: &Session, task_list: &str) -> Result<Vec<String>> {
+        let result = session
+            .execute_unpaged(&self.read_sweepers, (task_list,))
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?;
+        let mut sweepers: Vec<String> = result
+            .rows::<(String,)>()
+            .map_err(storage)?
+            .map(|row| row.map(|(s,)| s).map_err(storage))
+            .collect::<Result<_>>()?;
+        if !sweepers.contains(&self.me) {
+            sweepers.push(self.me.clone());
+        }
+        Ok(sweepers)
+    }
+
+    /// Renews `keep` and hands back `release`, in one lightweight
+    /// transaction while every part is still this process's; part by part
+    /// when one is not. The parts kept.
+    async fn renew_and_release(
+        &self,
+        session: &Session,
+        task_list: &str,
+        keep: &[u32],
+        release: &[u32],
+        lease_end: i64,
+    ) -> Result<BTreeSet<u32>> {
+        if keep.is_empty() && release.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let me = self.me.as_str();
+        let mut batch = Batch::new(BatchType::Logged);
+        batch.set_consistency(self.write);
+        batch.set_serial_consistency(Some(self.serial));
+        batch.set_is_idempotent(false);
+        let mut values: Vec<Box<dyn scylla::serialize::row::SerializeRow + Send + Sync + '_>> =
+            Vec::new();
+        for part in keep {
+            batch.append_statement(self.renew.clone());
+            values.push(Box::new((lease_end, task_list, *part as i32, me)));
+        }
+        for part in release {
+            batch.append_statement(self.release.clone());
+            values.push(Box::new((task_list, *part as i32, me)));
+        }
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        let result = session.batch(&batch, values).await.map_err(storage)?;
+        if applied(result)? {
+            return Ok(keep.iter().copied().collect());
+        }
+        // One of them was taken since: each on its own.
+        let mut kept = BTreeSet::new();
+        for part in keep {
+            let values = (lease_end, task_list, *part as i32, me);
+            if self.transaction(session, &self.renew, values).await? {
+                kept.insert(*part);
+            }
+        }
+        for part in release {
+            let values = (task_list, *part as i32, me);
+            self.transaction(session, &self.release, values).await?;
+        }
+        Ok(kept)
+    }
+
+    /// Takes `part`, as it was read (`None`: no row yet); whether it did.
+    async fn take(
+        &self,
+        session: &Session,
+        task_list: &str,
+        part: u32,
+        row: Option<&PartRow>,
+        now: i64,
+        lease_end: i64,
+    ) -> Result<bool> {
+        let me = self.me.as_str();
+        let part = part as i32;
+        match row {
+            None => {
+                let values = (task_list, part, me, now, lease_end);
+                self.transaction(session, &self.take_new, values).await
+            }
+            Some(row) => {
+                let values = (
+                    me,
+                    now,
+                    lease_end,
+                    task_list,
+                    part,
+                    row.owner.as_str(),
+                    row.lease_end,
+                );
+                self.transaction(session, &self.take_from, values).await
+            }
+        }
+    }
+
+    /// Records that this process's sweep of its parts of `task_list` read
+    /// every hint before `low` (µs).
+    pub(super) async fn mark(&self, session: &Session, task_list: &str, low: i64) -> Result<()> {
+        let parts = self.held(task_list);
+        futures::future::try_join_all(
+            parts.iter().map(|part| {
+                session.execute_unpaged(&self.mark, (low, low, task_list, *part as i32))
+            }),
+        )
+        .await
+        .map_err(storage)?;
+        self.with(task_list, |held| {
+            if held.parts == parts {
+                held.low = Some(held.low.map_or(low, |l| l.max(low)));
+            }
+        });
+        Ok(())
+    }
+
+    /// This process stops sweeping `task_list`: its parts go back at once,
+    /// for others to take at their next renewal.
+    pub(super) async fn stop(&self, session: &Session, task_list: &str) -> Result<()> {
+        let parts: Vec<u32> = self.with(task_list, |held| {
+            held.refreshed_at = None;
+            std::mem::take(&mut held.parts).into_iter().collect()
+        });
+        if !parts.is_empty() {
+            self.renew_and_release(session, task_list, &[], &parts, 0)
+                .await?;
+        }
+        session
+            .execute_unpaged(&self.stop_sweeping, (task_list, self.me.as_str()))
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+}
+
+/// Whether a conditional write applied: the first column of its answer.
+fn applied(result: scylla::response::query_result::QueryResult) -> Result<bool> {
+    let rows = result.into_rows_result().map_err(storage)?;
+    let row = rows
+        .maybe_first_row::<scylla::value::Row>()
+        .map_err(storage)?;
+    Ok(matches!(
+        row.as_ref().and_then(|r| r.columns.first()),
+        Some(Some(scylla::value::CqlValue::Boolean(true)))
+    ))
+}
+
+fn micros_to_text(at: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(at).map_or_else(|| at.to_string(), |at| at.to_rfc3339())
+}

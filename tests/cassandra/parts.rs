@@ -1,0 +1,277 @@
+//! Workers that split a list into parts (`CassandraConfig::owned_parts`):
+//! shares follow the processes sweeping the list (1 → 3 → 1), three workers
+//! drain one list running each task once, and the parts of a worker killed
+//! with SIGKILL are taken over when their lease runs out, logged and counted.
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use taskrec::adapter::StorageAdapter;
+use taskrec::cassandra::{ready, CassandraAdapter, CassandraConfig, TableLayout};
+use taskrec::{BoxError, Execute, Task, TaskData, TaskStatus, TaskStore, Worker, WorkerConfig};
+
+use crate::utils::{adapter, address, config, run, unique_list};
+use crate::worker::{worker_example, Resize};
+
+async fn by_parts() -> CassandraAdapter {
+    adapter(
+        config("tasks", TableLayout::Taskrec { shards: Some(16) })
+            .page_size(100)
+            .owned_parts(true),
+    )
+    .await
+}
+
+/// One whole sweep of `list` by `adapter`: the tasks it handed out.
+async fn sweep(adapter: &CassandraAdapter, list: &str) -> usize {
+    let (mut token, mut handed) = (None, 0);
+    loop {
+        let step = adapter
+            .next_ready(list, token.as_ref(), 64, chrono::Utc::now())
+            .await
+            .unwrap();
+        handed += step.tasks.len();
+        token = step.next;
+        if token.is_none() {
+            return handed;
+        }
+    }
+}
+
+fn held(adapters: &[&CassandraAdapter], list: &str) -> Vec<Vec<u32>> {
+    adapters.iter().map(|a| a.parts_held(list)).collect()
+}
+
+/// Every part is held by exactly one of them.
+fn assert_split(shares: &[Vec<u32>]) {
+    let all: Vec<u32> = shares.iter().flatten().copied().collect();
+    let distinct: BTreeSet<u32> = all.iter().copied().collect();
+    assert_eq!(all.len(), distinct.len(), "a part held twice: {shares:?}");
+    assert_eq!(
+        distinct,
+        (0..ready::SHARDS).collect::<BTreeSet<u32>>(),
+        "every part held: {shares:?}"
+    );
+}
+
+#[test]
+fn shares_follow_the_processes_sweeping_a_list_one_three_one() {
+    run(async {
+        let list = unique_list("parts-131");
+        let (a, b, c) = (by_parts().await, by_parts().await, by_parts().await);
+        sweep(&a, &list).await;
+        assert_eq!(
+            a.parts_held(&list).len(),
+            ready::SHARDS as usize,
+            "alone: all"
+        );
+
+        // Two join: nothing is free yet, but they say they sweep.
+        sweep(&b, &list).await;
+        sweep(&c, &list).await;
+        assert!(b.parts_held(&list).is_empty() && c.parts_held(&list).is_empty());
+
+        // At the next renewal the first keeps its share (3 of 8) and hands
+        // the rest back; the others take theirs.
+        tokio::time::sleep(ready::RENEW_EVERY).await;
+        sweep(&a, &list).await;
+        sweep(&b, &list).await;
+        sweep(&c, &list).await;
+        let shares = held(&[&a, &b, &c], &list);
+        assert_split(&shares);
+        assert_eq!(shares[0].len(), 3, "{shares:?}");
+        assert!(shares.iter().all(|s| s.len() >= 2), "{shares:?}");
+
+        // Two stop: theirs go back at once (no lease to wait for), and the
+        // one left takes every part at its next renewal.
+        b.stop_sweeping(&list).await.unwrap();
+        c.stop_sweeping(&list).await.unwrap();
+        assert!(b.parts_held(&list).is_empty() && c.parts_held(&list).is_empty());
+        tokio::time::sleep(ready::RENEW_EVERY).await;
+        sweep(&a, &list).await;
+        assert_eq!(a.parts_held(&list).len(), ready::SHARDS as usize);
+        // Handed back, not taken over: nobody's lease ran out.
+        assert_eq!(a.ready_reads().part_takeovers, 0);
+        a.stop_sweeping(&list).await.unwrap();
+    });
+}
+
+#[derive(Debug, Clone, TaskData)]
+struct Unit {
+    n: u32,
+}
+
+#[derive(Default)]
+struct Ledger {
+    in_flight: Mutex<HashMap<u32, u32>>,
+    runs: Mutex<HashMap<u32, u32>>,
+    max_in_flight: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Execute<Ledger> for Unit {
+    async fn execute(&self, ledger: &Ledger) -> Result<(), BoxError> {
+        {
+            let mut in_flight = ledger.in_flight.lock().unwrap();
+            let now = in_flight.entry(self.n).or_default();
+            *now += 1;
+            ledger.max_in_flight.fetch_max(*now, Ordering::SeqCst);
+            *ledger.runs.lock().unwrap().entry(self.n).or_default() += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        *ledger.in_flight.lock().unwrap().get_mut(&self.n).unwrap() -= 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn three_workers_drain_one_list_by_parts_running_each_task_once() {
+    run(async {
+        let store = TaskStore::new(by_parts().await);
+        let list = unique_list("parts-drain");
+        let n = 3_000;
+        let tasks: Vec<Task<Unit>> = (0..n)
+            .map(|n| Task::new(&list, format!("unit-{n:05}"), Unit { n }))
+            .collect::<taskrec::Result<_>>()
+            .unwrap();
+        assert_eq!(store.save_all(&tasks, 256).await.unwrap(), u64::from(n));
+
+        let ledger = Ledger::default();
+        let config = |owner: &str| {
+            WorkerConfig::new(owner)
+                .concurrency(16)
+                .lease(Duration::from_secs(30))
+        };
+        let adapters = [
+            Arc::new(by_parts().await),
+            Arc::new(by_parts().await),
+            Arc::new(by_parts().await),
+        ];
+        let workers = [
+            Worker::new(TaskStore::new(Arc::clone(&adapters[0])), config("a")),
+            Worker::new(TaskStore::new(Arc::clone(&adapters[1])), config("b")),
+            Worker::new(TaskStore::new(Arc::clone(&adapters[2])), config("c")),
+        ];
+        let (ra, rb, rc) = tokio::join!(
+            workers[0].drain::<Unit, _>(&list, &ledger),
+            workers[1].drain::<Unit, _>(&list, &ledger),
+            workers[2].drain::<Unit, _>(&list, &ledger),
+        );
+        let reports = [ra.unwrap(), rb.unwrap(), rc.unwrap()];
+
+        let runs = ledger.runs.lock().unwrap().clone();
+        assert_eq!(runs.len(), n as usize, "every task ran");
+        assert_eq!(
+            ledger.max_in_flight.load(Ordering::SeqCst),
+            1,
+            "never two at once"
+        );
+        let twice = runs.values().filter(|r| **r > 1).count();
+        let errors: u64 = reports.iter().map(|r| r.errors).sum();
+        assert!(
+            twice as u64 <= errors,
+            "{twice} tasks ran twice with {errors} errors: {reports:?}"
+        );
+        assert!(
+            reports.iter().filter(|r| r.succeeded > 0).count() >= 2,
+            "the list was shared: {reports:?}"
+        );
+        assert_eq!(store.count(&list).await.unwrap(), 0);
+        // Each handed its parts back when its drain ended.
+        for adapter in &adapters {
+            assert!(adapter.parts_held(&list).is_empty());
+        }
+        println!("three workers by parts over {n} tasks: {reports:?}");
+    });
+}
+
+#[test]
+fn a_killed_workers_parts_are_taken_over_when_their_lease_ends() {
+    run(async {
+        // The example's keyspace and table, where the child process works.
+        let config = CassandraConfig::new([address()], "taskrec_worker")
+            .layout(TableLayout::Taskrec { shards: None })
+            .create_schema(true)
+            .owned_parts(true);
+        let store = TaskStore::new(adapter(config.clone()).await);
+        let list = unique_list("parts-killed");
+        let tasks: Vec<Task<Resize>> = (0..2000)
+            .map(|image| {
+                Task::new(
+                    &list,
+                    format!("image-{image:06}"),
+                    Resize { image, work_ms: 20 },
+                )
+            })
+            .collect::<taskrec::Result<_>>()
+            .unwrap();
+        store.save_all(&tasks, 256).await.unwrap();
+
+        let lease = Duration::from_secs(3);
+        let mut child = Command::new(worker_example())
+            .args(["--cassandra", "--owned-parts", "--list", &list])
+            .args(["--concurrency", "8"])
+            .args(["--lease-ms", &lease.as_millis().to_string()])
+            .env("TASKREC_CASSANDRA", address())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the worker example starts");
+        let started = Instant::now();
+        loop {
+            let left = store.count(&list).await.unwrap();
+            if left <= 1700 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the child made no progress: {left} left"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "the child ended early");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        let killed_at = Instant::now();
+        assert!(!child.wait().unwrap().success(), "killed, not finished");
+
+        let left = store.count(&list).await.unwrap();
+        assert!(left > 0, "the child was killed mid-run");
+        let mut held = 0;
+        for task in &tasks {
+            if let Some(state) = store.state(&list, task.id()).await.unwrap() {
+                held += usize::from(state.status == TaskStatus::Claimed);
+            }
+        }
+        assert!((1..=8).contains(&held), "the dead worker's claims: {held}");
+
+        // The survivor starts at once: the child still counts as sweeping
+        // (its row lives SWEEPER_TTL) and holds every part under its lease,
+        // so the survivor waits for the lease, then takes them all over.
+        let survivors_adapter = Arc::new(adapter(config).await);
+        let survivor = Worker::new(
+            TaskStore::new(Arc::clone(&survivors_adapter)),
+            WorkerConfig::new("survivor").concurrency(32).lease(lease),
+        );
+        let report = survivor.drain::<Resize, _>(&list, &()).await.unwrap();
+        assert!(
+            report.succeeded > 0 && report.succeeded <= left,
+            "{report:?}, {left} left"
+        );
+        assert_eq!(report.failed, 0, "{report:?}");
+        assert_eq!(store.count(&list).await.unwrap(), 0, "every task finished");
+        let reads = survivors_adapter.ready_reads();
+        assert_eq!(
+            reads.part_takeovers,
+            u64::from(ready::SHARDS),
+            "the child held every part, and each was taken over: {reads:?}"
+        );
+        // Not before the dead worker's lease could have run out.
+        assert!(
+            killed_at.elapsed() >= ready::PART_LEASE - ready::RENEW_EVERY,
+            "taken over after {:?}",
+            killed_at.elapsed()
+        );
+    });
+}
