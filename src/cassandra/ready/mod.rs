@@ -350,17 +350,23 @@ impl ReadyIndex {
     ) -> Result<ReadyTasks> {
         let Some(parts) = &self.parts else {
             return self
-                .next_ready_of(adapter, task_list, token, None, limit, now)
+                .next_ready_of(adapter, task_list, token, limit, now)
                 .await;
         };
-        let view = match token {
-            None => {
-                // The parts' leases and owners are the cluster's time.
-                let at = self.clock.estimate().timestamp_micros();
-                parts.refresh(adapter.session(), task_list, at).await?
-            }
-            Some(_) => None,
-        };
+        // Renewed at any step once due, not only when a sweep starts: under
+        // a steady flow one sweep can go on for longer than a lease. The
+        // parts' leases and owners are the cluster's time.
+        let at = self.clock.estimate().timestamp_micros();
+        let gained = parts.refresh(adapter.session(), task_list, at).await?;
+        if let (Some(token), true) = (token, gained) {
+            // A part taken mid-sweep is swept from where its last owner left
+            // off: this sweep ends here, and the next starts there.
+            Step::decode(token)?;
+            return Ok(ReadyTasks {
+                next_open: Some(now),
+                ..ReadyTasks::default()
+            });
+        }
         let mut ready = if self.shards(task_list).is_empty() {
             // Nothing to sweep, but a token that is not a sweep's is still
             // refused.
@@ -369,7 +375,7 @@ impl ReadyIndex {
             }
             ReadyTasks::default()
         } else {
-            self.next_ready_of(adapter, task_list, token, view, limit, now)
+            self.next_ready_of(adapter, task_list, token, limit, now)
                 .await?
         };
         if let (None, Some(again)) = (&ready.next, parts.again_at(task_list)) {
@@ -388,7 +394,6 @@ impl ReadyIndex {
         adapter: &CassandraAdapter,
         task_list: &str,
         token: Option<&PageToken>,
-        view: Option<parts::View>,
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<ReadyTasks> {
@@ -397,7 +402,7 @@ impl ReadyIndex {
         let now_us = now.timestamp_micros();
         let step = match token {
             Some(token) => Step::decode(token)?,
-            None => self.start(session, task_list, now_us, view).await?,
+            None => self.start(session, task_list, now_us).await?,
         };
         let (mut after, from_low) = match step {
             walk @ Step::Walk { .. } => {

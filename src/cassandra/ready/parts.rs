@@ -70,21 +70,11 @@ struct Held {
     /// When this process should look at the parts again although its own
     /// hold nothing (see [`Parts::again_at`]).
     again_at: Option<i64>,
-    /// Where a sweep of the parts held starts: see [`View::low`].
-    low: Option<i64>,
-}
-
-/// What a sweep starting now works with.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct View {
-    /// The parts this process holds.
-    pub(super) parts: BTreeSet<u32>,
-    /// Parts taken at this look: the sweep starts where their last owner
-    /// left off.
-    pub(super) gained: bool,
-    /// Where the sweep of these parts starts: the lowest of their
+    /// Where a sweep of the parts held starts: the lowest of their
     /// `swept_to`; `None` when one was never swept (a walk finds its tasks).
-    pub(super) low: Option<i64>,
+    low: Option<i64>,
+    /// Parts were taken since the last sweep began.
+    gained: bool,
 }
 
 pub(crate) struct Parts {
@@ -258,26 +248,33 @@ impl Parts {
         self.with(task_list, |held| held.again_at)
     }
 
-    /// Where a sweep of the parts held starts (see [`View::low`]).
+    /// Whether parts were taken since the last call (a sweep starting now
+    /// starts at their marks).
+    pub(super) fn take_gained(&self, task_list: &str) -> bool {
+        self.with(task_list, |held| std::mem::take(&mut held.gained))
+    }
+
+    /// Where a sweep of the parts held starts (see [`Held::low`]).
     pub(super) fn low(&self, task_list: &str) -> Option<i64> {
         self.with(task_list, |held| held.low)
     }
 
-    /// At the start of a sweep: renews, takes and hands back parts when the
-    /// last look is [`RENEW_EVERY`] old (or none was made), and says what the
-    /// sweep works with. `now` is the cluster's time (µs).
+    /// At a step of a sweep: renews, takes and hands back parts when the
+    /// last look is [`RENEW_EVERY`] old (or none was made). Whether it took
+    /// parts (a sweep under way then ends: parts taken are swept from their
+    /// marks). `now` is the cluster's time (µs).
     pub(super) async fn refresh(
         &self,
         session: &Session,
         task_list: &str,
         now: i64,
-    ) -> Result<Option<View>> {
+    ) -> Result<bool> {
         let due = self.with(task_list, |held| {
             held.refreshed_at
                 .is_none_or(|at| at.elapsed() >= RENEW_EVERY)
         });
         if !due {
-            return Ok(None);
+            return Ok(false);
         }
         let ttl = i32::try_from(SWEEPER_TTL.as_secs()).unwrap_or(i32::MAX);
         session
@@ -386,16 +383,13 @@ impl Parts {
         };
         self.with(task_list, |held| {
             gained |= held.parts != kept && !kept.is_subset(&held.parts);
-            held.parts = kept.clone();
+            held.parts = kept;
             held.refreshed_at = Some(Instant::now());
             held.again_at = again_at;
             held.low = low;
+            held.gained |= gained;
         });
-        Ok(Some(View {
-            parts: kept,
-            gained,
-            low,
-        }))
+        Ok(gained)
     }
 
     async fn read_parts(

@@ -6,15 +6,13 @@ use super::*;
 
 impl ReadyIndex {
     /// Where a new sweep starts, and whether at the low mark.
-    pub(super) async fn start(
-        &self,
-        session: &Session,
-        task_list: &str,
-        now: i64,
-        view: Option<super::parts::View>,
-    ) -> Result<Step> {
-        // Parts just taken are swept from where their last owner left off.
-        let gained = view.as_ref().is_some_and(|view| view.gained);
+    pub(super) async fn start(&self, session: &Session, task_list: &str, now: i64) -> Result<Step> {
+        // Parts taken since the last sweep began are swept from where their
+        // last owner left off.
+        let gained = self
+            .parts
+            .as_ref()
+            .is_some_and(|parts| parts.take_gained(task_list));
         let (end, recent) = self.memory(task_list, |m| {
             let recent = m.low_swept_at.is_some_and(|at| at.elapsed() < LOW_EVERY);
             (m.end.map(|end| end - micros(MARGIN)), recent && !gained)
