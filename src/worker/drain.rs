@@ -1,8 +1,9 @@
 //! The loop of `drain` and `serve`: passes over the lists, one sweep of
 //! [`StorageAdapter::next_ready`] each, and the waits between them.
 
+use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -147,7 +148,13 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
-        let steps = self.sweep(task_list, share);
+        // The ids handed out in this pass and not visited to the end yet: a
+        // sweep may hand a task out twice (a walk at its end finds one its
+        // hints handed out, still waiting for a free slot), and claiming it
+        // twice would lose one claim, a Paxos round, to this worker itself.
+        let waiting: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+        let waiting = &waiting;
+        let steps = self.sweep(task_list, share, waiting);
         // The list's name for the metrics' labels, shared by the pass's tasks.
         let list_label: Arc<str> = Arc::from(task_list);
         let list_label = &list_label;
@@ -158,8 +165,15 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             .map(|step| async move {
                 match step {
                     Step::Ready(stored) => {
-                        self.visit(stored, handler, counters, list_label, contended)
-                            .await
+                        let id = stored.record.id().to_owned();
+                        let visit = self
+                            .visit(stored, handler, counters, list_label, contended)
+                            .await;
+                        waiting
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .remove(&id);
+                        visit
                     }
                     Step::OpensAt(at) => Ok(Visit::Open(at)),
                     Step::CutShort => Ok(Visit::CutShort),
@@ -216,7 +230,12 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
     ///
     /// With a `share`, the sweep ends once it has handed out that many
     /// tasks, with [`Step::CutShort`].
-    fn sweep<'a>(&'a self, task_list: &'a str, share: Option<usize>) -> BoxStream<'a, Step> {
+    fn sweep<'a>(
+        &'a self,
+        task_list: &'a str,
+        share: Option<usize>,
+        waiting: &'a Mutex<HashSet<String>>,
+    ) -> BoxStream<'a, Step> {
         // A step asks for a few times the concurrency: enough to keep every
         // slot busy, few enough that tasks handed out are claimed soon.
         let window = self.config.concurrency.saturating_mul(4);
@@ -244,8 +263,16 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 };
                 match step {
                     Ok(ready) => {
-                        let mut items: Vec<Step> =
-                            ready.tasks.into_iter().map(Step::Ready).collect();
+                        let mut items: Vec<Step> = {
+                            let mut waiting =
+                                waiting.lock().unwrap_or_else(PoisonError::into_inner);
+                            ready
+                                .tasks
+                                .into_iter()
+                                .filter(|task| waiting.insert(task.record.id().to_owned()))
+                                .map(Step::Ready)
+                                .collect()
+                        };
                         // Workers sweeping one list in the same order would
                         // all try the same tasks at the same moment; shuffling
                         // each step spreads them out (on Cassandra, contended
