@@ -24,7 +24,7 @@ const HINTS_HELD_BACK: Duration = Duration::from_secs(3);
 
 /// One whole claim-next sweep of `list` by `adapter`: how many tasks it
 /// handed out, and when it says the first held task opens.
-async fn sweep(
+pub(crate) async fn sweep(
     adapter: &CassandraAdapter,
     list: &str,
 ) -> (usize, Option<chrono::DateTime<chrono::Utc>>) {

@@ -5,18 +5,18 @@
 //! killed with SIGKILL are taken over when their lease runs out, logged and
 //! counted.
 
-use std::collections::{BTreeSet, HashMap};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{ready, CassandraAdapter, CassandraConfig, TableLayout};
-use taskrec::{BoxError, Execute, Task, TaskData, TaskStatus, TaskStore, Worker, WorkerConfig};
+use taskrec::{Task, TaskStore, Worker, WorkerConfig};
 
+use crate::claim_next::sweep;
 use crate::utils::{adapter, address, config, run, unique_list};
-use crate::worker::{worker_example, Resize};
+use crate::worker::{kill_a_worker_mid_run, Ledger, Resize, Unit};
 
 async fn by_parts() -> CassandraAdapter {
     adapter(
@@ -25,22 +25,6 @@ async fn by_parts() -> CassandraAdapter {
             .owned_parts(true),
     )
     .await
-}
-
-/// One whole sweep of `list` by `adapter`: the tasks it handed out.
-async fn sweep(adapter: &CassandraAdapter, list: &str) -> usize {
-    let (mut token, mut handed) = (None, 0);
-    loop {
-        let step = adapter
-            .next_ready(list, token.as_ref(), 64, chrono::Utc::now())
-            .await
-            .unwrap();
-        handed += step.tasks.len();
-        token = step.next;
-        if token.is_none() {
-            return handed;
-        }
-    }
 }
 
 fn held(adapters: &[&CassandraAdapter], list: &str) -> Vec<Vec<u32>> {
@@ -99,34 +83,6 @@ fn shares_follow_the_processes_sweeping_a_list_one_three_one() {
         assert_eq!(a.ready_reads().part_takeovers, 0);
         a.stop_sweeping(&list).await.unwrap();
     });
-}
-
-#[derive(Debug, Clone, TaskData)]
-struct Unit {
-    n: u32,
-}
-
-#[derive(Default)]
-struct Ledger {
-    in_flight: Mutex<HashMap<u32, u32>>,
-    runs: Mutex<HashMap<u32, u32>>,
-    max_in_flight: AtomicU32,
-}
-
-#[async_trait::async_trait]
-impl Execute<Ledger> for Unit {
-    async fn execute(&self, ledger: &Ledger) -> Result<(), BoxError> {
-        {
-            let mut in_flight = ledger.in_flight.lock().unwrap();
-            let now = in_flight.entry(self.n).or_default();
-            *now += 1;
-            ledger.max_in_flight.fetch_max(*now, Ordering::SeqCst);
-            *ledger.runs.lock().unwrap().entry(self.n).or_default() += 1;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        *ledger.in_flight.lock().unwrap().get_mut(&self.n).unwrap() -= 1;
-        Ok(())
-    }
 }
 
 #[test]
@@ -200,53 +156,9 @@ fn a_killed_workers_parts_are_taken_over_when_their_lease_ends() {
             .owned_parts(true);
         let store = TaskStore::new(adapter(config.clone()).await);
         let list = unique_list("parts-killed");
-        let tasks: Vec<Task<Resize>> = (0..2000)
-            .map(|image| {
-                Task::new(
-                    &list,
-                    format!("image-{image:06}"),
-                    Resize { image, work_ms: 20 },
-                )
-            })
-            .collect::<taskrec::Result<_>>()
-            .unwrap();
-        store.save_all(&tasks, 256).await.unwrap();
-
         let lease = Duration::from_secs(3);
-        let mut child = Command::new(worker_example())
-            .args(["--cassandra", "--owned-parts", "--list", &list])
-            .args(["--concurrency", "8"])
-            .args(["--lease-ms", &lease.as_millis().to_string()])
-            .env("TASKREC_CASSANDRA", address())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the worker example starts");
-        let started = Instant::now();
-        loop {
-            let left = store.count(&list).await.unwrap();
-            if left <= 1700 {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "the child made no progress: {left} left"
-            );
-            assert!(child.try_wait().unwrap().is_none(), "the child ended early");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        let left = kill_a_worker_mid_run(&store, &list, lease, &["--owned-parts"]).await;
         let killed_at = Instant::now();
-        assert!(!child.wait().unwrap().success(), "killed, not finished");
-
-        let left = store.count(&list).await.unwrap();
-        assert!(left > 0, "the child was killed mid-run");
-        let mut held = 0;
-        for task in &tasks {
-            if let Some(state) = store.state(&list, task.id()).await.unwrap() {
-                held += usize::from(state.status == TaskStatus::Claimed);
-            }
-        }
-        assert!((1..=8).contains(&held), "the dead worker's claims: {held}");
 
         // The survivor starts at once: the child still counts as sweeping
         // (its row lives SWEEPER_TTL) and holds every part under its lease,

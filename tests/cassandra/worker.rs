@@ -13,16 +13,18 @@ use taskrec::{BoxError, Execute, Task, TaskData, TaskStatus, TaskStore, Worker, 
 
 use crate::utils::{adapter, address, bucketed, run, unique_list};
 
+/// A task that records its runs in a [`Ledger`].
 #[derive(Debug, Clone, TaskData)]
-struct Unit {
-    n: u32,
+pub(crate) struct Unit {
+    pub(crate) n: u32,
 }
 
+/// Runs per task, and the most runs of one task at once.
 #[derive(Default)]
-struct Ledger {
+pub(crate) struct Ledger {
     in_flight: Mutex<HashMap<u32, u32>>,
-    runs: Mutex<HashMap<u32, u32>>,
-    max_in_flight: AtomicU32,
+    pub(crate) runs: Mutex<HashMap<u32, u32>>,
+    pub(crate) max_in_flight: AtomicU32,
 }
 
 #[async_trait::async_trait]
@@ -107,7 +109,7 @@ fn two_workers_racing_over_ten_thousand_tasks_never_run_one_together() {
 }
 
 /// The worker example, built by `cargo test` beside this test binary.
-pub(crate) fn worker_example() -> std::path::PathBuf {
+fn worker_example() -> std::path::PathBuf {
     let deps = std::env::current_exe().expect("the test binary's path");
     let exe = deps
         .parent()
@@ -122,6 +124,68 @@ pub(crate) fn worker_example() -> std::path::PathBuf {
     exe
 }
 
+/// Saves 2,000 of the worker example's tasks to `list`, starts the example
+/// (`--cassandra`, 8 at once, `lease`, and `extra` options) on them, and
+/// kills it with SIGKILL once it has finished 300: how many were left, the
+/// dead worker's claims (1 to 8) among them.
+pub(crate) async fn kill_a_worker_mid_run(
+    store: &TaskStore<CassandraAdapter>,
+    list: &str,
+    lease: Duration,
+    extra: &[&str],
+) -> u64 {
+    let tasks: Vec<Task<Resize>> = (0..2000)
+        .map(|image| {
+            Task::new(
+                list,
+                format!("image-{image:06}"),
+                Resize { image, work_ms: 20 },
+            )
+        })
+        .collect::<taskrec::Result<_>>()
+        .unwrap();
+    store.save_all(&tasks, 256).await.unwrap();
+
+    let mut child = Command::new(worker_example())
+        .args(["--cassandra", "--list", list, "--concurrency", "8"])
+        .args(["--lease-ms", &lease.as_millis().to_string()])
+        .args(extra)
+        .env("TASKREC_CASSANDRA", address())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the worker example starts");
+    let started = Instant::now();
+    loop {
+        let left = store.count(list).await.unwrap();
+        if left <= 1700 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the child made no progress: {left} left"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the child ended early");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed, not finished: {status}");
+
+    let left = store.count(list).await.unwrap();
+    assert!(left > 0, "the child was killed mid-run");
+    let mut held = 0;
+    for task in &tasks {
+        if let Some(state) = store.state(list, task.id()).await.unwrap() {
+            held += usize::from(state.status == TaskStatus::Claimed);
+        }
+    }
+    assert!(
+        (1..=8).contains(&held),
+        "the dead worker left its claims ({held}) behind"
+    );
+    left
+}
+
 #[test]
 fn a_worker_killed_with_sigkill_is_finished_by_another_after_its_lease() {
     run(async {
@@ -131,55 +195,8 @@ fn a_worker_killed_with_sigkill_is_finished_by_another_after_its_lease() {
             .create_schema(true);
         let store = TaskStore::new(adapter(config).await);
         let list = unique_list("killed");
-        let tasks: Vec<Task<Resize>> = (0..2000)
-            .map(|image| {
-                Task::new(
-                    &list,
-                    format!("image-{image:06}"),
-                    Resize { image, work_ms: 20 },
-                )
-            })
-            .collect::<taskrec::Result<_>>()
-            .unwrap();
-        store.save_all(&tasks, 256).await.unwrap();
-
         let lease = Duration::from_secs(3);
-        let mut child = Command::new(worker_example())
-            .args(["--cassandra", "--list", &list, "--concurrency", "8"])
-            .args(["--lease-ms", &lease.as_millis().to_string()])
-            .env("TASKREC_CASSANDRA", address())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the worker example starts");
-        let started = Instant::now();
-        loop {
-            let left = store.count(&list).await.unwrap();
-            if left <= 1700 {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "the child made no progress: {left} left"
-            );
-            assert!(child.try_wait().unwrap().is_none(), "the child ended early");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
-        let status = child.wait().unwrap();
-        assert!(!status.success(), "killed, not finished: {status}");
-
-        let left = store.count(&list).await.unwrap();
-        assert!(left > 0, "the child was killed mid-run");
-        let mut held = 0;
-        for task in &tasks {
-            if let Some(state) = store.state(&list, task.id()).await.unwrap() {
-                held += usize::from(state.status == TaskStatus::Claimed);
-            }
-        }
-        assert!(
-            (1..=8).contains(&held),
-            "the dead worker left its claims ({held}) behind"
-        );
+        let left = kill_a_worker_mid_run(&store, &list, lease, &[]).await;
 
         let survivor = Worker::new(
             store.clone(),
