@@ -586,8 +586,9 @@ impl CassandraConfig {
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").create_schema(true);
     /// assert!(format!("{config:?}").contains("create_schema: true"));
     /// // the keyspace, the table, the history table, the listing's entries, slices
-    /// // and days, the same three for failed tasks, the ready index and its low marks
-    /// assert_eq!(schema_statements(&config)?.len(), 11);
+    /// // and days, the same three for failed tasks, the ready index, its low marks,
+    /// // and the parts of lists and their sweepers (for `owned_parts`)
+    /// assert_eq!(schema_statements(&config)?.len(), 13);
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn create_schema(mut self, create: bool) -> Self {

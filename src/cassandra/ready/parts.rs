@@ -306,7 +306,9 @@ impl Parts {
         let start = super::super::shard::shard_of(&self.me, SHARDS);
         let mut free: Vec<(u32, Option<&PartRow>)> = (0..SHARDS)
             .map(|i| (i + start) % SHARDS)
-            .filter(|part| !kept.contains(part))
+            // Not those just handed back: the rows read say they are still
+            // this process's.
+            .filter(|part| !kept.contains(part) && !extra.contains(part))
             .filter_map(|part| match rows.get(&part) {
                 None => Some((part, None)),
                 Some(row) if row.owner.is_empty() || row.lease_end < now => Some((part, Some(row))),
