@@ -279,6 +279,15 @@ fn ttl_seconds(ttl: Option<Duration>) -> Result<i32> {
     }
 }
 
+/// Whether a conditional write applied, from the first row of its answer
+/// (`[applied]` comes first).
+fn applied(answer: Option<&scylla::value::Row>) -> bool {
+    matches!(
+        answer.and_then(|row| row.columns.first()),
+        Some(Some(scylla::value::CqlValue::Boolean(true)))
+    )
+}
+
 /// A lightweight transaction: not idempotent, since a retry after an
 /// unknown outcome would see its own write and report a conflict.
 fn lwt(serial: SerialConsistency, mut statement: PreparedStatement) -> PreparedStatement {

@@ -493,10 +493,7 @@ impl TaskrecTable {
         let row = written.row(INITIAL_STATE_JSON, slice);
         let answer =
             first_row::<scylla::value::Row>(&self.session, &self.insert_if_absent, row).await?;
-        let applied = matches!(
-            answer.as_ref().and_then(|r| r.columns.first()),
-            Some(Some(scylla::value::CqlValue::Boolean(true)))
-        );
+        let applied = super::applied(answer.as_ref());
         if applied {
             let entry = written.entry(slice, self.listing.shard(id), 0);
             self.session
@@ -905,10 +902,7 @@ impl Table for TaskrecTable {
         }
         let values = (state, token, task_list, id, expected.as_uuid());
         let row = first_row::<scylla::value::Row>(&self.session, &self.swap, values).await?;
-        let applied = matches!(
-            row.as_ref().and_then(|r| r.columns.first()),
-            Some(Some(scylla::value::CqlValue::Boolean(true)))
-        );
+        let applied = super::applied(row.as_ref());
         if let (Some(ready), Some((due, delay)), true) = (&self.ready, held_back, applied) {
             let insert = ready.insert_statement();
             if !self

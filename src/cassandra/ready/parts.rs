@@ -31,7 +31,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use scylla::client::session::Session;
@@ -42,7 +41,8 @@ use scylla::statement::{Consistency, SerialConsistency};
 use crate::error::Result;
 
 use super::{micros, SHARDS};
-use crate::cassandra::storage;
+use crate::cassandra::per_list::PerList;
+use crate::cassandra::{applied, first_row, storage};
 
 /// How long a part stays its owner's after the owner's last renewal.
 pub const PART_LEASE: Duration = Duration::from_secs(20);
@@ -93,7 +93,7 @@ pub(crate) struct Parts {
     say_sweeping: PreparedStatement,
     stop_sweeping: PreparedStatement,
     read_sweepers: PreparedStatement,
-    lists: Mutex<HashMap<String, Held>>,
+    lists: PerList<Held>,
     takeovers: AtomicU64,
     /// Lightweight transactions on parts, so far.
     transactions: AtomicU64,
@@ -193,7 +193,7 @@ impl Parts {
                 read,
             )
             .await?,
-            lists: Mutex::new(HashMap::new()),
+            lists: PerList::new(),
             takeovers: AtomicU64::new(0),
             transactions: AtomicU64::new(0),
         })
@@ -217,19 +217,14 @@ impl Parts {
         values: impl scylla::serialize::row::SerializeRow,
     ) -> Result<bool> {
         self.transactions.fetch_add(1, Ordering::Relaxed);
-        let result = session
-            .execute_unpaged(statement, values)
-            .await
-            .map_err(storage)?;
-        applied(result)
+        let answer = first_row::<scylla::value::Row>(session, statement, values).await?;
+        Ok(applied(answer.as_ref()))
     }
 
     fn with<R>(&self, task_list: &str, f: impl FnOnce(&mut Held) -> R) -> R {
-        let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(held) = lists.get_mut(task_list) {
-            return f(held);
-        }
-        f(lists.entry(task_list.to_owned()).or_default())
+        // Forgotten past the bound: the next refresh reads which parts are
+        // this process's from the table.
+        self.lists.with(task_list, Held::default, f)
     }
 
     /// The parts this process holds of `task_list`, as of its last look.
@@ -478,8 +473,15 @@ impl Parts {
             values.push(Box::new((task_list, *part as i32, me)));
         }
         self.transactions.fetch_add(1, Ordering::Relaxed);
-        let result = session.batch(&batch, values).await.map_err(storage)?;
-        if applied(result)? {
+        let answer = session
+            .batch(&batch, values)
+            .await
+            .map_err(storage)?
+            .into_rows_result()
+            .map_err(storage)?
+            .maybe_first_row::<scylla::value::Row>()
+            .map_err(storage)?;
+        if applied(answer.as_ref()) {
             return Ok(keep.iter().copied().collect());
         }
         // One of them was taken since: each on its own.
@@ -565,18 +567,6 @@ impl Parts {
             .map_err(storage)?;
         Ok(())
     }
-}
-
-/// Whether a conditional write applied: the first column of its answer.
-fn applied(result: scylla::response::query_result::QueryResult) -> Result<bool> {
-    let rows = result.into_rows_result().map_err(storage)?;
-    let row = rows
-        .maybe_first_row::<scylla::value::Row>()
-        .map_err(storage)?;
-    Ok(matches!(
-        row.as_ref().and_then(|r| r.columns.first()),
-        Some(Some(scylla::value::CqlValue::Boolean(true)))
-    ))
 }
 
 fn micros_to_text(at: i64) -> String {
