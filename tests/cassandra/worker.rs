@@ -124,27 +124,34 @@ fn worker_example() -> std::path::PathBuf {
     exe
 }
 
-/// Saves 2,000 of the worker example's tasks to `list`, starts the example
-/// (`--cassandra`, 8 at once, `lease`, and `extra` options) on them, and
-/// kills it with SIGKILL once it has finished 300: how many were left, the
-/// dead worker's claims (1 to 8) among them.
+/// Saves 400 quick tasks of the worker example's to `list`, then 8 that
+/// take ten minutes each (saved last, so handed out last), starts the
+/// example (`--cassandra`, 8 at once, `lease`, and `extra` options) on
+/// them, and kills it with SIGKILL once it holds one of the long ones: how
+/// many tasks were left, the dead worker's claims (1 to 8) among them.
+///
+/// Killed on a claim seen, not after some count of finished tasks: a
+/// worker holds no claim at all between two passes (or while a request of
+/// its own is slow), and a kill there would leave nothing to take over.
 pub(crate) async fn kill_a_worker_mid_run(
     store: &TaskStore<CassandraAdapter>,
     list: &str,
     lease: Duration,
     extra: &[&str],
 ) -> u64 {
-    let tasks: Vec<Task<Resize>> = (0..2000)
-        .map(|image| {
-            Task::new(
-                list,
-                format!("image-{image:06}"),
-                Resize { image, work_ms: 20 },
-            )
-        })
+    let resize = |image: u32, work_ms: u64| {
+        Task::new(list, format!("image-{image:06}"), Resize { image, work_ms })
+    };
+    let quick: Vec<Task<Resize>> = (0..400)
+        .map(|image| resize(image, 20))
         .collect::<taskrec::Result<_>>()
         .unwrap();
-    store.save_all(&tasks, 256).await.unwrap();
+    store.save_all(&quick, 256).await.unwrap();
+    let long: Vec<Task<Resize>> = (400..408)
+        .map(|image| resize(image, 600_000))
+        .collect::<taskrec::Result<_>>()
+        .unwrap();
+    store.save_all(&long, 256).await.unwrap();
 
     let mut child = Command::new(worker_example())
         .args(["--cassandra", "--list", list, "--concurrency", "8"])
@@ -155,14 +162,18 @@ pub(crate) async fn kill_a_worker_mid_run(
         .spawn()
         .expect("the worker example starts");
     let started = Instant::now();
-    loop {
-        let left = store.count(list).await.unwrap();
-        if left <= 1700 {
-            break;
+    'running: loop {
+        for task in &long {
+            if let Some(state) = store.state(list, task.id()).await.unwrap() {
+                if state.status == TaskStatus::Claimed {
+                    break 'running;
+                }
+            }
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "the child made no progress: {left} left"
+            "the child claimed no long task in 120 s: {} left",
+            store.count(list).await.unwrap()
         );
         assert!(child.try_wait().unwrap().is_none(), "the child ended early");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -172,13 +183,14 @@ pub(crate) async fn kill_a_worker_mid_run(
     assert!(!status.success(), "killed, not finished: {status}");
 
     let left = store.count(list).await.unwrap();
-    assert!(left > 0, "the child was killed mid-run");
     let mut held = 0;
-    for task in &tasks {
+    for task in quick.iter().chain(&long) {
         if let Some(state) = store.state(list, task.id()).await.unwrap() {
             held += usize::from(state.status == TaskStatus::Claimed);
         }
     }
+    // A long task runs for ten minutes and its lease is renewed while it
+    // runs: the one seen claimed is still held by the dead worker.
     assert!(
         (1..=8).contains(&held),
         "the dead worker left its claims ({held}) behind"
