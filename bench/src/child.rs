@@ -138,10 +138,18 @@ async fn run(job: Job) -> Result<Outcome, String> {
                 // What the worker's sweeps read, whole drain: with the list's
                 // size, this is where a drain's extra reads would show.
                 let reads = adapter.ready_reads();
+                // Paxos rounds: lightweight transactions on tasks (claims,
+                // unless the owner of a part writes them plainly) and on parts.
+                let paxos = reads.task_transactions + reads.part_transactions;
                 outcome.figures.extend([
                     ("ready_hints".to_owned(), reads.hints as f64),
                     ("ready_states".to_owned(), reads.states as f64),
                     ("ready_walked".to_owned(), reads.walked as f64),
+                    ("plain_claims".to_owned(), reads.plain_claims as f64),
+                    (
+                        "paxos_per_task".to_owned(),
+                        (paxos as f64 / job.n.max(1) as f64 * 100.0).round() / 100.0,
+                    ),
                 ]);
             }
             Ok(outcome)

@@ -955,7 +955,7 @@ fn flow_table(out: &mut String, rows: &[Row], options: &Options) {
     }
     let _ = writeln!(
         out,
-        "\nFlow: producers save new tasks while {} worker processes run them, on one list, for {} s; tasks/s are runs started in that window; the producers keep the backlog at a bound of max(2 × c × workers, 100) tasks, so the wait from a task's build to the start of its run is about that bound over the rate (the bench's queue, not the list's); claims lost and Paxos rounds counted by the workers' `taskrec_claims_total` (each claim one lightweight transaction, the only ones of a clean run).\n",
+        "\nFlow: producers save new tasks while {} worker processes run them, on one list, for {} s; tasks/s are runs started in that window; the producers keep the backlog at a bound of max(2 × c × workers, 100) tasks, so the wait from a task's build to the start of its run is about that bound over the rate (the bench's queue, not the list's); claims lost counted by the workers' `taskrec_claims_total`; Paxos rounds by their adapters (`ReadyReads::task_transactions` and `part_transactions`: claims, unless the owner of a part writes them plainly with `owned_parts`, renewals, retries, and the parts' own).\n",
         options.flow_workers, options.flow_secs
     );
     let _ = writeln!(

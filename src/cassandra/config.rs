@@ -653,15 +653,29 @@ impl CassandraConfig {
     /// one that dies leaves them until their lease runs out, and the
     /// takeover is logged and counted (`taskrec_part_takeovers_total`).
     ///
+    /// The owner of a part claims its tasks without a lightweight
+    /// transaction: a plain write stamped inside its lease, read back, and
+    /// trusted only if it is seen to land [`FENCE_MARGIN`](super::ready::FENCE_MARGIN)
+    /// before the lease ends; the completion of such a claim deletes by the
+    /// claim's timestamp without reading first. A task run and completed
+    /// costs no Paxos round then. Lightweight transactions remain for what
+    /// may race a claim: a task claimed before whose lease ran out, the
+    /// first [`HAND_WINDOW`](super::ready::HAND_WINDOW) after a part is
+    /// taken, renewals, retries and failures. A claim by hand
+    /// ([`TaskStore::claim`](crate::TaskStore::claim)) of a task in a part
+    /// that another process owns answers `None`; in a part nobody owns it
+    /// is a lightweight transaction. See `docs/SCALE.md`, "Plain claims".
+    ///
     /// It costs a few requests per list every 5 s and process (a row saying
     /// it sweeps, a read of the parts, one lightweight transaction renewing
     /// its parts), whatever the list holds; the tasks of a part whose owner
-    /// died wait up to the lease for their next sweep. Claims stay conditional
-    /// writes, so two processes never both claim a task, whichever parts
-    /// they think they hold. Every process sweeping a list should use the
-    /// same setting: one without it sweeps every shard and races the others
-    /// as before, and reads the list's low mark, which those with it do not
-    /// move. The tables it uses (`{table}_ready_parts`,
+    /// died wait up to the lease for their next sweep. **Every process that
+    /// claims tasks of a list must use the same setting**, hand claims
+    /// included: a claim through an adapter without it is a lightweight
+    /// transaction that an owner's plain claim, which it cannot see coming,
+    /// may overwrite (the task would run twice at once). A process without
+    /// it also sweeps every shard and reads the list's low mark, which
+    /// those with it do not move. The tables it uses (`{table}_ready_parts`,
     /// `{table}_ready_sweepers`) are made with the ready index
     /// (`schema/ready_parts.cql`, `schema/ready_sweepers.cql`).
     /// See `docs/SCALE.md`, "Parts of a list".

@@ -111,6 +111,7 @@ mod history;
 mod lease_hints;
 pub mod listing;
 mod per_list;
+mod plain_claims;
 pub mod ready;
 mod rows;
 mod schema;

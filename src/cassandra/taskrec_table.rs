@@ -29,7 +29,8 @@ use super::clock::ClusterClock;
 use super::config::CassandraConfig;
 use super::lease_hints::{self, DeferredHints};
 use super::listing::Listing;
-use super::ready::Parts;
+use super::plain_claims::{self, PlainClaims};
+use super::ready::{ClaimMode, Parts};
 use super::ready::{ReadyIndex, ReadyReads};
 use super::rows::record;
 use super::table::Table;
@@ -41,7 +42,8 @@ use super::{
 /// request reads this many partitions by key (`id IN ?`).
 const LOCATED_AT_ONCE: usize = 100;
 
-/// A row read with its state: type, data, timestamps, state, token.
+/// A row read with its state: type, data, timestamps, state, token, and
+/// when its data was written (µs).
 type StateRow = (
     Option<String>,
     Option<String>,
@@ -49,6 +51,7 @@ type StateRow = (
     Option<CqlTimestamp>,
     Option<String>,
     Option<uuid::Uuid>,
+    Option<i64>,
 );
 
 pub(super) struct TaskrecTable {
@@ -94,6 +97,23 @@ pub(super) struct TaskrecTable {
     /// Whether a save of a task whose id taskrec made skips the read
     /// ([`CassandraConfig::unread_saves`]).
     unread_saves: bool,
+    /// With [`CassandraConfig::owned_parts`]: claims in the parts this
+    /// process owns, written without a lightweight transaction.
+    plain_claims: Option<PlainClaims>,
+}
+
+/// How a claim is written ([`TaskrecTable::claim_route`]).
+enum ClaimRoute {
+    /// Plainly, by the owner of the task's part, trusted until then (µs).
+    Plain {
+        valid_until: i64,
+        from: super::plain_claims::Loaded,
+    },
+    /// A lightweight transaction; by hand (`Some(µs when it started)`)
+    /// when this process does not own the task's part.
+    Transaction { by_hand_since: Option<i64> },
+    /// Not at all: another process owns the task's part.
+    Refused,
 }
 
 /// What a save writes of a task, bound as its row's values (with a fresh
@@ -222,6 +242,10 @@ impl TaskrecTable {
             Arc::clone(&clock),
         )
         .await?;
+        let plain_claims = match config.owned_parts && config.keeps_ready_index() {
+            true => Some(PlainClaims::prepare(&session, &table, write).await?),
+            false => None,
+        };
         let ready = if config.keeps_ready_index() {
             let parts = match config.owned_parts {
                 true => Some(
@@ -293,7 +317,7 @@ impl TaskrecTable {
             .await?,
             load: prepare(
                 format!(
-                    "SELECT type, data, created_at, updated_at, state, state_token \
+                    "SELECT type, data, created_at, updated_at, state, state_token, WRITETIME(data) \
                      FROM {table} WHERE task_list = ? AND id = ?"
                 ),
                 read,
@@ -345,6 +369,7 @@ impl TaskrecTable {
             bulk_limit: bulk::limit(),
             clock,
             unread_saves: config.unread_saves,
+            plain_claims,
             session,
         })
     }
@@ -430,6 +455,130 @@ impl TaskrecTable {
         }
         self.send_together(parts, 0).await?;
         Ok(Some(*expected))
+    }
+
+    /// Deletes a task this process claimed plainly, and its listing entry,
+    /// `USING TIMESTAMP` the claim's: no read first, since the claim's
+    /// timestamp is known (`plain_claims`).
+    async fn delete_claimed(
+        &self,
+        task_list: &str,
+        id: &str,
+        made: &plain_claims::Made,
+    ) -> Result<()> {
+        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> = vec![(
+            &self.fenced_delete_row,
+            Box::new((made.written_at, task_list, id)),
+        )];
+        if let Some(slice) = made.slice {
+            let listing = &self.listing;
+            parts.push((
+                listing.fenced_delete_statement(),
+                Box::new((made.written_at, task_list, slice, listing.shard(id), id)),
+            ));
+        }
+        self.send_together(parts, 0).await
+    }
+
+    /// How a claim of (list, id) from `expected` is written: plainly by
+    /// the owner of the task's part, else as a lightweight transaction, or
+    /// not at all while another process owns the part (`plain_claims`).
+    async fn claim_route(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+    ) -> Result<ClaimRoute> {
+        let (Some(plain), Some(parts)) = (
+            &self.plain_claims,
+            self.ready.as_ref().and_then(ReadyIndex::parts),
+        ) else {
+            return Ok(ClaimRoute::Transaction {
+                by_hand_since: None,
+            });
+        };
+        let part = super::shard::shard_of(id, super::ready::SHARDS);
+        let now = self.clock.estimate().timestamp_micros();
+        match parts.claim_mode(task_list, part, now) {
+            ClaimMode::Plain { valid_until } => {
+                Ok(match plain.claimable_plainly(task_list, id, expected) {
+                    Some(from) => ClaimRoute::Plain { valid_until, from },
+                    // Claimed before (its last holder may be renewing), or
+                    // not read by this process lately.
+                    None => ClaimRoute::Transaction {
+                        by_hand_since: None,
+                    },
+                })
+            }
+            ClaimMode::Early => Ok(ClaimRoute::Transaction {
+                by_hand_since: None,
+            }),
+            ClaimMode::NotHeld => match parts.owner_of(&self.session, task_list, part).await? {
+                Some(owner) if owner.lease_end >= now => {
+                    tracing::debug!(
+                        task_list,
+                        id,
+                        part,
+                        owner = %owner.owner,
+                        "a claim refused: the task's part of its list is another process's"
+                    );
+                    Ok(ClaimRoute::Refused)
+                }
+                _ => Ok(ClaimRoute::Transaction {
+                    by_hand_since: Some(now),
+                }),
+            },
+        }
+    }
+
+    /// Writes a claim plainly (see `plain_claims`), stamped with the
+    /// cluster's time less the clock's uncertainty.
+    async fn claim_plainly(
+        &self,
+        task_list: &str,
+        id: &str,
+        from: plain_claims::Loaded,
+        state: &str,
+        token: uuid::Uuid,
+        valid_until: i64,
+    ) -> Result<plain_claims::Outcome> {
+        let Some(plain) = &self.plain_claims else {
+            unreachable!("a plain route is only chosen with plain claims");
+        };
+        let now = self.clock.now().await?;
+        let uncertainty = self
+            .clock
+            .reading()
+            .map_or(Duration::ZERO, |reading| reading.uncertainty);
+        let written_at = now.timestamp_micros()
+            - i64::try_from(uncertainty.as_micros()).unwrap_or(i64::MAX / 2)
+            - 1;
+        if written_at >= valid_until {
+            // The lease is about to end unrenewed: no claim now.
+            return Ok(plain_claims::Outcome {
+                landed: false,
+                trusted: false,
+            });
+        }
+        let parts = self.ready.as_ref().and_then(ReadyIndex::parts);
+        let part = super::shard::shard_of(id, super::ready::SHARDS);
+        let outcome = plain
+            .claim(
+                &self.session,
+                task_list,
+                id,
+                from,
+                state,
+                token,
+                written_at,
+                || parts.and_then(|parts| parts.valid_until(task_list, part)),
+                || self.clock.estimate().timestamp_micros(),
+            )
+            .await?;
+        if let Some(ready) = &self.ready {
+            ready.count(|r| r.plain_claims += 1);
+        }
+        Ok(outcome)
     }
 
     /// A save to taskrec's table: where the task's entry is (one read by
@@ -822,7 +971,8 @@ impl Table for TaskrecTable {
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         for _ in 0..2 {
             let row = first_row::<StateRow>(&self.session, &self.load, (task_list, id)).await?;
-            let Some((Some(type_name), data, created, updated, state, token)) = row else {
+            let Some((Some(type_name), data, created, updated, state, token, data_written)) = row
+            else {
                 // No row, or only state cells outliving a record saved with a
                 // TTL: no task either way.
                 return Ok(None);
@@ -844,8 +994,14 @@ impl Table for TaskrecTable {
             ) else {
                 return Ok(None); // unreachable: the type is there
             };
+            let json = state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned());
+            if let Some(plain) = &self.plain_claims {
+                let was_claimed = TaskState::from_json(&json)
+                    .map_or(true, |state| state.status == TaskStatus::Claimed);
+                plain.loaded(task_list, id, token, data_written, was_claimed);
+            }
             return Ok(Some(StoredState {
-                json: state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned()),
+                json,
                 token: StateToken::from_uuid(token),
                 record,
             }));
@@ -865,14 +1021,43 @@ impl Table for TaskrecTable {
         // Whatever this change is, a lease-end hint this process still
         // holds back for the task's last claim is not needed any more.
         self.deferred_hints.cancel(task_list, id);
+        // A plain claim of this process's: whatever this change is, what it
+        // knew of the claim ends with it.
+        let made = self
+            .plain_claims
+            .as_ref()
+            .and_then(|plain| plain.forget(task_list, id))
+            .filter(|made| made.token == expected.as_uuid());
         let Some(state) = new else {
-            let deleted = self.fenced_delete(task_list, id, expected).await?;
+            let deleted = match made {
+                // The claim's own timestamp fences the delete: no read.
+                Some(made) => {
+                    self.delete_claimed(task_list, id, &made).await?;
+                    if let Some(ready) = &self.ready {
+                        ready.count(|r| r.unread_completions += 1);
+                    }
+                    Some(*expected)
+                }
+                None => self.fenced_delete(task_list, id, expected).await?,
+            };
             if let Some(ready) = &self.ready {
                 ready.changed(task_list, id, None, deleted.is_some());
             }
             return Ok(deleted);
         };
         let parsed = TaskState::from_json(state).ok();
+        let claims = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
+        let route = match (claims, made) {
+            // A renewal of a plain claim of this process's is a
+            // lightweight transaction, as every other change of a claim.
+            (true, None) => self.claim_route(task_list, id, expected).await?,
+            _ => ClaimRoute::Transaction {
+                by_hand_since: None,
+            },
+        };
+        if let ClaimRoute::Refused = route {
+            return Ok(None);
+        }
         // The hint first: if the state change lands, its hint is there; a
         // hint whose change did not land only costs a state read. A claim
         // under a long lease holds its hint back instead (`lease_hints`).
@@ -900,9 +1085,40 @@ impl Table for TaskrecTable {
         {
             self.index_failure(task_list, id, token).await?;
         }
-        let values = (state, token, task_list, id, expected.as_uuid());
-        let row = first_row::<scylla::value::Row>(&self.session, &self.swap, values).await?;
-        let applied = super::applied(row.as_ref());
+        // `applied`: the change is the row's state now; `trusted`: the
+        // caller may act on it (a claim landed too late is neither undone
+        // nor run: it opens again when its lease ends).
+        let (applied, trusted) = match route {
+            ClaimRoute::Plain { valid_until, from } => {
+                let outcome = self
+                    .claim_plainly(task_list, id, from, state, token, valid_until)
+                    .await?;
+                (outcome.landed, outcome.trusted)
+            }
+            ClaimRoute::Transaction { by_hand_since } => {
+                let values = (state, token, task_list, id, expected.as_uuid());
+                let row =
+                    first_row::<scylla::value::Row>(&self.session, &self.swap, values).await?;
+                if let Some(ready) = &self.ready {
+                    ready.count(|r| r.task_transactions += 1);
+                }
+                let applied = super::applied(row.as_ref());
+                let in_time = by_hand_since.is_none_or(|started| {
+                    let now = self.clock.estimate().timestamp_micros();
+                    plain_claims::by_hand_in_time(started, now)
+                });
+                if applied && !in_time {
+                    tracing::warn!(
+                        task_list,
+                        id,
+                        "a claim by hand took too long to be trusted beside the owners of the \
+                         list's parts; the task opens again when the claim's lease ends"
+                    );
+                }
+                (applied, applied && in_time)
+            }
+            ClaimRoute::Refused => (false, false),
+        };
         if let (Some(ready), Some((due, delay)), true) = (&self.ready, held_back, applied) {
             let insert = ready.insert_statement();
             if !self
@@ -915,7 +1131,7 @@ impl Table for TaskrecTable {
         if let Some(ready) = &self.ready {
             ready.changed(task_list, id, hint, applied);
         }
-        Ok(applied.then(|| StateToken::from_uuid(token)))
+        Ok(trusted.then(|| StateToken::from_uuid(token)))
     }
 
     async fn page_by_status(

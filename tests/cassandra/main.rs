@@ -30,6 +30,7 @@ mod operate;
 mod own_node;
 mod paging;
 mod parts;
+mod plain_claims;
 mod save_all;
 mod scheduled;
 #[cfg(any(feature = "cassandra-tls", feature = "cassandra-rustls"))]

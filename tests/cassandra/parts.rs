@@ -231,15 +231,19 @@ fn three_workers_serving_one_list_by_parts_lose_under_one_claim_in_a_hundred() {
     let list = unique_list("parts-flow");
     let n = 3_000;
     let ledger = Ledger::default();
-    let reports = metrics::with_local_recorder(&recorder, || {
+    let (reports, reads) = metrics::with_local_recorder(&recorder, || {
         runtime.block_on(async {
             let store = TaskStore::new(by_parts().await);
             let config = |owner: &str| WorkerConfig::new(owner).concurrency(32);
-            let workers = [
-                Worker::new(TaskStore::new(by_parts().await), config("a")),
-                Worker::new(TaskStore::new(by_parts().await), config("b")),
-                Worker::new(TaskStore::new(by_parts().await), config("c")),
+            let adapters = [
+                Arc::new(by_parts().await),
+                Arc::new(by_parts().await),
+                Arc::new(by_parts().await),
             ];
+            let worker = |i: usize, owner: &str| {
+                Worker::new(TaskStore::new(Arc::clone(&adapters[i])), config(owner))
+            };
+            let workers = [worker(0, "a"), worker(1, "b"), worker(2, "c")];
             let stops: Vec<_> = workers.iter().map(Worker::stop_handle).collect();
             // Tasks flow in while the workers serve: saved one by one, and
             // the workers stopped once every one has run.
@@ -264,7 +268,8 @@ fn three_workers_serving_one_list_by_parts_lose_under_one_claim_in_a_hundred() {
                 workers[1].serve::<Unit, _>(&lists, &ledger),
                 workers[2].serve::<Unit, _>(&lists, &ledger),
             );
-            [a.unwrap(), b.unwrap(), c.unwrap()]
+            let reads: Vec<_> = adapters.iter().map(|a| a.ready_reads()).collect();
+            ([a.unwrap(), b.unwrap(), c.unwrap()], reads)
         })
     });
     let runs = ledger.runs.lock().unwrap().clone();
@@ -281,7 +286,12 @@ fn three_workers_serving_one_list_by_parts_lose_under_one_claim_in_a_hundred() {
         lost * 100 < won + lost,
         "{lost} claims lost against {won} won: {reports:?}"
     );
+    // Owners claim plainly once they have held a part for HAND_WINDOW.
+    let plain: u64 = reads.iter().map(|r| r.plain_claims).sum();
+    let transactions: u64 = reads.iter().map(|r| r.task_transactions).sum();
+    assert!(plain > 0, "{reads:?}");
     println!(
-        "three workers by parts, {n} tasks flowing: {won} claims won, {lost} lost; {reports:?}"
+        "three workers by parts, {n} tasks flowing: {won} claims won, {lost} lost, \
+         {plain} plain, {transactions} lightweight transactions on tasks; {reports:?}"
     );
 }

@@ -71,8 +71,8 @@ mod sweep;
 mod walk;
 
 use memory::{Quiet, SweepMemory, MEMORY_TRIM_AT};
-pub(crate) use parts::Parts;
-pub use parts::{PART_LEASE, RENEW_EVERY, SWEEPER_TTL};
+pub(crate) use parts::{ClaimMode, Parts};
+pub use parts::{FENCE_MARGIN, HAND_WINDOW, PART_LEASE, RENEW_EVERY, SWEEPER_TTL};
 use step::Step;
 
 /// listing's [`ENTRY_SLICE`](super::listing::ENTRY_SLICE), twice as long.)
@@ -134,6 +134,14 @@ pub struct ReadyReads {
     /// Lightweight transactions this process ran to take, renew and hand
     /// back parts (with `owned_parts`): Paxos rounds beside the claims'.
     pub part_transactions: u64,
+    /// Lightweight transactions this process ran on tasks' rows: claims,
+    /// renewals, retries, failures and releases (a Paxos round each).
+    pub task_transactions: u64,
+    /// Claims this process wrote plainly, as the owner of the task's part
+    /// (with `owned_parts`): no Paxos round.
+    pub plain_claims: u64,
+    /// Completions of such claims, each written without a read first.
+    pub unread_completions: u64,
 }
 
 pub(super) struct ReadyIndex {
@@ -245,7 +253,12 @@ impl ReadyIndex {
         }
     }
 
-    fn count(&self, add: impl FnOnce(&mut ReadyReads)) {
+    /// The parts of lists this process holds, with `owned_parts`.
+    pub(super) fn parts(&self) -> Option<&Parts> {
+        self.parts.as_ref()
+    }
+
+    pub(super) fn count(&self, add: impl FnOnce(&mut ReadyReads)) {
         add(&mut self.reads.lock().unwrap_or_else(PoisonError::into_inner));
     }
 

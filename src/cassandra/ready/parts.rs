@@ -24,10 +24,13 @@
 //!   ([`ReadyReads::part_takeovers`](super::ReadyReads::part_takeovers),
 //!   the metric `taskrec_part_takeovers_total`).
 //!
-//! Ownership here decides only where a process looks. Claims stay
-//! conditional writes on each task, so two processes that both believe
-//! they own a part (a lease run out while its owner was paused) still never
-//! both claim a task: they only race for it again, as without parts.
+//! Ownership also decides who may claim a task without a lightweight
+//! transaction: the owner of its part, inside its lease
+//! (`src/cassandra/plain_claims.rs` has the rules).
+//! For that, this module tells for each part whether this process may
+//! write claims plainly now ([`Parts::claim_mode`]): held for at least
+//! [`HAND_WINDOW`], and [`FENCE_MARGIN`] short of the lease's end. A part
+//! handed back stops being claimable in before the hand-back is sent.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +54,17 @@ pub const PART_LEASE: Duration = Duration::from_secs(20);
 pub const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// How long a process counts as sweeping a list after it last said so.
 pub const SWEEPER_TTL: Duration = Duration::from_secs(15);
+/// How long before its lease ends an owner stops trusting its plain
+/// claims: more than two processes' clocks can disagree (each within
+/// [`MAX_CLOCK_TOLERANCE`](crate::cassandra::MAX_CLOCK_TOLERANCE) of the
+/// cluster's), so a claim the owner saw land before this point landed
+/// before the lease ended by any other process's clock too.
+pub const FENCE_MARGIN: Duration = Duration::from_secs(2);
+/// How long after taking a part its owner still claims its tasks with
+/// lightweight transactions: a claim by hand that found the part free
+/// before it was taken has this long to land (less [`FENCE_MARGIN`]),
+/// and is seen by the owner's first plain claim.
+pub const HAND_WINDOW: Duration = Duration::from_secs(4);
 
 /// A part's row as read: owner (`""` when handed back), since, lease end
 /// and where its owner last swept to (µs of the cluster's time).
@@ -75,6 +89,33 @@ struct Held {
     low: Option<i64>,
     /// Parts were taken since the last sweep began.
     gained: bool,
+    /// When each part held was taken by this process (µs of the
+    /// cluster's time).
+    since: BTreeMap<u32, i64>,
+    /// Until when (µs) this process may trust its plain claims in the
+    /// parts held: [`FENCE_MARGIN`] before their lease ends.
+    valid_until: i64,
+}
+
+/// How this process may claim a task of a list with owned parts
+/// ([`Parts::claim_mode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimMode {
+    /// It owns the task's part: a plain write, trusted if it is seen to
+    /// land before `valid_until` (µs of the cluster's time).
+    Plain { valid_until: i64 },
+    /// It took the task's part less than [`HAND_WINDOW`] ago: a
+    /// lightweight transaction, as a claim by hand would be.
+    Early,
+    /// Another process's part, or nobody's: a claim by hand.
+    NotHeld,
+}
+
+/// A part's owner as read from the table: who, and until when (µs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) owner: String,
+    pub(crate) lease_end: i64,
 }
 
 pub(crate) struct Parts {
@@ -85,6 +126,7 @@ pub(crate) struct Parts {
     write: Consistency,
     serial: SerialConsistency,
     read: PreparedStatement,
+    read_one: PreparedStatement,
     take_new: PreparedStatement,
     take_from: PreparedStatement,
     renew: PreparedStatement,
@@ -132,6 +174,15 @@ impl Parts {
                      WHERE task_list = ?"
                 ),
                 read,
+            )
+            .await?,
+            // At the write consistency: a part's row is written by
+            // lightweight transactions, whose commits a quorum read sees.
+            read_one: prepare(
+                format!(
+                    "SELECT owner, lease_end FROM {parts_table} WHERE task_list = ? AND part = ?"
+                ),
+                write,
             )
             .await?,
             take_new: lwt(prepare(
@@ -227,6 +278,53 @@ impl Parts {
         self.lists.with(task_list, Held::default, f)
     }
 
+    /// How this process may claim a task in `part` of `task_list` at
+    /// `now` (µs of the cluster's time).
+    pub(crate) fn claim_mode(&self, task_list: &str, part: u32, now: i64) -> ClaimMode {
+        self.with(task_list, |held| {
+            if !held.parts.contains(&part) {
+                return ClaimMode::NotHeld;
+            }
+            match held.since.get(&part) {
+                Some(since) if now >= since + micros(HAND_WINDOW) => ClaimMode::Plain {
+                    valid_until: held.valid_until,
+                },
+                _ => ClaimMode::Early,
+            }
+        })
+    }
+
+    /// Until when (µs) this process may trust a plain claim in `part` of
+    /// `task_list`, as of now: `None` once it no longer holds the part.
+    pub(crate) fn valid_until(&self, task_list: &str, part: u32) -> Option<i64> {
+        self.with(task_list, |held| {
+            held.parts.contains(&part).then_some(held.valid_until)
+        })
+    }
+
+    /// The owner of `part` of `task_list` as the table says: `None` when
+    /// the part was never taken or was handed back.
+    pub(crate) async fn owner_of(
+        &self,
+        session: &Session,
+        task_list: &str,
+        part: u32,
+    ) -> Result<Option<Owner>> {
+        let row = first_row::<(Option<String>, Option<i64>)>(
+            session,
+            &self.read_one,
+            (task_list, part as i32),
+        )
+        .await?;
+        Ok(match row {
+            Some((Some(owner), lease_end)) if !owner.is_empty() => Some(Owner {
+                owner,
+                lease_end: lease_end.unwrap_or_default(),
+            }),
+            _ => None,
+        })
+    }
+
     /// The parts this process holds of `task_list`, as of its last look.
     pub(super) fn held(&self, task_list: &str) -> BTreeSet<u32> {
         self.with(task_list, |held| held.parts.clone())
@@ -291,6 +389,14 @@ impl Parts {
             .map(|(part, _)| *part)
             .collect();
         let extra = mine.split_off(mine.len().min(share));
+        // No plain claim in a part once its hand-back may have landed.
+        self.with(task_list, |held| {
+            for part in &extra {
+                held.parts.remove(part);
+                held.since.remove(part);
+            }
+        });
+        let renewing: BTreeSet<u32> = mine.iter().copied().collect();
         let mut kept = self
             .renew_and_release(session, task_list, &mine, &extra, lease_end)
             .await?;
@@ -378,8 +484,22 @@ impl Parts {
                 .collect::<Option<Vec<i64>>>()
                 .and_then(|lows| lows.into_iter().min())
         };
+        let since: BTreeMap<u32, i64> = kept
+            .iter()
+            .map(|part| {
+                // Renewed: since its owner took it, as the table says; taken
+                // now: now.
+                let since = rows
+                    .get(part)
+                    .filter(|_| renewing.contains(part))
+                    .map_or(now, |row| row.since);
+                (*part, since)
+            })
+            .collect();
         self.with(task_list, |held| {
             gained |= held.parts != kept && !kept.is_subset(&held.parts);
+            held.valid_until = lease_end - micros(FENCE_MARGIN);
+            held.since = since;
             held.parts = kept;
             held.refreshed_at = Some(Instant::now());
             held.again_at = again_at;
@@ -555,6 +675,7 @@ impl Parts {
     pub(super) async fn stop(&self, session: &Session, task_list: &str) -> Result<()> {
         let parts: Vec<u32> = self.with(task_list, |held| {
             held.refreshed_at = None;
+            held.since.clear();
             std::mem::take(&mut held.parts).into_iter().collect()
         });
         if !parts.is_empty() {

@@ -1,0 +1,224 @@
+//! Claims written plainly by the owner of a task's part
+//! (`CassandraConfig::owned_parts`): a drain by an owner runs no Paxos
+//! round per task and completes without reads; a version saved during a
+//! run survives its completion; a version saved between the state read and
+//! the claim is never run as the old one; a claim by hand is refused in a
+//! part another process owns and is a lightweight transaction in a free one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use taskrec::adapter::StorageAdapter;
+use taskrec::cassandra::{ready, CassandraAdapter, TableLayout};
+use taskrec::{Task, TaskState, TaskStatus, TaskStore, Worker, WorkerConfig};
+
+use crate::claim_next::sweep;
+use crate::utils::{adapter, config, run, unique_list};
+use crate::worker::{Ledger, Unit};
+
+async fn by_parts() -> CassandraAdapter {
+    adapter(
+        config("tasks", TableLayout::Taskrec { shards: Some(16) })
+            .page_size(100)
+            .owned_parts(true),
+    )
+    .await
+}
+
+/// `adapter` takes every part of `list` and waits out the window in which
+/// its claims there are still lightweight transactions.
+async fn own_every_part(adapter: &CassandraAdapter, list: &str) {
+    sweep(adapter, list).await;
+    assert_eq!(adapter.parts_held(list).len(), ready::SHARDS as usize);
+    tokio::time::sleep(ready::HAND_WINDOW + Duration::from_millis(100)).await;
+}
+
+async fn save_units<A: StorageAdapter>(store: &TaskStore<A>, list: &str, n: u32) {
+    let tasks: Vec<Task<Unit>> = (0..n)
+        .map(|n| Task::new(list, format!("unit-{n:05}"), Unit { n }))
+        .collect::<taskrec::Result<_>>()
+        .unwrap();
+    assert_eq!(store.save_all(&tasks, 256).await.unwrap(), u64::from(n));
+}
+
+#[test]
+fn an_owner_drains_its_list_without_a_paxos_round_or_a_read_per_completion() {
+    run(async {
+        let list = unique_list("plain-drain");
+        let owner = Arc::new(by_parts().await);
+        let store = TaskStore::new(Arc::clone(&owner));
+        save_units(&store, &list, 200).await;
+        own_every_part(&owner, &list).await;
+        let before = owner.ready_reads();
+
+        let ledger = Ledger::default();
+        let worker = Worker::new(
+            store.clone(),
+            WorkerConfig::new("owner")
+                .concurrency(16)
+                .lease(Duration::from_secs(30)),
+        );
+        let report = worker.drain::<Unit, _>(&list, &ledger).await.unwrap();
+        assert_eq!(report.succeeded, 200, "{report:?}");
+        assert_eq!(store.count(&list).await.unwrap(), 0);
+        assert_eq!(ledger.runs.lock().unwrap().len(), 200);
+
+        let after = owner.ready_reads();
+        assert_eq!(after.plain_claims - before.plain_claims, 200, "{after:?}");
+        assert_eq!(
+            after.unread_completions - before.unread_completions,
+            200,
+            "{after:?}"
+        );
+        assert_eq!(
+            after.task_transactions - before.task_transactions,
+            0,
+            "no claim was a lightweight transaction: {after:?}"
+        );
+    });
+}
+
+#[test]
+fn a_version_saved_while_a_plain_claim_runs_survives_its_completion() {
+    run(async {
+        let list = unique_list("plain-saved-during");
+        let owner = Arc::new(by_parts().await);
+        let store = TaskStore::new(Arc::clone(&owner));
+        store
+            .save(&Task::new(&list, "u", Unit { n: 1 }).unwrap())
+            .await
+            .unwrap();
+        own_every_part(&owner, &list).await;
+
+        let claim = store
+            .claim(&list, "u", "owner", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .expect("claimable");
+        assert_eq!(owner.ready_reads().plain_claims, 1);
+        // Saved by another process while the claim runs.
+        let other = TaskStore::new(by_parts().await);
+        other
+            .save(&Task::new(&list, "u", Unit { n: 2 }).unwrap())
+            .await
+            .unwrap();
+        // The claimed version is done; the new one stays.
+        assert!(store.succeed(claim, None, false).await.unwrap());
+        assert_eq!(owner.ready_reads().unread_completions, 1);
+
+        let kept = store.find::<Unit>(&list, "u").await.unwrap().expect("kept");
+        assert_eq!(kept.data().n, 2, "the version saved during the run");
+        let state = store.state(&list, "u").await.unwrap().unwrap();
+        assert_eq!(state.status, TaskStatus::Pending);
+        assert_eq!(store.count(&list).await.unwrap(), 1);
+    });
+}
+
+#[test]
+fn a_version_saved_between_the_state_read_and_a_plain_claim_is_not_run_as_the_old_one() {
+    run(async {
+        let list = unique_list("plain-saved-before");
+        let owner = by_parts().await;
+        let store = TaskStore::new(by_parts().await);
+        store
+            .save(&Task::new(&list, "u", Unit { n: 1 }).unwrap())
+            .await
+            .unwrap();
+        own_every_part(&owner, &list).await;
+
+        let stored = owner.load_state(&list, "u").await.unwrap().unwrap();
+        store
+            .save(&Task::new(&list, "u", Unit { n: 2 }).unwrap())
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        let lease_end = now + Duration::from_secs(1);
+        let claimed = TaskState {
+            status: TaskStatus::Claimed,
+            owner: Some("owner".to_owned()),
+            lease_until: Some(lease_end),
+            attempts: 1,
+            ..TaskState::pending()
+        };
+        let answer = owner
+            .swap_state(&list, "u", &stored.token, Some(&claimed.to_json().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(answer, None, "the claim was made from the old version");
+        assert_eq!(owner.ready_reads().plain_claims, 1, "written plainly");
+
+        // Whatever the claim left, the new version is there, and runs once
+        // that claim's lease has run out.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let claim = TaskStore::new(owner)
+            .claim(&list, "u", "owner", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .expect("claimable once the lease ran out");
+        let task = Task::<Unit>::from_record(claim.record().clone()).unwrap();
+        assert_eq!(task.data().n, 2);
+    });
+}
+
+#[test]
+fn a_claim_by_hand_is_refused_in_a_part_another_process_owns() {
+    run(async {
+        let list = unique_list("plain-by-hand");
+        let owner = by_parts().await;
+        let hand = Arc::new(by_parts().await);
+        let store = TaskStore::new(Arc::clone(&hand));
+        store
+            .save(&Task::new(&list, "u", Unit { n: 1 }).unwrap())
+            .await
+            .unwrap();
+        sweep(&owner, &list).await;
+        assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
+
+        let lease = Duration::from_secs(30);
+        assert!(
+            store
+                .claim(&list, "u", "hand", lease)
+                .await
+                .unwrap()
+                .is_none(),
+            "the owner's part"
+        );
+        let state = store.state(&list, "u").await.unwrap().unwrap();
+        assert_eq!(state.status, TaskStatus::Pending, "nothing written");
+        assert_eq!(hand.ready_reads().task_transactions, 0);
+
+        // Handed back: the part is nobody's, and a claim by hand is a
+        // lightweight transaction.
+        owner.stop_sweeping(&list).await.unwrap();
+        let claim = store.claim(&list, "u", "hand", lease).await.unwrap();
+        assert!(claim.is_some(), "claimed by hand");
+        let reads = hand.ready_reads();
+        assert_eq!((reads.task_transactions, reads.plain_claims), (1, 0));
+    });
+}
+
+/// Parts are off by default: claims are lightweight transactions, and a
+/// completion reads before it deletes.
+#[test]
+fn without_owned_parts_every_claim_is_a_lightweight_transaction() {
+    run(async {
+        let list = unique_list("plain-off");
+        let adapter =
+            Arc::new(adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await);
+        let store = TaskStore::new(Arc::clone(&adapter));
+        save_units(&store, &list, 20).await;
+        let worker = Worker::new(store.clone(), WorkerConfig::new("w").concurrency(4));
+        let report = worker
+            .drain::<Unit, _>(&list, &Ledger::default())
+            .await
+            .unwrap();
+        assert_eq!(report.succeeded, 20);
+        let reads = adapter.ready_reads();
+        assert_eq!(
+            (reads.plain_claims, reads.unread_completions),
+            (0, 0),
+            "{reads:?}"
+        );
+        assert!(reads.task_transactions >= 20, "{reads:?}");
+    });
+}
