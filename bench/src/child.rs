@@ -133,6 +133,7 @@ async fn run(job: Job) -> Result<Outcome, String> {
                 return churn(&job, TaskStore::from_arc(adapter), TaskStore::new(reader)).await;
             }
             let drain = job.workload.is_drain();
+            let n = job.n;
             let mut outcome = typed(job, TaskStore::from_arc(Arc::clone(&adapter))).await?;
             if drain {
                 // What the worker's sweeps read, whole drain: with the list's
@@ -148,7 +149,7 @@ async fn run(job: Job) -> Result<Outcome, String> {
                     ("plain_claims".to_owned(), reads.plain_claims as f64),
                     (
                         "paxos_per_task".to_owned(),
-                        (paxos as f64 / job.n.max(1) as f64 * 100.0).round() / 100.0,
+                        (paxos as f64 / n.max(1) as f64 * 100.0).round() / 100.0,
                     ),
                 ]);
             }
