@@ -669,13 +669,15 @@ impl CassandraConfig {
     /// It costs a few requests per list every 5 s and process (a row saying
     /// it sweeps, a read of the parts, one lightweight transaction renewing
     /// its parts), whatever the list holds; the tasks of a part whose owner
-    /// died wait up to the lease for their next sweep. **Every process that
-    /// claims tasks of a list must use the same setting**, hand claims
-    /// included: a claim through an adapter without it is a lightweight
-    /// transaction that an owner's plain claim, which it cannot see coming,
-    /// may overwrite (the task would run twice at once). A process without
-    /// it also sweeps every shard and reads the list's low mark, which
-    /// those with it do not move. The tables it uses (`{table}_ready_parts`,
+    /// died wait up to the lease for their next sweep. **Use the same
+    /// setting in every process that claims tasks of a list**, hand claims
+    /// included: a process without it refuses its claims (`None`, and a
+    /// warning once a minute) in a list whose parts another process owns,
+    /// since its lightweight transaction could not see an owner's plain
+    /// claim coming and the task could run twice at once; it looks at the
+    /// list's parts for that once a second while it claims. A process
+    /// without it also sweeps every shard and reads the list's low mark,
+    /// which those with it do not move. The tables it uses (`{table}_ready_parts`,
     /// `{table}_ready_sweepers`) are made with the ready index
     /// (`schema/ready_parts.cql`, `schema/ready_sweepers.cql`).
     /// See `docs/SCALE.md`, "Parts of a list".

@@ -110,6 +110,7 @@ mod doctor;
 mod history;
 mod lease_hints;
 pub mod listing;
+mod owners_watch;
 mod per_list;
 mod plain_claims;
 pub mod ready;

@@ -29,6 +29,7 @@ use super::clock::ClusterClock;
 use super::config::CassandraConfig;
 use super::lease_hints::{self, DeferredHints};
 use super::listing::Listing;
+use super::owners_watch::OwnersWatch;
 use super::plain_claims::{self, PlainClaims};
 use super::ready::{ClaimMode, Parts};
 use super::ready::{ReadyIndex, ReadyReads};
@@ -100,6 +101,9 @@ pub(super) struct TaskrecTable {
     /// With [`CassandraConfig::owned_parts`]: claims in the parts this
     /// process owns, written without a lightweight transaction.
     plain_claims: Option<PlainClaims>,
+    /// Without [`CassandraConfig::owned_parts`]: the lists whose parts
+    /// other processes own, where this one claims nothing.
+    owners: Option<OwnersWatch>,
 }
 
 /// How a claim is written ([`TaskrecTable::claim_route`]).
@@ -246,6 +250,10 @@ impl TaskrecTable {
             true => Some(PlainClaims::prepare(&session, &table, write).await?),
             false => None,
         };
+        let owners = match config.owned_parts {
+            false => OwnersWatch::prepare(&session, &format!("{table}_ready_parts"), write).await,
+            true => None,
+        };
         let ready = if config.keeps_ready_index() {
             let parts = match config.owned_parts {
                 true => Some(
@@ -370,6 +378,7 @@ impl TaskrecTable {
             clock,
             unread_saves: config.unread_saves,
             plain_claims,
+            owners,
             session,
         })
     }
@@ -493,6 +502,13 @@ impl TaskrecTable {
             &self.plain_claims,
             self.ready.as_ref().and_then(ReadyIndex::parts),
         ) else {
+            // Without parts of its own: not in a list whose parts others own.
+            if let Some(owners) = &self.owners {
+                let now = self.clock.estimate().timestamp_micros();
+                if owners.refuses(&self.session, task_list, now).await? {
+                    return Ok(ClaimRoute::Refused);
+                }
+            }
             return Ok(ClaimRoute::Transaction {
                 by_hand_since: None,
             });

@@ -3,7 +3,8 @@
 //! round per task and completes without reads; a version saved during a
 //! run survives its completion; a version saved between the state read and
 //! the claim is never run as the old one; a claim by hand is refused in a
-//! part another process owns and is a lightweight transaction in a free one.
+//! part another process owns and is a lightweight transaction in a free one;
+//! a process without parts claims nothing in a list whose parts are owned.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -205,6 +206,46 @@ fn a_claim_by_hand_is_refused_in_a_part_another_process_owns() {
         let reads = hand.ready_reads();
         assert_eq!(reads.plain_claims, 0, "{reads:?}");
         assert!(reads.task_transactions >= 1, "{reads:?}");
+    });
+}
+
+#[test]
+fn a_process_without_owned_parts_claims_nothing_in_a_list_whose_parts_are_owned() {
+    run(async {
+        let list = unique_list("plain-mixed");
+        let owner = by_parts().await;
+        let plain =
+            Arc::new(adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await);
+        let store = TaskStore::new(Arc::clone(&plain));
+        store
+            .save(&Task::new(&list, "u", Unit { n: 1 }).unwrap())
+            .await
+            .unwrap();
+        sweep(&owner, &list).await;
+        assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
+
+        // Its lightweight transaction could lose to an owner's plain claim
+        // and both would run the task: refused, nothing written.
+        let lease = Duration::from_secs(30);
+        assert!(store
+            .claim(&list, "u", "plain", lease)
+            .await
+            .unwrap()
+            .is_none());
+        let state = store.state(&list, "u").await.unwrap().unwrap();
+        assert_eq!(state.status, TaskStatus::Pending);
+        assert_eq!(plain.ready_reads().task_transactions, 0);
+
+        // Once the owner hands its parts back (and the refusing process's
+        // look at them, remembered for a second, is old), it claims again.
+        owner.stop_sweeping(&list).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(store
+            .claim(&list, "u", "plain", lease)
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(plain.ready_reads().task_transactions, 1);
     });
 }
 
