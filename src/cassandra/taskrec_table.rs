@@ -108,8 +108,9 @@ pub(super) struct TaskrecTable {
 
 /// How a claim is written ([`TaskrecTable::claim_route`]).
 enum ClaimRoute {
-    /// Plainly, by the owner of the task's part, trusted until then (µs).
+    /// Plainly, by the owner of the task's `part`, trusted until then (µs).
     Plain {
+        part: u32,
         valid_until: i64,
         from: super::plain_claims::Loaded,
     },
@@ -518,7 +519,11 @@ impl TaskrecTable {
         match parts.claim_mode(task_list, part, now) {
             ClaimMode::Plain { valid_until } => {
                 Ok(match plain.claimable_plainly(task_list, id, expected) {
-                    Some(from) => ClaimRoute::Plain { valid_until, from },
+                    Some(from) => ClaimRoute::Plain {
+                        part,
+                        valid_until,
+                        from,
+                    },
                     // Claimed before (its last holder may be renewing), or
                     // not read by this process lately.
                     None => ClaimRoute::Transaction {
@@ -549,10 +554,12 @@ impl TaskrecTable {
 
     /// Writes a claim plainly (see `plain_claims`), stamped with the
     /// cluster's time less the clock's uncertainty.
+    #[allow(clippy::too_many_arguments)]
     async fn claim_plainly(
         &self,
         task_list: &str,
         id: &str,
+        part: u32,
         from: plain_claims::Loaded,
         state: &str,
         token: uuid::Uuid,
@@ -577,7 +584,6 @@ impl TaskrecTable {
             });
         }
         let parts = self.ready.as_ref().and_then(ReadyIndex::parts);
-        let part = super::shard::shard_of(id, super::ready::SHARDS);
         let outcome = plain
             .claim(
                 &self.session,
@@ -1105,9 +1111,13 @@ impl Table for TaskrecTable {
         // caller may act on it (a claim landed too late is neither undone
         // nor run: it opens again when its lease ends).
         let (applied, trusted) = match route {
-            ClaimRoute::Plain { valid_until, from } => {
+            ClaimRoute::Plain {
+                part,
+                valid_until,
+                from,
+            } => {
                 let outcome = self
-                    .claim_plainly(task_list, id, from, state, token, valid_until)
+                    .claim_plainly(task_list, id, part, from, state, token, valid_until)
                     .await?;
                 (outcome.landed, outcome.trusted)
             }

@@ -18,7 +18,8 @@ use crate::claim_next::sweep;
 use crate::utils::{adapter, address, config, run, unique_list};
 use crate::worker::{kill_a_worker_mid_run, Ledger, Resize, Unit};
 
-async fn by_parts() -> CassandraAdapter {
+/// An adapter whose sweeps go by parts (`owned_parts`).
+pub(crate) async fn by_parts() -> CassandraAdapter {
     adapter(
         config("tasks", TableLayout::Taskrec { shards: Some(16) })
             .page_size(100)

@@ -14,17 +14,9 @@ use taskrec::cassandra::{ready, CassandraAdapter, TableLayout};
 use taskrec::{Task, TaskState, TaskStatus, TaskStore, Worker, WorkerConfig};
 
 use crate::claim_next::sweep;
+use crate::parts::by_parts;
 use crate::utils::{adapter, config, run, unique_list};
-use crate::worker::{Ledger, Unit};
-
-async fn by_parts() -> CassandraAdapter {
-    adapter(
-        config("tasks", TableLayout::Taskrec { shards: Some(16) })
-            .page_size(100)
-            .owned_parts(true),
-    )
-    .await
-}
+use crate::worker::{fill, Ledger, Unit};
 
 /// `adapter` takes every part of `list` and waits out the window in which
 /// its claims there are still lightweight transactions.
@@ -34,12 +26,12 @@ async fn own_every_part(adapter: &CassandraAdapter, list: &str) {
     tokio::time::sleep(ready::HAND_WINDOW + Duration::from_millis(100)).await;
 }
 
-async fn save_units<A: StorageAdapter>(store: &TaskStore<A>, list: &str, n: u32) {
-    let tasks: Vec<Task<Unit>> = (0..n)
-        .map(|n| Task::new(list, format!("unit-{n:05}"), Unit { n }))
-        .collect::<taskrec::Result<_>>()
+/// Saves version `n` of the unit "u" to `list`.
+async fn save_u<A: StorageAdapter>(store: &TaskStore<A>, list: &str, n: u32) {
+    store
+        .save(&Task::new(list, "u", Unit { n }).unwrap())
+        .await
         .unwrap();
-    assert_eq!(store.save_all(&tasks, 256).await.unwrap(), u64::from(n));
 }
 
 #[test]
@@ -48,7 +40,7 @@ fn an_owner_drains_its_list_without_a_paxos_round_or_a_read_per_completion() {
         let list = unique_list("plain-drain");
         let owner = Arc::new(by_parts().await);
         let store = TaskStore::new(Arc::clone(&owner));
-        save_units(&store, &list, 200).await;
+        fill(&store, &list, 200).await;
         own_every_part(&owner, &list).await;
         let before = owner.ready_reads();
 
@@ -85,10 +77,7 @@ fn a_version_saved_while_a_plain_claim_runs_survives_its_completion() {
         let list = unique_list("plain-saved-during");
         let owner = Arc::new(by_parts().await);
         let store = TaskStore::new(Arc::clone(&owner));
-        store
-            .save(&Task::new(&list, "u", Unit { n: 1 }).unwrap())
-            .await
-            .unwrap();
+        save_u(&store, &list, 1).await;
         own_every_part(&owner, &list).await;
 
         let claim = store
@@ -99,10 +88,7 @@ fn a_version_saved_while_a_plain_claim_runs_survives_its_completion() {
         assert_eq!(owner.ready_reads().plain_claims, 1);
         // Saved by another process while the claim runs.
         let other = TaskStore::new(by_parts().await);
-        other
-            .save(&Task::new(&list, "u", Unit { n: 2 }).unwrap())
-            .await
-            .unwrap();
+        save_u(&other, &list, 2).await;
         // The claimed version is done; the new one stays.
         assert!(store.succeed(claim, None, false).await.unwrap());
         assert_eq!(owner.ready_reads().unread_completions, 1);
@@ -121,17 +107,11 @@ fn a_version_saved_between_the_state_read_and_a_plain_claim_is_not_run_as_the_ol
         let list = unique_list("plain-saved-before");
         let owner = by_parts().await;
         let store = TaskStore::new(by_parts().await);
-        store
-            .save(&Task::new(&list, "u", Unit { n: 1 }).unwrap())
-            .await
-            .unwrap();
+        save_u(&store, &list, 1).await;
         own_every_part(&owner, &list).await;
 
         let stored = owner.load_state(&list, "u").await.unwrap().unwrap();
-        store
-            .save(&Task::new(&list, "u", Unit { n: 2 }).unwrap())
-            .await
-            .unwrap();
+        save_u(&store, &list, 2).await;
         let now = chrono::Utc::now();
         let lease_end = now + Duration::from_secs(1);
         let claimed = TaskState {
@@ -168,10 +148,7 @@ fn a_claim_by_hand_is_refused_in_a_part_another_process_owns() {
         let owner = by_parts().await;
         let hand = Arc::new(by_parts().await);
         let store = TaskStore::new(Arc::clone(&hand));
-        store
-            .save(&Task::new(&list, "u", Unit { n: 1 }).unwrap())
-            .await
-            .unwrap();
+        save_u(&store, &list, 1).await;
         sweep(&owner, &list).await;
         assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
 
@@ -217,10 +194,7 @@ fn a_process_without_owned_parts_claims_nothing_in_a_list_whose_parts_are_owned(
         let plain =
             Arc::new(adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await);
         let store = TaskStore::new(Arc::clone(&plain));
-        store
-            .save(&Task::new(&list, "u", Unit { n: 1 }).unwrap())
-            .await
-            .unwrap();
+        save_u(&store, &list, 1).await;
         sweep(&owner, &list).await;
         assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
 
@@ -258,7 +232,7 @@ fn without_owned_parts_every_claim_is_a_lightweight_transaction() {
         let adapter =
             Arc::new(adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await);
         let store = TaskStore::new(Arc::clone(&adapter));
-        save_units(&store, &list, 20).await;
+        fill(&store, &list, 20).await;
         let worker = Worker::new(store.clone(), WorkerConfig::new("w").concurrency(4));
         let report = worker
             .drain::<Unit, _>(&list, &Ledger::default())

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, CassandraConfig, TableLayout};
 use taskrec::{BoxError, Execute, Task, TaskData, TaskStatus, TaskStore, Worker, WorkerConfig};
 
@@ -58,7 +59,8 @@ impl Execute for Resize {
     }
 }
 
-async fn fill(store: &TaskStore<CassandraAdapter>, list: &str, n: u32) {
+/// Saves `n` units (`unit-00000`, ...) to `list`.
+pub(crate) async fn fill<A: StorageAdapter>(store: &TaskStore<A>, list: &str, n: u32) {
     let tasks: Vec<Task<Unit>> = (0..n)
         .map(|n| Task::new(list, format!("unit-{n:05}"), Unit { n }))
         .collect::<taskrec::Result<_>>()
