@@ -160,6 +160,13 @@ pub enum Error {
         /// Why.
         reason: KeyError,
     },
+    /// The name of who paused a list was refused
+    /// ([`TaskStore::pause`](crate::TaskStore::pause)).
+    #[error("invalid name of who paused the list: {reason}")]
+    InvalidPausedBy {
+        /// Why.
+        reason: KeyError,
+    },
     /// A type name was refused on write
     /// ([`validate_type_name`](crate::validate_type_name)).
     #[error("invalid task type name {type_name:?}: {reason}")]

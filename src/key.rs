@@ -83,6 +83,12 @@ pub fn validate_task_list(task_list: &str) -> Result<()> {
     check(task_list).map_err(|reason| Error::InvalidTaskList { reason })
 }
 
+/// Checks who a pause names ([`ListPause::by`](crate::ListPause::by)):
+/// non-empty and at most [`MAX_KEY_BYTES`] bytes.
+pub(crate) fn validate_paused_by(by: &str) -> Result<()> {
+    check(by).map_err(|reason| Error::InvalidPausedBy { reason })
+}
+
 /// Checks a task id: non-empty and at most [`MAX_KEY_BYTES`] bytes.
 ///
 /// ```

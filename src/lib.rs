@@ -229,6 +229,7 @@ mod history;
 mod json_text;
 mod key;
 mod memory;
+mod pause;
 mod raw_json;
 mod record;
 mod registry;
@@ -268,6 +269,7 @@ pub use key::{
     MAX_TYPE_NAME_BYTES,
 };
 pub use memory::MemoryAdapter;
+pub use pause::ListPause;
 pub use raw_json::RawJson;
 pub use record::TaskRecord;
 pub use registry::{DynTaskData, ErasedTaskData, TaskRegistry};

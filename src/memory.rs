@@ -188,6 +188,9 @@ pub struct MemoryAdapter {
     /// Each task's history, oldest first, apart from the lists: it outlives
     /// the task and no listing sees it.
     histories: Arc<RwLock<Histories>>,
+    /// The paused lists, apart from the lists: a list with no task can be
+    /// paused too.
+    pauses: Arc<RwLock<HashMap<String, crate::ListPause>>>,
 }
 
 /// History entries by (task list, id), oldest first.
@@ -286,6 +289,20 @@ impl StorageAdapter for MemoryAdapter {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::new().with_conditional_writes(true)
+    }
+
+    async fn pause_state(&self, task_list: &str) -> Result<Option<crate::ListPause>> {
+        let pauses = self.pauses.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(pauses.get(task_list).cloned())
+    }
+
+    async fn set_pause(&self, task_list: &str, pause: Option<&crate::ListPause>) -> Result<()> {
+        let mut pauses = self.pauses.write().unwrap_or_else(PoisonError::into_inner);
+        match pause {
+            Some(pause) => pauses.insert(task_list.to_owned(), pause.clone()),
+            None => pauses.remove(task_list),
+        };
+        Ok(())
     }
 
     async fn store(&self, record: &TaskRecord) -> Result<()> {

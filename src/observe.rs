@@ -41,6 +41,7 @@
 //! | Cassandra sent a warning with its answer (a batch past its size or partition thresholds, a read over many tombstones), for saves, batched saves and reads by key | warn | `warning` |
 //! | a ready task of a type the worker does not run, left for a worker that runs it (once per list and type every 10 minutes per worker) | warn | `task_list`, `task.id`, `task.type` |
 //! | such a task failed once it waited [`fail_unknown_types_after`](crate::WorkerConfig::fail_unknown_types_after) | error | `task_list`, `task.id`, `task.type`, `error` |
+//! | a list paused or resumed (`taskrec::pause`); a worker saw a list paused or resumed (`taskrec::worker`) | info | `task_list`, `by`, `since` |
 //! | an attempt succeeded; a task given back when the worker stopped | debug | |
 //!
 //! # Metrics
@@ -135,6 +136,8 @@ pub const OPERATIONS: &[&str] = &[
     "page_by_status",
     "append_history",
     "history",
+    "pause_state",
+    "set_pause",
 ];
 
 /// Describes every taskrec metric (its unit and help text) to the installed
@@ -221,6 +224,8 @@ pub(crate) enum Op {
     PageByStatus,
     AppendHistory,
     History,
+    PauseState,
+    SetPause,
 }
 
 /// The operations' names, in one table: `name` and `record_duration` match
@@ -268,6 +273,8 @@ operations! {
     PageByStatus => "page_by_status",
     AppendHistory => "append_history",
     History => "history",
+    PauseState => "pause_state",
+    SetPause => "set_pause",
 }
 
 impl Op {
@@ -429,6 +436,8 @@ mod tests {
             Op::PageByStatus,
             Op::AppendHistory,
             Op::History,
+            Op::PauseState,
+            Op::SetPause,
         ];
         let names: Vec<&str> = ops.iter().map(|op| op.name()).collect();
         assert_eq!(names, OPERATIONS);

@@ -248,6 +248,37 @@ clock_tolerance_ms, nodes: [{address, datacenter, rack, release_version, schema_
 clock, error}], problems: [..], warnings: [..]}; offset_ms is the cluster's clock minus \
 this client's.")]
     Doctor(DoctorArgs),
+    /// Pause a list: workers take none of its tasks until it is resumed
+    #[command(after_help = "Examples:\n  \
+taskrec pause emails\n  \
+taskrec pause emails --by \"alice: mail server down\"\n\n\
+Every worker serving or draining the list stops taking its tasks within one idle poll; \
+tasks already running finish. Saving, listing and completing by hand go on. The pause is \
+stored with who paused it (--by, else the login name) and when.")]
+    Pause(PauseArgs),
+    /// Resume a paused list: workers take its tasks again
+    #[command(after_help = "Examples:\n  \
+taskrec resume emails\n\n\
+Workers take the list's tasks again within one idle poll. Resuming a list that is not \
+paused changes nothing.")]
+    Resume(ResumeArgs),
+}
+
+/// `pause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// The task list
+    pub list: String,
+    /// Who pauses it, kept with the pause (default: the login name)
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+}
+
+/// `resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The task list
+    pub list: String,
 }
 
 /// `schema print` and `schema create`.

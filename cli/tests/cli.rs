@@ -643,6 +643,49 @@ fn purge_and_complete() {
         .stdout("0\n");
 }
 
+/// Who paused a list, as the store reads it (`None`: not paused).
+fn paused_by(list: &str) -> Option<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let config = CassandraConfig::new([address()], keyspace());
+        let store = TaskStore::new(CassandraAdapter::connect(config).await.expect("connecting"));
+        store
+            .pause_state(list)
+            .await
+            .expect("reading the pause")
+            .map(|pause| pause.by)
+    })
+}
+
+#[test]
+fn pause_and_resume_a_list() {
+    let list = unique_list("pause");
+    taskrec()
+        .args(["pause", &list, "--by", "alice <ops>"])
+        .assert()
+        .success()
+        .stdout(format!("paused {list} (by alice <ops>)\n"));
+    assert_eq!(paused_by(&list).as_deref(), Some("alice <ops>"));
+    taskrec().args(["resume", &list]).assert().success().stdout(
+        contains(format!("resumed {list} (paused since ")).and(contains("by alice <ops>)")),
+    );
+    assert_eq!(paused_by(&list), None);
+    taskrec()
+        .args(["resume", &list])
+        .assert()
+        .success()
+        .stdout(format!("resumed {list} (it was not paused)\n"));
+    taskrec()
+        .args(["pause", &list, "--by", ""])
+        .assert()
+        .failure()
+        .stderr(contains("invalid name of who paused the list: it is empty"));
+    assert_eq!(paused_by(&list), None);
+}
+
 #[test]
 fn show_one_task() {
     let (list, _) = imported("show", 1);

@@ -85,6 +85,16 @@ macro_rules! forward_adapter {
             async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
                 (**self).stop_sweeping(task_list).await
             }
+            async fn pause_state(&self, task_list: &str) -> Result<Option<crate::ListPause>> {
+                (**self).pause_state(task_list).await
+            }
+            async fn set_pause(
+                &self,
+                task_list: &str,
+                pause: Option<&crate::ListPause>,
+            ) -> Result<()> {
+                (**self).set_pause(task_list, pause).await
+            }
             async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
                 (**self).count_by_status(task_list).await
             }

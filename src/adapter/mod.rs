@@ -133,6 +133,10 @@ pub use ready::ReadyTasks;
 /// async fn page_by_status(
 ///     &self, task_list: &str, status: TaskStatus, token: Option<&PageToken>, page_size: usize,
 /// ) -> Result<StoredStatusPage>;
+///
+/// // Optional: pausing a list; the defaults answer `None` and `Error::Unsupported`.
+/// async fn pause_state(&self, task_list: &str) -> Result<Option<taskrec::ListPause>>;
+/// async fn set_pause(&self, task_list: &str, pause: Option<&taskrec::ListPause>) -> Result<()>;
 /// # }
 /// ```
 ///
@@ -533,6 +537,30 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
         let _ = task_list;
         Ok(())
+    }
+
+    /// Whether `task_list` is paused ([`ListPause`](crate::ListPause)):
+    /// who paused it and when, or `None` while workers may take its tasks.
+    /// A [`Worker`](crate::Worker) asks at most a few times per idle poll.
+    ///
+    /// Optional: the default answers `None`, as nothing can pause a list
+    /// on an adapter that cannot store the flag.
+    async fn pause_state(&self, task_list: &str) -> Result<Option<crate::ListPause>> {
+        let _ = task_list;
+        Ok(None)
+    }
+
+    /// Pauses `task_list` (`Some`), or resumes it (`None`); both are
+    /// idempotent, and the last call wins.
+    ///
+    /// Optional: the default answers [`Error::Unsupported`]. An adapter that
+    /// overrides it overrides [`pause_state`](Self::pause_state) too.
+    async fn set_pause(&self, task_list: &str, pause: Option<&crate::ListPause>) -> Result<()> {
+        let _ = (task_list, pause);
+        Err(Error::Unsupported {
+            adapter: self.name(),
+            operation: "pausing a list",
+        })
     }
 
     /// How many tasks of `task_list` are in each status

@@ -109,6 +109,7 @@ mod config;
 mod doctor;
 mod history;
 mod lease_hints;
+mod list_settings;
 pub mod listing;
 mod owners_watch;
 mod per_list;
@@ -689,6 +690,22 @@ impl StorageAdapter for CassandraAdapter {
     /// the list back at once.
     async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
         self.table.stop_sweeping(&self.session, task_list).await
+    }
+
+    /// On taskrec's table, from `{table}_lists` (`schema/lists.cql`); a
+    /// schema made before that table reads every list as not paused.
+    async fn pause_state(&self, task_list: &str) -> Result<Option<crate::ListPause>> {
+        let span = self.span(Op::PauseState, task_list, None);
+        let read = self.table.pause_state(&self.session, task_list);
+        observe::timed(Op::PauseState, span, read).await
+    }
+
+    /// On taskrec's table; task_rb's answers [`Error::Unsupported`], as its
+    /// lists have no workers to pause.
+    async fn set_pause(&self, task_list: &str, pause: Option<&crate::ListPause>) -> Result<()> {
+        let span = self.span(Op::SetPause, task_list, None);
+        let write = self.table.set_pause(&self.session, task_list, pause);
+        observe::timed(Op::SetPause, span, write).await
     }
 
     async fn append_history(

@@ -114,6 +114,29 @@ pub(super) trait Table: Send + Sync {
         Ok(())
     }
 
+    /// Who paused the list and when (`None`: not paused, or a layout
+    /// without the setting).
+    async fn pause_state(
+        &self,
+        _session: &Session,
+        _task_list: &str,
+    ) -> Result<Option<crate::ListPause>> {
+        Ok(None)
+    }
+
+    /// Pauses or resumes the list.
+    async fn set_pause(
+        &self,
+        _session: &Session,
+        _task_list: &str,
+        _pause: Option<&crate::ListPause>,
+    ) -> Result<()> {
+        Err(Error::Unsupported {
+            adapter: ADAPTER,
+            operation: "pausing a list on task_rb's table, whose lists have no workers",
+        })
+    }
+
     /// The parts of the list this process sweeps (none without
     /// `owned_parts`).
     fn parts_held(&self, _task_list: &str) -> Vec<u32> {

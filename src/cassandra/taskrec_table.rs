@@ -28,6 +28,7 @@ use super::bulk::{self, BoxedRow, Write};
 use super::clock::ClusterClock;
 use super::config::CassandraConfig;
 use super::lease_hints::{self, DeferredHints};
+use super::list_settings::ListSettings;
 use super::listing::Listing;
 use super::owners_watch::OwnersWatch;
 use super::plain_claims::{self, PlainClaims};
@@ -104,6 +105,8 @@ pub(super) struct TaskrecTable {
     /// Without [`CassandraConfig::owned_parts`]: the lists whose parts
     /// other processes own, where this one claims nothing.
     owners: Option<OwnersWatch>,
+    /// Per-list settings a person changes: the pause flag.
+    list_settings: ListSettings,
 }
 
 /// How a claim is written ([`TaskrecTable::claim_route`]).
@@ -251,6 +254,14 @@ impl TaskrecTable {
             true => Some(PlainClaims::prepare(&session, &table, write).await?),
             false => None,
         };
+        let list_settings = ListSettings::prepare(
+            &session,
+            &format!("{table}_lists"),
+            read,
+            write,
+            Arc::clone(&clock),
+        )
+        .await;
         let owners = match config.owned_parts {
             false => OwnersWatch::prepare(&session, &format!("{table}_ready_parts"), write).await,
             true => None,
@@ -380,6 +391,7 @@ impl TaskrecTable {
             unread_saves: config.unread_saves,
             plain_claims,
             owners,
+            list_settings,
             session,
         })
     }
@@ -1177,6 +1189,25 @@ impl Table for TaskrecTable {
                 .await
             }
         }
+    }
+
+    async fn pause_state(
+        &self,
+        session: &Session,
+        task_list: &str,
+    ) -> Result<Option<crate::ListPause>> {
+        self.list_settings.pause_state(session, task_list).await
+    }
+
+    async fn set_pause(
+        &self,
+        session: &Session,
+        task_list: &str,
+        pause: Option<&crate::ListPause>,
+    ) -> Result<()> {
+        self.list_settings
+            .set_pause(session, task_list, pause)
+            .await
     }
 
     async fn stop_sweeping(&self, session: &Session, task_list: &str) -> Result<()> {

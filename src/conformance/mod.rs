@@ -90,6 +90,7 @@ use crate::state::{StateToken, TaskState, TaskStatus, INITIAL_STATE_JSON};
 mod expiry;
 mod history;
 mod listing;
+mod pause;
 mod ready;
 mod records;
 mod state;
@@ -99,6 +100,7 @@ mod unique;
 pub use expiry::*;
 pub use history::*;
 pub use listing::*;
+pub use pause::*;
 pub use ready::*;
 pub use records::*;
 pub use state::*;
@@ -172,6 +174,7 @@ macro_rules! __conformance_rules {
             status_counts_and_pages => check_status_pages,
             history_per_task_oldest_first => check_history,
             concurrent_writes_lose_nothing => check_concurrent_writes,
+            pause_is_kept_or_unsupported => check_pause,
         }
     };
 }
@@ -254,6 +257,7 @@ macro_rules! __conformance_test_fns {
 /// | `status_counts_and_pages` | [`check_status_pages`](crate::conformance::check_status_pages) |
 /// | `history_per_task_oldest_first` | [`check_history`](crate::conformance::check_history) |
 /// | `concurrent_writes_lose_nothing` | [`check_concurrent_writes`](crate::conformance::check_concurrent_writes) |
+/// | `pause_is_kept_or_unsupported` | [`check_pause`](crate::conformance::check_pause) |
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr $(,)?) => {

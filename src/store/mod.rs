@@ -8,11 +8,13 @@
 //! | `claims.rs` | a worker's claim on a task and every step after it |
 //! | `inspection.rs` | reading states: one task's, counts and pages by status, one task whole |
 //! | `repair.rs` | an operator's changes: reset, retry and purge failed tasks |
+//! | `pause.rs` | an operator's stop sign for a list's workers: pause and resume |
 //! | `history.rs` | which lists keep a history, and the line each change writes |
 
 mod claims;
 mod history;
 mod inspection;
+mod pause;
 mod records;
 mod repair;
 

@@ -37,6 +37,11 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         if *self.stop.borrow() {
             return Ok(Visit::Closed);
         }
+        // Paused since the sweep handed it out: left unclaimed (the flag's
+        // read is shared by the pass, at most one per half idle poll).
+        if self.paused(ready.record.task_list()).await {
+            return Ok(Visit::Again(self.pause_recheck()));
+        }
         // Tasks of types this worker does not run are left to the workers
         // that do (a list may mix types; a deploy may add new ones), unless
         // they have waited too long; either way, said and counted.

@@ -81,6 +81,12 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             self.report_clock(&mut clock_reported);
             let mut all = Pass::default();
             for task_list in task_lists {
+                // A paused list is not drained: it is looked at again after
+                // the flag's next read, until it is resumed.
+                if self.paused(task_list).await {
+                    all.again_after(self.pause_recheck());
+                    continue;
+                }
                 let pass = self.pass(task_list, share, handler, &counters).await?;
                 if let Some(error) = counters.too_many_errors(self.config.error_limit) {
                     return Err(error);
@@ -176,6 +182,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                         visit
                     }
                     Step::OpensAt(at) => Ok(Visit::Open(at)),
+                    Step::Paused => Ok(Visit::Again(self.pause_recheck())),
                     Step::CutShort => Ok(Visit::CutShort),
                     Step::Failed(e) => Err(e),
                 }
@@ -241,6 +248,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         let window = self.config.concurrency.saturating_mul(4);
         let seed = uuid::Uuid::new_v4().as_u64_pair().0 | 1;
         let stop = &self.stop;
+        let worker = self;
         let adapter = self.store.adapter();
         // State: the token to go on from (`Some(None)`: the start), `None`
         // once the sweep is over; the shuffle's seed; tasks handed out.
@@ -250,6 +258,11 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
                 let token = token?;
                 if *stop.borrow() {
                     return None;
+                }
+                // Paused during the pass: nothing more of the list is
+                // handed out (what is handed out already is claimed).
+                if worker.paused(task_list).await {
+                    return Some((vec![Step::Paused], (None, seed, handed)));
                 }
                 // Readiness is judged by the adapter's clock, as the leases
                 // and backoffs it compares were written by it.
@@ -344,6 +357,8 @@ enum Step {
     OpensAt(DateTime<Utc>),
     /// The sweep handed out its share and ends before the list's end.
     CutShort,
+    /// The list was paused during the sweep, which ends here.
+    Paused,
     /// The sweep failed here (and ends).
     Failed(crate::error::Error),
 }

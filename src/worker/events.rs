@@ -165,6 +165,23 @@ pub enum WorkerEvent {
         /// The type this worker does not run.
         type_name: String,
     },
+    /// The worker saw a list paused ([`TaskStore::pause`](crate::TaskStore::pause))
+    /// and takes none of its tasks until it is resumed; tasks already
+    /// running finish. Told once per pause it sees, with an INFO line.
+    #[non_exhaustive]
+    Paused {
+        /// The list.
+        task_list: String,
+        /// Who paused it and when.
+        pause: crate::ListPause,
+    },
+    /// The worker saw a list it had seen paused resumed, and takes its
+    /// tasks again.
+    #[non_exhaustive]
+    Resumed {
+        /// The list.
+        task_list: String,
+    },
     /// The drain or serve is over; its report.
     #[non_exhaustive]
     Finished {

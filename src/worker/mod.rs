@@ -66,6 +66,7 @@ mod attempt;
 mod config;
 mod drain;
 mod events;
+mod pause;
 mod report;
 mod stop;
 
@@ -169,6 +170,8 @@ pub struct Worker<A: ?Sized = dyn StorageAdapter> {
     /// When each (list, type) this worker does not run was last reported.
     unknown_reported:
         std::sync::Mutex<std::collections::HashMap<(String, String), std::time::Instant>>,
+    /// What this worker last read of each list's pause flag.
+    pauses: pause::PauseWatch,
 }
 
 /// How often a worker reports, per list and type, the ready tasks of a
@@ -209,6 +212,7 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
             config,
             stop: Arc::new(watch::channel(false).0),
             unknown_reported: std::sync::Mutex::default(),
+            pauses: pause::PauseWatch::default(),
         }
     }
 

@@ -231,3 +231,56 @@ fn a_worker_killed_with_sigkill_is_finished_by_another_after_its_lease() {
         );
     });
 }
+
+/// A list paused through one store is left alone by a worker on another
+/// connection until it is resumed; a second pause replaces the first's
+/// name; the resume lets the worker drain the list.
+#[test]
+fn a_paused_list_is_left_alone_until_it_is_resumed() {
+    run(async {
+        let operator = TaskStore::new(bucketed().await);
+        let store = TaskStore::new(bucketed().await);
+        let list = unique_list("paused");
+        operator.pause(&list, "alice").await.unwrap();
+        fill(&store, &list, 50).await;
+        let ledger = std::sync::Arc::new(Ledger::default());
+        let worker = Worker::new(
+            store.clone(),
+            WorkerConfig::new("paused-worker")
+                .concurrency(8)
+                .idle_poll(Duration::from_millis(100)),
+        );
+        let stop = worker.stop_handle();
+        let serving = {
+            let (ledger, list) = (std::sync::Arc::clone(&ledger), list.clone());
+            tokio::spawn(async move { worker.serve::<Unit, _>(&[list.as_str()], &*ledger).await })
+        };
+        // Twenty idle polls: the list is as it was saved.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            ledger.runs.lock().unwrap().len(),
+            0,
+            "a paused list's task ran"
+        );
+        assert_eq!(store.count(&list).await.unwrap(), 50);
+        store.pause(&list, "bob").await.unwrap();
+        assert_eq!(
+            operator.pause_state(&list).await.unwrap().unwrap().by,
+            "bob"
+        );
+
+        operator.resume(&list).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ledger.runs.lock().unwrap().len() < 50 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.stop();
+        serving.await.unwrap().unwrap();
+        assert_eq!(
+            ledger.runs.lock().unwrap().len(),
+            50,
+            "the resumed list was drained"
+        );
+        assert_eq!(store.count(&list).await.unwrap(), 0);
+    });
+}

@@ -6,6 +6,7 @@ mod doctor;
 mod export;
 mod import;
 mod ls;
+mod pause;
 mod schema;
 mod show;
 
@@ -28,5 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&connect::store(options).await?, args).await,
         Command::Import(args) => import::run(options, args).await,
         Command::Doctor(args) => doctor::run(options, args).await,
+        Command::Pause(args) => pause::pause(&connect::store(options).await?, args).await,
+        Command::Resume(args) => pause::resume(&connect::store(options).await?, args).await,
     }
 }
