@@ -28,6 +28,8 @@ use crate::history::HistoryRetention;
 use history::{HistoryLists, HistoryPolicy};
 
 pub use claims::Claim;
+// Used by the worker, and by the Cassandra adapter's tests.
+#[cfg_attr(not(feature = "worker"), allow(unused_imports))]
 pub(crate) use claims::{lease_end, ClaimAttempt};
 pub use inspection::{StatusPage, TaskDetails, TaskWithState};
 pub use records::Unique;
