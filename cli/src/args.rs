@@ -262,6 +262,28 @@ taskrec resume emails\n\n\
 Workers take the list's tasks again within one idle poll. Resuming a list that is not \
 paused changes nothing.")]
     Resume(ResumeArgs),
+    /// Serve the dashboard: the lists, their tasks, and changes by hand, in a browser
+    #[command(after_help = "Examples:\n  \
+taskrec web --list emails --list images\n  \
+TASKREC_WEB_TOKEN=$(openssl rand -hex 16) taskrec web --listen 127.0.0.1:8080 --list emails\n\n\
+Listens on 127.0.0.1:8080 unless told otherwise. Read-only unless TASKREC_WEB_TOKEN holds a \
+token: then retries, completions, purges and pauses need it (the browser asks for it as the \
+password, any user name, which the audit log on standard error names). Ctrl-C stops it.")]
+    Web(WebArgs),
+}
+
+/// `web`.
+#[derive(Debug, Args)]
+pub struct WebArgs {
+    /// The address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// A list the overview shows (repeatable); any other opens by name
+    #[arg(long = "list", value_name = "LIST")]
+    pub lists: Vec<String>,
+    /// Change nothing, even with a token
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// `pause`.

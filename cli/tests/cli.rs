@@ -1042,6 +1042,109 @@ fn doctor_shows_the_nodes_and_a_client_clock_that_is_off() {
     assert!(warnings.contains("s behind the cluster's"), "{warnings}");
 }
 
+/// One HTTP/1.0 exchange with the dashboard: the status line, the
+/// headers and the body, as one string.
+fn http(port: u16, request: &str) -> String {
+    use std::io::Read;
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("the dashboard answers");
+    stream
+        .write_all(request.as_bytes())
+        .expect("sending the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("reading the answer");
+    response
+}
+
+#[test]
+fn web_serves_the_dashboard_and_pauses_a_list_with_the_token() {
+    let (list, _) = imported("web", 3);
+    fail(&list, &["t1"], "<script>alert(1)</script>");
+    let port = free_port();
+    let server = std::process::Command::new(env!("CARGO_BIN_EXE_taskrec"))
+        .args(["--cassandra", &address(), "--keyspace", keyspace()])
+        .args([
+            "web",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--list",
+            &list,
+        ])
+        .env("TASKREC_WEB_TOKEN", "t0ken")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting taskrec web");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut guard = Kill(server);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dashboard never listened"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let overview = http(port, "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    assert!(overview.starts_with("HTTP/1.0 200"), "{overview}");
+    assert!(
+        overview.contains(&format!("data-list=\"{list}\" data-field=\"pending\">2<")),
+        "{overview}"
+    );
+    assert!(overview.contains(&format!("data-list=\"{list}\" data-field=\"failed\">")));
+    let failed = http(
+        port,
+        &format!("GET /lists/{list}/failed HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"),
+    );
+    assert!(
+        failed.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{failed}"
+    );
+    assert!(!failed.contains("<script>alert(1)"));
+    let at = failed.find("name=\"csrf\" value=\"").expect("a form");
+    let csrf = &failed[at + 19..at + 19 + 32];
+    let body = format!("csrf={csrf}&confirm=yes");
+    let pause = |auth: &str| {
+        http(
+            port,
+            &format!(
+                "POST /lists/{list}/pause HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{auth}\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let refused = pause("");
+    assert!(refused.starts_with("HTTP/1.0 401"), "{refused}");
+    assert_eq!(paused_by(&list), None);
+    // dave:t0ken
+    let done = pause("Authorization: Basic ZGF2ZTp0MGtlbg==\r\n");
+    assert!(done.starts_with("HTTP/1.0 303"), "{done}");
+    assert_eq!(paused_by(&list).as_deref(), Some("dave"));
+    guard.0.kill().expect("stopping the dashboard");
+    let mut log = String::new();
+    std::io::Read::read_to_string(guard.0.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(
+        log.contains("dashboard change")
+            && (log.contains("who=\"dave\"") || log.contains("who=dave")),
+        "{log}"
+    );
+    assert!(!log.contains("t0ken"), "the token reached the log: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes reached a pipe: {log}"
+    );
+}
+
 /// The worker example (`examples/worker.rs`), which `scripts/test` builds
 /// with every feature before the tests run.
 fn worker_example() -> std::path::PathBuf {

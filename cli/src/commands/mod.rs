@@ -9,6 +9,7 @@ mod ls;
 mod pause;
 mod schema;
 mod show;
+mod web;
 
 use crate::args::{Cli, Command};
 use crate::connect;
@@ -31,5 +32,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor(args) => doctor::run(options, args).await,
         Command::Pause(args) => pause::pause(&connect::store(options).await?, args).await,
         Command::Resume(args) => pause::resume(&connect::store(options).await?, args).await,
+        Command::Web(args) => web::run(options, args).await,
     }
 }
