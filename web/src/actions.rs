@@ -71,6 +71,20 @@ fn refused(settings: &Settings, refusal: &Refusal) -> Response {
     response
 }
 
+/// `GET /sign-in`: asks the browser for the token (a Basic challenge),
+/// then goes home. The browser then sends it with every change, so no
+/// change is answered with a challenge first.
+pub(crate) async fn sign_in(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let settings = &app.settings;
+    match auth::signed_in(settings, &headers) {
+        Ok(who) => done(
+            &settings.home(),
+            &format!("Signed in as {who}: changes are allowed."),
+        ),
+        Err(refusal) => refused(settings, &refusal),
+    }
+}
+
 /// The page that asks before a change: the same form again, confirmed.
 fn confirm_page(settings: &Settings, form: &Form, question: &str, back: &str) -> Response {
     let body = html! {

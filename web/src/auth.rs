@@ -80,6 +80,16 @@ pub(crate) fn check(
             ))
         }
     }
+    let _ = token;
+    signed_in(settings, headers)
+}
+
+/// Who the request's credentials name, when they carry the token: for
+/// the sign-in page, which changes nothing and so needs no request token.
+pub(crate) fn signed_in(settings: &Settings, headers: &HeaderMap) -> Result<String, Refusal> {
+    let Some(token) = settings.token.as_deref().filter(|_| !settings.read_only()) else {
+        return Err(Refusal::ReadOnly);
+    };
     let (who, given) = credentials(headers).ok_or(Refusal::Unauthorized)?;
     match constant_time_eq(given.as_bytes(), token.as_bytes()) {
         true => Ok(who),

@@ -43,6 +43,8 @@ pub(crate) fn page(
                     }
                     @if settings.read_only() {
                         span.mode title="this dashboard changes nothing" { "read-only" }
+                    } @else {
+                        a.mode href={ (base) "/sign-in" } title="the browser asks for the dashboard's token once" { "sign in to change things" }
                     }
                 }
                 main {

@@ -200,6 +200,7 @@ impl Dashboard {
             .route("/", get(views::overview))
             .route("/live.json", get(views::live))
             .route("/search", get(views::search))
+            .route("/sign-in", get(actions::sign_in))
             .route("/lists/{list}", get(views::list))
             .route("/lists/{list}/failed", get(views::failed))
             .route("/lists/{list}/failed/{action}", post(actions::failed))

@@ -373,6 +373,23 @@ async fn a_change_needs_the_token_the_request_token_this_host_and_a_yes() {
         Some(TaskStatus::Failed)
     );
 
+    // Signing in asks for the token, and says who.
+    let challenge = get(&router, "/sign-in").await;
+    assert_eq!(challenge.status, StatusCode::UNAUTHORIZED);
+    let signed = send(
+        &router,
+        Request::get("/sign-in")
+            .header(header::AUTHORIZATION, &auth)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    assert!(signed
+        .location
+        .unwrap()
+        .starts_with("/?done=Signed+in+as+alice"));
+
     // Asked first, on a page that posts the same form confirmed.
     let asked = post(
         &router,
