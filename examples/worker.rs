@@ -172,8 +172,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     if let Some(addr) = options.metrics_addr {
         // Serves `/metrics` on the runtime until the process ends.
+        // Histograms with buckets, not per-process summaries: buckets add
+        // up across workers (`sum by (le)`), quantiles do not.
         PrometheusBuilder::new()
             .with_http_listener(addr)
+            .set_buckets(&[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                60.0, 300.0,
+            ])?
             .install()?;
         taskrec::observe::describe_metrics();
         println!("metrics at http://{addr}/metrics");

@@ -41,6 +41,7 @@
 //! | Cassandra sent a warning with its answer (a batch past its size or partition thresholds, a read over many tombstones), for saves, batched saves and reads by key | warn | `warning` |
 //! | a ready task of a type the worker does not run, left for a worker that runs it (once per list and type every 10 minutes per worker) | warn | `task_list`, `task.id`, `task.type` |
 //! | such a task failed once it waited [`fail_unknown_types_after`](crate::WorkerConfig::fail_unknown_types_after) | error | `task_list`, `task.id`, `task.type`, `error` |
+//! | a task claimed from a holder whose lease had run out | warn | `task_list`, `task.id`, `previous_owner`, `lease_ended`, `owner` |
 //! | a list paused or resumed (`taskrec::pause`); a worker saw a list paused or resumed (`taskrec::worker`) | info | `task_list`, `by`, `since` |
 //! | an attempt succeeded; a task given back when the worker stopped | debug | |
 //!
@@ -60,6 +61,7 @@
 //! | [`taskrec_attempt_duration_seconds`](ATTEMPT_DURATION_SECONDS) | histogram | `task_list`, `task_type`, `outcome` (`succeeded`, `failed`, `lost`, `stopped`) | how long handlers ran |
 //! | [`taskrec_time_to_first_claim_seconds`](TIME_TO_FIRST_CLAIM_SECONDS) | histogram | `task_list`, `task_type` | from a task's save to its first claim, on adapters that keep timestamps |
 //! | [`taskrec_part_takeovers_total`](PART_TAKEOVERS_TOTAL) | counter | `task_list` | parts of lists taken over from a process whose lease on them had run out (Cassandra with [`owned_parts`](crate::cassandra::CassandraConfig::owned_parts)); each is also a warn event naming the previous owner, since when it held the part and when its lease ended |
+//! | [`taskrec_task_takeovers_total`](TASK_TAKEOVERS_TOTAL) | counter | `task_list`, `task_type` | tasks claimed from a holder whose lease had run out (a worker that died or hung); each is also a warn event naming the previous holder and when its lease ended |
 //! | [`taskrec_clock_offset_seconds`](CLOCK_OFFSET_SECONDS) | gauge | | the cluster's clock minus this process's, as the Cassandra adapter last measured it (it keeps time by the cluster's; see [`clock`](crate::clock)) |
 //!
 //! Claims made outside a worker ([`TaskStore::claim`](crate::TaskStore::claim))
@@ -114,6 +116,10 @@ pub const CLOCK_OFFSET_SECONDS: &str = "taskrec_clock_offset_seconds";
 /// had run out (Cassandra, [`owned_parts`](crate::cassandra::CassandraConfig::owned_parts)),
 /// labelled `task_list`.
 pub const PART_TAKEOVERS_TOTAL: &str = "taskrec_part_takeovers_total";
+/// Counter: tasks claimed from a holder whose lease had run out (a worker
+/// that died, hung, or lost its connection), labelled `task_list` and
+/// `task_type`.
+pub const TASK_TAKEOVERS_TOTAL: &str = "taskrec_task_takeovers_total";
 
 /// Every value of `db.operation.name` and of the `operation` label.
 ///
@@ -191,6 +197,11 @@ pub fn describe_metrics() {
         TIME_TO_FIRST_CLAIM_SECONDS,
         Unit::Seconds,
         "From a task's save to its first claim."
+    );
+    describe_counter!(
+        TASK_TAKEOVERS_TOTAL,
+        Unit::Count,
+        "Tasks claimed from a holder whose lease had run out (a dead or stuck worker)."
     );
     describe_counter!(
         PART_TAKEOVERS_TOTAL,
@@ -380,6 +391,30 @@ impl TaskLabels {
     /// Adds one to the counter `name`.
     pub(crate) fn count(&self, name: &'static str) {
         metrics::counter!(name, self.0.iter()).increment(1);
+    }
+
+    /// Registers the counters a worker adds to for this list and type, at
+    /// zero: a dashboard's rate of failures reads 0 from the start instead
+    /// of nothing until the first one.
+    pub(crate) fn zero_worker_counters(&self) {
+        for name in [
+            ATTEMPTS_TOTAL,
+            COMPLETED_TOTAL,
+            RETRIES_TOTAL,
+            FAILURES_TOTAL,
+            LOST_LEASES_TOTAL,
+            TASK_TAKEOVERS_TOTAL,
+        ] {
+            metrics::counter!(name, self.0.iter()).increment(0);
+        }
+        for result in ["won", "lost"] {
+            let labels = [
+                self.0[0].clone(),
+                self.0[1].clone(),
+                Label::from_static_parts("result", result),
+            ];
+            metrics::counter!(CLAIMS_TOTAL, labels.iter()).increment(0);
+        }
     }
 
     /// Adds one to the counter `name`, with one more label.

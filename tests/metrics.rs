@@ -15,7 +15,7 @@ use metrics_util::MetricKind;
 use taskrec::observe::{
     ATTEMPTS_TOTAL, ATTEMPT_DURATION_SECONDS, CLAIMS_TOTAL, COMPLETED_TOTAL, FAILURES_TOTAL,
     LOST_LEASES_TOTAL, OPERATION_DURATION_SECONDS, RETRIES_TOTAL, SAVED_TOTAL,
-    TIME_TO_FIRST_CLAIM_SECONDS, UNKNOWN_TYPES_TOTAL,
+    TASK_TAKEOVERS_TOTAL, TIME_TO_FIRST_CLAIM_SECONDS, UNKNOWN_TYPES_TOTAL,
 };
 use taskrec::{Backoff, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
 use wrapper::{Method, Wrapped};
@@ -118,11 +118,14 @@ fn a_drain_counts_claims_attempts_retries_failures_and_completions() {
         (id(RETRIES_TOTAL, &task), 2),
         (id(FAILURES_TOTAL, &task), 1),
         (id(COMPLETED_TOTAL, &task), 2),
+        // Present from the start, at zero: nothing was lost or taken over.
+        (id(CLAIMS_TOTAL, &with("result", "lost")), 0),
+        (id(LOST_LEASES_TOTAL, &task), 0),
+        (id(TASK_TAKEOVERS_TOTAL, &task), 0),
     ]
     .into_iter()
     .collect();
     assert_eq!(counters, expected);
-    assert!(!counters.keys().any(|k| k.starts_with(LOST_LEASES_TOTAL)));
 
     let expected: BTreeMap<String, usize> = [
         (id(TIME_TO_FIRST_CLAIM_SECONDS, &task), 3),
@@ -158,6 +161,37 @@ fn completing_a_task_counts_it() {
     // `complete` takes any `Task<T>`: the type is not known there.
     let completed = [("task_list", "done"), ("task_type", "")];
     assert_eq!(counters.get(&id(COMPLETED_TOTAL, &completed)), Some(&1));
+}
+
+/// A task claimed from a holder whose lease ran out is counted as a
+/// takeover; one claimed while pending is not.
+#[test]
+fn a_task_taken_from_a_dead_holder_is_counted() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    with_recorder(&recorder, async {
+        let store = TaskStore::new(MemoryAdapter::new());
+        store
+            .save(&Task::new("taken", "t1", Job { fail_first: 0 })?)
+            .await?;
+        store
+            .save(&Task::new("taken", "t2", Job { fail_first: 0 })?)
+            .await?;
+        // The dead holder's lease: a millisecond.
+        let dead = store
+            .claim("taken", "t1", "dead-worker", Duration::from_millis(1))
+            .await?;
+        assert!(dead.is_some());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let lease = Duration::from_secs(30);
+        assert!(store.claim("taken", "t1", "heir", lease).await?.is_some());
+        assert!(store.claim("taken", "t2", "heir", lease).await?.is_some());
+        Ok::<_, taskrec::Error>(())
+    })
+    .unwrap();
+    let (counters, _) = read(&snapshotter);
+    let labels = [("task_list", "taken"), ("task_type", "Job")];
+    assert_eq!(counters.get(&id(TASK_TAKEOVERS_TOTAL, &labels)), Some(&1));
 }
 
 /// A ready task of a type the worker does not run is counted each time the

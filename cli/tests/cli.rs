@@ -1265,6 +1265,26 @@ fn a_workers_failed_tasks_are_seen_and_retried_as_the_readme_shows() {
             "no `{line}` in the metrics:\n{metrics}"
         );
     }
+    // Timings as histograms with buckets (they add up across workers), and
+    // counters of what has not happened yet present at zero.
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("taskrec_attempt_duration_seconds_bucket{")
+                && l.contains(r#"le="0.005""#)
+        ),
+        "no histogram buckets in the metrics:\n{metrics}"
+    );
+    assert!(
+        !metrics.contains("quantile="),
+        "summaries in the metrics:\n{metrics}"
+    );
+    for name in ["taskrec_lost_leases_total", "taskrec_task_takeovers_total"] {
+        let line = format!("{name}{labels} 0");
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}` in the metrics:\n{metrics}"
+        );
+    }
     worker.0.kill().expect("stopping the worker");
     worker.0.wait().expect("the worker ends");
     let mut log = String::new();

@@ -227,6 +227,10 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         if !current.is_claimable(now) {
             return Ok(ClaimAttempt::NotClaimable(Some(current)));
         }
+        // Claimable while claimed: its holder's lease ran out (a worker
+        // that died or hung). Said once the claim is won.
+        let taken_from = (current.status == crate::TaskStatus::Claimed)
+            .then(|| (current.owner.clone(), current.lease_until));
         let state = current.claimed(owner, lease_end(now, lease), now);
         let claim = Claim {
             task_list: task_list.to_owned(),
@@ -236,7 +240,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             record: stored.record,
         };
         Ok(match self.swap(claim).await? {
-            Some(claim) => ClaimAttempt::Claimed(claim),
+            Some(claim) => {
+                if let Some((previous, lease_ended)) = taken_from {
+                    report_takeover(&claim, previous.as_deref(), lease_ended);
+                }
+                ClaimAttempt::Claimed(claim)
+            }
             None => ClaimAttempt::Lost,
         })
     }
@@ -438,4 +447,22 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         }
         Ok(self.swap(claim).await?.is_some())
     }
+}
+
+/// A task taken from a holder whose lease had run out: a warning naming
+/// the holder and when its lease ended, and a count.
+fn report_takeover(claim: &Claim, previous: Option<&str>, lease_ended: Option<DateTime<Utc>>) {
+    let previous = previous.unwrap_or("(unknown)");
+    let lease_ended = lease_ended.map(|at| at.to_rfc3339());
+    tracing::warn!(
+        target: "taskrec::claims",
+        task_list = claim.task_list(),
+        task.id = claim.id(),
+        previous_owner = previous,
+        lease_ended = lease_ended.as_deref().unwrap_or("(unknown)"),
+        owner = claim.state().owner.as_deref().unwrap_or_default(),
+        "took over a task whose holder's lease had run out"
+    );
+    crate::observe::TaskLabels::owned(claim.task_list(), claim.record().type_name())
+        .count(crate::observe::TASK_TAKEOVERS_TOTAL);
 }

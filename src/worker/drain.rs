@@ -67,6 +67,12 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         if !adapter.capabilities().conditional_writes() {
             return Err(crate::adapter::lacks_conditional_writes(adapter.name()));
         }
+        // Every counter this worker adds to, present from the start.
+        for task_list in task_lists {
+            for type_name in T::TYPE_NAMES {
+                crate::observe::TaskLabels::owned(task_list, type_name).zero_worker_counters();
+            }
+        }
         let counters = Counters::default();
         let mut stopped = self.stop.subscribe();
         let first_idle_wait = (self.config.idle_poll / 16).max(Duration::from_millis(1));
