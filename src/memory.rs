@@ -291,6 +291,23 @@ impl StorageAdapter for MemoryAdapter {
         Capabilities::new().with_conditional_writes(true)
     }
 
+    async fn task_lists(&self) -> Result<Option<Vec<String>>> {
+        let mut names: std::collections::BTreeSet<String> = self
+            .read()
+            .iter()
+            .filter(|(_, list)| !list.entries.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect();
+        let pauses = self.pauses.read().unwrap_or_else(PoisonError::into_inner);
+        names.extend(pauses.keys().cloned());
+        Ok(Some(
+            names
+                .into_iter()
+                .take(crate::adapter::MAX_DISCOVERED_LISTS)
+                .collect(),
+        ))
+    }
+
     async fn pause_state(&self, task_list: &str) -> Result<Option<crate::ListPause>> {
         let pauses = self.pauses.read().unwrap_or_else(PoisonError::into_inner);
         Ok(pauses.get(task_list).cloned())

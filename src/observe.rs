@@ -144,6 +144,7 @@ pub const OPERATIONS: &[&str] = &[
     "history",
     "pause_state",
     "set_pause",
+    "task_lists",
 ];
 
 /// Describes every taskrec metric (its unit and help text) to the installed
@@ -237,6 +238,7 @@ pub(crate) enum Op {
     History,
     PauseState,
     SetPause,
+    TaskLists,
 }
 
 /// The operations' names, in one table: `name` and `record_duration` match
@@ -286,6 +288,7 @@ operations! {
     History => "history",
     PauseState => "pause_state",
     SetPause => "set_pause",
+    TaskLists => "task_lists",
 }
 
 impl Op {
@@ -473,6 +476,7 @@ mod tests {
             Op::History,
             Op::PauseState,
             Op::SetPause,
+            Op::TaskLists,
         ];
         let names: Vec<&str> = ops.iter().map(|op| op.name()).collect();
         assert_eq!(names, OPERATIONS);

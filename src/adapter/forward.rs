@@ -85,6 +85,9 @@ macro_rules! forward_adapter {
             async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
                 (**self).stop_sweeping(task_list).await
             }
+            async fn task_lists(&self) -> Result<Option<Vec<String>>> {
+                (**self).task_lists().await
+            }
             async fn pause_state(&self, task_list: &str) -> Result<Option<crate::ListPause>> {
                 (**self).pause_state(task_list).await
             }

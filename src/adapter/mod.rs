@@ -68,6 +68,10 @@ pub use inspect::StoredStatusPage;
 pub use page::{walk_pages, Page, PageToken, DEFAULT_PAGE_SIZE};
 pub use ready::ReadyTasks;
 
+/// The most list names [`StorageAdapter::task_lists`] answers: an overview
+/// of more lists than this is not an overview.
+pub const MAX_DISCOVERED_LISTS: usize = 10_000;
+
 /// A storage backend for task records.
 ///
 /// Four methods are required; the listing stream and the count have
@@ -135,6 +139,7 @@ pub use ready::ReadyTasks;
 /// ) -> Result<StoredStatusPage>;
 ///
 /// // Optional: pausing a list; the defaults answer `None` and `Error::Unsupported`.
+/// async fn task_lists(&self) -> Result<Option<Vec<String>>>; // None: cannot tell
 /// async fn pause_state(&self, task_list: &str) -> Result<Option<taskrec::ListPause>>;
 /// async fn set_pause(&self, task_list: &str, pause: Option<&taskrec::ListPause>) -> Result<()>;
 /// # }
@@ -537,6 +542,18 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
     async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
         let _ = task_list;
         Ok(())
+    }
+
+    /// The names of the lists that hold tasks (or held them, or are
+    /// paused), sorted, at most [`MAX_DISCOVERED_LISTS`]: for an overview
+    /// such as the dashboard's. `None` when the adapter cannot tell.
+    ///
+    /// Optional: the default answers `None`. The memory adapter answers
+    /// the lists holding a task or paused; the Cassandra adapter the lists
+    /// that ever wrote an entry (or task_rb's table's partitions) and the
+    /// paused ones, in one read of partition keys, not of tasks.
+    async fn task_lists(&self) -> Result<Option<Vec<String>>> {
+        Ok(None)
     }
 
     /// Whether `task_list` is paused ([`ListPause`](crate::ListPause)):

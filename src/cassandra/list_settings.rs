@@ -27,6 +27,9 @@ pub(super) struct ListSettings {
 }
 
 struct Statements {
+    /// Every row's list: the paused lists (resumed ones keep a row with
+    /// no pause, which is skipped).
+    all: PreparedStatement,
     read: PreparedStatement,
     pause: PreparedStatement,
     resume: PreparedStatement,
@@ -50,6 +53,10 @@ impl ListSettings {
                 ))
                 .await?;
             read_stmt.set_consistency(read);
+            let mut all = session
+                .prepare(format!("SELECT task_list, paused_at FROM {table}"))
+                .await?;
+            all.set_consistency(read);
             let mut pause = session
                 .prepare(format!(
                     "UPDATE {table} USING TIMESTAMP ? SET paused_at = ?, paused_by = ? \
@@ -66,6 +73,7 @@ impl ListSettings {
             resume.set_consistency(write);
             resume.set_is_idempotent(true);
             Ok::<_, scylla::errors::PrepareError>(Statements {
+                all,
                 read: read_stmt,
                 pause,
                 resume,
@@ -109,6 +117,32 @@ impl ListSettings {
             )),
             _ => None,
         })
+    }
+
+    /// Adds the paused lists to `names`.
+    pub(super) async fn add_paused_lists(
+        &self,
+        session: &Session,
+        names: &mut std::collections::BTreeSet<String>,
+    ) -> Result<()> {
+        let Some(statements) = &self.statements else {
+            return Ok(());
+        };
+        let mut rows = session
+            .execute_iter(statements.all.clone(), ())
+            .await
+            .map_err(storage)?
+            .rows_stream::<(String, Option<CqlTimestamp>)>()
+            .map_err(storage)?;
+        while let Some((name, paused_at)) = futures::TryStreamExt::try_next(&mut rows)
+            .await
+            .map_err(storage)?
+        {
+            if paused_at.is_some() && names.len() < crate::adapter::MAX_DISCOVERED_LISTS {
+                names.insert(name);
+            }
+        }
+        Ok(())
     }
 
     pub(super) async fn set_pause(

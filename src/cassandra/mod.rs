@@ -106,6 +106,7 @@
 mod bulk;
 mod clock;
 mod config;
+mod discovery;
 mod doctor;
 mod history;
 mod lease_hints;
@@ -690,6 +691,14 @@ impl StorageAdapter for CassandraAdapter {
     /// the list back at once.
     async fn stop_sweeping(&self, task_list: &str) -> Result<()> {
         self.table.stop_sweeping(&self.session, task_list).await
+    }
+
+    /// The lists that wrote an entry (`{table}_days`' partitions) and the
+    /// paused ones; on task_rb's table, its partitions.
+    async fn task_lists(&self) -> Result<Option<Vec<String>>> {
+        let span = self.span(Op::TaskLists, "", None);
+        let read = self.table.task_lists(&self.session);
+        observe::timed(Op::TaskLists, span, read).await
     }
 
     /// On taskrec's table, from `{table}_lists` (`schema/lists.cql`); a

@@ -114,6 +114,9 @@ pub(super) trait Table: Send + Sync {
         Ok(())
     }
 
+    /// The names of the lists the table holds.
+    async fn task_lists(&self, session: &Session) -> Result<Option<Vec<String>>>;
+
     /// Who paused the list and when (`None`: not paused, or a layout
     /// without the setting).
     async fn pause_state(

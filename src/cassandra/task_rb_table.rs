@@ -43,6 +43,8 @@ pub(super) struct TaskRbTable {
     list: PreparedStatement,
     /// The list's ids (an id may have a row per type).
     count: PreparedStatement,
+    /// `SELECT DISTINCT task_list`: the table's partitions, its lists.
+    distinct_lists: PreparedStatement,
     /// The cluster's time: write timestamps order an id's rows, so they
     /// are never this process's clock.
     clock: Arc<super::clock::ClusterClock>,
@@ -97,6 +99,7 @@ impl TaskRbTable {
             .await?,
             list,
             count: prepare(format!("SELECT id FROM {table} WHERE task_list = ?"), read).await?,
+            distinct_lists: prepare(format!("SELECT DISTINCT task_list FROM {table}"), read).await?,
             session,
             clock,
         })
@@ -259,6 +262,12 @@ impl TaskRbTable {
 
 #[async_trait]
 impl Table for TaskRbTable {
+    async fn task_lists(&self, session: &Session) -> Result<Option<Vec<String>>> {
+        let mut names = std::collections::BTreeSet::new();
+        super::discovery::read_names(session, &self.distinct_lists, &mut names).await?;
+        Ok(Some(names.into_iter().collect()))
+    }
+
     /// Time-to-live; no timestamps (both read as the data cell's write
     /// time) and no task state.
     fn capabilities(&self) -> Capabilities {

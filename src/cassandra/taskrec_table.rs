@@ -107,6 +107,9 @@ pub(super) struct TaskrecTable {
     owners: Option<OwnersWatch>,
     /// Per-list settings a person changes: the pause flag.
     list_settings: ListSettings,
+    /// `SELECT DISTINCT task_list FROM {table}_days`: the lists that wrote
+    /// an entry.
+    distinct_lists: PreparedStatement,
 }
 
 /// How a claim is written ([`TaskrecTable::claim_route`]).
@@ -392,6 +395,8 @@ impl TaskrecTable {
             plain_claims,
             owners,
             list_settings,
+            distinct_lists: prepare(format!("SELECT DISTINCT task_list FROM {table}_days"), read)
+                .await?,
             session,
         })
     }
@@ -1189,6 +1194,15 @@ impl Table for TaskrecTable {
                 .await
             }
         }
+    }
+
+    async fn task_lists(&self, session: &Session) -> Result<Option<Vec<String>>> {
+        let mut names = std::collections::BTreeSet::new();
+        super::discovery::read_names(session, &self.distinct_lists, &mut names).await?;
+        self.list_settings
+            .add_paused_lists(session, &mut names)
+            .await?;
+        Ok(Some(names.into_iter().collect()))
     }
 
     async fn pause_state(

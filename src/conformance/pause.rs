@@ -1,4 +1,5 @@
-//! The pause flag of a list, or an adapter that says it cannot keep one.
+//! The pause flag of a list, or an adapter that says it cannot keep one;
+//! the names of the lists, or an adapter that says it cannot tell.
 
 use super::*;
 
@@ -58,5 +59,32 @@ pub async fn check_pause(adapter: &dyn StorageAdapter) {
             assert_eq!(state(list).await, None, "no list reads as paused");
         }
         Err(e) => panic!("set_pause failed: {e}"),
+    }
+}
+
+/// An adapter that names its lists names one it stored a task in, sorted,
+/// without duplicates; one that cannot answers `None`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_task_lists(&adapter).await;
+/// # }
+/// ```
+pub async fn check_task_lists(adapter: &dyn StorageAdapter) {
+    let list = unique_list("lists");
+    store(adapter, &record(&list, "a", "{}")).await;
+    store(adapter, &record(&list, "b", "{}")).await;
+    let names = adapter
+        .task_lists()
+        .await
+        .unwrap_or_else(|e| panic!("task_lists failed: {e}"));
+    if let Some(names) = names {
+        assert!(names.contains(&list), "{list} is not among the lists named");
+        assert!(
+            names.windows(2).all(|w| w[0] < w[1]),
+            "the lists are not sorted and distinct"
+        );
+        assert!(names.len() <= crate::adapter::MAX_DISCOVERED_LISTS);
     }
 }

@@ -47,6 +47,23 @@ pub struct TaskDetails {
 }
 
 impl<A: StorageAdapter + ?Sized> TaskStore<A> {
+    /// The names of the lists the store holds, sorted, or `None` when its
+    /// adapter cannot tell ([`StorageAdapter::task_lists`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
+    /// # #[derive(Debug, taskrec::TaskData)] struct Ping {}
+    /// use taskrec::{MemoryAdapter, Task, TaskStore};
+    /// let store = TaskStore::new(MemoryAdapter::new());
+    /// store.save(&Task::new("pings", "p1", Ping {})?).await?;
+    /// store.save(&Task::new("emails", "e1", Ping {})?).await?;
+    /// assert_eq!(store.task_lists().await?, Some(vec!["emails".to_owned(), "pings".to_owned()]));
+    /// # Ok(()) }
+    /// ```
+    pub async fn task_lists(&self) -> Result<Option<Vec<String>>> {
+        self.adapter().task_lists().await
+    }
+
     /// The processing state of a task, or `None` when there is no such task.
     ///
     /// ```

@@ -46,8 +46,10 @@
 //! # }
 //! ```
 //!
-//! # Counts
+//! # Lists and counts
 //!
+//! The overview shows the lists it is given, then those the adapter names
+//! ([`TaskStore::task_lists`]: on Cassandra one read of partition keys).
 //! The overview counts each list's tasks by status with
 //! [`TaskStore::count_by_status`], which reads every task's state: fine for
 //! lists of thousands of tasks, slow for millions.
@@ -84,6 +86,8 @@ pub(crate) struct Settings {
     /// The request token of this dashboard's forms: random per dashboard.
     pub(crate) csrf: String,
     pub(crate) page_size: usize,
+    /// Whether the overview adds the lists the adapter names.
+    pub(crate) discover: bool,
 }
 
 impl Settings {
@@ -95,6 +99,7 @@ impl Settings {
             base_path: String::new(),
             csrf: uuid::Uuid::new_v4().simple().to_string(),
             page_size: DEFAULT_PAGE_SIZE,
+            discover: true,
         }
     }
 
@@ -151,14 +156,23 @@ impl Dashboard {
         }
     }
 
-    /// The lists the overview shows. Any other list opens by its address
-    /// (`/lists/NAME`) or through the search form.
+    /// The lists the overview shows first, in this order; those the
+    /// adapter names follow ([`discover`](Self::discover)). Any other list
+    /// opens by its address (`/lists/NAME`) or through the search form.
     pub fn lists<I, S>(mut self, lists: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.settings.lists = lists.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether the overview also shows the lists the adapter names
+    /// ([`TaskStore::task_lists`]; the memory and Cassandra adapters do),
+    /// after the configured ones. Default: yes.
+    pub fn discover(mut self, discover: bool) -> Self {
+        self.settings.discover = discover;
         self
     }
 

@@ -55,6 +55,31 @@ async fn oldest_pending(store: &TaskStore, list: &str) -> Option<DateTime<Utc>> 
     page.tasks.iter().map(|t| t.record.created_at()).min()
 }
 
+/// The lists the overview shows: the configured ones, then the ones the
+/// adapter names (a failure to name them is logged, not shown as an error:
+/// the configured lists still render).
+async fn shown_lists(app: &App) -> Vec<String> {
+    let mut names = app.settings.lists.clone();
+    if app.settings.discover {
+        match app.store.task_lists().await {
+            Ok(Some(found)) => {
+                for name in found {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(
+                target: "taskrec_web",
+                error = &error as &(dyn std::error::Error + 'static),
+                "could not read the names of the lists"
+            ),
+        }
+    }
+    names
+}
+
 /// `?done=…`: what the last action did, shown once.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Done {
@@ -70,15 +95,16 @@ pub(crate) async fn overview(
 ) -> Result<Markup, Failure> {
     let settings = &app.settings;
     let now = app.store.now().await?;
-    let mut rows = Vec::with_capacity(settings.lists.len());
-    for name in &settings.lists {
+    let names = shown_lists(&app).await;
+    let mut rows = Vec::with_capacity(names.len());
+    for name in &names {
         rows.push(figures(&app.store, name).await);
     }
     let live = format!("{}/live.json", settings.base_path);
     let body = html! {
         @if rows.is_empty() {
-            p { "No lists are configured (" code { "Dashboard::lists" } ", or "
-                code { "taskrec web --list NAME" } "). Open one by name with the search above." }
+            p { "No lists yet: none is configured (" code { "Dashboard::lists" } ", or "
+                code { "taskrec web --list NAME" } ") and the store names none. Open one by name with the search above." }
         } @else {
             table data-live=(live) {
                 thead { tr {
@@ -138,7 +164,7 @@ pub(crate) async fn overview(
 pub(crate) async fn live(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, Failure> {
     let now = app.store.now().await?;
     let mut lists = Vec::new();
-    for name in &app.settings.lists {
+    for name in &shown_lists(&app).await {
         let row = figures(&app.store, name).await;
         let mut entry = serde_json::json!({
             "name": row.name,

@@ -171,6 +171,24 @@ async fn the_overview_shows_each_lists_counts_and_the_oldest_pending_task() {
     assert_eq!(json["lists"][1]["total"], 2);
     assert_eq!(json["lists"][0]["paused"], serde_json::Value::Null);
 
+    // Lists the store names show too, after the configured ones.
+    store
+        .save(&Task::new("found", "f1", Resize { image: 9 }).unwrap())
+        .await
+        .unwrap();
+    let page = get(&dashboard(&store), "/").await;
+    assert!(page.body.contains(r#"<a href="/lists/found">found</a>"#));
+    let (emails, found) = (
+        page.body.find("/lists/emails\"").unwrap(),
+        page.body.find("/lists/found\"").unwrap(),
+    );
+    assert!(emails < found, "configured lists come first");
+    let hidden = Dashboard::new(store.clone())
+        .lists(["emails"])
+        .discover(false)
+        .router();
+    assert!(!get(&hidden, "/").await.body.contains("/lists/found"));
+
     let script = get(&dashboard(&store), "/assets/live.js").await;
     assert_eq!(script.status, StatusCode::OK);
     assert!(script.body.contains("data-live"));
