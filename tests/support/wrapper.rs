@@ -65,6 +65,9 @@ pub enum Method {
     SwapState,
     NextReady,
     StopSweeping,
+    TaskLists,
+    PauseState,
+    SetPause,
     CountByStatus,
     PageByStatus,
     AppendHistory,
@@ -75,7 +78,7 @@ pub enum Method {
 
 impl Method {
     /// Every method of the trait.
-    pub const ALL: [Method; 22] = [
+    pub const ALL: [Method; 25] = [
         Method::Name,
         Method::Capabilities,
         Method::Now,
@@ -92,6 +95,9 @@ impl Method {
         Method::SwapState,
         Method::NextReady,
         Method::StopSweeping,
+        Method::TaskLists,
+        Method::PauseState,
+        Method::SetPause,
         Method::CountByStatus,
         Method::PageByStatus,
         Method::AppendHistory,
@@ -103,7 +109,7 @@ impl Method {
     /// The methods whose trait default [`Wrapped::trait_defaults`] can run:
     /// all but the four required ones, and `name` and `capabilities`, which
     /// have knobs of their own.
-    pub const PROVIDED: [Method; 16] = [
+    pub const PROVIDED: [Method; 19] = [
         Method::Now,
         Method::ClockReading,
         Method::StoreAll,
@@ -114,6 +120,9 @@ impl Method {
         Method::SwapState,
         Method::NextReady,
         Method::StopSweeping,
+        Method::TaskLists,
+        Method::PauseState,
+        Method::SetPause,
         Method::CountByStatus,
         Method::PageByStatus,
         Method::AppendHistory,
@@ -141,6 +150,9 @@ impl Method {
             Method::SwapState => "swap_state",
             Method::NextReady => "next_ready",
             Method::StopSweeping => "stop_sweeping",
+            Method::TaskLists => "task_lists",
+            Method::PauseState => "pause_state",
+            Method::SetPause => "set_pause",
             Method::CountByStatus => "count_by_status",
             Method::PageByStatus => "page_by_status",
             Method::AppendHistory => "append_history",
@@ -560,6 +572,35 @@ impl StorageAdapter for Wrapped {
             Stateful(self).stop_sweeping(task_list).await
         } else {
             self.inner.stop_sweeping(task_list).await
+        }
+    }
+
+    async fn task_lists(&self) -> Result<Option<Vec<String>>> {
+        self.enter(Call::of(Method::TaskLists)).await?;
+        if self.default_for(Method::TaskLists) {
+            Stateful(self).task_lists().await
+        } else {
+            self.inner.task_lists().await
+        }
+    }
+
+    async fn pause_state(&self, task_list: &str) -> Result<Option<taskrec::ListPause>> {
+        self.enter(Call::of(Method::PauseState).list(task_list))
+            .await?;
+        if self.default_for(Method::PauseState) {
+            Stateful(self).pause_state(task_list).await
+        } else {
+            self.inner.pause_state(task_list).await
+        }
+    }
+
+    async fn set_pause(&self, task_list: &str, pause: Option<&taskrec::ListPause>) -> Result<()> {
+        self.enter(Call::of(Method::SetPause).list(task_list))
+            .await?;
+        if self.default_for(Method::SetPause) {
+            Stateful(self).set_pause(task_list, pause).await
+        } else {
+            self.inner.set_pause(task_list, pause).await
         }
     }
 
