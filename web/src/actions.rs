@@ -85,6 +85,18 @@ pub(crate) async fn sign_in(State(app): State<Arc<App>>, headers: HeaderMap) -> 
     }
 }
 
+/// The form of a change and who asks for it, or why not: every change
+/// starts here.
+fn authorized(
+    settings: &Settings,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Form, String), Refusal> {
+    let form = Form::parse(body);
+    let who = auth::check(settings, headers, form.get("csrf"))?;
+    Ok((form, who))
+}
+
 /// The page that asks before a change: the same form again, confirmed.
 fn confirm_page(settings: &Settings, form: &Form, question: &str, back: &str) -> Response {
     let body = html! {
@@ -130,9 +142,8 @@ pub(crate) async fn task(
 ) -> Result<Response, Failure> {
     let settings = &app.settings;
     let store = &app.store;
-    let form = Form::parse(&body);
-    let who = match auth::check(settings, &headers, form.get("csrf")) {
-        Ok(who) => who,
+    let (form, who) = match authorized(settings, &headers, &body) {
+        Ok(allowed) => allowed,
         Err(refusal) => return Ok(refused(settings, &refusal)),
     };
     let back = back_to(settings, &form, html::task_url(settings, &list, &id));
@@ -190,9 +201,8 @@ pub(crate) async fn list(
     body: Bytes,
 ) -> Result<Response, Failure> {
     let settings = &app.settings;
-    let form = Form::parse(&body);
-    let who = match auth::check(settings, &headers, form.get("csrf")) {
-        Ok(who) => who,
+    let (form, who) = match authorized(settings, &headers, &body) {
+        Ok(allowed) => allowed,
         Err(refusal) => return Ok(refused(settings, &refusal)),
     };
     let back = back_to(settings, &form, html::list_url(settings, &list));
@@ -229,9 +239,8 @@ pub(crate) async fn failed(
 ) -> Result<Response, Failure> {
     let settings = &app.settings;
     let store = &app.store;
-    let form = Form::parse(&body);
-    let who = match auth::check(settings, &headers, form.get("csrf")) {
-        Ok(who) => who,
+    let (form, who) = match authorized(settings, &headers, &body) {
+        Ok(allowed) => allowed,
         Err(refusal) => return Ok(refused(settings, &refusal)),
     };
     if action != "retry" && action != "purge" {
