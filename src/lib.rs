@@ -227,6 +227,7 @@ mod generator;
 mod hash;
 mod history;
 mod json_text;
+mod kept_counts;
 mod key;
 mod memory;
 mod pause;
@@ -264,6 +265,7 @@ pub use extra::ExtraMap;
 pub use generator::{IntoGenerated, TaskGenerator};
 pub use hash::{HashData, TaskHash};
 pub use history::{HistoryRetention, StateChange};
+pub use kept_counts::{KeptCounts, RECOUNT_AFTER_TOOK};
 pub use key::{
     validate_id, validate_task_list, validate_type_name, TaskKey, MAX_KEY_BYTES,
     MAX_TYPE_NAME_BYTES,
@@ -284,5 +286,5 @@ pub use taskrec_derive::TaskData;
 #[cfg(feature = "worker")]
 pub use worker::{
     Backoff, DrainReport, HandlerFuture, HandlerResult, StopHandle, TaskAttempt, Worker,
-    WorkerConfig, WorkerEvent,
+    WorkerConfig, WorkerEvent, DEFAULT_COUNT_EVERY,
 };

@@ -191,6 +191,8 @@ pub struct MemoryAdapter {
     /// The paused lists, apart from the lists: a list with no task can be
     /// paused too.
     pauses: Arc<RwLock<HashMap<String, crate::ListPause>>>,
+    /// Each list's kept counts ([`KeptCounts`](crate::KeptCounts)).
+    kept_counts: Arc<RwLock<HashMap<String, crate::KeptCounts>>>,
 }
 
 /// History entries by (task list, id), oldest first.
@@ -319,6 +321,23 @@ impl StorageAdapter for MemoryAdapter {
             Some(pause) => pauses.insert(task_list.to_owned(), pause.clone()),
             None => pauses.remove(task_list),
         };
+        Ok(())
+    }
+
+    async fn kept_counts(&self, task_list: &str) -> Result<Option<crate::KeptCounts>> {
+        let kept = self
+            .kept_counts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(kept.get(task_list).cloned())
+    }
+
+    async fn keep_counts(&self, task_list: &str, counts: &crate::KeptCounts) -> Result<()> {
+        let mut kept = self
+            .kept_counts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        kept.insert(task_list.to_owned(), counts.clone());
         Ok(())
     }
 

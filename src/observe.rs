@@ -62,6 +62,9 @@
 //! | [`taskrec_time_to_first_claim_seconds`](TIME_TO_FIRST_CLAIM_SECONDS) | histogram | `task_list`, `task_type` | from a task's save to its first claim, on adapters that keep timestamps |
 //! | [`taskrec_part_takeovers_total`](PART_TAKEOVERS_TOTAL) | counter | `task_list` | parts of lists taken over from a process whose lease on them had run out (Cassandra with [`owned_parts`](crate::cassandra::CassandraConfig::owned_parts)); each is also a warn event naming the previous owner, since when it held the part and when its lease ended |
 //! | [`taskrec_task_takeovers_total`](TASK_TAKEOVERS_TOTAL) | counter | `task_list`, `task_type` | tasks claimed from a holder whose lease had run out (a worker that died or hung); each is also a warn event naming the previous holder and when its lease ended |
+//! | [`taskrec_list_tasks`](LIST_TASKS) | gauge | `task_list`, `status` (`pending`, `scheduled`, `claimed`, `succeeded`, `failed`, `unknown`) | a list's tasks per status as last counted ([`KeptCounts`](crate::KeptCounts)): the backlog is `pending`, in flight `claimed`; set by every process that reads or counts the list's kept counts (a worker, each [`count_every`](crate::WorkerConfig::count_every)), so aggregate across processes with `max`, not `sum` |
+//! | [`taskrec_list_oldest_pending_age_seconds`](LIST_OLDEST_PENDING_AGE_SECONDS) | gauge | `task_list` | how long the oldest pending task has waited, as of that read (0 when none is pending) |
+//! | [`taskrec_list_counted_age_seconds`](LIST_COUNTED_AGE_SECONDS) | gauge | `task_list` | how old those figures are: the bound on their error is what changed since |
 //! | [`taskrec_clock_offset_seconds`](CLOCK_OFFSET_SECONDS) | gauge | | the cluster's clock minus this process's, as the Cassandra adapter last measured it (it keeps time by the cluster's; see [`clock`](crate::clock)) |
 //!
 //! Claims made outside a worker ([`TaskStore::claim`](crate::TaskStore::claim))
@@ -85,6 +88,12 @@ use tracing::{Instrument, Span};
 
 use crate::error::{Error, Result};
 
+/// Gauge: a list's tasks per status as last counted.
+pub const LIST_TASKS: &str = "taskrec_list_tasks";
+/// Gauge: how long a list's oldest pending task has waited, as last counted.
+pub const LIST_OLDEST_PENDING_AGE_SECONDS: &str = "taskrec_list_oldest_pending_age_seconds";
+/// Gauge: how old a list's kept counts are.
+pub const LIST_COUNTED_AGE_SECONDS: &str = "taskrec_list_counted_age_seconds";
 /// Counter: tasks saved through a [`TaskStore`](crate::TaskStore).
 pub const SAVED_TOTAL: &str = "taskrec_saved_total";
 /// Counter: tasks completed, by [`TaskStore::complete`](crate::TaskStore::complete)
@@ -144,6 +153,8 @@ pub const OPERATIONS: &[&str] = &[
     "history",
     "pause_state",
     "set_pause",
+    "kept_counts",
+    "keep_counts",
     "task_lists",
 ];
 
@@ -210,10 +221,50 @@ pub fn describe_metrics() {
         "Parts of lists taken over from a process whose lease on them had run out."
     );
     metrics::describe_gauge!(
+        LIST_TASKS,
+        Unit::Count,
+        "A list's tasks per status, as last counted (aggregate with max across processes)."
+    );
+    metrics::describe_gauge!(
+        LIST_OLDEST_PENDING_AGE_SECONDS,
+        Unit::Seconds,
+        "How long a list's oldest pending task has waited, as last counted."
+    );
+    metrics::describe_gauge!(
+        LIST_COUNTED_AGE_SECONDS,
+        Unit::Seconds,
+        "How old a list's kept counts are: what changed since is their error."
+    );
+    metrics::describe_gauge!(
         CLOCK_OFFSET_SECONDS,
         Unit::Seconds,
         "The cluster's clock minus this process's, as last measured (taskrec corrects for it)."
     );
+}
+
+/// Sets a list's gauges from its kept counts, read at `now`.
+pub(crate) fn publish_kept_counts(
+    task_list: &str,
+    kept: &crate::KeptCounts,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    use crate::state::TaskStatus;
+    let list = task_list.to_owned();
+    for (status, name) in [
+        (TaskStatus::Pending, "pending"),
+        (TaskStatus::Scheduled, "scheduled"),
+        (TaskStatus::Claimed, "claimed"),
+        (TaskStatus::Succeeded, "succeeded"),
+        (TaskStatus::Failed, "failed"),
+        (TaskStatus::Unknown, "unknown"),
+    ] {
+        metrics::gauge!(LIST_TASKS, "task_list" => list.clone(), "status" => name)
+            .set(kept.counts.get(status) as f64);
+    }
+    let waited = kept.oldest_pending_age(now).unwrap_or_default();
+    metrics::gauge!(LIST_OLDEST_PENDING_AGE_SECONDS, "task_list" => list.clone())
+        .set(waited.as_secs_f64());
+    metrics::gauge!(LIST_COUNTED_AGE_SECONDS, "task_list" => list).set(kept.age(now).as_secs_f64());
 }
 
 /// A storage adapter operation: `db.operation.name` and the `operation` label.
@@ -238,6 +289,8 @@ pub(crate) enum Op {
     History,
     PauseState,
     SetPause,
+    KeptCounts,
+    KeepCounts,
     TaskLists,
 }
 
@@ -288,6 +341,8 @@ operations! {
     History => "history",
     PauseState => "pause_state",
     SetPause => "set_pause",
+    KeptCounts => "kept_counts",
+    KeepCounts => "keep_counts",
     TaskLists => "task_lists",
 }
 
@@ -476,6 +531,8 @@ mod tests {
             Op::History,
             Op::PauseState,
             Op::SetPause,
+            Op::KeptCounts,
+            Op::KeepCounts,
             Op::TaskLists,
         ];
         let names: Vec<&str> = ops.iter().map(|op| op.name()).collect();

@@ -14,8 +14,9 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::MetricKind;
 use taskrec::observe::{
     ATTEMPTS_TOTAL, ATTEMPT_DURATION_SECONDS, CLAIMS_TOTAL, COMPLETED_TOTAL, FAILURES_TOTAL,
-    LOST_LEASES_TOTAL, OPERATION_DURATION_SECONDS, RETRIES_TOTAL, SAVED_TOTAL,
-    TASK_TAKEOVERS_TOTAL, TIME_TO_FIRST_CLAIM_SECONDS, UNKNOWN_TYPES_TOTAL,
+    LIST_COUNTED_AGE_SECONDS, LIST_OLDEST_PENDING_AGE_SECONDS, LIST_TASKS, LOST_LEASES_TOTAL,
+    OPERATION_DURATION_SECONDS, RETRIES_TOTAL, SAVED_TOTAL, TASK_TAKEOVERS_TOTAL,
+    TIME_TO_FIRST_CLAIM_SECONDS, UNKNOWN_TYPES_TOTAL,
 };
 use taskrec::{Backoff, MemoryAdapter, Task, TaskData, TaskStore, Worker, WorkerConfig};
 use wrapper::{Method, Wrapped};
@@ -319,4 +320,47 @@ fn a_lost_claim_is_counted() {
         ))
     };
     assert_eq!((claims("lost"), claims("won")), (Some(&1), Some(&1)));
+}
+
+/// A count of a list sets its gauges: tasks per status (the backlog is
+/// `pending`, in flight `claimed`), the oldest pending task's wait, and the
+/// figures' age.
+#[test]
+fn a_count_sets_the_lists_gauges() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    with_recorder(&recorder, async {
+        let store = TaskStore::new(MemoryAdapter::new());
+        for _ in 0..3 {
+            store.create("gauged", Job { fail_first: 0 }).await.unwrap();
+        }
+        let held = store.create("gauged", Job { fail_first: 0 }).await.unwrap();
+        store
+            .claim("gauged", held.id(), "w", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        store.recount("gauged").await.unwrap();
+    });
+    let mut gauges = BTreeMap::new();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        if let (MetricKind::Gauge, DebugValue::Gauge(v)) = (key.kind(), value) {
+            let labels: Vec<(&str, &str)> = key
+                .key()
+                .labels()
+                .map(|label| (label.key(), label.value()))
+                .collect();
+            gauges.insert(id(key.key().name(), &labels), v.into_inner());
+        }
+    }
+    let list = [("task_list", "gauged")];
+    let tasks = |status| id(LIST_TASKS, &[("task_list", "gauged"), ("status", status)]);
+    assert_eq!(gauges[&tasks("pending")], 3.0);
+    assert_eq!(gauges[&tasks("claimed")], 1.0);
+    assert_eq!(gauges[&tasks("failed")], 0.0, "present at zero");
+    let waited = gauges[&id(LIST_OLDEST_PENDING_AGE_SECONDS, &list)];
+    assert!((0.0..60.0).contains(&waited), "{waited}");
+    let age = gauges[&id(LIST_COUNTED_AGE_SECONDS, &list)];
+    assert!((0.0..60.0).contains(&age), "{age}");
+    assert_eq!(gauges.len(), 8, "{gauges:?}");
 }

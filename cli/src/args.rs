@@ -344,6 +344,14 @@ pub struct CountArgs {
     /// (`--by-state` is the 0.2 spelling, still accepted)
     #[arg(long, alias = "by-state")]
     pub by_status: bool,
+    /// With --by-status: the counts kept by the last count when they are at
+    /// most this old (a number and s, m, h or d), else count the list now
+    /// and keep the figures. A count reads every task's state.
+    #[arg(long, value_name = "AGE", value_parser = parse_delay, default_value = "60s", requires = "by_status")]
+    pub max_age: Duration,
+    /// With --by-status: count the list now, whatever is kept (--max-age 0s)
+    #[arg(long, requires = "by_status", conflicts_with = "max_age")]
+    pub exact: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

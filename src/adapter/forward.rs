@@ -98,6 +98,12 @@ macro_rules! forward_adapter {
             ) -> Result<()> {
                 (**self).set_pause(task_list, pause).await
             }
+            async fn kept_counts(&self, task_list: &str) -> Result<Option<crate::KeptCounts>> {
+                (**self).kept_counts(task_list).await
+            }
+            async fn keep_counts(&self, task_list: &str, counts: &crate::KeptCounts) -> Result<()> {
+                (**self).keep_counts(task_list, counts).await
+            }
             async fn count_by_status(&self, task_list: &str) -> Result<crate::StatusCounts> {
                 (**self).count_by_status(task_list).await
             }

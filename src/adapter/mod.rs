@@ -142,6 +142,8 @@ pub const MAX_DISCOVERED_LISTS: usize = 10_000;
 /// async fn task_lists(&self) -> Result<Option<Vec<String>>>; // None: cannot tell
 /// async fn pause_state(&self, task_list: &str) -> Result<Option<taskrec::ListPause>>;
 /// async fn set_pause(&self, task_list: &str, pause: Option<&taskrec::ListPause>) -> Result<()>;
+/// async fn kept_counts(&self, task_list: &str) -> Result<Option<taskrec::KeptCounts>>; // None
+/// async fn keep_counts(&self, task_list: &str, counts: &taskrec::KeptCounts) -> Result<()>;
 /// # }
 /// ```
 ///
@@ -577,6 +579,30 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         Err(Error::Unsupported {
             adapter: self.name(),
             operation: "pausing a list",
+        })
+    }
+
+    /// The counts of `task_list` as last kept by
+    /// [`keep_counts`](Self::keep_counts) ([`KeptCounts`](crate::KeptCounts)):
+    /// one read, whatever the list holds. `None` when none are kept.
+    ///
+    /// Optional: the default answers `None`, and readers count the list
+    /// instead ([`count_by_status`](Self::count_by_status)).
+    async fn kept_counts(&self, task_list: &str) -> Result<Option<crate::KeptCounts>> {
+        let _ = task_list;
+        Ok(None)
+    }
+
+    /// Keeps `counts` as the counts of `task_list`, replacing what was
+    /// kept (the last write wins).
+    ///
+    /// Optional: the default answers [`Error::Unsupported`]. An adapter that
+    /// overrides it overrides [`kept_counts`](Self::kept_counts) too.
+    async fn keep_counts(&self, task_list: &str, counts: &crate::KeptCounts) -> Result<()> {
+        let _ = (task_list, counts);
+        Err(Error::Unsupported {
+            adapter: self.name(),
+            operation: "keeping a list's counts",
         })
     }
 

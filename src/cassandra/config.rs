@@ -863,7 +863,7 @@ impl CassandraConfig {
         if matches!(self.layout, TableLayout::Taskrec { .. }) {
             suffixes.extend(["_entries", "_slices", "_days"]);
             suffixes.extend(["_failed_entries", "_failed_slices", "_failed_days"]);
-            suffixes.push("_lists");
+            suffixes.extend(["_lists", "_counts"]);
         }
         if self.keeps_ready_index() {
             suffixes.extend(["_ready", "_ready_low", "_ready_parts", "_ready_sweepers"]);

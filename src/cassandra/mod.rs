@@ -110,6 +110,7 @@ mod discovery;
 mod doctor;
 mod history;
 mod lease_hints;
+mod list_counts;
 mod list_settings;
 pub mod listing;
 mod owners_watch;
@@ -715,6 +716,22 @@ impl StorageAdapter for CassandraAdapter {
         let span = self.span(Op::SetPause, task_list, None);
         let write = self.table.set_pause(&self.session, task_list, pause);
         observe::timed(Op::SetPause, span, write).await
+    }
+
+    /// On taskrec's table, from `{table}_counts` (`schema/counts.cql`): one
+    /// read; a schema made before that table keeps none.
+    async fn kept_counts(&self, task_list: &str) -> Result<Option<crate::KeptCounts>> {
+        let span = self.span(Op::KeptCounts, task_list, None);
+        let read = self.table.kept_counts(&self.session, task_list);
+        observe::timed(Op::KeptCounts, span, read).await
+    }
+
+    /// On taskrec's table, one write of the list's row; task_rb's answers
+    /// [`Error::Unsupported`].
+    async fn keep_counts(&self, task_list: &str, counts: &crate::KeptCounts) -> Result<()> {
+        let span = self.span(Op::KeepCounts, task_list, None);
+        let write = self.table.keep_counts(&self.session, task_list, counts);
+        observe::timed(Op::KeepCounts, span, write).await
     }
 
     async fn append_history(

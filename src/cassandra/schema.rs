@@ -18,6 +18,7 @@ const READY_LOW_CQL: &str = include_str!("../../schema/ready_low.cql");
 const READY_PARTS_CQL: &str = include_str!("../../schema/ready_parts.cql");
 const READY_SWEEPERS_CQL: &str = include_str!("../../schema/ready_sweepers.cql");
 const LISTS_CQL: &str = include_str!("../../schema/lists.cql");
+const COUNTS_CQL: &str = include_str!("../../schema/counts.cql");
 const ENTRIES_CQL: &str = include_str!("../../schema/entries.cql");
 const SLICES_CQL: &str = include_str!("../../schema/slices.cql");
 const DAYS_CQL: &str = include_str!("../../schema/days.cql");
@@ -82,6 +83,8 @@ pub fn schema_statements(config: &CassandraConfig) -> Result<Vec<String>> {
         }
         // Per-list settings: the pause flag.
         statements.push(fill(LISTS_CQL, 0)?);
+        // Each list's kept counts.
+        statements.push(fill(COUNTS_CQL, 0)?);
     }
     if config.keeps_ready_index() {
         // Claim-next needs task state, which only taskrec's table keeps.
@@ -288,11 +291,12 @@ mod tests {
         assert!(cql[7].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_failed_slices ("));
         assert!(cql[8].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_failed_days ("));
         assert!(cql[9].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_lists ("));
-        assert!(cql[10].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
-        assert!(cql[11].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));
-        assert!(cql[12].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_parts ("));
-        assert!(cql[13].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_sweepers ("));
-        assert_eq!(cql.len(), 14);
+        assert!(cql[10].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_counts ("));
+        assert!(cql[11].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready ("));
+        assert!(cql[12].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_low ("));
+        assert!(cql[13].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_parts ("));
+        assert!(cql[14].starts_with("CREATE TABLE IF NOT EXISTS ks.jobs_ready_sweepers ("));
+        assert_eq!(cql.len(), 15);
         assert!(!cql
             .iter()
             .any(|s| s.contains("{table}") || s.contains("{history_table}")));

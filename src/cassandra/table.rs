@@ -140,6 +140,28 @@ pub(super) trait Table: Send + Sync {
         })
     }
 
+    /// The list's kept counts (`None`: none kept, or a layout without them).
+    async fn kept_counts(
+        &self,
+        _session: &Session,
+        _task_list: &str,
+    ) -> Result<Option<crate::KeptCounts>> {
+        Ok(None)
+    }
+
+    /// Keeps the list's counts.
+    async fn keep_counts(
+        &self,
+        _session: &Session,
+        _task_list: &str,
+        _counts: &crate::KeptCounts,
+    ) -> Result<()> {
+        Err(Error::Unsupported {
+            adapter: ADAPTER,
+            operation: "keeping counts on task_rb's table, whose tasks have no states to count",
+        })
+    }
+
     /// The parts of the list this process sweeps (none without
     /// `owned_parts`).
     fn parts_held(&self, _task_list: &str) -> Vec<u32> {

@@ -28,6 +28,7 @@ use super::bulk::{self, BoxedRow, Write};
 use super::clock::ClusterClock;
 use super::config::CassandraConfig;
 use super::lease_hints::{self, DeferredHints};
+use super::list_counts::ListCounts;
 use super::list_settings::ListSettings;
 use super::listing::Listing;
 use super::owners_watch::OwnersWatch;
@@ -107,6 +108,8 @@ pub(super) struct TaskrecTable {
     owners: Option<OwnersWatch>,
     /// Per-list settings a person changes: the pause flag.
     list_settings: ListSettings,
+    /// Each list's kept counts.
+    list_counts: ListCounts,
     /// `SELECT DISTINCT task_list FROM {table}_days`: the lists that wrote
     /// an entry.
     distinct_lists: PreparedStatement,
@@ -265,6 +268,8 @@ impl TaskrecTable {
             Arc::clone(&clock),
         )
         .await;
+        let list_counts =
+            ListCounts::prepare(&session, &format!("{table}_counts"), read, write).await;
         let owners = match config.owned_parts {
             false => OwnersWatch::prepare(&session, &format!("{table}_ready_parts"), write).await,
             true => None,
@@ -395,6 +400,7 @@ impl TaskrecTable {
             plain_claims,
             owners,
             list_settings,
+            list_counts,
             distinct_lists: prepare(format!("SELECT DISTINCT task_list FROM {table}_days"), read)
                 .await?,
             session,
@@ -1222,6 +1228,23 @@ impl Table for TaskrecTable {
         self.list_settings
             .set_pause(session, task_list, pause)
             .await
+    }
+
+    async fn kept_counts(
+        &self,
+        session: &Session,
+        task_list: &str,
+    ) -> Result<Option<crate::KeptCounts>> {
+        self.list_counts.read(session, task_list).await
+    }
+
+    async fn keep_counts(
+        &self,
+        session: &Session,
+        task_list: &str,
+        counts: &crate::KeptCounts,
+    ) -> Result<()> {
+        self.list_counts.write(session, task_list, counts).await
     }
 
     async fn stop_sweeping(&self, session: &Session, task_list: &str) -> Result<()> {

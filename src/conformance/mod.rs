@@ -175,6 +175,7 @@ macro_rules! __conformance_rules {
             history_per_task_oldest_first => check_history,
             concurrent_writes_lose_nothing => check_concurrent_writes,
             pause_is_kept_or_unsupported => check_pause,
+            counts_are_kept_or_unsupported => check_kept_counts,
             task_lists_are_named_or_unknown => check_task_lists,
         }
     };
@@ -259,6 +260,7 @@ macro_rules! __conformance_test_fns {
 /// | `history_per_task_oldest_first` | [`check_history`](crate::conformance::check_history) |
 /// | `concurrent_writes_lose_nothing` | [`check_concurrent_writes`](crate::conformance::check_concurrent_writes) |
 /// | `pause_is_kept_or_unsupported` | [`check_pause`](crate::conformance::check_pause) |
+/// | `counts_are_kept_or_unsupported` | [`check_kept_counts`](crate::conformance::check_kept_counts) |
 /// | `task_lists_are_named_or_unknown` | [`check_task_lists`](crate::conformance::check_task_lists) |
 #[macro_export]
 macro_rules! conformance_tests {

@@ -1,4 +1,5 @@
 //! The pause flag of a list, or an adapter that says it cannot keep one;
+//! a list's kept counts, or an adapter that says it cannot keep them;
 //! the names of the lists, or an adapter that says it cannot tell.
 
 use super::*;
@@ -59,6 +60,79 @@ pub async fn check_pause(adapter: &dyn StorageAdapter) {
             assert_eq!(state(list).await, None, "no list reads as paused");
         }
         Err(e) => panic!("set_pause failed: {e}"),
+    }
+}
+
+/// An adapter that keeps counts answers what was kept last for that list
+/// only (times to the millisecond, durations too); one that does not
+/// answers `keep_counts` with `Unsupported` and keeps none.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let adapter = taskrec::MemoryAdapter::new();
+/// taskrec::conformance::check_kept_counts(&adapter).await;
+/// # }
+/// ```
+pub async fn check_kept_counts(adapter: &dyn StorageAdapter) {
+    let list = unique_list("counts");
+    let other = unique_list("counts-other");
+    let at = Utc.timestamp_millis_opt(1_700_000_000_123).unwrap();
+    let mut counts = crate::StatusCounts::default();
+    (counts.pending, counts.scheduled, counts.claimed) = (1_000_001, 2, 3);
+    (counts.succeeded, counts.failed, counts.unknown) = (4, 5, 6);
+    let first = crate::KeptCounts::new(
+        counts,
+        Some(at - chrono::Duration::milliseconds(90_061)),
+        at,
+        std::time::Duration::from_millis(1_234),
+        "conformance <counter>",
+    );
+    let kept = |list: String| async move {
+        adapter
+            .kept_counts(&list)
+            .await
+            .unwrap_or_else(|e| panic!("kept_counts({list}) failed: {e}"))
+    };
+    match adapter.keep_counts(&list, &first).await {
+        Ok(()) => {
+            assert_eq!(
+                kept(list.clone()).await,
+                Some(first.clone()),
+                "the counts kept"
+            );
+            assert_eq!(kept(other.clone()).await, None, "another list keeps none");
+            let marked = first.recounting_since(at + chrono::Duration::seconds(60));
+            adapter
+                .keep_counts(&list, &marked)
+                .await
+                .unwrap_or_else(|e| panic!("a second keep_counts failed: {e}"));
+            assert_eq!(
+                kept(list.clone()).await,
+                Some(marked),
+                "the last counts kept win"
+            );
+            let mut none_pending = crate::KeptCounts::new(
+                crate::StatusCounts::default(),
+                None,
+                at + chrono::Duration::seconds(120),
+                std::time::Duration::ZERO,
+                "conformance <counter>",
+            );
+            none_pending.counts.failed = 1;
+            adapter
+                .keep_counts(&list, &none_pending)
+                .await
+                .unwrap_or_else(|e| panic!("a third keep_counts failed: {e}"));
+            assert_eq!(
+                kept(list).await,
+                Some(none_pending),
+                "no oldest pending task and no recount under way are kept as such"
+            );
+        }
+        Err(Error::Unsupported { .. }) => {
+            assert_eq!(kept(list).await, None, "no counts are kept");
+        }
+        Err(e) => panic!("keep_counts failed: {e}"),
     }
 }
 

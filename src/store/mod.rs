@@ -12,6 +12,7 @@
 //! | `history.rs` | which lists keep a history, and the line each change writes |
 
 mod claims;
+mod counts;
 mod history;
 mod inspection;
 mod pause;

@@ -76,6 +76,10 @@ impl Backoff {
     }
 }
 
+/// How often a worker looks at the kept counts of its lists by default
+/// ([`WorkerConfig::count_every`]).
+pub const DEFAULT_COUNT_EVERY: Duration = Duration::from_secs(60);
+
 /// How a [`Worker`](crate::Worker) runs tasks.
 ///
 /// ```
@@ -100,6 +104,7 @@ pub struct WorkerConfig {
     pub(super) error_limit: u32,
     pub(super) events: Option<EventHook>,
     pub(super) fail_unknown_after: Option<Duration>,
+    pub(super) count_every: Option<Duration>,
 }
 
 impl WorkerConfig {
@@ -125,6 +130,7 @@ impl WorkerConfig {
             error_limit: 100,
             events: None,
             fail_unknown_after: None,
+            count_every: Some(DEFAULT_COUNT_EVERY),
         }
     }
 
@@ -389,6 +395,35 @@ impl WorkerConfig {
     /// ```
     pub fn idle_poll(mut self, wait: Duration) -> Self {
         self.idle_poll = wait.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How often the worker looks at the kept counts of each list it serves
+    /// ([`TaskStore::kept_counts`](crate::TaskStore::kept_counts): one read,
+    /// which sets the list's gauges `taskrec_list_tasks`,
+    /// `taskrec_list_oldest_pending_age_seconds` and
+    /// `taskrec_list_counted_age_seconds`), and counts the list again
+    /// ([`TaskStore::recount`](crate::TaskStore::recount)) when no process
+    /// has for that long (or for ten times as long as the last count took:
+    /// [`KeptCounts::due`](crate::KeptCounts::due)). `None` turns it off.
+    /// Default: a minute.
+    ///
+    /// The first look is at the start, and only reads; counting starts
+    /// from the second, so a short drain never counts. A count reads every
+    /// task's state once: that is its cost, spread over this interval and
+    /// shared by the processes serving the list (one counts, the others
+    /// read its figures), not a cost per task's change.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = taskrec::WorkerConfig::new("w").count_every(Duration::from_secs(30));
+    /// let quiet = taskrec::WorkerConfig::new("w").count_every(None); // no gauges, no counts
+    /// # let _ = (config, quiet);
+    /// ```
+    pub fn count_every(mut self, every: impl Into<Option<Duration>>) -> Self {
+        self.count_every = every
+            .into()
+            .map(|every| every.max(Duration::from_millis(10)));
         self
     }
 

@@ -40,7 +40,15 @@ impl<A: StorageAdapter + ?Sized> Worker<A> {
         T: TaskDecode,
         H: Fn(Task<T>) -> HandlerFuture<'h> + Sync,
     {
-        let result = self.work_until(task_lists, handler, until).await;
+        let work = self.work_until(task_lists, handler, until);
+        let result = match self.config.count_every {
+            // Counting goes on beside the passes and ends with them.
+            Some(every) => tokio::select! {
+                result = work => result,
+                () = self.keep_lists_counted(task_lists, every) => unreachable!("counting never ends"),
+            },
+            None => work.await,
+        };
         // Whatever ended it: what this process held of each list goes back
         // to the others now, not when a lease runs out.
         for task_list in task_lists {

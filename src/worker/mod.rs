@@ -64,6 +64,7 @@
 
 mod attempt;
 mod config;
+mod counts;
 mod drain;
 mod events;
 mod pause;
@@ -83,7 +84,7 @@ use crate::execute::Execute;
 use crate::store::TaskStore;
 use crate::task::Task;
 
-pub use config::{Backoff, WorkerConfig};
+pub use config::{Backoff, WorkerConfig, DEFAULT_COUNT_EVERY};
 use drain::Until;
 pub use events::{TaskAttempt, WorkerEvent};
 pub use report::DrainReport;

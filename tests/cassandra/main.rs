@@ -18,6 +18,7 @@ mod consistency;
 mod contract;
 #[path = "../support/corpus.rs"]
 mod corpus;
+mod counts;
 mod crash;
 #[path = "../support/exact.rs"]
 mod exact;

@@ -68,6 +68,8 @@ pub enum Method {
     TaskLists,
     PauseState,
     SetPause,
+    KeptCounts,
+    KeepCounts,
     CountByStatus,
     PageByStatus,
     AppendHistory,
@@ -78,7 +80,7 @@ pub enum Method {
 
 impl Method {
     /// Every method of the trait.
-    pub const ALL: [Method; 25] = [
+    pub const ALL: [Method; 27] = [
         Method::Name,
         Method::Capabilities,
         Method::Now,
@@ -98,6 +100,8 @@ impl Method {
         Method::TaskLists,
         Method::PauseState,
         Method::SetPause,
+        Method::KeptCounts,
+        Method::KeepCounts,
         Method::CountByStatus,
         Method::PageByStatus,
         Method::AppendHistory,
@@ -109,7 +113,7 @@ impl Method {
     /// The methods whose trait default [`Wrapped::trait_defaults`] can run:
     /// all but the four required ones, and `name` and `capabilities`, which
     /// have knobs of their own.
-    pub const PROVIDED: [Method; 19] = [
+    pub const PROVIDED: [Method; 21] = [
         Method::Now,
         Method::ClockReading,
         Method::StoreAll,
@@ -123,6 +127,8 @@ impl Method {
         Method::TaskLists,
         Method::PauseState,
         Method::SetPause,
+        Method::KeptCounts,
+        Method::KeepCounts,
         Method::CountByStatus,
         Method::PageByStatus,
         Method::AppendHistory,
@@ -153,6 +159,8 @@ impl Method {
             Method::TaskLists => "task_lists",
             Method::PauseState => "pause_state",
             Method::SetPause => "set_pause",
+            Method::KeptCounts => "kept_counts",
+            Method::KeepCounts => "keep_counts",
             Method::CountByStatus => "count_by_status",
             Method::PageByStatus => "page_by_status",
             Method::AppendHistory => "append_history",
@@ -601,6 +609,26 @@ impl StorageAdapter for Wrapped {
             Stateful(self).set_pause(task_list, pause).await
         } else {
             self.inner.set_pause(task_list, pause).await
+        }
+    }
+
+    async fn kept_counts(&self, task_list: &str) -> Result<Option<taskrec::KeptCounts>> {
+        self.enter(Call::of(Method::KeptCounts).list(task_list))
+            .await?;
+        if self.default_for(Method::KeptCounts) {
+            Stateful(self).kept_counts(task_list).await
+        } else {
+            self.inner.kept_counts(task_list).await
+        }
+    }
+
+    async fn keep_counts(&self, task_list: &str, counts: &taskrec::KeptCounts) -> Result<()> {
+        self.enter(Call::of(Method::KeepCounts).list(task_list))
+            .await?;
+        if self.default_for(Method::KeepCounts) {
+            Stateful(self).keep_counts(task_list, counts).await
+        } else {
+            self.inner.keep_counts(task_list, counts).await
         }
     }
 

@@ -185,6 +185,9 @@ pub(crate) async fn task(
         },
     };
     tracing::info!(target: AUDIT, who, action, task_list = list, task.id = id, changed, "dashboard change");
+    if changed {
+        crate::counts::after_change(&app, &list).await;
+    }
     // A completed or purged task's page is gone: back to its list.
     let back = match changed && action != "retry" && back == html::task_url(settings, &list, &id) {
         true => html::list_url(settings, &list),
@@ -310,6 +313,9 @@ pub(crate) async fn failed(
         changed,
         "dashboard change"
     );
+    if changed > 0 {
+        crate::counts::after_change(&app, &list).await;
+    }
     let verb = match action.as_str() {
         "retry" => "retried",
         _ => "purged",

@@ -50,16 +50,25 @@
 //!
 //! The overview shows the lists it is given, then those the adapter names
 //! ([`TaskStore::task_lists`]: on Cassandra one read of partition keys).
-//! The overview counts each list's tasks by status with
-//! [`TaskStore::count_by_status`], which reads every task's state: fine for
-//! lists of thousands of tasks, slow for millions.
+//! The counts shown are each list's **kept counts**
+//! ([`TaskStore::kept_counts`]: one read per list, whatever the list holds),
+//! with how old they are. Once they are older than
+//! [`Dashboard::count_every`] (or ten times as long as the last count took),
+//! the dashboard counts the list again in the background
+//! ([`TaskStore::recount`], which reads every task's state) while the page
+//! shows the kept figures; workers serving the list count it too
+//! ([`WorkerConfig::count_every`](taskrec::WorkerConfig)). A list never
+//! counted is waited for two seconds, then shown as being counted. An
+//! action on a list counts it again before its page is shown.
 
 mod actions;
 mod auth;
+mod counts;
 mod html;
 mod views;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -71,6 +80,8 @@ use taskrec::TaskStore;
 pub(crate) struct App {
     pub(crate) store: TaskStore,
     pub(crate) settings: Settings,
+    /// The lists being counted in the background.
+    pub(crate) counting: counts::Counting,
 }
 
 /// The dashboard's settings, as the builder set them.
@@ -88,6 +99,8 @@ pub(crate) struct Settings {
     pub(crate) page_size: usize,
     /// Whether the overview adds the lists the adapter names.
     pub(crate) discover: bool,
+    /// How old kept counts may be before a page starts a count.
+    pub(crate) count_every: Duration,
 }
 
 impl Settings {
@@ -100,6 +113,7 @@ impl Settings {
             csrf: uuid::Uuid::new_v4().simple().to_string(),
             page_size: DEFAULT_PAGE_SIZE,
             discover: true,
+            count_every: DEFAULT_COUNT_EVERY,
         }
     }
 
@@ -118,6 +132,10 @@ impl Settings {
         self.read_only || self.token.is_none()
     }
 }
+
+/// How old a list's kept counts may be before a page counts the list again,
+/// unless [`Dashboard::count_every`] says otherwise.
+pub const DEFAULT_COUNT_EVERY: Duration = Duration::from_secs(5);
 
 /// Tasks per page, unless [`Dashboard::page_size`] says otherwise.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -204,11 +222,21 @@ impl Dashboard {
         self
     }
 
+    /// How old a list's kept counts may be before a page counts the list
+    /// again, in the background ([`DEFAULT_COUNT_EVERY`]). A list whose
+    /// count takes long is counted at most every ten times as long as its
+    /// count took, whatever this says.
+    pub fn count_every(mut self, every: Duration) -> Self {
+        self.settings.count_every = every;
+        self
+    }
+
     /// The routes, to serve or to nest in an application's router.
     pub fn router(self) -> Router {
         let app = Arc::new(App {
             store: self.store,
             settings: self.settings,
+            counting: counts::Counting::default(),
         });
         Router::new()
             .route("/", get(views::overview))

@@ -11,48 +11,37 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
-use taskrec::{ListPause, PageToken, StatusCounts, TaskRecord, TaskState, TaskStatus, TaskStore};
+use taskrec::{ListPause, PageToken, TaskRecord, TaskState, TaskStatus};
 
+use crate::counts::{self, Shown};
 use crate::html::{self, age, none, page, pretty_json, query, status_name, time, STATUSES};
 use crate::{App, Failure, Settings};
-
-/// Pending tasks read to find the oldest: the first page in listing order
-/// (on Cassandra, by the minute of their first save).
-const OLDEST_SCAN: usize = 100;
 
 /// What a list's row of the overview shows.
 struct ListFigures {
     name: String,
-    counts: Result<StatusCounts, String>,
-    oldest_pending: Option<DateTime<Utc>>,
+    counts: Result<Shown, String>,
     pause: Option<ListPause>,
 }
 
-async fn figures(store: &TaskStore, name: &str) -> ListFigures {
-    let counts = store
-        .count_by_status(name)
-        .await
-        .map_err(|e| crate::error_chain(&e));
-    let oldest_pending = match &counts {
-        Ok(counts) if counts.pending > 0 => oldest_pending(store, name).await,
-        _ => None,
-    };
-    let pause = store.pause_state(name).await.ok().flatten();
+async fn figures(app: &Arc<App>, name: &str) -> ListFigures {
+    let counts = counts::shown(app, name).await;
+    let pause = app.store.pause_state(name).await.ok().flatten();
     ListFigures {
         name: name.to_owned(),
         counts,
-        oldest_pending,
         pause,
     }
 }
 
-/// The earliest save among the first pending tasks in listing order.
-async fn oldest_pending(store: &TaskStore, list: &str) -> Option<DateTime<Utc>> {
-    let page = store
-        .page_by_status(list, TaskStatus::Pending, None, OLDEST_SCAN)
-        .await
-        .ok()?;
-    page.tasks.iter().map(|t| t.record.created_at()).min()
+/// When, by whom and how fast a list was counted, for a tooltip.
+fn counted_title(kept: &taskrec::KeptCounts) -> String {
+    format!(
+        "counted at {} by {} in {} ms",
+        time(kept.counted_at),
+        kept.counted_by,
+        kept.took.as_millis()
+    )
 }
 
 /// The lists the overview shows: the configured ones, then the ones the
@@ -98,7 +87,7 @@ pub(crate) async fn overview(
     let names = shown_lists(&app).await;
     let mut rows = Vec::with_capacity(names.len());
     for name in &names {
-        rows.push(figures(&app.store, name).await);
+        rows.push(figures(&app, name).await);
     }
     let live = format!("{}/live.json", settings.base_path);
     let body = html! {
@@ -112,6 +101,7 @@ pub(crate) async fn overview(
                     @for (_, name) in STATUSES { th.n { (name) } }
                     th.n { "total" }
                     th { "oldest pending" }
+                    th { "counted" }
                     th { "workers" }
                 } }
                 tbody {
@@ -119,7 +109,8 @@ pub(crate) async fn overview(
                         tr {
                             td { a href=(html::list_url(settings, &row.name)) { (row.name) } }
                             @match &row.counts {
-                                Ok(counts) => {
+                                Ok(Shown::Counted(kept)) => {
+                                    @let counts = &kept.counts;
                                     @for (status, name) in STATUSES {
                                         td.n data-list=(row.name) data-field=(name) {
                                             @if status == TaskStatus::Failed && counts.failed > 0 {
@@ -128,10 +119,12 @@ pub(crate) async fn overview(
                                         }
                                     }
                                     td.n data-list=(row.name) data-field="total" { (counts.total()) }
+                                    td { @match kept.oldest_pending { Some(at) => { (age(at, now)) }, None => { (none()) } } }
+                                    td data-list=(row.name) data-field="counted" title=(counted_title(kept)) { (age(kept.counted_at, now)) }
                                 }
-                                Err(error) => { td.error colspan=(STATUSES.len() + 1) { (error) } }
+                                Ok(Shown::Counting) => { td.counting colspan=(STATUSES.len() + 3) { "being counted…" } }
+                                Err(error) => { td.error colspan=(STATUSES.len() + 3) { (error) } }
                             }
-                            td { @match row.oldest_pending { Some(at) => { (age(at, now)) }, None => { (none()) } } }
                             td { @match &row.pause {
                                 Some(pause) => { span.paused title={ "since " (time(pause.since)) } { "paused by " (pause.by) } }
                                 None => { "running" }
@@ -165,19 +158,26 @@ pub(crate) async fn live(State(app): State<Arc<App>>) -> Result<Json<serde_json:
     let now = app.store.now().await?;
     let mut lists = Vec::new();
     for name in &shown_lists(&app).await {
-        let row = figures(&app.store, name).await;
+        let row = figures(&app, name).await;
         let mut entry = serde_json::json!({
             "name": row.name,
-            "oldest_pending_age_seconds": row.oldest_pending.map(|at| (now - at).num_seconds()),
             "paused": row.pause.as_ref().map(|p| serde_json::json!({ "by": p.by, "since": p.since })),
         });
         match row.counts {
-            Ok(counts) => {
+            Ok(Shown::Counted(kept)) => {
                 for (status, name) in STATUSES {
-                    entry[name] = counts.get(status).into();
+                    entry[name] = kept.counts.get(status).into();
                 }
-                entry["total"] = counts.total().into();
+                entry["total"] = kept.counts.total().into();
+                entry["oldest_pending_age_seconds"] = kept
+                    .oldest_pending
+                    .map(|at| (now - at).num_seconds())
+                    .into();
+                entry["counted_at"] = serde_json::json!(kept.counted_at);
+                entry["counted_age_seconds"] = kept.age(now).as_secs().into();
+                entry["counted"] = age(kept.counted_at, now).into();
             }
+            Ok(Shown::Counting) => entry["counting"] = true.into(),
             Err(error) => entry["error"] = error.into(),
         }
         lists.push(entry);
@@ -331,7 +331,10 @@ pub(crate) async fn list(
                 .is_none_or(|t| row.record.type_name() == t)
         })
         .collect();
-    let counts = store.count_by_status(&list).await.ok();
+    let counts = match counts::shown(&app, &list).await {
+        Ok(Shown::Counted(kept)) => Some(kept.counts),
+        _ => None,
+    };
     let pause = store.pause_state(&list).await?;
     let now = store.now().await?;
     let here = html::list_url(settings, &list);

@@ -194,6 +194,99 @@ async fn the_overview_shows_each_lists_counts_and_the_oldest_pending_task() {
     assert!(script.body.contains("data-live"));
 }
 
+/// The overview reads each list's kept counts (one read), not every task:
+/// figures kept a moment ago are shown as they are, with their age; once
+/// they are due the page starts a count in the background and shows the
+/// kept ones meanwhile; an action counts its list again.
+#[tokio::test]
+async fn the_overview_shows_kept_counts_and_counts_again_when_they_are_due() {
+    let store = filled().await;
+    let now = store.now().await.unwrap() - chrono::Duration::seconds(1);
+    // Figures no count of this list would give: the page must show these.
+    let mut counts = taskrec::StatusCounts::default();
+    (counts.pending, counts.failed) = (1_000_000, 7);
+    let kept = taskrec::KeptCounts::new(counts, None, now, Duration::from_millis(3), "elsewhere:1");
+    store.adapter().keep_counts("emails", &kept).await.unwrap();
+    let router = Dashboard::new(store.clone())
+        .lists(["emails"])
+        .token(TOKEN)
+        .count_every(Duration::from_secs(3600))
+        .router();
+    let page = get(&router, "/").await;
+    for expected in [
+        r#"data-field="pending">1000000</td>"#,
+        r#"<a href="/lists/emails/failed">7</a>"#,
+        r#"data-field="total">1000007</td>"#,
+        r#"title="counted at "#,
+        "by elsewhere:1 in 3 ms",
+    ] {
+        assert!(
+            page.body.contains(expected),
+            "no {expected} in {}",
+            page.body
+        );
+    }
+    let live = get(&router, "/live.json").await;
+    let json: serde_json::Value = serde_json::from_str(&live.body).unwrap();
+    assert_eq!(json["lists"][0]["pending"], 1_000_000);
+    assert!(json["lists"][0]["counted_age_seconds"].as_u64().unwrap() < 3600);
+    assert_eq!(
+        store
+            .kept_counts("emails")
+            .await
+            .unwrap()
+            .unwrap()
+            .counted_by,
+        "elsewhere:1",
+        "fresh figures are not counted again"
+    );
+
+    // Due (a dashboard that counts every 0 s): the kept figures are shown
+    // while a count runs, and the count keeps the true ones.
+    let eager = Dashboard::new(store.clone())
+        .lists(["emails"])
+        .count_every(Duration::ZERO)
+        .router();
+    let page = get(&eager, "/").await;
+    assert!(
+        page.body.contains(r#"data-field="pending">1000000</td>"#),
+        "{}",
+        page.body
+    );
+    let mut recounted = None;
+    for _ in 0..200 {
+        let kept = store.kept_counts("emails").await.unwrap().unwrap();
+        if kept.counted_by != "elsewhere:1" {
+            recounted = Some(kept);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let recounted = recounted.expect("the due list was counted again");
+    assert_eq!((recounted.counts.pending, recounted.counts.failed), (2, 1));
+    assert!(recounted.oldest_pending.is_some());
+    let page = get(&router, "/").await;
+    assert!(
+        page.body.contains(r#"data-field="pending">2</td>"#),
+        "{}",
+        page.body
+    );
+
+    // An action on the list counts it again before its page shows.
+    let form = get(&router, "/lists/emails/failed").await.body;
+    let csrf = csrf_of(&form);
+    let answer = post(
+        &router,
+        "/lists/emails/tasks/e3/retry",
+        &[("csrf", csrf.as_str()), ("confirm", "yes")],
+        Some(&format!("Bearer {TOKEN}")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let kept = store.kept_counts("emails").await.unwrap().unwrap();
+    assert_eq!((kept.counts.pending, kept.counts.failed), (3, 0));
+}
+
 #[tokio::test]
 async fn a_lists_tasks_filter_by_status_and_type_and_page_on() {
     let store = store();

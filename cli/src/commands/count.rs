@@ -1,6 +1,7 @@
-//! `count LIST [--by-status]`.
+//! `count LIST [--by-status [--max-age AGE | --exact]]`.
 
 use std::io::Write;
+use std::time::Duration;
 
 use serde_json::json;
 use taskrec::{StatusCounts, TaskStore};
@@ -12,9 +13,25 @@ use crate::output;
 pub async fn run(store: &TaskStore, args: CountArgs) -> anyhow::Result<()> {
     let mut out = output::stdout();
     if args.by_status {
-        let counts = store.count_by_status(&args.list).await?;
+        let max_age = if args.exact {
+            Duration::ZERO
+        } else {
+            args.max_age
+        };
+        let kept = store.counts(&args.list, max_age).await?;
+        let counts = &kept.counts;
+        let age = kept.age(store.now().await?);
         match args.format {
-            Format::Text => write_counts(&mut out, &counts)?,
+            Format::Text => {
+                write_counts(&mut out, counts)?;
+                // Apart from the figures, for a person: how old they are.
+                eprintln!(
+                    "counted {} ago by {}, in {} ms",
+                    seconds(age),
+                    kept.counted_by,
+                    kept.took.as_millis()
+                );
+            }
             Format::Json => writeln!(
                 out,
                 "{}",
@@ -27,6 +44,11 @@ pub async fn run(store: &TaskStore, args: CountArgs) -> anyhow::Result<()> {
                     "succeeded": counts.succeeded,
                     "failed": counts.failed,
                     "unknown": counts.unknown,
+                    "oldest_pending": kept.oldest_pending.map(|at| at.to_rfc3339()),
+                    "counted_at": kept.counted_at.to_rfc3339(),
+                    "counted_age_seconds": age.as_secs_f64(),
+                    "counted_by": kept.counted_by,
+                    "count_took_ms": kept.took.as_millis() as u64,
                 })
             )?,
         }
@@ -39,6 +61,11 @@ pub async fn run(store: &TaskStore, args: CountArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// `1.2 s`.
+fn seconds(age: Duration) -> String {
+    format!("{:.1} s", age.as_secs_f64())
 }
 
 fn write_counts(out: &mut impl Write, counts: &StatusCounts) -> std::io::Result<()> {
