@@ -1,27 +1,5 @@
 //! A list's counts per status as last counted, kept in the store
-//! ([`KeptCounts`]): what the dashboard's overview, `taskrec count
-//! --by-state` and a worker's per-list gauges read, one row per list, so
-//! that a look at a list of a million tasks does not read a million states.
-//!
-//! Counting is the one way to know the figures exactly: a task's status
-//! lives in its own record and changes there, with no request to spare for
-//! a counter (a save, a claim and a completion send what they sent before).
-//! So the figures are a **recount** ([`TaskStore::recount`]), kept with the
-//! time it began, and read back until the next. Who recounts: a
-//! [`Worker`](crate::Worker) serving the list, once the kept figures are
-//! older than its [`count_every`](crate::WorkerConfig::count_every) (or
-//! ten times as long as the last count took, so that counting a long list
-//! takes at most a tenth of one reader's time); the dashboard, for a list
-//! no worker counts; a person, with `taskrec count --by-state --exact`.
-//!
-//! **The bound on their error**: the figures are exact as of
-//! [`counted_at`](KeptCounts::counted_at) for every task that did not change
-//! while the count ran ([`took`](KeptCounts::took)); a task that changed
-//! meanwhile is counted in its old status or its new one. Since then they
-//! miss exactly what changed after: at most the list's changes over
-//! [`age`](KeptCounts::age). Every reader is shown the age.
-//!
-//! [`TaskStore::recount`]: crate::TaskStore::recount
+//! ([`KeptCounts`]), and when they are due to be counted again.
 
 use std::time::Duration;
 
@@ -36,7 +14,31 @@ use crate::state::StatusCounts;
 pub const RECOUNT_AFTER_TOOK: u32 = 10;
 
 /// A list's counts per status as last counted, kept in the store, with
-/// when and by whom ([module docs](self) for the bound on their error).
+/// when and by whom: what the dashboard's pages, `taskrec count
+/// --by-status` and a worker's per-list gauges read, one row per list, so
+/// that a look at a list of a million tasks does not read a million states.
+///
+/// Counting is the one way to know the figures exactly: a task's status
+/// lives in its own record and changes there, with no request to spare for
+/// a counter (a save, a claim and a completion send what they sent before).
+/// So the figures are a **recount** ([`TaskStore::recount`]), kept with the
+/// time it began, and read back ([`TaskStore::kept_counts`]) until the next.
+/// Who recounts: a [`Worker`](crate::Worker) serving the list, once the
+/// kept figures are older than its
+/// [`count_every`](crate::WorkerConfig::count_every) and ten times as long
+/// as the last count took ([`due`](Self::due)), so that counting a long list
+/// takes at most a tenth of one reader's time; the dashboard, for a list no
+/// worker counts; a person, with `taskrec count --by-status --exact`.
+///
+/// **The bound on their error**: the figures are exact as of
+/// [`counted_at`](Self::counted_at) for every task that did not change while
+/// the count ran ([`took`](Self::took)); a task that changed meanwhile is
+/// counted in its old status or its new one. Since then they miss exactly
+/// what changed after: at most the list's changes over
+/// [`age`](Self::age). Every reader is shown the age.
+///
+/// [`TaskStore::recount`]: crate::TaskStore::recount
+/// [`TaskStore::kept_counts`]: crate::TaskStore::kept_counts
 ///
 /// ```
 /// use std::time::Duration;

@@ -8,6 +8,7 @@
 //!                   [--addr HOST:PORT] [--keyspace NAME] [--out DIR] [--repeat R]
 //! taskrec-bench one --variant V --workload W --concurrency C --n N --list L [--addr ..] [--keyspace ..]
 //! taskrec-bench flow-worker --list L --owner NAME --concurrency C [--addr ..] [--keyspace ..]
+//! taskrec-bench dashboard [--tasks N] [--repeat R] [--addr ..] [--keyspace ..] [--out DIR]
 //! taskrec-bench help
 //! ```
 //!
@@ -15,11 +16,14 @@
 //! process it starts for each (workload, variant, concurrency), so that each
 //! measurement has a process, a CPU clock and a peak RSS of its own.
 //! `flow-worker` is a worker process of the `flow` workload (`flow.rs`).
+//! `dashboard` times the dashboard's pages over a list of `N` tasks
+//! (`dashboard.rs`; `scripts/bench --dashboard`).
 //! `help` prints [`USAGE`].
 
 mod args;
 mod child;
 mod cql;
+mod dashboard;
 mod flow;
 mod measure;
 mod payload;
@@ -51,6 +55,10 @@ pub const USAGE: &str = "\
 usage: taskrec-bench run [options]   the whole comparison (scripts/bench runs it)
        taskrec-bench one --variant V --workload W --concurrency C --n N --list L [--addr ..] [--keyspace ..]
                                      one measurement, in a process of its own (run starts these)
+       taskrec-bench dashboard [--tasks N] [--repeat R] [--addr ..] [--keyspace ..] [--out DIR]
+                                     the dashboard's pages over one list of N live tasks (default
+                                     1,000,000; filled first, kept for the next run), R requests
+                                     each (default 20), against one count of every task's state
        taskrec-bench help
 
 run's options:
@@ -99,10 +107,13 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let result = match raw.split_first() {
-        Some((command, rest)) if matches!(command.as_str(), "run" | "one" | "flow-worker") => {
+        Some((command, rest))
+            if matches!(command.as_str(), "run" | "one" | "flow-worker" | "dashboard") =>
+        {
             args::Args::parse(rest).and_then(|mut args| match command.as_str() {
                 "run" => run::main(&mut args),
                 "one" => child::main(&mut args),
+                "dashboard" => dashboard::main(&mut args),
                 _ => flow::worker_main(&mut args),
             })
         }

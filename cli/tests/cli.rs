@@ -590,6 +590,68 @@ fn count_ls_and_retry_of_failed_tasks() {
         .stdout(format!("no failed tasks in list {list}\n"));
 }
 
+/// `count --by-status` prints the kept counts while they are young enough
+/// (`--max-age`, a minute by default) and says how old they are; `--exact`
+/// counts now and keeps what it counted.
+#[test]
+fn count_by_status_reads_the_kept_counts_and_says_how_old_they_are() {
+    let (list, _) = imported("kept-counts", 3);
+    let json = |extra: &[&str]| -> Value {
+        let assert = taskrec()
+            .args(["count", &list, "--by-status", "--format", "json"])
+            .args(extra)
+            .assert()
+            .success();
+        serde_json::from_str(&stdout_of(&assert)).expect("count's JSON")
+    };
+    let first = json(&[]); // none kept: counted, and kept
+    assert_eq!((&first["pending"], &first["total"]), (&json!(3), &json!(3)));
+    assert!(
+        first["counted_by"].as_str().unwrap().contains(':'),
+        "{first}"
+    );
+    assert!(first["oldest_pending"].is_string(), "{first}");
+
+    // Two more tasks: the kept figures stay until they are too old, or
+    // until a count is asked for.
+    let more = [
+        hash_line(&list, "u1", json!({ "to": "u1@example.com" })),
+        hash_line(&list, "u2", json!({ "to": "u2@example.com" })),
+    ];
+    let file = file_of(&more);
+    taskrec().arg("import").arg(file.path()).assert().success();
+    let kept = json(&[]);
+    assert_eq!(kept["pending"], json!(3), "kept: {kept}");
+    assert_eq!(kept["counted_at"], first["counted_at"]);
+    let exact = json(&["--exact"]);
+    assert_eq!(exact["pending"], json!(5), "{exact}");
+    assert_eq!(
+        json(&["--max-age", "1h"])["pending"],
+        json!(5),
+        "the exact count was kept"
+    );
+
+    // In text, the table on standard output, its age on standard error.
+    let assert = taskrec()
+        .args(["count", &list, "--by-status"])
+        .assert()
+        .success()
+        .stdout(
+            "STATE      TASKS\npending    5\nscheduled  0\nclaimed    0\nsucceeded  0\nfailed     0\nunknown    0\ntotal      5\n",
+        );
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with("counted ") && stderr.contains(" s ago by "),
+        "{stderr}"
+    );
+
+    // --exact and --max-age say the same thing two ways: one at a time.
+    taskrec()
+        .args(["count", &list, "--by-status", "--exact", "--max-age", "5s"])
+        .assert()
+        .code(2);
+}
+
 #[test]
 fn retry_by_id_says_which_were_not_retried() {
     let (list, _) = imported("retry-ids", 2);
