@@ -11,7 +11,7 @@ use std::time::Duration;
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
 use taskrec::{Task, TaskData, TaskStore, Worker, WorkerConfig};
 
-use crate::utils::{adapter, config, keyspace, raw_session, run, unique_list};
+use crate::utils::{adapter, bucketed, config, keyspace, raw_session, run, unique_list};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Tally {
@@ -139,7 +139,7 @@ async fn store_elsewhere() -> TaskStore<CassandraAdapter> {
 #[test]
 fn a_worker_keeps_the_list_it_serves_counted() {
     run(async {
-        let store = store("tasks").await;
+        let store = TaskStore::new(bucketed().await);
         let list = unique_list("tally-worker");
         let at = store.now().await.unwrap();
         for n in 0..4 {
