@@ -4,7 +4,9 @@
 //! count of every task's state per look).
 //!
 //! It fills one list to `--tasks` live tasks (what is already there is
-//! kept: a second run measures without refilling), fails a few and holds a
+//! kept: against a server that kept its data, such as the benchmark's
+//! restarted without `--fresh`, a second run measures without refilling;
+//! `scripts/bench` starts its server fresh), fails a few and holds a
 //! few, counts the list once as a worker would (the kept counts every page
 //! reads), then requests each page `--repeat` times through the router,
 //! in this process, as a browser would one after another.

@@ -57,7 +57,7 @@ usage: taskrec-bench run [options]   the whole comparison (scripts/bench runs it
                                      one measurement, in a process of its own (run starts these)
        taskrec-bench dashboard [--tasks N] [--repeat R] [--addr ..] [--keyspace ..] [--out DIR]
                                      the dashboard's pages over one list of N live tasks (default
-                                     1,000,000; filled first, kept for the next run), R requests
+                                     1,000,000; filled up to N first: a list that holds N is measured as it is), R requests
                                      each (default 20), against one count of every task's state
        taskrec-bench help
 
