@@ -120,7 +120,7 @@ pub(crate) async fn overview(
                                     }
                                     td.n data-list=(row.name) data-field="total" { (counts.total()) }
                                     td { @match kept.oldest_pending { Some(at) => { (age(at, now)) }, None => { (none()) } } }
-                                    td data-list=(row.name) data-field="counted" title=(counted_title(kept)) { (age(kept.counted_at, now)) }
+                                    td data-list=(row.name) data-field="counted" title=(counted_title(kept)) { (age(kept.counted_at, now)) " ago" }
                                 }
                                 Ok(Shown::Counting) => { td.counting colspan=(STATUSES.len() + 3) { "being counted…" } }
                                 Err(error) => { td.error colspan=(STATUSES.len() + 3) { (error) } }
@@ -175,7 +175,7 @@ pub(crate) async fn live(State(app): State<Arc<App>>) -> Result<Json<serde_json:
                     .into();
                 entry["counted_at"] = serde_json::json!(kept.counted_at);
                 entry["counted_age_seconds"] = kept.age(now).as_secs().into();
-                entry["counted"] = age(kept.counted_at, now).into();
+                entry["counted"] = format!("{} ago", age(kept.counted_at, now)).into();
             }
             Ok(Shown::Counting) => entry["counting"] = true.into(),
             Err(error) => entry["error"] = error.into(),
