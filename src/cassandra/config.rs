@@ -576,7 +576,7 @@ impl CassandraConfig {
     }
 
     /// Whether connecting creates the keyspace, table, history table and
-    /// (for taskrec's table) the listing, list settings and ready index tables when missing (default false:
+    /// (for taskrec's table) the listing, list settings, kept counts and ready index tables when missing (default false:
     /// they must exist; the history table only for a store that keeps
     /// history). The statements it runs are
     /// [`schema_statements`](super::schema_statements).
@@ -587,9 +587,9 @@ impl CassandraConfig {
     /// assert!(format!("{config:?}").contains("create_schema: true"));
     /// // the keyspace, the table, the history table, the listing's entries, slices
     /// // and days, the same three for failed tasks, the lists' settings (pauses),
-    /// // the ready index, its low marks, and the parts of lists and their
-    /// // sweepers (for `owned_parts`)
-    /// assert_eq!(schema_statements(&config)?.len(), 14);
+    /// // their kept counts, the ready index, its low marks, and the parts of
+    /// // lists and their sweepers (for `owned_parts`)
+    /// assert_eq!(schema_statements(&config)?.len(), 15);
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn create_schema(mut self, create: bool) -> Self {
@@ -609,7 +609,7 @@ impl CassandraConfig {
     /// ```
     /// use taskrec::cassandra::{schema_statements, CassandraConfig};
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").ready_index(false);
-    /// assert_eq!(schema_statements(&config)?.len(), 10); // no ready index tables
+    /// assert_eq!(schema_statements(&config)?.len(), 11); // no ready index tables
     /// # Ok::<(), taskrec::Error>(())
     /// ```
     pub fn ready_index(mut self, keep: bool) -> Self {
