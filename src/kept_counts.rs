@@ -25,10 +25,14 @@ pub const RECOUNT_AFTER_TOOK: u32 = 10;
 /// time it began, and read back ([`TaskStore::kept_counts`]) until the next.
 /// Who recounts: a [`Worker`](crate::Worker) serving the list, once the
 /// kept figures are older than its
-/// [`count_every`](crate::WorkerConfig::count_every) and ten times as long
-/// as the last count took ([`due`](Self::due)), so that counting a long list
-/// takes at most a tenth of one reader's time; the dashboard, for a list no
-/// worker counts; a person, with `taskrec count --by-status --exact`.
+/// [`count_every`](crate::WorkerConfig::count_every) and than ten times as
+/// long as the last count took ([`due`](Self::due)), so that counting a long
+/// list takes at most a tenth of one reader's time; the dashboard, by the
+/// same rule with its own interval; a person, with `taskrec count
+/// --by-status --exact`. A count first keeps a
+/// [`recount_mark`](Self::recount_mark), so that the others leave the list to
+/// it; an adapter keeps the figures of the count that began last, whichever
+/// ends last ([`StorageAdapter::keep_counts`](crate::adapter::StorageAdapter::keep_counts)).
 ///
 /// **The bound on their error**: the figures are exact as of
 /// [`counted_at`](Self::counted_at) for every task that did not change while
@@ -55,8 +59,9 @@ pub const RECOUNT_AFTER_TOOK: u32 = 10;
 pub struct KeptCounts {
     /// The tasks of the list in each status.
     pub counts: StatusCounts,
-    /// When the oldest pending task the count met was first saved (its
-    /// `created_at`); `None` when none is pending.
+    /// The earliest save (`created_at`) among the first 100 pending tasks
+    /// in listing order (on Cassandra, by the minute of their first save,
+    /// so the oldest to the minute); `None` when none is pending.
     pub oldest_pending: Option<DateTime<Utc>>,
     /// When the count began, by the store's clock.
     pub counted_at: DateTime<Utc>,
@@ -100,6 +105,32 @@ impl KeptCounts {
         }
     }
 
+    /// A mark that `counted_by` began counting the list at `since`, and no
+    /// figures: what [`TaskStore::recount`](crate::TaskStore::recount) keeps
+    /// before it counts, and what an adapter answers for a list being
+    /// counted for the first time ([`counted`](Self::counted) is false).
+    pub fn recount_mark(since: DateTime<Utc>, counted_by: impl Into<String>) -> Self {
+        KeptCounts::new(
+            StatusCounts::default(),
+            None,
+            DateTime::UNIX_EPOCH,
+            Duration::ZERO,
+            counted_by,
+        )
+        .recounting_since(since)
+    }
+
+    /// Whether these are figures of a count, not only a
+    /// [`recount_mark`](Self::recount_mark).
+    pub fn counted(&self) -> bool {
+        self.counted_at != DateTime::UNIX_EPOCH
+    }
+
+    /// When the count ended: when it began, and how long it took.
+    pub fn counted_until(&self) -> DateTime<Utc> {
+        self.counted_at + chrono::Duration::from_std(self.took).unwrap_or(chrono::Duration::MAX)
+    }
+
     /// How old the figures are at `now` (zero for a time before they began).
     pub fn age(&self, now: DateTime<Utc>) -> Duration {
         (now - self.counted_at).to_std().unwrap_or_default()
@@ -114,7 +145,9 @@ impl KeptCounts {
     /// Whether the list is due to be counted again at `now`: its figures
     /// are older than [`fresh_for`](Self::fresh_for) and no process has
     /// begun counting it within twice the last count's time and `every`
-    /// (a process that died counting is taken over after that).
+    /// (a process that died counting is taken over after that; before the
+    /// list's first figures, whose count may take long, within
+    /// [`RECOUNT_AFTER_TOOK`] times `every`).
     pub fn due(&self, now: DateTime<Utc>, every: Duration) -> bool {
         if self.age(now) < self.fresh_for(every) {
             return false;
@@ -122,7 +155,11 @@ impl KeptCounts {
         match self.recount_since {
             Some(since) => {
                 let counting_for = (now - since).to_std().unwrap_or_default();
-                counting_for >= self.took.saturating_mul(2) + every
+                let grace = match self.counted() {
+                    true => self.took.saturating_mul(2) + every,
+                    false => every.saturating_mul(RECOUNT_AFTER_TOOK),
+                };
+                counting_for >= grace
             }
             None => true,
         }
@@ -182,6 +219,15 @@ mod tests {
         // Another process began at 100: left alone for 2 × 5 s + 60 s.
         assert!(!kept.due(at(169), minute));
         assert!(kept.due(at(170), minute));
+    }
+
+    #[test]
+    fn a_first_count_is_left_to_its_counter_ten_intervals() {
+        let mark = KeptCounts::recount_mark(at(0), "p");
+        let minute = Duration::from_secs(60);
+        assert!(!mark.counted());
+        assert!(!mark.due(at(599), minute));
+        assert!(mark.due(at(600), minute));
     }
 
     #[test]

@@ -192,7 +192,53 @@ pub struct MemoryAdapter {
     /// paused too.
     pauses: Arc<RwLock<HashMap<String, crate::ListPause>>>,
     /// Each list's kept counts ([`KeptCounts`](crate::KeptCounts)).
-    kept_counts: Arc<RwLock<HashMap<String, crate::KeptCounts>>>,
+    kept_counts: Arc<RwLock<HashMap<String, KeptRow>>>,
+}
+
+/// A list's kept counts as the adapter contract orders them
+/// ([`StorageAdapter::keep_counts`]): the figures of the count that began
+/// last, and the latest mark of a count begun, unless figures ended after it.
+#[derive(Debug, Default)]
+struct KeptRow {
+    figures: Option<crate::KeptCounts>,
+    mark: Option<(DateTime<Utc>, String)>,
+}
+
+impl KeptRow {
+    fn keep(&mut self, counts: &crate::KeptCounts) {
+        match counts.recount_since {
+            Some(since) => {
+                if self.mark.as_ref().is_none_or(|(at, _)| *at <= since) {
+                    self.mark = Some((since, counts.counted_by.clone()));
+                }
+            }
+            None => {
+                if self
+                    .figures
+                    .as_ref()
+                    .is_none_or(|kept| kept.counted_at <= counts.counted_at)
+                {
+                    self.figures = Some(counts.clone());
+                }
+                if self
+                    .mark
+                    .as_ref()
+                    .is_some_and(|(at, _)| *at <= counts.counted_until())
+                {
+                    self.mark = None;
+                }
+            }
+        }
+    }
+
+    fn read(&self) -> Option<crate::KeptCounts> {
+        match (&self.figures, &self.mark) {
+            (Some(figures), Some((since, _))) => Some(figures.recounting_since(*since)),
+            (Some(figures), None) => Some(figures.clone()),
+            (None, Some((since, by))) => Some(crate::KeptCounts::recount_mark(*since, by.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// History entries by (task list, id), oldest first.
@@ -329,7 +375,7 @@ impl StorageAdapter for MemoryAdapter {
             .kept_counts
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        Ok(kept.get(task_list).cloned())
+        Ok(kept.get(task_list).and_then(KeptRow::read))
     }
 
     async fn keep_counts(&self, task_list: &str, counts: &crate::KeptCounts) -> Result<()> {
@@ -337,7 +383,7 @@ impl StorageAdapter for MemoryAdapter {
             .kept_counts
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        kept.insert(task_list.to_owned(), counts.clone());
+        kept.entry(task_list.to_owned()).or_default().keep(counts);
         Ok(())
     }
 

@@ -62,9 +62,9 @@
 //! | [`taskrec_time_to_first_claim_seconds`](TIME_TO_FIRST_CLAIM_SECONDS) | histogram | `task_list`, `task_type` | from a task's save to its first claim, on adapters that keep timestamps |
 //! | [`taskrec_part_takeovers_total`](PART_TAKEOVERS_TOTAL) | counter | `task_list` | parts of lists taken over from a process whose lease on them had run out (Cassandra with [`owned_parts`](crate::cassandra::CassandraConfig::owned_parts)); each is also a warn event naming the previous owner, since when it held the part and when its lease ended |
 //! | [`taskrec_task_takeovers_total`](TASK_TAKEOVERS_TOTAL) | counter | `task_list`, `task_type` | tasks claimed from a holder whose lease had run out (a worker that died or hung); each is also a warn event naming the previous holder and when its lease ended |
-//! | [`taskrec_list_tasks`](LIST_TASKS) | gauge | `task_list`, `status` (`pending`, `scheduled`, `claimed`, `succeeded`, `failed`, `unknown`) | a list's tasks per status as last counted ([`KeptCounts`](crate::KeptCounts)): the backlog is `pending`, in flight `claimed`; set by every process that reads or counts the list's kept counts (a worker, each [`count_every`](crate::WorkerConfig::count_every)), so aggregate across processes with `max`, not `sum` |
-//! | [`taskrec_list_oldest_pending_age_seconds`](LIST_OLDEST_PENDING_AGE_SECONDS) | gauge | `task_list` | how long the oldest pending task has waited, as of that read (0 when none is pending) |
-//! | [`taskrec_list_counted_age_seconds`](LIST_COUNTED_AGE_SECONDS) | gauge | `task_list` | how old those figures are: the bound on their error is what changed since |
+//! | [`taskrec_list_tasks`](LIST_TASKS) | gauge | `task_list`, `status` (`pending`, `scheduled`, `claimed`, `succeeded`, `failed`, `unknown`) | a list's tasks per status as last counted ([`KeptCounts`](crate::KeptCounts)): the backlog is `pending`, in flight `claimed`; set by each worker serving the list at each look at its kept counts ([`count_every`](crate::WorkerConfig::count_every), a minute), so aggregate across processes with `max`, not `sum` |
+//! | [`taskrec_list_oldest_pending_age_seconds`](LIST_OLDEST_PENDING_AGE_SECONDS) | gauge | `task_list` | how long the oldest pending task had waited at that look (0 when none is pending) |
+//! | [`taskrec_list_counted_timestamp_seconds`](LIST_COUNTED_TIMESTAMP_SECONDS) | gauge | `task_list` | when those figures were counted (Unix time): `time() - taskrec_list_counted_timestamp_seconds` is their age, and what changed since is the bound on their error |
 //! | [`taskrec_clock_offset_seconds`](CLOCK_OFFSET_SECONDS) | gauge | | the cluster's clock minus this process's, as the Cassandra adapter last measured it (it keeps time by the cluster's; see [`clock`](crate::clock)) |
 //!
 //! Claims made outside a worker ([`TaskStore::claim`](crate::TaskStore::claim))
@@ -92,8 +92,8 @@ use crate::error::{Error, Result};
 pub const LIST_TASKS: &str = "taskrec_list_tasks";
 /// Gauge: how long a list's oldest pending task has waited, as last counted.
 pub const LIST_OLDEST_PENDING_AGE_SECONDS: &str = "taskrec_list_oldest_pending_age_seconds";
-/// Gauge: how old a list's kept counts are.
-pub const LIST_COUNTED_AGE_SECONDS: &str = "taskrec_list_counted_age_seconds";
+/// Gauge (Unix time, seconds): when a list's kept counts were counted.
+pub const LIST_COUNTED_TIMESTAMP_SECONDS: &str = "taskrec_list_counted_timestamp_seconds";
 /// Counter: tasks saved through a [`TaskStore`](crate::TaskStore).
 pub const SAVED_TOTAL: &str = "taskrec_saved_total";
 /// Counter: tasks completed, by [`TaskStore::complete`](crate::TaskStore::complete)
@@ -231,9 +231,9 @@ pub fn describe_metrics() {
         "How long a list's oldest pending task has waited, as last counted."
     );
     metrics::describe_gauge!(
-        LIST_COUNTED_AGE_SECONDS,
+        LIST_COUNTED_TIMESTAMP_SECONDS,
         Unit::Seconds,
-        "How old a list's kept counts are: what changed since is their error."
+        "When a list's kept counts were counted (Unix time): what changed since is their error."
     );
     metrics::describe_gauge!(
         CLOCK_OFFSET_SECONDS,
@@ -264,7 +264,8 @@ pub(crate) fn publish_kept_counts(
     let waited = kept.oldest_pending_age(now).unwrap_or_default();
     metrics::gauge!(LIST_OLDEST_PENDING_AGE_SECONDS, "task_list" => list.clone())
         .set(waited.as_secs_f64());
-    metrics::gauge!(LIST_COUNTED_AGE_SECONDS, "task_list" => list).set(kept.age(now).as_secs_f64());
+    let counted_at = kept.counted_at.timestamp_millis() as f64 / 1_000.0;
+    metrics::gauge!(LIST_COUNTED_TIMESTAMP_SECONDS, "task_list" => list).set(counted_at);
 }
 
 /// A storage adapter operation: `db.operation.name` and the `operation` label.

@@ -14,7 +14,7 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::MetricKind;
 use taskrec::observe::{
     ATTEMPTS_TOTAL, ATTEMPT_DURATION_SECONDS, CLAIMS_TOTAL, COMPLETED_TOTAL, FAILURES_TOTAL,
-    LIST_COUNTED_AGE_SECONDS, LIST_OLDEST_PENDING_AGE_SECONDS, LIST_TASKS, LOST_LEASES_TOTAL,
+    LIST_COUNTED_TIMESTAMP_SECONDS, LIST_OLDEST_PENDING_AGE_SECONDS, LIST_TASKS, LOST_LEASES_TOTAL,
     OPERATION_DURATION_SECONDS, RETRIES_TOTAL, SAVED_TOTAL, TASK_TAKEOVERS_TOTAL,
     TIME_TO_FIRST_CLAIM_SECONDS, UNKNOWN_TYPES_TOTAL,
 };
@@ -322,17 +322,19 @@ fn a_lost_claim_is_counted() {
     assert_eq!((claims("lost"), claims("won")), (Some(&1), Some(&1)));
 }
 
-/// A count of a list sets its gauges: tasks per status (the backlog is
-/// `pending`, in flight `claimed`), the oldest pending task's wait, and the
-/// figures' age.
+/// A worker's look at a list's kept counts sets the list's gauges: tasks
+/// per status (the backlog is `pending`, in flight `claimed`), the oldest
+/// pending task's wait, and when the figures were counted.
 #[test]
-fn a_count_sets_the_lists_gauges() {
+fn a_workers_look_at_the_kept_counts_sets_the_lists_gauges() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    with_recorder(&recorder, async {
+    let counted_at = with_recorder(&recorder, async {
         let store = TaskStore::new(MemoryAdapter::new());
-        for _ in 0..3 {
-            store.create("gauged", Job { fail_first: 0 }).await.unwrap();
+        let later = store.now().await.unwrap() + chrono::Duration::hours(1);
+        for n in 0..3 {
+            let task = Task::new("gauged", format!("later-{n}"), Job { fail_first: 0 }).unwrap();
+            store.save_scheduled(&task, later).await.unwrap();
         }
         let held = store.create("gauged", Job { fail_first: 0 }).await.unwrap();
         store
@@ -340,7 +342,26 @@ fn a_count_sets_the_lists_gauges() {
             .await
             .unwrap()
             .unwrap();
-        store.recount("gauged").await.unwrap();
+        let kept = store.recount("gauged").await.unwrap();
+        // Counting alone sets nothing: the gauges are the workers'.
+        assert!(snapshotter
+            .snapshot()
+            .into_vec()
+            .iter()
+            .all(|(key, ..)| key.kind() != MetricKind::Gauge));
+        let config = WorkerConfig::new("gauger").idle_poll(Duration::from_millis(5));
+        let worker = Worker::new(store.clone(), config);
+        let stop = worker.stop_handle();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            stop.stop();
+        });
+        worker
+            .serve_with::<Job, _>(&["gauged"], |_| Box::pin(async { Ok(None) }))
+            .await
+            .unwrap();
+        stopper.await.unwrap();
+        kept.counted_at
     });
     let mut gauges = BTreeMap::new();
     for (key, _, _, value) in snapshotter.snapshot().into_vec() {
@@ -355,12 +376,17 @@ fn a_count_sets_the_lists_gauges() {
     }
     let list = [("task_list", "gauged")];
     let tasks = |status| id(LIST_TASKS, &[("task_list", "gauged"), ("status", status)]);
-    assert_eq!(gauges[&tasks("pending")], 3.0);
+    assert_eq!(gauges[&tasks("scheduled")], 3.0, "{gauges:?}");
     assert_eq!(gauges[&tasks("claimed")], 1.0);
-    assert_eq!(gauges[&tasks("failed")], 0.0, "present at zero");
-    let waited = gauges[&id(LIST_OLDEST_PENDING_AGE_SECONDS, &list)];
-    assert!((0.0..60.0).contains(&waited), "{waited}");
-    let age = gauges[&id(LIST_COUNTED_AGE_SECONDS, &list)];
-    assert!((0.0..60.0).contains(&age), "{age}");
+    assert_eq!(gauges[&tasks("pending")], 0.0, "present at zero");
+    assert_eq!(
+        gauges[&id(LIST_OLDEST_PENDING_AGE_SECONDS, &list)],
+        0.0,
+        "none pending"
+    );
+    assert_eq!(
+        gauges[&id(LIST_COUNTED_TIMESTAMP_SECONDS, &list)],
+        counted_at.timestamp_millis() as f64 / 1_000.0
+    );
     assert_eq!(gauges.len(), 8, "{gauges:?}");
 }

@@ -346,9 +346,11 @@ pub struct CountArgs {
     pub by_status: bool,
     /// With --by-status: the counts kept by the last count when they are at
     /// most this old (a number and s, m, h or d), else count the list now
-    /// and keep the figures. A count reads every task's state.
-    #[arg(long, value_name = "AGE", value_parser = parse_delay, default_value = "60s", requires = "by_status")]
-    pub max_age: Duration,
+    /// and keep the figures. Without it, the kept counts unless they are
+    /// older than a minute and than ten times as long as their count took,
+    /// as a worker judges them. A count reads every task's state.
+    #[arg(long, value_name = "AGE", value_parser = parse_delay, requires = "by_status")]
+    pub max_age: Option<Duration>,
     /// With --by-status: count the list now, whatever is kept (--max-age 0s)
     #[arg(long, requires = "by_status", conflicts_with = "max_age")]
     pub exact: bool,

@@ -584,7 +584,9 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
 
     /// The counts of `task_list` as last kept by
     /// [`keep_counts`](Self::keep_counts) ([`KeptCounts`](crate::KeptCounts)):
-    /// one read, whatever the list holds. `None` when none are kept.
+    /// one read, whatever the list holds, with the mark of a count under
+    /// way if any (alone, as a [`KeptCounts::recount_mark`](crate::KeptCounts::recount_mark),
+    /// before the first figures). `None` when nothing is kept.
     ///
     /// Optional: the default answers `None`, and readers count the list
     /// instead ([`count_by_status`](Self::count_by_status)).
@@ -593,8 +595,18 @@ pub trait StorageAdapter: fmt::Debug + Send + Sync {
         Ok(None)
     }
 
-    /// Keeps `counts` as the counts of `task_list`, replacing what was
-    /// kept (the last write wins).
+    /// Keeps `counts` as the counts of `task_list`:
+    ///
+    /// - `counts` with [`recount_since`](crate::KeptCounts::recount_since)
+    ///   set is a mark that a count began, and nothing more: keep that time
+    ///   (a later mark replaces an earlier one) and leave the figures kept
+    ///   as they are. Read back before any figures are kept, a mark is a
+    ///   [`KeptCounts::recount_mark`](crate::KeptCounts::recount_mark).
+    /// - figures replace the kept ones only when their count began later
+    ///   ([`counted_at`](crate::KeptCounts::counted_at)): of two counts
+    ///   running at once, the one that began last wins, whichever ends
+    ///   last; and they clear a mark made before they ended
+    ///   ([`counted_until`](crate::KeptCounts::counted_until)).
     ///
     /// Optional: the default answers [`Error::Unsupported`]. An adapter that
     /// overrides it overrides [`kept_counts`](Self::kept_counts) too.

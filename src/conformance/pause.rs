@@ -63,8 +63,11 @@ pub async fn check_pause(adapter: &dyn StorageAdapter) {
     }
 }
 
-/// An adapter that keeps counts answers what was kept last for that list
-/// only (times to the millisecond, durations too); one that does not
+/// An adapter that keeps counts answers them for that list only (times to
+/// the millisecond, durations too): the figures of the count that began
+/// last, whatever order they were kept in; a mark of a count under way
+/// beside them (or alone, as a `recount_mark`, before any figures), cleared
+/// by figures whose count ended after it. One that does not keep counts
 /// answers `keep_counts` with `Unsupported` and keeps none.
 ///
 /// ```
@@ -124,10 +127,30 @@ pub async fn check_kept_counts(adapter: &dyn StorageAdapter) {
                 .await
                 .unwrap_or_else(|e| panic!("a third keep_counts failed: {e}"));
             assert_eq!(
-                kept(list).await,
-                Some(none_pending),
+                kept(list.clone()).await,
+                Some(none_pending.clone()),
                 "no oldest pending task and no recount under way are kept as such"
             );
+            // A count that began earlier and ended later does not win.
+            adapter
+                .keep_counts(&list, &first)
+                .await
+                .unwrap_or_else(|e| panic!("keeping older figures failed: {e}"));
+            assert_eq!(
+                kept(list).await,
+                Some(none_pending),
+                "the figures of the count that began last are kept"
+            );
+
+            // A first count under way, before any figures.
+            let fresh = unique_list("counts-first");
+            let mark = crate::KeptCounts::recount_mark(at, "conformance <first>");
+            adapter
+                .keep_counts(&fresh, &mark)
+                .await
+                .unwrap_or_else(|e| panic!("keeping a mark failed: {e}"));
+            assert_eq!(kept(fresh.clone()).await, Some(mark), "a mark alone");
+            assert!(!kept(fresh).await.unwrap().counted());
         }
         Err(Error::Unsupported { .. }) => {
             assert_eq!(kept(list).await, None, "no counts are kept");

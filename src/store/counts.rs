@@ -19,8 +19,9 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// The counts of `task_list` as last kept ([`KeptCounts`], with when they
     /// were counted and how long it took): one read, whatever the list
     /// holds. `None` when none are kept (never counted, or an adapter that
-    /// keeps none). Sets the list's gauges
-    /// ([`observe`](crate::observe#metrics)).
+    /// keeps none). While a count is under way the figures read are the
+    /// last ones, marked ([`KeptCounts::recount_since`]); before the first
+    /// figures, `None`.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -38,29 +39,31 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     pub async fn kept_counts(&self, task_list: &str) -> Result<Option<KeptCounts>> {
         validate_task_list(task_list)?;
         let kept = self.adapter().kept_counts(task_list).await?;
-        if let Some(kept) = &kept {
-            crate::observe::publish_kept_counts(task_list, kept, self.now().await?);
-        }
-        Ok(kept)
+        Ok(kept.filter(KeptCounts::counted))
     }
 
     /// Counts `task_list` ([`count_by_status`](Self::count_by_status), which
     /// reads every task's state, and the first pending tasks for the oldest),
     /// keeps the figures for every reader of [`kept_counts`](Self::kept_counts)
     /// and answers them. On an adapter that keeps no counts the figures are
-    /// answered all the same. Sets the list's gauges.
+    /// answered all the same.
     ///
-    /// While it counts, the figures kept before are marked as being counted
-    /// again, so that workers leave the list to this count
-    /// ([`KeptCounts::due`]).
+    /// It first keeps a [`KeptCounts::recount_mark`], so that workers and
+    /// dashboards leave the list to this count ([`KeptCounts::due`]); of two
+    /// counts running at once, the figures of the one that began last are
+    /// kept.
     pub async fn recount(&self, task_list: &str) -> Result<KeptCounts> {
+        Ok(self.recount_and_keep(task_list).await?.0)
+    }
+
+    /// [`recount`](Self::recount), and whether the adapter kept the figures.
+    pub(crate) async fn recount_and_keep(&self, task_list: &str) -> Result<(KeptCounts, bool)> {
         validate_task_list(task_list)?;
         let adapter = self.adapter();
         let counted_at = self.now().await?;
-        if let Some(before) = adapter.kept_counts(task_list).await? {
-            self.keep(task_list, &before.recounting_since(counted_at))
-                .await?;
-        }
+        let by = this_process();
+        let mark = KeptCounts::recount_mark(counted_at, by.as_str());
+        let keeps = self.keep(task_list, &mark).await?;
         let started = Instant::now();
         let counts = adapter.count_by_status(task_list).await?;
         let oldest_pending = if counts.pending > 0 {
@@ -71,15 +74,8 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         } else {
             None
         };
-        let kept = KeptCounts::new(
-            counts,
-            oldest_pending,
-            counted_at,
-            started.elapsed(),
-            this_process(),
-        );
-        self.keep(task_list, &kept).await?;
-        crate::observe::publish_kept_counts(task_list, &kept, self.now().await?);
+        let kept = KeptCounts::new(counts, oldest_pending, counted_at, started.elapsed(), by);
+        let keeps = keeps && self.keep(task_list, &kept).await?;
         tracing::debug!(
             target: "taskrec::counts",
             task_list,
@@ -87,12 +83,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
             took_ms = kept.took.as_millis() as u64,
             "list counted"
         );
-        Ok(kept)
+        Ok((kept, keeps))
     }
 
     /// The counts of `task_list`: the kept ones when they are at most
     /// `max_age` old, a [`recount`](Self::recount) otherwise (`Duration::ZERO`
-    /// always counts). What `taskrec count --by-state` prints.
+    /// always counts), as `taskrec count --by-status --max-age AGE` prints.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> taskrec::Result<()> {
@@ -119,10 +115,12 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
         self.recount(task_list).await
     }
 
-    /// Keeps `counts`, or does nothing on an adapter that keeps none.
-    async fn keep(&self, task_list: &str, counts: &KeptCounts) -> Result<()> {
+    /// Keeps `counts` (true), or does nothing on an adapter that keeps none
+    /// (false).
+    async fn keep(&self, task_list: &str, counts: &KeptCounts) -> Result<bool> {
         match self.adapter().keep_counts(task_list, counts).await {
-            Ok(()) | Err(Error::Unsupported { .. }) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(Error::Unsupported { .. }) => Ok(false),
             Err(error) => Err(error),
         }
     }

@@ -402,17 +402,23 @@ impl WorkerConfig {
     /// ([`TaskStore::kept_counts`](crate::TaskStore::kept_counts): one read,
     /// which sets the list's gauges `taskrec_list_tasks`,
     /// `taskrec_list_oldest_pending_age_seconds` and
-    /// `taskrec_list_counted_age_seconds`), and counts the list again
+    /// `taskrec_list_counted_timestamp_seconds`), and counts the list again
     /// ([`TaskStore::recount`](crate::TaskStore::recount)) when no process
-    /// has for that long (or for ten times as long as the last count took:
-    /// [`KeptCounts::due`](crate::KeptCounts::due)). `None` turns it off.
-    /// Default: a minute.
+    /// has for that long and for ten times as long as the last count took
+    /// ([`KeptCounts::due`](crate::KeptCounts::due)), and no other process
+    /// is counting it. `None` turns it off. Default: a minute; at least
+    /// 10 ms.
     ///
-    /// The first look is at the start, and only reads; counting starts
-    /// from the second, so a short drain never counts. A count reads every
-    /// task's state once: that is its cost, spread over this interval and
-    /// shared by the processes serving the list (one counts, the others
-    /// read its figures), not a cost per task's change.
+    /// The first look is at the start of each `serve` or `drain`, and only
+    /// reads; counting starts from the second, so a short drain never
+    /// counts. A count reads every task's state once: that is its cost,
+    /// spread over this interval and shared by the processes serving the
+    /// list (one counts, the others read its figures), not a cost per task's
+    /// change. On a store that keeps no counts (an adapter without them, or
+    /// a Cassandra schema made before their table) each worker counts for
+    /// its own gauges, ten times less often, and says so once at INFO. A
+    /// count cut short by a stop leaves its mark: the others take the list
+    /// over after twice the last count's time and their interval.
     ///
     /// ```
     /// use std::time::Duration;

@@ -53,13 +53,15 @@
 //! The counts shown are each list's **kept counts**
 //! ([`TaskStore::kept_counts`]: one read per list, whatever the list holds),
 //! with how old they are. Once they are older than
-//! [`Dashboard::count_every`] (or ten times as long as the last count took),
-//! the dashboard counts the list again in the background
-//! ([`TaskStore::recount`], which reads every task's state) while the page
-//! shows the kept figures; workers serving the list count it too
-//! ([`WorkerConfig::count_every`](taskrec::WorkerConfig)). A list never
-//! counted is waited for two seconds, then shown as being counted. An
-//! action on a list counts it again before its page is shown.
+//! [`Dashboard::count_every`] and than ten times as long as the last count
+//! took, and no other process is counting the list, the dashboard counts it
+//! again in the background ([`TaskStore::recount`], which reads every
+//! task's state) while the page shows the kept figures; workers serving the
+//! list count it too (`WorkerConfig::count_every`). A page waits two
+//! seconds in all for lists never counted, then shows them as being
+//! counted. An action on a list counts it again before its page is shown,
+//! unless its last count took longer than that. On a store that keeps no
+//! counts, the dashboard shows its own last count.
 
 mod actions;
 mod auth;

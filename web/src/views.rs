@@ -13,6 +13,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use taskrec::{ListPause, PageToken, TaskRecord, TaskState, TaskStatus};
 
+use tokio::time::Instant;
+
 use crate::counts::{self, Shown};
 use crate::html::{self, age, none, page, pretty_json, query, status_name, time, STATUSES};
 use crate::{App, Failure, Settings};
@@ -24,8 +26,8 @@ struct ListFigures {
     pause: Option<ListPause>,
 }
 
-async fn figures(app: &Arc<App>, name: &str) -> ListFigures {
-    let counts = counts::shown(app, name).await;
+async fn figures(app: &Arc<App>, name: &str, deadline: Instant) -> ListFigures {
+    let counts = counts::shown(app, name, deadline).await;
     let pause = app.store.pause_state(name).await.ok().flatten();
     ListFigures {
         name: name.to_owned(),
@@ -85,9 +87,11 @@ pub(crate) async fn overview(
     let settings = &app.settings;
     let now = app.store.now().await?;
     let names = shown_lists(&app).await;
+    // One wait for the first counts of every list the page shows.
+    let deadline = Instant::now() + counts::WAIT_FOR_COUNTS;
     let mut rows = Vec::with_capacity(names.len());
     for name in &names {
-        rows.push(figures(&app, name).await);
+        rows.push(figures(&app, name, deadline).await);
     }
     let live = format!("{}/live.json", settings.base_path);
     let body = html! {
@@ -157,8 +161,9 @@ pub(crate) async fn overview(
 pub(crate) async fn live(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, Failure> {
     let now = app.store.now().await?;
     let mut lists = Vec::new();
+    let deadline = Instant::now() + counts::WAIT_FOR_COUNTS;
     for name in &shown_lists(&app).await {
-        let row = figures(&app, name).await;
+        let row = figures(&app, name, deadline).await;
         let mut entry = serde_json::json!({
             "name": row.name,
             "paused": row.pause.as_ref().map(|p| serde_json::json!({ "by": p.by, "since": p.since })),
@@ -331,7 +336,8 @@ pub(crate) async fn list(
                 .is_none_or(|t| row.record.type_name() == t)
         })
         .collect();
-    let counts = match counts::shown(&app, &list).await {
+    let deadline = Instant::now() + counts::WAIT_FOR_COUNTS;
+    let counts = match counts::shown(&app, &list, deadline).await {
         Ok(Shown::Counted(kept)) => Some(kept.counts),
         _ => None,
     };

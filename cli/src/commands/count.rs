@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use serde_json::json;
-use taskrec::{StatusCounts, TaskStore};
+use taskrec::{StatusCounts, TaskStore, DEFAULT_COUNT_EVERY};
 
 use crate::args::{CountArgs, Format};
 use crate::output;
@@ -13,12 +13,16 @@ use crate::output;
 pub async fn run(store: &TaskStore, args: CountArgs) -> anyhow::Result<()> {
     let mut out = output::stdout();
     if args.by_status {
-        let max_age = if args.exact {
-            Duration::ZERO
-        } else {
-            args.max_age
+        let kept = match (args.exact, args.max_age) {
+            (true, _) => store.recount(&args.list).await?,
+            (false, Some(max_age)) => store.counts(&args.list, max_age).await?,
+            // As a worker judges them: a long list's count is not
+            // repeated more than every ten times as long as it takes.
+            (false, None) => match store.kept_counts(&args.list).await? {
+                Some(kept) if !kept.due(store.now().await?, DEFAULT_COUNT_EVERY) => kept,
+                _ => store.recount(&args.list).await?,
+            },
         };
-        let kept = store.counts(&args.list, max_age).await?;
         let counts = &kept.counts;
         let age = kept.age(store.now().await?);
         match args.format {
