@@ -11,7 +11,7 @@ use std::time::Duration;
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
 use taskrec::{Task, TaskData, TaskStore, Worker, WorkerConfig};
 
-use crate::utils::{adapter, bucketed, config, keyspace, raw_session, run, unique_list};
+use crate::utils::{adapter, bucketed, config, reads_of, run, unique_list};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Tally {
@@ -31,24 +31,6 @@ const COUNTED: &str = "tally_counted";
 async fn store(table: &str) -> TaskStore<CassandraAdapter> {
     let layout = TableLayout::Taskrec { shards: Some(4) };
     TaskStore::new(adapter(config(table, layout)).await)
-}
-
-/// Reads the node has served of `table` since it started.
-async fn reads_of(table: &str) -> i64 {
-    let row: (i64,) = raw_session()
-        .await
-        .query_unpaged(
-            "SELECT count FROM system_views.local_read_latency \
-             WHERE keyspace_name = ? AND table_name = ?",
-            (keyspace(), table),
-        )
-        .await
-        .unwrap()
-        .into_rows_result()
-        .unwrap()
-        .single_row()
-        .unwrap();
-    row.0
 }
 
 #[test]

@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
 use taskrec::{Task, TaskData, TaskStore};
 
-use crate::utils::{adapter, config, directory_slices, keyspace, raw_session, run, unique_list};
+use crate::utils::{adapter, config, directory_slices, reads_of, run, unique_list};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Fresh {
@@ -27,24 +27,6 @@ const PLACED: &str = "fresh_placed";
 async fn store(table: &str) -> TaskStore<CassandraAdapter> {
     let layout = TableLayout::Taskrec { shards: Some(4) };
     TaskStore::new(adapter(config(table, layout)).await)
-}
-
-/// Reads of the tasks table the node has served since it started.
-async fn reads_of_the_tasks_table() -> i64 {
-    let row: (i64,) = raw_session()
-        .await
-        .query_unpaged(
-            "SELECT count FROM system_views.local_read_latency \
-             WHERE keyspace_name = ? AND table_name = ?",
-            (keyspace(), COUNTED),
-        )
-        .await
-        .unwrap()
-        .into_rows_result()
-        .unwrap()
-        .single_row()
-        .unwrap();
-    row.0
 }
 
 /// A version 7 UUID made at `at`, as `Task::build` makes them.
@@ -67,7 +49,7 @@ fn saves_of_built_tasks_read_nothing_and_saves_of_other_ids_read_where_the_entry
     run(async {
         let store = store(COUNTED).await;
         let list = unique_list("built");
-        let before = reads_of_the_tasks_table().await;
+        let before = reads_of(COUNTED).await;
         let mut ids = Vec::new();
         for n in 0..50 {
             let task = Task::build(&list, Fresh { n }).unwrap();
@@ -84,7 +66,7 @@ fn saves_of_built_tasks_read_nothing_and_saves_of_other_ids_read_where_the_entry
             ids.push(created.id().to_owned());
         }
         assert_eq!(
-            reads_of_the_tasks_table().await - before,
+            reads_of(COUNTED).await - before,
             0,
             "370 saves of built tasks read the tasks table"
         );
@@ -95,7 +77,7 @@ fn saves_of_built_tasks_read_nothing_and_saves_of_other_ids_read_where_the_entry
             .save(&Task::new(&list, "chosen", Fresh { n: 1 }).unwrap())
             .await
             .unwrap();
-        assert_eq!(reads_of_the_tasks_table().await - before, 1);
+        assert_eq!(reads_of(COUNTED).await - before, 1);
         let layout = TableLayout::Taskrec { shards: Some(4) };
         let reading = TaskStore::new(adapter(config(COUNTED, layout).unread_saves(false)).await);
         for n in 0..10 {
@@ -104,7 +86,7 @@ fn saves_of_built_tasks_read_nothing_and_saves_of_other_ids_read_where_the_entry
                 .await
                 .unwrap();
         }
-        assert_eq!(reads_of_the_tasks_table().await - before, 11);
+        assert_eq!(reads_of(COUNTED).await - before, 11);
         assert_eq!(store.count(&list).await.unwrap(), 381);
     });
 }

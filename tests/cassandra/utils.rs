@@ -182,3 +182,22 @@ async fn bigints(cql: &str, values: impl scylla::serialize::row::SerializeRow) -
 /// its own): run together, each starves the other's server of CPU, and
 /// requests time out for reasons that are not the test's.
 pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Reads the node has served of `table` (in this run's keyspace) since it
+/// started: the server's own count, `system_views.local_read_latency`.
+pub async fn reads_of(table: &str) -> i64 {
+    let row: (i64,) = raw_session()
+        .await
+        .query_unpaged(
+            "SELECT count FROM system_views.local_read_latency \
+             WHERE keyspace_name = ? AND table_name = ?",
+            (keyspace(), table),
+        )
+        .await
+        .unwrap()
+        .into_rows_result()
+        .unwrap()
+        .single_row()
+        .unwrap();
+    row.0
+}
