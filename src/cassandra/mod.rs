@@ -108,6 +108,7 @@ mod clock;
 mod config;
 mod discovery;
 mod doctor;
+mod held_claims;
 mod history;
 mod lease_hints;
 mod list_counts;

@@ -58,9 +58,27 @@ const REMEMBERED: usize = 65_536;
 /// What a state read saw of a task, for the claim that may follow it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Loaded {
-    token: uuid::Uuid,
+    pub(super) token: uuid::Uuid,
     data_written: Option<i64>,
     was_claimed: bool,
+    /// When the version read was last written, any of its cells (µs): what
+    /// a completion that writes nothing before it deletes by
+    /// (`held_claims`).
+    pub(super) version_written: Option<i64>,
+    /// The minute of the task's listing entry, as read.
+    pub(super) slice: Option<i64>,
+    /// Handed out by this process's sweep or walk (`next_ready`), not read
+    /// for a claim by hand: a claim from it may be held (`held_claims`).
+    pub(super) handed: bool,
+}
+
+/// What a state read saw of a task's row ([`PlainClaims::loaded`]).
+pub(super) struct Seen {
+    pub(super) token: uuid::Uuid,
+    pub(super) data_written: Option<i64>,
+    pub(super) token_written: Option<i64>,
+    pub(super) slice: Option<i64>,
+    pub(super) was_claimed: bool,
 }
 
 /// A claim this process wrote plainly: what its completion deletes by.
@@ -132,23 +150,28 @@ impl PlainClaims {
         })
     }
 
-    /// A state read of (list, id) saw `token`, data written at
-    /// `data_written`, and a state that was (or was not) a claim.
-    pub(super) fn loaded(
-        &self,
-        task_list: &str,
-        id: &str,
-        token: uuid::Uuid,
-        data_written: Option<i64>,
-        was_claimed: bool,
-    ) {
+    /// A state read of (list, id) saw `seen`.
+    pub(super) fn loaded(&self, task_list: &str, id: &str, seen: Seen) {
         let loaded = Loaded {
-            token,
-            data_written,
-            was_claimed,
+            token: seen.token,
+            data_written: seen.data_written,
+            was_claimed: seen.was_claimed,
+            version_written: seen.data_written.max(seen.token_written),
+            slice: seen.slice,
+            handed: false,
         };
         self.loaded
             .insert((task_list.to_owned(), id.to_owned()), loaded);
+    }
+
+    /// The task (list, id), read with `token`, was handed out by this
+    /// process's `next_ready`.
+    pub(super) fn handed(&self, task_list: &str, id: &str, token: uuid::Uuid) {
+        let key = (task_list.to_owned(), id.to_owned());
+        if let Some(mut loaded) = self.loaded.get(&key).filter(|l| l.token == token) {
+            loaded.handed = true;
+            self.loaded.insert(key, loaded);
+        }
     }
 
     /// What the last state read of (list, id) saw, if it saw `expected`

@@ -27,6 +27,7 @@ use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE
 use super::bulk::{self, BoxedRow, Write};
 use super::clock::ClusterClock;
 use super::config::CassandraConfig;
+use super::held_claims::{HeldClaims, Phase, ToHold};
 use super::lease_hints::{self, DeferredHints};
 use super::list_counts::ListCounts;
 use super::list_settings::ListSettings;
@@ -45,8 +46,8 @@ use super::{
 /// request reads this many partitions by key (`id IN ?`).
 const LOCATED_AT_ONCE: usize = 100;
 
-/// A row read with its state: type, data, timestamps, state, token, and
-/// when its data was written (µs).
+/// A row read with its state: type, data, timestamps, state, token, when
+/// its data and its token were written (µs), and its entry's minute.
 type StateRow = (
     Option<String>,
     Option<String>,
@@ -54,6 +55,8 @@ type StateRow = (
     Option<CqlTimestamp>,
     Option<String>,
     Option<uuid::Uuid>,
+    Option<i64>,
+    Option<i64>,
     Option<i64>,
 );
 
@@ -103,6 +106,10 @@ pub(super) struct TaskrecTable {
     /// With [`CassandraConfig::owned_parts`]: claims in the parts this
     /// process owns, written without a lightweight transaction.
     plain_claims: Option<PlainClaims>,
+    /// With [`CassandraConfig::owned_parts`]: claims of tasks this process
+    /// handed out, held in memory for their first moments and written only
+    /// if they outlive them (`held_claims`).
+    held_claims: Option<HeldClaims>,
     /// Without [`CassandraConfig::owned_parts`]: the lists whose parts
     /// other processes own, where this one claims nothing.
     owners: Option<OwnersWatch>,
@@ -305,7 +312,18 @@ impl TaskrecTable {
         } else {
             None
         };
-        Ok(TaskrecTable {
+        // A held claim is made from a state read: that read must see what
+        // the last write did, as a plain claim's read-back does.
+        let holds_claims = plain_claims.is_some()
+            && (read == write
+                || matches!(
+                    read,
+                    Consistency::Quorum
+                        | Consistency::LocalQuorum
+                        | Consistency::EachQuorum
+                        | Consistency::All
+                ));
+        let mut taskrec_table = TaskrecTable {
             buckets,
             write_consistency: write,
             insert_row: prepare(
@@ -345,8 +363,8 @@ impl TaskrecTable {
             .await?,
             load: prepare(
                 format!(
-                    "SELECT type, data, created_at, updated_at, state, state_token, WRITETIME(data) \
-                     FROM {table} WHERE task_list = ? AND id = ?"
+                    "SELECT type, data, created_at, updated_at, state, state_token, WRITETIME(data), \
+                     WRITETIME(state_token), slice FROM {table} WHERE task_list = ? AND id = ?"
                 ),
                 read,
             )
@@ -403,8 +421,20 @@ impl TaskrecTable {
             list_counts,
             distinct_lists: prepare(format!("SELECT DISTINCT task_list FROM {table}_days"), read)
                 .await?,
+            held_claims: None,
             session,
-        })
+        };
+        if holds_claims {
+            taskrec_table.held_claims = taskrec_table.ready.as_ref().and_then(|ready| {
+                HeldClaims::new(
+                    Arc::clone(&taskrec_table.session),
+                    taskrec_table.swap.clone(),
+                    ready,
+                    Arc::clone(&taskrec_table.clock),
+                )
+            });
+        }
+        Ok(taskrec_table)
     }
 
     /// The slice of the task's listing entry, read at the
@@ -490,24 +520,25 @@ impl TaskrecTable {
         Ok(Some(*expected))
     }
 
-    /// Deletes a task this process claimed plainly, and its listing entry,
-    /// `USING TIMESTAMP` the claim's: no read first, since the claim's
-    /// timestamp is known (`plain_claims`).
+    /// Deletes a task this process claimed plainly (`plain_claims`) or
+    /// holds a claim of (`held_claims`) `USING TIMESTAMP` `row_at`, and its
+    /// listing entry in `slice` `USING TIMESTAMP` `entry_at`: the claim's
+    /// timestamp both, or for a held claim the version's last write and the
+    /// moment it was held. No read first, since those timestamps are known.
     async fn delete_claimed(
         &self,
         task_list: &str,
         id: &str,
-        made: &plain_claims::Made,
+        (row_at, entry_at): (i64, i64),
+        slice: Option<i64>,
     ) -> Result<()> {
-        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> = vec![(
-            &self.fenced_delete_row,
-            Box::new((made.written_at, task_list, id)),
-        )];
-        if let Some(slice) = made.slice {
+        let mut parts: Vec<(&PreparedStatement, BoxedRow<'_>)> =
+            vec![(&self.fenced_delete_row, Box::new((row_at, task_list, id)))];
+        if let Some(slice) = slice {
             let listing = &self.listing;
             parts.push((
                 listing.fenced_delete_statement(),
-                Box::new((made.written_at, task_list, slice, listing.shard(id), id)),
+                Box::new((entry_at, task_list, slice, listing.shard(id), id)),
             ));
         }
         self.send_together(parts, 0).await
@@ -947,10 +978,19 @@ impl Table for TaskrecTable {
     }
 
     fn ready_reads(&self) -> ReadyReads {
-        self.ready
+        let mut reads = self
+            .ready
             .as_ref()
             .map(ReadyIndex::reads)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(held_claims) = &self.held_claims {
+            let (held, written, lost) = held_claims.counts();
+            reads.held_claims = held;
+            reads.held_claims_written = written;
+            reads.held_claims_lost = lost;
+            reads.task_transactions += written;
+        }
+        reads
     }
 
     async fn write(&self, record: &TaskRecord, ttl: Option<Duration>) -> Result<()> {
@@ -1016,7 +1056,17 @@ impl Table for TaskrecTable {
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         for _ in 0..2 {
             let row = first_row::<StateRow>(&self.session, &self.load, (task_list, id)).await?;
-            let Some((Some(type_name), data, created, updated, state, token, data_written)) = row
+            let Some((
+                Some(type_name),
+                data,
+                created,
+                updated,
+                state,
+                token,
+                data_written,
+                token_written,
+                slice,
+            )) = row
             else {
                 // No row, or only state cells outliving a record saved with a
                 // TTL: no task either way.
@@ -1039,11 +1089,28 @@ impl Table for TaskrecTable {
             ) else {
                 return Ok(None); // unreachable: the type is there
             };
-            let json = state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned());
+            let mut json = state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned());
+            let mut token = token;
+            // A claim this process holds from this version is what this
+            // process sees of the task.
+            if let Some((held_state, held_token)) = self
+                .held_claims
+                .as_ref()
+                .and_then(|held| held.as_seen_here(task_list, id, token))
+            {
+                (json, token) = (held_state, held_token);
+            }
             if let Some(plain) = &self.plain_claims {
                 let was_claimed = TaskState::from_json(&json)
                     .map_or(true, |state| state.status == TaskStatus::Claimed);
-                plain.loaded(task_list, id, token, data_written, was_claimed);
+                let seen = plain_claims::Seen {
+                    token,
+                    data_written,
+                    token_written,
+                    slice,
+                    was_claimed,
+                };
+                plain.loaded(task_list, id, seen);
             }
             return Ok(Some(StoredState {
                 json,
@@ -1066,6 +1133,42 @@ impl Table for TaskrecTable {
         // Whatever this change is, a lease-end hint this process still
         // holds back for the task's last claim is not needed any more.
         self.deferred_hints.cancel(task_list, id);
+        // A claim this process holds in memory (`held_claims`) ends with
+        // this change, written or not.
+        let mut expected = *expected;
+        let mut from_held = false;
+        // What keeps a held claim's part from being handed back: kept until
+        // the change that ends the claim is sent.
+        let mut _unwritten = None;
+        let held = match &self.held_claims {
+            Some(held_claims) => held_claims.take(task_list, id, expected.as_uuid()).await,
+            None => None,
+        };
+        if let Some((phase, held, unwritten)) = held {
+            _unwritten = unwritten;
+            match (phase, new) {
+                // Completed while held: the version run goes, no read first.
+                (Phase::Held, None) => {
+                    let at = (held.version_written, held.entry_deleted_at);
+                    self.delete_claimed(task_list, id, at, held.slice).await?;
+                    if let Some(ready) = &self.ready {
+                        ready.count(|r| r.unread_completions += 1);
+                        ready.changed(task_list, id, None, true);
+                    }
+                    return Ok(Some(expected));
+                }
+                // Any other change while held: from the version the row
+                // still holds, as a lightweight transaction.
+                (Phase::Held, Some(_)) => {
+                    expected = StateToken::from_uuid(held.pending_token);
+                    from_held = true;
+                }
+                // Written: the row holds the claim, changed as any other.
+                (Phase::Written, _) => {}
+                (Phase::Lost | Phase::Ended, _) => return Ok(None),
+            }
+        }
+        let expected = &expected;
         // A plain claim of this process's: whatever this change is, what it
         // knew of the claim ends with it.
         let made = self
@@ -1077,7 +1180,8 @@ impl Table for TaskrecTable {
             let deleted = match made {
                 // The claim's own timestamp fences the delete: no read.
                 Some(made) => {
-                    self.delete_claimed(task_list, id, &made).await?;
+                    let at = (made.written_at, made.written_at);
+                    self.delete_claimed(task_list, id, at, made.slice).await?;
                     if let Some(ready) = &self.ready {
                         ready.count(|r| r.unread_completions += 1);
                     }
@@ -1093,9 +1197,19 @@ impl Table for TaskrecTable {
         let parsed = TaskState::from_json(state).ok();
         let claims = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
         let route = match (claims, made) {
-            // A renewal of a plain claim of this process's is a
+            // A claim of a task this process holds a claim of: refused.
+            (true, None)
+                if !from_held
+                    && self
+                        .held_claims
+                        .as_ref()
+                        .is_some_and(|held_claims| held_claims.holds(task_list, id)) =>
+            {
+                ClaimRoute::Refused
+            }
+            // A renewal of a plain or held claim of this process's is a
             // lightweight transaction, as every other change of a claim.
-            (true, None) => self.claim_route(task_list, id, expected).await?,
+            (true, None) if !from_held => self.claim_route(task_list, id, expected).await?,
             _ => ClaimRoute::Transaction {
                 by_hand_since: None,
             },
@@ -1139,6 +1253,42 @@ impl Table for TaskrecTable {
                 valid_until,
                 from,
             } => {
+                // Handed out by this process, under a lease long enough to
+                // hold the claim a moment before writing it.
+                if let (Some(held_claims), Some((lease_end, delay)), Some(version_written), true) = (
+                    &self.held_claims,
+                    held_back,
+                    from.version_written,
+                    from.handed,
+                ) {
+                    let uncertainty = self
+                        .clock
+                        .reading()
+                        .map_or(Duration::ZERO, |reading| reading.uncertainty);
+                    let now_at_the_earliest = self.clock.estimate().timestamp_micros()
+                        - i64::try_from(uncertainty.as_micros()).unwrap_or(i64::MAX / 2)
+                        - 1;
+                    let to_hold = ToHold {
+                        task_list,
+                        id,
+                        part,
+                        pending_token: from.token,
+                        claim_token: token,
+                        version_written,
+                        slice: from.slice,
+                        now_at_the_earliest,
+                        state,
+                        lease_end,
+                        valid_until,
+                        delay,
+                    };
+                    if held_claims.hold(to_hold) {
+                        if let Some(ready) = &self.ready {
+                            ready.changed(task_list, id, hint, true);
+                        }
+                        return Ok(Some(StateToken::from_uuid(token)));
+                    }
+                }
                 let outcome = self
                     .claim_plainly(task_list, id, part, from, state, token, valid_until)
                     .await?;
@@ -1271,9 +1421,15 @@ impl Table for TaskrecTable {
     ) -> Result<ReadyTasks> {
         match &self.ready {
             Some(ready) => {
-                ready
+                let handed = ready
                     .next_ready(adapter, task_list, token, limit, now)
-                    .await
+                    .await?;
+                if let Some(plain) = &self.plain_claims {
+                    for task in &handed.tasks {
+                        plain.handed(task_list, task.record.id(), task.token.as_uuid());
+                    }
+                }
+                Ok(handed)
             }
             None => {
                 // Without the ready index: the list's pages and every state.

@@ -22,6 +22,7 @@ mod counts;
 mod crash;
 #[path = "../support/exact.rs"]
 mod exact;
+mod held_claims;
 mod history;
 mod kept;
 mod listing;

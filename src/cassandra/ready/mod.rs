@@ -140,8 +140,19 @@ pub struct ReadyReads {
     /// Claims this process wrote plainly, as the owner of the task's part
     /// (with `owned_parts`): no Paxos round.
     pub plain_claims: u64,
-    /// Completions of such claims, each written without a read first.
+    /// Completions of such claims, and of held ones, each written without
+    /// a read first.
     pub unread_completions: u64,
+    /// Claims of tasks this process handed out, held in memory rather than
+    /// written (with `owned_parts`; see [`CassandraConfig::owned_parts`](super::CassandraConfig::owned_parts)):
+    /// no request at all unless the task outlives the hold.
+    pub held_claims: u64,
+    /// Held claims written because their task outlived the hold: a
+    /// lightweight transaction each, counted in `task_transactions` too.
+    pub held_claims_written: u64,
+    /// Held claims lost before they were written: the task changed, or the
+    /// part went to another process.
+    pub held_claims_lost: u64,
 }
 
 pub(super) struct ReadyIndex {
@@ -158,7 +169,7 @@ pub(super) struct ReadyIndex {
     clock: Arc<ClusterClock>,
     /// With [`CassandraConfig::owned_parts`](super::CassandraConfig::owned_parts):
     /// the parts of each list this process sweeps.
-    parts: Option<Parts>,
+    parts: Option<Arc<Parts>>,
 }
 
 impl ReadyIndex {
@@ -216,14 +227,14 @@ impl ReadyIndex {
     /// With [`CassandraConfig::owned_parts`](super::CassandraConfig::owned_parts):
     /// sweeps by the parts this process holds.
     pub(super) fn with_parts(mut self, parts: Option<Parts>) -> Self {
-        self.parts = parts;
+        self.parts = parts.map(Arc::new);
         self
     }
 
     pub(super) fn reads(&self) -> ReadyReads {
         let mut reads = *self.reads.lock().unwrap_or_else(PoisonError::into_inner);
-        reads.part_takeovers = self.parts.as_ref().map_or(0, Parts::takeovers);
-        reads.part_transactions = self.parts.as_ref().map_or(0, Parts::transactions);
+        reads.part_takeovers = self.parts.as_deref().map_or(0, Parts::takeovers);
+        reads.part_transactions = self.parts.as_deref().map_or(0, Parts::transactions);
         reads
     }
 
@@ -255,7 +266,13 @@ impl ReadyIndex {
 
     /// The parts of lists this process holds, with `owned_parts`.
     pub(super) fn parts(&self) -> Option<&Parts> {
-        self.parts.as_ref()
+        self.parts.as_deref()
+    }
+
+    /// The same, shared with work that outlives a call (a held claim's
+    /// write, `held_claims`).
+    pub(super) fn shared_parts(&self) -> Option<Arc<Parts>> {
+        self.parts.clone()
     }
 
     pub(super) fn count(&self, add: impl FnOnce(&mut ReadyReads)) {

@@ -65,6 +65,10 @@ pub const FENCE_MARGIN: Duration = Duration::from_secs(2);
 /// before it was taken has this long to land (less [`FENCE_MARGIN`]),
 /// and is seen by the owner's first plain claim.
 pub const HAND_WINDOW: Duration = Duration::from_secs(4);
+/// The longest [`Parts::stop`] waits for the claims held in its parts to
+/// be written: they are within 2 s (`lease_hints::MAX_DELAY`), and a write
+/// that takes longer is the part's lease's to settle.
+const STOP_WAITS_FOR_HELD_CLAIMS: Duration = Duration::from_secs(5);
 
 /// A part's row as read: owner (`""` when handed back), since, lease end
 /// and where its owner last swept to (µs of the cluster's time).
@@ -95,6 +99,18 @@ struct Held {
     /// Until when (µs) this process may trust its plain claims in the
     /// parts held: [`FENCE_MARGIN`] before their lease ends.
     valid_until: i64,
+    /// Parts past this process's share that it renews but claims nothing
+    /// in, until the claims it holds there unwritten end: handed back
+    /// with one unwritten, the part's next owner could claim its task.
+    leaving: BTreeSet<u32>,
+    /// Claims held in memory and not written yet (`held_claims`), by part.
+    unwritten: BTreeMap<u32, usize>,
+}
+
+impl Held {
+    fn holds_unwritten(&self, part: u32) -> bool {
+        self.unwritten.get(&part).is_some_and(|n| *n > 0)
+    }
 }
 
 /// How this process may claim a task of a list with owned parts
@@ -302,6 +318,41 @@ impl Parts {
         })
     }
 
+    /// A claim held in memory (`held_claims`) starts in `part` of
+    /// `task_list`, unless the part is not this process's to claim in (not
+    /// held, or on its way back): whether it may.
+    pub(crate) fn start_hold(&self, task_list: &str, part: u32) -> bool {
+        self.with(task_list, |held| {
+            let may = held.parts.contains(&part);
+            if may {
+                *held.unwritten.entry(part).or_default() += 1;
+            }
+            may
+        })
+    }
+
+    /// A claim held in `part` of `task_list` was written, or ended
+    /// unwritten.
+    pub(crate) fn end_hold(&self, task_list: &str, part: u32) {
+        self.with(task_list, |held| {
+            if let Some(n) = held.unwritten.get_mut(&part) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    held.unwritten.remove(&part);
+                }
+            }
+        });
+    }
+
+    /// Until when (µs) a claim held in `part` of `task_list` may be
+    /// written: the part's lease, less the margin, while this process holds
+    /// it or is handing it back; `None` once it is gone.
+    pub(crate) fn hold_valid_until(&self, task_list: &str, part: u32) -> Option<i64> {
+        self.with(task_list, |held| {
+            (held.parts.contains(&part) || held.leaving.contains(&part)).then_some(held.valid_until)
+        })
+    }
+
     /// The owner of `part` of `task_list` as the table says: `None` when
     /// the part was never taken or was handed back.
     pub(crate) async fn owner_of(
@@ -388,18 +439,31 @@ impl Parts {
             .filter(|(_, row)| row.owner == self.me)
             .map(|(part, _)| *part)
             .collect();
+        // Parts on their way back go first, once their held claims ended.
+        let leaving = self.with(task_list, |held| held.leaving.clone());
+        mine.sort_by_key(|part| leaving.contains(part));
         let extra = mine.split_off(mine.len().min(share));
-        // No plain claim in a part once its hand-back may have landed.
-        self.with(task_list, |held| {
+        // No plain claim in a part once its hand-back may have landed, and
+        // none held; a part whose held claims are not all written yet is
+        // renewed, claimed nothing in, and handed back at a later renewal.
+        let (release, still_leaving): (Vec<u32>, Vec<u32>) = self.with(task_list, |held| {
             for part in &extra {
                 held.parts.remove(part);
                 held.since.remove(part);
             }
+            let (release, still_leaving): (Vec<u32>, Vec<u32>) =
+                extra.iter().partition(|part| !held.holds_unwritten(**part));
+            held.leaving = still_leaving.iter().copied().collect();
+            (release, still_leaving)
         });
         let renewing: BTreeSet<u32> = mine.iter().copied().collect();
+        let renew: Vec<u32> = mine.iter().chain(&still_leaving).copied().collect();
         let mut kept = self
-            .renew_and_release(session, task_list, &mine, &extra, lease_end)
+            .renew_and_release(session, task_list, &renew, &release, lease_end)
             .await?;
+        for part in &still_leaving {
+            kept.remove(part);
+        }
 
         // Free parts, up to the share: first those never owned or handed
         // back, then those whose owner's lease ran out; in an order of this
@@ -676,12 +740,23 @@ impl Parts {
         let parts: Vec<u32> = self.with(task_list, |held| {
             held.refreshed_at = None;
             held.since.clear();
-            std::mem::take(&mut held.parts).into_iter().collect()
+            let parts = std::mem::take(&mut held.parts);
+            held.leaving.extend(parts);
+            held.leaving.iter().copied().collect()
         });
+        // Claims held there are written (or end) within a moment: wait for
+        // them, so the parts' next owners see them.
+        let waited = Instant::now();
+        while self.with(task_list, |held| !held.unwritten.is_empty())
+            && waited.elapsed() < STOP_WAITS_FOR_HELD_CLAIMS
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         if !parts.is_empty() {
             self.renew_and_release(session, task_list, &[], &parts, 0)
                 .await?;
         }
+        self.with(task_list, |held| held.leaving.clear());
         session
             .execute_unpaged(&self.stop_sweeping, (task_list, self.me.as_str()))
             .await

@@ -1,0 +1,412 @@
+//! Claims the owner of a part holds without writing them, for their first
+//! moments: a task that finishes within them costs its state read and its
+//! completion, and nothing in between.
+//!
+//! With [`CassandraConfig::owned_parts`](super::CassandraConfig::owned_parts)
+//! one process owns each part of a list under a lease, and no other process
+//! claims in it while the lease holds (`plain_claims`, `owners_watch`). A
+//! claim written there protects the task against nobody else for as long as
+//! the part's lease holds: it only tells what the owner already knows. So
+//! when the owner's own sweep or walk hands a task out (`next_ready`) and a
+//! worker claims it under a lease of [`lease_hints::MIN_LEASE`] or more, the
+//! claim is *held*: kept in this process, with the pending version's token
+//! and the time that version was written, and written to the row only if
+//! the task is still running [`lease_hints::delay_for`] later (2 s at most):
+//!
+//! - **A completion within the delay** deletes the row `USING TIMESTAMP`
+//!   the version's last write, and its listing entry `USING TIMESTAMP` the
+//!   moment the claim was held (as a plain claim's completion does), with
+//!   no read first: the version run goes, a version saved since (stamped
+//!   later) stays and is handed out again.
+//! - **Any other change within the delay** (a failure, a retry, a release,
+//!   a renewal) is the lightweight transaction it always was, conditional
+//!   on the pending version's token.
+//! - **After the delay** the claim is written: the lightweight transaction
+//!   a claim without parts would have been (`IF state_token =` the pending
+//!   token), then its lease-end hint. From then on the task is claimed as
+//!   any other, under its own lease, seen by every process. One Paxos round
+//!   per task that outlives the delay; none for those that do not.
+//!
+//! Who could claim a held task while it runs: no other process while this
+//! one holds the part (claims there are refused); in this process, a second
+//! claim is refused and a state read sees the held claim. So until the
+//! claim is written, **the task's lease is its part's**, renewed every few
+//! seconds while this process lives, and a claim is only held while the
+//! part's lease has more than [`FENCE_MARGIN`](super::ready::FENCE_MARGIN)
+//! to run by the cluster's time. The write after the delay happens only if
+//! the part is still this process's; otherwise the claim is lost (the
+//! worker's completion says so) and the task is the part's next owner's.
+//!
+//! What this trades: other processes see a held task as pending (the
+//! dashboard's and `count --by-status`'s "claimed" leave out tasks in their
+//! first 2 s); a process killed within the delay leaves a pending task
+//! whose hint its sweep has read, which comes back through the list's
+//! walk, as a task whose lease-end hint was not written yet did before.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+
+use super::clock::ClusterClock;
+use super::ready::{Parts, ReadyIndex};
+use super::{applied, first_row};
+
+/// Claims held at once before new ones are written as plain claims: each
+/// is a task a worker of this process runs, so only a process with more
+/// tasks in flight than this gets there.
+const MAX_HELD: usize = 65_536;
+
+/// Pauses before the second and third try of a lease-end hint's write.
+const HINT_RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(200), Duration::from_millis(1000)];
+
+/// The claims held, by (list, id), shared with their writers.
+type HeldMap = Arc<Mutex<HashMap<(String, String), Arc<Held>>>>;
+
+/// One held claim.
+pub(super) struct Held {
+    /// The token of the pending version the claim was made from: the row's
+    /// until the claim is written.
+    pub(super) pending_token: uuid::Uuid,
+    /// The token the worker was given, the row's once the claim is written.
+    pub(super) claim_token: uuid::Uuid,
+    /// When the version run was last written (µs): what a completion
+    /// within the delay deletes its row by.
+    pub(super) version_written: i64,
+    /// The minute of the task's listing entry.
+    pub(super) slice: Option<i64>,
+    /// What a completion within the delay deletes the listing entry by:
+    /// the cluster's time when the claim was held, less the clock's
+    /// uncertainty, as a plain claim's timestamp (a save writes its row and
+    /// its entry in batches of their own when it saves many, so the entry's
+    /// write time may be later than the row's).
+    pub(super) entry_deleted_at: i64,
+    /// The claimed state's JSON, as the worker made it.
+    state: String,
+    /// The task's part of its list.
+    part: u32,
+    /// The claim's lease end: its lease-end hint's due time.
+    lease_end: DateTime<Utc>,
+    phase: tokio::sync::Mutex<Phase>,
+    /// Keeps the part from being handed back while the claim is neither
+    /// written nor ended; taken by whichever comes first.
+    unwritten: Mutex<Option<Unwritten>>,
+}
+
+/// A claim held in a part and not written yet, as the part sees it
+/// ([`Parts::start_hold`]): ended when dropped, after the write that ends
+/// it (the claim's, or the change that replaces it) was sent.
+pub(super) struct Unwritten {
+    parts: Arc<Parts>,
+    task_list: String,
+    part: u32,
+}
+
+impl Drop for Unwritten {
+    fn drop(&mut self) {
+        self.parts.end_hold(&self.task_list, self.part);
+    }
+}
+
+/// Where a held claim is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Held in memory: the row is the pending version.
+    Held,
+    /// Written: the row holds the claim, with `claim_token`.
+    Written,
+    /// Lost before it was written: the part went to another process, or
+    /// the task changed (saved again, deleted).
+    Lost,
+    /// Ended by a change this process made (`take`).
+    Ended,
+}
+
+/// Counts of held claims, for [`ReadyReads`](super::ReadyReads).
+#[derive(Debug, Default)]
+struct Counts {
+    held: AtomicU64,
+    written: AtomicU64,
+    lost: AtomicU64,
+}
+
+pub(super) struct HeldClaims {
+    held: HeldMap,
+    session: Arc<Session>,
+    /// The conditional state change, as every other claim's.
+    swap: PreparedStatement,
+    /// The ready index's hint insert.
+    hint_insert: PreparedStatement,
+    parts: Arc<Parts>,
+    clock: Arc<ClusterClock>,
+    counts: Arc<Counts>,
+}
+
+/// A claim to hold ([`HeldClaims::hold`]).
+pub(super) struct ToHold<'a> {
+    pub(super) task_list: &'a str,
+    pub(super) id: &'a str,
+    pub(super) part: u32,
+    pub(super) pending_token: uuid::Uuid,
+    pub(super) claim_token: uuid::Uuid,
+    pub(super) version_written: i64,
+    pub(super) slice: Option<i64>,
+    /// The cluster's time now, less the clock's uncertainty (µs).
+    pub(super) now_at_the_earliest: i64,
+    pub(super) state: &'a str,
+    pub(super) lease_end: DateTime<Utc>,
+    /// Until when (µs, the cluster's time) the part's lease may be trusted.
+    pub(super) valid_until: i64,
+    /// How long the claim is held before it is written.
+    pub(super) delay: Duration,
+}
+
+impl HeldClaims {
+    pub(super) fn new(
+        session: Arc<Session>,
+        swap: PreparedStatement,
+        ready: &ReadyIndex,
+        clock: Arc<ClusterClock>,
+    ) -> Option<Self> {
+        Some(HeldClaims {
+            held: Arc::default(),
+            session,
+            swap,
+            hint_insert: ready.insert_statement().clone(),
+            parts: ready.shared_parts()?,
+            clock,
+            counts: Arc::default(),
+        })
+    }
+
+    /// Holds a claim, and writes it after `to_hold.delay` if nothing this
+    /// process does to the task comes first. `false` (nothing held) when
+    /// the part's lease is too near its end, when too many claims are held,
+    /// or outside a tokio runtime (where nothing could wait): the caller
+    /// writes the claim itself.
+    pub(super) fn hold(&self, to_hold: ToHold<'_>) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        if self.clock.estimate().timestamp_micros() >= to_hold.valid_until
+            || !self.parts.start_hold(to_hold.task_list, to_hold.part)
+        {
+            return false;
+        }
+        let unwritten = Unwritten {
+            parts: Arc::clone(&self.parts),
+            task_list: to_hold.task_list.to_owned(),
+            part: to_hold.part,
+        };
+        let key = (to_hold.task_list.to_owned(), to_hold.id.to_owned());
+        let held = Arc::new(Held {
+            pending_token: to_hold.pending_token,
+            claim_token: to_hold.claim_token,
+            version_written: to_hold.version_written,
+            slice: to_hold.slice,
+            entry_deleted_at: to_hold.now_at_the_earliest.max(to_hold.version_written),
+            state: to_hold.state.to_owned(),
+            part: to_hold.part,
+            lease_end: to_hold.lease_end,
+            phase: tokio::sync::Mutex::new(Phase::Held),
+            unwritten: Mutex::new(Some(unwritten)),
+        });
+        {
+            let mut map = lock(&self.held);
+            if map.len() >= MAX_HELD || map.contains_key(&key) {
+                return false;
+            }
+            map.insert(key.clone(), Arc::clone(&held));
+        }
+        self.counts.held.fetch_add(1, Ordering::Relaxed);
+        let writer = Writer {
+            held_claims: Arc::clone(&self.held),
+            session: Arc::clone(&self.session),
+            swap: self.swap.clone(),
+            hint_insert: self.hint_insert.clone(),
+            parts: Arc::clone(&self.parts),
+            clock: Arc::clone(&self.clock),
+            counts: Arc::clone(&self.counts),
+        };
+        let delay = to_hold.delay;
+        runtime.spawn(async move {
+            tokio::time::sleep(delay).await;
+            writer.write(key, held).await;
+        });
+        true
+    }
+
+    /// Whether this process holds a claim of (list, id) not yet ended.
+    pub(super) fn holds(&self, task_list: &str, id: &str) -> bool {
+        let map = lock(&self.held);
+        !map.is_empty() && map.contains_key(&(task_list.to_owned(), id.to_owned()))
+    }
+
+    /// The held claim of (list, id) that `token` names, taken out: the
+    /// caller changes the task, and the claim's write (if not done yet)
+    /// will not happen. Its phase before, with the claim and, if it was not
+    /// written, what keeps its part: the caller drops it once its change is
+    /// sent.
+    pub(super) async fn take(
+        &self,
+        task_list: &str,
+        id: &str,
+        token: uuid::Uuid,
+    ) -> Option<(Phase, Arc<Held>, Option<Unwritten>)> {
+        let held = {
+            let mut map = lock(&self.held);
+            if map.is_empty() {
+                return None;
+            }
+            let key = (task_list.to_owned(), id.to_owned());
+            match map.get(&key) {
+                Some(held) if held.claim_token == token => map.remove(&key)?,
+                _ => return None,
+            }
+        };
+        // Waits for a write under way: its outcome decides the change's.
+        let mut phase = held.phase.lock().await;
+        let was = std::mem::replace(&mut *phase, Phase::Ended);
+        let unwritten = lock(&held.unwritten).take();
+        drop(phase);
+        Some((was, held, unwritten))
+    }
+
+    /// What a state read of (list, id) that saw `token` shows in this
+    /// process: the held claim's state and token while it is held from
+    /// that version, so a second claim here sees the task claimed.
+    pub(super) fn as_seen_here(
+        &self,
+        task_list: &str,
+        id: &str,
+        token: uuid::Uuid,
+    ) -> Option<(String, uuid::Uuid)> {
+        let held = {
+            let map = lock(&self.held);
+            if map.is_empty() {
+                return None;
+            }
+            map.get(&(task_list.to_owned(), id.to_owned()))?.clone()
+        };
+        if held.pending_token != token {
+            return None;
+        }
+        // Being written right now: the row shows what it shows.
+        let phase = held.phase.try_lock().ok()?;
+        (*phase == Phase::Held).then(|| (held.state.clone(), held.claim_token))
+    }
+
+    /// Claims held so far, claims written after their delay (a lightweight
+    /// transaction each), and claims lost before they were written.
+    pub(super) fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.counts.held.load(Ordering::Relaxed),
+            self.counts.written.load(Ordering::Relaxed),
+            self.counts.lost.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// What writes a held claim after its delay, apart from the adapter.
+struct Writer {
+    held_claims: HeldMap,
+    session: Arc<Session>,
+    swap: PreparedStatement,
+    hint_insert: PreparedStatement,
+    parts: Arc<Parts>,
+    clock: Arc<ClusterClock>,
+    counts: Arc<Counts>,
+}
+
+impl Writer {
+    async fn write(self, key: (String, String), held: Arc<Held>) {
+        let (task_list, id) = (key.0.as_str(), key.1.as_str());
+        let mut phase = held.phase.lock().await;
+        if *phase != Phase::Held {
+            return; // completed or changed by this process meanwhile
+        }
+        // Dropped once the write below is sent (or not made).
+        let unwritten = lock(&held.unwritten).take();
+        let now = self.clock.estimate().timestamp_micros();
+        let part_still_mine = self
+            .parts
+            .hold_valid_until(task_list, held.part)
+            .is_some_and(|until| now < until);
+        if !part_still_mine {
+            *phase = Phase::Lost;
+            drop(phase);
+            self.counts.lost.fetch_add(1, Ordering::Relaxed);
+            self.forget(&key, &held);
+            tracing::warn!(
+                task_list,
+                id,
+                part = held.part,
+                "a claim held in memory lost its part before it was written; \
+                 the part's next owner runs the task"
+            );
+            return;
+        }
+        let values = (
+            held.state.as_str(),
+            held.claim_token,
+            task_list,
+            id,
+            held.pending_token,
+        );
+        let answer = first_row::<scylla::value::Row>(&self.session, &self.swap, values).await;
+        self.counts.written.fetch_add(1, Ordering::Relaxed);
+        *phase = match answer {
+            Ok(row) if applied(row.as_ref()) => Phase::Written,
+            Ok(_) => Phase::Lost, // saved again or deleted while it ran
+            // It may have landed: later changes go by the claim's token, and
+            // find the task changed if it did not.
+            Err(_) => Phase::Written,
+        };
+        let written = *phase == Phase::Written;
+        drop(phase);
+        drop(unwritten);
+        if !written {
+            self.counts.lost.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                task_list,
+                id,
+                "a held claim's task changed while it ran; the claim is lost"
+            );
+            self.forget(&key, &held);
+            return;
+        }
+        for pause in std::iter::once(None).chain(HINT_RETRY_PAUSES.map(Some)) {
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
+            }
+            let values =
+                ReadyIndex::hint_values(task_list, id, held.lease_end, self.clock.estimate(), None);
+            if self
+                .session
+                .execute_unpaged(&self.hint_insert, values)
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+        // Left to the list's walk, as a lease-end hint that fails (`lease_hints`).
+    }
+
+    /// Drops the held claim from the map, if it is still this one: the
+    /// worker's next change finds no claim and is told it was lost.
+    fn forget(&self, key: &(String, String), held: &Arc<Held>) {
+        let mut map = lock(&self.held_claims);
+        if map.get(key).is_some_and(|h| Arc::ptr_eq(h, held)) {
+            map.remove(key);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
