@@ -667,6 +667,13 @@ impl CassandraConfig {
     /// that another process owns answers `None`; in a part nobody owns it
     /// is a lightweight transaction. See `docs/SCALE.md`, "Plain claims".
     ///
+    /// A worker's claim of a task its own process handed out, under a lease
+    /// of 8 s or more, is not even written at first: the process holds it,
+    /// a completion within 2 s deletes the task with no read, and only a
+    /// task still running then has its claim written (one lightweight
+    /// transaction). Other processes see such a task as pending for those
+    /// 2 s. See `docs/SCALE.md`, "Held claims".
+    ///
     /// It costs a few requests per list every 5 s and process (a row saying
     /// it sweeps, a read of the parts, one lightweight transaction renewing
     /// its parts), whatever the list holds; the tasks of a part whose owner

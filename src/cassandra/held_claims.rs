@@ -67,6 +67,9 @@ const HINT_RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(200), Duration::
 /// The claims held, by (list, id), shared with their writers.
 type HeldMap = Arc<Mutex<HashMap<(String, String), Arc<Held>>>>;
 
+/// The pending version each completed held claim was made from.
+type Completed = Mutex<HashMap<(String, String), uuid::Uuid>>;
+
 /// One held claim.
 pub(super) struct Held {
     /// The token of the pending version the claim was made from: the row's
@@ -136,6 +139,10 @@ struct Counts {
 
 pub(super) struct HeldClaims {
     held: HeldMap,
+    /// The pending version each claim held and then completed was made
+    /// from, by (list, id): a hand-out read before the completion and
+    /// claimed after it is of a version this process deleted.
+    completed: Completed,
     session: Arc<Session>,
     /// The conditional state change, as every other claim's.
     swap: PreparedStatement,
@@ -174,6 +181,7 @@ impl HeldClaims {
     ) -> Option<Self> {
         Some(HeldClaims {
             held: Arc::default(),
+            completed: Completed::default(),
             session,
             swap,
             hint_insert: ready.insert_statement().clone(),
@@ -240,6 +248,25 @@ impl HeldClaims {
         true
     }
 
+    /// The claim of (list, id) held from the version `pending_token` names
+    /// was completed: that version is deleted.
+    pub(super) fn completed(&self, task_list: &str, id: &str, pending_token: uuid::Uuid) {
+        let mut completed = lock(&self.completed);
+        if completed.len() >= MAX_HELD {
+            completed.clear();
+        }
+        completed.insert((task_list.to_owned(), id.to_owned()), pending_token);
+    }
+
+    /// Whether a state read of (list, id) that saw `token` saw a version
+    /// this process held a claim of and completed since: a read made before
+    /// the completion landed, whose task is gone.
+    pub(super) fn was_completed(&self, task_list: &str, id: &str, token: uuid::Uuid) -> bool {
+        let completed = lock(&self.completed);
+        !completed.is_empty()
+            && completed.get(&(task_list.to_owned(), id.to_owned())) == Some(&token)
+    }
+
     /// Whether this process holds a claim of (list, id) not yet ended.
     pub(super) fn holds(&self, task_list: &str, id: &str) -> bool {
         let map = lock(&self.held);
@@ -263,10 +290,11 @@ impl HeldClaims {
                 return None;
             }
             let key = (task_list.to_owned(), id.to_owned());
-            match map.get(&key) {
+            let held = match map.get(&key) {
                 Some(held) if held.claim_token == token => map.remove(&key)?,
                 _ => return None,
-            }
+            };
+            held
         };
         // Waits for a write under way: its outcome decides the change's.
         let mut phase = held.phase.lock().await;

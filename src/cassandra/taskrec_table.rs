@@ -1089,6 +1089,15 @@ impl Table for TaskrecTable {
             ) else {
                 return Ok(None); // unreachable: the type is there
             };
+            if self
+                .held_claims
+                .as_ref()
+                .is_some_and(|held| held.was_completed(task_list, id, token))
+            {
+                // A version this process held a claim of and completed
+                // while this read was on its way: gone by now.
+                return Ok(None);
+            }
             let mut json = state.unwrap_or_else(|| INITIAL_STATE_JSON.to_owned());
             let mut token = token;
             // A claim this process holds from this version is what this
@@ -1137,6 +1146,8 @@ impl Table for TaskrecTable {
         // this change, written or not.
         let mut expected = *expected;
         let mut from_held = false;
+        // The version a written held claim was made from, for its completion.
+        let mut held_from = None;
         // What keeps a held claim's part from being handed back: kept until
         // the change that ends the claim is sent.
         let mut _unwritten = None;
@@ -1151,6 +1162,9 @@ impl Table for TaskrecTable {
                 (Phase::Held, None) => {
                     let at = (held.version_written, held.entry_deleted_at);
                     self.delete_claimed(task_list, id, at, held.slice).await?;
+                    if let Some(held_claims) = &self.held_claims {
+                        held_claims.completed(task_list, id, held.pending_token);
+                    }
                     if let Some(ready) = &self.ready {
                         ready.count(|r| r.unread_completions += 1);
                         ready.changed(task_list, id, None, true);
@@ -1164,7 +1178,7 @@ impl Table for TaskrecTable {
                     from_held = true;
                 }
                 // Written: the row holds the claim, changed as any other.
-                (Phase::Written, _) => {}
+                (Phase::Written, _) => held_from = Some(held.pending_token),
                 (Phase::Lost | Phase::Ended, _) => return Ok(None),
             }
         }
@@ -1189,6 +1203,11 @@ impl Table for TaskrecTable {
                 }
                 None => self.fenced_delete(task_list, id, expected).await?,
             };
+            if let (Some(held_claims), Some(pending), Some(_)) =
+                (&self.held_claims, held_from, deleted)
+            {
+                held_claims.completed(task_list, id, pending);
+            }
             if let Some(ready) = &self.ready {
                 ready.changed(task_list, id, None, deleted.is_some());
             }
@@ -1197,13 +1216,15 @@ impl Table for TaskrecTable {
         let parsed = TaskState::from_json(state).ok();
         let claims = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
         let route = match (claims, made) {
-            // A claim of a task this process holds a claim of: refused.
+            // A claim of a task this process holds a claim of, or of a
+            // version it held a claim of and completed (read before the
+            // completion landed): refused, with no request.
             (true, None)
                 if !from_held
-                    && self
-                        .held_claims
-                        .as_ref()
-                        .is_some_and(|held_claims| held_claims.holds(task_list, id)) =>
+                    && self.held_claims.as_ref().is_some_and(|held_claims| {
+                        held_claims.holds(task_list, id)
+                            || held_claims.was_completed(task_list, id, expected.as_uuid())
+                    }) =>
             {
                 ClaimRoute::Refused
             }

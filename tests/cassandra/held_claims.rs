@@ -98,6 +98,8 @@ async fn owner_of_u(
 fn a_held_claim_costs_no_request_and_its_completion_no_read() {
     run(async {
         let (list, owner, store) = owner_of_u("held-quick").await;
+        // Connected first: what follows the claim fits in its hold (2 s).
+        let other = TaskStore::new(by_parts().await);
         let stored = hand_out(&owner, &list, "u").await;
         let before = owner.ready_reads();
         let token = claim(&owner, &list, &stored).await;
@@ -116,7 +118,6 @@ fn a_held_claim_costs_no_request_and_its_completion_no_read() {
             .await
             .unwrap()
             .is_none());
-        let other = TaskStore::new(by_parts().await);
         let there = other.state(&list, "u").await.unwrap().unwrap();
         assert_eq!(there.status, TaskStatus::Pending);
         assert!(
@@ -188,9 +189,9 @@ fn a_held_claim_whose_task_outlives_the_hold_is_written_for_every_process_to_see
 fn a_version_saved_while_a_held_claim_runs_survives_its_completion() {
     run(async {
         let (list, owner, store) = owner_of_u("held-saved-during").await;
+        let other = TaskStore::new(by_parts().await);
         let stored = hand_out(&owner, &list, "u").await;
         let token = claim(&owner, &list, &stored).await;
-        let other = TaskStore::new(by_parts().await);
         save_u(&other, &list, 2).await;
 
         assert_eq!(
@@ -214,10 +215,10 @@ fn a_version_saved_while_a_held_claim_runs_survives_its_completion() {
 fn a_held_claim_whose_task_is_saved_again_before_it_is_written_is_lost() {
     run(async {
         let (list, owner, store) = owner_of_u("held-saved-then-written").await;
+        let other = TaskStore::new(by_parts().await);
         let stored = hand_out(&owner, &list, "u").await;
         let before = owner.ready_reads();
         let token = claim(&owner, &list, &stored).await;
-        let other = TaskStore::new(by_parts().await);
         save_u(&other, &list, 2).await;
         tokio::time::sleep(PAST_THE_HOLD).await;
 
@@ -240,6 +241,7 @@ fn a_held_claim_whose_task_is_saved_again_before_it_is_written_is_lost() {
 fn a_failure_while_held_is_a_lightweight_transaction_from_the_pending_version() {
     run(async {
         let (list, owner, store) = owner_of_u("held-failed").await;
+        let other = TaskStore::new(by_parts().await);
         let stored = hand_out(&owner, &list, "u").await;
         let token = claim(&owner, &list, &stored).await;
         let before = owner.ready_reads();
@@ -256,7 +258,6 @@ fn a_failure_while_held_is_a_lightweight_transaction_from_the_pending_version() 
         assert!(changed.is_some());
         let after = owner.ready_reads();
         assert_eq!(after.task_transactions - before.task_transactions, 1);
-        let other = TaskStore::new(by_parts().await);
         let state = other.state(&list, "u").await.unwrap().unwrap();
         assert_eq!(
             (state.status, state.last_error.as_deref()),

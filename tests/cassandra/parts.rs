@@ -280,6 +280,10 @@ fn three_workers_serving_one_list_by_parts_lose_under_one_claim_in_a_hundred() {
         1,
         "never two at once"
     );
+    // Nothing failed, no lease ran out: each ran once, not again after it
+    // completed (a hand-out read before a completion, claimed after it).
+    let again: Vec<_> = runs.iter().filter(|(_, ran)| **ran > 1).collect();
+    assert!(again.is_empty(), "tasks run more than once: {again:?}");
     let (won, lost) = claims(&snapshotter, &list);
     assert!(won >= u64::from(n), "{won} claims won for {n} tasks");
     // Before parts, three workers lost half their claims to each other.
