@@ -67,8 +67,65 @@ const HINT_RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(200), Duration::
 /// The claims held, by (list, id), shared with their writers.
 type HeldMap = Arc<Mutex<HashMap<(String, String), Arc<Held>>>>;
 
-/// The pending version each completed held claim was made from.
-type Completed = Mutex<HashMap<(String, String), uuid::Uuid>>;
+/// What became of a version a held claim was made from, once this process
+/// changed the task ([`HeldClaims::take`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Superseded {
+    /// A change is on its way (or landed): the version is not the row's.
+    Changed,
+    /// The task was completed: the version is deleted.
+    Completed,
+}
+
+/// The versions superseded, by (list, id), in two generations: the older
+/// is dropped whole when the newer fills, so a mark lives at least
+/// [`MAX_HELD`] changes (far longer than a read in flight).
+#[derive(Default)]
+struct Marks {
+    new: HashMap<(String, String), (uuid::Uuid, Superseded)>,
+    old: HashMap<(String, String), (uuid::Uuid, Superseded)>,
+}
+
+impl Marks {
+    fn get(&self, key: &(String, String), token: uuid::Uuid) -> Option<Superseded> {
+        let found = self.new.get(key).or_else(|| self.old.get(key))?;
+        (found.0 == token).then_some(found.1)
+    }
+
+    fn set(&mut self, key: (String, String), token: uuid::Uuid, what: Superseded) {
+        if self.new.len() >= MAX_HELD {
+            self.old = std::mem::take(&mut self.new);
+        }
+        self.old.remove(&key);
+        self.new.insert(key, (token, what));
+    }
+
+    fn unset(&mut self, key: &(String, String), token: uuid::Uuid) {
+        for map in [&mut self.new, &mut self.old] {
+            if map.get(key).is_some_and(|(t, _)| *t == token) {
+                map.remove(key);
+            }
+        }
+    }
+}
+
+/// What [`HeldClaims::hold`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HoldOutcome {
+    /// Held: the caller answers with the claim's token.
+    Held,
+    /// This process holds a claim of the task already: refused.
+    AlreadyHeld,
+    /// Not held (the part's lease too near its end, too many held, or no
+    /// runtime to write it later): the caller writes the claim itself.
+    NotHeld,
+}
+
+/// Tries of a held claim's write, and the pauses between them: a write
+/// whose outcome is unknown is sent again (it is conditional, and finds its
+/// own claim if the first landed), so the part is not handed back with the
+/// claim unwritten.
+const WRITE_RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(200), Duration::from_millis(1000)];
 
 /// One held claim.
 pub(super) struct Held {
@@ -139,10 +196,10 @@ struct Counts {
 
 pub(super) struct HeldClaims {
     held: HeldMap,
-    /// The pending version each claim held and then completed was made
-    /// from, by (list, id): a hand-out read before the completion and
-    /// claimed after it is of a version this process deleted.
-    completed: Completed,
+    /// The versions held claims were made from, once this process changed
+    /// their tasks: a state read that saw one of them was on its way
+    /// before the change, and what it saw is not the row's any more.
+    superseded: Mutex<Marks>,
     session: Arc<Session>,
     /// The conditional state change, as every other claim's.
     swap: PreparedStatement,
@@ -181,7 +238,7 @@ impl HeldClaims {
     ) -> Option<Self> {
         Some(HeldClaims {
             held: Arc::default(),
-            completed: Completed::default(),
+            superseded: Mutex::default(),
             session,
             swap,
             hint_insert: ready.insert_statement().clone(),
@@ -192,18 +249,21 @@ impl HeldClaims {
     }
 
     /// Holds a claim, and writes it after `to_hold.delay` if nothing this
-    /// process does to the task comes first. `false` (nothing held) when
-    /// the part's lease is too near its end, when too many claims are held,
-    /// or outside a tokio runtime (where nothing could wait): the caller
-    /// writes the claim itself.
-    pub(super) fn hold(&self, to_hold: ToHold<'_>) -> bool {
+    /// process does to the task comes first.
+    pub(super) fn hold(&self, to_hold: ToHold<'_>) -> HoldOutcome {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return false;
+            return HoldOutcome::NotHeld;
         };
-        if self.clock.estimate().timestamp_micros() >= to_hold.valid_until
+        if self.holds(to_hold.task_list, to_hold.id) {
+            return HoldOutcome::AlreadyHeld;
+        }
+        // The claim is written `delay` from now: the part's lease must
+        // still hold then.
+        let delay = i64::try_from(to_hold.delay.as_micros()).unwrap_or(i64::MAX / 2);
+        if self.clock.estimate().timestamp_micros() + delay >= to_hold.valid_until
             || !self.parts.start_hold(to_hold.task_list, to_hold.part)
         {
-            return false;
+            return HoldOutcome::NotHeld;
         }
         let unwritten = Unwritten {
             parts: Arc::clone(&self.parts),
@@ -225,8 +285,11 @@ impl HeldClaims {
         });
         {
             let mut map = lock(&self.held);
-            if map.len() >= MAX_HELD || map.contains_key(&key) {
-                return false;
+            if map.contains_key(&key) {
+                return HoldOutcome::AlreadyHeld;
+            }
+            if map.len() >= MAX_HELD {
+                return HoldOutcome::NotHeld;
             }
             map.insert(key.clone(), Arc::clone(&held));
         }
@@ -245,26 +308,42 @@ impl HeldClaims {
             tokio::time::sleep(delay).await;
             writer.write(key, held).await;
         });
-        true
-    }
-
-    /// The claim of (list, id) held from the version `pending_token` names
-    /// was completed: that version is deleted.
-    pub(super) fn completed(&self, task_list: &str, id: &str, pending_token: uuid::Uuid) {
-        let mut completed = lock(&self.completed);
-        if completed.len() >= MAX_HELD {
-            completed.clear();
-        }
-        completed.insert((task_list.to_owned(), id.to_owned()), pending_token);
+        HoldOutcome::Held
     }
 
     /// Whether a state read of (list, id) that saw `token` saw a version
-    /// this process held a claim of and completed since: a read made before
-    /// the completion landed, whose task is gone.
-    pub(super) fn was_completed(&self, task_list: &str, id: &str, token: uuid::Uuid) -> bool {
-        let completed = lock(&self.completed);
-        !completed.is_empty()
-            && completed.get(&(task_list.to_owned(), id.to_owned())) == Some(&token)
+    /// this process held a claim of and changed since (a read made before
+    /// the change landed), and what became of it.
+    pub(super) fn superseded(
+        &self,
+        task_list: &str,
+        id: &str,
+        token: uuid::Uuid,
+    ) -> Option<Superseded> {
+        let marks = lock(&self.superseded);
+        if marks.new.is_empty() && marks.old.is_empty() {
+            return None;
+        }
+        marks.get(&(task_list.to_owned(), id.to_owned()), token)
+    }
+
+    /// The change of the task whose claim was held from `pending_token`
+    /// ended: completed (the version is gone), or failed to be sent (the
+    /// version may still be the row's: the mark goes).
+    pub(super) fn change_ended(
+        &self,
+        task_list: &str,
+        id: &str,
+        pending_token: uuid::Uuid,
+        outcome: ChangeEnded,
+    ) {
+        let key = (task_list.to_owned(), id.to_owned());
+        let mut marks = lock(&self.superseded);
+        match outcome {
+            ChangeEnded::Completed => marks.set(key, pending_token, Superseded::Completed),
+            ChangeEnded::Changed => {}
+            ChangeEnded::NotSent => marks.unset(&key, pending_token),
+        }
     }
 
     /// Whether this process holds a claim of (list, id) not yet ended.
@@ -294,6 +373,9 @@ impl HeldClaims {
                 Some(held) if held.claim_token == token => map.remove(&key)?,
                 _ => return None,
             };
+            // From now on the version is being changed: a read of it on its
+            // way is not handed out (`superseded`).
+            lock(&self.superseded).set(key, held.pending_token, Superseded::Changed);
             held
         };
         // Waits for a write under way: its outcome decides the change's.
@@ -337,6 +419,14 @@ impl HeldClaims {
             self.counts.lost.load(Ordering::Relaxed),
         )
     }
+}
+
+/// How the change that ended a held claim went ([`HeldClaims::change_ended`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ChangeEnded {
+    Completed,
+    Changed,
+    NotSent,
 }
 
 /// What writes a held claim after its delay, apart from the adapter.
@@ -385,15 +475,34 @@ impl Writer {
             id,
             held.pending_token,
         );
-        let answer = first_row::<scylla::value::Row>(&self.session, &self.swap, values).await;
-        self.counts.written.fetch_add(1, Ordering::Relaxed);
-        *phase = match answer {
-            Ok(row) if applied(row.as_ref()) => Phase::Written,
-            Ok(_) => Phase::Lost, // saved again or deleted while it ran
-            // It may have landed: later changes go by the claim's token, and
-            // find the task changed if it did not.
-            Err(_) => Phase::Written,
-        };
+        let mut outcome = Phase::Lost;
+        for pause in std::iter::once(None).chain(WRITE_RETRY_PAUSES.map(Some)) {
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
+            }
+            let answer = first_row::<scylla::value::Row>(&self.session, &self.swap, values).await;
+            self.counts.written.fetch_add(1, Ordering::Relaxed);
+            match answer {
+                Ok(row) => {
+                    // Applied; or not, but the row holds this claim already (an
+                    // earlier try whose answer was lost had landed).
+                    let ours = applied(row.as_ref())
+                        || row
+                            .as_ref()
+                            .and_then(|row| row.columns.get(1))
+                            .is_some_and(|token| {
+                                *token == Some(scylla::value::CqlValue::Uuid(held.claim_token))
+                            });
+                    // Not ours: saved again or deleted while it ran.
+                    outcome = if ours { Phase::Written } else { Phase::Lost };
+                    break;
+                }
+                Err(error) => {
+                    tracing::debug!(task_list, id, %error, "a held claim's write failed");
+                }
+            }
+        }
+        *phase = outcome;
         let written = *phase == Phase::Written;
         drop(phase);
         drop(unwritten);
@@ -402,7 +511,8 @@ impl Writer {
             tracing::debug!(
                 task_list,
                 id,
-                "a held claim's task changed while it ran; the claim is lost"
+                "a held claim could not be written (its task changed while it ran, or three \
+                 writes failed); the claim is lost"
             );
             self.forget(&key, &held);
             return;

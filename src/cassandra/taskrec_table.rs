@@ -27,7 +27,9 @@ use crate::state::{StateToken, StoredState, TaskState, TaskStatus, INITIAL_STATE
 use super::bulk::{self, BoxedRow, Write};
 use super::clock::ClusterClock;
 use super::config::CassandraConfig;
-use super::held_claims::{HeldClaims, Phase, ToHold};
+use super::held_claims::{
+    ChangeEnded, Held, HeldClaims, HoldOutcome, Phase, Superseded, ToHold, Unwritten,
+};
 use super::lease_hints::{self, DeferredHints};
 use super::list_counts::ListCounts;
 use super::list_settings::ListSettings;
@@ -542,6 +544,218 @@ impl TaskrecTable {
             ));
         }
         self.send_together(parts, 0).await
+    }
+
+    /// A change of a task's state (`swap_state`), after what this process
+    /// held of the task's claim was taken out (`held`, if any).
+    async fn change_state(
+        &self,
+        task_list: &str,
+        id: &str,
+        expected: &StateToken,
+        new: Option<&str>,
+        held: Option<(Phase, Arc<Held>, Option<Unwritten>)>,
+    ) -> Result<Option<StateToken>> {
+        let mut expected = *expected;
+        let mut from_held = false;
+        // What keeps a held claim's part from being handed back: kept until
+        // the change that ends the claim is sent.
+        let mut _unwritten = None;
+        if let Some((phase, held, unwritten)) = held {
+            _unwritten = unwritten;
+            match (phase, new) {
+                // Completed while held: the version run goes, no read first.
+                (Phase::Held, None) => {
+                    let at = (held.version_written, held.entry_deleted_at);
+                    self.delete_claimed(task_list, id, at, held.slice).await?;
+                    if let Some(ready) = &self.ready {
+                        ready.count(|r| r.unread_completions += 1);
+                        ready.changed(task_list, id, None, true);
+                    }
+                    return Ok(Some(expected));
+                }
+                // Any other change while held: from the version the row
+                // still holds, as a lightweight transaction.
+                (Phase::Held, Some(_)) => {
+                    expected = StateToken::from_uuid(held.pending_token);
+                    from_held = true;
+                }
+                // Written: the row holds the claim, changed as any other.
+                (Phase::Written, _) => {}
+                (Phase::Lost | Phase::Ended, _) => return Ok(None),
+            }
+        }
+        let expected = &expected;
+        // A plain claim of this process's: whatever this change is, what it
+        // knew of the claim ends with it.
+        let made = self
+            .plain_claims
+            .as_ref()
+            .and_then(|plain| plain.forget(task_list, id))
+            .filter(|made| made.token == expected.as_uuid());
+        let Some(state) = new else {
+            let deleted = match made {
+                // The claim's own timestamp fences the delete: no read.
+                Some(made) => {
+                    let at = (made.written_at, made.written_at);
+                    self.delete_claimed(task_list, id, at, made.slice).await?;
+                    if let Some(ready) = &self.ready {
+                        ready.count(|r| r.unread_completions += 1);
+                    }
+                    Some(*expected)
+                }
+                None => self.fenced_delete(task_list, id, expected).await?,
+            };
+            if let Some(ready) = &self.ready {
+                ready.changed(task_list, id, None, deleted.is_some());
+            }
+            return Ok(deleted);
+        };
+        let parsed = TaskState::from_json(state).ok();
+        let claims = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
+        let route = match (claims, made) {
+            // A claim of a task this process holds a claim of, or of a
+            // version it held a claim of and changed since (read before the
+            // change landed): refused, with no request.
+            (true, None)
+                if !from_held
+                    && self.held_claims.as_ref().is_some_and(|held_claims| {
+                        held_claims.holds(task_list, id)
+                            || held_claims
+                                .superseded(task_list, id, expected.as_uuid())
+                                .is_some()
+                    }) =>
+            {
+                ClaimRoute::Refused
+            }
+            // A renewal of a plain or held claim of this process's is a
+            // lightweight transaction, as every other change of a claim.
+            (true, None) if !from_held => self.claim_route(task_list, id, expected).await?,
+            _ => ClaimRoute::Transaction {
+                by_hand_since: None,
+            },
+        };
+        if let ClaimRoute::Refused = route {
+            return Ok(None);
+        }
+        // The hint first: if the state change lands, its hint is there; a
+        // hint whose change did not land only costs a state read. A claim
+        // under a long lease holds its hint back instead (`lease_hints`).
+        let mut hint = None;
+        let mut held_back = None;
+        if let Some(ready) = &self.ready {
+            if let Some(from) = parsed.as_ref().and_then(TaskState::claimable_from) {
+                let claimed = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
+                let now = self.clock.estimate();
+                let lease_left = (from - now).to_std().unwrap_or_default();
+                match lease_hints::delay_for(lease_left).filter(|_| claimed) {
+                    Some(delay) => {
+                        let values = ReadyIndex::hint_values(task_list, id, from, now, None);
+                        hint = Some((values.3, id.to_owned()));
+                        held_back = Some((from, delay));
+                    }
+                    None => hint = Some(ready.hint(&self.session, task_list, id, from).await?),
+                }
+            }
+        }
+        let token = uuid::Uuid::new_v4();
+        if parsed
+            .as_ref()
+            .is_some_and(|s| s.status == TaskStatus::Failed)
+        {
+            self.index_failure(task_list, id, token).await?;
+        }
+        // `applied`: the change is the row's state now; `trusted`: the
+        // caller may act on it (a claim landed too late is neither undone
+        // nor run: it opens again when its lease ends).
+        let (applied, trusted) = match route {
+            ClaimRoute::Plain {
+                part,
+                valid_until,
+                from,
+            } => {
+                // Handed out by this process, under a lease long enough to
+                // hold the claim a moment before writing it.
+                if let (Some(held_claims), Some((lease_end, delay)), Some(version_written), true) = (
+                    &self.held_claims,
+                    held_back,
+                    from.version_written,
+                    from.handed,
+                ) {
+                    let uncertainty = self
+                        .clock
+                        .reading()
+                        .map_or(Duration::ZERO, |reading| reading.uncertainty);
+                    let now_at_the_earliest = self.clock.estimate().timestamp_micros()
+                        - i64::try_from(uncertainty.as_micros()).unwrap_or(i64::MAX / 2)
+                        - 1;
+                    let to_hold = ToHold {
+                        task_list,
+                        id,
+                        part,
+                        pending_token: from.token,
+                        claim_token: token,
+                        version_written,
+                        slice: from.slice,
+                        now_at_the_earliest,
+                        state,
+                        lease_end,
+                        valid_until,
+                        delay,
+                    };
+                    match held_claims.hold(to_hold) {
+                        HoldOutcome::Held => {
+                            if let Some(ready) = &self.ready {
+                                ready.changed(task_list, id, hint, true);
+                            }
+                            return Ok(Some(StateToken::from_uuid(token)));
+                        }
+                        HoldOutcome::AlreadyHeld => return Ok(None),
+                        HoldOutcome::NotHeld => {}
+                    }
+                }
+                let outcome = self
+                    .claim_plainly(task_list, id, part, from, state, token, valid_until)
+                    .await?;
+                (outcome.landed, outcome.trusted)
+            }
+            ClaimRoute::Transaction { by_hand_since } => {
+                let values = (state, token, task_list, id, expected.as_uuid());
+                let row =
+                    first_row::<scylla::value::Row>(&self.session, &self.swap, values).await?;
+                if let Some(ready) = &self.ready {
+                    ready.count(|r| r.task_transactions += 1);
+                }
+                let applied = super::applied(row.as_ref());
+                let in_time = by_hand_since.is_none_or(|started| {
+                    let now = self.clock.estimate().timestamp_micros();
+                    plain_claims::by_hand_in_time(started, now)
+                });
+                if applied && !in_time {
+                    tracing::warn!(
+                        task_list,
+                        id,
+                        "a claim by hand took too long to be trusted beside the owners of the \
+                         list's parts; the task opens again when the claim's lease ends"
+                    );
+                }
+                (applied, applied && in_time)
+            }
+            ClaimRoute::Refused => (false, false),
+        };
+        if let (Some(ready), Some((due, delay)), true) = (&self.ready, held_back, applied) {
+            let insert = ready.insert_statement();
+            if !self
+                .deferred_hints
+                .defer(&self.session, insert, task_list, id, due, delay)
+            {
+                ready.hint(&self.session, task_list, id, due).await?;
+            }
+        }
+        if let Some(ready) = &self.ready {
+            ready.changed(task_list, id, hint, applied);
+        }
+        Ok(trusted.then(|| StateToken::from_uuid(token)))
     }
 
     /// How a claim of (list, id) from `expected` is written: plainly by
@@ -1092,7 +1306,8 @@ impl Table for TaskrecTable {
             if self
                 .held_claims
                 .as_ref()
-                .is_some_and(|held| held.was_completed(task_list, id, token))
+                .and_then(|held| held.superseded(task_list, id, token))
+                == Some(Superseded::Completed)
             {
                 // A version this process held a claim of and completed
                 // while this read was on its way: gone by now.
@@ -1143,215 +1358,31 @@ impl Table for TaskrecTable {
         // holds back for the task's last claim is not needed any more.
         self.deferred_hints.cancel(task_list, id);
         // A claim this process holds in memory (`held_claims`) ends with
-        // this change, written or not.
-        let mut expected = *expected;
-        let mut from_held = false;
-        // The version a written held claim was made from, for its completion.
-        let mut held_from = None;
-        // What keeps a held claim's part from being handed back: kept until
-        // the change that ends the claim is sent.
-        let mut _unwritten = None;
+        // this change, written or not; the version it was held from is
+        // marked superseded until the change is known not to have been sent.
         let held = match &self.held_claims {
             Some(held_claims) => held_claims.take(task_list, id, expected.as_uuid()).await,
             None => None,
         };
-        if let Some((phase, held, unwritten)) = held {
-            _unwritten = unwritten;
-            match (phase, new) {
-                // Completed while held: the version run goes, no read first.
-                (Phase::Held, None) => {
-                    let at = (held.version_written, held.entry_deleted_at);
-                    self.delete_claimed(task_list, id, at, held.slice).await?;
-                    if let Some(held_claims) = &self.held_claims {
-                        held_claims.completed(task_list, id, held.pending_token);
-                    }
-                    if let Some(ready) = &self.ready {
-                        ready.count(|r| r.unread_completions += 1);
-                        ready.changed(task_list, id, None, true);
-                    }
-                    return Ok(Some(expected));
-                }
-                // Any other change while held: from the version the row
-                // still holds, as a lightweight transaction.
-                (Phase::Held, Some(_)) => {
-                    expected = StateToken::from_uuid(held.pending_token);
-                    from_held = true;
-                }
-                // Written: the row holds the claim, changed as any other.
-                (Phase::Written, _) => held_from = Some(held.pending_token),
-                (Phase::Lost | Phase::Ended, _) => return Ok(None),
-            }
-        }
-        let expected = &expected;
-        // A plain claim of this process's: whatever this change is, what it
-        // knew of the claim ends with it.
-        let made = self
-            .plain_claims
-            .as_ref()
-            .and_then(|plain| plain.forget(task_list, id))
-            .filter(|made| made.token == expected.as_uuid());
-        let Some(state) = new else {
-            let deleted = match made {
-                // The claim's own timestamp fences the delete: no read.
-                Some(made) => {
-                    let at = (made.written_at, made.written_at);
-                    self.delete_claimed(task_list, id, at, made.slice).await?;
-                    if let Some(ready) = &self.ready {
-                        ready.count(|r| r.unread_completions += 1);
-                    }
-                    Some(*expected)
-                }
-                None => self.fenced_delete(task_list, id, expected).await?,
+        let Some(held) = held else {
+            return self.change_state(task_list, id, expected, new, None).await;
+        };
+        let (phase, pending) = (held.0, held.1.pending_token);
+        let result = self
+            .change_state(task_list, id, expected, new, Some(held))
+            .await;
+        if let Some(held_claims) = &self.held_claims {
+            let ended = match (&result, new) {
+                // Lost before this change: nothing was sent, and the row may
+                // still hold the version (a part gone to another process).
+                _ if matches!(phase, Phase::Lost | Phase::Ended) => ChangeEnded::NotSent,
+                (Ok(Some(_)), None) => ChangeEnded::Completed,
+                (Ok(_), _) => ChangeEnded::Changed,
+                (Err(_), _) => ChangeEnded::NotSent,
             };
-            if let (Some(held_claims), Some(pending), Some(_)) =
-                (&self.held_claims, held_from, deleted)
-            {
-                held_claims.completed(task_list, id, pending);
-            }
-            if let Some(ready) = &self.ready {
-                ready.changed(task_list, id, None, deleted.is_some());
-            }
-            return Ok(deleted);
-        };
-        let parsed = TaskState::from_json(state).ok();
-        let claims = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
-        let route = match (claims, made) {
-            // A claim of a task this process holds a claim of, or of a
-            // version it held a claim of and completed (read before the
-            // completion landed): refused, with no request.
-            (true, None)
-                if !from_held
-                    && self.held_claims.as_ref().is_some_and(|held_claims| {
-                        held_claims.holds(task_list, id)
-                            || held_claims.was_completed(task_list, id, expected.as_uuid())
-                    }) =>
-            {
-                ClaimRoute::Refused
-            }
-            // A renewal of a plain or held claim of this process's is a
-            // lightweight transaction, as every other change of a claim.
-            (true, None) if !from_held => self.claim_route(task_list, id, expected).await?,
-            _ => ClaimRoute::Transaction {
-                by_hand_since: None,
-            },
-        };
-        if let ClaimRoute::Refused = route {
-            return Ok(None);
+            held_claims.change_ended(task_list, id, pending, ended);
         }
-        // The hint first: if the state change lands, its hint is there; a
-        // hint whose change did not land only costs a state read. A claim
-        // under a long lease holds its hint back instead (`lease_hints`).
-        let mut hint = None;
-        let mut held_back = None;
-        if let Some(ready) = &self.ready {
-            if let Some(from) = parsed.as_ref().and_then(TaskState::claimable_from) {
-                let claimed = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
-                let now = self.clock.estimate();
-                let lease_left = (from - now).to_std().unwrap_or_default();
-                match lease_hints::delay_for(lease_left).filter(|_| claimed) {
-                    Some(delay) => {
-                        let values = ReadyIndex::hint_values(task_list, id, from, now, None);
-                        hint = Some((values.3, id.to_owned()));
-                        held_back = Some((from, delay));
-                    }
-                    None => hint = Some(ready.hint(&self.session, task_list, id, from).await?),
-                }
-            }
-        }
-        let token = uuid::Uuid::new_v4();
-        if parsed
-            .as_ref()
-            .is_some_and(|s| s.status == TaskStatus::Failed)
-        {
-            self.index_failure(task_list, id, token).await?;
-        }
-        // `applied`: the change is the row's state now; `trusted`: the
-        // caller may act on it (a claim landed too late is neither undone
-        // nor run: it opens again when its lease ends).
-        let (applied, trusted) = match route {
-            ClaimRoute::Plain {
-                part,
-                valid_until,
-                from,
-            } => {
-                // Handed out by this process, under a lease long enough to
-                // hold the claim a moment before writing it.
-                if let (Some(held_claims), Some((lease_end, delay)), Some(version_written), true) = (
-                    &self.held_claims,
-                    held_back,
-                    from.version_written,
-                    from.handed,
-                ) {
-                    let uncertainty = self
-                        .clock
-                        .reading()
-                        .map_or(Duration::ZERO, |reading| reading.uncertainty);
-                    let now_at_the_earliest = self.clock.estimate().timestamp_micros()
-                        - i64::try_from(uncertainty.as_micros()).unwrap_or(i64::MAX / 2)
-                        - 1;
-                    let to_hold = ToHold {
-                        task_list,
-                        id,
-                        part,
-                        pending_token: from.token,
-                        claim_token: token,
-                        version_written,
-                        slice: from.slice,
-                        now_at_the_earliest,
-                        state,
-                        lease_end,
-                        valid_until,
-                        delay,
-                    };
-                    if held_claims.hold(to_hold) {
-                        if let Some(ready) = &self.ready {
-                            ready.changed(task_list, id, hint, true);
-                        }
-                        return Ok(Some(StateToken::from_uuid(token)));
-                    }
-                }
-                let outcome = self
-                    .claim_plainly(task_list, id, part, from, state, token, valid_until)
-                    .await?;
-                (outcome.landed, outcome.trusted)
-            }
-            ClaimRoute::Transaction { by_hand_since } => {
-                let values = (state, token, task_list, id, expected.as_uuid());
-                let row =
-                    first_row::<scylla::value::Row>(&self.session, &self.swap, values).await?;
-                if let Some(ready) = &self.ready {
-                    ready.count(|r| r.task_transactions += 1);
-                }
-                let applied = super::applied(row.as_ref());
-                let in_time = by_hand_since.is_none_or(|started| {
-                    let now = self.clock.estimate().timestamp_micros();
-                    plain_claims::by_hand_in_time(started, now)
-                });
-                if applied && !in_time {
-                    tracing::warn!(
-                        task_list,
-                        id,
-                        "a claim by hand took too long to be trusted beside the owners of the \
-                         list's parts; the task opens again when the claim's lease ends"
-                    );
-                }
-                (applied, applied && in_time)
-            }
-            ClaimRoute::Refused => (false, false),
-        };
-        if let (Some(ready), Some((due, delay)), true) = (&self.ready, held_back, applied) {
-            let insert = ready.insert_statement();
-            if !self
-                .deferred_hints
-                .defer(&self.session, insert, task_list, id, due, delay)
-            {
-                ready.hint(&self.session, task_list, id, due).await?;
-            }
-        }
-        if let Some(ready) = &self.ready {
-            ready.changed(task_list, id, hint, applied);
-        }
-        Ok(trusted.then(|| StateToken::from_uuid(token)))
+        result
     }
 
     async fn page_by_status(
@@ -1445,6 +1476,16 @@ impl Table for TaskrecTable {
                 let handed = ready
                     .next_ready(adapter, task_list, token, limit, now)
                     .await?;
+                let mut handed = handed;
+                if let Some(held_claims) = &self.held_claims {
+                    // Read before a change of this process's landed: not
+                    // the task's state any more.
+                    handed.tasks.retain(|task| {
+                        held_claims
+                            .superseded(task_list, task.record.id(), task.token.as_uuid())
+                            .is_none()
+                    });
+                }
                 if let Some(plain) = &self.plain_claims {
                     for task in &handed.tasks {
                         plain.handed(task_list, task.record.id(), task.token.as_uuid());

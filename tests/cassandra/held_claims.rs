@@ -395,3 +395,49 @@ fn a_part_goes_to_a_process_that_joins_only_with_its_held_claims_written() {
         assert!(reads.held_claims_written > 0, "{reads:?}");
     });
 }
+
+#[test]
+fn a_hand_out_read_before_a_held_claim_ended_is_not_claimed_again() {
+    run(async {
+        // A pass's state read on its way while the held claim ends (a
+        // failure, a retry, a completion) sees the version the claim was
+        // held from; claimed after the change, it would run the task again.
+        for (n, completes) in [(1, false), (2, true)] {
+            let (list, owner, _store) = owner_of_u(&format!("held-stale-{n}")).await;
+            let stored = hand_out(&owner, &list, "u").await;
+            let token = claim(&owner, &list, &stored).await;
+            let change = if completes {
+                None
+            } else {
+                let retry = TaskState {
+                    not_before: Some(chrono::Utc::now() + Duration::from_secs(600)),
+                    attempts: 1,
+                    ..TaskState::pending()
+                };
+                Some(retry.to_json().unwrap())
+            };
+            let changed = owner
+                .swap_state(&list, "u", &token, change.as_deref())
+                .await
+                .unwrap();
+            assert!(changed.is_some());
+            let before = owner.ready_reads();
+            // The read from before the change, claimed after it: refused,
+            // with no request.
+            let again = owner
+                .swap_state(
+                    &list,
+                    "u",
+                    &stored.token,
+                    Some(&claimed(Duration::from_secs(30))),
+                )
+                .await
+                .unwrap();
+            assert_eq!(again, None, "completes: {completes}");
+            let after = owner.ready_reads();
+            assert_eq!(after.held_claims, before.held_claims);
+            assert_eq!(after.plain_claims, before.plain_claims);
+            assert_eq!(after.task_transactions, before.task_transactions);
+        }
+    });
+}

@@ -461,9 +461,14 @@ impl Parts {
         let mut kept = self
             .renew_and_release(session, task_list, &renew, &release, lease_end)
             .await?;
-        for part in &still_leaving {
-            kept.remove(part);
-        }
+        // Only those renewed stay on their way back: one taken meanwhile is
+        // not this process's to write claims in.
+        let leaving: BTreeSet<u32> = still_leaving
+            .iter()
+            .copied()
+            .filter(|part| kept.remove(part))
+            .collect();
+        self.with(task_list, |held| held.leaving = leaving);
 
         // Free parts, up to the share: first those never owned or handed
         // back, then those whose owner's lease ran out; in an order of this
