@@ -91,8 +91,15 @@ async fn load(
 fn acknowledged_saves_survive_kill_9_and_the_same_adapter_recovers() {
     run(async {
         let node = OwnNode::start(&[]).await;
+        // The schema first, at the default request timeout: DDL on a node
+        // that has just started beside the other tests' node took over 2 s
+        // in CI (the connect failed, at 1ccc314).
+        CassandraAdapter::connect(
+            CassandraConfig::new([node.address()], "taskrec_crash").create_schema(true),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("creating the schema on {}: {}", node.address(), chain(&e)));
         let config = CassandraConfig::new([node.address()], "taskrec_crash")
-            .create_schema(true)
             .request_timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(2));
         let adapter = CassandraAdapter::connect(config)
