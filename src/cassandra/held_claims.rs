@@ -200,14 +200,9 @@ pub(super) struct HeldClaims {
     /// their tasks: a state read that saw one of them was on its way
     /// before the change, and what it saw is not the row's any more.
     superseded: Mutex<Marks>,
-    session: Arc<Session>,
-    /// The conditional state change, as every other claim's.
-    swap: PreparedStatement,
-    /// The ready index's hint insert.
-    hint_insert: PreparedStatement,
-    parts: Arc<Parts>,
-    clock: Arc<ClusterClock>,
-    counts: Arc<Counts>,
+    /// What writes each claim after its delay, shared with the tasks that
+    /// wait for it.
+    writer: Arc<Writer>,
 }
 
 /// A claim to hold ([`HeldClaims::hold`]).
@@ -236,15 +231,20 @@ impl HeldClaims {
         ready: &ReadyIndex,
         clock: Arc<ClusterClock>,
     ) -> Option<Self> {
-        Some(HeldClaims {
-            held: Arc::default(),
-            superseded: Mutex::default(),
+        let held = HeldMap::default();
+        let writer = Writer {
+            held_claims: Arc::clone(&held),
             session,
             swap,
             hint_insert: ready.insert_statement().clone(),
             parts: ready.shared_parts()?,
             clock,
-            counts: Arc::default(),
+            counts: Counts::default(),
+        };
+        Some(HeldClaims {
+            held,
+            superseded: Mutex::default(),
+            writer: Arc::new(writer),
         })
     }
 
@@ -260,13 +260,16 @@ impl HeldClaims {
         // The claim is written `delay` from now: the part's lease must
         // still hold then.
         let delay = i64::try_from(to_hold.delay.as_micros()).unwrap_or(i64::MAX / 2);
-        if self.clock.estimate().timestamp_micros() + delay >= to_hold.valid_until
-            || !self.parts.start_hold(to_hold.task_list, to_hold.part)
+        if self.writer.clock.estimate().timestamp_micros() + delay >= to_hold.valid_until
+            || !self
+                .writer
+                .parts
+                .start_hold(to_hold.task_list, to_hold.part)
         {
             return HoldOutcome::NotHeld;
         }
         let unwritten = Unwritten {
-            parts: Arc::clone(&self.parts),
+            parts: Arc::clone(&self.writer.parts),
             task_list: to_hold.task_list.to_owned(),
             part: to_hold.part,
         };
@@ -293,16 +296,8 @@ impl HeldClaims {
             }
             map.insert(key.clone(), Arc::clone(&held));
         }
-        self.counts.held.fetch_add(1, Ordering::Relaxed);
-        let writer = Writer {
-            held_claims: Arc::clone(&self.held),
-            session: Arc::clone(&self.session),
-            swap: self.swap.clone(),
-            hint_insert: self.hint_insert.clone(),
-            parts: Arc::clone(&self.parts),
-            clock: Arc::clone(&self.clock),
-            counts: Arc::clone(&self.counts),
-        };
+        self.writer.counts.held.fetch_add(1, Ordering::Relaxed);
+        let writer = Arc::clone(&self.writer);
         let delay = to_hold.delay;
         runtime.spawn(async move {
             tokio::time::sleep(delay).await;
@@ -414,9 +409,9 @@ impl HeldClaims {
     /// transaction each), and claims lost before they were written.
     pub(super) fn counts(&self) -> (u64, u64, u64) {
         (
-            self.counts.held.load(Ordering::Relaxed),
-            self.counts.written.load(Ordering::Relaxed),
-            self.counts.lost.load(Ordering::Relaxed),
+            self.writer.counts.held.load(Ordering::Relaxed),
+            self.writer.counts.written.load(Ordering::Relaxed),
+            self.writer.counts.lost.load(Ordering::Relaxed),
         )
     }
 }
@@ -437,11 +432,11 @@ struct Writer {
     hint_insert: PreparedStatement,
     parts: Arc<Parts>,
     clock: Arc<ClusterClock>,
-    counts: Arc<Counts>,
+    counts: Counts,
 }
 
 impl Writer {
-    async fn write(self, key: (String, String), held: Arc<Held>) {
+    async fn write(&self, key: (String, String), held: Arc<Held>) {
         let (task_list, id) = (key.0.as_str(), key.1.as_str());
         let mut phase = held.phase.lock().await;
         if *phase != Phase::Held {
