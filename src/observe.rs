@@ -242,7 +242,9 @@ pub fn describe_metrics() {
     );
 }
 
-/// Sets a list's gauges from its kept counts, read at `now`.
+/// Sets a list's gauges from its kept counts, read at `now`. Only a
+/// `Worker` keeps counts published.
+#[cfg(feature = "worker")]
 pub(crate) fn publish_kept_counts(
     task_list: &str,
     kept: &crate::KeptCounts,

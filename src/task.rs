@@ -410,10 +410,10 @@ impl<T: TaskDecode> Task<T> {
         // One pass for a well-formed hash. Anything it does not take, valid
         // or not, goes the two-step way, which also gives every error its
         // documented kind, path and message.
-        if let Some(parts) = hash_json::decode::<T>(json) {
-            if let Ok(task) = Task::new(parts.task_list, parts.id, parts.data) {
-                return Ok(task);
-            }
+        if let Some(parts) = hash_json::decode::<T>(json)
+            && let Ok(task) = Task::new(parts.task_list, parts.id, parts.data)
+        {
+            return Ok(task);
         }
         // The data borrowed from `json`, so that an error in it is placed
         // in `json`, not in the data alone.

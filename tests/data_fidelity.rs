@@ -206,7 +206,7 @@ async fn data_nested_up_to_the_limit_reads_back_and_deeper_is_refused() {
 // ---- type names: checked on write as keys are ---------------------------
 
 /// Written by hand: the derive refuses such a type name at compile time
-/// (tests/ui/empty_type_name.rs), a hand-written `TaskData` can still give it.
+/// (derive/tests/ui/empty_type_name.rs), a hand-written `TaskData` can still give it.
 #[derive(Debug, Clone, PartialEq)]
 struct Spaced {}
 

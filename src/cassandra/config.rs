@@ -905,12 +905,12 @@ impl CassandraConfig {
                 self.clock_tolerance
             )));
         }
-        if let TableLayout::Taskrec { shards: Some(n) } = self.layout {
-            if n == 0 || n > MAX_SHARDS {
-                return Err(invalid(format!(
-                    "shard count {n} is not between 1 and {MAX_SHARDS}"
-                )));
-            }
+        if let TableLayout::Taskrec { shards: Some(n) } = self.layout
+            && (n == 0 || n > MAX_SHARDS)
+        {
+            return Err(invalid(format!(
+                "shard count {n} is not between 1 and {MAX_SHARDS}"
+            )));
         }
         Ok(())
     }

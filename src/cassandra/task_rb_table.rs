@@ -206,10 +206,9 @@ impl TaskRbTable {
                 // newest is the one listed.
                 if let (Some(last), PagingStateResponse::HasMorePages { .. }) =
                     (rows.last_mut(), &more)
+                    && let Some(newest) = self.newest_row(task_list, &last.0).await?
                 {
-                    if let Some(newest) = self.newest_row(task_list, &last.0).await? {
-                        (last.1, last.2, last.3) = newest;
-                    }
+                    (last.1, last.2, last.3) = newest;
                 }
                 rows.into_iter()
                     .map(|(id, t, d, w)| task_rb_record(task_list, id, (t, d, w)))

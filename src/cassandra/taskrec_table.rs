@@ -643,19 +643,19 @@ impl TaskrecTable {
         // under a long lease holds its hint back instead (`lease_hints`).
         let mut hint = None;
         let mut held_back = None;
-        if let Some(ready) = &self.ready {
-            if let Some(from) = parsed.as_ref().and_then(TaskState::claimable_from) {
-                let claimed = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
-                let now = self.clock.estimate();
-                let lease_left = (from - now).to_std().unwrap_or_default();
-                match lease_hints::delay_for(lease_left).filter(|_| claimed) {
-                    Some(delay) => {
-                        let values = ReadyIndex::hint_values(task_list, id, from, now, None);
-                        hint = Some((values.3, id.to_owned()));
-                        held_back = Some((from, delay));
-                    }
-                    None => hint = Some(ready.hint(&self.session, task_list, id, from).await?),
+        if let Some(ready) = &self.ready
+            && let Some(from) = parsed.as_ref().and_then(TaskState::claimable_from)
+        {
+            let claimed = parsed.as_ref().map(|s| s.status) == Some(TaskStatus::Claimed);
+            let now = self.clock.estimate();
+            let lease_left = (from - now).to_std().unwrap_or_default();
+            match lease_hints::delay_for(lease_left).filter(|_| claimed) {
+                Some(delay) => {
+                    let values = ReadyIndex::hint_values(task_list, id, from, now, None);
+                    hint = Some((values.3, id.to_owned()));
+                    held_back = Some((from, delay));
                 }
+                None => hint = Some(ready.hint(&self.session, task_list, id, from).await?),
             }
         }
         let token = uuid::Uuid::new_v4();

@@ -105,12 +105,11 @@ impl<A: StorageAdapter + ?Sized> TaskStore<A> {
     /// # Ok(()) }
     /// ```
     pub async fn counts(&self, task_list: &str, max_age: Duration) -> Result<KeptCounts> {
-        if !max_age.is_zero() {
-            if let Some(kept) = self.kept_counts(task_list).await? {
-                if kept.age(self.now().await?) <= max_age {
-                    return Ok(kept);
-                }
-            }
+        if !max_age.is_zero()
+            && let Some(kept) = self.kept_counts(task_list).await?
+            && kept.age(self.now().await?) <= max_age
+        {
+            return Ok(kept);
         }
         self.recount(task_list).await
     }

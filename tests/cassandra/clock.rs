@@ -396,11 +396,11 @@ fn two_workers_whose_clocks_are_ten_minutes_apart_never_run_a_task_together() {
             let (mut lines, mut ready) = (Vec::new(), Some(ready));
             for line in BufReader::new(stdout).lines() {
                 let line = line.unwrap();
-                if line.contains(&format!("{SAYS}ready")) {
-                    if let Some(ready) = ready.take() {
-                        // The parent may have stopped waiting: nothing to tell.
-                        let _ = ready.send(());
-                    }
+                if line.contains(&format!("{SAYS}ready"))
+                    && let Some(ready) = ready.take()
+                {
+                    // The parent may have stopped waiting: nothing to tell.
+                    let _ = ready.send(());
                 }
                 lines.push(line);
             }

@@ -73,10 +73,10 @@ async fn load(
             });
             if ok {
                 let acked = acked.fetch_add(1, Ordering::SeqCst) + 1;
-                if let Some((at, notify)) = &kill_after {
-                    if acked == *at {
-                        notify.notify_one();
-                    }
+                if let Some((at, notify)) = &kill_after
+                    && acked == *at
+                {
+                    notify.notify_one();
                 }
             } else {
                 tokio::time::sleep(Duration::from_millis(20)).await;

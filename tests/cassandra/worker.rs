@@ -166,10 +166,10 @@ pub(crate) async fn kill_a_worker_mid_run(
     let started = Instant::now();
     'running: loop {
         for task in &long {
-            if let Some(state) = store.state(list, task.id()).await.unwrap() {
-                if state.status == TaskStatus::Claimed {
-                    break 'running;
-                }
+            if let Some(state) = store.state(list, task.id()).await.unwrap()
+                && state.status == TaskStatus::Claimed
+            {
+                break 'running;
             }
         }
         assert!(

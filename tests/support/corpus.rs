@@ -501,13 +501,13 @@ fn error_mismatch(expect: &Expect, err: &Error) -> Option<String> {
     if mismatch.is_some() {
         return mismatch;
     }
-    if let Some(part) = &expect.contains {
-        if !chain_text(err).contains(part.as_str()) {
-            return Some(format!(
-                "message should contain {part:?}: {}",
-                describe(err)
-            ));
-        }
+    if let Some(part) = &expect.contains
+        && !chain_text(err).contains(part.as_str())
+    {
+        return Some(format!(
+            "message should contain {part:?}: {}",
+            describe(err)
+        ));
     }
     None
 }
@@ -702,16 +702,16 @@ fn check_decoded(
 ) {
     match (got, expect.is_ok()) {
         (Ok(data), true) => {
-            if let Some(want) = &expect.data {
-                if want != data {
-                    report.fail(
-                        case,
-                        format!(
-                            "{step}: decoded {}, expected {want}",
-                            short(&data.to_string())
-                        ),
-                    );
-                }
+            if let Some(want) = &expect.data
+                && want != data
+            {
+                report.fail(
+                    case,
+                    format!(
+                        "{step}: decoded {}, expected {want}",
+                        short(&data.to_string())
+                    ),
+                );
             }
         }
         (Ok(data), false) => report.fail(
@@ -961,16 +961,17 @@ pub async fn run_rows(backend: &dyn Backend) -> Report {
                 .map_err(clone_error),
             Some((&list, &id)),
         );
-        if let (Ok((_, created)), Some(ms)) = (&decoded, expect.created_at_ms) {
-            if backend.keeps_timestamps() && created.timestamp_millis() != ms {
-                report.fail(
-                    name,
-                    format!(
-                        "created_at read back {} ms, expected {ms}",
-                        created.timestamp_millis()
-                    ),
-                );
-            }
+        if let (Ok((_, created)), Some(ms)) = (&decoded, expect.created_at_ms)
+            && backend.keeps_timestamps()
+            && created.timestamp_millis() != ms
+        {
+            report.fail(
+                name,
+                format!(
+                    "created_at read back {} ms, expected {ms}",
+                    created.timestamp_millis()
+                ),
+            );
         }
 
         let listed_expect = case.expect_listed.as_ref().unwrap_or(expect);

@@ -324,7 +324,7 @@ struct Line {
 fn lines(
     source: &Source,
     list: Option<&str>,
-) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Line>>> {
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Line>> + use<>> {
     let mut reader = source.open()?;
     let mut number = 0u64;
     let mut bytes = Vec::new();

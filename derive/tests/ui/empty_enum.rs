@@ -1,0 +1,6 @@
+use taskrec::TaskData;
+
+#[derive(TaskData)]
+enum Jobs {}
+
+fn main() {}

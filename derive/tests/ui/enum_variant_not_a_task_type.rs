@@ -1,0 +1,8 @@
+use taskrec::TaskData;
+
+#[derive(TaskData)]
+enum Jobs {
+    Name(String),
+}
+
+fn main() {}

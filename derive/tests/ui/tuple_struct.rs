@@ -1,0 +1,6 @@
+use taskrec::TaskData;
+
+#[derive(TaskData)]
+struct Fetch(String, u32);
+
+fn main() {}

@@ -1,0 +1,6 @@
+use taskrec::TaskData;
+
+#[derive(TaskData)]
+struct Ping;
+
+fn main() {}
