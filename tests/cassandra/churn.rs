@@ -19,6 +19,8 @@ use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{CassandraAdapter, TableLayout};
 use taskrec::{Task, TaskData, TaskStore, Worker, WorkerConfig};
 
+use crate::own_node::OwnNode;
+use crate::tombstones;
 use crate::utils::{adapter, chain, config, run, unique_list};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
@@ -161,5 +163,28 @@ fn a_list_that_completed_100k_tasks_hands_out_new_ones_by_their_hints() {
         // tells a drained list); the tasks themselves came from their hints.
         assert!(reads.walked <= 100, "{reads:?}");
         assert!(reads.hints + reads.states <= 2_000, "{reads:?}");
+    });
+}
+
+/// What `tombstones.rs` describes. It lives here, not there, for the order
+/// libtest starts tests in (by name): the longest test of this binary (its own
+/// node, 200,000 tasks paced), started among the first, runs beside the others
+/// instead of alone at the end of the run.
+#[test]
+fn a_list_200k_tasks_flowed_through_reads_under_lowered_tombstone_thresholds() {
+    run(async {
+        let test = std::time::Instant::now();
+        let extra = format!("{}\n{}", tombstones::THRESHOLDS, tombstones::FAST_WRITES);
+        let node = OwnNode::start(&[("CASSANDRA_YAML_EXTRA", extra.as_str())]).await;
+        let log = node.log_of(1);
+        println!(
+            "own node at {} with {extra:?}, started in {:.1} s",
+            node.address(),
+            test.elapsed().as_secs_f64()
+        );
+
+        tombstones::task_rbs_table_is_aborted(&node, &log).await;
+        tombstones::taskrecs_table_reads_clean(&node, &log).await;
+        println!("the whole test took {:.1} s", test.elapsed().as_secs_f64());
     });
 }

@@ -1,5 +1,5 @@
 //! Claim-next on taskrec's table, counted: a worker takes 100 free tasks
-//! from a list where 50,000 are held by another live worker reading a few
+//! from a list where 20,000 are held by another live worker reading a few
 //! hundred rows, not the list; and an idle worker's polls read no task.
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
@@ -43,7 +43,7 @@ pub(crate) async fn sweep(
     }
 }
 
-/// Claims `id` for the worker "other": the setup of the held tasks. 50,000
+/// Claims `id` for the worker "other": the setup of the held tasks. 20,000
 /// Paxos rounds beside the other tests can meet a server-side CAS timeout on
 /// this shared node (seen in CI), whose outcome is unknown: such a claim is
 /// tried again, and a task found held by "other" is one that took.
@@ -68,6 +68,13 @@ async fn hold_for_other(store: &TaskStore<CassandraAdapter>, list: &str, id: &st
     }
 }
 
+/// Tasks held by another worker in the test below. What it asserts does not
+/// grow with this count (no walk, a state per free task, hint rows bounded by
+/// time), so the count only has to dwarf those bounds. It was 50,000 until
+/// 2026-12-07, when claiming them (a Paxos round each) was 7.5 minutes of
+/// every CI run; the figures measured at 50,000 are in docs/SCALE.md.
+const HELD: u32 = 20_000;
+
 fn minus(a: ReadyReads, b: ReadyReads) -> ReadyReads {
     let mut diff = ReadyReads::default();
     diff.hints = a.hints - b.hints;
@@ -77,11 +84,11 @@ fn minus(a: ReadyReads, b: ReadyReads) -> ReadyReads {
 }
 
 #[test]
-fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
+fn free_tasks_among_20k_held_ones_are_taken_without_reading_the_list() {
     run(async {
         let list = unique_list("held");
         let producer = TaskStore::new(bucketed().await);
-        let held: Vec<Task<Held>> = (0..50_000)
+        let held: Vec<Task<Held>> = (0..HELD)
             .map(|n| Task::new(&list, format!("held-{n:05}"), Held { n }).unwrap())
             .collect();
         producer.save_all(&held, 256).await.unwrap();
@@ -116,7 +123,7 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
         assert_eq!(handed, 0, "every task is held");
         assert_eq!(
             other.ready_reads().walked,
-            50_000,
+            u64::from(HELD),
             "the first sweep walked the list"
         );
 
@@ -145,9 +152,9 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
             .unwrap();
         assert_eq!(report.succeeded, 100, "{report:?}");
         let taken = adapter.ready_reads();
-        println!("taking 100 free tasks among 50,000 held read {taken:?}");
+        println!("taking 100 free tasks among {HELD} held read {taken:?}");
         // docs/SCALE.md's figures: no walk, one state per task taken, a few
-        // hundred hint rows (215-331 measured), not the list's 50,100.
+        // hundred hint rows (215-331 measured), not the list's HELD + 100.
         assert_eq!(
             (taken.walked, taken.states),
             (0, 100),
@@ -181,7 +188,7 @@ fn free_tasks_among_50k_held_ones_are_taken_without_reading_the_list() {
             (0, 0),
             "idle polls read no task: {idle_reads:?}"
         );
-        // Hint rows only (718-3,300 measured), never the 50,000 held tasks'.
+        // Hint rows only (718-3,300 measured), never the held tasks'.
         assert!(
             (1..=5_000).contains(&idle_reads.hints),
             "the worker polled, reading hints only: {idle_reads:?}"

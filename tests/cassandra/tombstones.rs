@@ -1,4 +1,5 @@
-//! Lists that tasks flow through, in every CI run, on a node of the test's
+//! Lists that tasks flow through, in every CI run (the test is
+//! `churn::a_list_200k_tasks_flowed_through_reads_under_lowered_tombstone_thresholds`), on a node of the test's
 //! own (`own_node`) whose tombstone failure threshold is lowered tenfold:
 //! `tombstone_failure_threshold: 10000` (default 100,000), beside
 //! `tombstone_warn_threshold: 1000` (the default, set explicitly). A read
@@ -7,7 +8,7 @@
 //! the log lines found (about 2.5 minutes here):
 //!
 //! ```sh
-//! cargo test --all-features --test cassandra tombstones -- --nocapture
+//! cargo test --all-features --test cassandra churn::a_list_200k -- --nocapture
 //! ```
 //!
 //! - task_rb's table first, to show the thresholds are in force: after
@@ -41,7 +42,7 @@ use taskrec::{Task, TaskData, TaskStore, Worker, WorkerConfig};
 use tokio::time::Instant;
 
 use crate::own_node::OwnNode;
-use crate::utils::{chain, run, unique_list};
+use crate::utils::{chain, unique_list};
 
 #[derive(Debug, Clone, PartialEq, TaskData)]
 struct Item {
@@ -240,28 +241,9 @@ pub(crate) fn ok<T>(what: &str, result: taskrec::Result<T>) -> T {
     result.unwrap_or_else(|e| panic!("{what}: {}", chain(&e)))
 }
 
-#[test]
-fn a_list_200k_tasks_flowed_through_reads_under_lowered_tombstone_thresholds() {
-    run(async {
-        let test = std::time::Instant::now();
-        let extra = format!("{THRESHOLDS}\n{FAST_WRITES}");
-        let node = OwnNode::start(&[("CASSANDRA_YAML_EXTRA", extra.as_str())]).await;
-        let log = node.log_of(1);
-        println!(
-            "own node at {} with {extra:?}, started in {:.1} s",
-            node.address(),
-            test.elapsed().as_secs_f64()
-        );
-
-        task_rbs_table_is_aborted(&node, &log).await;
-        taskrecs_table_reads_clean(&node, &log).await;
-        println!("the whole test took {:.1} s", test.elapsed().as_secs_f64());
-    });
-}
-
 /// The thresholds are in force: task_rb's table keeps a list in one
 /// partition, so its reads meet every completion's tombstone and fail.
-async fn task_rbs_table_is_aborted(node: &OwnNode, log: &Path) {
+pub(crate) async fn task_rbs_table_is_aborted(node: &OwnNode, log: &Path) {
     let store = TaskStore::new(connect(node, "task_rb_tasks", TableLayout::TaskRb).await);
     let list = unique_list("task-rb");
     churn(&store, &list, TASK_RB_CHURN, None).await;
@@ -321,7 +303,7 @@ async fn task_rbs_table_is_aborted(node: &OwnNode, log: &Path) {
 
 /// taskrec's table: 200,000 completions through one list, and its reads
 /// stay under the thresholds, silent in the log.
-async fn taskrecs_table_reads_clean(node: &OwnNode, log: &Path) {
+pub(crate) async fn taskrecs_table_reads_clean(node: &OwnNode, log: &Path) {
     let layout = TableLayout::Taskrec {
         shards: Some(BUCKETS),
     };
