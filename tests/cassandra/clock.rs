@@ -348,10 +348,27 @@ async fn one_offset(shift: &str, offset: i64) -> String {
 /// cluster's time, so it never takes over a task another worker holds.
 #[test]
 fn two_workers_whose_clocks_are_ten_minutes_apart_never_run_a_task_together() {
+    two_workers_ten_minutes_apart(false);
+}
+
+/// The same with `owned_parts`: the parts' leases, the plain claims of their
+/// owners (trusted only up to the part's lease end) and the claims held in
+/// memory (written after 2 s: each task here runs 3 s) are judged and
+/// stamped by the cluster's time too.
+#[test]
+fn two_workers_ten_minutes_apart_by_owned_parts_never_run_a_task_together() {
+    two_workers_ten_minutes_apart(true);
+}
+
+fn two_workers_ten_minutes_apart(owned_parts: bool) {
     run(async {
         const TASKS: u32 = 40;
         let list = unique_list("apart");
-        let store = TaskStore::new(bucketed().await);
+        let store = if owned_parts {
+            TaskStore::new(crate::parts::by_parts().await)
+        } else {
+            TaskStore::new(bucketed().await)
+        };
         let tasks: Vec<Task<Probe>> = (0..TASKS)
             .map(|n| Task::new(&list, format!("t{n:03}"), Probe { n }))
             .collect::<taskrec::Result<_>>()
@@ -383,7 +400,12 @@ fn two_workers_whose_clocks_are_ten_minutes_apart_never_run_a_task_together() {
         let mut process = as_child(
             Shift::By("+10m"),
             "work",
-            &[("LIST", &list), ("WORK_MS", "3000"), ("LEASE_MS", "20000")],
+            &[
+                ("LIST", &list),
+                ("WORK_MS", "3000"),
+                ("LEASE_MS", "20000"),
+                ("OWNED_PARTS", if owned_parts { "1" } else { "0" }),
+            ],
         )
         .spawn()
         .expect("the child starts");
@@ -465,6 +487,15 @@ fn two_workers_whose_clocks_are_ten_minutes_apart_never_run_a_task_together() {
         let offset: i64 = offsets[0][0].parse().unwrap();
         assert!((offset + 600_000).abs() < 1_000, "{offset} ms");
         assert_eq!(store.count(&list).await.unwrap(), 0);
+        if owned_parts {
+            // Claims were held in memory here, and written once their tasks
+            // outlived the hold: the path under test was taken.
+            let reads = store.adapter().ready_reads();
+            assert!(
+                reads.held_claims > 0 && reads.held_claims_written > 0,
+                "no claim held and written: {reads:?}"
+            );
+        }
     });
 }
 
@@ -659,7 +690,8 @@ fn child() {
     run(async {
         let config = CassandraConfig::new([address()], keyspace())
             .table("tasks")
-            .layout(layout());
+            .layout(layout())
+            .owned_parts(std::env::var("OWNED_PARTS").is_ok_and(|v| v == "1"));
         let store = TaskStore::new(
             CassandraAdapter::connect(config)
                 .await
