@@ -1,6 +1,0 @@
-use taskrec::TaskData;
-
-#[derive(TaskData)]
-enum Jobs {}
-
-fn main() {}

@@ -1,8 +1,0 @@
-use taskrec::TaskData;
-
-#[derive(TaskData)]
-enum Jobs {
-    Name(String),
-}
-
-fn main() {}

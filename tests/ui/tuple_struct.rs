@@ -1,6 +1,0 @@
-use taskrec::TaskData;
-
-#[derive(TaskData)]
-struct Fetch(String, u32);
-
-fn main() {}

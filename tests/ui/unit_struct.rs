@@ -1,6 +1,0 @@
-use taskrec::TaskData;
-
-#[derive(TaskData)]
-struct Ping;
-
-fn main() {}
