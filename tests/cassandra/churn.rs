@@ -103,7 +103,7 @@ fn a_list_that_completed_100k_tasks_hands_out_new_ones_by_their_hints() {
             let tasks: Vec<Task<Item>> = (round * 10_000..(round + 1) * 10_000)
                 .map(|n| Task::new(&list, format!("t{n}"), Item { n }).unwrap())
                 .collect();
-            store.save_all(&tasks, 256).await.unwrap();
+            crate::utils::save_all_for_setup(&store, &tasks, 256).await;
             let worker = Worker::new(store.clone(), WorkerConfig::new("first").concurrency(64));
             let report = worker
                 .drain_with::<Item, _>(&list, |_| Box::pin(async { Ok(None) }))

@@ -91,7 +91,7 @@ fn free_tasks_among_20k_held_ones_are_taken_without_reading_the_list() {
         let held: Vec<Task<Held>> = (0..HELD)
             .map(|n| Task::new(&list, format!("held-{n:05}"), Held { n }).unwrap())
             .collect();
-        producer.save_all(&held, 256).await.unwrap();
+        crate::utils::save_all_for_setup(&producer, &held, 256).await;
         // Held by another worker, under leases longer than the test can
         // take on a loaded machine (claiming 50,000 took minutes in a debug
         // build beside other tests, and 5-minute leases ran out), and short

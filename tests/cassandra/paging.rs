@@ -20,7 +20,10 @@ async fn fill(store: &TaskStore<CassandraAdapter>, list: &str, n: u32) -> BTreeS
         .map(|n| Task::new(list, format!("item-{n:05}"), Item { n }))
         .collect::<taskrec::Result<_>>()
         .unwrap();
-    assert_eq!(store.save_all(&tasks, 256).await.unwrap(), u64::from(n));
+    assert_eq!(
+        crate::utils::save_all_for_setup(store, &tasks, 256).await,
+        u64::from(n)
+    );
     tasks.iter().map(|t| t.id().to_owned()).collect()
 }
 

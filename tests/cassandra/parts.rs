@@ -96,7 +96,10 @@ fn three_workers_drain_one_list_by_parts_running_each_task_once() {
             .map(|n| Task::new(&list, format!("unit-{n:05}"), Unit { n }))
             .collect::<taskrec::Result<_>>()
             .unwrap();
-        assert_eq!(store.save_all(&tasks, 256).await.unwrap(), u64::from(n));
+        assert_eq!(
+            crate::utils::save_all_for_setup(&store, &tasks, 256).await,
+            u64::from(n)
+        );
 
         let ledger = Ledger::default();
         let config = |owner: &str| {

@@ -201,3 +201,30 @@ pub async fn reads_of(table: &str) -> i64 {
         .unwrap();
     row.0
 }
+
+/// Saves `tasks` for a test's setup, again (up to 5 times) when the save
+/// fails on this shared node, busiest at the start of a run (a write
+/// timeout was seen in CI: its outcome is unknown). Saving the same new
+/// tasks again is harmless while nothing else works on their list. A save's
+/// own errors under load are load.rs's to assert, without retries.
+pub(crate) async fn save_all_for_setup<A, T>(
+    store: &taskrec::TaskStore<A>,
+    tasks: &[taskrec::Task<T>],
+    in_flight: usize,
+) -> u64
+where
+    A: taskrec::adapter::StorageAdapter,
+    T: taskrec::TaskData,
+{
+    for attempt in 1..=5 {
+        match store.save_all(tasks, in_flight).await {
+            Ok(saved) => return saved,
+            Err(e) if attempt < 5 => {
+                eprintln!("the setup's save_all, attempt {attempt}: {e}; trying again");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => panic!("the setup's save_all failed 5 times: {e}"),
+        }
+    }
+    unreachable!("the last attempt returns or panics")
+}

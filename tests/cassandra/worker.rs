@@ -65,7 +65,10 @@ pub(crate) async fn fill<A: StorageAdapter>(store: &TaskStore<A>, list: &str, n:
         .map(|n| Task::new(list, format!("unit-{n:05}"), Unit { n }))
         .collect::<taskrec::Result<_>>()
         .unwrap();
-    assert_eq!(store.save_all(&tasks, 256).await.unwrap(), u64::from(n));
+    assert_eq!(
+        crate::utils::save_all_for_setup(store, &tasks, 256).await,
+        u64::from(n)
+    );
 }
 
 #[test]
