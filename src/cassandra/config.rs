@@ -662,10 +662,13 @@ impl CassandraConfig {
     /// costs no Paxos round then. Lightweight transactions remain for what
     /// may race a claim: a task claimed before whose lease ran out, the
     /// first [`HAND_WINDOW`](super::ready::HAND_WINDOW) after a part is
-    /// taken, renewals, retries and failures. A claim by hand
+    /// taken if a claim by hand was made in the list just before, renewals,
+    /// retries and failures. A claim by hand
     /// ([`TaskStore::claim`](crate::TaskStore::claim)) of a task in a part
     /// that another process owns answers `None`; in a part nobody owns it
-    /// is a lightweight transaction. See `docs/SCALE.md`, "Plain claims".
+    /// is a lightweight transaction, after a mark on the list that a
+    /// process taking a part reads (one write per list and second). See
+    /// `docs/SCALE.md`, "Plain claims".
     ///
     /// A worker's claim of a task its own process handed out, under a lease
     /// of 8 s or more, is not even written at first: the process holds it,

@@ -7,11 +7,11 @@
 //! task would run twice at once. So a process without `owned_parts` looks
 //! at the list's parts before it claims (one read per list, remembered for
 //! [`LOOK_EVERY`]) and refuses the claim while any part has a live owner,
-//! with a warning that says why. An owner claims plainly only
-//! [`HAND_WINDOW`](super::ready::HAND_WINDOW) after taking a part, longer
-//! than a look is remembered, so a claim made on a look that found no
-//! owner lands before an owner's first plain claim unless the claim itself
-//! takes seconds.
+//! with a warning that says why. Before each look it leaves the list's mark
+//! (`ready::hand_marks`): an owner that takes a part after the look sees
+//! the mark and claims plainly only [`HAND_WINDOW`](super::ready::HAND_WINDOW)
+//! later, and a claim made on the look is trusted only if it returns within
+//! `HAND_WINDOW - FENCE_MARGIN` of the mark.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -23,6 +23,7 @@ use scylla::statement::Consistency;
 
 use crate::error::Result;
 
+use super::ready::HandMarks;
 use super::storage;
 
 /// How long a look at a list's parts is trusted.
@@ -32,16 +33,29 @@ const WARN_EVERY: Duration = Duration::from_secs(60);
 /// Lists remembered before all are forgotten (each then costs a read again).
 const REMEMBERED: usize = 4_096;
 
+/// What a look at a list's parts found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Look {
+    /// A part has a live owner: no claim.
+    Owned,
+    /// No part has: a claim, trusted if it lands in time after the list's
+    /// mark, written at `marked_at` (µs of the cluster's time; `None` with
+    /// a sweepers table from before marks, where owners wait the window
+    /// after every take).
+    Free { marked_at: Option<i64> },
+}
+
 #[derive(Debug, Clone, Copy)]
-struct Look {
+struct Remembered {
     at: Instant,
-    owned: bool,
+    look: Look,
     warned_at: Option<Instant>,
 }
 
 pub(super) struct OwnersWatch {
     read: PreparedStatement,
-    looks: Mutex<HashMap<String, Look>>,
+    marks: Option<HandMarks>,
+    looks: Mutex<HashMap<String, Remembered>>,
 }
 
 impl OwnersWatch {
@@ -50,14 +64,23 @@ impl OwnersWatch {
     pub(super) async fn prepare(
         session: &Session,
         parts_table: &str,
+        sweepers_table: &str,
         write: Consistency,
     ) -> Option<Self> {
         let cql = format!("SELECT owner, lease_end FROM {parts_table} WHERE task_list = ?");
         match session.prepare(cql).await {
             Ok(mut read) => {
                 read.set_consistency(write);
+                let marks = match HandMarks::prepare(session, sweepers_table, write).await {
+                    Ok(marks) => Some(marks),
+                    Err(error) => {
+                        tracing::debug!(%error, "no sweepers table: claims leave no mark");
+                        None
+                    }
+                };
                 Some(OwnersWatch {
                     read,
+                    marks,
                     looks: Mutex::new(HashMap::new()),
                 })
             }
@@ -68,48 +91,53 @@ impl OwnersWatch {
         }
     }
 
-    /// Whether a claim in `task_list` must be refused at `now` (µs of the
-    /// cluster's time): some part of it has an owner whose lease holds.
-    pub(super) async fn refuses(
-        &self,
-        session: &Session,
-        task_list: &str,
-        now: i64,
-    ) -> Result<bool> {
+    /// Whether a claim in `task_list` at `now` (µs of the cluster's time)
+    /// may be made: not while some part of the list has an owner whose
+    /// lease holds.
+    pub(super) async fn look(&self, session: &Session, task_list: &str, now: i64) -> Result<Look> {
         let known = self.with(|looks| {
             looks
                 .get(task_list)
-                .filter(|look| look.at.elapsed() < LOOK_EVERY)
-                .map(|look| look.owned)
+                .filter(|seen| seen.at.elapsed() < LOOK_EVERY)
+                .map(|seen| seen.look)
         });
-        let owned = match known {
-            Some(owned) => owned,
+        let look = match known {
+            Some(look) => look,
             None => {
-                let owned = self.look(session, task_list, now).await?;
+                let at = Instant::now();
+                // The mark first, then the look (`ready::hand_marks`).
+                let marked_at = match &self.marks {
+                    Some(marks) => Some(marks.mark(session, task_list, now).await?),
+                    None => None,
+                };
+                let look = match self.owned(session, task_list, now).await? {
+                    true => Look::Owned,
+                    false => Look::Free { marked_at },
+                };
                 self.with(|looks| {
                     if looks.len() >= REMEMBERED {
                         looks.clear();
                     }
-                    let warned_at = looks.get(task_list).and_then(|look| look.warned_at);
+                    let warned_at = looks.get(task_list).and_then(|seen| seen.warned_at);
                     looks.insert(
                         task_list.to_owned(),
-                        Look {
-                            at: Instant::now(),
-                            owned,
+                        Remembered {
+                            at,
+                            look,
                             warned_at,
                         },
                     );
                 });
-                owned
+                look
             }
         };
-        if owned {
+        if look == Look::Owned {
             self.warn(task_list);
         }
-        Ok(owned)
+        Ok(look)
     }
 
-    async fn look(&self, session: &Session, task_list: &str, now: i64) -> Result<bool> {
+    async fn owned(&self, session: &Session, task_list: &str, now: i64) -> Result<bool> {
         let rows = session
             .execute_unpaged(&self.read, (task_list,))
             .await
@@ -146,7 +174,7 @@ impl OwnersWatch {
         }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Look>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Remembered>) -> R) -> R {
         f(&mut self.looks.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }

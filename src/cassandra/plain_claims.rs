@@ -24,9 +24,12 @@
 //! lightweight transaction all the same: its last holder may be renewing,
 //! and a renewal is one. So is every claim in the [`HAND_WINDOW`] after a
 //! part is taken, when a claim by hand that found the part free may still
-//! land, and every claim of a task in a part this process does not own
-//! (a claim by hand): refused while another process holds the part,
-//! a lightweight transaction otherwise.
+//! land, and every claim from a state read made in that window, however
+//! late the claim comes: the read may have missed such a claim by hand,
+//! which the plain write would then overwrite unseen. So is every claim of
+//! a task in a part this process does not own (a claim by hand): refused
+//! while another process holds the part, a lightweight transaction
+//! otherwise.
 //!
 //! The claim's timestamp is the cluster's time less the clock's
 //! uncertainty: not ahead of the true time, so that a later lightweight
@@ -70,6 +73,12 @@ pub(super) struct Loaded {
     /// Handed out by this process's sweep or walk (`next_ready`), not read
     /// for a claim by hand: a claim from it may be held (`held_claims`).
     pub(super) handed: bool,
+    /// When the state read started (µs of the cluster's time). A claim by
+    /// hand may land in a part until its owner's [`HAND_WINDOW`] ends; a
+    /// read from before then may have missed it, and a plain claim from
+    /// that read would overwrite it unseen (the read-back finds the plain
+    /// claim's token): both would run the task.
+    pub(super) read_at: i64,
 }
 
 /// What a state read saw of a task's row ([`PlainClaims::loaded`]).
@@ -79,6 +88,8 @@ pub(super) struct Seen {
     pub(super) token_written: Option<i64>,
     pub(super) slice: Option<i64>,
     pub(super) was_claimed: bool,
+    /// When the read started (µs of the cluster's time).
+    pub(super) read_at: i64,
 }
 
 /// A claim this process wrote plainly: what its completion deletes by.
@@ -159,6 +170,7 @@ impl PlainClaims {
             version_written: seen.data_written.max(seen.token_written),
             slice: seen.slice,
             handed: false,
+            read_at: seen.read_at,
         };
         self.loaded
             .insert((task_list.to_owned(), id.to_owned()), loaded);
@@ -174,17 +186,19 @@ impl PlainClaims {
         }
     }
 
-    /// What the last state read of (list, id) saw, if it saw `expected`
-    /// and the task was not claimed then: a claim from it may be plain.
+    /// What the last state read of (list, id) saw, if it saw `expected`,
+    /// the task was not claimed then, and the read started at `read_from`
+    /// (µs) or later: a claim from it may be plain.
     pub(super) fn claimable_plainly(
         &self,
         task_list: &str,
         id: &str,
         expected: &StateToken,
+        read_from: i64,
     ) -> Option<Loaded> {
         self.loaded
             .get(&(task_list.to_owned(), id.to_owned()))
-            .filter(|l| l.token == expected.as_uuid() && !l.was_claimed)
+            .filter(|l| l.token == expected.as_uuid() && !l.was_claimed && l.read_at >= read_from)
     }
 
     /// The plain claim of (list, id) this process made and still holds, if

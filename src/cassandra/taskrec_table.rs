@@ -34,7 +34,7 @@ use super::lease_hints::{self, DeferredHints};
 use super::list_counts::ListCounts;
 use super::list_settings::ListSettings;
 use super::listing::Listing;
-use super::owners_watch::OwnersWatch;
+use super::owners_watch::{Look, OwnersWatch};
 use super::plain_claims::{self, PlainClaims};
 use super::ready::{ClaimMode, Parts};
 use super::ready::{ReadyIndex, ReadyReads};
@@ -132,7 +132,8 @@ enum ClaimRoute {
         valid_until: i64,
         from: super::plain_claims::Loaded,
     },
-    /// A lightweight transaction; by hand (`Some(µs when it started)`)
+    /// A lightweight transaction; by hand (`Some(µs)`: when the list's
+    /// mark was written, before the look that found the task's part free)
     /// when this process does not own the task's part.
     Transaction { by_hand_since: Option<i64> },
     /// Not at all: another process owns the task's part.
@@ -280,7 +281,15 @@ impl TaskrecTable {
         let list_counts =
             ListCounts::prepare(&session, &format!("{table}_counts"), read, write).await;
         let owners = match config.owned_parts {
-            false => OwnersWatch::prepare(&session, &format!("{table}_ready_parts"), write).await,
+            false => {
+                OwnersWatch::prepare(
+                    &session,
+                    &format!("{table}_ready_parts"),
+                    &format!("{table}_ready_sweepers"),
+                    write,
+                )
+                .await
+            }
             true => None,
         };
         let ready = if config.keeps_ready_index() {
@@ -772,51 +781,80 @@ impl TaskrecTable {
             self.ready.as_ref().and_then(ReadyIndex::parts),
         ) else {
             // Without parts of its own: not in a list whose parts others own.
-            if let Some(owners) = &self.owners {
-                let now = self.clock.estimate().timestamp_micros();
-                if owners.refuses(&self.session, task_list, now).await? {
-                    return Ok(ClaimRoute::Refused);
+            let by_hand_since = match &self.owners {
+                Some(owners) => {
+                    let now = self.clock.estimate().timestamp_micros();
+                    match owners.look(&self.session, task_list, now).await? {
+                        Look::Owned => return Ok(ClaimRoute::Refused),
+                        Look::Free { marked_at } => marked_at,
+                    }
                 }
-            }
-            return Ok(ClaimRoute::Transaction {
-                by_hand_since: None,
-            });
+                None => None,
+            };
+            return Ok(ClaimRoute::Transaction { by_hand_since });
         };
         let part = super::shard::shard_of(id, super::ready::SHARDS);
         let now = self.clock.estimate().timestamp_micros();
         match parts.claim_mode(task_list, part, now) {
-            ClaimMode::Plain { valid_until } => {
-                Ok(match plain.claimable_plainly(task_list, id, expected) {
-                    Some(from) => ClaimRoute::Plain {
-                        part,
-                        valid_until,
-                        from,
+            ClaimMode::Plain {
+                valid_until,
+                plain_from,
+            } => {
+                Ok(
+                    match plain.claimable_plainly(task_list, id, expected, plain_from) {
+                        Some(from) => ClaimRoute::Plain {
+                            part,
+                            valid_until,
+                            from,
+                        },
+                        // Claimed before (its last holder may be renewing), or
+                        // not read by this process since the part's hand window
+                        // ended.
+                        None => ClaimRoute::Transaction {
+                            by_hand_since: None,
+                        },
                     },
-                    // Claimed before (its last holder may be renewing), or
-                    // not read by this process lately.
-                    None => ClaimRoute::Transaction {
-                        by_hand_since: None,
-                    },
-                })
+                )
             }
             ClaimMode::Early => Ok(ClaimRoute::Transaction {
                 by_hand_since: None,
             }),
-            ClaimMode::NotHeld => match parts.owner_of(&self.session, task_list, part).await? {
-                Some(owner) if owner.lease_end >= now => {
-                    tracing::debug!(
-                        task_list,
-                        id,
-                        part,
-                        owner = %owner.owner,
-                        "a claim refused: the task's part of its list is another process's"
-                    );
-                    Ok(ClaimRoute::Refused)
-                }
-                _ => Ok(ClaimRoute::Transaction {
-                    by_hand_since: Some(now),
-                }),
-            },
+            ClaimMode::NotHeld => {
+                // The list's mark, before the look at the part's owner: an
+                // owner that takes the part after the look sees the mark.
+                let marked_at = parts.mark_hand(&self.session, task_list, now).await?;
+                self.claim_by_hand(parts, task_list, id, part, marked_at)
+                    .await
+            }
+        }
+    }
+
+    /// A claim of a task in a part this process does not hold: refused
+    /// while another process holds it, else a lightweight transaction,
+    /// trusted if it lands in time after the list's mark at `marked_at`.
+    async fn claim_by_hand(
+        &self,
+        parts: &Parts,
+        task_list: &str,
+        id: &str,
+        part: u32,
+        marked_at: i64,
+    ) -> Result<ClaimRoute> {
+        let now = self.clock.estimate().timestamp_micros();
+        match parts.owner_of(&self.session, task_list, part).await? {
+            Some(owner) if owner.lease_end >= now => {
+                tracing::debug!(
+                    task_list,
+                    id,
+                    part,
+                    owner = %owner.owner,
+                    "a claim refused: the task's part of its list is another process's"
+                );
+                Ok(ClaimRoute::Refused)
+            }
+            _ => Ok(ClaimRoute::Transaction {
+                by_hand_since: Some(marked_at),
+            }),
         }
     }
 
@@ -1269,6 +1307,7 @@ impl Table for TaskrecTable {
 
     async fn load_state(&self, task_list: &str, id: &str) -> Result<Option<StoredState>> {
         for _ in 0..2 {
+            let read_at = self.clock.estimate().timestamp_micros();
             let row = first_row::<StateRow>(&self.session, &self.load, (task_list, id)).await?;
             let Some((
                 Some(type_name),
@@ -1333,6 +1372,7 @@ impl Table for TaskrecTable {
                     token_written,
                     slice,
                     was_claimed,
+                    read_at,
                 };
                 plain.loaded(task_list, id, seen);
             }

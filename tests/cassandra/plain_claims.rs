@@ -2,12 +2,15 @@
 //! (`CassandraConfig::owned_parts`): a drain by an owner runs no Paxos
 //! round per task and completes without reads; a version saved during a
 //! run survives its completion; a version saved between the state read and
-//! the claim is never run as the old one; a claim by hand is refused in a
-//! part another process owns and is a lightweight transaction in a free one;
-//! a process without parts claims nothing in a list whose parts are owned.
+//! the claim is never run as the old one; with no claim by hand an owner
+//! claims plainly from its take on, and after one (its mark on the list)
+//! by lightweight transactions for the hand window and from state reads
+//! made in it; a claim by hand is refused in a part another process owns
+//! and is a lightweight transaction in a free one; a process without parts
+//! claims nothing in a list whose parts are owned.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use taskrec::adapter::StorageAdapter;
 use taskrec::cassandra::{ready, CassandraAdapter, TableLayout};
@@ -144,6 +147,120 @@ fn a_version_saved_between_the_state_read_and_a_plain_claim_is_not_run_as_the_ol
             .expect("claimable once the lease ran out");
         let task = Task::<Unit>::from_record(claim.record().clone()).unwrap();
         assert_eq!(task.data().n, 2);
+    });
+}
+
+#[test]
+fn with_no_claim_by_hand_an_owner_claims_plainly_from_the_moment_it_takes_its_parts() {
+    // No claim by hand marked the list: nothing can land under the owner's
+    // plain claims, and it does not wait out the hand window.
+    run(async {
+        let list = unique_list("plain-at-once");
+        let owner = Arc::new(by_parts().await);
+        let store = TaskStore::new(Arc::clone(&owner));
+        fill(&store, &list, 200).await;
+        let before = owner.ready_reads();
+        sweep(&owner, &list).await;
+        assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
+
+        let ledger = Ledger::default();
+        let worker = Worker::new(
+            store.clone(),
+            WorkerConfig::new("owner")
+                .concurrency(16)
+                .lease(Duration::from_secs(30)),
+        );
+        let report = worker.drain::<Unit, _>(&list, &ledger).await.unwrap();
+        assert_eq!(report.succeeded, 200, "{report:?}");
+        assert_eq!(ledger.runs.lock().unwrap().len(), 200);
+        let after = owner.ready_reads();
+        let written = after.held_claims_written - before.held_claims_written;
+        assert_eq!(after.held_claims - before.held_claims, 200, "{after:?}");
+        assert_eq!(
+            after.task_transactions - before.task_transactions,
+            written,
+            "no claim was a lightweight transaction but held ones written: {after:?}"
+        );
+    });
+}
+
+/// A claim by `hand` (a process that owns no part of the list) marks the
+/// list; a process that takes the list's parts just after claims by
+/// lightweight transactions for the hand window, and from state reads made
+/// in it, however late; plainly from reads after it.
+async fn a_taker_after_a_claim_by(hand: CassandraAdapter) {
+    let hand = TaskStore::new(hand);
+    for _attempt in 0..3 {
+        let list = unique_list("plain-marked");
+        let owner = by_parts().await;
+        for id in ["h", "u", "w"] {
+            hand.save(&Task::new(list.as_str(), id, Unit { n: 1 }).unwrap())
+                .await
+                .unwrap();
+        }
+        let lease = Duration::from_secs(30);
+        let by_hand = hand.claim(&list, "h", "hand", lease).await.unwrap();
+        assert!(by_hand.is_some(), "claimed by hand in a part nobody owns");
+
+        let taking = Instant::now();
+        sweep(&owner, &list).await;
+        assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
+        let early = owner.load_state(&list, "u").await.unwrap().unwrap();
+        if taking.elapsed() >= ready::HAND_WINDOW - Duration::from_millis(500) {
+            continue; // the machine stalled past the window: again, on a new list
+        }
+        tokio::time::sleep(ready::HAND_WINDOW + Duration::from_millis(100)).await;
+
+        let claimed = TaskState {
+            status: TaskStatus::Claimed,
+            owner: Some("owner".to_owned()),
+            lease_until: Some(chrono::Utc::now() + lease),
+            attempts: 1,
+            ..TaskState::pending()
+        };
+        let claimed = claimed.to_json().unwrap();
+        let before = owner.ready_reads();
+        let answer = owner
+            .swap_state(&list, "u", &early.token, Some(&claimed))
+            .await
+            .unwrap();
+        assert!(answer.is_some(), "claimed");
+        let after = owner.ready_reads();
+        assert_eq!(after.plain_claims, before.plain_claims, "{after:?}");
+        assert_eq!(
+            after.task_transactions - before.task_transactions,
+            1,
+            "a claim from a read made in the window: a lightweight transaction: {after:?}"
+        );
+
+        let late = owner.load_state(&list, "w").await.unwrap().unwrap();
+        let answer = owner
+            .swap_state(&list, "w", &late.token, Some(&claimed))
+            .await
+            .unwrap();
+        assert!(answer.is_some(), "claimed");
+        let last = owner.ready_reads();
+        assert_eq!(last.plain_claims, after.plain_claims + 1, "{last:?}");
+        assert_eq!(last.task_transactions, after.task_transactions, "{last:?}");
+        for id in ["u", "w"] {
+            let state = hand.state(&list, id).await.unwrap().unwrap();
+            assert_eq!(state.status, TaskStatus::Claimed, "{id}");
+        }
+        return;
+    }
+    panic!("three times, the state read came after the part's hand window");
+}
+
+#[test]
+fn after_a_claim_by_hand_by_a_process_with_parts_a_taker_waits_out_the_hand_window() {
+    run(async { a_taker_after_a_claim_by(by_parts().await).await });
+}
+
+#[test]
+fn after_a_claim_by_hand_by_a_process_without_parts_a_taker_waits_out_the_hand_window() {
+    run(async {
+        let plain = adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await;
+        a_taker_after_a_claim_by(plain).await;
     });
 }
 

@@ -64,12 +64,15 @@ use super::shard::shard_of;
 use super::{storage, CassandraAdapter, MAX_TTL};
 
 /// Due time per hint partition. (Named `SLICE` before 0.3, like the
+mod hand_marks;
 mod memory;
 mod parts;
 mod step;
 mod sweep;
 mod walk;
 
+pub(crate) use hand_marks::HandMarks;
+pub use hand_marks::{MARK_REUSE, MARK_TTL};
 use memory::{Quiet, SweepMemory, MEMORY_TRIM_AT};
 pub(crate) use parts::{ClaimMode, Parts};
 pub use parts::{FENCE_MARGIN, HAND_WINDOW, PART_LEASE, RENEW_EVERY, SWEEPER_TTL};
@@ -387,7 +390,9 @@ impl ReadyIndex {
         // a steady flow one sweep can go on for longer than a lease. The
         // parts' leases and owners are the cluster's time.
         let at = self.clock.estimate().timestamp_micros();
-        let gained = parts.refresh(adapter.session(), task_list, at).await?;
+        let gained = parts
+            .refresh(adapter.session(), task_list, at, &self.clock)
+            .await?;
         if let (Some(token), true) = (token, gained) {
             // A part taken mid-sweep is swept from where its last owner left
             // off: this sweep ends here, and the next starts there.

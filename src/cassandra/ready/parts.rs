@@ -28,8 +28,10 @@
 //! transaction: the owner of its part, inside its lease
 //! (`src/cassandra/plain_claims.rs` has the rules).
 //! For that, this module tells for each part whether this process may
-//! write claims plainly now ([`Parts::claim_mode`]): held for at least
-//! [`HAND_WINDOW`], and [`FENCE_MARGIN`] short of the lease's end. A part
+//! write claims plainly now ([`Parts::claim_mode`]): once no claim by hand
+//! that found the part free may still land (at once after a take, or
+//! [`HAND_WINDOW`] after it if a claim by hand left its mark on the list:
+//! `hand_marks`), and [`FENCE_MARGIN`] short of the lease's end. A part
 //! handed back stops being claimable in before the hand-back is sent.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -41,8 +43,10 @@ use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::{Consistency, SerialConsistency};
 
+use crate::cassandra::clock::ClusterClock;
 use crate::error::Result;
 
+use super::hand_marks::{HandMarks, HAND_MARK};
 use super::{micros, SHARDS};
 use crate::cassandra::per_list::PerList;
 use crate::cassandra::{applied, first_row, storage};
@@ -61,9 +65,10 @@ pub const SWEEPER_TTL: Duration = Duration::from_secs(15);
 /// before the lease ended by any other process's clock too.
 pub const FENCE_MARGIN: Duration = Duration::from_secs(2);
 /// How long after taking a part its owner still claims its tasks with
-/// lightweight transactions: a claim by hand that found the part free
-/// before it was taken has this long to land (less [`FENCE_MARGIN`]),
-/// and is seen by the owner's first plain claim.
+/// lightweight transactions when a claim by hand was made in the list
+/// lately (its mark is there: `hand_marks`): a claim by hand that found
+/// the part free before it was taken has this long to land (less
+/// [`FENCE_MARGIN`]), and is seen by the owner's first plain claim.
 pub const HAND_WINDOW: Duration = Duration::from_secs(4);
 /// The longest [`Parts::stop`] waits for the claims held in its parts to
 /// be written: they are within 2 s (`lease_hints::MAX_DELAY`), and a write
@@ -93,9 +98,10 @@ struct Held {
     low: Option<i64>,
     /// Parts were taken since the last sweep began.
     gained: bool,
-    /// When each part held was taken by this process (µs of the
-    /// cluster's time).
-    since: BTreeMap<u32, i64>,
+    /// From when this process may claim plainly in each part held (µs of
+    /// the cluster's time), and from state reads made then or later: when
+    /// no claim by hand that found the part free may still land in it.
+    plain_from: BTreeMap<u32, i64>,
     /// Until when (µs) this process may trust its plain claims in the
     /// parts held: [`FENCE_MARGIN`] before their lease ends.
     valid_until: i64,
@@ -118,10 +124,13 @@ impl Held {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ClaimMode {
     /// It owns the task's part: a plain write, trusted if it is seen to
-    /// land before `valid_until` (µs of the cluster's time).
-    Plain { valid_until: i64 },
-    /// It took the task's part less than [`HAND_WINDOW`] ago: a
-    /// lightweight transaction, as a claim by hand would be.
+    /// land before `valid_until` (µs of the cluster's time), of a task
+    /// whose state was read at `plain_from` or later (µs), when no claim by
+    /// hand can land in the part any more.
+    Plain { valid_until: i64, plain_from: i64 },
+    /// It took the task's part less than [`HAND_WINDOW`] ago, and a claim
+    /// by hand may still land there: a lightweight transaction, as a claim
+    /// by hand would be.
     Early,
     /// Another process's part, or nobody's: a claim by hand.
     NotHeld,
@@ -152,6 +161,8 @@ pub(crate) struct Parts {
     stop_sweeping: PreparedStatement,
     read_sweepers: PreparedStatement,
     lists: PerList<Held>,
+    /// Claims by hand mark the list before they look at its parts.
+    marks: HandMarks,
     takeovers: AtomicU64,
     /// Lightweight transactions on parts, so far.
     transactions: AtomicU64,
@@ -261,6 +272,7 @@ impl Parts {
             )
             .await?,
             lists: PerList::new(),
+            marks: HandMarks::prepare(session, sweepers_table, write).await?,
             takeovers: AtomicU64::new(0),
             transactions: AtomicU64::new(0),
         })
@@ -301,9 +313,10 @@ impl Parts {
             if !held.parts.contains(&part) {
                 return ClaimMode::NotHeld;
             }
-            match held.since.get(&part) {
-                Some(since) if now >= since + micros(HAND_WINDOW) => ClaimMode::Plain {
+            match held.plain_from.get(&part) {
+                Some(&plain_from) if now >= plain_from => ClaimMode::Plain {
                     valid_until: held.valid_until,
+                    plain_from,
                 },
                 _ => ClaimMode::Early,
             }
@@ -351,6 +364,19 @@ impl Parts {
         self.with(task_list, |held| {
             (held.parts.contains(&part) || held.leaving.contains(&part)).then_some(held.valid_until)
         })
+    }
+
+    /// Before a claim by hand in `task_list` looks at the owner of its
+    /// task's part: the list's mark (see `hand_marks`). Returns when it was
+    /// written (µs of the cluster's time), what the claim's time to land
+    /// counts from.
+    pub(crate) async fn mark_hand(
+        &self,
+        session: &Session,
+        task_list: &str,
+        now: i64,
+    ) -> Result<i64> {
+        self.marks.mark(session, task_list, now).await
     }
 
     /// The owner of `part` of `task_list` as the table says: `None` when
@@ -412,6 +438,7 @@ impl Parts {
         session: &Session,
         task_list: &str,
         now: i64,
+        clock: &ClusterClock,
     ) -> Result<bool> {
         let due = self.with(task_list, |held| {
             held.refreshed_at
@@ -449,7 +476,7 @@ impl Parts {
         let (release, still_leaving): (Vec<u32>, Vec<u32>) = self.with(task_list, |held| {
             for part in &extra {
                 held.parts.remove(part);
-                held.since.remove(part);
+                held.plain_from.remove(part);
             }
             let (release, still_leaving): (Vec<u32>, Vec<u32>) =
                 extra.iter().partition(|part| !held.holds_unwritten(**part));
@@ -553,22 +580,50 @@ impl Parts {
                 .collect::<Option<Vec<i64>>>()
                 .and_then(|lows| lows.into_iter().min())
         };
-        let since: BTreeMap<u32, i64> = kept
+        // Parts taken now, and parts renewed after their lease had run out
+        // or nearly (by another process's clock, a claim by hand may have
+        // found them free meanwhile), are claimed in plainly once no claim
+        // by hand may still land there: at once if no claim by hand left its
+        // mark on the list, read after the take (`hand_marks` says why that
+        // is enough), else after HAND_WINDOW.
+        let fresh: BTreeSet<u32> = kept
+            .iter()
+            .copied()
+            .filter(|part| {
+                !renewing.contains(part)
+                    || rows
+                        .get(part)
+                        .is_none_or(|row| row.lease_end - micros(FENCE_MARGIN) < now)
+            })
+            .collect();
+        let fresh_from = if fresh.is_empty() {
+            None
+        } else {
+            let reading = clock.estimate().timestamp_micros();
+            Some(match self.marks.seen(session, task_list).await? {
+                true => reading + micros(HAND_WINDOW),
+                false => clock.estimate().timestamp_micros(),
+            })
+        };
+        let before = self.with(task_list, |held| held.plain_from.clone());
+        let plain_from: BTreeMap<u32, i64> = kept
             .iter()
             .map(|part| {
-                // Renewed: since its owner took it, as the table says; taken
-                // now: now.
-                let since = rows
-                    .get(part)
-                    .filter(|_| renewing.contains(part))
-                    .map_or(now, |row| row.since);
-                (*part, since)
+                let from = match (fresh_from, fresh.contains(part)) {
+                    (Some(from), true) => from,
+                    // Kept: as it was; forgotten meanwhile, a window from
+                    // when its owner took it, as the table says.
+                    _ => before.get(part).copied().unwrap_or_else(|| {
+                        rows.get(part).map_or(now, |row| row.since) + micros(HAND_WINDOW)
+                    }),
+                };
+                (*part, from)
             })
             .collect();
         self.with(task_list, |held| {
             gained |= held.parts != kept && !kept.is_subset(&held.parts);
             held.valid_until = lease_end - micros(FENCE_MARGIN);
-            held.since = since;
+            held.plain_from = plain_from;
             held.parts = kept;
             held.refreshed_at = Some(Instant::now());
             held.again_at = again_at;
@@ -625,6 +680,7 @@ impl Parts {
             .rows::<(String,)>()
             .map_err(storage)?
             .map(|row| row.map(|(s,)| s).map_err(storage))
+            .filter(|sweeper| !matches!(sweeper, Ok(name) if name == HAND_MARK))
             .collect::<Result<_>>()?;
         if !sweepers.contains(&self.me) {
             sweepers.push(self.me.clone());
@@ -744,7 +800,7 @@ impl Parts {
     pub(super) async fn stop(&self, session: &Session, task_list: &str) -> Result<()> {
         let parts: Vec<u32> = self.with(task_list, |held| {
             held.refreshed_at = None;
-            held.since.clear();
+            held.plain_from.clear();
             let parts = std::mem::take(&mut held.parts);
             held.leaving.extend(parts);
             held.leaving.iter().copied().collect()
