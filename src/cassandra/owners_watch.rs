@@ -39,10 +39,8 @@ pub(super) enum Look {
     /// A part has a live owner: no claim.
     Owned,
     /// No part has: a claim, trusted if it lands in time after the list's
-    /// mark, written at `marked_at` (µs of the cluster's time; `None` with
-    /// a sweepers table from before marks, where owners wait the window
-    /// after every take).
-    Free { marked_at: Option<i64> },
+    /// mark, written at `marked_at` (µs of the cluster's time).
+    Free { marked_at: i64 },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,39 +52,34 @@ struct Remembered {
 
 pub(super) struct OwnersWatch {
     read: PreparedStatement,
-    marks: Option<HandMarks>,
+    marks: HandMarks,
     looks: Mutex<HashMap<String, Remembered>>,
 }
 
 impl OwnersWatch {
     /// `None` when the parts table does not exist (a schema from before
-    /// parts): then no process can own a part of any list either.
+    /// parts): then no process can own a part of any list either. With it,
+    /// the marks' statements must prepare: an owner that finds no mark
+    /// claims plainly at once, so a claim without one is not safe.
     pub(super) async fn prepare(
         session: &Session,
         parts_table: &str,
         sweepers_table: &str,
         write: Consistency,
-    ) -> Option<Self> {
+    ) -> Result<Option<Self>> {
         let cql = format!("SELECT owner, lease_end FROM {parts_table} WHERE task_list = ?");
         match session.prepare(cql).await {
             Ok(mut read) => {
                 read.set_consistency(write);
-                let marks = match HandMarks::prepare(session, sweepers_table, write).await {
-                    Ok(marks) => Some(marks),
-                    Err(error) => {
-                        tracing::debug!(%error, "no sweepers table: claims leave no mark");
-                        None
-                    }
-                };
-                Some(OwnersWatch {
+                Ok(Some(OwnersWatch {
                     read,
-                    marks,
+                    marks: HandMarks::prepare(session, sweepers_table, write).await?,
                     looks: Mutex::new(HashMap::new()),
-                })
+                }))
             }
             Err(error) => {
                 tracing::debug!(%error, "no parts table: claims do not look for owners of parts");
-                None
+                Ok(None)
             }
         }
     }
@@ -106,10 +99,7 @@ impl OwnersWatch {
             None => {
                 let at = Instant::now();
                 // The mark first, then the look (`ready::hand_marks`).
-                let marked_at = match &self.marks {
-                    Some(marks) => Some(marks.mark(session, task_list, now).await?),
-                    None => None,
-                };
+                let marked_at = self.marks.mark(session, task_list, now).await?;
                 let look = match self.owned(session, task_list, now).await? {
                     true => Look::Owned,
                     false => Look::Free { marked_at },

@@ -288,7 +288,7 @@ impl TaskrecTable {
                     &format!("{table}_ready_sweepers"),
                     write,
                 )
-                .await
+                .await?
             }
             true => None,
         };
@@ -786,7 +786,7 @@ impl TaskrecTable {
                     let now = self.clock.estimate().timestamp_micros();
                     match owners.look(&self.session, task_list, now).await? {
                         Look::Owned => return Ok(ClaimRoute::Refused),
-                        Look::Free { marked_at } => marked_at,
+                        Look::Free { marked_at } => Some(marked_at),
                     }
                 }
                 None => None,

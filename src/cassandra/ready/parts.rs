@@ -488,6 +488,9 @@ impl Parts {
         let mut kept = self
             .renew_and_release(session, task_list, &renew, &release, lease_end)
             .await?;
+        // When the renewals landed: a lease that ran out while the refresh
+        // was on its way was free to a claim by hand until then.
+        let renewed_at = clock.estimate().timestamp_micros();
         // Only those renewed stay on their way back: one taken meanwhile is
         // not this process's to write claims in.
         let leaving: BTreeSet<u32> = still_leaving
@@ -586,14 +589,19 @@ impl Parts {
         // by hand may still land there: at once if no claim by hand left its
         // mark on the list, read after the take (`hand_marks` says why that
         // is enough), else after HAND_WINDOW.
+        // So is a part this process holds by the table but has no start of
+        // plain claims for: taken by a refresh that failed after the take,
+        // or forgotten (`PerList`'s bound).
+        let before = self.with(task_list, |held| held.plain_from.clone());
         let fresh: BTreeSet<u32> = kept
             .iter()
             .copied()
             .filter(|part| {
                 !renewing.contains(part)
+                    || !before.contains_key(part)
                     || rows
                         .get(part)
-                        .is_none_or(|row| row.lease_end - micros(FENCE_MARGIN) < now)
+                        .is_none_or(|row| row.lease_end - micros(FENCE_MARGIN) < renewed_at)
             })
             .collect();
         let fresh_from = if fresh.is_empty() {
@@ -605,17 +613,13 @@ impl Parts {
                 false => clock.estimate().timestamp_micros(),
             })
         };
-        let before = self.with(task_list, |held| held.plain_from.clone());
         let plain_from: BTreeMap<u32, i64> = kept
             .iter()
             .map(|part| {
                 let from = match (fresh_from, fresh.contains(part)) {
                     (Some(from), true) => from,
-                    // Kept: as it was; forgotten meanwhile, a window from
-                    // when its owner took it, as the table says.
-                    _ => before.get(part).copied().unwrap_or_else(|| {
-                        rows.get(part).map_or(now, |row| row.since) + micros(HAND_WINDOW)
-                    }),
+                    // Kept: as it was (every part kept and not fresh has one).
+                    _ => before.get(part).copied().unwrap_or(i64::MAX),
                 };
                 (*part, from)
             })
