@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use taskrec::adapter::StorageAdapter;
-use taskrec::cassandra::{ready, CassandraAdapter, TableLayout};
+use taskrec::cassandra::{ready, CassandraAdapter, ReadyReads, TableLayout};
 use taskrec::{Task, TaskState, TaskStatus, TaskStore, Worker, WorkerConfig};
 
 use crate::claim_next::sweep;
@@ -37,45 +37,54 @@ pub(crate) async fn save_u<A: StorageAdapter>(store: &TaskStore<A>, list: &str, 
         .unwrap();
 }
 
+/// A worker of `owner`'s process drains the 200 units of `list`, every
+/// claim held and none a lightweight transaction but held ones written:
+/// what the adapter counted before and after.
+async fn drain_200_as_owner(owner: &Arc<CassandraAdapter>, list: &str) -> (ReadyReads, ReadyReads) {
+    let store = TaskStore::new(Arc::clone(owner));
+    let before = owner.ready_reads();
+    let ledger = Ledger::default();
+    let worker = Worker::new(
+        store.clone(),
+        WorkerConfig::new("owner")
+            .concurrency(16)
+            .lease(Duration::from_secs(30)),
+    );
+    let report = worker.drain::<Unit, _>(list, &ledger).await.unwrap();
+    assert_eq!(report.succeeded, 200, "{report:?}");
+    assert_eq!(store.count(list).await.unwrap(), 0);
+    assert_eq!(ledger.runs.lock().unwrap().len(), 200);
+
+    // Each claim of a task the owner handed out is held (`held_claims`),
+    // and written, as a lightweight transaction, only if its task outlives
+    // the hold (2 s): none of these no-op tasks does, unless the machine
+    // stalls.
+    let after = owner.ready_reads();
+    let written = after.held_claims_written - before.held_claims_written;
+    assert_eq!(after.held_claims - before.held_claims, 200, "{after:?}");
+    assert_eq!(
+        after.task_transactions - before.task_transactions,
+        written,
+        "no claim was a lightweight transaction but held ones written: {after:?}"
+    );
+    (before, after)
+}
+
 #[test]
 fn an_owner_drains_its_list_without_a_paxos_round_or_a_read_per_completion() {
     run(async {
         let list = unique_list("plain-drain");
         let owner = Arc::new(by_parts().await);
-        let store = TaskStore::new(Arc::clone(&owner));
-        fill(&store, &list, 200).await;
+        fill(&TaskStore::new(Arc::clone(&owner)), &list, 200).await;
         own_every_part(&owner, &list).await;
-        let before = owner.ready_reads();
 
-        let ledger = Ledger::default();
-        let worker = Worker::new(
-            store.clone(),
-            WorkerConfig::new("owner")
-                .concurrency(16)
-                .lease(Duration::from_secs(30)),
-        );
-        let report = worker.drain::<Unit, _>(&list, &ledger).await.unwrap();
-        assert_eq!(report.succeeded, 200, "{report:?}");
-        assert_eq!(store.count(&list).await.unwrap(), 0);
-        assert_eq!(ledger.runs.lock().unwrap().len(), 200);
-
-        // Each claim of a task the owner handed out is held
-        // (`held_claims`), and written, as a lightweight transaction, only
-        // if its task outlives the hold (2 s): none of these no-op tasks
-        // does, unless the machine stalls.
-        let after = owner.ready_reads();
+        let (before, after) = drain_200_as_owner(&owner, &list).await;
         let written = after.held_claims_written - before.held_claims_written;
-        assert_eq!(after.held_claims - before.held_claims, 200, "{after:?}");
         assert_eq!(after.plain_claims, before.plain_claims, "{after:?}");
         assert_eq!(
             after.unread_completions - before.unread_completions,
             200 - written,
             "{after:?}"
-        );
-        assert_eq!(
-            after.task_transactions - before.task_transactions,
-            written,
-            "no claim was a lightweight transaction but held ones written: {after:?}"
         );
     });
 }
@@ -157,30 +166,10 @@ fn with_no_claim_by_hand_an_owner_claims_plainly_from_the_moment_it_takes_its_pa
     run(async {
         let list = unique_list("plain-at-once");
         let owner = Arc::new(by_parts().await);
-        let store = TaskStore::new(Arc::clone(&owner));
-        fill(&store, &list, 200).await;
-        let before = owner.ready_reads();
+        fill(&TaskStore::new(Arc::clone(&owner)), &list, 200).await;
         sweep(&owner, &list).await;
         assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
-
-        let ledger = Ledger::default();
-        let worker = Worker::new(
-            store.clone(),
-            WorkerConfig::new("owner")
-                .concurrency(16)
-                .lease(Duration::from_secs(30)),
-        );
-        let report = worker.drain::<Unit, _>(&list, &ledger).await.unwrap();
-        assert_eq!(report.succeeded, 200, "{report:?}");
-        assert_eq!(ledger.runs.lock().unwrap().len(), 200);
-        let after = owner.ready_reads();
-        let written = after.held_claims_written - before.held_claims_written;
-        assert_eq!(after.held_claims - before.held_claims, 200, "{after:?}");
-        assert_eq!(
-            after.task_transactions - before.task_transactions,
-            written,
-            "no claim was a lightweight transaction but held ones written: {after:?}"
-        );
+        drain_200_as_owner(&owner, &list).await;
     });
 }
 
