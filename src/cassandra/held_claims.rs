@@ -445,11 +445,7 @@ impl Writer {
         // Dropped once the write below is sent (or not made).
         let unwritten = lock(&held.unwritten).take();
         let now = self.clock.estimate().timestamp_micros();
-        let part_still_mine = self
-            .parts
-            .hold_valid_until(task_list, held.part)
-            .is_some_and(|until| now < until);
-        if !part_still_mine {
+        if !self.part_still_mine(task_list, held.part, now) {
             *phase = Phase::Lost;
             drop(phase);
             self.counts.lost.fetch_add(1, Ordering::Relaxed);
@@ -474,6 +470,12 @@ impl Writer {
         for pause in std::iter::once(None).chain(WRITE_RETRY_PAUSES.map(Some)) {
             if let Some(pause) = pause {
                 tokio::time::sleep(pause).await;
+                // A retry is a new claim in the part: only while it is still
+                // this process's, as the first try.
+                let now = self.clock.estimate().timestamp_micros();
+                if !self.part_still_mine(task_list, held.part, now) {
+                    break;
+                }
             }
             let answer = first_row::<scylla::value::Row>(&self.session, &self.swap, values).await;
             self.counts.written.fetch_add(1, Ordering::Relaxed);
@@ -528,6 +530,15 @@ impl Writer {
             }
         }
         // Left to the list's walk, as a lease-end hint that fails (`lease_hints`).
+    }
+
+    /// Whether this process may still write a claim in `part` of
+    /// `task_list` at `now` (µs): its lease there, less the margin, has not
+    /// run out.
+    fn part_still_mine(&self, task_list: &str, part: u32, now: i64) -> bool {
+        self.parts
+            .hold_valid_until(task_list, part)
+            .is_some_and(|until| now < until)
     }
 
     /// Drops the held claim from the map, if it is still this one: the

@@ -134,8 +134,15 @@ enum ClaimRoute {
     },
     /// A lightweight transaction; by hand (`Some(µs)`: when the list's
     /// mark was written, before the look that found the task's part free)
-    /// when this process does not own the task's part.
-    Transaction { by_hand_since: Option<i64> },
+    /// when this process does not own the task's part; by the part's owner
+    /// (`owned_until: Some(µs)`), trusted only if seen to land before its
+    /// lease ends less the margin, as its plain claims: a successor that
+    /// took the part after that may have claimed the task plainly, over
+    /// this claim unseen.
+    Transaction {
+        by_hand_since: Option<i64>,
+        owned_until: Option<i64>,
+    },
     /// Not at all: another process owns the task's part.
     Refused,
 }
@@ -640,8 +647,16 @@ impl TaskrecTable {
             // A renewal of a plain or held claim of this process's is a
             // lightweight transaction, as every other change of a claim.
             (true, None) if !from_held => self.claim_route(task_list, id, expected).await?,
+            // A claim held unwritten, now written with a new lease: the row
+            // still holds the version read before the claim, which a
+            // successor in the part could claim plainly once the lease ends.
+            (true, None) => ClaimRoute::Transaction {
+                by_hand_since: None,
+                owned_until: Some(self.held_part_valid_until(task_list, id)),
+            },
             _ => ClaimRoute::Transaction {
                 by_hand_since: None,
+                owned_until: None,
             },
         };
         if let ClaimRoute::Refused = route {
@@ -728,7 +743,10 @@ impl TaskrecTable {
                     .await?;
                 (outcome.landed, outcome.trusted)
             }
-            ClaimRoute::Transaction { by_hand_since } => {
+            ClaimRoute::Transaction {
+                by_hand_since,
+                owned_until,
+            } => {
                 let values = (state, token, task_list, id, expected.as_uuid());
                 let row =
                     first_row::<scylla::value::Row>(&self.session, &self.swap, values).await?;
@@ -736,10 +754,10 @@ impl TaskrecTable {
                     ready.count(|r| r.task_transactions += 1);
                 }
                 let applied = super::applied(row.as_ref());
-                let in_time = by_hand_since.is_none_or(|started| {
-                    let now = self.clock.estimate().timestamp_micros();
-                    plain_claims::by_hand_in_time(started, now)
-                });
+                let now = self.clock.estimate().timestamp_micros();
+                let in_time =
+                    by_hand_since.is_none_or(|started| plain_claims::by_hand_in_time(started, now));
+                let owned = owned_until.is_none_or(|until| now < until);
                 if applied && !in_time {
                     tracing::warn!(
                         task_list,
@@ -748,7 +766,15 @@ impl TaskrecTable {
                          list's parts; the task opens again when the claim's lease ends"
                     );
                 }
-                (applied, applied && in_time)
+                if applied && !owned {
+                    tracing::warn!(
+                        task_list,
+                        id,
+                        "a claim landed after the lease of its task's part could no longer be \
+                         trusted (renewals late); the task opens again when the claim's lease ends"
+                    );
+                }
+                (applied, applied && in_time && owned)
             }
             ClaimRoute::Refused => (false, false),
         };
@@ -791,7 +817,10 @@ impl TaskrecTable {
                 }
                 None => None,
             };
-            return Ok(ClaimRoute::Transaction { by_hand_since });
+            return Ok(ClaimRoute::Transaction {
+                by_hand_since,
+                owned_until: None,
+            });
         };
         let part = super::shard::shard_of(id, super::ready::SHARDS);
         let now = self.clock.estimate().timestamp_micros();
@@ -812,12 +841,14 @@ impl TaskrecTable {
                         // ended.
                         None => ClaimRoute::Transaction {
                             by_hand_since: None,
+                            owned_until: Some(valid_until),
                         },
                     },
                 )
             }
-            ClaimMode::Early => Ok(ClaimRoute::Transaction {
+            ClaimMode::Early { valid_until } => Ok(ClaimRoute::Transaction {
                 by_hand_since: None,
+                owned_until: Some(valid_until),
             }),
             ClaimMode::NotHeld => {
                 // The list's mark, before the look at the part's owner: an
@@ -827,6 +858,18 @@ impl TaskrecTable {
                     .await
             }
         }
+    }
+
+    /// Until when (µs) a claim held unwritten in `id`'s part of
+    /// `task_list` may land: the part's lease less the margin while this
+    /// process holds the part or hands it back; never once it is gone.
+    fn held_part_valid_until(&self, task_list: &str, id: &str) -> i64 {
+        let part = super::shard::shard_of(id, super::ready::SHARDS);
+        self.ready
+            .as_ref()
+            .and_then(ReadyIndex::parts)
+            .and_then(|parts| parts.hold_valid_until(task_list, part))
+            .unwrap_or(i64::MIN)
     }
 
     /// A claim of a task in a part this process does not hold: refused
@@ -854,6 +897,7 @@ impl TaskrecTable {
             }
             _ => Ok(ClaimRoute::Transaction {
                 by_hand_since: Some(marked_at),
+                owned_until: None,
             }),
         }
     }

@@ -173,6 +173,18 @@ fn with_no_claim_by_hand_an_owner_claims_plainly_from_the_moment_it_takes_its_pa
     });
 }
 
+/// The state of a task claimed by `owner` for `lease` from now, as JSON.
+fn claimed_by(owner: &str, lease: Duration) -> String {
+    let claimed = TaskState {
+        status: TaskStatus::Claimed,
+        owner: Some(owner.to_owned()),
+        lease_until: Some(chrono::Utc::now() + lease),
+        attempts: 1,
+        ..TaskState::pending()
+    };
+    claimed.to_json().unwrap()
+}
+
 /// A claim by `hand` (a process that owns no part of the list) marks the
 /// list; a process that takes the list's parts just after claims by
 /// lightweight transactions for the hand window, and from state reads made
@@ -200,14 +212,7 @@ async fn a_taker_after_a_claim_by(hand: CassandraAdapter) {
         }
         tokio::time::sleep(ready::HAND_WINDOW + Duration::from_millis(100)).await;
 
-        let claimed = TaskState {
-            status: TaskStatus::Claimed,
-            owner: Some("owner".to_owned()),
-            lease_until: Some(chrono::Utc::now() + lease),
-            attempts: 1,
-            ..TaskState::pending()
-        };
-        let claimed = claimed.to_json().unwrap();
+        let claimed = claimed_by("owner", lease);
         let before = owner.ready_reads();
         let answer = owner
             .swap_state(&list, "u", &early.token, Some(&claimed))
@@ -250,6 +255,87 @@ fn after_a_claim_by_hand_by_a_process_without_parts_a_taker_waits_out_the_hand_w
     run(async {
         let plain = adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await;
         a_taker_after_a_claim_by(plain).await;
+    });
+}
+
+#[test]
+fn an_owner_whose_lease_ran_out_unrenewed_claims_nothing_in_its_parts_taken_over() {
+    // Its renewals stalled past its lease (here: it swept nothing for that
+    // long) while it still believes it holds its parts. Another process
+    // took them, saw no mark and claims their tasks plainly: a lightweight
+    // transaction of the stale owner's landing just before such a plain
+    // claim would be overwritten unseen, and both would run the task.
+    run(async {
+        let hand = TaskStore::new(
+            adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await,
+        );
+        let lease = Duration::from_secs(30);
+        for _attempt in 0..3 {
+            let list = unique_list("plain-stale");
+            for id in ["h", "u"] {
+                hand.save(&Task::new(list.as_str(), id, Unit { n: 1 }).unwrap())
+                    .await
+                    .unwrap();
+            }
+            // A claim by hand marks the list: the stale owner's take sees
+            // it, and its claims from reads made in the hand window are
+            // lightweight transactions, however late they are sent.
+            assert!(hand
+                .claim(&list, "h", "hand", lease)
+                .await
+                .unwrap()
+                .is_some());
+            let stale = by_parts().await;
+            let taking = Instant::now();
+            sweep(&stale, &list).await;
+            assert_eq!(stale.parts_held(&list).len(), ready::SHARDS as usize);
+            let read = stale.load_state(&list, "u").await.unwrap().unwrap();
+            if taking.elapsed() >= ready::HAND_WINDOW - Duration::from_millis(500) {
+                continue; // the machine stalled past the window: again, on a new list
+            }
+
+            tokio::time::sleep(ready::PART_LEASE + Duration::from_millis(500)).await;
+            let successor = by_parts().await;
+            sweep(&successor, &list).await;
+            assert_eq!(successor.parts_held(&list).len(), ready::SHARDS as usize);
+            assert_eq!(
+                stale.parts_held(&list).len(),
+                ready::SHARDS as usize,
+                "the stale owner has not looked at its parts since"
+            );
+
+            let before = stale.ready_reads();
+            let answer = stale
+                .swap_state(&list, "u", &read.token, Some(&claimed_by("stale", lease)))
+                .await
+                .unwrap();
+            assert!(answer.is_none(), "the part is the successor's now");
+            let after = stale.ready_reads();
+            assert_eq!(
+                after.task_transactions, before.task_transactions,
+                "nothing sent"
+            );
+            assert_eq!(after.plain_claims, before.plain_claims, "nothing written");
+            let state = successor.load_state(&list, "u").await.unwrap().unwrap();
+            let status = TaskState::from_json(&state.json).unwrap().status;
+            assert_eq!(status, TaskStatus::Pending, "{state:?}");
+
+            // The successor claims it plainly.
+            let answer = successor
+                .swap_state(
+                    &list,
+                    "u",
+                    &state.token,
+                    Some(&claimed_by("successor", lease)),
+                )
+                .await
+                .unwrap();
+            assert!(answer.is_some(), "claimed by the part's owner");
+            assert_eq!(successor.ready_reads().plain_claims, 1);
+            assert_eq!(successor.ready_reads().task_transactions, 0);
+            return;
+        }
+        panic!("three times, the state read came after the part's hand window");
     });
 }
 

@@ -130,9 +130,12 @@ pub(crate) enum ClaimMode {
     Plain { valid_until: i64, plain_from: i64 },
     /// It took the task's part less than [`HAND_WINDOW`] ago, and a claim
     /// by hand may still land there: a lightweight transaction, as a claim
-    /// by hand would be.
-    Early,
-    /// Another process's part, or nobody's: a claim by hand.
+    /// by hand would be, trusted only if it is seen to land before
+    /// `valid_until` (µs), as a plain claim.
+    Early { valid_until: i64 },
+    /// Another process's part, or nobody's, or one whose lease this
+    /// process can no longer trust (its renewals did not land in time): a
+    /// claim by hand.
     NotHeld,
 }
 
@@ -308,17 +311,24 @@ impl Parts {
 
     /// How this process may claim a task in `part` of `task_list` at
     /// `now` (µs of the cluster's time).
+    ///
+    /// A part whose lease may have run out (its renewals stalled past
+    /// `valid_until`) is claimed in as nobody's: another process may have
+    /// taken it, seen no mark and claimed its tasks plainly, and a
+    /// lightweight transaction of this process's landing just before such a
+    /// plain write would be overwritten unseen, both running the task.
     pub(crate) fn claim_mode(&self, task_list: &str, part: u32, now: i64) -> ClaimMode {
         self.with(task_list, |held| {
-            if !held.parts.contains(&part) {
+            if !held.parts.contains(&part) || now >= held.valid_until {
                 return ClaimMode::NotHeld;
             }
+            let valid_until = held.valid_until;
             match held.plain_from.get(&part) {
                 Some(&plain_from) if now >= plain_from => ClaimMode::Plain {
-                    valid_until: held.valid_until,
+                    valid_until,
                     plain_from,
                 },
-                _ => ClaimMode::Early,
+                _ => ClaimMode::Early { valid_until },
             }
         })
     }
