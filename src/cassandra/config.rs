@@ -690,7 +690,9 @@ impl CassandraConfig {
     /// without it also sweeps every shard and reads the list's low mark,
     /// which those with it do not move. The tables it uses (`{table}_ready_parts`,
     /// `{table}_ready_sweepers`) are made with the ready index
-    /// (`schema/ready_parts.cql`, `schema/ready_sweepers.cql`).
+    /// (`schema/ready_parts.cql`, `schema/ready_sweepers.cql`); parts are
+    /// the ready index's shards, so with [`ready_index(false)`](Self::ready_index)
+    /// a process holds none and claims as a process without this setting.
     /// See `docs/SCALE.md`, "Parts of a list".
     ///
     /// ```

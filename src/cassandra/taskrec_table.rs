@@ -287,7 +287,9 @@ impl TaskrecTable {
         .await;
         let list_counts =
             ListCounts::prepare(&session, &format!("{table}_counts"), read, write).await;
-        let owners = match config.owned_parts {
+        // Without the ready index a process has no parts of its own, even
+        // with `owned_parts`: it watches other processes' as one without.
+        let owners = match config.owned_parts && config.keeps_ready_index() {
             false => {
                 OwnersWatch::prepare(
                     &session,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use taskrec::adapter::StorageAdapter;
-use taskrec::cassandra::{ready, CassandraAdapter, ReadyReads, TableLayout};
+use taskrec::cassandra::{ready, CassandraAdapter, CassandraConfig, ReadyReads, TableLayout};
 use taskrec::{Task, TaskState, TaskStatus, TaskStore, Worker, WorkerConfig};
 
 use crate::claim_next::sweep;
@@ -386,39 +386,57 @@ fn a_claim_by_hand_is_refused_in_a_part_another_process_owns() {
 
 #[test]
 fn a_process_without_owned_parts_claims_nothing_in_a_list_whose_parts_are_owned() {
-    run(async {
-        let list = unique_list("plain-mixed");
-        let owner = by_parts().await;
-        let plain =
-            Arc::new(adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await);
-        let store = TaskStore::new(Arc::clone(&plain));
-        save_u(&store, &list, 1).await;
-        sweep(&owner, &list).await;
-        assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
+    let layout = TableLayout::Taskrec { shards: Some(16) };
+    run(a_process_without_parts_beside_owners(config(
+        "tasks", layout,
+    )));
+}
 
-        // Its lightweight transaction could lose to an owner's plain claim
-        // and both would run the task: refused, nothing written.
-        let lease = Duration::from_secs(30);
-        assert!(store
-            .claim(&list, "u", "plain", lease)
-            .await
-            .unwrap()
-            .is_none());
-        let state = store.state(&list, "u").await.unwrap().unwrap();
-        assert_eq!(state.status, TaskStatus::Pending);
-        assert_eq!(plain.ready_reads().task_transactions, 0);
+#[test]
+fn a_process_with_owned_parts_but_no_ready_index_claims_nothing_in_a_list_whose_parts_are_owned() {
+    // It has no parts of its own (they are parts of the ready index), so it
+    // claims by hand, as a process without `owned_parts`.
+    let layout = TableLayout::Taskrec { shards: Some(16) };
+    let config = config("tasks", layout).owned_parts(true).ready_index(false);
+    run(a_process_without_parts_beside_owners(config));
+}
 
-        // Once the owner hands its parts back (and the refusing process's
-        // look at them, remembered for a second, is old), it claims again.
-        owner.stop_sweeping(&list).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert!(store
-            .claim(&list, "u", "plain", lease)
-            .await
-            .unwrap()
-            .is_some());
-        assert_eq!(plain.ready_reads().task_transactions, 1);
-    });
+/// A process of `config`, which holds no part, claims a task of a list
+/// whose parts another process owns: refused, nothing written; a
+/// lightweight transaction once the owner hands its parts back.
+async fn a_process_without_parts_beside_owners(config: CassandraConfig) {
+    let list = unique_list("plain-mixed");
+    let owner = by_parts().await;
+    let plain = Arc::new(adapter(config).await);
+    let store = TaskStore::new(Arc::clone(&plain));
+    save_u(&store, &list, 1).await;
+    sweep(&owner, &list).await;
+    assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
+
+    // Its lightweight transaction could lose to an owner's plain claim
+    // and both would run the task: refused, nothing written.
+    let lease = Duration::from_secs(30);
+    assert!(store
+        .claim(&list, "u", "plain", lease)
+        .await
+        .unwrap()
+        .is_none());
+    // (A transaction sent would have applied: the row is the version read.)
+    let state = store.state(&list, "u").await.unwrap().unwrap();
+    assert_eq!(state.status, TaskStatus::Pending);
+
+    // Once the owner hands its parts back (and the refusing process's
+    // look at them, remembered for a second, is old), it claims again.
+    owner.stop_sweeping(&list).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(store
+        .claim(&list, "u", "plain", lease)
+        .await
+        .unwrap()
+        .is_some());
+    let state = store.state(&list, "u").await.unwrap().unwrap();
+    assert_eq!(state.status, TaskStatus::Claimed);
+    assert_eq!(state.owner.as_deref(), Some("plain"));
 }
 
 /// Parts are off by default: claims are lightweight transactions, and a
