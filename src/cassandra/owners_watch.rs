@@ -98,11 +98,21 @@ impl OwnersWatch {
             Some(look) => look,
             None => {
                 let at = Instant::now();
-                // The mark first, then the look (`ready::hand_marks`).
-                let marked_at = self.marks.mark(session, task_list, now).await?;
-                let look = match self.owned(session, task_list, now).await? {
-                    true => Look::Owned,
-                    false => Look::Free { marked_at },
+                // The mark first, then the look that decides
+                // (`ready::hand_marks`); a first look before the mark spares
+                // it while the list is owned, which a process refused over
+                // and over would otherwise write every second, putting
+                // every owner's next take of a part in its hand window.
+                let look = if !self.marks.marked_lately(task_list)
+                    && self.owned(session, task_list, now).await?
+                {
+                    Look::Owned
+                } else {
+                    let marked_at = self.marks.mark(session, task_list, now).await?;
+                    match self.owned(session, task_list, now).await? {
+                        true => Look::Owned,
+                        false => Look::Free { marked_at },
+                    }
                 };
                 self.with(|looks| {
                     if looks.len() >= REMEMBERED {

@@ -852,13 +852,7 @@ impl TaskrecTable {
                 by_hand_since: None,
                 owned_until: Some(valid_until),
             }),
-            ClaimMode::NotHeld => {
-                // The list's mark, before the look at the part's owner: an
-                // owner that takes the part after the look sees the mark.
-                let marked_at = parts.mark_hand(&self.session, task_list, now).await?;
-                self.claim_by_hand(parts, task_list, id, part, marked_at)
-                    .await
-            }
+            ClaimMode::NotHeld => self.claim_by_hand(parts, task_list, id, part).await,
         }
     }
 
@@ -876,32 +870,59 @@ impl TaskrecTable {
 
     /// A claim of a task in a part this process does not hold: refused
     /// while another process holds it, else a lightweight transaction,
-    /// trusted if it lands in time after the list's mark at `marked_at`.
+    /// trusted if it lands in time after the list's mark.
+    ///
+    /// The look that decides comes after the mark (`hand_marks`). A first
+    /// look before it spares the mark when the part is owned: a process
+    /// refused over and over would otherwise mark the list every second,
+    /// and every owner taking a part of it then would claim by lightweight
+    /// transactions for its hand window.
     async fn claim_by_hand(
         &self,
         parts: &Parts,
         task_list: &str,
         id: &str,
         part: u32,
-        marked_at: i64,
     ) -> Result<ClaimRoute> {
-        let now = self.clock.estimate().timestamp_micros();
-        match parts.owner_of(&self.session, task_list, part).await? {
-            Some(owner) if owner.lease_end >= now => {
-                tracing::debug!(
-                    task_list,
-                    id,
-                    part,
-                    owner = %owner.owner,
-                    "a claim refused: the task's part of its list is another process's"
-                );
-                Ok(ClaimRoute::Refused)
-            }
-            _ => Ok(ClaimRoute::Transaction {
-                by_hand_since: Some(marked_at),
-                owned_until: None,
-            }),
+        if !parts.marked_lately(task_list) && self.part_owned(parts, task_list, id, part).await? {
+            return Ok(ClaimRoute::Refused);
         }
+        let now = self.clock.estimate().timestamp_micros();
+        let marked_at = parts.mark_hand(&self.session, task_list, now).await?;
+        if self.part_owned(parts, task_list, id, part).await? {
+            return Ok(ClaimRoute::Refused);
+        }
+        Ok(ClaimRoute::Transaction {
+            by_hand_since: Some(marked_at),
+            owned_until: None,
+        })
+    }
+
+    /// Whether another process's lease on `part` of `task_list` holds, as
+    /// the table says now.
+    async fn part_owned(
+        &self,
+        parts: &Parts,
+        task_list: &str,
+        id: &str,
+        part: u32,
+    ) -> Result<bool> {
+        let now = self.clock.estimate().timestamp_micros();
+        Ok(
+            match parts.owner_of(&self.session, task_list, part).await? {
+                Some(owner) if owner.lease_end >= now => {
+                    tracing::debug!(
+                        task_list,
+                        id,
+                        part,
+                        owner = %owner.owner,
+                        "a claim refused: the task's part of its list is another process's"
+                    );
+                    true
+                }
+                _ => false,
+            },
+        )
     }
 
     /// Writes a claim plainly (see `plain_claims`), stamped with the

@@ -339,6 +339,60 @@ fn an_owner_whose_lease_ran_out_unrenewed_claims_nothing_in_its_parts_taken_over
     });
 }
 
+/// A claim by `hand` refused in a part another process owns leaves no
+/// mark on the list: a process taking the list's parts just after claims
+/// plainly at once.
+async fn a_taker_after_a_refused_claim_by(hand: CassandraAdapter) {
+    let hand = TaskStore::new(hand);
+    let lease = Duration::from_secs(30);
+    for _attempt in 0..3 {
+        let list = unique_list("plain-refused");
+        for id in ["u", "w"] {
+            hand.save(&Task::new(list.as_str(), id, Unit { n: 1 }).unwrap())
+                .await
+                .unwrap();
+        }
+        let owner = by_parts().await;
+        sweep(&owner, &list).await;
+        assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
+        let refused = Instant::now();
+        let claim = hand.claim(&list, "u", "hand", lease).await.unwrap();
+        assert!(claim.is_none(), "the owner's part");
+        owner.stop_sweeping(&list).await.unwrap();
+
+        let taker = by_parts().await;
+        sweep(&taker, &list).await;
+        assert_eq!(taker.parts_held(&list).len(), ready::SHARDS as usize);
+        let read = taker.load_state(&list, "w").await.unwrap().unwrap();
+        if refused.elapsed() >= ready::HAND_WINDOW - Duration::from_millis(500) {
+            continue; // a mark would have been read by now: again, on a new list
+        }
+        let answer = taker
+            .swap_state(&list, "w", &read.token, Some(&claimed_by("taker", lease)))
+            .await
+            .unwrap();
+        assert!(answer.is_some(), "claimed");
+        let reads = taker.ready_reads();
+        assert_eq!(reads.plain_claims, 1, "no mark, a plain claim: {reads:?}");
+        assert_eq!(reads.task_transactions, 0, "{reads:?}");
+        return;
+    }
+    panic!("three times, the take came a hand window after the refused claim");
+}
+
+#[test]
+fn a_claim_by_hand_refused_by_a_process_with_parts_leaves_no_mark() {
+    run(async { a_taker_after_a_refused_claim_by(by_parts().await).await });
+}
+
+#[test]
+fn a_claim_by_hand_refused_by_a_process_without_parts_leaves_no_mark() {
+    run(async {
+        let plain = adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await;
+        a_taker_after_a_refused_claim_by(plain).await;
+    });
+}
+
 #[test]
 fn a_claim_by_hand_is_refused_in_a_part_another_process_owns() {
     run(async {

@@ -25,7 +25,11 @@
 //! after it, by [`FENCE_MARGIN`] for clocks, as the window does.
 //!
 //! A process reuses its mark for claims that start within [`MARK_REUSE`]
-//! of writing it: one write per list and second, not per claim.
+//! of writing it: one write per list and second, not per claim. A claim
+//! with no mark to reuse first looks at the owner without one and is
+//! refused there if the part is owned, so a process refused over and over
+//! does not keep the list marked (and every owner's next take in its
+//! window); the look that lets a claim go ahead always follows the mark.
 
 use std::time::{Duration, Instant};
 
@@ -105,12 +109,7 @@ impl HandMarks {
     /// time, `now` when written now): the claim is trusted only if it
     /// returns within `HAND_WINDOW - FENCE_MARGIN` of that.
     pub(crate) async fn mark(&self, session: &Session, task_list: &str, now: i64) -> Result<i64> {
-        let recent = self.written.with(
-            task_list,
-            || None,
-            |written| written.filter(|(at, _)| at.elapsed() < MARK_REUSE),
-        );
-        if let Some((_, since)) = recent {
+        if let Some(since) = self.reusable(task_list) {
             return Ok(since);
         }
         let at = Instant::now();
@@ -121,6 +120,26 @@ impl HandMarks {
         self.written
             .with(task_list, || None, |written| *written = Some((at, now)));
         Ok(now)
+    }
+
+    /// Whether a claim by hand in `task_list` starting now reuses this
+    /// process's last mark there, with no write.
+    pub(crate) fn marked_lately(&self, task_list: &str) -> bool {
+        self.reusable(task_list).is_some()
+    }
+
+    /// When (µs) this process's last mark in `task_list` was written, if a
+    /// claim starting now may reuse it.
+    fn reusable(&self, task_list: &str) -> Option<i64> {
+        self.written.with(
+            task_list,
+            || None,
+            |written| {
+                written
+                    .filter(|(at, _)| at.elapsed() < MARK_REUSE)
+                    .map(|(_, since)| since)
+            },
+        )
     }
 
     /// After this process took a part of `task_list`: whether a claim by

@@ -376,6 +376,12 @@ impl Parts {
         })
     }
 
+    /// Whether this process marked `task_list` so lately that a claim by
+    /// hand now reuses the mark (see `hand_marks`).
+    pub(crate) fn marked_lately(&self, task_list: &str) -> bool {
+        self.marks.marked_lately(task_list)
+    }
+
     /// Before a claim by hand in `task_list` looks at the owner of its
     /// task's part: the list's mark (see `hand_marks`). Returns when it was
     /// written (µs of the cluster's time), what the claim's time to land
