@@ -140,10 +140,13 @@ pub(super) struct Held {
     /// The minute of the task's listing entry.
     pub(super) slice: Option<i64>,
     /// What a completion within the delay deletes the listing entry by:
-    /// the cluster's time when the claim was held, less the clock's
-    /// uncertainty, as a plain claim's timestamp (a save writes its row and
-    /// its entry in batches of their own when it saves many, so the entry's
-    /// write time may be later than the row's).
+    /// the cluster's time when the state read it was handed out from
+    /// started, less the clock's uncertainty (a save writes its row and its
+    /// entry in batches of their own when it saves many, so the entry's
+    /// write time may be later than the row's). Not the time of the hold: a
+    /// version saved between the read and the hold rewrites the entry where
+    /// it was, and a delete stamped later would take that version's entry
+    /// with it, its row kept but neither listed nor counted.
     pub(super) entry_deleted_at: i64,
     /// The claimed state's JSON, as the worker made it.
     state: String,
@@ -214,8 +217,9 @@ pub(super) struct ToHold<'a> {
     pub(super) claim_token: uuid::Uuid,
     pub(super) version_written: i64,
     pub(super) slice: Option<i64>,
-    /// The cluster's time now, less the clock's uncertainty (µs).
-    pub(super) now_at_the_earliest: i64,
+    /// When the state read the task was handed out from started, by the
+    /// cluster's time less the clock's uncertainty (µs).
+    pub(super) read_at_the_earliest: i64,
     pub(super) state: &'a str,
     pub(super) lease_end: DateTime<Utc>,
     /// Until when (µs, the cluster's time) the part's lease may be trusted.
@@ -279,7 +283,7 @@ impl HeldClaims {
             claim_token: to_hold.claim_token,
             version_written: to_hold.version_written,
             slice: to_hold.slice,
-            entry_deleted_at: to_hold.now_at_the_earliest.max(to_hold.version_written),
+            entry_deleted_at: to_hold.read_at_the_earliest.max(to_hold.version_written),
             state: to_hold.state.to_owned(),
             part: to_hold.part,
             lease_end: to_hold.lease_end,

@@ -712,7 +712,7 @@ impl TaskrecTable {
                         .clock
                         .reading()
                         .map_or(Duration::ZERO, |reading| reading.uncertainty);
-                    let now_at_the_earliest = self.clock.estimate().timestamp_micros()
+                    let read_at_the_earliest = from.read_at
                         - i64::try_from(uncertainty.as_micros()).unwrap_or(i64::MAX / 2)
                         - 1;
                     let to_hold = ToHold {
@@ -723,7 +723,7 @@ impl TaskrecTable {
                         claim_token: token,
                         version_written,
                         slice: from.slice,
-                        now_at_the_earliest,
+                        read_at_the_earliest,
                         state,
                         lease_end,
                         valid_until,

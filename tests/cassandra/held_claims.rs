@@ -212,6 +212,28 @@ fn a_version_saved_while_a_held_claim_runs_survives_its_completion() {
 }
 
 #[test]
+fn a_version_saved_between_the_hand_out_and_a_held_claim_stays_listed_after_its_completion() {
+    // The hand-out read version 1; version 2 is saved (its entry rewritten
+    // where version 1's was) before the claim is held; the worker runs and
+    // completes what it was handed. Version 2 stays, listed and counted.
+    run(async {
+        let (list, owner, store) = owner_of_u("held-saved-before").await;
+        let other = TaskStore::new(by_parts().await);
+        let stored = hand_out(&owner, &list, "u").await;
+        save_u(&other, &list, 2).await;
+        let token = claim(&owner, &list, &stored).await;
+        owner.swap_state(&list, "u", &token, None).await.unwrap();
+
+        let kept = store.find::<Unit>(&list, "u").await.unwrap().expect("kept");
+        assert_eq!(kept.data().n, 2, "the version saved after the hand-out");
+        assert_eq!(store.count(&list).await.unwrap(), 1, "counted");
+        let (page, _) = store.page::<Unit>(&list, None, 10).await.unwrap();
+        let listed: Vec<_> = page.iter().map(|t| t.as_ref().unwrap().data().n).collect();
+        assert_eq!(listed, [2], "listed");
+    });
+}
+
+#[test]
 fn a_held_claim_whose_task_is_saved_again_before_it_is_written_is_lost() {
     run(async {
         let (list, owner, store) = owner_of_u("held-saved-then-written").await;
