@@ -695,6 +695,13 @@ impl CassandraConfig {
     /// a process holds none and claims as a process without this setting.
     /// See `docs/SCALE.md`, "Parts of a list".
     ///
+    /// It needs a [`write_consistency`](Self::write_consistency) whose writes a
+    /// read at the same consistency sees (QUORUM, LOCAL_QUORUM, EACH_QUORUM or
+    /// ALL; connecting with another, or with
+    /// [`Retry::DowngradingConsistency`], fails), and, at LOCAL_QUORUM, every
+    /// process that claims in a list in one data centre, as for
+    /// LOCAL_SERIAL.
+    ///
     /// ```
     /// use taskrec::cassandra::CassandraConfig;
     /// let config = CassandraConfig::new(["127.0.0.1:9042"], "jobs").owned_parts(true);
@@ -910,6 +917,36 @@ impl CassandraConfig {
                 self.clock_tolerance
             )));
         }
+        // Parts rest on writes that a later read at the same consistency
+        // must see (a take and a claim by hand's mark; a plain claim and
+        // its read-back): quorums that overlap.
+        let overlapping = matches!(
+            self.write_consistency,
+            Consistency::Quorum
+                | Consistency::LocalQuorum
+                | Consistency::EachQuorum
+                | Consistency::All
+        );
+        if self.owned_parts
+            && self.keeps_ready_index()
+            && matches!(self.retry, Retry::DowngradingConsistency)
+        {
+            return Err(invalid(
+                "owned_parts cannot retry at a lower consistency (Retry::DowngradingConsistency): \
+                 a write downgraded to fewer replicas than a quorum could be missed by the read \
+                 that must see it, and a task could run twice at once"
+                    .to_owned(),
+            ));
+        }
+        if self.owned_parts && self.keeps_ready_index() && !overlapping {
+            return Err(invalid(format!(
+                "owned_parts needs a write consistency whose writes a read at the same \
+                 consistency sees (QUORUM, LOCAL_QUORUM, EACH_QUORUM or ALL), not {:?}: \
+                 with less, a claim by hand and a process taking the task's part could \
+                 each miss the other and both run the task",
+                self.write_consistency
+            )));
+        }
         if let TableLayout::Taskrec { shards: Some(n) } = self.layout
             && (n == 0 || n > MAX_SHARDS)
         {
@@ -983,6 +1020,59 @@ mod tests {
                 Err(Error::InvalidConfig { .. })
             ));
         }
+    }
+
+    #[test]
+    fn owned_parts_refuse_a_write_consistency_reads_may_miss() {
+        let owned = || CassandraConfig::new(["h:1"], "ks").owned_parts(true);
+        for weak in [
+            Consistency::One,
+            Consistency::LocalOne,
+            Consistency::Two,
+            Consistency::Any,
+        ] {
+            let error = owned().write_consistency(weak).validate().unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("owned_parts needs a write consistency"),
+                "{weak:?}: {error}"
+            );
+            // Without parts, or without the ready index they are parts of,
+            // nothing rests on it.
+            let config = CassandraConfig::new(["h:1"], "ks").write_consistency(weak);
+            assert!(config.validate().is_ok(), "{weak:?}");
+            assert!(owned()
+                .ready_index(false)
+                .write_consistency(weak)
+                .validate()
+                .is_ok());
+        }
+        for quorum in [
+            Consistency::Quorum,
+            Consistency::LocalQuorum,
+            Consistency::EachQuorum,
+            Consistency::All,
+        ] {
+            assert!(
+                owned().write_consistency(quorum).validate().is_ok(),
+                "{quorum:?}"
+            );
+        }
+        let error = owned()
+            .retry(Retry::DowngradingConsistency)
+            .validate()
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("owned_parts cannot retry at a lower consistency"),
+            "{error}"
+        );
+        assert!(CassandraConfig::new(["h:1"], "ks")
+            .retry(Retry::DowngradingConsistency)
+            .validate()
+            .is_ok());
     }
 
     #[test]

@@ -496,6 +496,19 @@ impl Writer {
                             });
                     // Not ours: saved again or deleted while it ran.
                     outcome = if ours { Phase::Written } else { Phase::Lost };
+                    let now = self.clock.estimate().timestamp_micros();
+                    if ours && !self.part_still_mine(task_list, held.part, now) {
+                        // Sent in time, seen to land late: the part's next
+                        // owner may have read the task pending meanwhile.
+                        tracing::warn!(
+                            task_list,
+                            id,
+                            part = held.part,
+                            "a held claim's write landed after this process's lease on the \
+                             task's part could be trusted; the part's next owner may run the \
+                             task too"
+                        );
+                    }
                     break;
                 }
                 Err(error) => {
