@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # User-space instructions one task costs on its path (issue 21): a save of a new task, a save of
-# an id the caller chose, a completion by key, and a worker's drain (hand-out, claim, run,
-# completion), counted by callgrind: a client cost the load of a shared machine does not move.
+# an id the caller chose and a completion by key, counted by callgrind: a client cost the load
+# of a shared machine does not move. Not a worker's drain: under callgrind the client runs some
+# 50 times slower than the leases, the clock checks and the parts' renewals assume, and a drain
+# of 500 tasks stalls there (it takes under 2 s without it); the bench's CPU per drained task
+# (getrusage) stands in for it.
 #
 # Usage: bench/instructions-pace.sh [HARNESS]   (default: $CARGO_TARGET_DIR or target,
 #                                                release/taskrec-bench)
@@ -11,10 +14,9 @@
 #     --variants raw,taskrec --n 100
 # Environment: TASKREC_BENCH_ADDR (127.0.0.21:9042), TASKREC_BENCH_KEYSPACE (taskrec_bench).
 # Each figure is (Ir(N=3000) - Ir(N=500)) / 2500 at 32 in flight, all the client's threads
-# (callgrind runs them one at a time), not the kernel. Lists to complete and drain are filled
-# first by the same harness outside callgrind. A harness older than `save-new` (before issue 21)
-# shows "-" there: its saves of new ids were saves like any other. The last column drains with
-# TASKREC_BENCH_OWNED_PARTS set (held claims); a harness from before parts ignores it.
+# (callgrind runs them one at a time), not the kernel. Lists to complete are filled first by the
+# same harness outside callgrind. A harness older than `save-new` (before issue 21) shows "-"
+# there: its saves of new ids were saves like any other.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 harness="${1:-${CARGO_TARGET_DIR:-$root/target}/release/taskrec-bench}"
@@ -42,14 +44,13 @@ per_task() {
 }
 has_save_new() { one --variant raw --workload save-new --n 1 --list "$run_id-probe" >/dev/null 2>&1; }
 
-printf '| variant | save-new Ir/op | save Ir/op | complete Ir/op | drain Ir/task | drain by parts Ir/task |\n'
-printf '|---|---:|---:|---:|---:|---:|\n'
+printf '| variant | save-new Ir/op | save Ir/op | complete Ir/op |\n'
+printf '|---|---:|---:|---:|\n'
 raw_new="-" save_new="-"
 if has_save_new; then
   raw_new="$(per_task raw save-new 0)"
   save_new="$(per_task taskrec save-new 0)"
 fi
-printf '| raw | %s | %s | %s | – | – |\n' "$raw_new" "$(per_task raw save 0)" "$(per_task raw complete 1)"
-printf '| taskrec | %s | %s | %s | %s | %s |\n' "$save_new" "$(per_task taskrec save 0)" \
-  "$(per_task taskrec complete 1)" "$(per_task taskrec drain 1)" \
-  "$(TASKREC_BENCH_OWNED_PARTS=1 per_task taskrec drain 1)"
+printf '| raw | %s | %s | %s |\n' "$raw_new" "$(per_task raw save 0)" "$(per_task raw complete 1)"
+printf '| taskrec | %s | %s | %s |\n' "$save_new" "$(per_task taskrec save 0)" \
+  "$(per_task taskrec complete 1)"
