@@ -84,10 +84,15 @@ impl OwnersWatch {
         }
     }
 
-    /// Whether a claim in `task_list` at `now` (µs of the cluster's time)
-    /// may be made: not while some part of the list has an owner whose
-    /// lease holds.
-    pub(super) async fn look(&self, session: &Session, task_list: &str, now: i64) -> Result<Look> {
+    /// Whether a claim in `task_list` may be made now (`now`: the
+    /// cluster's time, µs): not while some part of the list has an owner
+    /// whose lease holds.
+    pub(super) async fn look(
+        &self,
+        session: &Session,
+        task_list: &str,
+        now: impl Fn() -> i64,
+    ) -> Result<Look> {
         let known = self.with(|looks| {
             looks
                 .get(task_list)
@@ -104,12 +109,14 @@ impl OwnersWatch {
                 // and over would otherwise write every second, putting
                 // every owner's next take of a part in its hand window.
                 let look = if !self.marks.marked_lately(task_list)
-                    && self.owned(session, task_list, now).await?
+                    && self.owned(session, task_list, now()).await?
                 {
                     Look::Owned
                 } else {
-                    let marked_at = self.marks.mark(session, task_list, now).await?;
-                    match self.owned(session, task_list, now).await? {
+                    // Its time taken after the first look: the claim's 2 s
+                    // to land count from the mark, not from before that read.
+                    let marked_at = self.marks.mark(session, task_list, now()).await?;
+                    match self.owned(session, task_list, now()).await? {
                         true => Look::Owned,
                         false => Look::Free { marked_at },
                     }

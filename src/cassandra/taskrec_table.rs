@@ -811,7 +811,7 @@ impl TaskrecTable {
             // Without parts of its own: not in a list whose parts others own.
             let by_hand_since = match &self.owners {
                 Some(owners) => {
-                    let now = self.clock.estimate().timestamp_micros();
+                    let now = || self.clock.estimate().timestamp_micros();
                     match owners.look(&self.session, task_list, now).await? {
                         Look::Owned => return Ok(ClaimRoute::Refused),
                         Look::Free { marked_at } => Some(marked_at),

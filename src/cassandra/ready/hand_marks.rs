@@ -5,7 +5,7 @@
 //! A claim by hand (of a task in a part the claiming process does not own,
 //! with `owned_parts` or without) looks whether the part has an owner and,
 //! finding none, claims with a lightweight transaction, trusted only if it
-//! returns within `HAND_WINDOW - FENCE_MARGIN` (2 s) of the look. A process
+//! returns within `HAND_WINDOW - FENCE_MARGIN` (4 s) of the look. A process
 //! that takes the part just after that look could write a plain claim over
 //! the transaction's unseen, and both would run the task. Before marks, a
 //! taker therefore claimed by lightweight transactions for [`HAND_WINDOW`]
@@ -54,7 +54,7 @@ pub const MARK_TTL: Duration = Duration::from_secs(HAND_WINDOW.as_secs() + 1);
 
 /// How long after writing a mark a process still claims by hand on it
 /// without writing another: a claim starting then has the rest of the
-/// 2 s to land.
+/// 4 s to land, 3 s at least.
 pub const MARK_REUSE: Duration = Duration::from_secs(1);
 
 const _: () = assert!(MARK_REUSE.as_secs() < HAND_WINDOW.as_secs() - FENCE_MARGIN.as_secs());
