@@ -18,7 +18,7 @@ use taskrec::{Task, TaskState, TaskStatus, TaskStore, Worker, WorkerConfig};
 
 use crate::claim_next::sweep;
 use crate::parts::by_parts;
-use crate::utils::{adapter, config, run, unique_list};
+use crate::utils::{adapter, bucketed, config, run, unique_list};
 use crate::worker::{fill, Ledger, Unit};
 
 /// `adapter` takes every part of `list` and waits out the window in which
@@ -35,6 +35,16 @@ pub(crate) async fn save_u<A: StorageAdapter>(store: &TaskStore<A>, list: &str, 
         .save(&Task::new(list, "u", Unit { n }).unwrap())
         .await
         .unwrap();
+}
+
+/// Saves a unit (version 1) under each of `ids` in `list`.
+async fn save_units<A: StorageAdapter>(store: &TaskStore<A>, list: &str, ids: &[&str]) {
+    for id in ids {
+        store
+            .save(&Task::new(list, *id, Unit { n: 1 }).unwrap())
+            .await
+            .unwrap();
+    }
 }
 
 /// A worker of `owner`'s process drains the 200 units of `list`, every
@@ -194,11 +204,7 @@ async fn a_taker_after_a_claim_by(hand: CassandraAdapter) {
     for _attempt in 0..3 {
         let list = unique_list("plain-marked");
         let owner = by_parts().await;
-        for id in ["h", "u", "w"] {
-            hand.save(&Task::new(list.as_str(), id, Unit { n: 1 }).unwrap())
-                .await
-                .unwrap();
-        }
+        save_units(&hand, &list, &["h", "u", "w"]).await;
         let lease = Duration::from_secs(30);
         let by_hand = hand.claim(&list, "h", "hand", lease).await.unwrap();
         assert!(by_hand.is_some(), "claimed by hand in a part nobody owns");
@@ -253,7 +259,7 @@ fn after_a_claim_by_hand_by_a_process_with_parts_a_taker_waits_out_the_hand_wind
 #[test]
 fn after_a_claim_by_hand_by_a_process_without_parts_a_taker_waits_out_the_hand_window() {
     run(async {
-        let plain = adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await;
+        let plain = bucketed().await;
         a_taker_after_a_claim_by(plain).await;
     });
 }
@@ -266,17 +272,11 @@ fn an_owner_whose_lease_ran_out_unrenewed_claims_nothing_in_its_parts_taken_over
     // transaction of the stale owner's landing just before such a plain
     // claim would be overwritten unseen, and both would run the task.
     run(async {
-        let hand = TaskStore::new(
-            adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await,
-        );
+        let hand = TaskStore::new(bucketed().await);
         let lease = Duration::from_secs(30);
         for _attempt in 0..3 {
             let list = unique_list("plain-stale");
-            for id in ["h", "u"] {
-                hand.save(&Task::new(list.as_str(), id, Unit { n: 1 }).unwrap())
-                    .await
-                    .unwrap();
-            }
+            save_units(&hand, &list, &["h", "u"]).await;
             // A claim by hand marks the list: the stale owner's take sees
             // it, and its claims from reads made in the hand window are
             // lightweight transactions, however late they are sent.
@@ -347,11 +347,7 @@ async fn a_taker_after_a_refused_claim_by(hand: CassandraAdapter) {
     let lease = Duration::from_secs(30);
     for _attempt in 0..3 {
         let list = unique_list("plain-refused");
-        for id in ["u", "w"] {
-            hand.save(&Task::new(list.as_str(), id, Unit { n: 1 }).unwrap())
-                .await
-                .unwrap();
-        }
+        save_units(&hand, &list, &["u", "w"]).await;
         let owner = by_parts().await;
         sweep(&owner, &list).await;
         assert_eq!(owner.parts_held(&list).len(), ready::SHARDS as usize);
@@ -388,7 +384,7 @@ fn a_claim_by_hand_refused_by_a_process_with_parts_leaves_no_mark() {
 #[test]
 fn a_claim_by_hand_refused_by_a_process_without_parts_leaves_no_mark() {
     run(async {
-        let plain = adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await;
+        let plain = bucketed().await;
         a_taker_after_a_refused_claim_by(plain).await;
     });
 }
@@ -499,8 +495,7 @@ async fn a_process_without_parts_beside_owners(config: CassandraConfig) {
 fn without_owned_parts_every_claim_is_a_lightweight_transaction() {
     run(async {
         let list = unique_list("plain-off");
-        let adapter =
-            Arc::new(adapter(config("tasks", TableLayout::Taskrec { shards: Some(16) })).await);
+        let adapter = Arc::new(bucketed().await);
         let store = TaskStore::new(Arc::clone(&adapter));
         fill(&store, &list, 20).await;
         let worker = Worker::new(store.clone(), WorkerConfig::new("w").concurrency(4));
