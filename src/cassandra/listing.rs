@@ -563,16 +563,20 @@ impl Listing {
         task_list: &str,
         slice: i64,
     ) -> Result<()> {
-        let day = day_of(slice);
-        let (slice_known, day_known) = self.with_memory(task_list, |m| {
-            (
-                m.written_slices.contains(&slice),
-                m.written_day == Some(day),
-            )
-        });
-        if slice_known {
+        if self.with_memory(task_list, |m| m.written_slices.contains(&slice)) {
             return Ok(());
         }
+        // Boxed: a list writes these rows once a minute, and every save
+        // awaits this future, which would otherwise carry room for two
+        // requests' futures (some 8 KiB, copied on each save).
+        Box::pin(self.write_slice(session, task_list, slice)).await
+    }
+
+    /// Writes the directory rows of a slice this process has not written
+    /// yet (and of its day, if that is new too), then remembers them.
+    async fn write_slice(&self, session: &Session, task_list: &str, slice: i64) -> Result<()> {
+        let day = day_of(slice);
+        let day_known = self.with_memory(task_list, |m| m.written_day == Some(day));
         let slice_row = session.execute_unpaged(&self.insert_slice, (task_list, day, slice));
         if day_known {
             slice_row.await.map_err(storage)?;
