@@ -6,29 +6,36 @@
 # of 500 tasks stalls there (it takes under 2 s without it); the bench's CPU per drained task
 # (getrusage) stands in for it.
 #
-# Usage: bench/instructions-pace.sh [HARNESS]   (default: $CARGO_TARGET_DIR or target,
-#                                                release/taskrec-bench)
+# Usage: bench/instructions-pace.sh [--concurrency C] [HARNESS]
+#          C: requests in flight (default 32; at 1 nothing is coalesced, and the counts hold
+#             to within about 1 % between runs, where at 32 they move by about 8 %)
+#          HARNESS: default $CARGO_TARGET_DIR or target, release/taskrec-bench
 #
 # Needs valgrind and a Cassandra whose keyspace a `taskrec-bench run` made (the schema), e.g.
 #   target/release/taskrec-bench run --addr 127.0.0.1:9042 --keyspace ir --workloads save \
 #     --variants raw,taskrec --n 100
 # Environment: TASKREC_BENCH_ADDR (127.0.0.21:9042), TASKREC_BENCH_KEYSPACE (taskrec_bench).
-# Each figure is (Ir(N=3000) - Ir(N=500)) / 2500 at 32 in flight, all the client's threads
+# Each figure is (Ir(N=3000) - Ir(N=500)) / 2500 at C in flight, all the client's threads
 # (callgrind runs them one at a time), not the kernel. Lists to complete are filled first by the
 # same harness outside callgrind. A harness older than `save-new` (before issue 21) shows "-"
 # there: its saves of new ids were saves like any other.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+concurrency=32
+if [ "${1:-}" = "--concurrency" ]; then
+  concurrency="${2:?--concurrency needs a number}"
+  shift 2
+fi
 harness="${1:-${CARGO_TARGET_DIR:-$root/target}/release/taskrec-bench}"
 addr="${TASKREC_BENCH_ADDR:-127.0.0.21:9042}"
 keyspace="${TASKREC_BENCH_KEYSPACE:-taskrec_bench}"
 small=500 big=3000
 run_id="ir$(date +%s)"
 
-one() { "$harness" one --addr "$addr" --keyspace "$keyspace" --concurrency 32 "$@"; }
+one() { "$harness" one --addr "$addr" --keyspace "$keyspace" --concurrency "$concurrency" "$@"; }
 ir() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-    "$harness" one --addr "$addr" --keyspace "$keyspace" --concurrency 32 "$@" 2>&1 |
+    "$harness" one --addr "$addr" --keyspace "$keyspace" --concurrency "$concurrency" "$@" 2>&1 |
     awk '/Collected/ { print $4 }'
 }
 # Instructions per task of WORKLOAD for VARIANT; FILL=1 saves the lists first, outside callgrind.
