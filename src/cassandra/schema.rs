@@ -123,46 +123,63 @@ pub(super) async fn create(session: &Session, config: &CassandraConfig) -> Resul
     if let TableLayout::Taskrec { .. } = config.layout {
         let failed = format!("{}_failed", config.table);
         for table in [config.table.as_str(), failed.as_str()] {
-            add_kept_column(session, config, &format!("{table}_slices")).await?;
+            let slices = format!("{table}_slices");
+            add_column(session, config, &slices, "kept", "frozen<set<text>>").await?;
         }
+    }
+    if config.keeps_ready_index() {
+        let ready = format!("{}_ready", config.table);
+        add_column(session, config, &ready, "state_token", "uuid").await?;
     }
     session.await_schema_agreement().await.map_err(storage)?;
     Ok(())
 }
 
-/// Adds the `kept` column to a slices table made before it
-/// (`schema/slices.cql`): `CREATE TABLE IF NOT EXISTS` leaves an existing
-/// table as it is. Asked of the schema first, as `ADD IF NOT EXISTS` is not
+/// Whether `table` of the configured keyspace has `column`, as the
+/// schema says.
+pub(super) async fn has_column(
+    session: &Session,
+    config: &CassandraConfig,
+    table: &str,
+    column: &str,
+) -> Result<bool> {
+    let mut query = Statement::new(
+        "SELECT column_name FROM system_schema.columns \
+         WHERE keyspace_name = ? AND table_name = ? AND column_name = ?",
+    );
+    query.set_consistency(Consistency::One);
+    Ok(session
+        .query_unpaged(query, (&config.keyspace, table, column))
+        .await
+        .map_err(storage)?
+        .into_rows_result()
+        .map_err(storage)?
+        .rows_num()
+        > 0)
+}
+
+/// Adds a column to a table made before it (the slices' `kept`, the ready
+/// hints' `state_token`): `CREATE TABLE IF NOT EXISTS` leaves an existing table
+/// as it is. Asked of the schema first, as `ADD IF NOT EXISTS` is not
 /// understood by every server taskrec supports.
-async fn add_kept_column(session: &Session, config: &CassandraConfig, table: &str) -> Result<()> {
-    let present = || async {
-        let mut query = Statement::new(
-            "SELECT column_name FROM system_schema.columns \
-             WHERE keyspace_name = ? AND table_name = ? AND column_name = 'kept'",
-        );
-        query.set_consistency(Consistency::One);
-        Ok::<_, crate::Error>(
-            session
-                .query_unpaged(query, (&config.keyspace, table))
-                .await
-                .map_err(storage)?
-                .into_rows_result()
-                .map_err(storage)?
-                .rows_num()
-                > 0,
-        )
-    };
-    if present().await? {
+async fn add_column(
+    session: &Session,
+    config: &CassandraConfig,
+    table: &str,
+    column: &str,
+    cql_type: &str,
+) -> Result<()> {
+    if has_column(session, config, table, column).await? {
         return Ok(());
     }
     let alter = format!(
-        "ALTER TABLE {}.{table} ADD kept frozen<set<text>>",
+        "ALTER TABLE {}.{table} ADD {column} {cql_type}",
         config.keyspace
     );
     match session.query_unpaged(alter.as_str(), ()).await {
         Ok(_) => Ok(()),
         // Another client connecting at the same time added it first.
-        Err(_) if present().await? => Ok(()),
+        Err(_) if has_column(session, config, table, column).await? => Ok(()),
         Err(e) => Err(storage(e)),
     }
 }

@@ -325,6 +325,14 @@ impl TaskrecTable {
                     write,
                     config.ready_walk_every,
                     Arc::clone(&clock),
+                    // A table made before hints carried tokens: hints as before.
+                    super::schema::has_column(
+                        &session,
+                        config,
+                        &format!("{}_ready", config.table),
+                        "state_token",
+                    )
+                    .await?,
                 )
                 .await?
                 .with_parts(parts),
@@ -732,6 +740,7 @@ impl TaskrecTable {
                     match held_claims.hold(to_hold) {
                         HoldOutcome::Held => {
                             if let Some(ready) = &self.ready {
+                                ready.claimed_from(task_list, expected.as_uuid());
                                 ready.changed(task_list, id, hint, true);
                             }
                             return Ok(Some(StateToken::from_uuid(token)));
@@ -790,6 +799,9 @@ impl TaskrecTable {
             }
         }
         if let Some(ready) = &self.ready {
+            if claims && applied {
+                ready.claimed_from(task_list, expected.as_uuid());
+            }
             ready.changed(task_list, id, hint, applied);
         }
         Ok(trusted.then(|| StateToken::from_uuid(token)))
@@ -1032,11 +1044,13 @@ impl TaskrecTable {
             None => Listing::place(None, built_at, now).0,
         };
         self.listing.register(&self.session, list, slice).await?;
-        if let Some(ready) = &self.ready {
-            ready.hint(&self.session, list, id, now).await?;
-        }
         let written = Written::of(record);
         let row = written.row(INITIAL_STATE_JSON, slice);
+        if let Some(ready) = &self.ready {
+            ready
+                .hint_saved(&self.session, list, id, now, row.7)
+                .await?;
+        }
         let answer =
             first_row::<scylla::value::Row>(&self.session, &self.insert_if_absent, row).await?;
         let applied = super::applied(answer.as_ref());
@@ -1094,11 +1108,9 @@ impl TaskrecTable {
         // error (a save again writes both), and a walk finds the task
         // meanwhile.
         if let Some(ready) = &self.ready {
-            parts.push((
-                ready.insert_statement(),
-                Box::new(ReadyIndex::hint_values(list, id, due, now, ttl_given)),
-                id.len() + 64,
-            ));
+            let hint = ReadyIndex::hint_values(list, id, due, now, ttl_given);
+            let (statement, values) = ready.saved_hint(hint, token);
+            parts.push((statement, values, id.len() + 80));
         }
         if let Some(old) = moved_from {
             parts.push((

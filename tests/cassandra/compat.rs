@@ -390,3 +390,68 @@ fn a_slices_table_made_before_its_kept_column_is_altered_or_refused_with_the_sta
         assert_eq!(again.count(&list).await.unwrap(), 1);
     });
 }
+
+/// A ready index made before its hints carried their versions' tokens
+/// (`state_token`, in this release): a client that may not change the
+/// schema saves and drains as before, its hints without tokens (so a task
+/// a walk handed out costs a second state read when its hint comes by);
+/// one that may adds the column, and its drains read no second state.
+#[test]
+fn a_ready_table_made_before_state_tokens_works_as_before_and_is_altered_when_allowed() {
+    run(async {
+        let session = raw_session().await;
+        let layout = TableLayout::Taskrec { shards: Some(4) };
+        let before = config("before_tokens", layout).create_schema(false);
+        for cql in taskrec::cassandra::schema_statements(&before).unwrap() {
+            // The hints' table without the column (the tasks' own has one
+            // of the same name).
+            let made_before = match cql.contains("before_tokens_ready (") {
+                true => cql.replace("  state_token uuid,\n", ""),
+                false => cql,
+            };
+            session.query_unpaged(made_before, ()).await.unwrap();
+        }
+        session.await_schema_agreement().await.unwrap();
+
+        // Saved and drained by processes of the same configuration each.
+        async fn drain_50(config: CassandraConfig) -> taskrec::cassandra::ReadyReads {
+            let list = unique_list("before-tokens");
+            let producer = TaskStore::new(adapter(config.clone()).await);
+            let tasks: Vec<Task<FetchFile>> = (0..50)
+                .map(|n| {
+                    let file = FetchFile {
+                        external_host: "h".into(),
+                        filename: format!("f{n}"),
+                    };
+                    Task::new(&list, format!("t{n:02}"), file).unwrap()
+                })
+                .collect();
+            producer.save_all(&tasks, 16).await.unwrap();
+            let worker_adapter = std::sync::Arc::new(adapter(config).await);
+            let worker = taskrec::Worker::new(
+                TaskStore::from_arc(std::sync::Arc::clone(&worker_adapter)),
+                taskrec::WorkerConfig::new("before-tokens").concurrency(8),
+            );
+            let report = worker
+                .drain_with::<FetchFile, _>(&list, |_| Box::pin(async { Ok(None) }))
+                .await
+                .unwrap();
+            assert_eq!((report.succeeded, report.errors), (50, 0), "{report:?}");
+            assert_eq!(producer.count(&list).await.unwrap(), 0);
+            worker_adapter.ready_reads()
+        }
+
+        let without = drain_50(before.clone()).await;
+        println!("without the column: {without:?}");
+        assert_eq!(without.hints_of_own_claims, 0, "{without:?}");
+        assert!(without.walked >= 50 && without.states >= 40, "{without:?}");
+
+        let with = drain_50(before.create_schema(true)).await;
+        println!("with the column added: {with:?}");
+        assert!(with.walked >= 50, "{with:?}");
+        assert!(
+            with.states <= 10 && with.hints_of_own_claims >= 40,
+            "{with:?}"
+        );
+    });
+}

@@ -21,6 +21,13 @@ pub(super) struct SweepMemory {
     pub(super) stale: BTreeSet<Key>,
     /// The latest future hint this process wrote for each task it holds.
     pub(super) last_hint: HashMap<String, Key>,
+    /// The versions (tokens) of tasks this process claimed, with when
+    /// (µs): a save's hint that carries one of them is stale as soon as it
+    /// is read, with no state read. Without it, every task handed out from
+    /// a walk, and every one handed out from a hint that a later sweep
+    /// passes again (the margin, a sweep from the low mark), cost a second
+    /// state read to find it claimed or gone.
+    pub(super) claimed: HashMap<uuid::Uuid, i64>,
     pub(super) low_swept_at: Option<Instant>,
     /// When this process last finished a walk of the list; a process's
     /// first walk of a list comes [`FIRST_WALK_AFTER`] after its first sweep.
@@ -69,6 +76,7 @@ impl SweepMemory {
         let keep_from = (now - micros(REMEMBERED), String::new());
         self.seen = self.seen.split_off(&keep_from);
         self.stale = self.stale.split_off(&keep_from);
+        self.claimed.retain(|_, at| *at >= keep_from.0);
         // A task whose claim another process took over and finished
         // leaves its entry here: drop those whose hint is long past.
         self.last_hint.retain(|_, key| key.0 >= keep_from.0);

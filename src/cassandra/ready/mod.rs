@@ -43,7 +43,12 @@
 //! Hints whose tasks a sweep found gone, finished or held are remembered
 //! for about a minute and not read again; hints whose tasks it handed out
 //! are, so that a task handed out and not claimed (a worker stopped, a
-//! type it does not run) is handed out again.
+//! type it does not run) is handed out again. A save's hint carries the
+//! token of the version it saved: once this process has claimed that
+//! version, the hint is passed over unread (its version can open again only
+//! by a change that hints anew, or at the claim's lease end, which has a
+//! hint of its own), so a task handed out from a walk, or read again by a
+//! sweep from the margin or the low mark, costs no second state read.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -58,6 +63,7 @@ use crate::adapter::ready::{readiness, Readiness, ReadyTasks};
 use crate::adapter::{PageToken, StorageAdapter};
 use crate::error::Result;
 
+use super::bulk::BoxedRow;
 use super::clock::ClusterClock;
 use super::per_list::{slice_index, PerList};
 use super::shard::shard_of;
@@ -156,10 +162,19 @@ pub struct ReadyReads {
     /// Held claims lost before they were written: the task changed, or the
     /// part went to another process.
     pub held_claims_lost: u64,
+    /// Hints passed over without a state read because they point at a
+    /// version this process claimed (a save's hint carries its version's
+    /// token): each is a read of a task it already handed out, or one
+    /// already done, saved.
+    pub hints_of_own_claims: u64,
 }
 
 pub(super) struct ReadyIndex {
     insert: PreparedStatement,
+    /// A save's hint with its version's token, where the table has the
+    /// column (`schema/ready.cql`; a table made before it has not, and its
+    /// hints carry none).
+    insert_saved: Option<PreparedStatement>,
     read: PreparedStatement,
     read_low: PreparedStatement,
     write_low: PreparedStatement,
@@ -176,6 +191,9 @@ pub(super) struct ReadyIndex {
 }
 
 impl ReadyIndex {
+    /// `tokens`: whether the hints' table has `state_token` (a table made
+    /// before it has not; its hints then carry none).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn prepare(
         session: &Session,
         ready_table: &str,
@@ -184,6 +202,7 @@ impl ReadyIndex {
         write: scylla::statement::Consistency,
         walk_every: Duration,
         clock: Arc<ClusterClock>,
+        tokens: bool,
     ) -> Result<Self> {
         let prepare = |cql: String, consistency| {
             let check = "does the ready index exist? create it with `create_schema(true)` \
@@ -199,10 +218,24 @@ impl ReadyIndex {
                 write,
             )
             .await?,
+            insert_saved: match tokens {
+                true => Some(
+                    prepare(
+                        format!(
+                            "INSERT INTO {ready_table} (task_list, slice, shard, due, id, state_token) \
+                             VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"
+                        ),
+                        write,
+                    )
+                    .await?,
+                ),
+                false => None,
+            },
             read: prepare(
                 format!(
-                    "SELECT due, id FROM {ready_table} \
-                     WHERE task_list = ? AND slice = ? AND shard = ? AND (due, id) > (?, ?) AND (due) <= (?) LIMIT ?"
+                    "SELECT due, id{} FROM {ready_table} \
+                     WHERE task_list = ? AND slice = ? AND shard = ? AND (due, id) > (?, ?) AND (due) <= (?) LIMIT ?",
+                    if tokens { ", state_token" } else { "" }
                 ),
                 read,
             )
@@ -311,6 +344,53 @@ impl ReadyIndex {
         &self.insert
     }
 
+    /// The hint a save writes beside its row, for batching with it: as
+    /// [`hint_values`](Self::hint_values), with the `state_token` of the version
+    /// saved where the table has the column.
+    pub(super) fn saved_hint<'a>(
+        &'a self,
+        values: HintValues<'a>,
+        token: uuid::Uuid,
+    ) -> (&'a PreparedStatement, BoxedRow<'a>) {
+        match &self.insert_saved {
+            Some(insert) => {
+                let (list, slice, shard, due, id, ttl) = values;
+                (insert, Box::new((list, slice, shard, due, id, token, ttl)))
+            }
+            None => (&self.insert, Box::new(values)),
+        }
+    }
+
+    /// Writes a save's hint on its own (see [`saved_hint`](Self::saved_hint)); its key.
+    pub(super) async fn hint_saved(
+        &self,
+        session: &Session,
+        task_list: &str,
+        id: &str,
+        due: DateTime<Utc>,
+        token: uuid::Uuid,
+    ) -> Result<Key> {
+        let values = Self::hint_values(task_list, id, due, self.clock.estimate(), None);
+        let (statement, row) = self.saved_hint(values, token);
+        session
+            .execute_unpaged(statement, row)
+            .await
+            .map_err(storage)?;
+        Ok((values.3, id.to_owned()))
+    }
+
+    /// This process claimed the version `token` of a task of `task_list`:
+    /// the hints of that version point at nothing it need read again (the
+    /// version can open again only by a change of this process's, which
+    /// hints anew, or when the claim's lease ends, which its lease-end hint
+    /// is for).
+    pub(super) fn claimed_from(&self, task_list: &str, token: uuid::Uuid) {
+        let now = self.clock.estimate().timestamp_micros();
+        self.memory(task_list, |m| {
+            m.claimed.insert(token, now);
+        });
+    }
+
     /// Writes the hint that `id` may be claimable from `due`; its key.
     pub(super) async fn hint(
         &self,
@@ -347,7 +427,7 @@ impl ReadyIndex {
             }
             // A process that changes states without sweeping the list
             // would otherwise keep every stale hint.
-            if m.stale.len() + m.last_hint.len() > MEMORY_TRIM_AT {
+            if m.stale.len() + m.last_hint.len() + m.claimed.len() > MEMORY_TRIM_AT {
                 m.forget_before(now);
             }
         });
@@ -359,6 +439,7 @@ impl ReadyIndex {
             seen: BTreeSet::new(),
             stale: BTreeSet::new(),
             last_hint: HashMap::new(),
+            claimed: HashMap::new(),
             low_swept_at: None,
             // The first walk soon after the process's first sweep: a
             // process that starts at the low mark misses the tasks whose

@@ -65,42 +65,71 @@ impl ReadyIndex {
         limit: usize,
     ) -> Result<Vec<Key>> {
         let limit_i32 = i32::try_from(limit).unwrap_or(i32::MAX);
-        let shards: Vec<Vec<Key>> = futures::stream::iter(shards.iter().copied())
-            .map(|shard| async move {
-                let rows = session
-                    .execute_unpaged(
-                        &self.read,
-                        (
-                            task_list,
-                            slice,
-                            shard as i32,
-                            after.0,
-                            after.1.as_str(),
-                            until,
-                            limit_i32,
-                        ),
-                    )
-                    .await
-                    .map_err(storage)?
-                    .into_rows_result()
-                    .map_err(storage)?;
-                rows.rows::<(i64, String)>()
-                    .map_err(storage)?
-                    .map(|row| row.map_err(storage))
-                    .collect::<Result<Vec<Key>>>()
-            })
-            .buffered(SHARDS as usize)
-            .try_collect()
-            .await?;
+        let tokens = self.insert_saved.is_some();
+        let shards: Vec<Vec<(Key, Option<uuid::Uuid>)>> =
+            futures::stream::iter(shards.iter().copied())
+                .map(|shard| async move {
+                    let rows = session
+                        .execute_unpaged(
+                            &self.read,
+                            (
+                                task_list,
+                                slice,
+                                shard as i32,
+                                after.0,
+                                after.1.as_str(),
+                                until,
+                                limit_i32,
+                            ),
+                        )
+                        .await
+                        .map_err(storage)?
+                        .into_rows_result()
+                        .map_err(storage)?;
+                    if tokens {
+                        rows.rows::<(i64, String, Option<uuid::Uuid>)>()
+                            .map_err(storage)?
+                            .map(|row| {
+                                row.map(|(due, id, token)| ((due, id), token))
+                                    .map_err(storage)
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    } else {
+                        rows.rows::<(i64, String)>()
+                            .map_err(storage)?
+                            .map(|row| row.map(|key| (key, None)).map_err(storage))
+                            .collect::<Result<Vec<_>>>()
+                    }
+                })
+                .buffered(SHARDS as usize)
+                .try_collect()
+                .await?;
         // A shard that returned `limit` rows may hold more after its last:
         // only keys up to the smallest such last key are complete.
         let complete_until = shards
             .iter()
             .filter(|rows| rows.len() >= limit)
-            .filter_map(|rows| rows.last().cloned())
+            .filter_map(|rows| rows.last().map(|(key, _)| key.clone()))
             .min();
-        let mut keys: Vec<Key> = shards.into_iter().flatten().collect();
-        self.count(|r| r.hints += keys.len() as u64);
+        let rows: Vec<(Key, Option<uuid::Uuid>)> = shards.into_iter().flatten().collect();
+        // Hints of versions this process claimed are stale at once: the
+        // sweeps and the look for the next hint pass over them unread.
+        let own = self.memory(task_list, |m| {
+            let mut own = 0u64;
+            for (key, token) in &rows {
+                if token.is_some_and(|token| m.claimed.contains_key(&token))
+                    && m.stale.insert(key.clone())
+                {
+                    own += 1;
+                }
+            }
+            own
+        });
+        let mut keys: Vec<Key> = rows.into_iter().map(|(key, _)| key).collect();
+        self.count(|r| {
+            r.hints += keys.len() as u64;
+            r.hints_of_own_claims += own;
+        });
         keys.sort_unstable();
         if let Some(until) = complete_until {
             keys.retain(|key| *key <= until);
