@@ -28,11 +28,6 @@ pub(super) struct SweepMemory {
     /// passes again (the margin, a sweep from the low mark), cost a second
     /// state read to find it claimed or gone.
     pub(super) claimed: HashMap<uuid::Uuid, i64>,
-    /// The hints read since that point at a version in `claimed`: stale as
-    /// `stale` is, but forgotten with `claimed` when the process gains a
-    /// part (a version whose claim it lost with the part may still be open
-    /// there, if the part came back before anyone ran it).
-    pub(super) of_own_claims: BTreeSet<Key>,
     pub(super) low_swept_at: Option<Instant>,
     /// When this process last finished a walk of the list; a process's
     /// first walk of a list comes [`FIRST_WALK_AFTER`] after its first sweep.
@@ -61,12 +56,6 @@ pub(super) struct Quiet {
 }
 
 impl SweepMemory {
-    /// Whether a sweep passes over the hint `key` unread: this process
-    /// knows it points at nothing open, or at a version it claimed.
-    pub(super) fn passes_over(&self, key: &Key) -> bool {
-        self.stale.contains(key) || self.of_own_claims.contains(key)
-    }
-
     /// The task's earlier future hint is stale now; `new`, if any, is its latest.
     pub(super) fn replace_hint(&mut self, id: &str, new: Option<Key>) {
         let old = match &new {
@@ -88,7 +77,6 @@ impl SweepMemory {
         self.seen = self.seen.split_off(&keep_from);
         self.stale = self.stale.split_off(&keep_from);
         self.claimed.retain(|_, at| *at >= keep_from.0);
-        self.of_own_claims = self.of_own_claims.split_off(&keep_from);
         // A task whose claim another process took over and finished
         // leaves its entry here: drop those whose hint is long past.
         self.last_hint.retain(|_, key| key.0 >= keep_from.0);

@@ -427,9 +427,7 @@ impl ReadyIndex {
             }
             // A process that changes states without sweeping the list
             // would otherwise keep every stale hint.
-            if m.stale.len() + m.last_hint.len() + m.claimed.len() + m.of_own_claims.len()
-                > MEMORY_TRIM_AT
-            {
+            if m.stale.len() + m.last_hint.len() + m.claimed.len() > MEMORY_TRIM_AT {
                 m.forget_before(now);
             }
         });
@@ -442,7 +440,6 @@ impl ReadyIndex {
             stale: BTreeSet::new(),
             last_hint: HashMap::new(),
             claimed: HashMap::new(),
-            of_own_claims: BTreeSet::new(),
             low_swept_at: None,
             // The first walk soon after the process's first sweep: a
             // process that starts at the low mark misses the tasks whose
@@ -575,7 +572,7 @@ impl ReadyIndex {
             let fresh: Vec<Key> = self.memory(task_list, |m| {
                 let fresh: Vec<Key> = due
                     .iter()
-                    .filter(|key| !m.seen.contains(*key) && !m.passes_over(key))
+                    .filter(|key| !m.seen.contains(*key) && !m.stale.contains(*key))
                     .cloned()
                     .collect();
                 // A hint of a change the last walk may not have seen: the

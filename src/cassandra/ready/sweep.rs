@@ -14,12 +14,6 @@ impl ReadyIndex {
             .as_ref()
             .is_some_and(|parts| parts.take_gained(task_list));
         let (end, recent) = self.memory(task_list, |m| {
-            if gained {
-                // A version whose claim this process lost with a part may
-                // be open in a part it has now (the same, come back).
-                m.claimed.clear();
-                m.of_own_claims.clear();
-            }
             let recent = m.low_swept_at.is_some_and(|at| at.elapsed() < LOW_EVERY);
             (m.end.map(|end| end - micros(MARGIN)), recent && !gained)
         });
@@ -124,7 +118,7 @@ impl ReadyIndex {
             let mut own = 0u64;
             for (key, token) in &rows {
                 if token.is_some_and(|token| m.claimed.contains_key(&token))
-                    && m.of_own_claims.insert(key.clone())
+                    && m.stale.insert(key.clone())
                 {
                     own += 1;
                 }
@@ -169,7 +163,7 @@ impl ReadyIndex {
                 .await?;
 
             let found = self.memory(task_list, |m| {
-                let found = keys.iter().position(|key| !m.passes_over(key));
+                let found = keys.iter().position(|key| !m.stale.contains(key));
                 // Every key before the first good one is stale.
                 let passed = match found {
                     Some(0) => None,
