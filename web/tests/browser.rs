@@ -138,22 +138,48 @@ async fn element(browser: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
 }
 
+/// The text of the element `css` selects. Pages that show counts reload
+/// themselves: an element found just before a reload is stale by the time
+/// its text is asked for, and is looked for again.
 async fn text(browser: &Client, css: &str) -> String {
-    element(browser, css).await.text().await.unwrap()
+    let started = Instant::now();
+    loop {
+        match element(browser, css).await.text().await {
+            Ok(text) => return text,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && started.elapsed() < Duration::from_secs(10) => {}
+            Err(e) => panic!("the text of {css}: {e}"),
+        }
+    }
 }
 
+/// Clicks the element `css` selects, looked for again if a reload made it
+/// stale (see [`text`]).
 async fn click(browser: &Client, css: &str) {
-    element(browser, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    let started = Instant::now();
+    loop {
+        match element(browser, css).await.click().await {
+            Ok(_) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && started.elapsed() < Duration::from_secs(10) => {}
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+    }
 }
 
 /// Confirms the change the page asks about, and waits for the page it
 /// goes back to.
 async fn confirm(browser: &Client, name: &str) {
-    let question = text(browser, "main h1").await;
+    // The click that asked for it submitted a form: until the browser has
+    // the answer, the page it was on is still the one shown.
+    let started = Instant::now();
+    let mut question = text(browser, "main h1").await;
+    while question != "Are you sure?" && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        question = text(browser, "main h1").await;
+    }
     assert_eq!(question, "Are you sure?");
     shoot(browser, name).await;
     click(browser, "main form button.danger").await;
