@@ -689,7 +689,7 @@ impl TaskrecTable {
                     hint = Some((values.3, id.to_owned()));
                     held_back = Some((from, delay));
                 }
-                None => hint = Some(ready.hint(&self.session, task_list, id, from).await?),
+                None => hint = Some(ready.hint(&self.session, task_list, id, from, None).await?),
             }
         }
         let token = uuid::Uuid::new_v4();
@@ -795,7 +795,7 @@ impl TaskrecTable {
                 .deferred_hints
                 .defer(&self.session, insert, task_list, id, due, delay)
             {
-                ready.hint(&self.session, task_list, id, due).await?;
+                ready.hint(&self.session, task_list, id, due, None).await?;
             }
         }
         if let Some(ready) = &self.ready {
@@ -1048,7 +1048,7 @@ impl TaskrecTable {
         let row = written.row(INITIAL_STATE_JSON, slice);
         if let Some(ready) = &self.ready {
             ready
-                .hint_saved(&self.session, list, id, now, row.7)
+                .hint(&self.session, list, id, now, Some(row.7))
                 .await?;
         }
         let answer =

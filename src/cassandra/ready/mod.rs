@@ -361,24 +361,6 @@ impl ReadyIndex {
         }
     }
 
-    /// Writes a save's hint on its own (see [`saved_hint`](Self::saved_hint)); its key.
-    pub(super) async fn hint_saved(
-        &self,
-        session: &Session,
-        task_list: &str,
-        id: &str,
-        due: DateTime<Utc>,
-        token: uuid::Uuid,
-    ) -> Result<Key> {
-        let values = Self::hint_values(task_list, id, due, self.clock.estimate(), None);
-        let (statement, row) = self.saved_hint(values, token);
-        session
-            .execute_unpaged(statement, row)
-            .await
-            .map_err(storage)?;
-        Ok((values.3, id.to_owned()))
-    }
-
     /// This process claimed the version `token` of a task of `task_list`:
     /// the hints of that version point at nothing it need read again (the
     /// version can open again only by a change of this process's, which
@@ -392,16 +374,23 @@ impl ReadyIndex {
     }
 
     /// Writes the hint that `id` may be claimable from `due`; its key.
+    /// `saved`: the token of the version a save wrote, which its hint
+    /// carries (see [`saved_hint`](Self::saved_hint)).
     pub(super) async fn hint(
         &self,
         session: &Session,
         task_list: &str,
         id: &str,
         due: DateTime<Utc>,
+        saved: Option<uuid::Uuid>,
     ) -> Result<Key> {
         let values = Self::hint_values(task_list, id, due, self.clock.estimate(), None);
+        let (statement, row) = match saved {
+            Some(token) => self.saved_hint(values, token),
+            None => (&self.insert, Box::new(values) as BoxedRow<'_>),
+        };
         session
-            .execute_unpaged(&self.insert, values)
+            .execute_unpaged(statement, row)
             .await
             .map_err(storage)?;
         Ok((values.3, id.to_owned()))
